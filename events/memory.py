@@ -1,0 +1,83 @@
+"""An event store in memory, for unit tests of the domain.  It passes the same contract
+suite as the PostgreSQL store (tests/contract/test_event_store.py); an asyncio lock plays the
+part of the head row lock."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+from events.append import check_request, check_version, match_retry, result_of, seal
+from events.chain import GENESIS_HASH
+from events.store import AppendResult, EventStore, Head, RecordedEvent, utc_now
+
+if TYPE_CHECKING:
+    from datetime import datetime
+    from uuid import UUID
+
+    from events.store import NewEvent
+
+__all__ = ["InMemoryEventStore"]
+
+
+class InMemoryEventStore(EventStore):
+    def __init__(self, *, clock: Callable[[], datetime] = utc_now) -> None:
+        self._clock = clock
+        self._log: list[RecordedEvent] = []
+        self._streams: dict[str, list[RecordedEvent]] = {}
+        self._by_id: dict[UUID, RecordedEvent] = {}
+        self._lock = asyncio.Lock()
+
+    async def append(
+        self,
+        stream_id: str,
+        events: Sequence[NewEvent],
+        *,
+        expected_version: int | None,
+    ) -> AppendResult:
+        check_request(stream_id, events, expected_version)
+        async with self._lock:
+            if any(e.event_id in self._by_id for e in events):
+                stored = [self._by_id[e.event_id] for e in events if e.event_id in self._by_id]
+                return match_retry(stream_id, events, stored)
+            stream = self._streams.get(stream_id, [])
+            check_version(stream_id, expected_version, len(stream))
+            last = self._log[-1] if self._log else None
+            sealed = seal(
+                stream_id,
+                events,
+                head_position=len(self._log),
+                head_hash=last.hash if last else GENESIS_HASH,
+                stream_version=len(stream),
+                recorded_at=max(self._clock(), last.recorded_at) if last else self._clock(),
+            )
+            self._log.extend(sealed)
+            self._streams[stream_id] = [*stream, *sealed]
+            self._by_id.update((e.event_id, e) for e in sealed)
+            return result_of(sealed, created=True)
+
+    async def read_stream(
+        self, stream_id: str, *, after_version: int = 0, known_at: datetime | None = None
+    ) -> list[RecordedEvent]:
+        return [
+            e
+            for e in self._streams.get(stream_id, [])[after_version:]
+            if known_at is None or e.recorded_at <= known_at
+        ]
+
+    async def read_all(
+        self, *, after: int = 0, limit: int = 1000, types: Sequence[str] | None = None
+    ) -> list[RecordedEvent]:
+        wanted = None if types is None else set(types)
+        found: list[RecordedEvent] = []
+        for event in self._log[max(after, 0) :]:
+            if len(found) == limit:
+                break
+            if wanted is None or event.type in wanted:
+                found.append(event)
+        return found
+
+    async def head(self) -> Head:
+        last = self._log[-1] if self._log else None
+        return Head(position=len(self._log), hash=last.hash if last else GENESIS_HASH)

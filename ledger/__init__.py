@@ -1,0 +1,1 @@
+"""CEU Ledger: the continuing-education record of medical office managers, event-sourced."""

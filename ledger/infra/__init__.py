@@ -1,0 +1,1 @@
+"""Edges to the outside world: settings, the PostgreSQL server, migrations."""

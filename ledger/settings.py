@@ -1,0 +1,65 @@
+"""Settings, read once from the environment, typed, and passed in (never read again later)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+import msgspec
+
+__all__ = ["Secret", "Settings"]
+
+
+class Secret(str):
+    """A string that does not show itself in reprs, logs or tracebacks."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "Secret('**********')"
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    database_url: Secret | None = None
+    """A PostgreSQL DSN.  Unset: an embedded server is started in `data_dir`."""
+    data_dir: Path = Path(".ledger-data")
+    """Where the embedded PostgreSQL keeps its files (LEDGER_DATA_DIR)."""
+    host: str = "127.0.0.1"
+    """Interface the HTTP server binds (LEDGER_HOST)."""
+    port: int = 8000
+    """Port the HTTP server binds (LEDGER_PORT)."""
+    admin_token: Secret | None = None
+    """An admin bearer token guaranteed to exist at start (LEDGER_ADMIN_TOKEN)."""
+    poll_interval: float = 1.0
+    """Seconds a projector waits for a NOTIFY before it polls anyway (LEDGER_POLL_INTERVAL)."""
+    pool_size: int = 10
+    """Connections in the API's pool (LEDGER_POOL_SIZE)."""
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+
+        def get(name: str) -> str | None:
+            value = env.get(name, "").strip()
+            return value or None
+
+        fields: dict[str, object] = {}
+        if url := get("DATABASE_URL"):
+            fields["database_url"] = Secret(url)
+        if token := get("LEDGER_ADMIN_TOKEN"):
+            fields["admin_token"] = Secret(token)
+        if data_dir := get("LEDGER_DATA_DIR"):
+            fields["data_dir"] = Path(data_dir)
+        for name, key, cast in (
+            ("host", "LEDGER_HOST", str),
+            ("port", "LEDGER_PORT", int),
+            ("poll_interval", "LEDGER_POLL_INTERVAL", float),
+            ("pool_size", "LEDGER_POOL_SIZE", int),
+        ):
+            if (raw := get(key)) is not None:
+                try:
+                    fields[name] = cast(raw)
+                except ValueError as exc:
+                    raise ValueError(f"{key}={raw!r} is not a valid {cast.__name__}") from exc
+        return cls(**fields)  # type: ignore[arg-type]

@@ -1,0 +1,97 @@
+"""Test fixtures: a real PostgreSQL for the whole session, a fresh database for each test.
+
+Without DATABASE_URL the session starts the embedded server (tuned for tests: fsync off,
+which is safe for throwaway data).  With DATABASE_URL, that server is used, and it must let
+the user create databases.  A template database with every migration applied is made once;
+each test gets its own copy (CREATE DATABASE ... TEMPLATE, a file copy, some milliseconds).
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import AsyncIterator, Iterator
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import pytest
+
+from events.postgres import PostgresEventStore, connect, create_pool
+from ledger.infra.database import EmbeddedPostgres, create_database
+from ledger.infra.migrations import load_migrations, migrate
+
+TEMPLATE = "ceu_test_template"
+_names = itertools.count(1)
+
+
+def with_database(dsn: str, name: str) -> str:
+    """The same server and credentials, another database."""
+    parts = urlsplit(dsn)
+    return urlunsplit(parts._replace(path="/" + name))
+
+
+@pytest.fixture(scope="session")
+def admin_dsn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if url := os.environ.get("DATABASE_URL"):
+        yield url
+        return
+    with EmbeddedPostgres(tmp_path_factory.mktemp("postgres") / "data") as server:
+        yield server.dsn()
+
+
+@pytest.fixture(scope="session")
+async def template_dsn(admin_dsn: str) -> str:
+    conn = await asyncpg.connect(admin_dsn)
+    try:
+        if not os.environ.get("DATABASE_URL"):
+            for setting in ("fsync", "synchronous_commit", "full_page_writes"):
+                await conn.execute(f"ALTER SYSTEM SET {setting} = off")
+            await conn.execute("SELECT pg_reload_conf()")
+        await conn.execute(f"DROP DATABASE IF EXISTS {TEMPLATE} WITH (FORCE)")
+    finally:
+        await conn.close()
+    await create_database(admin_dsn, TEMPLATE)
+    dsn = with_database(admin_dsn, TEMPLATE)
+    conn = await connect(dsn)
+    try:
+        await migrate(conn, load_migrations())
+    finally:
+        await conn.close()
+    return dsn
+
+
+@pytest.fixture
+async def empty_dsn(admin_dsn: str) -> AsyncIterator[str]:
+    """A database with nothing in it, not even the migrations."""
+    name = f"ceu_test_{os.getpid()}_{next(_names)}"
+    await create_database(admin_dsn, name)
+    yield with_database(admin_dsn, name)
+    await _drop(admin_dsn, name)
+
+
+@pytest.fixture
+async def dsn(admin_dsn: str, template_dsn: str) -> AsyncIterator[str]:
+    """A fresh, fully migrated database for one test."""
+    name = f"ceu_test_{os.getpid()}_{next(_names)}"
+    await create_database(admin_dsn, name, template=TEMPLATE)
+    yield with_database(admin_dsn, name)
+    await _drop(admin_dsn, name)
+
+
+async def _drop(admin_dsn: str, name: str) -> None:
+    conn = await asyncpg.connect(admin_dsn)
+    try:
+        await conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    finally:
+        await conn.close()
+
+
+@pytest.fixture
+async def pool(dsn: str) -> AsyncIterator[asyncpg.Pool]:
+    async with create_pool(dsn, min_size=1, max_size=24) as pool:
+        yield pool
+
+
+@pytest.fixture
+async def pg_store(pool: asyncpg.Pool) -> PostgresEventStore:
+    return PostgresEventStore(pool)
