@@ -9,14 +9,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import signal
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 
 import msgspec
+import uvicorn
 from tqdm import tqdm
 
 from events.chain import verify
 from events.postgres import PostgresEventStore, connect, create_pool
+from ledger.api.app import create_app
 from ledger.infra.database import database_dsn
 from ledger.infra.migrations import load_migrations, migrate
 from ledger.settings import Settings
@@ -77,6 +80,35 @@ async def cmd_rebuild(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+class _Server(uvicorn.Server):
+    """uvicorn without its own signal handling.  Its handlers re-raise the signal when
+    `serve()` returns, which would kill the process before the embedded PostgreSQL is
+    stopped; `cmd_serve` installs handlers that only ask for a graceful exit."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+async def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    host = args.host or settings.host
+    port = args.port or settings.port
+    async with migrated_dsn(settings) as dsn:
+        app = create_app(settings, dsn, run_projectors=not args.no_projectors)
+        server = _Server(uvicorn.Config(app, host=host, port=port, log_level="info"))
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            # First signal: finish requests, close the lifespan (pool, projectors), then
+            # leave this block, which stops the embedded server.  Second SIGINT: hurry.
+            loop.add_signal_handler(sig, server.handle_exit, sig, None)
+        try:
+            await server.serve()
+        finally:
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.remove_signal_handler(sig)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ceu-ledger", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -86,6 +118,12 @@ def build_parser() -> argparse.ArgumentParser:
         sub.set_defaults(handler=handler)
         return sub
 
+    serve = add("serve", cmd_serve, "run the HTTP API (and the projectors)")
+    serve.add_argument("--host", help="default LEDGER_HOST or 127.0.0.1")
+    serve.add_argument("--port", type=int, help="default LEDGER_PORT or 8000")
+    serve.add_argument(
+        "--no-projectors", action="store_true", help="leave projections to other processes"
+    )
     add("migrate", cmd_migrate, "apply the SQL migrations that are not applied yet")
     add("verify", cmd_verify, "recompute the hash chain; exit 1 naming the first bad position")
     rebuild = add("rebuild", cmd_rebuild, "rebuild projections from position 0 (all if none named)")

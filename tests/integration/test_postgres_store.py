@@ -6,10 +6,10 @@ from __future__ import annotations
 import asyncio
 import os
 import random
-import subprocess
 import sys
 import threading
 import time
+from asyncio.subprocess import PIPE
 from datetime import UTC, datetime
 
 import asyncpg
@@ -173,30 +173,33 @@ async def test_verify_names_a_deleted_position(pool, pg_store):
     assert "missing" in report.problem
 
 
-def _cli(dsn: str, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "DATABASE_URL": dsn}
-    return subprocess.run(
-        [sys.executable, "-m", "ledger.cli", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+async def _cli(dsn: str, *args: str) -> tuple[int, str, str]:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "ledger.cli",
+        *args,
+        env={**os.environ, "DATABASE_URL": dsn},
+        stdout=PIPE,
+        stderr=PIPE,
     )
+    out, err = await process.communicate()
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()
 
 
 async def test_the_verify_command_exits_1_and_names_the_first_bad_position(dsn, pool, pg_store):
     await pg_store.append("s", facts(6), expected_version=0)
-    good = await asyncio.to_thread(_cli, dsn, "verify")
-    assert good.returncode == 0, good.stderr
-    assert msgspec.json.decode(good.stdout)["ok"] is True
+    status, out, err = await _cli(dsn, "verify")
+    assert status == 0, err
+    assert msgspec.json.decode(out)["ok"] is True
 
     await _as_superuser_without_guards(pool, "UPDATE events SET type = 'forged' WHERE position = 4")
 
-    bad = await asyncio.to_thread(_cli, dsn, "verify")
-    assert bad.returncode == 1
-    assert msgspec.json.decode(bad.stdout)["first_bad_position"] == 4
-    assert "position 4" in bad.stderr
+    status, out, err = await _cli(dsn, "verify")
+    assert status == 1
+    assert msgspec.json.decode(out)["first_bad_position"] == 4
+    assert "position 4" in err
 
 
 async def test_a_commit_notifies_listeners_with_the_new_head(dsn, pg_store):
