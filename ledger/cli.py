@@ -37,7 +37,7 @@ async def migrated_dsn(settings: Settings) -> AsyncIterator[str]:
     async with database_dsn(settings) as dsn:
         conn = await connect(dsn)
         try:
-            for applied in await migrate(conn, load_migrations()):
+            for applied in await migrate(conn, load_migrations(settings.migrations_dir)):
                 print(f"applied migration {applied.version:04d}_{applied.name}", file=sys.stderr)
         finally:
             await conn.close()

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import msgspec
 
+from ledger.infra.migrations import MIGRATIONS_DIR
+
 __all__ = ["Secret", "Settings"]
 
 
@@ -29,6 +31,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Interface the HTTP server binds (LEDGER_HOST)."""
     port: int = 8000
     """Port the HTTP server binds (LEDGER_PORT)."""
+    migrations_dir: Path = MIGRATIONS_DIR
+    """The SQL migrations to apply (LEDGER_MIGRATIONS_DIR); the repo's by default."""
     admin_token: Secret | None = None
     """An admin bearer token guaranteed to exist at start (LEDGER_ADMIN_TOKEN)."""
     poll_interval: float = 1.0
@@ -49,8 +53,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             fields["database_url"] = Secret(url)
         if token := get("LEDGER_ADMIN_TOKEN"):
             fields["admin_token"] = Secret(token)
-        if data_dir := get("LEDGER_DATA_DIR"):
-            fields["data_dir"] = Path(data_dir)
+        for name, key in (
+            ("data_dir", "LEDGER_DATA_DIR"),
+            ("migrations_dir", "LEDGER_MIGRATIONS_DIR"),
+        ):
+            if (path := get(key)) is not None:
+                fields[name] = Path(path)
         for name, key, cast in (
             ("host", "LEDGER_HOST", str),
             ("port", "LEDGER_PORT", int),

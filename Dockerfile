@@ -1,0 +1,29 @@
+# syntax=docker/dockerfile:1
+# Build: docker build -t ceu-ledger .
+# Run:   docker run -e DATABASE_URL=postgresql://... -e LEDGER_ADMIN_TOKEN=... -p 8000:8000 ceu-ledger
+
+FROM python:3.11-slim AS build
+WORKDIR /src
+RUN python -m venv /opt/venv
+ENV PATH=/opt/venv/bin:$PATH
+COPY pyproject.toml README.md ./
+COPY events ./events
+COPY projections ./projections
+COPY ledger ./ledger
+RUN pip install --no-cache-dir .
+
+FROM python:3.11-slim AS runtime
+RUN useradd --system --uid 10001 --home-dir /app ledger
+WORKDIR /app
+COPY --from=build /opt/venv /opt/venv
+# Migrations are read from next to the code's checkout; point the runner at them.
+COPY migrations /app/migrations
+ENV PATH=/opt/venv/bin:$PATH \
+    PYTHONUNBUFFERED=1 \
+    LEDGER_MIGRATIONS_DIR=/app/migrations \
+    LEDGER_HOST=0.0.0.0 \
+    LEDGER_PORT=8000
+USER ledger
+EXPOSE 8000
+HEALTHCHECK --interval=30s --timeout=5s CMD python -c "import urllib.request,sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/health').status != 200)"
+CMD ["ceu-ledger", "serve"]
