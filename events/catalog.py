@@ -1,0 +1,257 @@
+"""The facts of the ledger: frozen, keyword-only msgspec Structs with stable tags.
+
+Rules for changing this file: events evolve only additively.  A new field gets a default.
+Anything else (a rename, a type change, a removal) bumps the class's `schema_version` and adds
+an upcaster in events/codec.py, and tests/golden/ keeps one stored example of every version.
+CEUs are Decimals (encoded as JSON strings, so nothing ever passes through a float); money is
+integer cents; dates are calendar dates; instants live in the envelope, not here.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import ClassVar, Literal
+from uuid import UUID
+
+import msgspec
+
+__all__ = [
+    "ActivityRegistered",
+    "AuditFindingRecorded",
+    "AuditSampleDrawn",
+    "CertificationGranted",
+    "CertificationReinstated",
+    "CertificationRevoked",
+    "CompletionAmended",
+    "CompletionRecorded",
+    "CompletionVoided",
+    "CountedCompletion",
+    "DeadlineExtended",
+    "Event",
+    "FeePaid",
+    "LedgerEvent",
+    "ManagerEnrolled",
+    "ProgramDefined",
+    "ProgramRulesRevised",
+    "ProviderRegistered",
+    "RenewalApproved",
+    "RenewalDenied",
+    "RenewalFiled",
+    "Rules",
+]
+
+
+class Rules(msgspec.Struct, frozen=True, kw_only=True):
+    """One effective-dated version of a program's rules.  A cycle is judged by the version
+    in force on the day it starts."""
+
+    effective_from: date
+    cycle_months: int
+    required_ceus: Decimal
+    category_minimums: dict[str, Decimal] = {}
+    grace_days: int
+    fee_cents: int
+    carryover_max_ceus: Decimal = Decimal(0)
+    audit_rate: Decimal
+    correction_window_days: int
+
+
+class Event(msgspec.Struct, frozen=True, kw_only=True, tag_field="type"):
+    schema_version: ClassVar[int] = 1
+
+
+# -- programs (stream program-{code}) --------------------------------------------------------
+
+
+class ProgramDefined(Event, tag="program_defined", kw_only=True):
+    program: str
+    name: str
+    association: str
+    rules: Rules
+
+
+class ProgramRulesRevised(Event, tag="program_rules_revised", kw_only=True):
+    program: str
+    rules: Rules
+
+
+# -- providers and their activities (stream provider-{id}) -------------------------------------
+
+
+class ProviderRegistered(Event, tag="provider_registered", kw_only=True):
+    provider_id: str
+    name: str
+    programs: tuple[str, ...]
+
+
+class ActivityRegistered(Event, tag="activity_registered", kw_only=True):
+    provider_id: str
+    activity_id: str
+    title: str
+    format: str
+    ceus: Decimal
+    category: str
+    programs: tuple[str, ...]
+    starts_on: date
+    ends_on: date
+
+
+# -- a manager's record (stream manager-{id}) ------------------------------------------------
+
+
+class ManagerEnrolled(Event, tag="manager_enrolled", kw_only=True):
+    manager_id: str
+    name: str
+    email: str
+
+
+class CertificationGranted(Event, tag="certification_granted", kw_only=True):
+    manager_id: str
+    program: str
+    certified_on: date
+
+
+class CompletionRecorded(Event, tag="completion_recorded", kw_only=True):
+    """One person finishing one activity.  The activity's title, category and programs are
+    copied in: the fact says what was counted, whatever happens to the catalogue later."""
+
+    completion_id: UUID
+    manager_id: str
+    provider_id: str
+    external_id: str
+    activity_id: str
+    activity_title: str
+    category: str
+    programs: tuple[str, ...]
+    completed_on: date
+    ceus: Decimal
+
+
+class CompletionAmended(Event, tag="completion_amended", kw_only=True):
+    completion_id: UUID
+    manager_id: str
+    reason: str
+    ceus: Decimal | None = None
+    completed_on: date | None = None
+
+
+class CompletionVoided(Event, tag="completion_voided", kw_only=True):
+    completion_id: UUID
+    manager_id: str
+    reason: str
+
+
+class FeePaid(Event, tag="fee_paid", kw_only=True):
+    manager_id: str
+    program: str
+    cycle: int
+    amount_cents: int
+    reference: str
+
+
+class CountedCompletion(msgspec.Struct, frozen=True, kw_only=True):
+    completion_id: UUID
+    ceus: Decimal
+    category: str
+
+
+class RenewalFiled(Event, tag="renewal_filed", kw_only=True):
+    """Filing freezes the evidence: exactly these completions, with these CEUs."""
+
+    renewal_id: UUID
+    manager_id: str
+    program: str
+    cycle: int
+    ceus: Decimal
+    completions: tuple[CountedCompletion, ...]
+    fee_paid_cents: int
+    carried_over: Decimal = Decimal(0)
+
+
+class RenewalApproved(Event, tag="renewal_approved", kw_only=True):
+    renewal_id: UUID
+    manager_id: str
+    program: str
+    cycle: int
+    reason: str = ""
+
+
+class RenewalDenied(Event, tag="renewal_denied", kw_only=True):
+    renewal_id: UUID
+    manager_id: str
+    program: str
+    cycle: int
+    reason: str
+
+
+class CertificationRevoked(Event, tag="certification_revoked", kw_only=True):
+    manager_id: str
+    program: str
+    reason: str
+    audit_id: UUID | None = None
+
+
+class CertificationReinstated(Event, tag="certification_reinstated", kw_only=True):
+    manager_id: str
+    program: str
+    reason: str
+
+
+class DeadlineExtended(Event, tag="deadline_extended", kw_only=True):
+    """Cycle `cycle` may be completed until `extended_until` (exclusive); completions dated
+    in the extension count for it, and the next cycle's count starts there."""
+
+    manager_id: str
+    program: str
+    cycle: int
+    extended_until: date
+    reason: str
+
+
+class AuditFindingRecorded(Event, tag="audit_finding_recorded", kw_only=True):
+    audit_id: UUID
+    renewal_id: UUID
+    manager_id: str
+    program: str
+    outcome: Literal["passed", "failed"]
+    note: str
+
+
+# -- audits (stream audit-{id}) ----------------------------------------------------------------
+
+
+class AuditSampleDrawn(Event, tag="audit_sample_drawn", kw_only=True):
+    """The whole draw is in the fact, so anyone can redo it: same seed, same population,
+    same selection (ledger/domain/audit.py)."""
+
+    audit_id: UUID
+    program: str
+    filed_from: date
+    filed_to: date
+    rate: Decimal
+    seed: int
+    population: tuple[UUID, ...]
+    selected: tuple[UUID, ...]
+
+
+LedgerEvent = (
+    ProgramDefined
+    | ProgramRulesRevised
+    | ProviderRegistered
+    | ActivityRegistered
+    | ManagerEnrolled
+    | CertificationGranted
+    | CompletionRecorded
+    | CompletionAmended
+    | CompletionVoided
+    | FeePaid
+    | RenewalFiled
+    | RenewalApproved
+    | RenewalDenied
+    | CertificationRevoked
+    | CertificationReinstated
+    | DeadlineExtended
+    | AuditSampleDrawn
+    | AuditFindingRecorded
+)

@@ -1,0 +1,91 @@
+"""Facts to stored bytes and back, with one typed decoder for the whole catalogue.
+
+Stored events keep the schema version they were written with.  Reading one written with an
+older version runs it through the upcasters registered here, oldest first, until it has the
+current shape; nothing stored is ever rewritten.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, get_args
+
+import msgspec
+
+from events.catalog import Event, LedgerEvent
+from events.store import NewEvent
+
+if TYPE_CHECKING:
+    from uuid import UUID
+
+    from events.store import RecordedEvent
+
+__all__ = [
+    "EVENT_TYPES",
+    "Actor",
+    "Metadata",
+    "UnknownEventType",
+    "decode",
+    "decode_metadata",
+    "encode",
+    "type_of",
+]
+
+
+class Actor(msgspec.Struct, frozen=True, kw_only=True):
+    role: str
+    id: str
+
+
+class Metadata(msgspec.Struct, frozen=True, kw_only=True):
+    """Who asked for a fact to be recorded, and in which request.  No secrets here."""
+
+    actor: Actor
+    request_id: str
+
+
+class UnknownEventType(Exception):
+    pass
+
+
+def type_of(cls: type[Event]) -> str:
+    tag = cls.__struct_config__.tag
+    assert isinstance(tag, str), f"{cls.__name__} needs an explicit tag"
+    return tag
+
+
+EVENT_TYPES: dict[str, type[Event]] = {type_of(cls): cls for cls in get_args(LedgerEvent)}
+
+_encoder = msgspec.json.Encoder(decimal_format="string")
+_decoder = msgspec.json.Decoder(LedgerEvent)
+_metadata_decoder = msgspec.json.Decoder(Metadata)
+
+Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
+_UPCASTERS: dict[tuple[str, int], Upcaster] = {}
+"""(event type, version it reads) -> function returning the payload at version + 1."""
+
+
+def encode(event: Event, *, metadata: Metadata, event_id: UUID) -> NewEvent:
+    return NewEvent(
+        event_id=event_id,
+        type=type_of(type(event)),
+        schema_version=event.schema_version,
+        data=_encoder.encode(event),
+        metadata=_encoder.encode(metadata),
+    )
+
+
+def decode(recorded: RecordedEvent) -> Event:
+    cls = EVENT_TYPES.get(recorded.type)
+    if cls is None:
+        raise UnknownEventType(recorded.type)
+    if recorded.schema_version == cls.schema_version:
+        return _decoder.decode(recorded.data)  # type: ignore[no-any-return]
+    payload = msgspec.json.decode(recorded.data)
+    for version in range(recorded.schema_version, cls.schema_version):
+        payload = _UPCASTERS[(recorded.type, version)](payload)
+    return msgspec.convert(payload, LedgerEvent)  # type: ignore[no-any-return]
+
+
+def decode_metadata(recorded: RecordedEvent) -> Metadata:
+    return _metadata_decoder.decode(recorded.metadata)

@@ -1,0 +1,1 @@
+"""The rules of the ledger as pure functions: no I/O, no clock; dates are arguments."""
