@@ -78,6 +78,9 @@ class InMemoryEventStore(EventStore):
                 found.append(event)
         return found
 
+    async def find(self, event_id: UUID) -> RecordedEvent | None:
+        return self._by_id.get(event_id)
+
     async def head(self) -> Head:
         last = self._log[-1] if self._log else None
         return Head(position=len(self._log), hash=last.hash if last else GENESIS_HASH)

@@ -188,6 +188,12 @@ class PostgresEventStore(EventStore):
         async with self._pool.acquire() as conn:
             return await fetch_events(conn, after=after, limit=limit, types=types)
 
+    async def find(self, event_id: UUID) -> RecordedEvent | None:
+        row = await self._pool.fetchrow(
+            f"SELECT {_COLUMNS} FROM events WHERE event_id = $1", event_id
+        )
+        return None if row is None else RecordedEvent(*row)
+
     async def head(self) -> Head:
         async with self._pool.acquire() as conn:
             return await fetch_head(conn)

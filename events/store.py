@@ -147,3 +147,7 @@ class EventStore(Protocol):
     async def head(self) -> Head:
         """The position and hash of the last event (0 and the genesis hash when empty)."""
         ...
+
+    async def find(self, event_id: UUID) -> RecordedEvent | None:
+        """The event with this id, wherever it is stored."""
+        ...

@@ -22,6 +22,7 @@ __all__ = [
     "Activity",
     "Program",
     "Provider",
+    "evolve_activity",
     "evolve_program",
     "evolve_provider",
 ]
@@ -51,7 +52,6 @@ class Provider(msgspec.Struct, frozen=True, kw_only=True):
     provider_id: str
     name: str
     programs: tuple[str, ...]
-    activities: dict[str, Activity] = {}
 
 
 def evolve_program(program: Program | None, event: Event) -> Program:
@@ -68,11 +68,15 @@ def evolve_provider(provider: Provider | None, event: Event) -> Provider:
     match event, provider:
         case ProviderRegistered(provider_id=pid, name=name, programs=programs), None:
             return Provider(provider_id=pid, name=name, programs=programs)
-        case ActivityRegistered(), Provider():
-            activity = msgspec.convert(msgspec.structs.asdict(event), Activity)
-            activities = {**provider.activities, activity.activity_id: activity}
-            return msgspec.structs.replace(provider, activities=activities)
     raise ValueError(f"{type(event).__name__} does not apply to provider {provider!r}")
+
+
+def evolve_activity(activity: Activity | None, event: Event) -> Activity:
+    """An activity is its own stream (`activity-{id}`), so that ids are unique ledger-wide."""
+    match event, activity:
+        case ActivityRegistered(), None:
+            return msgspec.convert(msgspec.structs.asdict(event), Activity)
+    raise ValueError(f"{type(event).__name__} does not apply to activity {activity!r}")
 
 
 _SINCE = date(2000, 1, 1)

@@ -155,10 +155,16 @@ def register_provider(
     return [ProviderRegistered(provider_id=provider_id, name=name, programs=codes)]
 
 
-def register_activity(provider: Provider | None, activity: ActivityRegistered) -> list[Event]:
+def register_activity(
+    provider: Provider | None,
+    existing: Activity | None,
+    activity: ActivityRegistered,
+    *,
+    programs: Mapping[str, Program],
+) -> list[Event]:
     if provider is None:
         raise NotFound("provider", activity.provider_id)
-    if activity.activity_id in provider.activities:
+    if existing is not None:
         raise AlreadyExists("activity", activity.activity_id)
     errors: list[FieldError] = []
     if (why := valid_ceus(activity.ceus)) is not None:
@@ -167,7 +173,9 @@ def register_activity(provider: Provider | None, activity: ActivityRegistered) -
         errors.append(FieldError("ends_on", "must not be before starts_on"))
     if not activity.programs:
         errors.append(FieldError("programs", "at least one program"))
-    if outside := _unknown_programs(activity.programs, provider.programs):
+    if unknown := _unknown_programs(activity.programs, programs):
+        errors.append(FieldError("programs", f"unknown program(s): {', '.join(unknown)}"))
+    elif outside := _unknown_programs(activity.programs, provider.programs):
         errors.append(FieldError("programs", f"provider is not approved for {', '.join(outside)}"))
     if errors:
         raise Invalid(errors)

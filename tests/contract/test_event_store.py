@@ -243,3 +243,13 @@ async def test_event_ids_are_unique_across_the_whole_log(store):
         await store.append(
             "t", [fact(event_id=uuid.UUID(int=event.event_id.int))], expected_version=0
         )
+
+
+async def test_an_event_can_be_found_by_its_id_wherever_it_is(store):
+    wanted = fact("b")
+    await store.append("s", [fact("a"), wanted], expected_version=0)
+
+    found = await store.find(wanted.event_id)
+
+    assert (found.stream_id, found.version, found.position, found.data) == ("s", 2, 2, wanted.data)
+    assert await store.find(uuid.uuid4()) is None

@@ -1,0 +1,231 @@
+"""The command layer on the in-memory store: load, decide, append, and what comes back."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+import pytest
+
+from events.catalog import ActivityRegistered
+from events.codec import Actor
+from events.memory import InMemoryEventStore
+from ledger.commands import Context, Duplicate, Ledger
+from ledger.domain.decide import assess_program
+from ledger.domain.errors import AlreadyExists, Invalid, NotAllowed, NotFound
+from tests.builders import SteppingClock
+
+ADMIN = Context(actor=Actor(role="admin", id="root"), request_id="r-1")
+PROVIDER = Context(actor=Actor(role="provider", id="tma"), request_id="r-2")
+AUDITOR = Context(actor=Actor(role="auditor", id="pahcom-1"), request_id="r-3")
+
+
+@pytest.fixture
+def clock() -> SteppingClock:
+    return SteppingClock(datetime(2025, 6, 2, 15, 0, tzinfo=UTC))
+
+
+@pytest.fixture
+async def ledger(clock) -> Ledger:
+    ledger = Ledger(InMemoryEventStore(clock=clock), clock=clock)
+    await ledger.ensure_default_programs(ADMIN)
+    await ledger.register_provider(
+        ADMIN, provider_id="tma", name="Texas Medical Association", programs=("CMM", "CMOM")
+    )
+    await ledger.register_activity(PROVIDER, workshop())
+    await ledger.enroll_manager(ADMIN, manager_id="m-1", name="Pat Doe", email="pat@example.org")
+    await ledger.grant_certification(ADMIN, "m-1", program="CMM", certified_on=date(2024, 3, 15))
+    return ledger
+
+
+def workshop(**changes) -> ActivityRegistered:
+    fields = {
+        "provider_id": "tma",
+        "activity_id": "tma-2025-billing",
+        "title": "Billing and coding update",
+        "format": "in-person",
+        "ceus": Decimal(12),
+        "category": "core",
+        "programs": ("CMM", "CMOM"),
+        "starts_on": date(2025, 5, 1),
+        "ends_on": date(2025, 5, 5),
+    }
+    return ActivityRegistered(**(fields | changes))
+
+
+async def post(ledger: Ledger, external_id: str = "row-1", *, ceus: str = "12", **changes):
+    fields = {
+        "provider_id": "tma",
+        "external_id": external_id,
+        "manager_id": "m-1",
+        "activity_id": "tma-2025-billing",
+        "completed_on": date(2025, 5, 5),
+        "ceus": Decimal(ceus),
+    }
+    return await ledger.record_completion(PROVIDER, **(fields | changes))
+
+
+async def test_default_programs_are_defined_once_however_often_it_is_asked(ledger):
+    await ledger.ensure_default_programs(ADMIN)
+
+    programs = await ledger.programs()
+
+    assert sorted(programs) == ["CMM", "CMOM"]
+    assert [len(p.versions) for p in programs.values()] == [1, 1]
+    assert programs["CMOM"].versions[0].category_minimums == {"core": Decimal(9)}
+
+
+async def test_a_posting_returns_a_receipt_and_an_identical_retry_returns_the_same_one(ledger):
+    first = await post(ledger)
+    again = await post(ledger, ceus="12.00")
+
+    assert first.created
+    assert not again.created
+    assert (again.id, again.position, again.recorded_at) == (
+        first.id,
+        first.position,
+        first.recorded_at,
+    )
+
+
+async def test_the_same_external_id_with_other_content_is_a_duplicate(ledger):
+    await post(ledger)
+    with pytest.raises(Duplicate, match="row-1"):
+        await post(ledger, ceus="6")
+
+
+async def test_identical_postings_racing_each_other_are_recorded_once(ledger):
+    receipts = await asyncio.gather(*(post(ledger) for _ in range(10)))
+
+    assert sum(r.created for r in receipts) == 1
+    assert len({r.position for r in receipts}) == 1
+    record = await ledger.manager("m-1")
+    assert len(record.completions) == 1
+
+
+async def test_many_postings_for_one_manager_at_once_all_land(ledger):
+    receipts = await asyncio.gather(*(post(ledger, f"row-{n}", ceus="0.5") for n in range(40)))
+
+    assert all(r.created for r in receipts)
+    record = await ledger.manager("m-1")
+    assert len(record.completions) == 40
+    assessed = assess_program(record, await ledger.existing_program("CMM"), date(2025, 6, 2))
+    assert assessed.focus.earned == 20
+
+
+@pytest.mark.parametrize(
+    ("changes", "error", "match"),
+    [
+        ({"activity_id": "nope"}, NotFound, "activity nope"),
+        ({"manager_id": "nobody"}, NotFound, "manager nobody"),
+        ({"ceus": Decimal("12.5")}, Invalid, "more than the activity"),
+        ({"ceus": Decimal("1.005")}, Invalid, "2 decimal places"),
+        ({"completed_on": date(2025, 4, 30)}, Invalid, "outside the activity"),
+        ({"provider_id": "other"}, NotAllowed, "another provider"),
+    ],
+)
+async def test_bad_postings_are_refused_and_nothing_is_stored(ledger, changes, error, match):
+    head = await ledger.store.head()
+    with pytest.raises(error, match=match):
+        await post(ledger, **changes)
+    assert await ledger.store.head() == head
+
+
+async def test_a_future_completion_date_is_refused(ledger, clock):
+    await ledger.register_activity(
+        PROVIDER,
+        workshop(activity_id="later", starts_on=date(2025, 6, 1), ends_on=date(2025, 6, 30)),
+    )
+    with pytest.raises(Invalid, match="future"):
+        await post(ledger, activity_id="later", completed_on=date(2025, 6, 3))
+
+
+async def test_registering_an_activity_id_twice_is_refused_even_for_another_provider(ledger):
+    await ledger.register_provider(ADMIN, provider_id="mgma", name="MGMA", programs=("CMM",))
+    with pytest.raises(AlreadyExists):
+        await ledger.register_activity(PROVIDER, workshop(provider_id="mgma", programs=("CMM",)))
+
+
+async def test_a_provider_voids_its_posting_and_the_credit_stops_counting(ledger):
+    receipt = await post(ledger)
+    await ledger.void_completion(PROVIDER, receipt.id, reason="wrong attendee", provider_id="tma")
+
+    record = await ledger.manager("m-1")
+    assert record.completions[receipt.id].voided
+    with pytest.raises(NotAllowed):
+        await ledger.amend_completion(
+            PROVIDER,
+            (await post(ledger, "row-2", ceus="3")).id,
+            reason="x",
+            ceus=Decimal(1),
+            completed_on=None,
+            provider_id="mgma",
+        )
+
+
+async def test_the_renewal_journey_from_posting_to_approval(ledger, clock):
+    await post(ledger, "row-1")
+    await ledger.register_activity(
+        PROVIDER,
+        workshop(activity_id="tma-2025-hr", starts_on=date(2025, 5, 20), ends_on=date(2025, 5, 22)),
+    )
+    await post(ledger, "row-2", activity_id="tma-2025-hr", completed_on=date(2025, 5, 22))
+    await ledger.pay_fee(ADMIN, "m-1", program="CMM", amount_cents=7500, reference="INV-77")
+
+    filed, _ = await ledger.file_renewal(
+        Context(actor=Actor(role="manager", id="m-1"), request_id="r"), "m-1", program="CMM"
+    )
+    clock.advance(days=3)
+    await ledger.decide_renewal(AUDITOR, filed.renewal_id, approve=True, reason="complete")
+
+    assert (filed.cycle, filed.ceus, len(filed.completions), filed.fee_paid_cents) == (
+        1,
+        24,
+        2,
+        7500,
+    )
+    record = await ledger.manager("m-1")
+    assert record.certifications["CMM"].renewal(filed.renewal_id).state == "approved"
+
+
+async def test_an_audit_draw_and_a_failed_finding_revokes(ledger):
+    await post(ledger, "row-1")
+    await ledger.register_activity(
+        PROVIDER, workshop(activity_id="hr", starts_on=date(2025, 5, 20), ends_on=date(2025, 5, 22))
+    )
+    await post(ledger, "row-2", activity_id="hr", completed_on=date(2025, 5, 21))
+    await ledger.pay_fee(ADMIN, "m-1", program="CMM", amount_cents=7500, reference="INV-77")
+    filed, _ = await ledger.file_renewal(ADMIN, "m-1", program="CMM")
+
+    drawn = await ledger.draw_audit(
+        AUDITOR,
+        program="CMM",
+        filed_from=date(2025, 6, 1),
+        filed_to=date(2025, 6, 30),
+        rate=Decimal(1),
+        seed=7,
+        population=[filed.renewal_id],
+    )
+    assert drawn.selected == (filed.renewal_id,)
+    await ledger.record_finding(
+        AUDITOR, drawn.audit_id, renewal_id=filed.renewal_id, passed=False, note="no certificates"
+    )
+
+    cert = (await ledger.manager("m-1")).certifications["CMM"]
+    assert cert.revoked
+    assert cert.standing[-1].audit_id == drawn.audit_id
+    assert cert.renewal(filed.renewal_id).findings[0].outcome == "failed"
+    with pytest.raises(AlreadyExists):
+        await ledger.record_finding(
+            AUDITOR, drawn.audit_id, renewal_id=filed.renewal_id, passed=True, note="again"
+        )
+
+
+async def test_a_record_read_as_known_at_an_earlier_instant(ledger, clock):
+    before = clock.now
+    clock.advance(hours=1)
+    await post(ledger)
+
+    assert (await ledger.manager("m-1", known_at=before)).completions == {}
+    assert len((await ledger.manager("m-1")).completions) == 1
