@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from projections.ceu import CeuProjection
 from projections.streams import StreamSummaries
 
 if TYPE_CHECKING:
@@ -13,7 +14,7 @@ __all__ = ["all_projections", "by_name"]
 
 
 def all_projections() -> list[Projection]:
-    return [StreamSummaries()]
+    return [StreamSummaries(), CeuProjection()]
 
 
 def by_name(names: list[str]) -> list[Projection]:

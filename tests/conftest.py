@@ -8,6 +8,7 @@ each test gets its own copy (CREATE DATABASE ... TEMPLATE, a file copy, some mil
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 from collections.abc import AsyncIterator, Iterator
@@ -60,22 +61,29 @@ async def template_dsn(admin_dsn: str) -> str:
     return dsn
 
 
+@contextlib.asynccontextmanager
+async def fresh_database(admin_dsn: str, *, migrated: bool = True) -> AsyncIterator[str]:
+    """A new database (a copy of the migrated template, or empty), dropped afterwards."""
+    name = f"ceu_test_{os.getpid()}_{next(_names)}"
+    await create_database(admin_dsn, name, template=TEMPLATE if migrated else None)
+    try:
+        yield with_database(admin_dsn, name)
+    finally:
+        await _drop(admin_dsn, name)
+
+
 @pytest.fixture
 async def empty_dsn(admin_dsn: str) -> AsyncIterator[str]:
     """A database with nothing in it, not even the migrations."""
-    name = f"ceu_test_{os.getpid()}_{next(_names)}"
-    await create_database(admin_dsn, name)
-    yield with_database(admin_dsn, name)
-    await _drop(admin_dsn, name)
+    async with fresh_database(admin_dsn, migrated=False) as dsn:
+        yield dsn
 
 
 @pytest.fixture
 async def dsn(admin_dsn: str, template_dsn: str) -> AsyncIterator[str]:
     """A fresh, fully migrated database for one test."""
-    name = f"ceu_test_{os.getpid()}_{next(_names)}"
-    await create_database(admin_dsn, name, template=TEMPLATE)
-    yield with_database(admin_dsn, name)
-    await _drop(admin_dsn, name)
+    async with fresh_database(admin_dsn) as dsn:
+        yield dsn
 
 
 async def _drop(admin_dsn: str, name: str) -> None:

@@ -40,6 +40,7 @@ __all__ = [
     "Status",
     "assess",
     "history",
+    "open_cycle",
     "shortfalls",
 ]
 
@@ -238,6 +239,16 @@ def shortfalls(figures: CycleFigures) -> tuple[Shortfall, ...]:
             Shortfall(requirement="fee", missing=Decimal(rules.fee_cents - figures.fee_paid_cents))
         )
     return tuple(found)
+
+
+def open_cycle(cert: Certification, versions: Sequence[Rules]) -> tuple[Cycle, date]:
+    """The first cycle without an approved renewal, and its deadline.  Unlike `assess`, this
+    needs no date: it changes only when events do, so a read model can keep it."""
+    approved = {r.cycle for r in cert.renewals if r.state == "approved"}
+    for cycle in cycles(cert.certified_on, versions):
+        if cycle.number not in approved:
+            return cycle, max(cert.extensions.get(cycle.number, cycle.ends_on), cycle.ends_on)
+    raise AssertionError("unreachable: cycles() never ends")
 
 
 def _status(cert: Certification, focus: CycleFigures, as_of: date) -> Status:

@@ -1,0 +1,210 @@
+"""`ceu`: the read models of the CEU domain, kept by the same pure folds the commands use.
+
+For each batch: load the snapshots the batch touches (every program, and the managers it
+names), fold the events into them with `evolve_program` / `evolve`, then write back the
+snapshots and re-derive the rows that depend on them: a manager's certifications, renewals
+and findings whenever the manager or one of their programs changed.  Because every derived
+row is recomputed from its current inputs whenever an input changes, the tables depend only
+on the events folded so far, never on how they were batched: a rebuild gives the same rows.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+import msgspec
+
+from events.catalog import AuditSampleDrawn, Event, ProgramDefined, ProgramRulesRevised
+from events.codec import EVENT_TYPES, decode
+from ledger.domain.assess import open_cycle
+from ledger.domain.catalogue import Program, evolve_program
+from ledger.domain.cycles import cycles
+from ledger.domain.record import ManagerRecord, evolve
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Sequence
+
+    import asyncpg
+
+    from events.catalog import Rules
+    from events.store import RecordedEvent
+    from ledger.domain.cycles import Cycle
+    from ledger.domain.record import Certification
+
+__all__ = ["CeuProjection", "decode_program", "decode_record"]
+
+_encode = msgspec.json.Encoder(decimal_format="string").encode
+decode_record = msgspec.json.Decoder(ManagerRecord).decode
+decode_program = msgspec.json.Decoder(Program).decode
+
+
+class _Batch:
+    def __init__(self, programs: dict[str, Program], managers: dict[str, ManagerRecord]) -> None:
+        self.programs = programs
+        self.managers: dict[str, ManagerRecord | None] = dict(managers)
+        self.changed_programs: set[str] = set()
+        self.changed_managers: set[str] = set()
+        self.audits: list[tuple[AuditSampleDrawn, RecordedEvent]] = []
+
+    def apply(self, event: Event, recorded: RecordedEvent) -> None:
+        match event:
+            case ProgramDefined() | ProgramRulesRevised():
+                self.programs[event.program] = evolve_program(
+                    self.programs.get(event.program), event
+                )
+                self.changed_programs.add(event.program)
+            case AuditSampleDrawn():
+                self.audits.append((event, recorded))
+            case _:
+                manager_id: str = event.manager_id  # type: ignore[attr-defined]
+                self.managers[manager_id] = evolve(
+                    self.managers.get(manager_id), event, recorded.recorded_at
+                )
+                self.changed_managers.add(manager_id)
+
+
+class CeuProjection:
+    name = "ceu"
+    # Providers and activities are read from their own streams; nothing here needs them.
+    handles: frozenset[str] | None = frozenset(EVENT_TYPES) - {
+        "provider_registered",
+        "activity_registered",
+    }
+    tables = (
+        "ceu_programs",
+        "ceu_managers",
+        "ceu_certifications",
+        "ceu_renewals",
+        "ceu_audits",
+        "ceu_findings",
+    )
+
+    async def apply(self, conn: asyncpg.Connection, events: Sequence[RecordedEvent]) -> None:
+        decoded = [(decode(recorded), recorded) for recorded in events]
+        named = sorted({m for e, _ in decoded if (m := getattr(e, "manager_id", None)) is not None})
+        batch = _Batch(await _programs(conn), await _managers(conn, named))
+        for event, recorded in decoded:
+            batch.apply(event, recorded)
+        await _save(conn, batch)
+
+
+async def _programs(conn: asyncpg.Connection) -> dict[str, Program]:
+    return {
+        row[0]: decode_program(row[1])
+        for row in await conn.fetch("SELECT code, program FROM ceu_programs")
+    }
+
+
+async def _managers(conn: asyncpg.Connection, ids: list[str]) -> dict[str, ManagerRecord]:
+    rows = await conn.fetch(
+        "SELECT manager_id, record FROM ceu_managers WHERE manager_id = ANY($1::text[])", ids
+    )
+    return {row[0]: decode_record(row[1]) for row in rows}
+
+
+async def _save(conn: asyncpg.Connection, batch: _Batch) -> None:
+    await conn.executemany(
+        "INSERT INTO ceu_programs (code, program) VALUES ($1, $2)"
+        " ON CONFLICT (code) DO UPDATE SET program = EXCLUDED.program",
+        [(code, _encode(batch.programs[code])) for code in sorted(batch.changed_programs)],
+    )
+    records = {
+        m: r for m, r in batch.managers.items() if m in batch.changed_managers and r is not None
+    }
+    await conn.executemany(
+        "INSERT INTO ceu_managers (manager_id, version, record) VALUES ($1, $2, $3)"
+        " ON CONFLICT (manager_id)"
+        " DO UPDATE SET version = EXCLUDED.version, record = EXCLUDED.record",
+        [(m, r.version, _encode(r)) for m, r in sorted(records.items())],
+    )
+    # Managers whose derived rows may have changed: those folded here, and every holder of
+    # a program whose rules changed (a revision can move the deadline of a future cycle).
+    affected = set(records)
+    if batch.changed_programs:
+        rows = await conn.fetch(
+            "SELECT DISTINCT manager_id FROM ceu_certifications WHERE program = ANY($1::text[])",
+            sorted(batch.changed_programs),
+        )
+        missing = [row[0] for row in rows if row[0] not in records]
+        records |= await _managers(conn, missing)
+        affected |= set(missing)
+    await _derive(conn, sorted(affected), records, batch.programs)
+    await conn.executemany(
+        "INSERT INTO ceu_audits (audit_id, program, drawn_at, drawn) VALUES ($1, $2, $3, $4)",
+        [(d.audit_id, d.program, r.recorded_at, r.data) for d, r in batch.audits],
+    )
+
+
+async def _derive(
+    conn: asyncpg.Connection,
+    ids: list[str],
+    records: dict[str, ManagerRecord],
+    programs: dict[str, Program],
+) -> None:
+    for table in ("ceu_certifications", "ceu_renewals", "ceu_findings"):
+        await conn.execute(f"DELETE FROM {table} WHERE manager_id = ANY($1::text[])", ids)
+    certs: list[tuple[object, ...]] = []
+    renewals: list[tuple[object, ...]] = []
+    findings: list[tuple[object, ...]] = []
+    for manager_id in ids:
+        record = records[manager_id]
+        for cert in record.certifications.values():
+            versions = programs[cert.program].versions
+            cycle, deadline = open_cycle(cert, versions)
+            grace_ends = deadline + timedelta(days=cycle.rules.grace_days)
+            certs.append(
+                (
+                    manager_id,
+                    cert.program,
+                    cert.certified_on,
+                    cycle.number,
+                    deadline,
+                    grace_ends,
+                    cert.revoked,
+                )
+            )
+            renewals += _renewal_rows(manager_id, cert, versions)
+            findings += [
+                (f.audit_id, r.renewal_id, manager_id, f.outcome, f.note, f.recorded_at)
+                for r in cert.renewals
+                for f in r.findings
+            ]
+    await conn.executemany(
+        "INSERT INTO ceu_certifications VALUES ($1, $2, $3, $4, $5, $6, $7)", certs
+    )
+    await conn.executemany(
+        "INSERT INTO ceu_renewals"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+        renewals,
+    )
+    await conn.executemany("INSERT INTO ceu_findings VALUES ($1, $2, $3, $4, $5, $6)", findings)
+
+
+def _renewal_rows(
+    manager_id: str, cert: Certification, versions: Sequence[Rules]
+) -> Iterator[tuple[object, ...]]:
+    by_number: dict[int, Cycle] = {}
+    last = max((r.cycle for r in cert.renewals), default=0)
+    for cycle in cycles(cert.certified_on, versions):
+        if cycle.number > last:
+            break
+        by_number[cycle.number] = cycle
+    for r in cert.renewals:
+        cycle = by_number[r.cycle]
+        yield (
+            r.renewal_id,
+            cert.program,
+            manager_id,
+            r.cycle,
+            cycle.starts_on,
+            cycle.ends_on,
+            r.ceus,
+            len(r.completions),
+            r.fee_paid_cents,
+            r.state,
+            r.filed_at,
+            r.decided_at,
+            r.reason,
+            r.findings[-1].outcome if r.findings else None,
+        )
