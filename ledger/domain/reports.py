@@ -1,0 +1,203 @@
+"""What managers and associations read: a transcript and a renewal-cycle history.  Pure
+functions of a record, the program's rule versions and a date, like `assess`."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Literal
+from uuid import UUID
+
+import msgspec
+
+from ledger.domain.assess import Allocation, history
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from ledger.domain.catalogue import Program
+    from ledger.domain.record import Change, ManagerRecord, Renewal
+
+__all__ = [
+    "CycleReport",
+    "FindingReport",
+    "RenewalReport",
+    "TranscriptLine",
+    "cycle_reports",
+    "transcript",
+]
+
+LineState = Literal["counted", "amended", "voided", "not_counted"]
+
+
+class TranscriptLine(msgspec.Struct, frozen=True, kw_only=True):
+    completion_id: UUID
+    provider_id: str
+    external_id: str
+    activity_id: str
+    activity_title: str
+    category: str
+    programs: tuple[str, ...]
+    completed_on: date
+    ceus: Decimal
+    posted_at: datetime
+    state: LineState
+    """voided, else amended, else counted (toward some cycle of the program), else not_counted."""
+    counted: bool
+    amended: bool
+    voided: bool
+    late: bool
+    cycle: int | None
+    reason: str | None
+    history: tuple[Change, ...]
+
+
+def transcript(
+    record: ManagerRecord,
+    programs: Mapping[str, Program],
+    as_of: date,
+    *,
+    program: str | None = None,
+) -> list[TranscriptLine]:
+    """Every completion, in date order, with its state for `program` (or for every program
+    the manager holds, when None)."""
+    allocations: dict[UUID, list[Allocation]] = {}
+    for code, cert in record.certifications.items():
+        if program in (None, code):
+            _, found = history(
+                cert, list(record.completions.values()), programs[code].versions, as_of
+            )
+            for allocation in found:
+                allocations.setdefault(allocation.completion_id, []).append(allocation)
+    lines = []
+    for c in sorted(
+        record.completions.values(), key=lambda c: (c.completed_on, c.posted_at, c.completion_id)
+    ):
+        mine = allocations.get(c.completion_id, [])
+        counting = [a for a in mine if a.cycle is not None]
+        counted = bool(counting)
+        state: LineState = (
+            "voided"
+            if c.voided
+            else "amended"
+            if c.amended
+            else "counted"
+            if counted
+            else "not_counted"
+        )
+        reasons = {a.reason for a in mine if a.cycle is None}
+        lines.append(
+            TranscriptLine(
+                completion_id=c.completion_id,
+                provider_id=c.provider_id,
+                external_id=c.external_id,
+                activity_id=c.activity_id,
+                activity_title=c.activity_title,
+                category=c.category,
+                programs=c.programs,
+                completed_on=c.completed_on,
+                ceus=c.ceus,
+                posted_at=c.posted_at,
+                state=state,
+                counted=counted,
+                amended=c.amended,
+                voided=c.voided,
+                late=any(a.late for a in counting),
+                cycle=counting[0].cycle if len(counting) == 1 else None,
+                reason=None if counted or not reasons else sorted(r for r in reasons if r)[0],
+                history=c.history,
+            )
+        )
+    return lines
+
+
+class FindingReport(msgspec.Struct, frozen=True, kw_only=True):
+    audit_id: UUID
+    outcome: Literal["passed", "failed"]
+    note: str
+    recorded_at: datetime
+
+
+class RenewalReport(msgspec.Struct, frozen=True, kw_only=True):
+    renewal_id: UUID
+    state: Literal["filed", "approved", "denied"]
+    filed_at: datetime
+    decided_at: datetime | None
+    outcome: Literal["approved", "denied"] | None
+    reason: str
+    ceus: Decimal
+    completions: tuple[UUID, ...]
+
+
+class CycleReport(msgspec.Struct, frozen=True, kw_only=True):
+    number: int
+    starts_on: date
+    ends_on: date
+    deadline: date
+    grace_ends_on: date
+    rules_effective_from: date
+    """Which rule version judges this cycle (the one in force when it started)."""
+    ceus_earned: Decimal
+    ceus_required: Decimal
+    carried_in: Decimal
+    categories: dict[str, Decimal]
+    fee_paid_cents: int
+    fee_cents: int
+    renewal: RenewalReport | None
+    renewals: tuple[RenewalReport, ...]
+    """Every filing for the cycle, denied ones included; `renewal` is the latest."""
+    late_completions: tuple[UUID, ...]
+    audit: tuple[FindingReport, ...]
+
+
+def _renewal(r: Renewal) -> RenewalReport:
+    return RenewalReport(
+        renewal_id=r.renewal_id,
+        state=r.state,
+        filed_at=r.filed_at,
+        decided_at=r.decided_at,
+        outcome=None if r.state == "filed" else r.state,
+        reason=r.reason,
+        ceus=r.ceus,
+        completions=tuple(c.completion_id for c in r.completions),
+    )
+
+
+def cycle_reports(record: ManagerRecord, program: Program, as_of: date) -> list[CycleReport]:
+    """The renewal-cycle history of one certification, up to the cycle holding `as_of`."""
+    cert = record.certifications[program.code]
+    figures, _ = history(cert, list(record.completions.values()), program.versions, as_of)
+    reports = []
+    for f in figures:
+        filings = tuple(_renewal(r) for r in cert.renewals if r.cycle == f.cycle.number)
+        reports.append(
+            CycleReport(
+                number=f.cycle.number,
+                starts_on=f.cycle.starts_on,
+                ends_on=f.cycle.ends_on,
+                deadline=f.deadline,
+                grace_ends_on=f.grace_ends_on,
+                rules_effective_from=f.cycle.rules.effective_from,
+                ceus_earned=f.earned,
+                ceus_required=f.cycle.rules.required_ceus,
+                carried_in=f.carried_in,
+                categories=f.categories,
+                fee_paid_cents=f.fee_paid_cents,
+                fee_cents=f.cycle.rules.fee_cents,
+                renewal=filings[-1] if filings else None,
+                renewals=filings,
+                late_completions=f.late,
+                audit=tuple(
+                    FindingReport(
+                        audit_id=x.audit_id,
+                        outcome=x.outcome,
+                        note=x.note,
+                        recorded_at=x.recorded_at,
+                    )
+                    for r in cert.renewals
+                    if r.cycle == f.cycle.number
+                    for x in r.findings
+                ),
+            )
+        )
+    return reports
