@@ -18,8 +18,10 @@ import uvicorn
 from tqdm import tqdm
 
 from events.chain import verify
+from events.codec import Actor
 from events.postgres import PostgresEventStore, connect, create_pool
 from ledger.api.app import create_app
+from ledger.commands import Context, Ledger
 from ledger.infra.database import database_dsn
 from ledger.infra.migrations import load_migrations, migrate
 from ledger.settings import Settings
@@ -31,9 +33,12 @@ __all__ = ["main"]
 Handler = Callable[[Settings, argparse.Namespace], Awaitable[int]]
 
 
+SYSTEM = Context(actor=Actor(role="system", id="ceu-ledger"), request_id="startup")
+
+
 @contextlib.asynccontextmanager
 async def migrated_dsn(settings: Settings) -> AsyncIterator[str]:
-    """The database's DSN, with every migration applied."""
+    """The database's DSN, with every migration applied and the default programs recorded."""
     async with database_dsn(settings) as dsn:
         conn = await connect(dsn)
         try:
@@ -41,6 +46,8 @@ async def migrated_dsn(settings: Settings) -> AsyncIterator[str]:
                 print(f"applied migration {applied.version:04d}_{applied.name}", file=sys.stderr)
         finally:
             await conn.close()
+        async with create_pool(dsn, min_size=1, max_size=2) as pool:
+            await Ledger(PostgresEventStore(pool)).ensure_default_programs(SYSTEM)
         yield dsn
 
 
