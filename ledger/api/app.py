@@ -1,42 +1,108 @@
-"""The application factory: one place that wires settings, the pool and the routes."""
+"""The application factory: one place that wires settings, the pool, the services and the routes."""
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from datetime import datetime
+from decimal import Decimal
 
-import asyncpg
-from litestar import Litestar, MediaType, Response, get
-from litestar.datastructures import State
+from litestar import Litestar
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme
 
-from events.postgres import PostgresEventStore, create_pool, fetch_head
+from events.postgres import PostgresEventStore, create_pool
+from events.store import utc_now
+from ledger.api.auth import TokenStore
+from ledger.api.controllers.associations import (
+    AuditsController,
+    ProgramAssociationController,
+    RenewalsController,
+)
+from ledger.api.controllers.catalogue import (
+    ProgramsController,
+    ProvidersController,
+    TokensController,
+)
+from ledger.api.controllers.completions import CompletionsController
+from ledger.api.controllers.ledger import LedgerController, OperationsController
+from ledger.api.controllers.managers import ManagersController
+from ledger.api.deps import DEPENDENCIES
+from ledger.api.errors import EXCEPTION_HANDLERS
+from ledger.api.metrics import CountingStore, Metrics
+from ledger.api.reads import Reads
+from ledger.commands import Ledger
 from ledger.infra.projectors import running_projectors
 from ledger.settings import Settings
+from projections.registry import all_projections
 
-__all__ = ["create_app"]
+__all__ = ["MAX_BODY_BYTES", "create_app"]
+
+MAX_BODY_BYTES = 2 * 1024 * 1024
+"""Enough for a batch of 1000 postings in JSON or CSV; anything larger is a 413."""
+
+CONTROLLERS = [
+    TokensController,
+    ProgramsController,
+    ProvidersController,
+    ManagersController,
+    CompletionsController,
+    RenewalsController,
+    ProgramAssociationController,
+    AuditsController,
+    LedgerController,
+    OperationsController,
+]
 
 
-@get("/health", media_type=MediaType.JSON, operation_id="health", tags=["operations"])
-async def health(state: State) -> Response[dict[str, object]]:
-    """Liveness, with a round trip to the database."""
-    try:
-        async with state.pool.acquire(timeout=5) as conn:
-            head = await fetch_head(conn)
-    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-        return Response({"status": "unavailable", "database": type(exc).__name__}, status_code=503)
-    return Response({"status": "ok", "database": "ok", "head_position": head.position})
+def create_app(
+    settings: Settings,
+    dsn: str,
+    *,
+    run_projectors: bool = True,
+    clock: Callable[[], datetime] = utc_now,
+) -> Litestar:
+    """The API over the database at `dsn`.  The pool, the services and (unless told not to)
+    the projectors live exactly as long as the app's lifespan."""
+    metrics = Metrics([p.name for p in all_projections()])
 
-
-def create_app(settings: Settings, dsn: str, *, run_projectors: bool = True) -> Litestar:
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         async with create_pool(dsn, min_size=1, max_size=settings.pool_size) as pool:
-            app.state.pool = pool
-            app.state.store = PostgresEventStore(pool)
+            store = CountingStore(PostgresEventStore(pool, clock=clock), metrics.appended)
+            ledger = Ledger(store, clock=clock)
+            app.state.update(
+                pool=pool,
+                ledger=ledger,
+                reads=Reads(pool, ledger),
+                tokens=TokenStore(pool),
+                metrics=metrics,
+            )
+            if settings.admin_token is not None:
+                await app.state.tokens.ensure_admin(str(settings.admin_token))
             if not run_projectors:
                 yield
                 return
             async with running_projectors(dsn, poll_interval=settings.poll_interval):
                 yield
 
-    return Litestar(route_handlers=[health], lifespan=[lifespan])
+    return Litestar(
+        route_handlers=CONTROLLERS,
+        dependencies=DEPENDENCIES,
+        exception_handlers=EXCEPTION_HANDLERS,
+        middleware=[metrics.config.middleware],
+        lifespan=[lifespan],
+        request_max_body_size=MAX_BODY_BYTES,
+        type_encoders={Decimal: str},
+        openapi_config=OpenAPIConfig(
+            title="CEU Ledger",
+            version="1.0.0",
+            path="/schema",
+            description="The continuing-education record of medical office managers.",
+            components=Components(
+                security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer")}
+            ),
+            security=[{"bearer": []}],
+        ),
+        debug=False,
+    )

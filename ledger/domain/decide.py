@@ -76,6 +76,8 @@ def valid_ceus(value: Decimal) -> str | None:
     """Why `value` is not a valid CEU amount, or None if it is."""
     if not value.is_finite() or value <= 0:
         return "must be a positive number"
+    if value > 10_000:
+        return "at most 10000"
     if value.as_tuple().exponent < -2:  # type: ignore[operator]
         return "at most 2 decimal places"
     return None

@@ -1,0 +1,1 @@
+"""Thin resource classes: build a command or a query, delegate, shape the answer."""

@@ -1,0 +1,166 @@
+"""Tokens, programs, providers and their activities."""
+
+from __future__ import annotations
+
+from litestar import Controller, get, post
+from litestar.params import FromPath, JSONBody
+from litestar.status_codes import HTTP_201_CREATED
+
+from events.catalog import ActivityRegistered, Rules
+from ledger.api.auth import Created
+from ledger.api.deps import CurrentPrincipal, LedgerDep, ReadsDep, RequestContext, TokensDep, allow
+from ledger.api.schemas import ActivityBody, ProgramBody, ProviderBody, RuleVersionBody, TokenBody
+from ledger.api.views import ProgramView, program_view
+from ledger.domain.errors import FieldError, Invalid
+
+__all__ = ["ProgramsController", "ProvidersController", "TokensController"]
+
+
+def _rules(body: RuleVersionBody) -> Rules:
+    return Rules(
+        effective_from=body.effective_from,
+        cycle_months=body.cycle_months,
+        required_ceus=body.required_ceus,
+        category_minimums=dict(body.category_minimums),
+        grace_days=body.grace_days,
+        fee_cents=body.fee_cents,
+        carryover_max_ceus=body.carryover_max_ceus,
+        audit_rate=body.audit_rate,
+        correction_window_days=body.correction_window_days,
+    )
+
+
+class TokensController(Controller):
+    path = "/v1/tokens"
+    tags = ("auth",)
+
+    @post("/", operation_id="createToken", status_code=HTTP_201_CREATED)
+    async def create(
+        self, data: JSONBody[TokenBody], principal: CurrentPrincipal, tokens: TokensDep
+    ) -> Created:
+        """Issue a token; the token itself is in this response only, never again."""
+        allow(principal.is_admin(), "only an admin issues tokens")
+        errors = []
+        if (data.role == "provider") != (data.provider_id is not None):
+            errors.append(
+                FieldError("provider_id", "required for a provider token, and only for one")
+            )
+        if (data.role == "manager") != (data.manager_id is not None):
+            errors.append(
+                FieldError("manager_id", "required for a manager token, and only for one")
+            )
+        if (data.role == "auditor") != bool(data.programs):
+            errors.append(
+                FieldError("programs", "an auditor token needs programs, and only one does")
+            )
+        if errors:
+            raise Invalid(errors)
+        return await tokens.create(
+            role=data.role,
+            created_by=principal.actor.id,
+            provider_id=data.provider_id,
+            manager_id=data.manager_id,
+            programs=tuple(data.programs),
+        )
+
+
+class ProgramsController(Controller):
+    path = "/v1/programs"
+    tags = ("programs",)
+
+    @get("/", operation_id="listPrograms")
+    async def list_programs(
+        self, principal: CurrentPrincipal, reads: ReadsDep
+    ) -> list[ProgramView]:
+        """Every program with its rule versions (any role)."""
+        return [program_view(p) for _, p in sorted((await reads.programs()).items())]
+
+    @get("/{code:str}", operation_id="getProgram")
+    async def get_program(
+        self, code: FromPath[str], principal: CurrentPrincipal, reads: ReadsDep
+    ) -> ProgramView:
+        return program_view(await reads.program(code))
+
+    @post("/", operation_id="defineProgram", status_code=HTTP_201_CREATED)
+    async def define(
+        self,
+        data: JSONBody[ProgramBody],
+        principal: CurrentPrincipal,
+        ctx: RequestContext,
+        ledger: LedgerDep,
+        reads: ReadsDep,
+    ) -> ProgramView:
+        allow(principal.is_admin(), "only an admin defines programs")
+        await ledger.define_program(
+            ctx,
+            code=data.code,
+            name=data.name,
+            association=data.association,
+            rules=_rules(data.rules),
+        )
+        return program_view(await reads.program(data.code))
+
+    @post("/{code:str}/rules", operation_id="reviseRules", status_code=HTTP_201_CREATED)
+    async def revise(
+        self,
+        code: FromPath[str],
+        data: JSONBody[RuleVersionBody],
+        principal: CurrentPrincipal,
+        ctx: RequestContext,
+        ledger: LedgerDep,
+        reads: ReadsDep,
+    ) -> ProgramView:
+        """Add a rule version, effective today or later, for cycles starting from then on."""
+        allow(principal.is_admin(), "only an admin revises rules")
+        await ledger.revise_rules(ctx, code, _rules(data))
+        return program_view(await reads.program(code))
+
+
+class ProvidersController(Controller):
+    path = "/v1/providers"
+    tags = ("providers",)
+
+    @post("/", operation_id="registerProvider", status_code=HTTP_201_CREATED)
+    async def register(
+        self,
+        data: JSONBody[ProviderBody],
+        principal: CurrentPrincipal,
+        ctx: RequestContext,
+        ledger: LedgerDep,
+    ) -> ProviderBody:
+        allow(principal.is_admin(), "only an admin registers providers")
+        await ledger.register_provider(
+            ctx, provider_id=data.provider_id, name=data.name, programs=tuple(data.programs)
+        )
+        return data
+
+    @post(
+        "/{provider_id:str}/activities",
+        operation_id="registerActivity",
+        status_code=HTTP_201_CREATED,
+    )
+    async def register_activity(
+        self,
+        provider_id: FromPath[str],
+        data: JSONBody[ActivityBody],
+        principal: CurrentPrincipal,
+        ctx: RequestContext,
+        ledger: LedgerDep,
+    ) -> ActivityBody:
+        allow(
+            principal.is_admin() or principal.is_provider(provider_id),
+            "only that provider or an admin",
+        )
+        activity = ActivityRegistered(
+            provider_id=provider_id,
+            activity_id=data.activity_id,
+            title=data.title,
+            format=data.format,
+            ceus=data.ceus,
+            category=data.category,
+            programs=tuple(data.programs),
+            starts_on=data.starts_on,
+            ends_on=data.ends_on,
+        )
+        await ledger.register_activity(ctx, activity)
+        return data

@@ -1,0 +1,76 @@
+"""What handlers are given: who is calling, the request's context, and the services."""
+
+from __future__ import annotations
+
+import uuid
+
+import asyncpg
+from litestar import Request
+from litestar.datastructures import State
+from litestar.di import NamedDependency, Provide
+
+from ledger.api.auth import Principal, TokenStore, forbid
+from ledger.api.reads import Reads
+from ledger.commands import Context, Ledger
+
+__all__ = [
+    "DEPENDENCIES",
+    "CurrentPrincipal",
+    "LedgerDep",
+    "PoolDep",
+    "ReadsDep",
+    "RequestContext",
+    "TokensDep",
+    "allow",
+]
+
+# Handler parameters injected by name (Litestar wants them marked explicitly).
+CurrentPrincipal = NamedDependency[Principal]
+RequestContext = NamedDependency[Context]
+LedgerDep = NamedDependency[Ledger]
+ReadsDep = NamedDependency[Reads]
+PoolDep = NamedDependency[asyncpg.Pool]
+TokensDep = NamedDependency[TokenStore]
+
+
+async def provide_principal(request: Request, state: State) -> Principal:
+    tokens: TokenStore = state.tokens
+    return await tokens.principal(request.headers.get("authorization"))
+
+
+def provide_context(request: Request, principal: CurrentPrincipal) -> Context:
+    request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+    return Context(actor=principal.actor, request_id=request_id[:128])
+
+
+def provide_ledger(state: State) -> Ledger:
+    return state.ledger
+
+
+def provide_reads(state: State) -> Reads:
+    return state.reads
+
+
+def provide_pool(state: State) -> asyncpg.Pool:
+    return state.pool
+
+
+def provide_tokens(state: State) -> TokenStore:
+    return state.tokens
+
+
+DEPENDENCIES = {
+    "principal": Provide(provide_principal),
+    "ctx": Provide(provide_context, sync_to_thread=False),
+    "ledger": Provide(provide_ledger, sync_to_thread=False),
+    "reads": Provide(provide_reads, sync_to_thread=False),
+    "pool": Provide(provide_pool, sync_to_thread=False),
+    "tokens": Provide(provide_tokens, sync_to_thread=False),
+}
+
+
+def allow(condition: bool, detail: str) -> None:
+    """403 unless `condition`: the caller is known (or we would have answered 401) but may
+    not do this."""
+    if not condition:
+        raise forbid(detail)

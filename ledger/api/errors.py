@@ -1,0 +1,192 @@
+"""Every error the API returns, shaped once: RFC 9457 problem details.
+
+Domain errors carry data, never status codes; this module decides the status.  A 422 always
+has an `errors` list naming each bad field.  Anything unexpected is logged and answered with
+a problem too (500), never a stack trace; the tests and the schemathesis run make sure that
+does not happen for any input.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+import asyncpg
+from litestar import Request, Response
+from litestar.exceptions import (
+    HTTPException,
+    NotAuthorizedException,
+    ValidationException,
+)
+
+from events.store import ConcurrencyConflict, DuplicateEventId
+from ledger.api.reads import ProjectionBehind
+from ledger.commands import Duplicate
+from ledger.domain.errors import (
+    AlreadyExists,
+    DomainError,
+    Invalid,
+    NotAllowed,
+    NotFound,
+    RenewalNotReady,
+    WrongState,
+)
+
+__all__ = ["EXCEPTION_HANDLERS", "ProblemResponse", "problem", "status_of"]
+
+_log = logging.getLogger(__name__)
+PROBLEM_JSON = "application/problem+json"
+ProblemResponse = Response[dict[str, Any]]
+
+_TITLES = {
+    400: "Bad request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not found",
+    405: "Method not allowed",
+    409: "Conflict",
+    413: "Request body too large",
+    415: "Unsupported media type",
+    422: "Unprocessable content",
+    429: "Too many requests",
+    500: "Internal server error",
+    503: "Service unavailable",
+}
+
+
+def problem(
+    request: Request[Any, Any, Any],
+    status: int,
+    detail: str,
+    *,
+    errors: list[dict[str, str]] | None = None,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> ProblemResponse:
+    body: dict[str, Any] = {
+        "type": "about:blank",
+        "title": _TITLES.get(status, "Error"),
+        "status": status,
+        "detail": detail,
+        "instance": request.url.path,
+    }
+    if errors is not None:
+        body["errors"] = errors
+    body.update(extra)
+    return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+_UNKNOWN_FIELD = re.compile(r"unknown field `([^`]+)`")
+
+
+def _validation(request: Request[Any, Any, Any], exc: ValidationException) -> ProblemResponse:
+    if not isinstance(exc.extra, list) or not exc.extra:
+        # msgspec could not even parse the body (or the query string into the right shape).
+        return problem(request, 400, f"malformed request: {exc.detail}")
+    errors = []
+    for item in exc.extra:
+        message = str(item.get("message", "invalid"))
+        field = item.get("key") or "body"
+        if (unknown := _UNKNOWN_FIELD.search(message)) is not None:
+            field = unknown[1] if field in ("data", "body") else f"{field}.{unknown[1]}"
+        errors.append(
+            {"field": str(field), "message": message, "source": str(item.get("source", "body"))}
+        )
+    return problem(request, 422, "the request has invalid fields", errors=errors)
+
+
+def status_of(exc: DomainError) -> int:
+    """The one mapping from a refused command to an HTTP status."""
+    match exc:
+        case NotFound():
+            return 404
+        case AlreadyExists() | WrongState() | Duplicate():
+            return 409
+        case NotAllowed():
+            return 403
+    return 422
+
+
+def _domain(request: Request[Any, Any, Any], exc: DomainError) -> ProblemResponse:
+    match exc:
+        case Invalid():
+            errors = [
+                {"field": e.field, "message": e.message, "source": "body"} for e in exc.errors
+            ]
+            return problem(request, 422, exc.detail, errors=errors)
+        case RenewalNotReady():
+            shortfalls = [
+                {
+                    "field": f"categories.{s.category}" if s.category else s.requirement,
+                    "message": f"{s.missing} {'cents' if s.requirement == 'fee' else 'CEUs'} short",
+                }
+                for s in exc.shortfalls
+            ]
+            if exc.status in ("lapsed", "revoked"):
+                shortfalls.insert(
+                    0, {"field": "status", "message": f"the certification is {exc.status}"}
+                )
+            return problem(
+                request,
+                422,
+                f"renewal not ready: {exc.detail}",
+                errors=shortfalls,
+                status_of_certification=exc.status,
+                shortfalls=[
+                    {
+                        "requirement": s.requirement,
+                        "category": s.category,
+                        "missing": str(s.missing),
+                    }
+                    for s in exc.shortfalls
+                ],
+            )
+    return problem(request, status_of(exc), exc.detail)
+
+
+def _conflict(
+    request: Request[Any, Any, Any], exc: ConcurrencyConflict | DuplicateEventId
+) -> ProblemResponse:
+    return problem(request, 409, str(exc))
+
+
+def _http(request: Request[Any, Any, Any], exc: HTTPException) -> ProblemResponse:
+    headers = (
+        {"WWW-Authenticate": 'Bearer realm="ceu-ledger"'}
+        if isinstance(exc, NotAuthorizedException)
+        else None
+    )
+    return problem(request, exc.status_code, exc.detail, headers=headers)
+
+
+def _database(request: Request[Any, Any, Any], exc: Exception) -> ProblemResponse:
+    _log.warning("database unavailable: %r", exc)
+    return problem(
+        request, 503, "the database is unavailable; try again", headers={"Retry-After": "1"}
+    )
+
+
+def _behind(request: Request[Any, Any, Any], exc: ProjectionBehind) -> ProblemResponse:
+    return problem(
+        request, 503, "the read model is catching up; try again", headers={"Retry-After": "1"}
+    )
+
+
+def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> ProblemResponse:
+    _log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return problem(request, 500, "an unexpected error occurred; it has been logged")
+
+
+EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
+    ValidationException: _validation,
+    HTTPException: _http,
+    DomainError: _domain,
+    ConcurrencyConflict: _conflict,
+    DuplicateEventId: _conflict,
+    ProjectionBehind: _behind,
+    asyncpg.PostgresConnectionError: _database,
+    asyncpg.InterfaceError: _database,
+    ConnectionError: _database,
+    Exception: _unexpected,
+}

@@ -1,0 +1,14 @@
+"""The world builds, and a provider's posting shows in the manager's status at once."""
+
+from __future__ import annotations
+
+
+async def test_a_posting_shows_in_the_managers_status_immediately(world):
+    api = world.api
+    receipt = await api.ok(await api.post_completion(world.tma, "row-1", ceus="12"))
+
+    status = await api.ok(await api.get("/v1/managers/m-1/status", world.m1), 200)
+
+    cmm = next(c for c in status["certifications"] if c["program"] == "CMM")
+    assert cmm["ceus_earned"] == "12.00"
+    assert receipt["manager_id"] == "m-1"
