@@ -81,8 +81,8 @@ class World(msgspec.Struct, kw_only=True):
             cmom_auditor=await api.token("auditor", programs=["CMOM"]),
         )
         billing = {
-            "activity_id": "tma-billing", "title": "Billing and coding update", "format": "workshop",
-            "ceus": "12", "category": "core", "programs": ["CMM", "CMOM"],
+            "activity_id": "tma-billing", "title": "Billing and coding update",
+            "format": "workshop", "ceus": "12", "category": "core", "programs": ["CMM", "CMOM"],
             "starts_on": "2026-05-18", "ends_on": "2026-05-22",
         }  # fmt: skip
         hr = {
