@@ -24,9 +24,19 @@ from ledger.commands.streams import completion_id, load_manager, manager_stream
 from ledger.domain import decide
 from ledger.domain.errors import DomainError, NotFound
 
-__all__ = ["CompletionCommands", "Duplicate", "Receipt"]
+__all__ = ["CompletionCommands", "Duplicate", "Posting", "Receipt", "receipt_of"]
 
 _CENT = Decimal("0.01")
+
+
+class Posting(msgspec.Struct, frozen=True, kw_only=True):
+    """One provider's report that a manager completed an activity."""
+
+    external_id: str
+    manager_id: str
+    activity_id: str
+    completed_on: date
+    ceus: Decimal
 
 
 class Receipt(msgspec.Struct, frozen=True, kw_only=True):
@@ -55,7 +65,7 @@ def _cents(ceus: Decimal) -> Decimal:
     return ceus
 
 
-def _receipt(
+def receipt_of(
     event: CompletionRecorded, position: int, recorded_at: datetime, *, created: bool
 ) -> Receipt:
     return Receipt(
@@ -76,50 +86,54 @@ class CompletionCommands(CatalogueCommands, LedgerBase):
         event = None if recorded is None else decode(recorded)
         return (event, recorded) if isinstance(event, CompletionRecorded) and recorded else None
 
-    async def record_completion(
-        self,
-        ctx: Context,
-        *,
-        provider_id: str,
-        external_id: str,
-        manager_id: str,
-        activity_id: str,
-        completed_on: date,
-        ceus: Decimal,
-    ) -> Receipt:
-        cid, ceus = completion_id(provider_id, external_id), _cents(ceus)
-        if (earlier := await self.completion(cid)) is not None:
-            event, recorded = earlier
-            if (event.manager_id, event.activity_id, event.completed_on, event.ceus) != (
-                manager_id,
-                activity_id,
-                completed_on,
-                ceus,
-            ):
-                raise Duplicate(external_id)
-            return _receipt(event, recorded.position, recorded.recorded_at, created=False)
+    async def record_completion(self, ctx: Context, provider_id: str, posting: Posting) -> Receipt:
+        cid = completion_id(provider_id, posting.external_id)
+        if (earlier := await self.earlier_posting(cid, posting)) is not None:
+            return earlier
         decide_fn = partial(
             decide.record_completion,
-            activity=await self.activity(activity_id),
-            provider_id=provider_id,
-            manager_id=manager_id,
-            activity_id=activity_id,
-            external_id=external_id,
-            completion_id=cid,
-            completed_on=completed_on,
-            ceus=ceus,
-            today=self.today(),
+            activity=await self.activity(posting.activity_id),
+            **self.posting_fields(provider_id, posting, cid),
         )
-        load_state = partial(load_manager, self.store, manager_id)
+        load_state = partial(load_manager, self.store, posting.manager_id)
         try:
             [event], result = await self._write(
-                ctx, manager_stream(manager_id), load_state, decide_fn
+                ctx, manager_stream(posting.manager_id), load_state, decide_fn
             )
         except DuplicateEventId as exc:  # a concurrent posting of the same id won the race
-            raise Duplicate(external_id) from exc
+            raise Duplicate(posting.external_id) from exc
         # created=False here means an identical posting won a race: same fact, same receipt.
         assert isinstance(event, CompletionRecorded)
-        return _receipt(event, result.first_position, result.recorded_at, created=result.created)
+        return receipt_of(event, result.first_position, result.recorded_at, created=result.created)
+
+    async def earlier_posting(self, cid: UUID, posting: Posting) -> Receipt | None:
+        """The original receipt if this exact posting was recorded before; Duplicate if the
+        same external_id was recorded with other content; None if it is new."""
+        earlier = await self.completion(cid)
+        if earlier is None:
+            return None
+        event, recorded = earlier
+        if (event.manager_id, event.activity_id, event.completed_on, event.ceus) != (
+            posting.manager_id,
+            posting.activity_id,
+            posting.completed_on,
+            _cents(posting.ceus),
+        ):
+            raise Duplicate(posting.external_id)
+        return receipt_of(event, recorded.position, recorded.recorded_at, created=False)
+
+    def posting_fields(self, provider_id: str, posting: Posting, cid: UUID) -> dict[str, object]:
+        """The arguments of decide.record_completion for a posting, but the activity."""
+        return {
+            "provider_id": provider_id,
+            "manager_id": posting.manager_id,
+            "activity_id": posting.activity_id,
+            "external_id": posting.external_id,
+            "completion_id": cid,
+            "completed_on": posting.completed_on,
+            "ceus": _cents(posting.ceus),
+            "today": self.today(),
+        }
 
     async def _posted(self, cid: UUID) -> CompletionRecorded:
         found = await self.completion(cid)

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from events.catalog import ActivityRegistered
 from events.codec import Actor
 from events.postgres import PostgresEventStore, connect, create_pool
-from ledger.commands import Context, Ledger
+from ledger.commands import Context, Ledger, Posting
 from ledger.domain.assess import assess
 from ledger.domain.errors import DomainError
 from projections import ceu_queries
@@ -97,15 +97,14 @@ class Scenario:
         ledger, today = self.ledger, self.clock.now.date()
         match op:
             case ("post", manager_id, activity_id, days_ago, ceus):
-                receipt = await ledger.record_completion(
-                    ADMIN,
-                    provider_id="p",
+                posting = Posting(
                     external_id=f"x{len(self.completions)}-{self.clock.now.timestamp()}",
                     manager_id=manager_id,
                     activity_id=activity_id,
                     completed_on=max(today - timedelta(days=days_ago), date(2020, 1, 1)),
                     ceus=ceus,
                 )
+                receipt = await ledger.record_completion(ADMIN, "p", posting)
                 self.completions.append(receipt.id)
             case ("void", n) if self.completions:
                 await ledger.void_completion(

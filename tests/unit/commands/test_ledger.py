@@ -11,7 +11,7 @@ import pytest
 from events.catalog import ActivityRegistered
 from events.codec import Actor
 from events.memory import InMemoryEventStore
-from ledger.commands import Context, Duplicate, Ledger
+from ledger.commands import Context, Duplicate, Ledger, Posting
 from ledger.domain.decide import assess_program
 from ledger.domain.errors import AlreadyExists, Invalid, NotAllowed, NotFound
 from tests.builders import SteppingClock
@@ -55,15 +55,15 @@ def workshop(**changes) -> ActivityRegistered:
 
 
 async def post(ledger: Ledger, external_id: str = "row-1", *, ceus: str = "12", **changes):
+    provider_id = changes.pop("provider_id", "tma")
     fields = {
-        "provider_id": "tma",
         "external_id": external_id,
         "manager_id": "m-1",
         "activity_id": "tma-2025-billing",
         "completed_on": date(2025, 5, 5),
         "ceus": Decimal(ceus),
     }
-    return await ledger.record_completion(PROVIDER, **(fields | changes))
+    return await ledger.record_completion(PROVIDER, provider_id, Posting(**(fields | changes)))
 
 
 async def test_default_programs_are_defined_once_however_often_it_is_asked(ledger):
@@ -229,3 +229,54 @@ async def test_a_record_read_as_known_at_an_earlier_instant(ledger, clock):
 
     assert (await ledger.manager("m-1", known_at=before)).completions == {}
     assert len((await ledger.manager("m-1")).completions) == 1
+
+
+def line(external_id: str, manager_id: str = "m-1", ceus: str = "1", **changes) -> Posting:
+    fields = {
+        "external_id": external_id,
+        "manager_id": manager_id,
+        "activity_id": "tma-2025-billing",
+        "completed_on": date(2025, 5, 5),
+        "ceus": Decimal(ceus),
+    }
+    return Posting(**(fields | changes))
+
+
+async def test_a_roster_answers_each_line_on_its_own(ledger):
+    await ledger.enroll_manager(ADMIN, manager_id="m-2", name="Lee", email="lee@example.org")
+    earlier = await post(ledger, "old", ceus="2")
+    roster = [
+        line("a"),
+        line("b", "m-2"),
+        line("bad-ceus", ceus="99"),
+        line("a"),  # the same line twice: a retry of the first
+        line("a", ceus="3"),  # the same external_id with other content
+        line("old", ceus="2"),  # posted in an earlier request
+        line("c", "nobody"),
+        line("d", "m-2", ceus="1.5"),
+    ]
+
+    outcomes = await ledger.record_completions(PROVIDER, "tma", roster)
+
+    kinds = [
+        type(o).__name__ if isinstance(o, Exception) else ("new" if o.created else "again")
+        for o in outcomes
+    ]
+    assert kinds == ["new", "new", "Invalid", "again", "Duplicate", "again", "NotFound", "new"]
+    assert outcomes[3].id == outcomes[0].id
+    assert outcomes[5].position == earlier.position
+    assert outcomes[7].position == outcomes[1].position + 1, "one append for m-2's two lines"
+    record = await ledger.manager("m-2")
+    assert sorted(c.ceus for c in record.completions.values()) == [Decimal("1.00"), Decimal("1.50")]
+
+
+async def test_a_roster_posted_twice_changes_nothing_the_second_time(ledger):
+    roster = [line(f"r{n}", ceus="0.5") for n in range(30)]
+    first = await ledger.record_completions(PROVIDER, "tma", roster)
+    head = await ledger.store.head()
+
+    again = await ledger.record_completions(PROVIDER, "tma", roster)
+
+    assert [o.id for o in again] == [o.id for o in first]
+    assert not any(o.created for o in again)
+    assert await ledger.store.head() == head
