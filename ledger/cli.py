@@ -12,6 +12,7 @@ import contextlib
 import signal
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from pathlib import Path
 
 import msgspec
 import uvicorn
@@ -21,10 +22,16 @@ from events.chain import verify
 from events.codec import Actor
 from events.postgres import PostgresEventStore, connect, create_pool
 from ledger.api.app import create_app
-from ledger.commands import Context, Ledger
+from ledger.api.auth import TokenStore
+from ledger.api.controllers.associations import register_csv
+from ledger.commands import Context, Ledger, Posting, Receipt
+from ledger.demo import seed_demo
 from ledger.infra.database import database_dsn
 from ledger.infra.migrations import load_migrations, migrate
+from ledger.roster_csv import parse_roster_csv
 from ledger.settings import Settings
+from projections import ceu_queries
+from projections.ceu import CeuProjection
 from projections.engine import ProjectionRunner
 from projections.registry import by_name
 
@@ -87,6 +94,13 @@ async def cmd_rebuild(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+async def _print_demo_tokens(dsn: str) -> None:
+    async with create_pool(dsn, min_size=1, max_size=2) as pool:
+        identities = await seed_demo(Ledger(PostgresEventStore(pool)), TokenStore(pool), SYSTEM)
+    for role, subject, token in identities:
+        print(f"demo token {role} {subject}: {token}", flush=True)
+
+
 class _Server(uvicorn.Server):
     """uvicorn without its own signal handling.  Its handlers re-raise the signal when
     `serve()` returns, which would kill the process before the embedded PostgreSQL is
@@ -101,6 +115,8 @@ async def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     host = args.host or settings.host
     port = args.port or settings.port
     async with migrated_dsn(settings) as dsn:
+        if args.demo:
+            await _print_demo_tokens(dsn)
         app = create_app(settings, dsn, run_projectors=not args.no_projectors)
         server = _Server(uvicorn.Config(app, host=host, port=port, log_level="info"))
         loop = asyncio.get_running_loop()
@@ -113,6 +129,64 @@ async def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         finally:
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.remove_signal_handler(sig)
+    return 0
+
+
+async def cmd_token(settings: Settings, args: argparse.Namespace) -> int:
+    async with migrated_dsn(settings) as dsn, create_pool(dsn, min_size=1, max_size=2) as pool:
+        created = await TokenStore(pool).create(
+            role=args.role,
+            created_by="cli",
+            provider_id=args.provider_id,
+            manager_id=args.manager_id,
+            programs=tuple(args.program or ()),
+        )
+    print(created.token)
+    print(f"token {created.token_id} for {args.role}; it is shown only this once", file=sys.stderr)
+    return 0
+
+
+async def cmd_import_roster(settings: Settings, args: argparse.Namespace) -> int:
+    lines = parse_roster_csv(args.file.read_bytes(), max_lines=100_000)
+    postings: list[Posting] = []
+    for n, line in enumerate(lines, start=2):
+        try:
+            postings.append(msgspec.convert(line, Posting, strict=False))
+        except msgspec.ValidationError as exc:
+            raise ValueError(f"{args.file}:{n}: {exc}") from exc
+    ctx = Context(
+        actor=Actor(role="provider", id=args.provider), request_id=f"import:{args.file.name}"
+    )
+    async with migrated_dsn(settings) as dsn, create_pool(dsn, min_size=1, max_size=4) as pool:
+        outcomes = await Ledger(PostgresEventStore(pool)).record_completions(
+            ctx, args.provider, postings
+        )
+    created = sum(isinstance(o, Receipt) and o.created for o in outcomes)
+    duplicate = sum(isinstance(o, Receipt) and not o.created for o in outcomes)
+    for n, (posting, outcome) in enumerate(zip(postings, outcomes, strict=True), start=2):
+        if not isinstance(outcome, Receipt):
+            print(
+                f"{args.file}:{n}: {posting.external_id}: rejected: {outcome.detail}",
+                file=sys.stderr,
+            )
+    print(
+        f"created {created}, duplicate {duplicate}, rejected {len(outcomes) - created - duplicate}"
+    )
+    return 0 if created + duplicate == len(outcomes) else 1
+
+
+async def cmd_export_renewals(settings: Settings, args: argparse.Namespace) -> int:
+    async with migrated_dsn(settings) as dsn:
+        await ProjectionRunner(dsn, CeuProjection()).catch_up_or_follow()
+        conn = await connect(dsn)
+        try:
+            rows = await ceu_queries.renewal_register(conn, args.program)
+        finally:
+            await conn.close()
+    if args.format == "csv":
+        sys.stdout.write(register_csv(rows))
+    else:
+        sys.stdout.write(msgspec.json.encode(rows).decode() + "\n")
     return 0
 
 
@@ -131,7 +205,31 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--no-projectors", action="store_true", help="leave projections to other processes"
     )
+    serve.add_argument(
+        "--demo", action="store_true", help="record demo data and print a token per demo identity"
+    )
     add("migrate", cmd_migrate, "apply the SQL migrations that are not applied yet")
+    tokens = commands.add_parser("token", help="API tokens").add_subparsers(
+        dest="action", required=True
+    )
+    create = tokens.add_parser("create", help="create a token and print it (shown once)")
+    create.set_defaults(handler=cmd_token)
+    create.add_argument(
+        "--role", required=True, choices=("admin", "provider", "manager", "auditor")
+    )
+    create.add_argument("--provider-id")
+    create.add_argument("--manager-id")
+    create.add_argument("--program", action="append", help="for an auditor; repeat for several")
+    roster = add("import-roster", cmd_import_roster, "post a provider's CSV roster of completions")
+    roster.add_argument("file", type=Path)
+    roster.add_argument("--provider", required=True, help="the provider that posts the roster")
+    export = commands.add_parser("export", help="export read models").add_subparsers(
+        dest="what", required=True
+    )
+    renewals = export.add_parser("renewals", help="the renewal register of a program")
+    renewals.set_defaults(handler=cmd_export_renewals)
+    renewals.add_argument("--program", required=True)
+    renewals.add_argument("--format", choices=("csv", "json"), default="csv")
     add("verify", cmd_verify, "recompute the hash chain; exit 1 naming the first bad position")
     rebuild = add("rebuild", cmd_rebuild, "rebuild projections from position 0 (all if none named)")
     rebuild.add_argument("names", nargs="*", metavar="NAME")

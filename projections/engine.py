@@ -193,6 +193,17 @@ class ProjectionRunner:
         finally:
             await conn.close()
 
+    async def catch_up_or_follow(self) -> int:
+        """Bring the projection up to the current head: do it here if no other process is the
+        active runner, else wait for that runner to get there."""
+        conn = await connect(self.dsn)
+        try:
+            if await self.try_lock(conn):
+                return await self.catch_up(conn)
+            return await self._follow(conn, None)
+        finally:
+            await conn.close()
+
     async def _follow(self, conn: asyncpg.Connection, progress: Progress | None) -> int:
         target = (await fetch_head(conn)).position
         while True:

@@ -1,0 +1,36 @@
+"""Rosters as CSV, the format providers export from their registration systems: a header line
+`external_id,manager_id,activity_id,completed_on,ceus`, then one posting per line.  Used by
+POST /v1/completions/batch (text/csv) and `ceu-ledger import-roster`."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+__all__ = ["CSV_HEADER", "RosterFormatError", "parse_roster_csv"]
+
+CSV_HEADER = ("external_id", "manager_id", "activity_id", "completed_on", "ceus")
+
+
+class RosterFormatError(ValueError):
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field, self.message = field, message
+
+
+def parse_roster_csv(data: bytes, *, max_lines: int) -> list[dict[str, str]]:
+    """The roster's lines as field dicts (values still unchecked: each line stands alone)."""
+    try:
+        rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise RosterFormatError("body", f"unreadable CSV: {exc}") from exc
+    if not rows or tuple(c.strip() for c in rows[0]) != CSV_HEADER:
+        raise RosterFormatError("header", f"the first line must be {','.join(CSV_HEADER)}")
+    lines = [
+        dict(zip(CSV_HEADER, (c.strip() for c in row), strict=False))
+        for row in rows[1:]
+        if any(row)
+    ]
+    if len(lines) > max_lines:
+        raise RosterFormatError("items", f"at most {max_lines} lines per roster")
+    return lines

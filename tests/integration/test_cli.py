@@ -1,0 +1,90 @@
+"""The command line against a real database: tokens, roster import, register export."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from asyncio.subprocess import PIPE
+from datetime import date, timedelta
+from decimal import Decimal
+
+import asyncpg
+
+from events.catalog import ActivityRegistered
+from events.postgres import PostgresEventStore, create_pool
+from ledger.api.auth import hash_token
+from ledger.cli import SYSTEM
+from ledger.commands import Ledger
+
+
+async def _cli(dsn: str, *args: str) -> tuple[int, str, str]:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "ledger.cli",
+        *args,
+        env={**os.environ, "DATABASE_URL": dsn},
+        stdout=PIPE,
+        stderr=PIPE,
+    )
+    out, err = await process.communicate()
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()
+
+
+async def test_token_create_prints_a_token_that_is_stored_only_as_a_hash(dsn):
+    status, out, _ = await _cli(
+        dsn, "token", "create", "--role", "auditor", "--program", "CMM", "--program", "CMOM"
+    )
+
+    token = out.strip()
+    assert status == 0
+    conn = await asyncpg.connect(dsn)
+    try:
+        row = await conn.fetchrow(
+            "SELECT role, programs FROM api_tokens WHERE token_hash = $1", hash_token(token)
+        )
+        as_text = await conn.fetchval("SELECT string_agg(t::text, '') FROM api_tokens t")
+    finally:
+        await conn.close()
+    assert (row["role"], row["programs"]) == ("auditor", ["CMM", "CMOM"])
+    assert token not in as_text, "the token itself is nowhere in the table"
+
+
+async def test_a_roster_is_imported_line_by_line_and_a_second_import_adds_nothing(dsn, tmp_path):
+    await _cli(dsn, "migrate")  # records the default programs
+    today = date.today()
+    yesterday = (today - timedelta(days=1)).isoformat()
+    course = ActivityRegistered(
+        provider_id="tma", activity_id="course", title="Course", format="online",
+        ceus=Decimal(3), category="core", programs=("CMM",),
+        starts_on=today - timedelta(days=30), ends_on=today,
+    )  # fmt: skip
+    async with create_pool(dsn, min_size=1, max_size=2) as pool:
+        ledger = Ledger(PostgresEventStore(pool))
+        await ledger.register_provider(SYSTEM, provider_id="tma", name="TMA", programs=("CMM",))
+        await ledger.register_activity(SYSTEM, course)
+        await ledger.enroll_manager(SYSTEM, manager_id="m-1", name="M", email="m@example.org")
+    roster = tmp_path / "roster.csv"
+    roster.write_text(
+        "external_id,manager_id,activity_id,completed_on,ceus\n"
+        f"r1,m-1,course,{yesterday},3\n"
+        f"r2,m-1,course,{yesterday},1.5\n"
+        f"r3,nobody,course,{yesterday},1\n"
+    )
+
+    status, out, err = await _cli(dsn, "import-roster", str(roster), "--provider", "tma")
+    again, out_again, _ = await _cli(dsn, "import-roster", str(roster), "--provider", "tma")
+
+    assert (status, out.strip()) == (1, "created 2, duplicate 0, rejected 1")
+    assert "roster.csv:4: r3: rejected: no manager nobody" in err
+    assert out_again.strip() == "created 0, duplicate 2, rejected 1"
+    assert again == 1
+
+
+async def test_export_renewals_writes_the_register_as_csv(dsn):
+    status, out, _ = await _cli(dsn, "export", "renewals", "--program", "CMM", "--format", "csv")
+
+    assert status == 0
+    assert out.splitlines()[0].startswith("renewal_id,program,manager_id,cycle,cycle_starts_on")
