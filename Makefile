@@ -34,6 +34,7 @@ format: setup
 bench: setup
 	$(BIN)/python -m bench.append
 	$(BIN)/python -m bench.replay
+	$(BIN)/python -m bench.http
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
