@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC
 from typing import TYPE_CHECKING
 
 from events.codec import decode
@@ -33,6 +34,13 @@ if TYPE_CHECKING:
 __all__ = ["ProjectionBehind", "Reads"]
 
 
+def _aware(instant: datetime | None) -> datetime | None:
+    """An instant without a time zone is taken as UTC, the ledger's clock."""
+    if instant is None or instant.tzinfo is not None:
+        return instant
+    return instant.replace(tzinfo=UTC)
+
+
 class ProjectionBehind(Exception):
     """The read model did not catch up in time (the projector is down or far behind)."""
 
@@ -48,6 +56,7 @@ class Reads:
     async def record(
         self, manager_id: str, *, as_of: date | None = None, known_at: datetime | None = None
     ) -> ManagerRecord:
+        known_at = _aware(known_at)
         if as_of is not None or known_at is not None:
             record = await self.ledger.manager(manager_id, as_of=as_of, known_at=known_at)
         else:
@@ -68,7 +77,7 @@ class Reads:
         return record
 
     async def programs(self, *, known_at: datetime | None = None) -> dict[str, Program]:
-        return await self.ledger.programs(known_at=known_at)
+        return await self.ledger.programs(known_at=_aware(known_at))
 
     async def program(self, code: str, *, known_at: datetime | None = None) -> Program:
         program = (await self.programs(known_at=known_at)).get(code)
