@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
+import os
+import sys
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -50,3 +53,19 @@ class SteppingClock:
     def advance(self, **delta: float) -> datetime:
         self.now += timedelta(**delta)
         return self.now
+
+
+async def run_cli(dsn: str, *args: str) -> tuple[int, str, str]:
+    """`ceu-ledger ARGS` in a subprocess against the database at `dsn`: (status, out, err)."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "ledger.cli",
+        *args,
+        env={**os.environ, "DATABASE_URL": dsn},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await process.communicate()
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import os
-import sys
-from asyncio.subprocess import PIPE
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -16,25 +12,11 @@ from events.postgres import PostgresEventStore, create_pool
 from ledger.api.auth import hash_token
 from ledger.cli import SYSTEM
 from ledger.commands import Ledger
-
-
-async def _cli(dsn: str, *args: str) -> tuple[int, str, str]:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "ledger.cli",
-        *args,
-        env={**os.environ, "DATABASE_URL": dsn},
-        stdout=PIPE,
-        stderr=PIPE,
-    )
-    out, err = await process.communicate()
-    assert process.returncode is not None
-    return process.returncode, out.decode(), err.decode()
+from tests.builders import run_cli
 
 
 async def test_token_create_prints_a_token_that_is_stored_only_as_a_hash(dsn):
-    status, out, _ = await _cli(
+    status, out, _ = await run_cli(
         dsn, "token", "create", "--role", "auditor", "--program", "CMM", "--program", "CMOM"
     )
 
@@ -53,7 +35,7 @@ async def test_token_create_prints_a_token_that_is_stored_only_as_a_hash(dsn):
 
 
 async def test_a_roster_is_imported_line_by_line_and_a_second_import_adds_nothing(dsn, tmp_path):
-    await _cli(dsn, "migrate")  # records the default programs
+    await run_cli(dsn, "migrate")  # records the default programs
     today = date.today()
     yesterday = (today - timedelta(days=1)).isoformat()
     course = ActivityRegistered(
@@ -74,8 +56,8 @@ async def test_a_roster_is_imported_line_by_line_and_a_second_import_adds_nothin
         f"r3,nobody,course,{yesterday},1\n"
     )
 
-    status, out, err = await _cli(dsn, "import-roster", str(roster), "--provider", "tma")
-    again, out_again, _ = await _cli(dsn, "import-roster", str(roster), "--provider", "tma")
+    status, out, err = await run_cli(dsn, "import-roster", str(roster), "--provider", "tma")
+    again, out_again, _ = await run_cli(dsn, "import-roster", str(roster), "--provider", "tma")
 
     assert (status, out.strip()) == (1, "created 2, duplicate 0, rejected 1")
     assert "roster.csv:4: r3: rejected: no manager nobody" in err
@@ -84,7 +66,7 @@ async def test_a_roster_is_imported_line_by_line_and_a_second_import_adds_nothin
 
 
 async def test_export_renewals_writes_the_register_as_csv(dsn):
-    status, out, _ = await _cli(dsn, "export", "renewals", "--program", "CMM", "--format", "csv")
+    status, out, _ = await run_cli(dsn, "export", "renewals", "--program", "CMM", "--format", "csv")
 
     assert status == 0
     assert out.splitlines()[0].startswith("renewal_id,program,manager_id,cycle,cycle_starts_on")

@@ -4,12 +4,9 @@ under tampering, and wake-ups."""
 from __future__ import annotations
 
 import asyncio
-import os
 import random
-import sys
 import threading
 import time
-from asyncio.subprocess import PIPE
 from datetime import UTC, datetime
 
 import asyncpg
@@ -19,7 +16,7 @@ import pytest
 from events.chain import verify
 from events.postgres import NOTIFY_CHANNEL, PostgresEventStore, connect, create_pool
 from events.store import ConcurrencyConflict
-from tests.builders import fact, facts
+from tests.builders import fact, facts, run_cli
 
 
 def _in_own_thread(make_coro):
@@ -173,30 +170,15 @@ async def test_verify_names_a_deleted_position(pool, pg_store):
     assert "missing" in report.problem
 
 
-async def _cli(dsn: str, *args: str) -> tuple[int, str, str]:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "ledger.cli",
-        *args,
-        env={**os.environ, "DATABASE_URL": dsn},
-        stdout=PIPE,
-        stderr=PIPE,
-    )
-    out, err = await process.communicate()
-    assert process.returncode is not None
-    return process.returncode, out.decode(), err.decode()
-
-
 async def test_the_verify_command_exits_1_and_names_the_first_bad_position(dsn, pool, pg_store):
     await pg_store.append("s", facts(6), expected_version=0)
-    status, out, err = await _cli(dsn, "verify")
+    status, out, err = await run_cli(dsn, "verify")
     assert status == 0, err
     assert msgspec.json.decode(out)["ok"] is True
 
     await _as_superuser_without_guards(pool, "UPDATE events SET type = 'forged' WHERE position = 4")
 
-    status, out, err = await _cli(dsn, "verify")
+    status, out, err = await run_cli(dsn, "verify")
     assert status == 1
     assert msgspec.json.decode(out)["first_bad_position"] == 4
     assert "position 4" in err
