@@ -51,6 +51,8 @@ if TYPE_CHECKING:
     from ledger.domain.record import Certification, Completion, ManagerRecord
 
 __all__ = [
+    "EARLIEST",
+    "LATEST",
     "amend_completion",
     "assess_program",
     "decide_renewal",
@@ -59,6 +61,7 @@ __all__ = [
     "extend_deadline",
     "file_renewal",
     "grant_certification",
+    "in_range",
     "pay_fee",
     "record_completion",
     "record_finding",
@@ -70,6 +73,15 @@ __all__ = [
     "valid_ceus",
     "void_completion",
 ]
+
+
+EARLIEST, LATEST = date(1970, 1, 1), date(2199, 12, 31)
+"""The dates the ledger deals in: far enough back for any credential still held, and far
+enough ahead that every cycle boundary stays a real calendar date."""
+
+
+def in_range(day: date) -> bool:
+    return EARLIEST <= day <= LATEST
 
 
 def valid_ceus(value: Decimal) -> str | None:
@@ -93,8 +105,21 @@ def _rules_errors(rules: Rules, field: str = "") -> list[FieldError]:
         ),
         ("grace_days", 0 <= rules.grace_days <= 366, "between 0 and 366"),
         ("fee_cents", rules.fee_cents >= 0, "must not be negative"),
-        ("carryover_max_ceus", rules.carryover_max_ceus >= 0, "must not be negative"),
-        ("audit_rate", 0 <= rules.audit_rate <= 1, "between 0 and 1"),
+        (
+            "carryover_max_ceus",
+            rules.carryover_max_ceus.is_finite() and 0 <= rules.carryover_max_ceus <= 10_000,
+            "a number from 0 to 10000",
+        ),
+        (
+            "audit_rate",
+            rules.audit_rate.is_finite() and 0 <= rules.audit_rate <= 1,
+            "between 0 and 1",
+        ),
+        (
+            "effective_from",
+            EARLIEST <= rules.effective_from <= LATEST,
+            f"between {EARLIEST} and {LATEST}",
+        ),
         ("correction_window_days", 0 <= rules.correction_window_days <= 3650, "0 to 3650"),
         (
             "category_minimums",
@@ -173,6 +198,9 @@ def register_activity(
         errors.append(FieldError("ceus", why))
     if activity.ends_on < activity.starts_on:
         errors.append(FieldError("ends_on", "must not be before starts_on"))
+    for name, day in (("starts_on", activity.starts_on), ("ends_on", activity.ends_on)):
+        if not in_range(day):
+            errors.append(FieldError(name, f"between {EARLIEST} and {LATEST}"))
     if not activity.programs:
         errors.append(FieldError("programs", "at least one program"))
     if unknown := _unknown_programs(activity.programs, programs):
@@ -227,6 +255,8 @@ def grant_certification(
         raise AlreadyExists(f"{code} certification for manager", manager_id)
     if certified_on > today:
         raise invalid("certified_on", "must not be in the future")
+    if not in_range(certified_on):
+        raise invalid("certified_on", f"must be on or after {EARLIEST}")
     return [CertificationGranted(manager_id=manager_id, program=code, certified_on=certified_on)]
 
 
@@ -499,6 +529,8 @@ def extend_deadline(
     focus = assess_program(record, program, today).focus
     if until <= focus.deadline:
         raise invalid("extended_until", f"must be after the current deadline {focus.deadline}")
+    if not in_range(until):
+        raise invalid("extended_until", f"must be on or before {LATEST}")
     certified_on = record.certifications[program.code].certified_on
     following = next(
         c for c in cycles(certified_on, program.versions) if c.number > focus.cycle.number

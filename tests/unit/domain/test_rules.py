@@ -12,7 +12,7 @@ import pytest
 from events.catalog import Rules
 from ledger.domain import decide
 from ledger.domain.assess import Shortfall
-from ledger.domain.errors import NotAllowed, RenewalNotReady, WrongState
+from ledger.domain.errors import Invalid, NotAllowed, RenewalNotReady, WrongState
 from tests.unit.domain.given import CMM_RULES, Manager, revised
 
 CERTIFIED = date(2024, 3, 15)  # CMM cycle 1 is [2024-03-15, 2026-03-15)
@@ -450,3 +450,29 @@ def test_status_as_of_an_earlier_day_leaves_out_what_had_not_happened(pat):
     assert earlier.focus.earned == 10
     assert earlier.focus.fee_paid_cents == 0, "the fee was paid later"
     assert [a.reason for a in earlier.allocations] == [None, "after_as_of"]
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("audit_rate", Decimal("NaN")),
+        ("carryover_max_ceus", Decimal("Infinity")),
+        ("required_ceus", Decimal("1E+400")),
+        ("effective_from", date(1, 1, 1)),
+        ("category_minimums", {"core": Decimal("sNaN")}),
+    ],
+)
+def test_rules_that_could_not_be_computed_with_are_refused(field, value):
+    broken = msgspec.structs.replace(CMM_RULES, **{field: value})
+    with pytest.raises(Invalid) as refused:
+        decide.define_program(None, code="NEW", name="New", association="A", rules=broken)
+    assert [e.field for e in refused.value.errors] == [field]
+
+
+def test_a_certification_date_before_1970_is_refused():
+    manager = Manager()
+    with pytest.raises(Invalid, match="certified_on"):
+        decide.grant_certification(
+            manager.record(), manager.programs["CMM"], manager_id="m-1", code="CMM",
+            certified_on=date(1969, 12, 31), today=date(2026, 1, 1),
+        )  # fmt: skip
