@@ -18,7 +18,7 @@ class RosterFormatError(ValueError):
         self.field, self.message = field, message
 
 
-def parse_roster_csv(data: bytes, *, max_lines: int) -> list[dict[str, str]]:
+def parse_roster_csv(data: bytes, *, max_lines: int) -> list[dict[str, object]]:
     """The roster's lines as field dicts (values still unchecked: each line stands alone)."""
     try:
         rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
@@ -26,11 +26,18 @@ def parse_roster_csv(data: bytes, *, max_lines: int) -> list[dict[str, str]]:
         raise RosterFormatError("body", f"unreadable CSV: {exc}") from exc
     if not rows or tuple(c.strip() for c in rows[0]) != CSV_HEADER:
         raise RosterFormatError("header", f"the first line must be {','.join(CSV_HEADER)}")
-    lines = [
-        dict(zip(CSV_HEADER, (c.strip() for c in row), strict=False))
-        for row in rows[1:]
-        if any(row)
-    ]
+    lines = [_line(row) for row in rows[1:] if any(row)]
     if len(lines) > max_lines:
         raise RosterFormatError("items", f"at most {max_lines} lines per roster")
     return lines
+
+
+def _line(row: list[str]) -> dict[str, object]:
+    """A CSV line as a posting's fields.  Cells past the header's are kept as `extra_cells`, a
+    field no posting has, so that a shifted line (`...,2,5` for 2.5 CEUs) is refused rather
+    than read as 2 CEUs; empty trailing cells are ignored."""
+    cells = [c.strip() for c in row]
+    line: dict[str, object] = dict(zip(CSV_HEADER, cells, strict=False))
+    if any(cells[len(CSV_HEADER) :]):
+        line["extra_cells"] = cells[len(CSV_HEADER) :]
+    return line

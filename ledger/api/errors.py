@@ -13,12 +13,14 @@ import re
 from typing import Any
 
 import asyncpg
+import msgspec
 from litestar import Request, Response
 from litestar.exceptions import (
     HTTPException,
     NotAuthorizedException,
     ValidationException,
 )
+from litestar.openapi import ResponseSpec
 
 from events.store import ConcurrencyConflict, DuplicateEventId
 from ledger.api.reads import ProjectionBehind
@@ -33,7 +35,17 @@ from ledger.domain.errors import (
     WrongState,
 )
 
-__all__ = ["EXCEPTION_HANDLERS", "ProblemResponse", "problem", "status_of"]
+__all__ = [
+    "BATCH_PROBLEMS",
+    "EXCEPTION_HANDLERS",
+    "READ_PROBLEMS",
+    "WRITE_PROBLEMS",
+    "Problem",
+    "ProblemResponse",
+    "problem",
+    "problems",
+    "status_of",
+]
 
 _log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
@@ -53,6 +65,47 @@ _TITLES = {
     500: "Internal server error",
     503: "Service unavailable",
 }
+
+
+class FieldProblem(msgspec.Struct, frozen=True, kw_only=True):
+    field: str
+    message: str
+    source: str | None = None
+
+
+class Problem(msgspec.Struct, frozen=True, kw_only=True):
+    """The body of every error (RFC 9457); some carry more members, such as the shortfalls of
+    a renewal that is not ready."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str
+    errors: list[FieldProblem] | None = None
+    """For a 422: each bad field."""
+
+
+def problems(*statuses: int) -> dict[int, ResponseSpec]:
+    """The OpenAPI `responses=` of a handler that may answer these problems."""
+    return {
+        status: ResponseSpec(
+            data_container=Problem,
+            description=_TITLES.get(status, "Error"),
+            media_type=PROBLEM_JSON,
+            generate_examples=False,
+        )
+        for status in statuses
+    }
+
+
+READ_PROBLEMS = problems(400, 401, 403, 404, 422, 503)
+"""What any authenticated read may answer: a malformed or invalid query, no or a bad token,
+outside the caller's scope, nothing there, or the database (or read model) not ready."""
+WRITE_PROBLEMS = problems(400, 401, 403, 404, 409, 413, 422, 503)
+"""A read's problems, and a conflict or a body too large."""
+BATCH_PROBLEMS = problems(400, 401, 403, 404, 409, 413, 415, 422, 503)
+"""A write's problems, and a body neither JSON nor CSV."""
 
 
 def problem(
@@ -77,22 +130,31 @@ def problem(
     return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
-_UNKNOWN_FIELD = re.compile(r"unknown field `([^`]+)`")
+_NAMED_FIELD = re.compile(r"(?:unknown|missing required) field `([^`]+)`")
+"""msgspec names the field itself for an unknown or a missing one; the key is its parent."""
+
+
+_MISSING_PARAMETER = re.compile(r"Missing required (\w+) parameter '([^']+)'")
 
 
 def _validation(request: Request[Any, Any, Any], exc: ValidationException) -> ProblemResponse:
     if not isinstance(exc.extra, list) or not exc.extra:
+        if (missing := _MISSING_PARAMETER.match(exc.detail)) is not None:
+            where, name = missing[1], missing[2]
+            message = f"the {where} parameter is required"
+            error = {"field": name, "message": message, "source": where}
+            return problem(request, 422, f"missing {where} parameter {name!r}", errors=[error])
         # msgspec could not even parse the body (or the query string into the right shape).
         return problem(request, 400, f"malformed request: {exc.detail}")
     errors = []
     for item in exc.extra:
         message = str(item.get("message", "invalid"))
         field = item.get("key") or "body"
-        if (unknown := _UNKNOWN_FIELD.search(message)) is not None:
-            field = unknown[1] if field in ("data", "body") else f"{field}.{unknown[1]}"
-        errors.append(
-            {"field": str(field), "message": message, "source": str(item.get("source", "body"))}
-        )
+        if (named := _NAMED_FIELD.search(message)) is not None:
+            field = named[1] if field in ("data", "body") else f"{field}.{named[1]}"
+        source = item.get("source", "body")
+        source = getattr(source, "value", source)  # Litestar's ParamType, e.g. "query"
+        errors.append({"field": str(field), "message": message, "source": str(source)})
     return problem(request, 422, "the request has invalid fields", errors=errors)
 
 
@@ -167,6 +229,12 @@ def _database(request: Request[Any, Any, Any], exc: Exception) -> ProblemRespons
     )
 
 
+def _unstorable(request: Request[Any, Any, Any], exc: Exception) -> ProblemResponse:
+    """Text PostgreSQL refuses (a NUL character, say in a path segment such as a manager id):
+    the request is bad, the server is fine."""
+    return problem(request, 400, f"the request has text the ledger cannot store: {exc}")
+
+
 def _behind(request: Request[Any, Any, Any], exc: ProjectionBehind) -> ProblemResponse:
     return problem(
         request, 503, "the read model is catching up; try again", headers={"Retry-After": "1"}
@@ -185,6 +253,8 @@ EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
     ConcurrencyConflict: _conflict,
     DuplicateEventId: _conflict,
     ProjectionBehind: _behind,
+    asyncpg.CharacterNotInRepertoireError: _unstorable,
+    asyncpg.UntranslatableCharacterError: _unstorable,
     asyncpg.PostgresConnectionError: _database,
     asyncpg.InterfaceError: _database,
     ConnectionError: _database,

@@ -121,9 +121,10 @@ class CompletionBody(Strict, kw_only=True):
 
 
 class BatchBody(Strict, kw_only=True):
-    """Items are checked one by one (each stands alone), so they are plain objects here."""
+    """Items are checked one by one (each stands alone, even one that is not an object), so
+    they are left undecoded here."""
 
-    items: Annotated[list[dict[str, Any]], Meta(min_length=1, max_length=MAX_BATCH)]
+    items: Annotated[list[Any], Meta(min_length=1, max_length=MAX_BATCH)]
 
 
 class VoidBody(Strict, kw_only=True):

@@ -5,22 +5,27 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 from uuid import UUID
 
 import msgspec
+from litestar.openapi import ResponseSpec
+from litestar.openapi.spec import OpenAPIMediaType, OpenAPIResponse, OpenAPIType, Operation, Schema
 
 from ledger.domain.assess import Allocation, Assessment
 from ledger.domain.catalogue import Program
 
 __all__ = [
     "CertificationStatus",
+    "CsvOperation",
     "ExplainView",
     "ProgramView",
     "StatusView",
     "certification_status",
+    "json_or_csv",
 ]
 
 
@@ -149,6 +154,28 @@ def _cell(value: object) -> object:
     if isinstance(value, tuple | list):
         return " ".join(str(v) for v in value)
     return value
+
+
+def json_or_csv(rows: Any) -> dict[int, ResponseSpec]:
+    """The 200 of a listing: `rows` in JSON (and, with `CsvOperation`, CSV too)."""
+    return {
+        200: ResponseSpec(
+            data_container=rows,
+            description="the rows in JSON, or in CSV with format=csv",
+            generate_examples=False,
+        )
+    }
+
+
+@dataclass
+class CsvOperation(Operation):
+    """A listing that also answers `format=csv`: its 200 documents text/csv beside JSON."""
+
+    def __post_init__(self) -> None:
+        ok = (self.responses or {}).get("200")
+        if isinstance(ok, OpenAPIResponse):
+            csv_text = OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING))
+            ok.content = {**(ok.content or {}), "text/csv": csv_text}
 
 
 def csv_text(columns: Sequence[str], rows: Iterable[Mapping[str, object]]) -> str:

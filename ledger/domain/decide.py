@@ -124,7 +124,11 @@ def _rules_errors(rules: Rules, field: str = "") -> list[FieldError]:
         (
             "category_minimums",
             all(valid_ceus(v) is None for v in rules.category_minimums.values())
-            and sum(rules.category_minimums.values(), Decimal(0)) <= rules.required_ceus,
+            # (compared only with a valid requirement: NaN cannot be compared at all)
+            and (
+                valid_ceus(rules.required_ceus) is not None
+                or sum(rules.category_minimums.values(), Decimal(0)) <= rules.required_ceus
+            ),
             "positive CEU amounts adding up to at most required_ceus",
         ),
     ]

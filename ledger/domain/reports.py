@@ -11,12 +11,13 @@ from uuid import UUID
 import msgspec
 
 from ledger.domain.assess import Allocation, history
+from ledger.domain.record import Change  # at runtime: part of the response schema
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from ledger.domain.catalogue import Program
-    from ledger.domain.record import Change, ManagerRecord, Renewal
+    from ledger.domain.record import ManagerRecord, Renewal
 
 __all__ = [
     "CycleReport",

@@ -3,6 +3,7 @@ client.  The clock is fixed at TODAY so that dates in the tests are literal."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
 
@@ -16,6 +17,7 @@ from ledger.commands import Ledger
 from ledger.settings import Secret, Settings
 from tests.api.world import ADMIN_TOKEN, Api, World
 from tests.builders import SteppingClock
+from tests.conftest import fresh_database
 
 TODAY = date(2026, 6, 15)
 
@@ -25,8 +27,8 @@ def clock() -> SteppingClock:
     return SteppingClock(datetime(2026, 6, 15, 14, 30, tzinfo=UTC))
 
 
-@pytest.fixture
-async def client(dsn: str, clock: SteppingClock) -> AsyncIterator[AsyncTestClient]:
+@contextlib.asynccontextmanager
+async def running_app(dsn: str, clock: SteppingClock) -> AsyncIterator[AsyncTestClient]:
     settings = Settings(admin_token=Secret(ADMIN_TOKEN), poll_interval=0.05, pool_size=8)
 
     async with create_pool(dsn, min_size=1, max_size=2) as pool:  # what `serve` does at start
@@ -39,6 +41,12 @@ async def client(dsn: str, clock: SteppingClock) -> AsyncIterator[AsyncTestClien
 
 
 @pytest.fixture
+async def client(dsn: str, clock: SteppingClock) -> AsyncIterator[AsyncTestClient]:
+    async with running_app(dsn, clock) as client:
+        yield client
+
+
+@pytest.fixture
 def api(client: AsyncTestClient) -> Api:
     return Api(client)
 
@@ -47,3 +55,23 @@ def api(client: AsyncTestClient) -> Api:
 async def world(api: Api) -> World:
     """Two providers, two managers, their certifications, and a token for every role."""
     return await World.build(api)
+
+
+@contextlib.asynccontextmanager
+async def world_of_its_own(admin_dsn: str) -> AsyncIterator[World]:
+    """A world on a database and an app of its own, with a clock that never moves: for module
+    fixtures (which cannot use the per-test `dsn` and `clock`)."""
+    async with (
+        fresh_database(admin_dsn) as dsn,
+        running_app(dsn, SteppingClock(datetime(2026, 6, 15, 14, 30, tzinfo=UTC))) as client,
+    ):
+        yield await World.build(Api(client))
+
+
+@pytest.fixture(scope="module")
+async def shared_world(admin_dsn: str, template_dsn: str) -> AsyncIterator[World]:
+    """The same world, built once for a whole module, for tests that leave it as they found
+    it: reads, and refusals that check the log's head did not move.  (Posting something that
+    an earlier test may have posted already is fine: an identical retry changes nothing.)"""
+    async with world_of_its_own(admin_dsn) as world:
+        yield world

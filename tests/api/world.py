@@ -44,6 +44,61 @@ class Api:
         } | changes
         return await self.post("/v1/completions", token, body)
 
+    async def post_raw(
+        self, path: str, token: str | None, content: bytes, content_type: str
+    ) -> Response:
+        """A body sent as given: malformed JSON, CSV, an oversize body."""
+        headers = self._auth(token) | {"Content-Type": content_type}
+        return await self.client.post(path, headers=headers, content=content)
+
+    async def post_csv(self, path: str, token: str | None, text: str) -> Response:
+        return await self.post_raw(path, token, text.encode(), "text/csv")
+
+    async def head(self) -> int:
+        """The position of the last event in the log (from /health)."""
+        return (await self.ok(await self.get("/health", None), 200))["head_position"]
+
+    async def certification(self, token: str, manager_id: str, program: str, **params: Any) -> Any:
+        """One certification's entry of the manager's status."""
+        path = f"/v1/managers/{manager_id}/status"
+        status = await self.ok(await self.get(path, token, **params), 200)
+        return next(c for c in status["certifications"] if c["program"] == program)
+
+    async def enrol(self, manager_id: str, **certifications: str) -> str:
+        """Enrol a manager holding `program=certified_on` certifications; their token."""
+        body = {"manager_id": manager_id, "name": manager_id, "email": f"{manager_id}@example.org"}
+        await self.ok(await self.post("/v1/managers", ADMIN_TOKEN, body))
+        for program, since in certifications.items():
+            path = f"/v1/managers/{manager_id}/certifications"
+            body = {"program": program, "certified_on": since}
+            await self.ok(await self.post(path, ADMIN_TOKEN, body))
+        return await self.token("manager", manager_id=manager_id)
+
+    async def pay_fee(self, manager_id: str, program: str, cents: int = 7500) -> Any:
+        body = {"program": program, "amount_cents": cents, "reference": f"check {manager_id}"}
+        return await self.ok(await self.post(f"/v1/managers/{manager_id}/fees", ADMIN_TOKEN, body))
+
+    async def file_renewal(self, token: str, manager_id: str, program: str) -> Response:
+        return await self.post(f"/v1/managers/{manager_id}/renewals", token, {"program": program})
+
+
+def assert_problem(response: Response, status: int) -> dict[str, Any]:
+    """An RFC 9457 problem with this status; its body."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    body = response.json()
+    assert body["status"] == status
+    assert body["title"]
+    assert body["detail"]
+    return body
+
+
+def bad_fields(response: Response) -> set[str]:
+    """The fields a 422 names."""
+    body = assert_problem(response, 422)
+    assert body["errors"], body
+    return {e["field"] for e in body["errors"]}
+
 
 class World(msgspec.Struct, kw_only=True):
     """Providers `tma` (CMM, CMOM) and `mgma` (CMM); activities `tma-billing` (12 core CEUs,

@@ -70,3 +70,17 @@ async def test_export_renewals_writes_the_register_as_csv(dsn):
 
     assert status == 0
     assert out.splitlines()[0].startswith("renewal_id,program,manager_id,cycle,cycle_starts_on")
+
+
+async def test_a_shifted_roster_line_is_rejected_alone_not_read_as_fewer_ceus(dsn, tmp_path):
+    roster = tmp_path / "roster.csv"
+    roster.write_text(
+        "external_id,manager_id,activity_id,completed_on,ceus\n"
+        "r1,m-1,course,2026-01-05,2,5\n"  # a decimal comma: 2,5 would otherwise be 2 CEUs
+    )
+
+    status, out, err = await run_cli(dsn, "import-roster", str(roster), "--provider", "tma")
+
+    assert (status, out.strip()) == (1, "created 0, duplicate 0, rejected 1")
+    assert "roster.csv:2: r1: rejected" in err
+    assert "extra_cells" in err

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
@@ -11,14 +12,15 @@ from uuid import UUID
 import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.enums import ParamType
-from litestar.openapi.spec import OpenAPIType, Operation, Schema
+from litestar.openapi.spec import OpenAPIType, Schema
 from litestar.openapi.spec import Parameter as OpenAPIParameter
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from ledger.api.deps import CurrentPrincipal, LedgerDep, PoolDep, ReadsDep, RequestContext, allow
+from ledger.api.errors import READ_PROBLEMS, WRITE_PROBLEMS
 from ledger.api.schemas import AuditBody, DecisionBody, FindingBody
-from ledger.api.views import ShortfallView, csv_text
+from ledger.api.views import CsvOperation, ShortfallView, csv_text, json_or_csv
 from ledger.domain.assess import assess
 from ledger.domain.errors import FieldError, Invalid, NotFound
 from projections import ceu_queries
@@ -30,10 +32,9 @@ _REGISTER_COLUMNS = tuple(f.name for f in msgspec.structs.fields(RegisterRow))
 
 
 def _may_audit(principal: CurrentPrincipal, program: str) -> None:
-    allow(
-        principal.is_admin() or principal.audits(program),
-        f"only an auditor of {program} or an admin",
-    )
+    """The register, the due list and audits are the association's: SPEC section 6 names
+    auditors only, not admins (as for decisions and findings)."""
+    allow(principal.audits(program), f"only an auditor of {program}")
 
 
 class DecisionView(msgspec.Struct, frozen=True, kw_only=True):
@@ -85,11 +86,13 @@ class FindingView(msgspec.Struct, frozen=True, kw_only=True):
 _STATES = ("filed", "approved", "denied")
 
 
-class _RegisterOperation(Operation):
+@dataclass
+class _RegisterOperation(CsvOperation):
     """`state` is a reserved name for Litestar handler parameters, so the handler reads it from
     the query string itself; this documents it."""
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         state = OpenAPIParameter(
             name="state",
             param_in=ParamType.QUERY,
@@ -104,7 +107,12 @@ class RenewalsController(Controller):
     path = "/v1/renewals"
     tags = ("associations",)
 
-    @post("/{renewal_id:uuid}/decision", operation_id="decideRenewal", status_code=HTTP_200_OK)
+    @post(
+        "/{renewal_id:uuid}/decision",
+        operation_id="decideRenewal",
+        responses=WRITE_PROBLEMS,
+        status_code=HTTP_200_OK,
+    )
     async def decide(
         self,
         renewal_id: FromPath[UUID],
@@ -135,7 +143,12 @@ class ProgramAssociationController(Controller):
     path = "/v1/programs/{code:str}"
     tags = ("associations",)
 
-    @get("/renewals", operation_id="renewalRegister", operation_class=_RegisterOperation)
+    @get(
+        "/renewals",
+        operation_id="renewalRegister",
+        responses=READ_PROBLEMS | json_or_csv(list[RegisterRow]),
+        operation_class=_RegisterOperation,
+    )
     async def register(
         self,
         code: FromPath[str],
@@ -164,9 +177,9 @@ class ProgramAssociationController(Controller):
             )
         if format == "json":
             return Response(rows)
-        return Response(register_csv(rows), media_type="text/csv; charset=utf-8")
+        return Response(register_csv(rows), media_type="text/csv")
 
-    @get("/due", operation_id="dueList")
+    @get("/due", operation_id="dueList", responses=READ_PROBLEMS)
     async def due(
         self,
         code: FromPath[str],
@@ -215,7 +228,9 @@ class ProgramAssociationController(Controller):
             )
         return views
 
-    @post("/audits", operation_id="drawAudit", status_code=HTTP_201_CREATED)
+    @post(
+        "/audits", operation_id="drawAudit", responses=WRITE_PROBLEMS, status_code=HTTP_201_CREATED
+    )
     async def draw(
         self,
         code: FromPath[str],
@@ -232,7 +247,7 @@ class ProgramAssociationController(Controller):
         errors = []
         if data.filed_to < data.filed_from:
             errors.append(FieldError("filed_to", "must not be before filed_from"))
-        if data.rate is not None and not (0 < data.rate <= 1 and data.rate.is_finite()):
+        if data.rate is not None and not (data.rate.is_finite() and 0 < data.rate <= 1):
             errors.append(FieldError("rate", "a fraction in (0, 1]"))
         if errors:
             raise Invalid(errors)
@@ -266,7 +281,7 @@ class AuditsController(Controller):
     path = "/v1/audits"
     tags = ("associations",)
 
-    @get("/{audit_id:uuid}", operation_id="getAudit")
+    @get("/{audit_id:uuid}", operation_id="getAudit", responses=READ_PROBLEMS)
     async def get_audit(
         self,
         audit_id: FromPath[UUID],
@@ -295,7 +310,12 @@ class AuditsController(Controller):
             findings=findings,
         )
 
-    @post("/{audit_id:uuid}/findings", operation_id="recordFinding", status_code=HTTP_201_CREATED)
+    @post(
+        "/{audit_id:uuid}/findings",
+        operation_id="recordFinding",
+        responses=WRITE_PROBLEMS,
+        status_code=HTTP_201_CREATED,
+    )
     async def finding(
         self,
         audit_id: FromPath[UUID],

@@ -9,6 +9,7 @@ from litestar.status_codes import HTTP_201_CREATED
 from events.catalog import ActivityRegistered, Rules
 from ledger.api.auth import Created
 from ledger.api.deps import CurrentPrincipal, LedgerDep, ReadsDep, RequestContext, TokensDep, allow
+from ledger.api.errors import READ_PROBLEMS, WRITE_PROBLEMS
 from ledger.api.schemas import ActivityBody, ProgramBody, ProviderBody, RuleVersionBody, TokenBody
 from ledger.api.views import ProgramView, program_view
 from ledger.domain.errors import FieldError, Invalid
@@ -16,7 +17,17 @@ from ledger.domain.errors import FieldError, Invalid
 __all__ = ["ProgramsController", "ProvidersController", "TokensController"]
 
 
-def _rules(body: RuleVersionBody) -> Rules:
+def _rules(body: RuleVersionBody, prefix: str = "") -> Rules:
+    """The rules, once every amount is a number: JSON may spell NaN or Infinity as a decimal,
+    and no rule can be judged (or even compared) with one of those."""
+    amounts = {
+        "required_ceus": body.required_ceus,
+        "carryover_max_ceus": body.carryover_max_ceus,
+        "audit_rate": body.audit_rate,
+        **{f"category_minimums.{k}": v for k, v in body.category_minimums.items()},
+    }
+    if bad := [name for name, amount in amounts.items() if not amount.is_finite()]:
+        raise Invalid([FieldError(prefix + name, "must be a finite number") for name in bad])
     return Rules(
         effective_from=body.effective_from,
         cycle_months=body.cycle_months,
@@ -34,7 +45,7 @@ class TokensController(Controller):
     path = "/v1/tokens"
     tags = ("auth",)
 
-    @post("/", operation_id="createToken", status_code=HTTP_201_CREATED)
+    @post("/", operation_id="createToken", responses=WRITE_PROBLEMS, status_code=HTTP_201_CREATED)
     async def create(
         self, data: JSONBody[TokenBody], principal: CurrentPrincipal, tokens: TokensDep
     ) -> Created:
@@ -68,20 +79,20 @@ class ProgramsController(Controller):
     path = "/v1/programs"
     tags = ("programs",)
 
-    @get("/", operation_id="listPrograms")
+    @get("/", operation_id="listPrograms", responses=READ_PROBLEMS)
     async def list_programs(
         self, principal: CurrentPrincipal, reads: ReadsDep
     ) -> list[ProgramView]:
         """Every program with its rule versions (any role)."""
         return [program_view(p) for _, p in sorted((await reads.programs()).items())]
 
-    @get("/{code:str}", operation_id="getProgram")
+    @get("/{code:str}", operation_id="getProgram", responses=READ_PROBLEMS)
     async def get_program(
         self, code: FromPath[str], principal: CurrentPrincipal, reads: ReadsDep
     ) -> ProgramView:
         return program_view(await reads.program(code))
 
-    @post("/", operation_id="defineProgram", status_code=HTTP_201_CREATED)
+    @post("/", operation_id="defineProgram", responses=WRITE_PROBLEMS, status_code=HTTP_201_CREATED)
     async def define(
         self,
         data: JSONBody[ProgramBody],
@@ -96,11 +107,16 @@ class ProgramsController(Controller):
             code=data.code,
             name=data.name,
             association=data.association,
-            rules=_rules(data.rules),
+            rules=_rules(data.rules, "rules."),
         )
         return program_view(await reads.program(data.code))
 
-    @post("/{code:str}/rules", operation_id="reviseRules", status_code=HTTP_201_CREATED)
+    @post(
+        "/{code:str}/rules",
+        operation_id="reviseRules",
+        responses=WRITE_PROBLEMS,
+        status_code=HTTP_201_CREATED,
+    )
     async def revise(
         self,
         code: FromPath[str],
@@ -120,7 +136,9 @@ class ProvidersController(Controller):
     path = "/v1/providers"
     tags = ("providers",)
 
-    @post("/", operation_id="registerProvider", status_code=HTTP_201_CREATED)
+    @post(
+        "/", operation_id="registerProvider", responses=WRITE_PROBLEMS, status_code=HTTP_201_CREATED
+    )
     async def register(
         self,
         data: JSONBody[ProviderBody],
@@ -137,6 +155,7 @@ class ProvidersController(Controller):
     @post(
         "/{provider_id:str}/activities",
         operation_id="registerActivity",
+        responses=WRITE_PROBLEMS,
         status_code=HTTP_201_CREATED,
     )
     async def register_activity(

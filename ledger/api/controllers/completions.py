@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import csv
-import io
+import re
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Literal
@@ -12,20 +12,20 @@ from uuid import UUID
 import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.exceptions import ClientException, HTTPException
+from litestar.openapi import ResponseSpec
 from litestar.openapi.spec import OpenAPIMediaType, Operation, RequestBody, Schema
 from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from ledger.api.deps import CurrentPrincipal, LedgerDep, ReadsDep, RequestContext, allow
-from ledger.api.errors import status_of
+from ledger.api.errors import BATCH_PROBLEMS, READ_PROBLEMS, WRITE_PROBLEMS, status_of
 from ledger.api.schemas import MAX_BATCH, AmendBody, BatchBody, CompletionBody, VoidBody
-from ledger.commands import Receipt
+from ledger.commands import Outcome, Posting, Receipt
 from ledger.domain.errors import DomainError, FieldError, Invalid, NotFound
 from ledger.domain.record import Change
+from ledger.roster_csv import CSV_HEADER, RosterFormatError, parse_roster_csv
 
 __all__ = ["CompletionsController"]
-
-CSV_HEADER = ("external_id", "manager_id", "activity_id", "completed_on", "ceus")
 
 
 class ReceiptView(msgspec.Struct, frozen=True, kw_only=True):
@@ -35,6 +35,13 @@ class ReceiptView(msgspec.Struct, frozen=True, kw_only=True):
     manager_id: str
     position: int
     recorded_at: datetime
+
+
+_RETRIED = {
+    HTTP_200_OK: ResponseSpec(
+        ReceiptView, description="an identical retry: the same receipt", generate_examples=False
+    )
+}
 
 
 class ItemResult(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
@@ -82,6 +89,7 @@ def _receipt(receipt: Receipt) -> Response[ReceiptView]:
     return Response(view, status_code=HTTP_201_CREATED if receipt.created else HTTP_200_OK)
 
 
+@dataclass
 class _BatchOperation(Operation):
     """The batch body is JSON or CSV; the handler reads it itself, so document both here."""
 
@@ -100,22 +108,14 @@ class _BatchOperation(Operation):
         )
 
 
-def _items(request_body: bytes, content_type: str) -> list[dict[str, Any]]:
+def _items(request_body: bytes, content_type: str) -> list[Any]:
     if content_type.startswith("text/csv"):
         try:
-            rows = list(csv.reader(io.StringIO(request_body.decode("utf-8-sig"))))
-        except (UnicodeDecodeError, csv.Error) as exc:
-            raise ClientException(detail=f"unreadable CSV: {exc}") from exc
-        if not rows or tuple(c.strip() for c in rows[0]) != CSV_HEADER:
-            raise Invalid([_header_error()])
-        items = [
-            dict(zip(CSV_HEADER, (c.strip() for c in row), strict=False))
-            for row in rows[1:]
-            if any(row)
-        ]
-        if len(items) > MAX_BATCH:
-            raise Invalid([_size_error()])
-        return items
+            return parse_roster_csv(request_body, max_lines=MAX_BATCH)
+        except RosterFormatError as exc:
+            if exc.field == "body":
+                raise ClientException(detail=exc.message) from exc
+            raise Invalid([FieldError(exc.field, exc.message)]) from exc
     if content_type.startswith("application/json") or not content_type:
         try:
             return msgspec.json.decode(request_body, type=BatchBody).items
@@ -126,26 +126,54 @@ def _items(request_body: bytes, content_type: str) -> list[dict[str, Any]]:
     raise HTTPException(status_code=415, detail="send application/json or text/csv")
 
 
-def _header_error() -> FieldError:
-    return FieldError("header", f"the first line must be {','.join(CSV_HEADER)}")
-
-
-def _size_error() -> FieldError:
-    return FieldError("items", f"at most {MAX_BATCH} items per batch")
+_NAMED_FIELD = re.compile(r"(?:unknown|missing required) field `([^`]+)`")
 
 
 def _field_of(exc: msgspec.ValidationError, default: str) -> FieldError:
     """msgspec says `... - at `$.items[3].ceus``: name the field."""
     message = str(exc)
-    field = message.rsplit("at `$.", 1)[1].rstrip("`") if "at `$." in message else default
-    return FieldError(field, message.split(" - at ")[0])
+    field = message.rsplit("at `$.", 1)[1].rstrip("`") if "at `$." in message else None
+    if (named := _NAMED_FIELD.search(message)) is not None:  # the field itself, not its parent
+        field = named[1] if field is None else f"{field}.{named[1]}"
+    return FieldError(field or default, message.split(" - at ")[0])
+
+
+def _posting(raw: Any) -> Posting | ItemResult:
+    """A roster line as a posting, or its rejection if it is not even well formed."""
+    try:
+        body = msgspec.convert(raw, CompletionBody, strict=False)
+    except msgspec.ValidationError as exc:
+        external_id = raw.get("external_id") if isinstance(raw, dict) else None
+        return ItemResult(
+            external_id=external_id if isinstance(external_id, str) else None,
+            status="rejected",
+            error={"status": 422, "errors": [msgspec.to_builtins(_field_of(exc, "item"))]},
+        )
+    return Posting(**msgspec.structs.asdict(body))
+
+
+def _item_result(external_id: str, outcome: Outcome) -> ItemResult:
+    if isinstance(outcome, DomainError):
+        error: dict[str, Any] = {"status": status_of(outcome), "detail": outcome.detail}
+        if isinstance(outcome, Invalid):
+            error["errors"] = [msgspec.to_builtins(e) for e in outcome.errors]
+        return ItemResult(external_id=external_id, status="rejected", error=error)
+    status: Literal["created", "duplicate"] = "created" if outcome.created else "duplicate"
+    return ItemResult(
+        external_id=external_id, status=status, id=outcome.id, position=outcome.position
+    )
 
 
 class CompletionsController(Controller):
     path = "/v1/completions"
     tags = ("completions",)
 
-    @post("/", operation_id="postCompletion", status_code=HTTP_201_CREATED)
+    @post(
+        "/",
+        operation_id="postCompletion",
+        responses=WRITE_PROBLEMS | _RETRIED,
+        status_code=HTTP_201_CREATED,
+    )
     async def post_one(
         self,
         data: JSONBody[CompletionBody],
@@ -157,25 +185,13 @@ class CompletionsController(Controller):
         with 200; the same external_id with other content is a 409."""
         allow(principal.role == "provider", "only a provider posts completions")
         assert principal.provider_id is not None
-        return _receipt(await self._record(ctx, principal.provider_id, data, ledger))
-
-    @staticmethod
-    async def _record(
-        ctx: RequestContext, provider_id: FromPath[str], item: CompletionBody, ledger: LedgerDep
-    ) -> Receipt:
-        return await ledger.record_completion(
-            ctx,
-            provider_id=provider_id,
-            external_id=item.external_id,
-            manager_id=item.manager_id,
-            activity_id=item.activity_id,
-            completed_on=item.completed_on,
-            ceus=item.ceus,
-        )
+        posting = Posting(**msgspec.structs.asdict(data))
+        return _receipt(await ledger.record_completion(ctx, principal.provider_id, posting))
 
     @post(
         "/batch",
         operation_id="postCompletionBatch",
+        responses=BATCH_PROBLEMS,
         status_code=HTTP_200_OK,
         operation_class=_BatchOperation,
     )
@@ -186,42 +202,19 @@ class CompletionsController(Controller):
         allow(principal.role == "provider", "only a provider posts completions")
         assert principal.provider_id is not None
         items = _items(await request.body(), request.headers.get("content-type", ""))
-        results = [await self._one(ctx, principal.provider_id, item, ledger) for item in items]
+        parsed = [_posting(raw) for raw in items]
+        postings = [p for p in parsed if isinstance(p, Posting)]
+        outcomes = iter(await ledger.record_completions(ctx, principal.provider_id, postings))
+        results = [
+            _item_result(p.external_id, next(outcomes)) if isinstance(p, Posting) else p
+            for p in parsed
+        ]
         count = {
             s: sum(r.status == s for r in results) for s in ("created", "duplicate", "rejected")
         }
         return BatchResult(**count, results=results)
 
-    async def _one(
-        self,
-        ctx: RequestContext,
-        provider_id: FromPath[str],
-        raw: dict[str, Any],
-        ledger: LedgerDep,
-    ) -> ItemResult:
-        external_id = raw.get("external_id") if isinstance(raw.get("external_id"), str) else None
-        try:
-            item = msgspec.convert(raw, CompletionBody, strict=False)
-            receipt = await self._record(ctx, provider_id, item, ledger)
-        except msgspec.ValidationError as exc:
-            error = _field_of(exc, "item")
-            return ItemResult(
-                external_id=external_id,
-                status="rejected",
-                error={"status": 422, "errors": [msgspec.to_builtins(error)]},
-            )
-        except DomainError as exc:
-            return ItemResult(
-                external_id=external_id,
-                status="rejected",
-                error={"status": status_of(exc), "detail": exc.detail},
-            )
-        status: Literal["created", "duplicate"] = "created" if receipt.created else "duplicate"
-        return ItemResult(
-            external_id=receipt.external_id, status=status, id=receipt.id, position=receipt.position
-        )
-
-    @get("/{completion_id:uuid}", operation_id="getCompletion")
+    @get("/{completion_id:uuid}", operation_id="getCompletion", responses=READ_PROBLEMS)
     async def get_one(
         self,
         completion_id: FromPath[UUID],
@@ -261,7 +254,12 @@ class CompletionsController(Controller):
         )
         return principal.provider_id
 
-    @post("/{completion_id:uuid}/void", operation_id="voidCompletion", status_code=HTTP_200_OK)
+    @post(
+        "/{completion_id:uuid}/void",
+        operation_id="voidCompletion",
+        responses=WRITE_PROBLEMS,
+        status_code=HTTP_200_OK,
+    )
     async def void(
         self,
         completion_id: FromPath[UUID],
@@ -275,7 +273,12 @@ class CompletionsController(Controller):
         await ledger.void_completion(ctx, completion_id, reason=data.reason, provider_id=corrector)
         return await _view(completion_id, ledger, reads)
 
-    @post("/{completion_id:uuid}/amend", operation_id="amendCompletion", status_code=HTTP_200_OK)
+    @post(
+        "/{completion_id:uuid}/amend",
+        operation_id="amendCompletion",
+        responses=WRITE_PROBLEMS,
+        status_code=HTTP_200_OK,
+    )
     async def amend(
         self,
         completion_id: FromPath[UUID],

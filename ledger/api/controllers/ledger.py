@@ -14,6 +14,7 @@ from litestar.params import QueryParameter
 from events.chain import ChainReport, verify
 from events.postgres import fetch_head
 from ledger.api.deps import CurrentPrincipal, LedgerDep, allow
+from ledger.api.errors import READ_PROBLEMS
 from ledger.api.metrics import Metrics
 
 __all__ = ["LedgerController", "OperationsController"]
@@ -48,7 +49,7 @@ def _auditor_or_admin(principal: CurrentPrincipal) -> None:
 class LedgerController(Controller):
     tags = ("ledger",)
 
-    @get("/v1/events", operation_id="eventFeed")
+    @get("/v1/events", operation_id="eventFeed", responses=READ_PROBLEMS)
     async def events(
         self,
         principal: CurrentPrincipal,
@@ -79,7 +80,7 @@ class LedgerController(Controller):
             next_after=batch[-1].position if batch else after,
         )
 
-    @get("/v1/ledger/verify", operation_id="verifyLedger")
+    @get("/v1/ledger/verify", operation_id="verifyLedger", responses=READ_PROBLEMS)
     async def verify_chain(self, principal: CurrentPrincipal, ledger: LedgerDep) -> ChainReport:
         """Recompute the hash chain; names the first bad position if any.  Keep `head_hash`:
         a later report whose chain does not pass through it means history was rewritten."""

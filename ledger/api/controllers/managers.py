@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from litestar import Controller, Response, get, post
+from litestar.exceptions import ValidationException
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED
 
 from ledger.api.deps import CurrentPrincipal, LedgerDep, ReadsDep, RequestContext, allow
+from ledger.api.errors import READ_PROBLEMS, WRITE_PROBLEMS
 from ledger.api.schemas import CertificationBody, FeeBody, ManagerBody, RenewalBody
 from ledger.api.views import (
     CountedView,
+    CsvOperation,
     ExplainView,
     FeeView,
     RenewalFiledView,
@@ -20,8 +23,10 @@ from ledger.api.views import (
     certification_status,
     csv_text,
     cycle_view,
+    json_or_csv,
 )
 from ledger.domain.assess import assess
+from ledger.domain.decide import LATEST
 from ledger.domain.errors import NotFound
 from ledger.domain.reports import CycleReport, TranscriptLine, cycle_reports, transcript
 
@@ -32,6 +37,15 @@ KnownAt = Annotated[
     datetime | None, QueryParameter(description="only what had been recorded by this instant")
 ]
 ProgramCode = Annotated[str | None, QueryParameter(description="one program (default all)")]
+
+
+def _check_as_of(as_of: date | None) -> None:
+    """422 for an `as_of` past the dates the ledger deals in: cycles are laid out up to the one
+    holding it, and far enough ahead they would end past the calendar's year 9999 (a 500)."""
+    if as_of is not None and as_of > LATEST:
+        error = {"key": "as_of", "message": f"at most {LATEST}", "source": "query"}
+        raise ValidationException(detail="invalid query parameters", extra=[error])
+
 
 _TRANSCRIPT_COLUMNS = (
     "completion_id", "completed_on", "activity_id", "activity_title", "provider_id", "external_id",
@@ -44,7 +58,7 @@ class ManagersController(Controller):
     path = "/v1/managers"
     tags = ("managers",)
 
-    @post("/", operation_id="enrollManager", status_code=HTTP_201_CREATED)
+    @post("/", operation_id="enrollManager", responses=WRITE_PROBLEMS, status_code=HTTP_201_CREATED)
     async def enroll(
         self,
         data: JSONBody[ManagerBody],
@@ -64,6 +78,7 @@ class ManagersController(Controller):
     @post(
         "/{manager_id:str}/certifications",
         operation_id="grantCertification",
+        responses=WRITE_PROBLEMS,
         status_code=HTTP_201_CREATED,
     )
     async def certify(
@@ -93,11 +108,12 @@ class ManagersController(Controller):
         known_at: datetime | None,
     ):
         allow(principal.may_read_manager(manager_id), "a manager reads only their own record")
+        _check_as_of(as_of)
         record = await reads.record(manager_id, as_of=as_of, known_at=known_at)
         programs = await reads.programs(known_at=known_at)
         return record, programs, as_of or ledger.today()
 
-    @get("/{manager_id:str}/status", operation_id="getStatus")
+    @get("/{manager_id:str}/status", operation_id="getStatus", responses=READ_PROBLEMS)
     async def status(
         self,
         manager_id: FromPath[str],
@@ -120,7 +136,7 @@ class ManagersController(Controller):
             manager_id=manager_id, as_of=day, known_at=known_at, certifications=certifications
         )
 
-    @get("/{manager_id:str}/status/explain", operation_id="explainStatus")
+    @get("/{manager_id:str}/status/explain", operation_id="explainStatus", responses=READ_PROBLEMS)
     async def explain(
         self,
         manager_id: FromPath[str],
@@ -148,7 +164,14 @@ class ManagersController(Controller):
             allocations=list(a.allocations),
         )
 
-    @get("/{manager_id:str}/transcript", operation_id="getTranscript")
+    @get(
+        "/{manager_id:str}/transcript",
+        operation_id="getTranscript",
+        # list[dict], not list[TranscriptLine]: its `history: tuple[Change, ...]` names a type
+        # imported for type checking only, so Litestar cannot resolve it for the schema.
+        responses=READ_PROBLEMS | json_or_csv(list[dict[str, Any]]),
+        operation_class=CsvOperation,
+    )
     async def transcript(
         self,
         manager_id: FromPath[str],
@@ -170,9 +193,9 @@ class ManagersController(Controller):
         if format == "json":
             return Response(lines)
         rows = ({c: getattr(line, c) for c in _TRANSCRIPT_COLUMNS} for line in lines)
-        return Response(csv_text(_TRANSCRIPT_COLUMNS, rows), media_type="text/csv; charset=utf-8")
+        return Response(csv_text(_TRANSCRIPT_COLUMNS, rows), media_type="text/csv")
 
-    @get("/{manager_id:str}/cycles", operation_id="getCycles")
+    @get("/{manager_id:str}/cycles", operation_id="getCycles", responses=READ_PROBLEMS)
     async def cycles(
         self,
         manager_id: FromPath[str],
@@ -191,7 +214,12 @@ class ManagersController(Controller):
             raise NotFound(f"{program} certification for manager", manager_id)
         return cycle_reports(record, programs[program], day)
 
-    @post("/{manager_id:str}/fees", operation_id="recordFee", status_code=HTTP_201_CREATED)
+    @post(
+        "/{manager_id:str}/fees",
+        operation_id="recordFee",
+        responses=WRITE_PROBLEMS,
+        status_code=HTTP_201_CREATED,
+    )
     async def fee(
         self,
         manager_id: FromPath[str],
@@ -220,7 +248,12 @@ class ManagersController(Controller):
             recorded_at=result.recorded_at,
         )
 
-    @post("/{manager_id:str}/renewals", operation_id="fileRenewal", status_code=HTTP_201_CREATED)
+    @post(
+        "/{manager_id:str}/renewals",
+        operation_id="fileRenewal",
+        responses=WRITE_PROBLEMS,
+        status_code=HTTP_201_CREATED,
+    )
     async def renew(
         self,
         manager_id: FromPath[str],
