@@ -17,6 +17,7 @@ from litestar.openapi.spec import Parameter as OpenAPIParameter
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
+from events.catalog import AuditSampleDrawn
 from ledger.api.deps import CurrentPrincipal, LedgerDep, PoolDep, ReadsDep, RequestContext, allow
 from ledger.api.errors import READ_PROBLEMS, WRITE_PROBLEMS
 from ledger.api.schemas import AuditBody, DecisionBody, FindingBody
@@ -72,6 +73,20 @@ class AuditView(msgspec.Struct, frozen=True, kw_only=True):
     population: list[UUID]
     selected: list[UUID]
     findings: list[Finding] = []
+
+    @classmethod
+    def of(cls, drawn: AuditSampleDrawn, findings: list[Finding] | None = None) -> AuditView:
+        return cls(
+            audit_id=drawn.audit_id,
+            program=drawn.program,
+            filed_from=drawn.filed_from,
+            filed_to=drawn.filed_to,
+            rate=drawn.rate,
+            seed=drawn.seed,
+            population=list(drawn.population),
+            selected=list(drawn.selected),
+            findings=findings or [],
+        )
 
 
 class FindingView(msgspec.Struct, frozen=True, kw_only=True):
@@ -265,16 +280,7 @@ class ProgramAssociationController(Controller):
             seed=data.seed if data.seed is not None else secrets.randbits(62),
             population=population,
         )
-        return AuditView(
-            audit_id=drawn.audit_id,
-            program=drawn.program,
-            filed_from=drawn.filed_from,
-            filed_to=drawn.filed_to,
-            rate=drawn.rate,
-            seed=drawn.seed,
-            population=list(drawn.population),
-            selected=list(drawn.selected),
-        )
+        return AuditView.of(drawn)
 
 
 class AuditsController(Controller):
@@ -298,17 +304,7 @@ class AuditsController(Controller):
             await reads.caught_up(conn)
             found = await ceu_queries.audit(conn, audit_id)
         findings = found[1] if found else []
-        return AuditView(
-            audit_id=drawn.audit_id,
-            program=drawn.program,
-            filed_from=drawn.filed_from,
-            filed_to=drawn.filed_to,
-            rate=drawn.rate,
-            seed=drawn.seed,
-            population=list(drawn.population),
-            selected=list(drawn.selected),
-            findings=findings,
-        )
+        return AuditView.of(drawn, findings)
 
     @post(
         "/{audit_id:uuid}/findings",
