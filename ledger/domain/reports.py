@@ -142,6 +142,8 @@ class CycleReport(msgspec.Struct, frozen=True, kw_only=True):
     ceus_required: Decimal
     carried_in: Decimal
     categories: dict[str, Decimal]
+    fee_paid: bool
+    """The cycle's fee is paid in full."""
     fee_paid_cents: int
     fee_cents: int
     renewal: RenewalReport | None
@@ -183,6 +185,7 @@ def cycle_reports(record: ManagerRecord, program: Program, as_of: date) -> list[
                 ceus_required=f.cycle.rules.required_ceus,
                 carried_in=f.carried_in,
                 categories=f.categories,
+                fee_paid=f.fee_paid_cents >= f.cycle.rules.fee_cents,
                 fee_paid_cents=f.fee_paid_cents,
                 fee_cents=f.cycle.rules.fee_cents,
                 renewal=filings[-1] if filings else None,

@@ -491,7 +491,7 @@ async def test_the_cycle_history_gives_each_cycle_its_rules_ceus_fee_renewal_and
         "24.00",
         "24",
     )
-    assert one["fee_paid_cents"] == 7500
+    assert (one["fee_paid"], one["fee_paid_cents"]) == (True, 7500)
     assert sorted(one["late_completions"]) == sorted([first, second])
     renewal = one["renewal"]
     assert renewal["renewal_id"] == filed["renewal_id"]

@@ -65,6 +65,7 @@ def test_the_cycle_history_shows_each_cycle_its_rules_renewal_late_credits_and_a
         1, date(2024, 3, 15), date(2026, 3, 15), date(2026, 4, 14),
     )  # fmt: skip
     assert (first.ceus_earned, first.ceus_required, first.fee_paid_cents) == (25, 24, 7500)
+    assert (first.fee_paid, second.fee_paid) == (True, False)
     assert first.rules_effective_from == date(2000, 1, 1)
     assert (first.renewal.renewal_id, first.renewal.outcome, first.renewal.ceus) == (
         renewal,
