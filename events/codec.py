@@ -26,7 +26,6 @@ __all__ = [
     "Metadata",
     "UnknownEventType",
     "decode",
-    "decode_metadata",
     "encode",
     "type_of",
 ]
@@ -58,7 +57,6 @@ EVENT_TYPES: dict[str, type[Event]] = {type_of(cls): cls for cls in get_args(Led
 
 _encoder = msgspec.json.Encoder(decimal_format="string")
 _decoder = msgspec.json.Decoder(LedgerEvent)
-_metadata_decoder = msgspec.json.Decoder(Metadata)
 
 Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
 _UPCASTERS: dict[tuple[str, int], Upcaster] = {}
@@ -85,7 +83,3 @@ def decode(recorded: RecordedEvent) -> Event:
     for version in range(recorded.schema_version, cls.schema_version):
         payload = _UPCASTERS[(recorded.type, version)](payload)
     return msgspec.convert(payload, LedgerEvent)  # type: ignore[no-any-return]
-
-
-def decode_metadata(recorded: RecordedEvent) -> Metadata:
-    return _metadata_decoder.decode(recorded.metadata)

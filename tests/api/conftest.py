@@ -1,11 +1,11 @@
 """API tests: the real app (create_app) on a fresh database, driven through Litestar's test
-client.  The clock is fixed at TODAY so that dates in the tests are literal."""
+client.  The clock is fixed at 2026-06-15 14:30 UTC so that dates in the tests are literal."""
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
 import pytest
 from litestar.testing import AsyncTestClient
@@ -18,8 +18,6 @@ from ledger.settings import Secret, Settings
 from tests.api.world import ADMIN_TOKEN, Api, World
 from tests.builders import SteppingClock
 from tests.conftest import fresh_database
-
-TODAY = date(2026, 6, 15)
 
 
 @pytest.fixture
