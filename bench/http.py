@@ -34,7 +34,7 @@ from events.catalog import ActivityRegistered
 from events.postgres import PostgresEventStore, create_pool
 from ledger.api.auth import TokenStore
 from ledger.cli import SYSTEM, migrated_dsn
-from ledger.commands import Ledger
+from ledger.commands import Ledger, catalogue
 from ledger.settings import Secret, Settings
 
 Request = tuple[str, str, bytes]  # method, path, body
@@ -115,20 +115,22 @@ async def _set_up(dsn: str, managers: int) -> str:
     clock = lambda: datetime(2026, 6, 15, 12, tzinfo=UTC)  # noqa: E731
     async with create_pool(dsn, min_size=1, max_size=4) as pool:
         ledger = Ledger(PostgresEventStore(pool), clock=clock)
-        await ledger.ensure_default_programs(SYSTEM)
-        await ledger.register_provider(SYSTEM, provider_id="tma", name="TMA", programs=("CMM",))
+        await catalogue.ensure_default_programs(ledger, SYSTEM)
+        await catalogue.register_provider(
+            ledger, SYSTEM, provider_id="tma", name="TMA", programs=("CMM",)
+        )
         course = ActivityRegistered(
             provider_id="tma", activity_id="course", title="Course", format="online",
             ceus=Decimal(5), category="core", programs=("CMM",),
             starts_on=date(2026, 1, 1), ends_on=date(2026, 12, 31),
         )  # fmt: skip
-        await ledger.register_activity(SYSTEM, course)
+        await catalogue.register_activity(ledger, SYSTEM, course)
         for m in range(managers):
-            await ledger.enroll_manager(
-                SYSTEM, manager_id=f"m-{m}", name="M", email=f"m{m}@example.org"
+            await managers.enroll_manager(
+                ledger, SYSTEM, manager_id=f"m-{m}", name="M", email=f"m{m}@example.org"
             )
-            await ledger.grant_certification(
-                SYSTEM, f"m-{m}", program="CMM", certified_on=date(2025, 1, 1)
+            await managers.grant_certification(
+                ledger, SYSTEM, f"m-{m}", program="CMM", certified_on=date(2025, 1, 1)
             )
         return (
             await TokenStore(pool).create(role="provider", provider_id="tma", created_by="bench")

@@ -23,16 +23,18 @@ from events.codec import Actor
 from events.postgres import PostgresEventStore, connect, create_pool
 from ledger.api.app import create_app
 from ledger.api.auth import TokenStore
-from ledger.api.controllers.associations import register_csv
 from ledger.api.schemas import CompletionBody
-from ledger.commands import Context, Ledger, Posting, Receipt
+from ledger.commands import Context, Ledger, Posted, Posting
+from ledger.commands.catalogue import ensure_default_programs
+from ledger.commands.rosters import record_completions
+from ledger.csv_io import columns_of, csv_text, parse_roster_csv
 from ledger.demo import seed_demo
 from ledger.infra.database import database_dsn
 from ledger.infra.migrations import load_migrations, migrate
-from ledger.roster_csv import parse_roster_csv
 from ledger.settings import Settings
 from projections import ceu_queries
 from projections.ceu import CeuProjection
+from projections.ceu_queries import RegisterRow
 from projections.engine import ProjectionRunner
 from projections.registry import by_name
 
@@ -55,7 +57,7 @@ async def migrated_dsn(settings: Settings) -> AsyncIterator[str]:
         finally:
             await conn.close()
         async with create_pool(dsn, min_size=1, max_size=2) as pool:
-            await Ledger(PostgresEventStore(pool)).ensure_default_programs(SYSTEM)
+            await ensure_default_programs(Ledger(PostgresEventStore(pool)), SYSTEM)
         yield dsn
 
 
@@ -164,14 +166,14 @@ async def cmd_import_roster(settings: Settings, args: argparse.Namespace) -> int
     )
     async with migrated_dsn(settings) as dsn, create_pool(dsn, min_size=1, max_size=4) as pool:
         ledger = Ledger(PostgresEventStore(pool))
-        outcomes = await ledger.record_completions(ctx, args.provider, [p for _, p in postings])
+        outcomes = await record_completions(ledger, ctx, args.provider, [p for _, p in postings])
     for (n, posting), outcome in zip(postings, outcomes, strict=True):
-        if not isinstance(outcome, Receipt):
+        if not isinstance(outcome, Posted):
             rejected.append((n, posting.external_id, outcome.detail))
     for n, external_id, why in sorted(rejected):
         print(f"{args.file}:{n}: {external_id}: rejected: {why}", file=sys.stderr)
-    created = sum(isinstance(o, Receipt) and o.created for o in outcomes)
-    duplicate = sum(isinstance(o, Receipt) and not o.created for o in outcomes)
+    created = sum(isinstance(o, Posted) and o.created for o in outcomes)
+    duplicate = sum(isinstance(o, Posted) and not o.created for o in outcomes)
     print(f"created {created}, duplicate {duplicate}, rejected {len(rejected)}")
     return 1 if rejected else 0
 
@@ -185,7 +187,7 @@ async def cmd_export_renewals(settings: Settings, args: argparse.Namespace) -> i
         finally:
             await conn.close()
     if args.format == "csv":
-        sys.stdout.write(register_csv(rows))
+        sys.stdout.write(csv_text(columns_of(RegisterRow), rows))
     else:
         sys.stdout.write(msgspec.json.encode(rows).decode() + "\n")
     return 0

@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, NamedTuple
 
 from events.catalog import ActivityRegistered
-from ledger.commands import Context, Posting
+from ledger.commands import Context, Posting, catalogue, completions, managers, renewals
 from ledger.domain.cycles import add_months
 from ledger.domain.errors import DomainError
 
@@ -91,22 +91,26 @@ async def seed_demo(ledger: Ledger, tokens: TokenStore, ctx: Context) -> list[tu
     today = ledger.today()
     for provider_id, name, programs in _PROVIDERS:
         with contextlib.suppress(DomainError):
-            await ledger.register_provider(
-                ctx, provider_id=provider_id, name=name, programs=programs
+            await catalogue.register_provider(
+                ledger, ctx, provider_id=provider_id, name=name, programs=programs
             )
     for activity in _activities(today):
         with contextlib.suppress(DomainError):
-            await ledger.register_activity(ctx, activity)
-    managers = _managers(today)
-    for m in managers:
+            await catalogue.register_activity(ledger, ctx, activity)
+    people = _managers(today)
+    for m in people:
         try:
-            await ledger.enroll_manager(
-                ctx, manager_id=m.manager_id, name=m.name, email=f"{m.manager_id}@example.org"
+            await managers.enroll_manager(
+                ledger,
+                ctx,
+                manager_id=m.manager_id,
+                name=m.name,
+                email=f"{m.manager_id}@example.org",
             )
         except DomainError:
             continue  # seeded on an earlier start
-        await ledger.grant_certification(
-            ctx, m.manager_id, program=m.program, certified_on=m.certified_on
+        await managers.grant_certification(
+            ledger, ctx, m.manager_id, program=m.program, certified_on=m.certified_on
         )
         for n, (activity_id, days_ago, ceus) in enumerate(m.completions):
             provider = "pmi-online" if activity_id.startswith("pmi") else "tma"
@@ -117,18 +121,23 @@ async def seed_demo(ledger: Ledger, tokens: TokenStore, ctx: Context) -> list[tu
                 completed_on=today - timedelta(days=days_ago),
                 ceus=Decimal(ceus),
             )
-            await ledger.record_completion(ctx, provider, posting)
+            await completions.record_completion(ledger, ctx, provider, posting)
         if m.paid:
-            fee = (await ledger.existing_program(m.program)).versions[-1].fee_cents
-            await ledger.pay_fee(
-                ctx, m.manager_id, program=m.program, amount_cents=fee, reference=f"DEMO-{n}"
+            fee = (await ledger.catalogue.program(m.program)).versions[-1].fee_cents
+            await renewals.pay_fee(
+                ledger,
+                ctx,
+                m.manager_id,
+                program=m.program,
+                amount_cents=fee,
+                reference=f"DEMO-{n}",
             )
         if m.file:
-            await ledger.file_renewal(ctx, m.manager_id, program=m.program)
+            await renewals.file_renewal(ledger, ctx, m.manager_id, program=m.program)
     identities = [
         ("admin", "demo", {}),
         *(("provider", p, {"provider_id": p}) for p, _, _ in _PROVIDERS),
-        *(("manager", m.manager_id, {"manager_id": m.manager_id}) for m in managers),
+        *(("manager", m.manager_id, {"manager_id": m.manager_id}) for m in people),
         ("auditor", "PAHCOM", {"programs": ("CMM",)}),
         ("auditor", "PMI", {"programs": ("CMOM",)}),
     ]

@@ -15,7 +15,16 @@ from typing import TYPE_CHECKING
 
 import msgspec
 
-from events.catalog import AuditSampleDrawn, Event, ProgramDefined, ProgramRulesRevised
+from events.catalog import (
+    AuditSampleDrawn,
+    CompletionAmended,
+    CompletionRecorded,
+    CompletionVoided,
+    Event,
+    ManagerEnrolled,
+    ProgramDefined,
+    ProgramRulesRevised,
+)
 from events.codec import EVENT_TYPES, decode
 from ledger.domain.assess import open_cycle
 from ledger.domain.catalogue import Program, evolve_program
@@ -24,6 +33,7 @@ from ledger.domain.record import ManagerRecord, evolve
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
+    from uuid import UUID
 
     import asyncpg
 
@@ -46,6 +56,10 @@ class _Batch:
         self.changed_programs: set[str] = set()
         self.changed_managers: set[str] = set()
         self.audits: list[tuple[AuditSampleDrawn, RecordedEvent]] = []
+        self.enrolled: dict[str, int] = {}
+        """Managers enrolled in this batch, with the position of their enrolment."""
+        self.postings: dict[UUID, tuple[str, int]] = {}
+        """Completions recorded or corrected in this batch: (manager, position recorded)."""
 
     def apply(self, event: Event, recorded: RecordedEvent) -> None:
         match event:
@@ -54,14 +68,24 @@ class _Batch:
                     self.programs.get(event.program), event
                 )
                 self.changed_programs.add(event.program)
+                return
             case AuditSampleDrawn():
                 self.audits.append((event, recorded))
-            case _:
-                manager_id: str = event.manager_id  # type: ignore[attr-defined]
-                self.managers[manager_id] = evolve(
-                    self.managers.get(manager_id), event, recorded.recorded_at
-                )
-                self.changed_managers.add(manager_id)
+                return
+            case ManagerEnrolled(manager_id=manager_id):
+                self.enrolled[manager_id] = recorded.position
+            case CompletionRecorded(completion_id=cid, manager_id=manager_id):
+                self.postings[cid] = (manager_id, recorded.position)
+            case (
+                CompletionAmended(completion_id=cid, manager_id=manager_id)
+                | CompletionVoided(completion_id=cid, manager_id=manager_id)
+            ):
+                self.postings.setdefault(cid, (manager_id, 0))
+        manager_id = event.manager_id  # type: ignore[attr-defined]
+        self.managers[manager_id] = evolve(
+            self.managers.get(manager_id), event, recorded.recorded_at
+        )
+        self.changed_managers.add(manager_id)
 
 
 class CeuProjection:
@@ -78,6 +102,8 @@ class CeuProjection:
         "ceu_renewals",
         "ceu_audits",
         "ceu_findings",
+        "ceu_manager_index",
+        "ceu_postings",
     )
 
     async def apply(self, conn: asyncpg.Connection, events: Sequence[RecordedEvent]) -> None:
@@ -130,6 +156,7 @@ async def _save(conn: asyncpg.Connection, batch: _Batch) -> None:
         records |= await _managers(conn, missing)
         affected |= set(missing)
     await _derive(conn, sorted(affected), records, batch.programs)
+    await _index(conn, batch, records)
     await conn.executemany(
         "INSERT INTO ceu_audits (audit_id, program, drawn_at, drawn) VALUES ($1, $2, $3, $4)",
         [(d.audit_id, d.program, r.recorded_at, r.data) for d, r in batch.audits],
@@ -208,3 +235,31 @@ def _renewal_rows(
             r.reason,
             r.findings[-1].outcome if r.findings else None,
         )
+
+
+async def _index(
+    conn: asyncpg.Connection, batch: _Batch, records: dict[str, ManagerRecord]
+) -> None:
+    """The managers list and the providers' postings, from the records just folded."""
+    await conn.executemany(
+        "INSERT INTO ceu_manager_index (manager_id, enrolled_position, name, email)"
+        " VALUES ($1, $2, '', '')",
+        sorted(batch.enrolled.items()),
+    )
+    await conn.executemany(
+        "UPDATE ceu_manager_index SET name = $2, email = $3 WHERE manager_id = $1",
+        [(m, r.name, r.email) for m, r in sorted(records.items()) if m in batch.changed_managers],
+    )
+    rows = []
+    for cid, (manager_id, position) in batch.postings.items():
+        c = records[manager_id].completions[cid]
+        rows.append(
+            (cid, c.provider_id, c.external_id, manager_id, c.activity_id, c.completed_on,
+             c.ceus, position, c.posted_at, c.voided, c.amended)
+        )  # fmt: skip
+    await conn.executemany(
+        "INSERT INTO ceu_postings VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+        " ON CONFLICT (completion_id) DO UPDATE SET completed_on = EXCLUDED.completed_on,"
+        " ceus = EXCLUDED.ceus, voided = EXCLUDED.voided, amended = EXCLUDED.amended",
+        rows,
+    )

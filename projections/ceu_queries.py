@@ -22,10 +22,16 @@ if TYPE_CHECKING:
 __all__ = [
     "DueCertification",
     "Finding",
+    "HeldCertification",
+    "ManagerRow",
+    "PostingRow",
     "RegisterRow",
     "audit",
     "audit_population",
     "due_certifications",
+    "findings",
+    "managers",
+    "postings",
     "manager_record",
     "programs",
     "renewal_register",
@@ -65,6 +71,33 @@ class Finding(msgspec.Struct, frozen=True, kw_only=True):
     outcome: Literal["passed", "failed"]
     note: str
     recorded_at: datetime
+
+
+class HeldCertification(msgspec.Struct, frozen=True, kw_only=True):
+    program: str
+    status: Literal["active", "grace", "lapsed", "revoked"]
+    deadline: date
+
+
+class ManagerRow(msgspec.Struct, frozen=True, kw_only=True):
+    manager_id: str
+    name: str
+    email: str
+    enrolled_position: int
+    certifications: list[HeldCertification]
+
+
+class PostingRow(msgspec.Struct, frozen=True, kw_only=True):
+    id: UUID
+    external_id: str
+    manager_id: str
+    activity_id: str
+    completed_on: date
+    ceus: Decimal
+    position: int
+    recorded_at: datetime
+    voided: bool
+    amended: bool
 
 
 async def programs(conn: asyncpg.Connection) -> dict[str, Program]:
@@ -144,3 +177,90 @@ async def audit(
         audit_id,
     )
     return _decode_drawn(raw), [Finding(**dict(row)) for row in rows]
+
+
+async def findings(conn: asyncpg.Connection, audit_id: UUID) -> list[Finding]:
+    rows = await conn.fetch(
+        "SELECT renewal_id, manager_id, outcome, note, recorded_at FROM ceu_findings"
+        " WHERE audit_id = $1 ORDER BY recorded_at, renewal_id",
+        audit_id,
+    )
+    return [Finding(**dict(row)) for row in rows]
+
+
+# A certification's status on a day, from its open cycle (the first without an approved
+# renewal): the same rule as ledger.domain.assess, which the tests hold it to.
+_STATUS = """
+CASE WHEN c.revoked THEN 'revoked'
+     WHEN $1::date < c.deadline THEN 'active'
+     WHEN $1::date < c.grace_ends_on THEN 'grace'
+     ELSE 'lapsed' END
+"""
+
+_MANAGERS = f"""
+SELECT m.manager_id, m.name, m.email, m.enrolled_position,
+       coalesce(json_agg(json_build_object('program', c.program, 'status', {_STATUS},
+                                           'deadline', c.deadline) ORDER BY c.program)
+                FILTER (WHERE c.program IS NOT NULL), '[]')::text AS certifications
+FROM ceu_manager_index m
+LEFT JOIN ceu_certifications c
+       ON c.manager_id = m.manager_id AND ($4::text IS NULL OR c.program = $4)
+WHERE m.enrolled_position > $2
+  AND ($3::text IS NULL OR m.manager_id ILIKE $3 OR m.name ILIKE $3 OR m.email ILIKE $3)
+GROUP BY m.manager_id
+HAVING ($4::text IS NULL OR count(c.program) > 0)
+   AND ($5::text IS NULL OR coalesce(bool_or({_STATUS} = $5), false))
+ORDER BY m.enrolled_position
+LIMIT $6
+"""
+
+_decode_held = msgspec.json.Decoder(list[HeldCertification]).decode
+
+
+def _like(q: str) -> str:
+    escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+async def managers(
+    conn: asyncpg.Connection,
+    *,
+    program: str | None,
+    q: str | None,
+    status: str | None,
+    today: date,
+    after: int,
+    limit: int,
+) -> list[ManagerRow]:
+    """Managers enrolled after position `after`, in enrolment order: those certified in
+    `program` (if given, and then only that certification is shown) whose id, name or email
+    contains `q`, and whose status (in `program`, or in any program) is `status`."""
+    rows = await conn.fetch(
+        _MANAGERS, today, after, None if not q else _like(q), program, status, limit
+    )
+    return [
+        ManagerRow(
+            manager_id=row["manager_id"],
+            name=row["name"],
+            email=row["email"],
+            enrolled_position=row["enrolled_position"],
+            certifications=_decode_held(row["certifications"]),
+        )
+        for row in rows
+    ]
+
+
+async def postings(
+    conn: asyncpg.Connection, provider_id: str, *, manager_id: str | None, after: int, limit: int
+) -> list[PostingRow]:
+    rows = await conn.fetch(
+        "SELECT completion_id AS id, external_id, manager_id, activity_id, completed_on, ceus,"
+        " position, recorded_at, voided, amended FROM ceu_postings"
+        " WHERE provider_id = $1 AND position > $2 AND ($3::text IS NULL OR manager_id = $3)"
+        " ORDER BY position LIMIT $4",
+        provider_id,
+        after,
+        manager_id,
+        limit,
+    )
+    return [PostingRow(**dict(row)) for row in rows]

@@ -14,12 +14,9 @@ from litestar.openapi.spec import Components, SecurityScheme
 from events.postgres import PostgresEventStore, create_pool
 from events.store import utc_now
 from ledger.api.auth import TokenStore
-from ledger.api.controllers.associations import (
-    AuditsController,
-    ProgramAssociationController,
-    RenewalsController,
-)
+from ledger.api.controllers.associations import AuditsController, ProgramAssociationController
 from ledger.api.controllers.catalogue import (
+    ActivitiesController,
     ProgramsController,
     ProvidersController,
     TokensController,
@@ -27,6 +24,12 @@ from ledger.api.controllers.catalogue import (
 from ledger.api.controllers.completions import CompletionsController
 from ledger.api.controllers.ledger import LedgerController, OperationsController
 from ledger.api.controllers.managers import ManagersController
+from ledger.api.controllers.records import RecordsController
+from ledger.api.controllers.renewals import (
+    FeesController,
+    ManagerRenewalsController,
+    RenewalsController,
+)
 from ledger.api.deps import DEPENDENCIES
 from ledger.api.errors import EXCEPTION_HANDLERS
 from ledger.api.metrics import CountingStore, Metrics
@@ -45,7 +48,11 @@ CONTROLLERS = [
     TokensController,
     ProgramsController,
     ProvidersController,
+    ActivitiesController,
     ManagersController,
+    RecordsController,
+    ManagerRenewalsController,
+    FeesController,
     CompletionsController,
     RenewalsController,
     ProgramAssociationController,
@@ -74,7 +81,7 @@ def create_app(
             app.state.update(
                 pool=pool,
                 ledger=ledger,
-                reads=Reads(pool, ledger),
+                reads=Reads(store, ledger.managers, ledger.catalogue, pool, clock),
                 tokens=TokenStore(pool),
                 metrics=metrics,
             )

@@ -12,6 +12,7 @@ import hashlib
 import secrets
 import time
 import uuid
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Literal
 
@@ -20,6 +21,7 @@ import msgspec
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 
 from events.codec import Actor
+from ledger.api.views import ProfileView
 
 __all__ = [
     "Principal",
@@ -58,10 +60,15 @@ class Principal(msgspec.Struct, frozen=True, kw_only=True):
     def is_manager(self, manager_id: str) -> bool:
         return self.role == "manager" and self.manager_id == manager_id
 
-    def may_read_manager(self, manager_id: str) -> bool:
-        """Managers read themselves; auditors and admins read anyone (auditors need a
-        manager's whole record to audit a renewal, whatever programs the manager holds)."""
-        return self.is_admin() or self.role == "auditor" or self.is_manager(manager_id)
+    def may_read_manager(self, manager_id: str, programs: Iterable[str]) -> bool:
+        """Managers read themselves, admins anyone, and an auditor the managers certified in
+        one of its programs (`programs`: those the manager holds)."""
+        if self.is_admin() or self.is_manager(manager_id):
+            return True
+        return self.role == "auditor" and not set(self.programs).isdisjoint(programs)
+
+    def may_read_profile(self, profile: ProfileView) -> bool:
+        return self.may_read_manager(profile.manager_id, profile.certifications)
 
 
 def forbid(detail: str) -> PermissionDeniedException:

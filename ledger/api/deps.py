@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 
-import asyncpg
 from litestar import Request
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
@@ -17,11 +16,11 @@ __all__ = [
     "DEPENDENCIES",
     "CurrentPrincipal",
     "LedgerDep",
-    "PoolDep",
     "ReadsDep",
     "RequestContext",
     "TokensDep",
     "allow",
+    "allow_manager_read",
 ]
 
 # Handler parameters injected by name (Litestar wants them marked explicitly).
@@ -29,7 +28,6 @@ CurrentPrincipal = NamedDependency[Principal]
 RequestContext = NamedDependency[Context]
 LedgerDep = NamedDependency[Ledger]
 ReadsDep = NamedDependency[Reads]
-PoolDep = NamedDependency[asyncpg.Pool]
 TokensDep = NamedDependency[TokenStore]
 
 
@@ -51,10 +49,6 @@ def provide_reads(state: State) -> Reads:
     return state.reads
 
 
-def provide_pool(state: State) -> asyncpg.Pool:
-    return state.pool
-
-
 def provide_tokens(state: State) -> TokenStore:
     return state.tokens
 
@@ -64,7 +58,6 @@ DEPENDENCIES = {
     "ctx": Provide(provide_context, sync_to_thread=False),
     "ledger": Provide(provide_ledger, sync_to_thread=False),
     "reads": Provide(provide_reads, sync_to_thread=False),
-    "pool": Provide(provide_pool, sync_to_thread=False),
     "tokens": Provide(provide_tokens, sync_to_thread=False),
 }
 
@@ -74,3 +67,14 @@ def allow(condition: bool, detail: str) -> None:
     not do this."""
     if not condition:
         raise forbid(detail)
+
+
+async def allow_manager_read(principal: Principal, reads: Reads, manager_id: str) -> None:
+    """403 unless the caller may see this manager's record: the manager, an admin, or an
+    auditor of a program the manager holds (only then is the record loaded to know)."""
+    if principal.is_admin() or principal.is_manager(manager_id):
+        return
+    allow(
+        principal.role == "auditor" and principal.may_read_profile(await reads.profile(manager_id)),
+        "a manager's record is theirs, their associations' and the admins'",
+    )

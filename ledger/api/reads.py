@@ -1,12 +1,13 @@
-"""How the API reads, and why its answers are never stale.
+"""The read side: every answer the API and the web pages give, as the views they return.
 
-* One manager, now: the `ceu` projection's snapshot of the record, plus whatever the stream
-  holds beyond the snapshot's version, folded with the same `evolve`.  The answer is exactly
-  the fold of the whole stream (a client that just posted sees its posting) without waiting
-  for the projector, and costs one primary-key read and one short indexed read.
-* One manager, as of a date or as known at an instant: fold the stream (bitemporal reads).
-* Across managers (renewal register, due list, audits): wait until the projection has
-  caught up with the log's head as it was when the request arrived, then query it.
+* One manager, now: the loader's current record (a snapshot plus the stream's tail, the same
+  load the writes use), so a client that just posted sees its posting without waiting.
+* One manager, as of a day or as known at an instant: the loader folds the whole stream.
+* Across managers (register, due list, audits, the managers list, a provider's postings):
+  wait until the `ceu` projection has caught up with the log's head as it was when the
+  request arrived, then query it.
+Programs, providers and activities come from the catalogue, folded once per process.
+Numbers are computed by the domain's pure functions only (`assess`, `transcript`, ...).
 """
 
 from __future__ import annotations
@@ -15,21 +16,42 @@ import asyncio
 from datetime import UTC
 from typing import TYPE_CHECKING
 
-from events.codec import decode
 from events.postgres import fetch_head
-from ledger.commands.streams import manager_stream
+from ledger.api.views import (
+    AuditView,
+    CertificationStatus,
+    CompletionView,
+    CycleView,
+    DueView,
+    ExplainView,
+    ManagerList,
+    PostingsPage,
+    ProfileView,
+    ProgramView,
+    ProviderView,
+    StandingView,
+    StatusView,
+)
+from ledger.commands.loaders import find_audit, find_completion
+from ledger.domain.assess import Assessment, assess
 from ledger.domain.errors import NotFound
-from ledger.domain.record import ManagerRecord, evolve
+from ledger.domain.reports import cycle_reports, transcript
 from projections import ceu_queries
 from projections.engine import read_checkpoint
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from datetime import date, datetime
+    from uuid import UUID
 
     import asyncpg
 
-    from ledger.commands import Ledger
-    from ledger.domain.catalogue import Program
+    from events.store import AppendResult, EventStore
+    from ledger.commands.loaders import Catalogue, ManagerLoader
+    from ledger.domain.catalogue import Activity, Program
+    from ledger.domain.record import ManagerRecord
+    from ledger.domain.reports import CycleReport, TranscriptLine
+    from projections.ceu_queries import RegisterRow
 
 __all__ = ["ProjectionBehind", "Reads"]
 
@@ -47,43 +69,140 @@ class ProjectionBehind(Exception):
 
 class Reads:
     def __init__(
-        self, pool: asyncpg.Pool, ledger: Ledger, *, catch_up_timeout: float = 10.0
+        self,
+        store: EventStore,
+        managers: ManagerLoader,
+        catalogue: Catalogue,
+        pool: asyncpg.Pool,
+        clock: Callable[[], datetime],
+        *,
+        catch_up_timeout: float = 10.0,
     ) -> None:
+        self.store = store
+        self.managers = managers
+        self.catalogue = catalogue
         self.pool = pool
-        self.ledger = ledger
+        self.clock = clock
         self.catch_up_timeout = catch_up_timeout
+
+    def today(self) -> date:
+        return self.clock().date()
+
+    # -- one manager ---------------------------------------------------------------------
 
     async def record(
         self, manager_id: str, *, as_of: date | None = None, known_at: datetime | None = None
     ) -> ManagerRecord:
-        known_at = _aware(known_at)
-        if as_of is not None or known_at is not None:
-            record = await self.ledger.manager(manager_id, as_of=as_of, known_at=known_at)
-        else:
-            record = await self._current(manager_id)
+        record = await self.managers.at(manager_id, as_of=as_of, known_at=_aware(known_at))
         if record is None:
             raise NotFound("manager", manager_id)
         return record
 
-    async def _current(self, manager_id: str) -> ManagerRecord | None:
-        async with self.pool.acquire() as conn:
-            snapshot = await ceu_queries.manager_record(conn, manager_id)
-        after = 0 if snapshot is None else snapshot.version
-        record = snapshot
-        for recorded in await self.ledger.store.read_stream(
-            manager_stream(manager_id), after_version=after
-        ):
-            record = evolve(record, decode(recorded), recorded.recorded_at)
-        return record
+    async def assessments(
+        self, manager_id: str, *, as_of: date | None = None, known_at: datetime | None = None
+    ) -> tuple[date, list[Assessment]]:
+        """The day judged, and every certification's assessment on it."""
+        record = await self.record(manager_id, as_of=as_of, known_at=known_at)
+        programs = await self.catalogue.programs(known_at=_aware(known_at))
+        day, completions = as_of or self.today(), list(record.completions.values())
+        return day, [
+            assess(cert, completions, programs[code].versions, day)
+            for code, cert in sorted(record.certifications.items())
+        ]
 
-    async def programs(self, *, known_at: datetime | None = None) -> dict[str, Program]:
-        return await self.ledger.programs(known_at=_aware(known_at))
+    async def status(
+        self, manager_id: str, *, as_of: date | None = None, known_at: datetime | None = None
+    ) -> StatusView:
+        day, found = await self.assessments(manager_id, as_of=as_of, known_at=known_at)
+        return StatusView(
+            manager_id=manager_id,
+            as_of=day,
+            known_at=known_at,
+            certifications=[CertificationStatus.of(a) for a in found],
+        )
 
-    async def program(self, code: str, *, known_at: datetime | None = None) -> Program:
-        program = (await self.programs(known_at=known_at)).get(code)
-        if program is None:
-            raise NotFound("program", code)
-        return program
+    async def explain(
+        self, manager_id: str, program: str, *, as_of: date | None = None,
+        known_at: datetime | None = None,
+    ) -> ExplainView:  # fmt: skip
+        day, found = await self.assessments(manager_id, as_of=as_of, known_at=known_at)
+        a = _held(found, manager_id, program)
+        return ExplainView(
+            manager_id=manager_id,
+            program=program,
+            as_of=day,
+            known_at=known_at,
+            cycle=CycleView.of(a),
+            allocations=a.allocations,
+        )
+
+    async def transcript(
+        self, manager_id: str, program: str | None = None, *, as_of: date | None = None,
+        known_at: datetime | None = None,
+    ) -> list[TranscriptLine]:  # fmt: skip
+        record = await self.record(manager_id, as_of=as_of, known_at=known_at)
+        if program is not None and program not in record.certifications:
+            raise NotFound(f"{program} certification for manager", manager_id)
+        programs = await self.catalogue.programs(known_at=_aware(known_at))
+        return transcript(record, programs, as_of or self.today(), program=program)
+
+    async def cycles(
+        self, manager_id: str, program: str, *, as_of: date | None = None,
+        known_at: datetime | None = None,
+    ) -> list[CycleReport]:  # fmt: skip
+        record = await self.record(manager_id, as_of=as_of, known_at=known_at)
+        if program not in record.certifications:
+            raise NotFound(f"{program} certification for manager", manager_id)
+        known = await self.catalogue.program(program, known_at=_aware(known_at))
+        return cycle_reports(record, known, as_of or self.today())
+
+    async def standing(
+        self, manager_id: str, program: str, reason: str, result: AppendResult
+    ) -> StandingView:
+        """A revocation or reinstatement just recorded, with the status it leaves."""
+        _, found = await self.assessments(manager_id)
+        a = _held(found, manager_id, program)
+        return StandingView(
+            manager_id=manager_id, program=program, status=a.status, reason=reason,
+            position=result.last_position, recorded_at=result.recorded_at,
+        )  # fmt: skip
+
+    async def profile(self, manager_id: str) -> ProfileView:
+        return ProfileView.of(await self.record(manager_id))
+
+    async def completion(self, cid: UUID) -> CompletionView:
+        found = await find_completion(self.store, cid)
+        if found is None:
+            raise NotFound("completion", cid)
+        event, recorded = found
+        completion = (await self.record(event.manager_id)).completions[cid]
+        return CompletionView.of(event.manager_id, completion, recorded.position)
+
+    # -- the catalogue -------------------------------------------------------------------
+
+    async def programs(self) -> list[ProgramView]:
+        return [ProgramView.of(p) for _, p in sorted((await self.catalogue.programs()).items())]
+
+    async def program(self, code: str) -> Program:
+        return await self.catalogue.program(code)
+
+    async def providers(self) -> list[ProviderView]:
+        providers = await self.catalogue.providers()
+        return [ProviderView.of(p) for _, p in sorted(providers.items())]
+
+    async def activities(
+        self, *, program: str | None = None, category: str | None = None, q: str | None = None
+    ) -> list[Activity]:
+        needle = (q or "").casefold()
+        return [
+            a
+            for _, a in sorted((await self.catalogue.activities()).items())
+            if (program is None or program in a.programs)
+            and (category is None or a.category == category)
+            and (needle in a.activity_id.casefold() or needle in a.title.casefold())
+        ]
+
+    # -- across managers -----------------------------------------------------------------
 
     async def caught_up(self, conn: asyncpg.Connection, projection: str = "ceu") -> None:
         """Return once `projection` has processed every event committed before this call."""
@@ -96,3 +215,75 @@ class Reads:
                     delay = min(delay * 2, 0.1)
         except TimeoutError as exc:
             raise ProjectionBehind(projection) from exc
+
+    async def register(
+        self, code: str, *, state: str | None = None, cycle_ends_from: date | None = None,
+        cycle_ends_to: date | None = None,
+    ) -> list[RegisterRow]:  # fmt: skip
+        await self.catalogue.program(code)
+        async with self.pool.acquire() as conn:
+            await self.caught_up(conn)
+            return await ceu_queries.renewal_register(
+                conn, code, state=state, cycle_ends_from=cycle_ends_from,
+                cycle_ends_to=cycle_ends_to,
+            )  # fmt: skip
+
+    async def due(self, code: str, *, within_days: int) -> list[DueView]:
+        program, today = await self.catalogue.program(code), self.today()
+        async with self.pool.acquire() as conn:
+            await self.caught_up(conn)
+            due = await ceu_queries.due_certifications(
+                conn, code, today=today, within_days=within_days
+            )
+        views = []
+        for row in due:
+            record = await self.record(row.manager_id)
+            completions = list(record.completions.values())
+            a = assess(record.certifications[code], completions, program.versions, today)
+            views.append(DueView.of(row.manager_id, a))
+        return views
+
+    async def audit(self, audit_id: UUID) -> AuditView:
+        drawn = await find_audit(self.store, audit_id)
+        async with self.pool.acquire() as conn:
+            await self.caught_up(conn)
+            findings = await ceu_queries.findings(conn, audit_id)
+        return AuditView.of(drawn, tuple(findings))
+
+    async def audit_population(self, code: str, filed_from: date, filed_to: date) -> list[UUID]:
+        async with self.pool.acquire() as conn:
+            await self.caught_up(conn)
+            return await ceu_queries.audit_population(conn, code, filed_from, filed_to)
+
+    async def managers_list(
+        self, *, program: str | None, q: str | None, status: str | None, after: int, limit: int
+    ) -> ManagerList:
+        async with self.pool.acquire() as conn:
+            await self.caught_up(conn)
+            rows = await ceu_queries.managers(
+                conn, program=program, q=q, status=status, today=self.today(), after=after,
+                limit=limit + 1,
+            )  # fmt: skip
+        page = rows[:limit]
+        more = len(rows) > limit
+        return ManagerList(managers=page, next_after=page[-1].enrolled_position if more else None)
+
+    async def postings(
+        self, provider_id: str, *, manager_id: str | None, after: int, limit: int
+    ) -> PostingsPage:
+        async with self.pool.acquire() as conn:
+            await self.caught_up(conn)
+            rows = await ceu_queries.postings(
+                conn, provider_id, manager_id=manager_id, after=after, limit=limit + 1
+            )
+        page = rows[:limit]
+        return PostingsPage(
+            completions=page, next_after=page[-1].position if len(rows) > limit else None
+        )
+
+
+def _held(found: list[Assessment], manager_id: str, program: str) -> Assessment:
+    assessment = next((a for a in found if a.program == program), None)
+    if assessment is None:
+        raise NotFound(f"{program} certification for manager", manager_id)
+    return assessment

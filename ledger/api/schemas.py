@@ -21,14 +21,18 @@ __all__ = [
     "CertificationBody",
     "CompletionBody",
     "DecisionBody",
+    "ExtensionBody",
     "FeeBody",
     "FindingBody",
     "ManagerBody",
+    "ProfileBody",
     "ProgramBody",
     "ProviderBody",
+    "RefundBody",
     "RenewalBody",
     "RulesBody",
     "RuleVersionBody",
+    "StandingBody",
     "TokenBody",
     "VoidBody",
 ]
@@ -165,3 +169,22 @@ class FindingBody(Strict, kw_only=True):
     renewal_id: UUID
     outcome: Literal["passed", "failed"]
     note: Annotated[str, Meta(max_length=2000)] = ""
+
+
+class StandingBody(Strict, kw_only=True):
+    reason: Reason
+
+
+class ExtensionBody(Strict, kw_only=True):
+    ends_on: date
+    reason: Reason
+
+
+class ProfileBody(Strict, kw_only=True):
+    name: Text | None = None
+    email: Annotated[str, Meta(min_length=3, max_length=254)] | None = None
+
+
+class RefundBody(Strict, kw_only=True):
+    amount_cents: Annotated[int, Meta(ge=1, le=10_000_000)]
+    reason: Reason

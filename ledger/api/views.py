@@ -1,31 +1,57 @@
-"""Response bodies, built from the domain's values.  Kept apart from events and requests."""
+"""Every response body of the API (and the data of every web page), in one place.
+
+Each view is a frozen msgspec Struct built from the domain's values with `View.of(...)`.
+Where the domain already has the right shape (a category's figures, a shortfall, a rule
+version, a renewal's report, a transcript line, a cycle report) the response uses it as it
+is, so that no shape exists twice.
+"""
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Literal
 from uuid import UUID
 
 import msgspec
-from litestar.openapi import ResponseSpec
-from litestar.openapi.spec import OpenAPIMediaType, OpenAPIResponse, OpenAPIType, Operation, Schema
 
-from ledger.domain.assess import Allocation, Assessment
-from ledger.domain.catalogue import Program
+from events.catalog import (
+    AuditSampleDrawn,
+    CountedCompletion,
+    DeadlineExtended,
+    RenewalFiled,
+    Rules,
+)
+from events.store import AppendResult
+from ledger.domain.assess import Allocation, Assessment, CategoryFigure, Shortfall, Status
+from ledger.domain.catalogue import Activity, Program, Provider
+from ledger.domain.record import Change, Completion, ManagerRecord
+from ledger.domain.reports import RenewalReport, renewal_report
+from projections.ceu_queries import Finding, ManagerRow, PostingRow
 
 __all__ = [
+    "ActivityView",
+    "AuditView",
+    "BatchResult",
     "CertificationStatus",
-    "CsvOperation",
+    "CompletionView",
+    "CycleView",
+    "DecisionView",
+    "DueView",
     "ExplainView",
+    "ExtensionView",
+    "FeeView",
+    "FindingView",
+    "ItemResult",
+    "ManagerList",
+    "PostingsPage",
+    "ProfileView",
     "ProgramView",
+    "ProviderView",
+    "RefundView",
+    "RenewalFiledView",
+    "StandingView",
     "StatusView",
-    "certification_status",
-    "json_or_csv",
 ]
 
 
@@ -37,45 +63,57 @@ class CycleView(msgspec.Struct, frozen=True, kw_only=True):
     """ends_on, or later if the association extended it."""
     grace_ends_on: date
 
-
-class CategoryView(msgspec.Struct, frozen=True, kw_only=True):
-    category: str
-    earned: Decimal
-    required: Decimal
-    remaining: Decimal
-
-
-class RenewalView(msgspec.Struct, frozen=True, kw_only=True):
-    renewal_id: UUID
-    state: Literal["filed", "approved", "denied"]
-    filed_at: datetime
-    decided_at: datetime | None
-    reason: str
-
-
-class ShortfallView(msgspec.Struct, frozen=True, kw_only=True):
-    requirement: Literal["ceus", "category", "fee"]
-    category: str | None
-    missing: Decimal
+    @classmethod
+    def of(cls, a: Assessment) -> CycleView:
+        focus = a.focus
+        return cls(
+            number=focus.cycle.number,
+            starts_on=focus.cycle.starts_on,
+            ends_on=focus.cycle.ends_on,
+            deadline=focus.deadline,
+            grace_ends_on=focus.grace_ends_on,
+        )
 
 
 class CertificationStatus(msgspec.Struct, frozen=True, kw_only=True):
     program: str
-    status: Literal["active", "grace", "lapsed", "revoked"]
+    status: Status
     certified_on: date
     cycle: CycleView
     ceus_earned: Decimal
     ceus_required: Decimal
     ceus_remaining: Decimal
     carried_over: Decimal
-    categories: list[CategoryView]
+    categories: tuple[CategoryFigure, ...]
     fee_paid: bool
     fee_paid_cents: int
     fee_cents: int
-    renewal: RenewalView | None
+    renewal: RenewalReport | None
     renewal_ready: bool
     days_to_deadline: int
-    shortfalls: list[ShortfallView]
+    shortfalls: tuple[Shortfall, ...]
+
+    @classmethod
+    def of(cls, a: Assessment) -> CertificationStatus:
+        focus, rules = a.focus, a.focus.cycle.rules
+        return cls(
+            program=a.program,
+            status=a.status,
+            certified_on=a.certified_on,
+            cycle=CycleView.of(a),
+            ceus_earned=focus.earned,
+            ceus_required=rules.required_ceus,
+            ceus_remaining=a.ceus_remaining,
+            carried_over=focus.carried_in,
+            categories=a.categories,
+            fee_paid=focus.fee_paid_cents >= rules.fee_cents,
+            fee_paid_cents=focus.fee_paid_cents,
+            fee_cents=rules.fee_cents,
+            renewal=None if focus.renewal is None else renewal_report(focus.renewal),
+            renewal_ready=a.renewal_ready,
+            days_to_deadline=a.days_to_deadline,
+            shortfalls=a.shortfalls,
+        )
 
 
 class StatusView(msgspec.Struct, frozen=True, kw_only=True):
@@ -91,45 +129,94 @@ class ExplainView(msgspec.Struct, frozen=True, kw_only=True):
     as_of: date
     known_at: datetime | None
     cycle: CycleView
-    allocations: list[Allocation]
+    allocations: tuple[Allocation, ...]
 
 
-class RuleVersionView(msgspec.Struct, frozen=True, kw_only=True):
-    effective_from: date
-    cycle_months: int
-    required_ceus: Decimal
-    category_minimums: dict[str, Decimal]
-    grace_days: int
-    fee_cents: int
-    carryover_max_ceus: Decimal
-    audit_rate: Decimal
-    correction_window_days: int
+class DueView(msgspec.Struct, frozen=True, kw_only=True):
+    manager_id: str
+    program: str
+    status: Status
+    cycle: int
+    deadline: date
+    grace_ends_on: date
+    days_to_deadline: int
+    ceus_earned: Decimal
+    ceus_required: Decimal
+    renewal_ready: bool
+    shortfalls: tuple[Shortfall, ...]
+
+    @classmethod
+    def of(cls, manager_id: str, a: Assessment) -> DueView:
+        return cls(
+            manager_id=manager_id,
+            program=a.program,
+            status=a.status,
+            cycle=a.focus.cycle.number,
+            deadline=a.focus.deadline,
+            grace_ends_on=a.focus.grace_ends_on,
+            days_to_deadline=a.days_to_deadline,
+            ceus_earned=a.focus.earned,
+            ceus_required=a.focus.cycle.rules.required_ceus,
+            renewal_ready=a.renewal_ready,
+            shortfalls=a.shortfalls,
+        )
 
 
 class ProgramView(msgspec.Struct, frozen=True, kw_only=True):
     code: str
     name: str
     association: str
-    rules: list[RuleVersionView]
+    rules: tuple[Rules, ...]
     """Every rule version, oldest first."""
 
+    @classmethod
+    def of(cls, program: Program) -> ProgramView:
+        return cls(
+            code=program.code,
+            name=program.name,
+            association=program.association,
+            rules=program.versions,
+        )
 
-class FeeView(msgspec.Struct, frozen=True, kw_only=True):
-    manager_id: str
-    program: str
-    amount_cents: int
-    reference: str
+
+class ProviderView(msgspec.Struct, frozen=True, kw_only=True):
+    provider_id: str
+    name: str
+    programs: tuple[str, ...]
+
+    @classmethod
+    def of(cls, provider: Provider) -> ProviderView:
+        return cls(provider_id=provider.provider_id, name=provider.name, programs=provider.programs)
+
+
+ActivityView = Activity
+"""An activity of the catalogue is answered as the domain folds it."""
+
+
+class Recorded(msgspec.Struct, frozen=True, kw_only=True):
+    """Where a write landed in the log."""
+
     position: int
     recorded_at: datetime
 
 
-class CountedView(msgspec.Struct, frozen=True, kw_only=True):
-    completion_id: UUID
-    ceus: Decimal
-    category: str
+class FeeView(Recorded, frozen=True, kw_only=True):
+    fee_id: UUID
+    manager_id: str
+    program: str
+    amount_cents: int
+    reference: str
 
 
-class RenewalFiledView(msgspec.Struct, frozen=True, kw_only=True):
+class RefundView(Recorded, frozen=True, kw_only=True):
+    fee_id: UUID
+    manager_id: str
+    program: str
+    amount_cents: int
+    reason: str
+
+
+class RenewalFiledView(Recorded, frozen=True, kw_only=True):
     """A filing freezes its evidence: exactly these completions, with these CEUs."""
 
     renewal_id: UUID
@@ -139,104 +226,179 @@ class RenewalFiledView(msgspec.Struct, frozen=True, kw_only=True):
     ceus: Decimal
     carried_over: Decimal
     fee_paid_cents: int
-    completions: list[CountedView]
-    position: int
-    recorded_at: datetime
+    completions: tuple[CountedCompletion, ...]
 
-
-def _cell(value: object) -> object:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, tuple | list):
-        return " ".join(str(v) for v in value)
-    return value
-
-
-def json_or_csv(rows: Any) -> dict[int, ResponseSpec]:
-    """The 200 of a listing: `rows` in JSON (and, with `CsvOperation`, CSV too)."""
-    return {
-        200: ResponseSpec(
-            data_container=rows,
-            description="the rows in JSON, or in CSV with format=csv",
-            generate_examples=False,
+    @classmethod
+    def of(cls, filed: RenewalFiled, result: AppendResult) -> RenewalFiledView:
+        return cls(
+            renewal_id=filed.renewal_id,
+            manager_id=filed.manager_id,
+            program=filed.program,
+            cycle=filed.cycle,
+            ceus=filed.ceus,
+            carried_over=filed.carried_over,
+            fee_paid_cents=filed.fee_paid_cents,
+            completions=filed.completions,
+            position=result.last_position,
+            recorded_at=result.recorded_at,
         )
-    }
 
 
-@dataclass
-class CsvOperation(Operation):
-    """A listing that also answers `format=csv`: its 200 documents text/csv beside JSON."""
-
-    def __post_init__(self) -> None:
-        ok = (self.responses or {}).get("200")
-        if isinstance(ok, OpenAPIResponse):
-            csv_text = OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING))
-            ok.content = {**(ok.content or {}), "text/csv": csv_text}
-
-
-def csv_text(columns: Sequence[str], rows: Iterable[Mapping[str, object]]) -> str:
-    """CSV with a header line; booleans as true/false, dates and instants in ISO 8601."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(columns)
-    for row in rows:
-        writer.writerow([_cell(row[c]) for c in columns])
-    return out.getvalue()
+class DecisionView(msgspec.Struct, frozen=True, kw_only=True):
+    renewal_id: UUID
+    manager_id: str
+    program: str
+    cycle: int
+    decision: Literal["approve", "deny"]
+    reason: str
+    position: int
+    decided_at: datetime
 
 
-def cycle_view(assessment: Assessment) -> CycleView:
-    focus = assessment.focus
-    return CycleView(
-        number=focus.cycle.number,
-        starts_on=focus.cycle.starts_on,
-        ends_on=focus.cycle.ends_on,
-        deadline=focus.deadline,
-        grace_ends_on=focus.grace_ends_on,
-    )
+class StandingView(Recorded, frozen=True, kw_only=True):
+    manager_id: str
+    program: str
+    status: Status
+    reason: str
 
 
-def certification_status(a: Assessment) -> CertificationStatus:
-    focus, rules = a.focus, a.focus.cycle.rules
-    renewal = focus.renewal
-    return CertificationStatus(
-        program=a.program,
-        status=a.status,
-        certified_on=a.certified_on,
-        cycle=cycle_view(a),
-        ceus_earned=focus.earned,
-        ceus_required=rules.required_ceus,
-        ceus_remaining=a.ceus_remaining,
-        carried_over=focus.carried_in,
-        categories=[CategoryView(**msgspec.structs.asdict(c)) for c in a.categories],
-        fee_paid=focus.fee_paid_cents >= rules.fee_cents,
-        fee_paid_cents=focus.fee_paid_cents,
-        fee_cents=rules.fee_cents,
-        renewal=None
-        if renewal is None
-        else RenewalView(
-            renewal_id=renewal.renewal_id,
-            state=renewal.state,
-            filed_at=renewal.filed_at,
-            decided_at=renewal.decided_at,
-            reason=renewal.reason,
-        ),
-        renewal_ready=a.renewal_ready,
-        days_to_deadline=a.days_to_deadline,
-        shortfalls=[
-            ShortfallView(requirement=s.requirement, category=s.category, missing=s.missing)
-            for s in a.shortfalls
-        ],
-    )
+class ExtensionView(Recorded, frozen=True, kw_only=True):
+    manager_id: str
+    program: str
+    cycle: int
+    ends_on: date
+    reason: str
+
+    @classmethod
+    def of(cls, extended: DeadlineExtended, result: AppendResult) -> ExtensionView:
+        return cls(
+            manager_id=extended.manager_id,
+            program=extended.program,
+            cycle=extended.cycle,
+            ends_on=extended.extended_until,
+            reason=extended.reason,
+            position=result.last_position,
+            recorded_at=result.recorded_at,
+        )
 
 
-def program_view(program: Program) -> ProgramView:
-    return ProgramView(
-        code=program.code,
-        name=program.name,
-        association=program.association,
-        rules=[RuleVersionView(**msgspec.structs.asdict(v)) for v in program.versions],
-    )
+class FindingView(msgspec.Struct, frozen=True, kw_only=True):
+    audit_id: UUID
+    renewal_id: UUID
+    outcome: Literal["passed", "failed"]
+    note: str
+    revoked: bool
+    position: int
+
+
+class AuditView(msgspec.Struct, frozen=True, kw_only=True):
+    audit_id: UUID
+    program: str
+    filed_from: date
+    filed_to: date
+    rate: Decimal
+    seed: int
+    population: tuple[UUID, ...]
+    selected: tuple[UUID, ...]
+    findings: tuple[Finding, ...] = ()
+
+    @classmethod
+    def of(cls, drawn: AuditSampleDrawn, findings: tuple[Finding, ...] = ()) -> AuditView:
+        return cls(
+            audit_id=drawn.audit_id,
+            program=drawn.program,
+            filed_from=drawn.filed_from,
+            filed_to=drawn.filed_to,
+            rate=drawn.rate,
+            seed=drawn.seed,
+            population=drawn.population,
+            selected=drawn.selected,
+            findings=findings,
+        )
+
+
+class CompletionView(msgspec.Struct, frozen=True, kw_only=True):
+    id: UUID
+    external_id: str
+    provider_id: str
+    manager_id: str
+    activity_id: str
+    activity_title: str
+    category: str
+    programs: tuple[str, ...]
+    completed_on: date
+    ceus: Decimal
+    posted_at: datetime
+    position: int
+    voided: bool
+    amended: bool
+    history: tuple[Change, ...]
+
+    @classmethod
+    def of(cls, manager_id: str, c: Completion, position: int) -> CompletionView:
+        return cls(
+            id=c.completion_id,
+            external_id=c.external_id,
+            provider_id=c.provider_id,
+            manager_id=manager_id,
+            activity_id=c.activity_id,
+            activity_title=c.activity_title,
+            category=c.category,
+            programs=c.programs,
+            completed_on=c.completed_on,
+            ceus=c.ceus,
+            posted_at=c.posted_at,
+            position=position,
+            voided=c.voided,
+            amended=c.amended,
+            history=c.history,
+        )
+
+
+class ItemResult(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    external_id: str | None
+    status: Literal["created", "duplicate", "rejected"]
+    id: UUID | None = None
+    position: int | None = None
+    error: dict[str, object] | None = None
+
+
+class BatchResult(msgspec.Struct, frozen=True, kw_only=True):
+    created: int
+    duplicate: int
+    rejected: int
+    results: list[ItemResult]
+
+    @classmethod
+    def of(cls, results: list[ItemResult]) -> BatchResult:
+        count = {s: sum(r.status == s for r in results) for s in ("created", "duplicate")}
+        return cls(**count, rejected=len(results) - sum(count.values()), results=results)
+
+
+class ProfileView(msgspec.Struct, frozen=True, kw_only=True):
+    manager_id: str
+    name: str
+    email: str
+    enrolled_at: datetime
+    certifications: tuple[str, ...]
+
+    @classmethod
+    def of(cls, record: ManagerRecord) -> ProfileView:
+        return cls(
+            manager_id=record.manager_id,
+            name=record.name,
+            email=record.email,
+            enrolled_at=record.enrolled_at,
+            certifications=tuple(sorted(record.certifications)),
+        )
+
+
+class ManagerList(msgspec.Struct, frozen=True, kw_only=True):
+    managers: list[ManagerRow]
+    next_after: int | None
+    """Pass as `after` for the next page; null on the last page."""
+
+
+class PostingsPage(msgspec.Struct, frozen=True, kw_only=True):
+    completions: list[PostingRow]
+    next_after: int | None

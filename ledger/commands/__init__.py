@@ -1,14 +1,20 @@
-"""Writes: load a stream, fold it, decide, append.  `Ledger` is the one entry point."""
+"""Writes: each handler looks up what its decision needs, then `write`s (load, decide, append).
+
+Handlers are plain async functions grouped by use case, each taking the `Ledger` (the store,
+the loaders, the clock and new ids) and the request's `Context` first:
+
+* catalogue    programs and their rules, providers, activities
+* managers     enrolment, profile, certifications
+* completions  one posting, its void and amendment;  rosters: many postings at once
+* renewals     fees and refunds, filing, decisions
+* standing     revoke, reinstate, extend a deadline
+* audits       draws and findings
+"""
 
 from __future__ import annotations
 
-from ledger.commands.base import Context
-from ledger.commands.completions import Duplicate, Posting, Receipt
-from ledger.commands.renewals import RenewalCommands
-from ledger.commands.rosters import Outcome, RosterCommands
+from ledger.commands.base import Context, Ledger
+from ledger.commands.completions import Duplicate, Posted, Posting, Receipt
+from ledger.commands.rosters import Outcome
 
-__all__ = ["Context", "Duplicate", "Ledger", "Outcome", "Posting", "Receipt"]
-
-
-class Ledger(RosterCommands, RenewalCommands):
-    """Every write of the ledger, and the bitemporal reads that fold one stream."""
+__all__ = ["Context", "Duplicate", "Ledger", "Outcome", "Posted", "Posting", "Receipt"]

@@ -1,54 +1,48 @@
-"""What every command shares: the store, the clock, new ids, and the write loop."""
+"""What every command shares: who asks (`Context`), the collaborators (`Ledger`), and `write`.
+
+A command handler is a few lines of orchestration: look up what the decision needs, then
+`write(ledger, ctx, stream, load, decide)`.  `write` loads the stream's state, asks the pure
+`decide` function for events, and appends them expecting the version it loaded.  If another
+writer got there first the append is a ConcurrencyConflict, and `write` loads again (only the
+stream's new tail, for a manager: ledger/commands/loaders.py) and decides again: a decision is
+always made on the state it is appended to.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import random
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime
-from functools import partial
-from typing import Any
+from typing import TypeVar
 from uuid import UUID
 
 import msgspec
 
-from events.catalog import Event
-from events.codec import Actor, Metadata
-from events.store import AppendResult, EventStore, utc_now
-from ledger.commands.streams import (
-    append_decided,
-    load,
-    load_manager,
-    load_programs,
-    manager_stream,
-    program_stream,
-)
-from ledger.domain.catalogue import Program, evolve_program
-from ledger.domain.errors import NotFound
+from events.catalog import CompletionRecorded, Event, FeePaid, RenewalFiled
+from events.codec import Metadata, encode
+from events.store import AppendResult, ConcurrencyConflict, EventStore, utc_now
+from ledger.commands.loaders import Catalogue, ManagerLoader
+from ledger.commands.streams import manager_stream
 from ledger.domain.record import ManagerRecord
 
-__all__ = ["Context", "LedgerBase", "enrolled"]
+__all__ = ["Context", "Ledger", "Load", "Written", "write", "write_manager"]
 
-ManagerDecision = Callable[[ManagerRecord | None], list[Event]]
-
-
-class Context(msgspec.Struct, frozen=True, kw_only=True):
-    """Who is asking, and in which request: becomes every event's metadata."""
-
-    actor: Actor
-    request_id: str
-
-    @property
-    def metadata(self) -> Metadata:
-        return Metadata(actor=self.actor, request_id=self.request_id)
+S = TypeVar("S")
+Load = Callable[[], Awaitable[tuple[S, int]]]
+"""The stream's state and the version it was folded up to."""
 
 
-def enrolled(record: ManagerRecord | None, manager_id: str) -> ManagerRecord:
-    if record is None:
-        raise NotFound("manager", manager_id)
-    return record
+Context = Metadata
+"""Who is asking, and in which request: exactly the metadata of every event the request
+records (`ctx.actor`, `ctx.request_id`)."""
 
 
-class LedgerBase:
+class Ledger:
+    """The write side's collaborators: the store, the loaders over it, the clock and new ids.
+    It holds no logic; the handlers in this package take it as their first argument."""
+
     def __init__(
         self,
         store: EventStore,
@@ -59,43 +53,66 @@ class LedgerBase:
         self.store = store
         self.clock = clock
         self.new_id = new_id
+        self.managers = ManagerLoader(store)
+        self.catalogue = Catalogue(store)
 
     def today(self) -> date:
         """The ledger's calendar day (UTC)."""
         return self.clock().date()
 
-    async def _write(
-        self,
-        ctx: Context,
-        stream: str,
-        load_state: Callable[[], Awaitable[tuple[Any, int]]],
-        decide: Callable[[Any], list[Event]],
-    ) -> tuple[list[Event], AppendResult]:
-        return await append_decided(
-            self.store, stream, load_state, decide, ctx.metadata, self.new_id
-        )
 
-    async def _write_manager(
-        self, ctx: Context, manager_id: str, decide: ManagerDecision
-    ) -> AppendResult:
-        load_state = partial(load_manager, self.store, manager_id)
-        return (await self._write(ctx, manager_stream(manager_id), load_state, decide))[1]
+class Written(msgspec.Struct, frozen=True, kw_only=True):
+    events: list[Event]
+    result: AppendResult
 
-    async def program(self, code: str, *, known_at: datetime | None = None) -> Program | None:
-        return (await load(self.store, program_stream(code), evolve_program, known_at=known_at))[0]
 
-    async def programs(self, *, known_at: datetime | None = None) -> dict[str, Program]:
-        return await load_programs(self.store, known_at=known_at)
+def event_id(event: Event, new_id: Callable[[], UUID]) -> UUID:
+    """Completions, fees and renewals are identified by their recording event, so that the
+    store's idempotency and `find` work for them directly."""
+    match event:
+        case CompletionRecorded(completion_id=cid):
+            return cid
+        case RenewalFiled(renewal_id=rid):
+            return rid
+        case FeePaid(fee_id=UUID() as fid):
+            return fid
+    return new_id()
 
-    async def existing_program(self, code: str) -> Program:
-        program = await self.program(code)
-        if program is None:
-            raise NotFound("program", code)
-        return program
 
-    async def manager(
-        self, manager_id: str, *, as_of: date | None = None, known_at: datetime | None = None
-    ) -> ManagerRecord | None:
-        """A manager's record folded from the stream: as recorded by `known_at`, and as it
-        stood on `as_of` (see ledger/domain/record.py::happened_by)."""
-        return (await load_manager(self.store, manager_id, known_at=known_at, as_of=as_of))[0]
+async def write(
+    ledger: Ledger,
+    ctx: Context,
+    stream: str,
+    load: Load[S],
+    decide: Callable[[S], list[Event]],
+    *,
+    attempts: int = 20,
+) -> Written:
+    """Load, decide, append; again on a conflict.  A decision either raises or returns events."""
+    for attempt in range(attempts):
+        state, version = await load()
+        events = decide(state)
+        assert events, "a decision that records nothing should have raised"
+        batch = [encode(e, metadata=ctx, event_id=event_id(e, ledger.new_id)) for e in events]
+        try:
+            result = await ledger.store.append(stream, batch, expected_version=version)
+        except ConcurrencyConflict:
+            if attempt == attempts - 1:
+                raise
+            # Back off a little, with jitter, so that a crowd of writers spreads out.
+            await asyncio.sleep(random.uniform(0, 0.002 * (attempt + 1)))
+        else:
+            return Written(events=events, result=result)
+    raise AssertionError("unreachable")
+
+
+async def write_manager(
+    ledger: Ledger,
+    ctx: Context,
+    manager_id: str,
+    decide: Callable[[ManagerRecord | None], list[Event]],
+) -> Written:
+    """`write` to a manager's stream, starting from the loader's current record."""
+    return await write(
+        ledger, ctx, manager_stream(manager_id), lambda: ledger.managers.current(manager_id), decide
+    )

@@ -1,122 +1,122 @@
-"""Programs, providers, activities, managers and certifications."""
+"""Programs, providers and activities."""
 
 from __future__ import annotations
 
 import contextlib
-from datetime import date
-from functools import partial
+from typing import TYPE_CHECKING, TypeVar
 
-from events.catalog import ActivityRegistered, Rules
-from events.store import AppendResult
-from ledger.commands.base import Context, LedgerBase
-from ledger.commands.streams import activity_stream, load, program_stream, provider_stream
+from events.codec import decode
+from ledger.commands.base import write
+from ledger.commands.streams import activity_stream, program_stream, provider_stream
 from ledger.domain import decide
 from ledger.domain.catalogue import (
     DEFAULT_PROGRAMS,
-    Activity,
     evolve_activity,
     evolve_program,
     evolve_provider,
 )
 from ledger.domain.errors import AlreadyExists
 
-__all__ = ["CatalogueCommands"]
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from events.catalog import ActivityRegistered, Event, Rules
+    from events.store import AppendResult, EventStore
+    from ledger.commands.base import Context, Ledger, Load
+
+__all__ = [
+    "define_program",
+    "ensure_default_programs",
+    "register_activity",
+    "register_provider",
+    "revise_rules",
+]
+
+S = TypeVar("S")
 
 
-class CatalogueCommands(LedgerBase):
-    async def ensure_default_programs(self, ctx: Context) -> None:
-        """CMM and CMOM on a fresh ledger, as ordinary events (a no-op once they exist)."""
-        for p in DEFAULT_PROGRAMS:
-            with contextlib.suppress(AlreadyExists):
-                await self.define_program(
-                    ctx, code=p.program, name=p.name, association=p.association, rules=p.rules
-                )
+def _folded(
+    store: EventStore, stream: str, evolve: Callable[[S | None, Event], S]
+) -> Load[S | None]:
+    """The load of a small catalogue stream: fold it whole."""
 
-    async def define_program(
-        self, ctx: Context, *, code: str, name: str, association: str, rules: Rules
-    ) -> AppendResult:
-        stream = program_stream(code)
-        return (
-            await self._write(
-                ctx,
-                stream,
-                partial(load, self.store, stream, evolve_program),
-                partial(
-                    decide.define_program,
-                    code=code,
-                    name=name,
-                    association=association,
-                    rules=rules,
-                ),
+    async def load() -> tuple[S | None, int]:
+        state: S | None = None
+        recorded = await store.read_stream(stream)
+        for r in recorded:
+            state = evolve(state, decode(r))
+        return state, recorded[-1].version if recorded else 0
+
+    return load
+
+
+async def ensure_default_programs(ledger: Ledger, ctx: Context) -> None:
+    """CMM and CMOM on a fresh ledger, as ordinary events (a no-op once they exist)."""
+    for p in DEFAULT_PROGRAMS:
+        with contextlib.suppress(AlreadyExists):
+            await define_program(
+                ledger, ctx, code=p.program, name=p.name, association=p.association, rules=p.rules
             )
-        )[1]
 
-    async def revise_rules(self, ctx: Context, code: str, rules: Rules) -> AppendResult:
-        stream = program_stream(code)
-        decide_fn = partial(decide.revise_rules, code=code, rules=rules, today=self.today())
-        return (
-            await self._write(
-                ctx, stream, partial(load, self.store, stream, evolve_program), decide_fn
-            )
-        )[1]
 
-    async def register_provider(
-        self, ctx: Context, *, provider_id: str, name: str, programs: tuple[str, ...]
-    ) -> AppendResult:
-        stream, known = provider_stream(provider_id), await self.programs()
-        decide_fn = partial(
-            decide.register_provider,
-            programs=known,
-            provider_id=provider_id,
-            name=name,
-            codes=programs,
-        )
-        return (
-            await self._write(
-                ctx, stream, partial(load, self.store, stream, evolve_provider), decide_fn
-            )
-        )[1]
-
-    async def activity(self, activity_id: str) -> Activity | None:
-        return (await load(self.store, activity_stream(activity_id), evolve_activity))[0]
-
-    async def register_activity(self, ctx: Context, activity: ActivityRegistered) -> AppendResult:
-        provider, _ = await load(self.store, provider_stream(activity.provider_id), evolve_provider)
-        known = await self.programs()
-        stream = activity_stream(activity.activity_id)
-        return (
-            await self._write(
-                ctx,
-                stream,
-                partial(load, self.store, stream, evolve_activity),
-                lambda existing: decide.register_activity(
-                    provider, existing, activity, programs=known
-                ),
-            )
-        )[1]
-
-    async def enroll_manager(
-        self, ctx: Context, *, manager_id: str, name: str, email: str
-    ) -> AppendResult:
-        return await self._write_manager(
+async def define_program(
+    ledger: Ledger, ctx: Context, *, code: str, name: str, association: str, rules: Rules
+) -> AppendResult:
+    stream = program_stream(code)
+    return (
+        await write(
+            ledger,
             ctx,
-            manager_id,
-            partial(decide.enroll_manager, manager_id=manager_id, name=name, email=email),
-        )
-
-    async def grant_certification(
-        self, ctx: Context, manager_id: str, *, program: str, certified_on: date
-    ) -> AppendResult:
-        program_ = await self.program(program)
-        return await self._write_manager(
-            ctx,
-            manager_id,
-            partial(
-                decide.grant_certification,
-                program=program_,
-                manager_id=manager_id,
-                code=program,
-                certified_on=certified_on,
-                today=self.today(),
+            stream,
+            _folded(ledger.store, stream, evolve_program),
+            lambda existing: decide.define_program(
+                existing, code=code, name=name, association=association, rules=rules
             ),
         )
+    ).result
+
+
+async def revise_rules(ledger: Ledger, ctx: Context, code: str, rules: Rules) -> AppendResult:
+    stream, today = program_stream(code), ledger.today()
+    return (
+        await write(
+            ledger,
+            ctx,
+            stream,
+            _folded(ledger.store, stream, evolve_program),
+            lambda program: decide.revise_rules(program, code, rules, today=today),
+        )
+    ).result
+
+
+async def register_provider(
+    ledger: Ledger, ctx: Context, *, provider_id: str, name: str, programs: tuple[str, ...]
+) -> AppendResult:
+    stream, known = provider_stream(provider_id), await ledger.catalogue.programs()
+    return (
+        await write(
+            ledger,
+            ctx,
+            stream,
+            _folded(ledger.store, stream, evolve_provider),
+            lambda existing: decide.register_provider(
+                existing, known, provider_id=provider_id, name=name, codes=programs
+            ),
+        )
+    ).result
+
+
+async def register_activity(
+    ledger: Ledger, ctx: Context, activity: ActivityRegistered
+) -> AppendResult:
+    provider = await ledger.catalogue.provider(activity.provider_id)
+    known, stream = await ledger.catalogue.programs(), activity_stream(activity.activity_id)
+    return (
+        await write(
+            ledger,
+            ctx,
+            stream,
+            _folded(ledger.store, stream, evolve_activity),
+            lambda existing: decide.register_activity(provider, existing, activity, programs=known),
+        )
+    ).result

@@ -10,21 +10,40 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from functools import partial
+from typing import TYPE_CHECKING
 from uuid import UUID
 
 import msgspec
 
 from events.catalog import CompletionRecorded
-from events.codec import decode
-from events.store import AppendResult, DuplicateEventId, RecordedEvent
-from ledger.commands.base import Context, LedgerBase
-from ledger.commands.catalogue import CatalogueCommands
-from ledger.commands.streams import completion_id, load_manager, manager_stream
-from ledger.domain import decide
-from ledger.domain.errors import DomainError, NotFound
+from events.store import DuplicateEventId
+from ledger.commands.base import write_manager
+from ledger.commands.loaders import find_completion, require_completion
+from ledger.commands.streams import completion_id
+from ledger.domain import completions as rules
+from ledger.domain.errors import DomainError
+from ledger.domain.values import valid_ceus
 
-__all__ = ["CompletionCommands", "Duplicate", "Posting", "Receipt", "receipt_of"]
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from events.catalog import Event
+    from events.store import AppendResult
+    from ledger.commands.base import Context, Ledger
+    from ledger.domain.catalogue import Activity
+    from ledger.domain.record import ManagerRecord
+
+__all__ = [
+    "Duplicate",
+    "Posted",
+    "Posting",
+    "Receipt",
+    "amend_completion",
+    "decide_posting",
+    "earlier_posting",
+    "record_completion",
+    "void_completion",
+]
 
 _CENT = Decimal("0.01")
 
@@ -38,15 +57,43 @@ class Posting(msgspec.Struct, frozen=True, kw_only=True):
     completed_on: date
     ceus: Decimal
 
+    def normalized(self) -> Posting:
+        """One spelling per amount ("1.5" and "1.50" are the same posting); amounts that are
+        not valid CEUs are left alone for the decision to refuse."""
+        if valid_ceus(self.ceus) is None:
+            return msgspec.structs.replace(self, ceus=self.ceus.quantize(_CENT))
+        return self
+
+    def content(self) -> tuple[object, ...]:
+        return self.manager_id, self.activity_id, self.completed_on, self.ceus
+
 
 class Receipt(msgspec.Struct, frozen=True, kw_only=True):
+    """What a provider gets back for a posting, the same for the first post and any retry."""
+
     id: UUID
     external_id: str
     provider_id: str
     manager_id: str
     position: int
     recorded_at: datetime
+
+    @classmethod
+    def of(cls, event: CompletionRecorded, position: int, recorded_at: datetime) -> Receipt:
+        return cls(
+            id=event.completion_id,
+            external_id=event.external_id,
+            provider_id=event.provider_id,
+            manager_id=event.manager_id,
+            position=position,
+            recorded_at=recorded_at,
+        )
+
+
+class Posted(msgspec.Struct, frozen=True, kw_only=True):
+    receipt: Receipt
     created: bool
+    """False for an exact retry of a posting already recorded."""
 
 
 class Duplicate(DomainError):
@@ -57,133 +104,103 @@ class Duplicate(DomainError):
         self.external_id = external_id
 
 
-def _cents(ceus: Decimal) -> Decimal:
-    """One spelling per amount ("1.5" and "1.50" are the same posting); amounts that are not
-    valid CEUs are left alone for the decision to refuse."""
-    if decide.valid_ceus(ceus) is None and ceus < 10**6:
-        return ceus.quantize(_CENT)
-    return ceus
-
-
-def receipt_of(
-    event: CompletionRecorded, position: int, recorded_at: datetime, *, created: bool
-) -> Receipt:
-    return Receipt(
-        id=event.completion_id,
-        external_id=event.external_id,
-        provider_id=event.provider_id,
-        manager_id=event.manager_id,
-        position=position,
-        recorded_at=recorded_at,
-        created=created,
+def decide_posting(
+    ledger: Ledger, provider_id: str, posting: Posting, activity: Activity | None
+) -> Callable[[ManagerRecord | None], list[Event]]:
+    """The pure decision for one posting, given the activity; a function of the record."""
+    cid, today = completion_id(provider_id, posting.external_id), ledger.today()
+    return lambda record: rules.record_completion(
+        record,
+        activity,
+        provider_id=provider_id,
+        manager_id=posting.manager_id,
+        activity_id=posting.activity_id,
+        external_id=posting.external_id,
+        completion_id=cid,
+        completed_on=posting.completed_on,
+        ceus=posting.ceus,
+        today=today,
     )
 
 
-class CompletionCommands(CatalogueCommands, LedgerBase):
-    async def completion(self, cid: UUID) -> tuple[CompletionRecorded, RecordedEvent] | None:
-        """The fact that recorded a completion, and where it stands in the log."""
-        recorded = await self.store.find(cid)
-        event = None if recorded is None else decode(recorded)
-        return (event, recorded) if isinstance(event, CompletionRecorded) and recorded else None
+async def record_completion(
+    ledger: Ledger, ctx: Context, provider_id: str, posting: Posting
+) -> Posted:
+    posting = posting.normalized()
+    if (earlier := await earlier_posting(ledger, provider_id, posting)) is not None:
+        return earlier
+    activity = await ledger.catalogue.activity(posting.activity_id)
+    decide = decide_posting(ledger, provider_id, posting, activity)
+    try:
+        written = await write_manager(ledger, ctx, posting.manager_id, decide)
+    except DuplicateEventId as exc:  # a concurrent posting of the same id won the race
+        raise Duplicate(posting.external_id) from exc
+    # created=False here means an identical posting won a race: same fact, same receipt.
+    [event], result = written.events, written.result
+    assert isinstance(event, CompletionRecorded)
+    receipt = Receipt.of(event, result.first_position, result.recorded_at)
+    return Posted(receipt=receipt, created=result.created)
 
-    async def record_completion(self, ctx: Context, provider_id: str, posting: Posting) -> Receipt:
-        cid = completion_id(provider_id, posting.external_id)
-        if (earlier := await self.earlier_posting(cid, posting)) is not None:
-            return earlier
-        decide_fn = partial(
-            decide.record_completion,
-            activity=await self.activity(posting.activity_id),
-            **self.posting_fields(provider_id, posting, cid),
-        )
-        load_state = partial(load_manager, self.store, posting.manager_id)
-        try:
-            [event], result = await self._write(
-                ctx, manager_stream(posting.manager_id), load_state, decide_fn
-            )
-        except DuplicateEventId as exc:  # a concurrent posting of the same id won the race
-            raise Duplicate(posting.external_id) from exc
-        # created=False here means an identical posting won a race: same fact, same receipt.
-        assert isinstance(event, CompletionRecorded)
-        return receipt_of(event, result.first_position, result.recorded_at, created=result.created)
 
-    async def earlier_posting(self, cid: UUID, posting: Posting) -> Receipt | None:
-        """The original receipt if this exact posting was recorded before; Duplicate if the
-        same external_id was recorded with other content; None if it is new."""
-        earlier = await self.completion(cid)
-        if earlier is None:
-            return None
-        event, recorded = earlier
-        if (event.manager_id, event.activity_id, event.completed_on, event.ceus) != (
-            posting.manager_id,
-            posting.activity_id,
-            posting.completed_on,
-            _cents(posting.ceus),
-        ):
-            raise Duplicate(posting.external_id)
-        return receipt_of(event, recorded.position, recorded.recorded_at, created=False)
+async def earlier_posting(ledger: Ledger, provider_id: str, posting: Posting) -> Posted | None:
+    """The original receipt if this exact (normalized) posting was recorded before; Duplicate
+    if the same external_id was recorded with other content; None if it is new."""
+    found = await find_completion(ledger.store, completion_id(provider_id, posting.external_id))
+    if found is None:
+        return None
+    event, recorded = found
+    stored = (event.manager_id, event.activity_id, event.completed_on, event.ceus)
+    if stored != posting.content():
+        raise Duplicate(posting.external_id)
+    receipt = Receipt.of(event, recorded.position, recorded.recorded_at)
+    return Posted(receipt=receipt, created=False)
 
-    def posting_fields(self, provider_id: str, posting: Posting, cid: UUID) -> dict[str, object]:
-        """The arguments of decide.record_completion for a posting, but the activity."""
-        return {
-            "provider_id": provider_id,
-            "manager_id": posting.manager_id,
-            "activity_id": posting.activity_id,
-            "external_id": posting.external_id,
-            "completion_id": cid,
-            "completed_on": posting.completed_on,
-            "ceus": _cents(posting.ceus),
-            "today": self.today(),
-        }
 
-    async def _posted(self, cid: UUID) -> CompletionRecorded:
-        found = await self.completion(cid)
-        if found is None:
-            raise NotFound("completion", cid)
-        return found[0]
+async def void_completion(
+    ledger: Ledger, ctx: Context, cid: UUID, *, reason: str, provider_id: str | None
+) -> AppendResult:
+    """`provider_id` is the correcting provider, or None for an association or admin."""
+    posted, programs = (
+        await require_completion(ledger.store, cid),
+        await ledger.catalogue.programs(),
+    )
+    today = ledger.today()
+    written = await write_manager(
+        ledger,
+        ctx,
+        posted.manager_id,
+        lambda record: rules.void_completion(
+            record, posted.manager_id, cid, programs, reason=reason, provider_id=provider_id,
+            today=today,
+        ),
+    )  # fmt: skip
+    return written.result
 
-    async def void_completion(
-        self, ctx: Context, cid: UUID, *, reason: str, provider_id: str | None
-    ) -> AppendResult:
-        """`provider_id` is the correcting provider, or None for an association or admin."""
-        posted, programs = await self._posted(cid), await self.programs()
-        return await self._write_manager(
-            ctx,
-            posted.manager_id,
-            partial(
-                decide.void_completion,
-                manager_id=posted.manager_id,
-                completion_id=cid,
-                programs=programs,
-                reason=reason,
-                provider_id=provider_id,
-                today=self.today(),
-            ),
-        )
 
-    async def amend_completion(
-        self,
-        ctx: Context,
-        cid: UUID,
-        *,
-        reason: str,
-        ceus: Decimal | None,
-        completed_on: date | None,
-        provider_id: str | None,
-    ) -> AppendResult:
-        posted, programs = await self._posted(cid), await self.programs()
-        return await self._write_manager(
-            ctx,
-            posted.manager_id,
-            partial(
-                decide.amend_completion,
-                manager_id=posted.manager_id,
-                completion_id=cid,
-                programs=programs,
-                activity=await self.activity(posted.activity_id),
-                reason=reason,
-                ceus=None if ceus is None else _cents(ceus),
-                completed_on=completed_on,
-                provider_id=provider_id,
-                today=self.today(),
-            ),
-        )
+async def amend_completion(
+    ledger: Ledger,
+    ctx: Context,
+    cid: UUID,
+    *,
+    reason: str,
+    ceus: Decimal | None,
+    completed_on: date | None,
+    provider_id: str | None,
+) -> AppendResult:
+    posted, programs = (
+        await require_completion(ledger.store, cid),
+        await ledger.catalogue.programs(),
+    )
+    activity, today = await ledger.catalogue.activity(posted.activity_id), ledger.today()
+    if ceus is not None and valid_ceus(ceus) is None:
+        ceus = ceus.quantize(_CENT)
+    written = await write_manager(
+        ledger,
+        ctx,
+        posted.manager_id,
+        lambda record: rules.amend_completion(
+            record, posted.manager_id, cid, programs, activity, reason=reason, ceus=ceus,
+            completed_on=completed_on, provider_id=provider_id, today=today,
+        ),
+    )  # fmt: skip
+    return written.result

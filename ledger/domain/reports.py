@@ -25,6 +25,7 @@ __all__ = [
     "RenewalReport",
     "TranscriptLine",
     "cycle_reports",
+    "renewal_report",
     "transcript",
 ]
 
@@ -153,7 +154,7 @@ class CycleReport(msgspec.Struct, frozen=True, kw_only=True):
     audit: tuple[FindingReport, ...]
 
 
-def _renewal(r: Renewal) -> RenewalReport:
+def renewal_report(r: Renewal) -> RenewalReport:
     return RenewalReport(
         renewal_id=r.renewal_id,
         state=r.state,
@@ -172,7 +173,7 @@ def cycle_reports(record: ManagerRecord, program: Program, as_of: date) -> list[
     figures, _ = history(cert, list(record.completions.values()), program.versions, as_of)
     reports = []
     for f in figures:
-        filings = tuple(_renewal(r) for r in cert.renewals if r.cycle == f.cycle.number)
+        filings = tuple(renewal_report(r) for r in cert.renewals if r.cycle == f.cycle.number)
         reports.append(
             CycleReport(
                 number=f.cycle.number,

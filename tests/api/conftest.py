@@ -14,6 +14,7 @@ from events.postgres import PostgresEventStore, create_pool
 from ledger.api.app import create_app
 from ledger.cli import SYSTEM
 from ledger.commands import Ledger
+from ledger.commands.catalogue import ensure_default_programs
 from ledger.settings import Secret, Settings
 from tests.api.world import ADMIN_TOKEN, Api, World
 from tests.builders import SteppingClock
@@ -30,8 +31,8 @@ async def running_app(dsn: str, clock: SteppingClock) -> AsyncIterator[AsyncTest
     settings = Settings(admin_token=Secret(ADMIN_TOKEN), poll_interval=0.05, pool_size=8)
 
     async with create_pool(dsn, min_size=1, max_size=2) as pool:  # what `serve` does at start
-        await Ledger(PostgresEventStore(pool, clock=clock), clock=clock).ensure_default_programs(
-            SYSTEM
+        await ensure_default_programs(
+            Ledger(PostgresEventStore(pool, clock=clock), clock=clock), SYSTEM
         )
     app = create_app(settings, dsn, clock=clock)
     async with AsyncTestClient(app) as client:

@@ -21,7 +21,7 @@ from events.postgres import PostgresEventStore, create_pool
 from ledger.api.app import create_app
 from ledger.api.auth import TokenStore
 from ledger.cli import SYSTEM
-from ledger.commands import Ledger
+from ledger.commands import Ledger, catalogue, managers
 from ledger.settings import Secret, Settings
 from tests.builders import SteppingClock
 
@@ -40,9 +40,12 @@ async def _set_up(dsn: str, clock: SteppingClock) -> str:
     returns the provider's token."""
     async with create_pool(dsn, min_size=1, max_size=4) as pool:
         ledger = Ledger(PostgresEventStore(pool, clock=clock), clock=clock)
-        await ledger.ensure_default_programs(SYSTEM)
-        await ledger.register_provider(SYSTEM, provider_id="tma", name="TMA", programs=("CMM",))
-        await ledger.register_activity(
+        await catalogue.ensure_default_programs(ledger, SYSTEM)
+        await catalogue.register_provider(
+            ledger, SYSTEM, provider_id="tma", name="TMA", programs=("CMM",)
+        )
+        await catalogue.register_activity(
+            ledger,
             SYSTEM,
             ActivityRegistered(
                 provider_id="tma",
@@ -57,11 +60,11 @@ async def _set_up(dsn: str, clock: SteppingClock) -> str:
             ),
         )
         for m in range(MANAGERS):
-            await ledger.enroll_manager(
-                SYSTEM, manager_id=f"m-{m}", name=f"M {m}", email=f"m{m}@example.org"
+            await managers.enroll_manager(
+                ledger, SYSTEM, manager_id=f"m-{m}", name=f"M {m}", email=f"m{m}@example.org"
             )
-            await ledger.grant_certification(
-                SYSTEM, f"m-{m}", program="CMM", certified_on=date(2025, 1, 1)
+            await managers.grant_certification(
+                ledger, SYSTEM, f"m-{m}", program="CMM", certified_on=date(2025, 1, 1)
             )
         return (
             await TokenStore(pool).create(role="provider", provider_id="tma", created_by="test")

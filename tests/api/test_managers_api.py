@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
+import uuid
 from decimal import Decimal
 from typing import Any
 
@@ -531,11 +532,13 @@ async def test_fees_add_up_until_the_fee_is_paid(world):
     )
     paid = await api.certification(world.m1, "m-1", "CMOM")
 
-    assert first | {"position": None, "recorded_at": None} == body | {
+    assert first | {"fee_id": None, "position": None, "recorded_at": None} == body | {
+        "fee_id": None,
         "manager_id": "m-1",
         "position": None,
         "recorded_at": None,
     }
+    assert uuid.UUID(first["fee_id"])
     assert first["position"] == await api.head() - 1
     assert (partly["fee_paid"], partly["fee_paid_cents"]) == (False, 5000)
     assert (paid["fee_paid"], paid["fee_paid_cents"]) == (True, 7500)

@@ -14,7 +14,17 @@ from hypothesis import strategies as st
 from events.catalog import ActivityRegistered
 from events.codec import Actor
 from events.postgres import PostgresEventStore, connect, create_pool
-from ledger.commands import Context, Ledger, Posting
+from ledger.commands import (
+    Context,
+    Ledger,
+    Posting,
+    audits,
+    catalogue,
+    completions,
+    renewals,
+    standing,
+)
+from ledger.commands import managers as enrolment
 from ledger.domain.assess import assess
 from ledger.domain.errors import DomainError
 from projections import ceu_queries
@@ -31,12 +41,13 @@ TABLES = CeuProjection.tables
 
 
 async def _set_up(ledger: Ledger) -> None:
-    await ledger.ensure_default_programs(ADMIN)
-    await ledger.register_provider(
-        ADMIN, provider_id="p", name="Provider", programs=("CMM", "CMOM")
+    await catalogue.ensure_default_programs(ledger, ADMIN)
+    await catalogue.register_provider(
+        ledger, ADMIN, provider_id="p", name="Provider", programs=("CMM", "CMOM")
     )
     for activity_id, (category, programs) in ACTIVITIES.items():
-        await ledger.register_activity(
+        await catalogue.register_activity(
+            ledger,
             ADMIN,
             ActivityRegistered(
                 provider_id="p",
@@ -51,15 +62,15 @@ async def _set_up(ledger: Ledger) -> None:
             ),
         )
     for n, manager_id in enumerate(MANAGERS):
-        await ledger.enroll_manager(
-            ADMIN, manager_id=manager_id, name=manager_id, email=f"{manager_id}@example.org"
+        await enrolment.enroll_manager(
+            ledger, ADMIN, manager_id=manager_id, name=manager_id, email=f"{manager_id}@example.org"
         )
-        await ledger.grant_certification(
-            ADMIN, manager_id, program="CMM", certified_on=CERTIFIED[n]
+        await enrolment.grant_certification(
+            ledger, ADMIN, manager_id, program="CMM", certified_on=CERTIFIED[n]
         )
         if n != 1:
-            await ledger.grant_certification(
-                ADMIN, manager_id, program="CMOM", certified_on=date(2023, 6, 30)
+            await enrolment.grant_certification(
+                ledger, ADMIN, manager_id, program="CMOM", certified_on=date(2023, 6, 30)
             )
 
 
@@ -104,23 +115,27 @@ class Scenario:
                     completed_on=max(today - timedelta(days=days_ago), date(2020, 1, 1)),
                     ceus=ceus,
                 )
-                receipt = await ledger.record_completion(ADMIN, "p", posting)
-                self.completions.append(receipt.id)
+                posted = await completions.record_completion(ledger, ADMIN, "p", posting)
+                self.completions.append(posted.receipt.id)
             case ("void", n) if self.completions:
-                await ledger.void_completion(
-                    ADMIN, self.completions[n % len(self.completions)], reason="v", provider_id=None
+                await completions.void_completion(
+                    ledger,
+                    ADMIN,
+                    self.completions[n % len(self.completions)],
+                    reason="v",
+                    provider_id=None,
                 )
             case ("amend", n, ceus) if self.completions:
                 cid = self.completions[n % len(self.completions)]
-                await ledger.amend_completion(
-                    ADMIN, cid, reason="a", ceus=ceus, completed_on=None, provider_id=None
+                await completions.amend_completion(
+                    ledger, ADMIN, cid, reason="a", ceus=ceus, completed_on=None, provider_id=None
                 )
             case ("fee", manager_id, program):
-                await ledger.pay_fee(
-                    ADMIN, manager_id, program=program, amount_cents=7500, reference="r"
+                await renewals.pay_fee(
+                    ledger, ADMIN, manager_id, program=program, amount_cents=7500, reference="r"
                 )
             case ("file", manager_id, program):
-                filed, _ = await ledger.file_renewal(ADMIN, manager_id, program=program)
+                filed, _ = await renewals.file_renewal(ledger, ADMIN, manager_id, program=program)
                 self.renewals.append(filed.renewal_id)
             case ("earn and file", manager_id, program):
                 for _ in range(2):  # 24 core CEUs dated today: enough for either program
@@ -128,14 +143,19 @@ class Scenario:
                 await self.run(("fee", manager_id, program))
                 await self.run(("file", manager_id, program))
             case ("decide", n, approve) if self.renewals:
-                await ledger.decide_renewal(
-                    ADMIN, self.renewals[n % len(self.renewals)], approve=approve, reason="r"
+                await renewals.decide_renewal(
+                    ledger,
+                    ADMIN,
+                    self.renewals[n % len(self.renewals)],
+                    approve=approve,
+                    reason="r",
                 )
             case ("revoke", manager_id, program, revoke):
-                change = ledger.revoke if revoke else ledger.reinstate
-                await change(ADMIN, manager_id, program=program, reason="r")
+                change = standing.revoke if revoke else standing.reinstate
+                await change(ledger, ADMIN, manager_id, program=program, reason="r")
             case ("extend", manager_id, program, days):
-                await ledger.extend_deadline(
+                await standing.extend_deadline(
+                    ledger,
                     ADMIN,
                     manager_id,
                     program=program,
@@ -143,7 +163,8 @@ class Scenario:
                     reason="leave",
                 )
             case ("audit", seed, passed) if self.renewals:
-                drawn = await ledger.draw_audit(
+                drawn = await audits.draw_audit(
+                    ledger,
                     ADMIN,
                     program="CMM",
                     filed_from=date(2020, 1, 1),
@@ -153,8 +174,13 @@ class Scenario:
                     population=self.renewals,
                 )
                 for renewal_id in drawn.selected:
-                    await ledger.record_finding(
-                        ADMIN, drawn.audit_id, renewal_id=renewal_id, passed=passed, note="n"
+                    await audits.record_finding(
+                        ledger,
+                        ADMIN,
+                        drawn.audit_id,
+                        renewal_id=renewal_id,
+                        passed=passed,
+                        note="n",
                     )
             case ("advance", days):
                 self.clock.advance(days=days)
@@ -195,11 +221,11 @@ async def test_the_projection_answers_as_the_fold_and_a_rebuild_equals_it(
             await runner.catch_up(conn)
 
             today = clock.now.date()
-            programs = await ledger.programs()
+            programs = await ledger.catalogue.programs()
             assert await ceu_queries.programs(conn) == programs
             for manager_id in MANAGERS:
                 projected = await ceu_queries.manager_record(conn, manager_id)
-                folded = await ledger.manager(manager_id)
+                folded = (await ledger.managers.current(manager_id))[0]
                 assert projected == folded
                 for code, cert in folded.certifications.items():
                     now = assess(
@@ -215,7 +241,7 @@ async def test_the_projection_answers_as_the_fold_and_a_rebuild_equals_it(
             assert {r.renewal_id for r in register} == {
                 r.renewal_id
                 for m in MANAGERS
-                for r in (await ledger.manager(m)).certifications["CMM"].renewals
+                for r in ((await ledger.managers.current(m))[0]).certifications["CMM"].renewals
             }
 
             incremental = await _tables(conn)

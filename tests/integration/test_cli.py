@@ -11,7 +11,7 @@ from events.catalog import ActivityRegistered
 from events.postgres import PostgresEventStore, create_pool
 from ledger.api.auth import hash_token
 from ledger.cli import SYSTEM
-from ledger.commands import Ledger
+from ledger.commands import Ledger, catalogue, managers
 from tests.builders import run_cli
 
 
@@ -45,9 +45,13 @@ async def test_a_roster_is_imported_line_by_line_and_a_second_import_adds_nothin
     )  # fmt: skip
     async with create_pool(dsn, min_size=1, max_size=2) as pool:
         ledger = Ledger(PostgresEventStore(pool))
-        await ledger.register_provider(SYSTEM, provider_id="tma", name="TMA", programs=("CMM",))
-        await ledger.register_activity(SYSTEM, course)
-        await ledger.enroll_manager(SYSTEM, manager_id="m-1", name="M", email="m@example.org")
+        await catalogue.register_provider(
+            ledger, SYSTEM, provider_id="tma", name="TMA", programs=("CMM",)
+        )
+        await catalogue.register_activity(ledger, SYSTEM, course)
+        await managers.enroll_manager(
+            ledger, SYSTEM, manager_id="m-1", name="M", email="m@example.org"
+        )
     roster = tmp_path / "roster.csv"
     roster.write_text(
         "external_id,manager_id,activity_id,completed_on,ceus\n"

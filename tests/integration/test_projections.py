@@ -13,7 +13,7 @@ import pytest
 
 from events.postgres import connect
 from ledger.cli import SYSTEM
-from ledger.commands import Ledger
+from ledger.commands import Ledger, catalogue
 from projections.engine import CheckpointMoved, ProjectionRunner, read_checkpoint
 from projections.streams import StreamSummaries
 from tests.builders import facts
@@ -124,7 +124,7 @@ async def test_a_rebuild_process_killed_with_sigkill_resumes_and_ends_equal(
     dsn, pool, pg_store, conn
 ):
     # The CLI records the default programs on start; record them first so it adds nothing.
-    await Ledger(pg_store).ensure_default_programs(SYSTEM)
+    await catalogue.ensure_default_programs(Ledger(pg_store), SYSTEM)
     total = 2 + await _fill(pg_store, streams=20, events_per_stream=250, batch=50)
     await ProjectionRunner(dsn, StreamSummaries()).catch_up(conn)
     clean = await _rows(pool)

@@ -1,104 +1,41 @@
-"""What certifying associations do: decide renewals, read the register and the due list, audit."""
+"""What certifying associations read and do across managers: the register, the due list,
+audits and their findings."""
 
 from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import date, datetime
-from decimal import Decimal
+from datetime import date
 from typing import Annotated, Literal
 from uuid import UUID
 
-import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.enums import ParamType
 from litestar.openapi.spec import OpenAPIType, Schema
 from litestar.openapi.spec import Parameter as OpenAPIParameter
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
-from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+from litestar.status_codes import HTTP_201_CREATED
 
-from events.catalog import AuditSampleDrawn
-from ledger.api.deps import CurrentPrincipal, LedgerDep, PoolDep, ReadsDep, RequestContext, allow
+from ledger.api.deps import CurrentPrincipal, LedgerDep, ReadsDep, RequestContext, allow
 from ledger.api.errors import READ_PROBLEMS, WRITE_PROBLEMS
-from ledger.api.schemas import AuditBody, DecisionBody, FindingBody
-from ledger.api.views import CsvOperation, ShortfallView, csv_text, json_or_csv
-from ledger.domain.assess import assess
-from ledger.domain.errors import FieldError, Invalid, NotFound
-from projections import ceu_queries
-from projections.ceu_queries import Finding, RegisterRow
+from ledger.api.openapi import CsvOperation, csv_response, json_or_csv
+from ledger.api.schemas import AuditBody, FindingBody
+from ledger.api.views import AuditView, DueView, FindingView
+from ledger.commands import audits as cmd
+from ledger.commands.loaders import find_audit
+from ledger.csv_io import columns_of
+from ledger.domain.errors import FieldError, Invalid
+from projections.ceu_queries import RegisterRow
 
-__all__ = ["AuditsController", "ProgramAssociationController", "RenewalsController"]
+__all__ = ["AuditsController", "ProgramAssociationController"]
 
-_REGISTER_COLUMNS = tuple(f.name for f in msgspec.structs.fields(RegisterRow))
+_STATES = ("filed", "approved", "denied")
 
 
 def _may_audit(principal: CurrentPrincipal, program: str) -> None:
     """The register, the due list and audits are the association's: SPEC section 6 names
     auditors only, not admins (as for decisions and findings)."""
     allow(principal.audits(program), f"only an auditor of {program}")
-
-
-class DecisionView(msgspec.Struct, frozen=True, kw_only=True):
-    renewal_id: UUID
-    manager_id: str
-    program: str
-    cycle: int
-    decision: Literal["approve", "deny"]
-    reason: str
-    position: int
-    decided_at: datetime
-
-
-class DueView(msgspec.Struct, frozen=True, kw_only=True):
-    manager_id: str
-    program: str
-    status: str
-    cycle: int
-    deadline: date
-    grace_ends_on: date
-    days_to_deadline: int
-    ceus_earned: Decimal
-    ceus_required: Decimal
-    renewal_ready: bool
-    shortfalls: list[ShortfallView]
-
-
-class AuditView(msgspec.Struct, frozen=True, kw_only=True):
-    audit_id: UUID
-    program: str
-    filed_from: date
-    filed_to: date
-    rate: Decimal
-    seed: int
-    population: list[UUID]
-    selected: list[UUID]
-    findings: list[Finding] = []
-
-    @classmethod
-    def of(cls, drawn: AuditSampleDrawn, findings: list[Finding] | None = None) -> AuditView:
-        return cls(
-            audit_id=drawn.audit_id,
-            program=drawn.program,
-            filed_from=drawn.filed_from,
-            filed_to=drawn.filed_to,
-            rate=drawn.rate,
-            seed=drawn.seed,
-            population=list(drawn.population),
-            selected=list(drawn.selected),
-            findings=findings or [],
-        )
-
-
-class FindingView(msgspec.Struct, frozen=True, kw_only=True):
-    audit_id: UUID
-    renewal_id: UUID
-    outcome: Literal["passed", "failed"]
-    note: str
-    revoked: bool
-    position: int
-
-
-_STATES = ("filed", "approved", "denied")
 
 
 @dataclass
@@ -118,42 +55,6 @@ class _RegisterOperation(CsvOperation):
         self.parameters = [*(self.parameters or []), state]
 
 
-class RenewalsController(Controller):
-    path = "/v1/renewals"
-    tags = ("associations",)
-
-    @post(
-        "/{renewal_id:uuid}/decision",
-        operation_id="decideRenewal",
-        responses=WRITE_PROBLEMS,
-        status_code=HTTP_200_OK,
-    )
-    async def decide(
-        self,
-        renewal_id: FromPath[UUID],
-        data: JSONBody[DecisionBody],
-        principal: CurrentPrincipal,
-        ctx: RequestContext,
-        ledger: LedgerDep,
-    ) -> DecisionView:
-        """Approve or deny a filed renewal (an auditor of its program)."""
-        filed = await ledger.filed_renewal(renewal_id)
-        allow(principal.audits(filed.program), f"only an auditor of {filed.program}")
-        result = await ledger.decide_renewal(
-            ctx, renewal_id, approve=data.decision == "approve", reason=data.reason
-        )
-        return DecisionView(
-            renewal_id=renewal_id,
-            manager_id=filed.manager_id,
-            program=filed.program,
-            cycle=filed.cycle,
-            decision=data.decision,
-            reason=data.reason,
-            position=result.last_position,
-            decided_at=result.recorded_at,
-        )
-
-
 class ProgramAssociationController(Controller):
     path = "/v1/programs/{code:str}"
     tags = ("associations",)
@@ -169,7 +70,6 @@ class ProgramAssociationController(Controller):
         code: FromPath[str],
         principal: CurrentPrincipal,
         reads: ReadsDep,
-        pool: PoolDep,
         request: Request,
         cycle_ends_from: FromQuery[date | None] = None,
         cycle_ends_to: FromQuery[date | None] = None,
@@ -177,22 +77,15 @@ class ProgramAssociationController(Controller):
     ) -> Response[list[RegisterRow]] | Response[str]:
         """The renewal register of a program, filterable by state and by cycle end."""
         _may_audit(principal, code)
-        renewal_state = request.query_params.get("state")
-        if renewal_state not in (None, *_STATES):
+        state = request.query_params.get("state")
+        if state not in (None, *_STATES):
             raise Invalid([FieldError("state", f"one of {', '.join(_STATES)}")])
-        await reads.program(code)
-        async with pool.acquire() as conn:
-            await reads.caught_up(conn)
-            rows = await ceu_queries.renewal_register(
-                conn,
-                code,
-                state=renewal_state,
-                cycle_ends_from=cycle_ends_from,
-                cycle_ends_to=cycle_ends_to,
-            )
+        rows = await reads.register(
+            code, state=state, cycle_ends_from=cycle_ends_from, cycle_ends_to=cycle_ends_to
+        )
         if format == "json":
             return Response(rows)
-        return Response(register_csv(rows), media_type="text/csv")
+        return csv_response(columns_of(RegisterRow), rows, f"renewals-{code}.csv")
 
     @get("/due", operation_id="dueList", responses=READ_PROBLEMS)
     async def due(
@@ -200,48 +93,11 @@ class ProgramAssociationController(Controller):
         code: FromPath[str],
         principal: CurrentPrincipal,
         reads: ReadsDep,
-        ledger: LedgerDep,
-        pool: PoolDep,
         within_days: Annotated[int, QueryParameter(ge=0, le=3650)] = 90,
     ) -> list[DueView]:
         """Certifications due within `within_days` (or past due, in grace), with shortfalls."""
         _may_audit(principal, code)
-        program, today = await reads.program(code), ledger.today()
-        async with pool.acquire() as conn:
-            await reads.caught_up(conn)
-            due = await ceu_queries.due_certifications(
-                conn, code, today=today, within_days=within_days
-            )
-        views = []
-        for row in due:
-            record = await reads.record(row.manager_id)
-            a = assess(
-                record.certifications[code],
-                list(record.completions.values()),
-                program.versions,
-                today,
-            )
-            views.append(
-                DueView(
-                    manager_id=row.manager_id,
-                    program=code,
-                    status=a.status,
-                    cycle=a.focus.cycle.number,
-                    deadline=a.focus.deadline,
-                    grace_ends_on=a.focus.grace_ends_on,
-                    days_to_deadline=a.days_to_deadline,
-                    ceus_earned=a.focus.earned,
-                    ceus_required=a.focus.cycle.rules.required_ceus,
-                    renewal_ready=a.renewal_ready,
-                    shortfalls=[
-                        ShortfallView(
-                            requirement=s.requirement, category=s.category, missing=s.missing
-                        )
-                        for s in a.shortfalls
-                    ],
-                )
-            )
-        return views
+        return await reads.due(code, within_days=within_days)
 
     @post(
         "/audits", operation_id="drawAudit", responses=WRITE_PROBLEMS, status_code=HTTP_201_CREATED
@@ -254,7 +110,6 @@ class ProgramAssociationController(Controller):
         ctx: RequestContext,
         ledger: LedgerDep,
         reads: ReadsDep,
-        pool: PoolDep,
     ) -> AuditView:
         """Draw a random sample of the renewals filed in a window; a seed redraws it exactly."""
         _may_audit(principal, code)
@@ -266,19 +121,15 @@ class ProgramAssociationController(Controller):
             errors.append(FieldError("rate", "a fraction in (0, 1]"))
         if errors:
             raise Invalid(errors)
-        async with pool.acquire() as conn:
-            await reads.caught_up(conn)
-            population = await ceu_queries.audit_population(
-                conn, code, data.filed_from, data.filed_to
-            )
-        drawn = await ledger.draw_audit(
+        drawn = await cmd.draw_audit(
+            ledger,
             ctx,
             program=code,
             filed_from=data.filed_from,
             filed_to=data.filed_to,
             rate=data.rate if data.rate is not None else program.versions[-1].audit_rate,
-            seed=data.seed if data.seed is not None else secrets.randbits(62),
-            population=population,
+            seed=data.seed if data.seed is not None else secrets.randbits(53),
+            population=await reads.audit_population(code, data.filed_from, data.filed_to),
         )
         return AuditView.of(drawn)
 
@@ -289,22 +140,11 @@ class AuditsController(Controller):
 
     @get("/{audit_id:uuid}", operation_id="getAudit", responses=READ_PROBLEMS)
     async def get_audit(
-        self,
-        audit_id: FromPath[UUID],
-        principal: CurrentPrincipal,
-        ledger: LedgerDep,
-        reads: ReadsDep,
-        pool: PoolDep,
+        self, audit_id: FromPath[UUID], principal: CurrentPrincipal, reads: ReadsDep
     ) -> AuditView:
-        drawn = await ledger.audit(audit_id)
-        if drawn is None:
-            raise NotFound("audit", audit_id)
-        _may_audit(principal, drawn.program)
-        async with pool.acquire() as conn:
-            await reads.caught_up(conn)
-            found = await ceu_queries.audit(conn, audit_id)
-        findings = found[1] if found else []
-        return AuditView.of(drawn, findings)
+        view = await reads.audit(audit_id)
+        _may_audit(principal, view.program)
+        return view
 
     @post(
         "/{audit_id:uuid}/findings",
@@ -321,17 +161,12 @@ class AuditsController(Controller):
         ledger: LedgerDep,
     ) -> FindingView:
         """Record the audit of one selected renewal; a failed one revokes the certification."""
-        drawn = await ledger.audit(audit_id)
-        if drawn is None:
-            raise NotFound("audit", audit_id)
-        allow(principal.audits(drawn.program), f"only an auditor of {drawn.program}")
-        result = await ledger.record_finding(
-            ctx,
-            audit_id,
-            renewal_id=data.renewal_id,
-            passed=data.outcome == "passed",
+        drawn = await find_audit(ledger.store, audit_id)
+        _may_audit(principal, drawn.program)
+        result = await cmd.record_finding(
+            ledger, ctx, audit_id, renewal_id=data.renewal_id, passed=data.outcome == "passed",
             note=data.note,
-        )
+        )  # fmt: skip
         return FindingView(
             audit_id=audit_id,
             renewal_id=data.renewal_id,
@@ -340,9 +175,3 @@ class AuditsController(Controller):
             revoked=data.outcome == "failed" and result.last_position > result.first_position,
             position=result.first_position,
         )
-
-
-def register_csv(rows: list[RegisterRow]) -> str:
-    return csv_text(
-        _REGISTER_COLUMNS, ({c: getattr(row, c) for c in _REGISTER_COLUMNS} for row in rows)
-    )

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from litestar import Controller, get, post
-from litestar.params import FromPath, JSONBody
+from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED
 
 from events.catalog import ActivityRegistered, Rules
@@ -11,10 +13,18 @@ from ledger.api.auth import Created
 from ledger.api.deps import CurrentPrincipal, LedgerDep, ReadsDep, RequestContext, TokensDep, allow
 from ledger.api.errors import READ_PROBLEMS, WRITE_PROBLEMS
 from ledger.api.schemas import ActivityBody, ProgramBody, ProviderBody, RuleVersionBody, TokenBody
-from ledger.api.views import ProgramView, program_view
+from ledger.api.views import ActivityView, PostingsPage, ProgramView, ProviderView
+from ledger.commands import catalogue as cmd
 from ledger.domain.errors import FieldError, Invalid
 
-__all__ = ["ProgramsController", "ProvidersController", "TokensController"]
+__all__ = [
+    "ActivitiesController",
+    "ProgramsController",
+    "ProvidersController",
+    "TokensController",
+]
+
+Filter = Annotated[str | None, QueryParameter(max_length=200)]
 
 
 def _rules(body: RuleVersionBody, prefix: str = "") -> Rules:
@@ -84,13 +94,13 @@ class ProgramsController(Controller):
         self, principal: CurrentPrincipal, reads: ReadsDep
     ) -> list[ProgramView]:
         """Every program with its rule versions (any role)."""
-        return [program_view(p) for _, p in sorted((await reads.programs()).items())]
+        return await reads.programs()
 
     @get("/{code:str}", operation_id="getProgram", responses=READ_PROBLEMS)
     async def get_program(
         self, code: FromPath[str], principal: CurrentPrincipal, reads: ReadsDep
     ) -> ProgramView:
-        return program_view(await reads.program(code))
+        return ProgramView.of(await reads.program(code))
 
     @post("/", operation_id="defineProgram", responses=WRITE_PROBLEMS, status_code=HTTP_201_CREATED)
     async def define(
@@ -102,14 +112,15 @@ class ProgramsController(Controller):
         reads: ReadsDep,
     ) -> ProgramView:
         allow(principal.is_admin(), "only an admin defines programs")
-        await ledger.define_program(
+        await cmd.define_program(
+            ledger,
             ctx,
             code=data.code,
             name=data.name,
             association=data.association,
             rules=_rules(data.rules, "rules."),
         )
-        return program_view(await reads.program(data.code))
+        return ProgramView.of(await reads.program(data.code))
 
     @post(
         "/{code:str}/rules",
@@ -128,8 +139,8 @@ class ProgramsController(Controller):
     ) -> ProgramView:
         """Add a rule version, effective today or later, for cycles starting from then on."""
         allow(principal.is_admin(), "only an admin revises rules")
-        await ledger.revise_rules(ctx, code, _rules(data))
-        return program_view(await reads.program(code))
+        await cmd.revise_rules(ledger, ctx, code, _rules(data))
+        return ProgramView.of(await reads.program(code))
 
 
 class ProvidersController(Controller):
@@ -147,10 +158,34 @@ class ProvidersController(Controller):
         ledger: LedgerDep,
     ) -> ProviderBody:
         allow(principal.is_admin(), "only an admin registers providers")
-        await ledger.register_provider(
-            ctx, provider_id=data.provider_id, name=data.name, programs=tuple(data.programs)
+        await cmd.register_provider(
+            ledger, ctx, provider_id=data.provider_id, name=data.name, programs=tuple(data.programs)
         )
         return data
+
+    @get("/", operation_id="listProviders", responses=READ_PROBLEMS)
+    async def list_providers(
+        self, principal: CurrentPrincipal, reads: ReadsDep
+    ) -> list[ProviderView]:
+        """Every provider and the programs it is approved for (any role)."""
+        return await reads.providers()
+
+    @get("/{provider_id:str}/completions", operation_id="providerPostings", responses=READ_PROBLEMS)
+    async def postings(
+        self,
+        provider_id: FromPath[str],
+        principal: CurrentPrincipal,
+        reads: ReadsDep,
+        manager_id: Annotated[str | None, QueryParameter(max_length=64)] = None,
+        after: Annotated[int, QueryParameter(ge=0, le=2**63 - 1)] = 0,
+        limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
+    ) -> PostingsPage:
+        """The provider's own postings in log order; `after` is the previous page's cursor."""
+        allow(
+            principal.is_admin() or principal.is_provider(provider_id),
+            "only that provider or an admin",
+        )
+        return await reads.postings(provider_id, manager_id=manager_id, after=after, limit=limit)
 
     @post(
         "/{provider_id:str}/activities",
@@ -181,5 +216,22 @@ class ProvidersController(Controller):
             starts_on=data.starts_on,
             ends_on=data.ends_on,
         )
-        await ledger.register_activity(ctx, activity)
+        await cmd.register_activity(ledger, ctx, activity)
         return data
+
+
+class ActivitiesController(Controller):
+    path = "/v1/activities"
+    tags = ("providers",)
+
+    @get("/", operation_id="listActivities", responses=READ_PROBLEMS)
+    async def list_activities(
+        self,
+        principal: CurrentPrincipal,
+        reads: ReadsDep,
+        program: Filter = None,
+        category: Filter = None,
+        q: Filter = None,
+    ) -> list[ActivityView]:
+        """The catalogue: what counts toward which program and category (any role)."""
+        return await reads.activities(program=program, category=category, q=q)

@@ -1,57 +1,32 @@
-"""Managers: enrolment, certifications, what they stand at, and their renewals."""
+"""Managers: enrolment, the managers list, profiles, certifications and their standing."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated
 
-from litestar import Controller, Response, get, post
-from litestar.exceptions import ValidationException
-from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
-from litestar.status_codes import HTTP_201_CREATED
+from litestar import Controller, get, post
+from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from ledger.api.deps import CurrentPrincipal, LedgerDep, ReadsDep, RequestContext, allow
 from ledger.api.errors import READ_PROBLEMS, WRITE_PROBLEMS
-from ledger.api.schemas import CertificationBody, FeeBody, ManagerBody, RenewalBody
-from ledger.api.views import (
-    CountedView,
-    CsvOperation,
-    ExplainView,
-    FeeView,
-    RenewalFiledView,
-    StatusView,
-    certification_status,
-    csv_text,
-    cycle_view,
-    json_or_csv,
+from ledger.api.schemas import (
+    CertificationBody,
+    ExtensionBody,
+    ManagerBody,
+    ProfileBody,
+    StandingBody,
 )
-from ledger.domain.assess import assess
-from ledger.domain.decide import LATEST
-from ledger.domain.errors import NotFound
-from ledger.domain.reports import CycleReport, TranscriptLine, cycle_reports, transcript
+from ledger.api.views import ExtensionView, ManagerList, ProfileView, StandingView
+from ledger.commands import managers as cmd
+from ledger.commands import standing
+from ledger.domain.errors import invalid
 
 __all__ = ["ManagersController"]
 
-AsOf = Annotated[date | None, QueryParameter(description="judge as of this day (default today)")]
-KnownAt = Annotated[
-    datetime | None, QueryParameter(description="only what had been recorded by this instant")
+Status = Annotated[
+    str | None, QueryParameter(description="active, grace, lapsed or revoked", max_length=16)
 ]
-ProgramCode = Annotated[str | None, QueryParameter(description="one program (default all)")]
-
-
-def _check_as_of(as_of: date | None) -> None:
-    """422 for an `as_of` past the dates the ledger deals in: cycles are laid out up to the one
-    holding it, and far enough ahead they would end past the calendar's year 9999 (a 500)."""
-    if as_of is not None and as_of > LATEST:
-        error = {"key": "as_of", "message": f"at most {LATEST}", "source": "query"}
-        raise ValidationException(detail="invalid query parameters", extra=[error])
-
-
-_TRANSCRIPT_COLUMNS = (
-    "completion_id", "completed_on", "activity_id", "activity_title", "provider_id", "external_id",
-    "category", "programs", "ceus", "state", "counted", "amended", "voided", "late", "cycle",
-    "reason", "posted_at",
-)  # fmt: skip
 
 
 class ManagersController(Controller):
@@ -66,14 +41,68 @@ class ManagersController(Controller):
         ctx: RequestContext,
         ledger: LedgerDep,
     ) -> ManagerBody:
-        allow(
-            principal.is_admin() or principal.role == "auditor",
-            "only an admin or an association enrols",
-        )
-        await ledger.enroll_manager(
-            ctx, manager_id=data.manager_id, name=data.name, email=data.email
+        allow(principal.is_admin() or principal.role == "auditor", "only an admin or an auditor")
+        await cmd.enroll_manager(
+            ledger, ctx, manager_id=data.manager_id, name=data.name, email=data.email
         )
         return data
+
+    @get("/", operation_id="listManagers", responses=READ_PROBLEMS)
+    async def list_managers(
+        self,
+        principal: CurrentPrincipal,
+        reads: ReadsDep,
+        program: Annotated[str | None, QueryParameter(max_length=16)] = None,
+        q: Annotated[str | None, QueryParameter(max_length=200)] = None,
+        status: Status = None,
+        after: Annotated[int, QueryParameter(ge=0, le=2**63 - 1)] = 0,
+        limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
+    ) -> ManagerList:
+        """Managers certified in a program (an auditor must name one of its programs),
+        searchable by id, name or email; `after` is the cursor of the previous page."""
+        if principal.is_admin():
+            pass
+        elif program is None:
+            allow(principal.role != "auditor", "name one of your programs")
+            allow(False, "only an auditor of the program or an admin")
+        else:
+            allow(principal.audits(program), f"only an auditor of {program} or an admin")
+        if status not in (None, "active", "grace", "lapsed", "revoked"):
+            raise invalid("status", "one of active, grace, lapsed, revoked")
+        if program is not None:
+            await reads.program(program)
+        return await reads.managers_list(
+            program=program, q=q, status=status, after=after, limit=limit
+        )
+
+    @get("/{manager_id:str}", operation_id="getManager", responses=READ_PROBLEMS)
+    async def profile(
+        self, manager_id: FromPath[str], principal: CurrentPrincipal, reads: ReadsDep
+    ) -> ProfileView:
+        """The manager's profile: name, email and the programs held."""
+        view = await reads.profile(manager_id)
+        allow(principal.may_read_profile(view), "a manager reads only their own record")
+        return view
+
+    @post(
+        "/{manager_id:str}/profile",
+        operation_id="changeProfile",
+        responses=WRITE_PROBLEMS,
+        status_code=HTTP_200_OK,
+    )
+    async def change_profile(
+        self,
+        manager_id: FromPath[str],
+        data: JSONBody[ProfileBody],
+        principal: CurrentPrincipal,
+        ctx: RequestContext,
+        ledger: LedgerDep,
+        reads: ReadsDep,
+    ) -> ProfileView:
+        """Change the name or the email (or both)."""
+        allow(principal.may_read_profile(await reads.profile(manager_id)), "not your record")
+        await cmd.change_profile(ledger, ctx, manager_id, name=data.name, email=data.email)
+        return await reads.profile(manager_id)
 
     @post(
         "/{manager_id:str}/certifications",
@@ -93,190 +122,73 @@ class ManagersController(Controller):
             principal.is_admin() or principal.audits(data.program),
             f"only an admin or a {data.program} auditor",
         )
-        await ledger.grant_certification(
-            ctx, manager_id, program=data.program, certified_on=data.certified_on
+        await cmd.grant_certification(
+            ledger, ctx, manager_id, program=data.program, certified_on=data.certified_on
         )
         return data
 
-    async def _context(  # type: ignore[no-untyped-def]
-        self,
-        manager_id: FromPath[str],
-        principal: CurrentPrincipal,
-        reads: ReadsDep,
-        ledger: LedgerDep,
-        as_of: date | None,
-        known_at: datetime | None,
-    ):
-        allow(principal.may_read_manager(manager_id), "a manager reads only their own record")
-        _check_as_of(as_of)
-        record = await reads.record(manager_id, as_of=as_of, known_at=known_at)
-        programs = await reads.programs(known_at=known_at)
-        return record, programs, as_of or ledger.today()
-
-    @get("/{manager_id:str}/status", operation_id="getStatus", responses=READ_PROBLEMS)
-    async def status(
-        self,
-        manager_id: FromPath[str],
-        principal: CurrentPrincipal,
-        reads: ReadsDep,
-        ledger: LedgerDep,
-        as_of: AsOf = None,
-        known_at: KnownAt = None,
-    ) -> StatusView:
-        """Status of every certification: totals, shortfalls, renewal, days to the deadline."""
-        record, programs, day = await self._context(
-            manager_id, principal, reads, ledger, as_of, known_at
-        )
-        completions = list(record.completions.values())
-        certifications = [
-            certification_status(assess(cert, completions, programs[code].versions, day))
-            for code, cert in sorted(record.certifications.items())
-        ]
-        return StatusView(
-            manager_id=manager_id, as_of=day, known_at=known_at, certifications=certifications
-        )
-
-    @get("/{manager_id:str}/status/explain", operation_id="explainStatus", responses=READ_PROBLEMS)
-    async def explain(
-        self,
-        manager_id: FromPath[str],
-        principal: CurrentPrincipal,
-        reads: ReadsDep,
-        ledger: LedgerDep,
-        program: Annotated[str, QueryParameter(description="the program to explain")],
-        as_of: AsOf = None,
-        known_at: KnownAt = None,
-    ) -> ExplainView:
-        """Where every completion counted, or why it did not."""
-        record, programs, day = await self._context(
-            manager_id, principal, reads, ledger, as_of, known_at
-        )
-        cert = record.certifications.get(program)
-        if cert is None:
-            raise NotFound(f"{program} certification for manager", manager_id)
-        a = assess(cert, list(record.completions.values()), programs[program].versions, day)
-        return ExplainView(
-            manager_id=manager_id,
-            program=program,
-            as_of=day,
-            known_at=known_at,
-            cycle=cycle_view(a),
-            allocations=list(a.allocations),
-        )
-
-    @get(
-        "/{manager_id:str}/transcript",
-        operation_id="getTranscript",
-        # list[dict], not list[TranscriptLine]: its `history: tuple[Change, ...]` names a type
-        # imported for type checking only, so Litestar cannot resolve it for the schema.
-        responses=READ_PROBLEMS | json_or_csv(list[dict[str, Any]]),
-        operation_class=CsvOperation,
-    )
-    async def transcript(
-        self,
-        manager_id: FromPath[str],
-        principal: CurrentPrincipal,
-        reads: ReadsDep,
-        ledger: LedgerDep,
-        program: ProgramCode = None,
-        format: FromQuery[Literal["json", "csv"]] = "json",
-        as_of: AsOf = None,
-        known_at: KnownAt = None,
-    ) -> Response[list[TranscriptLine]] | Response[str]:
-        """Every completion with its state (counted, amended, voided, late)."""
-        record, programs, day = await self._context(
-            manager_id, principal, reads, ledger, as_of, known_at
-        )
-        if program is not None and program not in record.certifications:
-            raise NotFound(f"{program} certification for manager", manager_id)
-        lines = transcript(record, programs, day, program=program)
-        if format == "json":
-            return Response(lines)
-        rows = ({c: getattr(line, c) for c in _TRANSCRIPT_COLUMNS} for line in lines)
-        return Response(csv_text(_TRANSCRIPT_COLUMNS, rows), media_type="text/csv")
-
-    @get("/{manager_id:str}/cycles", operation_id="getCycles", responses=READ_PROBLEMS)
-    async def cycles(
-        self,
-        manager_id: FromPath[str],
-        principal: CurrentPrincipal,
-        reads: ReadsDep,
-        ledger: LedgerDep,
-        program: Annotated[str, QueryParameter(description="the program")],
-        as_of: AsOf = None,
-        known_at: KnownAt = None,
-    ) -> list[CycleReport]:
-        """Renewal-cycle history: dates, rules, CEUs, fee, renewal, late credits, audit."""
-        record, programs, day = await self._context(
-            manager_id, principal, reads, ledger, as_of, known_at
-        )
-        if program not in record.certifications:
-            raise NotFound(f"{program} certification for manager", manager_id)
-        return cycle_reports(record, programs[program], day)
-
     @post(
-        "/{manager_id:str}/fees",
-        operation_id="recordFee",
+        "/{manager_id:str}/certifications/{program:str}/revoke",
+        operation_id="revokeCertification",
         responses=WRITE_PROBLEMS,
         status_code=HTTP_201_CREATED,
     )
-    async def fee(
+    async def revoke(
         self,
         manager_id: FromPath[str],
-        data: JSONBody[FeeBody],
+        program: FromPath[str],
+        data: JSONBody[StandingBody],
         principal: CurrentPrincipal,
         ctx: RequestContext,
         ledger: LedgerDep,
-    ) -> FeeView:
-        allow(
-            principal.is_admin() or principal.audits(data.program),
-            f"only an admin or a {data.program} auditor",
-        )
-        result = await ledger.pay_fee(
-            ctx,
-            manager_id,
-            program=data.program,
-            amount_cents=data.amount_cents,
-            reference=data.reference,
-        )
-        return FeeView(
-            manager_id=manager_id,
-            program=data.program,
-            amount_cents=data.amount_cents,
-            reference=data.reference,
-            position=result.last_position,
-            recorded_at=result.recorded_at,
-        )
+        reads: ReadsDep,
+    ) -> StandingView:
+        """Revoke the certification (status `revoked` until reinstated)."""
+        allow(principal.audits(program), f"only an auditor of {program}")
+        result = await standing.revoke(ledger, ctx, manager_id, program=program, reason=data.reason)
+        return await reads.standing(manager_id, program, data.reason, result)
 
     @post(
-        "/{manager_id:str}/renewals",
-        operation_id="fileRenewal",
+        "/{manager_id:str}/certifications/{program:str}/reinstate",
+        operation_id="reinstateCertification",
         responses=WRITE_PROBLEMS,
         status_code=HTTP_201_CREATED,
     )
-    async def renew(
+    async def reinstate(
         self,
         manager_id: FromPath[str],
-        data: JSONBody[RenewalBody],
+        program: FromPath[str],
+        data: JSONBody[StandingBody],
         principal: CurrentPrincipal,
         ctx: RequestContext,
         ledger: LedgerDep,
-    ) -> RenewalFiledView:
-        """File the renewal of the cycle being renewed: 422 listing every shortfall if not ready."""
-        allow(principal.is_manager(manager_id), "only the manager files their renewal")
-        filed, result = await ledger.file_renewal(ctx, manager_id, program=data.program)
-        return RenewalFiledView(
-            renewal_id=filed.renewal_id,
-            manager_id=manager_id,
-            program=filed.program,
-            cycle=filed.cycle,
-            ceus=filed.ceus,
-            carried_over=filed.carried_over,
-            fee_paid_cents=filed.fee_paid_cents,
-            completions=[
-                CountedView(completion_id=c.completion_id, ceus=c.ceus, category=c.category)
-                for c in filed.completions
-            ],
-            position=result.last_position,
-            recorded_at=result.recorded_at,
+        reads: ReadsDep,
+    ) -> StandingView:
+        """Reinstate a revoked certification: back to the status the rules give."""
+        allow(principal.audits(program), f"only an auditor of {program}")
+        result = await standing.reinstate(
+            ledger, ctx, manager_id, program=program, reason=data.reason
         )
+        return await reads.standing(manager_id, program, data.reason, result)
+
+    @post(
+        "/{manager_id:str}/certifications/{program:str}/extensions",
+        operation_id="extendDeadline",
+        responses=WRITE_PROBLEMS,
+        status_code=HTTP_201_CREATED,
+    )
+    async def extend(
+        self,
+        manager_id: FromPath[str],
+        program: FromPath[str],
+        data: JSONBody[ExtensionBody],
+        principal: CurrentPrincipal,
+        ctx: RequestContext,
+        ledger: LedgerDep,
+    ) -> ExtensionView:
+        """Move the deadline of the cycle being renewed to `ends_on`."""
+        allow(principal.audits(program), f"only an auditor of {program}")
+        extended, result = await standing.extend_deadline(
+            ledger, ctx, manager_id, program=program, until=data.ends_on, reason=data.reason
+        )
+        return ExtensionView.of(extended, result)

@@ -11,7 +11,18 @@ import pytest
 from events.catalog import ActivityRegistered
 from events.codec import Actor
 from events.memory import InMemoryEventStore
-from ledger.commands import Context, Duplicate, Ledger, Posting
+from ledger.commands import (
+    Context,
+    Duplicate,
+    Ledger,
+    Posting,
+    audits,
+    catalogue,
+    completions,
+    managers,
+    renewals,
+    rosters,
+)
 from ledger.domain.decide import assess_program
 from ledger.domain.errors import AlreadyExists, Invalid, NotAllowed, NotFound
 from tests.builders import SteppingClock
@@ -29,13 +40,17 @@ def clock() -> SteppingClock:
 @pytest.fixture
 async def ledger(clock) -> Ledger:
     ledger = Ledger(InMemoryEventStore(clock=clock), clock=clock)
-    await ledger.ensure_default_programs(ADMIN)
-    await ledger.register_provider(
-        ADMIN, provider_id="tma", name="Texas Medical Association", programs=("CMM", "CMOM")
+    await catalogue.ensure_default_programs(ledger, ADMIN)
+    await catalogue.register_provider(
+        ledger, ADMIN, provider_id="tma", name="Texas Medical Association", programs=("CMM", "CMOM")
     )
-    await ledger.register_activity(PROVIDER, workshop())
-    await ledger.enroll_manager(ADMIN, manager_id="m-1", name="Pat Doe", email="pat@example.org")
-    await ledger.grant_certification(ADMIN, "m-1", program="CMM", certified_on=date(2024, 3, 15))
+    await catalogue.register_activity(ledger, PROVIDER, workshop())
+    await managers.enroll_manager(
+        ledger, ADMIN, manager_id="m-1", name="Pat Doe", email="pat@example.org"
+    )
+    await managers.grant_certification(
+        ledger, ADMIN, "m-1", program="CMM", certified_on=date(2024, 3, 15)
+    )
     return ledger
 
 
@@ -63,13 +78,15 @@ async def post(ledger: Ledger, external_id: str = "row-1", *, ceus: str = "12", 
         "completed_on": date(2025, 5, 5),
         "ceus": Decimal(ceus),
     }
-    return await ledger.record_completion(PROVIDER, provider_id, Posting(**(fields | changes)))
+    return await completions.record_completion(
+        ledger, PROVIDER, provider_id, Posting(**(fields | changes))
+    )
 
 
 async def test_default_programs_are_defined_once_however_often_it_is_asked(ledger):
-    await ledger.ensure_default_programs(ADMIN)
+    await catalogue.ensure_default_programs(ledger, ADMIN)
 
-    programs = await ledger.programs()
+    programs = await ledger.catalogue.programs()
 
     assert sorted(programs) == ["CMM", "CMOM"]
     assert [len(p.versions) for p in programs.values()] == [1, 1]
@@ -82,10 +99,10 @@ async def test_a_posting_returns_a_receipt_and_an_identical_retry_returns_the_sa
 
     assert first.created
     assert not again.created
-    assert (again.id, again.position, again.recorded_at) == (
-        first.id,
-        first.position,
-        first.recorded_at,
+    assert (again.receipt.id, again.receipt.position, again.receipt.recorded_at) == (
+        first.receipt.id,
+        first.receipt.position,
+        first.receipt.recorded_at,
     )
 
 
@@ -99,8 +116,8 @@ async def test_identical_postings_racing_each_other_are_recorded_once(ledger):
     receipts = await asyncio.gather(*(post(ledger) for _ in range(10)))
 
     assert sum(r.created for r in receipts) == 1
-    assert len({r.position for r in receipts}) == 1
-    record = await ledger.manager("m-1")
+    assert len({r.receipt.position for r in receipts}) == 1
+    record = (await ledger.managers.current("m-1"))[0]
     assert len(record.completions) == 1
 
 
@@ -108,9 +125,9 @@ async def test_many_postings_for_one_manager_at_once_all_land(ledger):
     receipts = await asyncio.gather(*(post(ledger, f"row-{n}", ceus="0.5") for n in range(40)))
 
     assert all(r.created for r in receipts)
-    record = await ledger.manager("m-1")
+    record = (await ledger.managers.current("m-1"))[0]
     assert len(record.completions) == 40
-    assessed = assess_program(record, await ledger.existing_program("CMM"), date(2025, 6, 2))
+    assessed = assess_program(record, await ledger.catalogue.program("CMM"), date(2025, 6, 2))
     assert assessed.focus.earned == 20
 
 
@@ -133,7 +150,8 @@ async def test_bad_postings_are_refused_and_nothing_is_stored(ledger, changes, e
 
 
 async def test_a_future_completion_date_is_refused(ledger, clock):
-    await ledger.register_activity(
+    await catalogue.register_activity(
+        ledger,
         PROVIDER,
         workshop(activity_id="later", starts_on=date(2025, 6, 1), ends_on=date(2025, 6, 30)),
     )
@@ -142,21 +160,28 @@ async def test_a_future_completion_date_is_refused(ledger, clock):
 
 
 async def test_registering_an_activity_id_twice_is_refused_even_for_another_provider(ledger):
-    await ledger.register_provider(ADMIN, provider_id="mgma", name="MGMA", programs=("CMM",))
+    await catalogue.register_provider(
+        ledger, ADMIN, provider_id="mgma", name="MGMA", programs=("CMM",)
+    )
     with pytest.raises(AlreadyExists):
-        await ledger.register_activity(PROVIDER, workshop(provider_id="mgma", programs=("CMM",)))
+        await catalogue.register_activity(
+            ledger, PROVIDER, workshop(provider_id="mgma", programs=("CMM",))
+        )
 
 
 async def test_a_provider_voids_its_posting_and_the_credit_stops_counting(ledger):
     receipt = await post(ledger)
-    await ledger.void_completion(PROVIDER, receipt.id, reason="wrong attendee", provider_id="tma")
+    await completions.void_completion(
+        ledger, PROVIDER, receipt.receipt.id, reason="wrong attendee", provider_id="tma"
+    )
 
-    record = await ledger.manager("m-1")
-    assert record.completions[receipt.id].voided
+    record = (await ledger.managers.current("m-1"))[0]
+    assert record.completions[receipt.receipt.id].voided
     with pytest.raises(NotAllowed):
-        await ledger.amend_completion(
+        await completions.amend_completion(
+            ledger,
             PROVIDER,
-            (await post(ledger, "row-2", ceus="3")).id,
+            (await post(ledger, "row-2", ceus="3")).receipt.id,
             reason="x",
             ceus=Decimal(1),
             completed_on=None,
@@ -166,18 +191,23 @@ async def test_a_provider_voids_its_posting_and_the_credit_stops_counting(ledger
 
 async def test_the_renewal_journey_from_posting_to_approval(ledger, clock):
     await post(ledger, "row-1")
-    await ledger.register_activity(
+    await catalogue.register_activity(
+        ledger,
         PROVIDER,
         workshop(activity_id="tma-2025-hr", starts_on=date(2025, 5, 20), ends_on=date(2025, 5, 22)),
     )
     await post(ledger, "row-2", activity_id="tma-2025-hr", completed_on=date(2025, 5, 22))
-    await ledger.pay_fee(ADMIN, "m-1", program="CMM", amount_cents=7500, reference="INV-77")
+    await renewals.pay_fee(
+        ledger, ADMIN, "m-1", program="CMM", amount_cents=7500, reference="INV-77"
+    )
 
-    filed, _ = await ledger.file_renewal(
-        Context(actor=Actor(role="manager", id="m-1"), request_id="r"), "m-1", program="CMM"
+    filed, _ = await renewals.file_renewal(
+        ledger, Context(actor=Actor(role="manager", id="m-1"), request_id="r"), "m-1", program="CMM"
     )
     clock.advance(days=3)
-    await ledger.decide_renewal(AUDITOR, filed.renewal_id, approve=True, reason="complete")
+    await renewals.decide_renewal(
+        ledger, AUDITOR, filed.renewal_id, approve=True, reason="complete"
+    )
 
     assert (filed.cycle, filed.ceus, len(filed.completions), filed.fee_paid_cents) == (
         1,
@@ -185,20 +215,25 @@ async def test_the_renewal_journey_from_posting_to_approval(ledger, clock):
         2,
         7500,
     )
-    record = await ledger.manager("m-1")
+    record = (await ledger.managers.current("m-1"))[0]
     assert record.certifications["CMM"].renewal(filed.renewal_id).state == "approved"
 
 
 async def test_an_audit_draw_and_a_failed_finding_revokes(ledger):
     await post(ledger, "row-1")
-    await ledger.register_activity(
-        PROVIDER, workshop(activity_id="hr", starts_on=date(2025, 5, 20), ends_on=date(2025, 5, 22))
+    await catalogue.register_activity(
+        ledger,
+        PROVIDER,
+        workshop(activity_id="hr", starts_on=date(2025, 5, 20), ends_on=date(2025, 5, 22)),
     )
     await post(ledger, "row-2", activity_id="hr", completed_on=date(2025, 5, 21))
-    await ledger.pay_fee(ADMIN, "m-1", program="CMM", amount_cents=7500, reference="INV-77")
-    filed, _ = await ledger.file_renewal(ADMIN, "m-1", program="CMM")
+    await renewals.pay_fee(
+        ledger, ADMIN, "m-1", program="CMM", amount_cents=7500, reference="INV-77"
+    )
+    filed, _ = await renewals.file_renewal(ledger, ADMIN, "m-1", program="CMM")
 
-    drawn = await ledger.draw_audit(
+    drawn = await audits.draw_audit(
+        ledger,
         AUDITOR,
         program="CMM",
         filed_from=date(2025, 6, 1),
@@ -208,17 +243,22 @@ async def test_an_audit_draw_and_a_failed_finding_revokes(ledger):
         population=[filed.renewal_id],
     )
     assert drawn.selected == (filed.renewal_id,)
-    await ledger.record_finding(
-        AUDITOR, drawn.audit_id, renewal_id=filed.renewal_id, passed=False, note="no certificates"
+    await audits.record_finding(
+        ledger,
+        AUDITOR,
+        drawn.audit_id,
+        renewal_id=filed.renewal_id,
+        passed=False,
+        note="no certificates",
     )
 
-    cert = (await ledger.manager("m-1")).certifications["CMM"]
+    cert = ((await ledger.managers.current("m-1"))[0]).certifications["CMM"]
     assert cert.revoked
     assert cert.standing[-1].audit_id == drawn.audit_id
     assert cert.renewal(filed.renewal_id).findings[0].outcome == "failed"
     with pytest.raises(AlreadyExists):
-        await ledger.record_finding(
-            AUDITOR, drawn.audit_id, renewal_id=filed.renewal_id, passed=True, note="again"
+        await audits.record_finding(
+            ledger, AUDITOR, drawn.audit_id, renewal_id=filed.renewal_id, passed=True, note="again"
         )
 
 
@@ -227,8 +267,8 @@ async def test_a_record_read_as_known_at_an_earlier_instant(ledger, clock):
     clock.advance(hours=1)
     await post(ledger)
 
-    assert (await ledger.manager("m-1", known_at=before)).completions == {}
-    assert len((await ledger.manager("m-1")).completions) == 1
+    assert (await ledger.managers.at("m-1", known_at=before)).completions == {}
+    assert len(((await ledger.managers.current("m-1"))[0]).completions) == 1
 
 
 def line(external_id: str, manager_id: str = "m-1", ceus: str = "1", **changes) -> Posting:
@@ -243,7 +283,9 @@ def line(external_id: str, manager_id: str = "m-1", ceus: str = "1", **changes) 
 
 
 async def test_a_roster_answers_each_line_on_its_own(ledger):
-    await ledger.enroll_manager(ADMIN, manager_id="m-2", name="Lee", email="lee@example.org")
+    await managers.enroll_manager(
+        ledger, ADMIN, manager_id="m-2", name="Lee", email="lee@example.org"
+    )
     earlier = await post(ledger, "old", ceus="2")
     roster = [
         line("a"),
@@ -256,27 +298,29 @@ async def test_a_roster_answers_each_line_on_its_own(ledger):
         line("d", "m-2", ceus="1.5"),
     ]
 
-    outcomes = await ledger.record_completions(PROVIDER, "tma", roster)
+    outcomes = await rosters.record_completions(ledger, PROVIDER, "tma", roster)
 
     kinds = [
         type(o).__name__ if isinstance(o, Exception) else ("new" if o.created else "again")
         for o in outcomes
     ]
     assert kinds == ["new", "new", "Invalid", "again", "Duplicate", "again", "NotFound", "new"]
-    assert outcomes[3].id == outcomes[0].id
-    assert outcomes[5].position == earlier.position
-    assert outcomes[7].position == outcomes[1].position + 1, "one append for m-2's two lines"
-    record = await ledger.manager("m-2")
+    assert outcomes[3].receipt.id == outcomes[0].receipt.id
+    assert outcomes[5].receipt.position == earlier.receipt.position
+    assert outcomes[7].receipt.position == outcomes[1].receipt.position + 1, (
+        "one append for m-2's two lines"
+    )
+    record = (await ledger.managers.current("m-2"))[0]
     assert sorted(c.ceus for c in record.completions.values()) == [Decimal("1.00"), Decimal("1.50")]
 
 
 async def test_a_roster_posted_twice_changes_nothing_the_second_time(ledger):
     roster = [line(f"r{n}", ceus="0.5") for n in range(30)]
-    first = await ledger.record_completions(PROVIDER, "tma", roster)
+    first = await rosters.record_completions(ledger, PROVIDER, "tma", roster)
     head = await ledger.store.head()
 
-    again = await ledger.record_completions(PROVIDER, "tma", roster)
+    again = await rosters.record_completions(ledger, PROVIDER, "tma", roster)
 
-    assert [o.id for o in again] == [o.id for o in first]
+    assert [o.receipt.id for o in again] == [o.receipt.id for o in first]
     assert not any(o.created for o in again)
     assert await ledger.store.head() == head

@@ -1,13 +1,21 @@
-"""Rosters as CSV, the format providers export from their registration systems: a header line
-`external_id,manager_id,activity_id,completed_on,ceus`, then one posting per line.  Used by
-POST /v1/completions/batch (text/csv) and `ceu-ledger import-roster`."""
+"""CSV in and out, for the API and the CLI alike.
+
+In: rosters, the format providers export from their registration systems: a header line
+`external_id,manager_id,activity_id,completed_on,ceus`, then one posting per line
+(POST /v1/completions/batch as text/csv, and `ceu-ledger import-roster`).
+Out: listings (the transcript, the renewal register) with a header line.
+"""
 
 from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
 
-__all__ = ["CSV_HEADER", "RosterFormatError", "parse_roster_csv"]
+import msgspec
+
+__all__ = ["CSV_HEADER", "RosterFormatError", "columns_of", "csv_text", "parse_roster_csv"]
 
 CSV_HEADER = ("external_id", "manager_id", "activity_id", "completed_on", "ceus")
 
@@ -41,3 +49,31 @@ def _line(row: list[str]) -> dict[str, object]:
     if any(cells[len(CSV_HEADER) :]):
         line["extra_cells"] = cells[len(CSV_HEADER) :]
     return line
+
+
+def _cell(value: object) -> object:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, tuple | list):
+        return " ".join(str(v) for v in value)
+    return value
+
+
+def csv_text(columns: Sequence[str], rows: Iterable[msgspec.Struct]) -> str:
+    """`columns` of each row, with a header line; booleans as true/false, dates and instants
+    in ISO 8601, lists space-separated."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([_cell(getattr(row, c)) for c in columns])
+    return out.getvalue()
+
+
+def columns_of(row_type: type[msgspec.Struct]) -> tuple[str, ...]:
+    """Every field of a row type, in field order: a listing's CSV columns."""
+    return tuple(f.name for f in msgspec.structs.fields(row_type))

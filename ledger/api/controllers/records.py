@@ -1,0 +1,115 @@
+"""What a manager stands at: status, its explanation, the transcript, the cycle history."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from litestar import Controller, Response, get
+from litestar.exceptions import ValidationException
+from litestar.params import FromPath, FromQuery, QueryParameter
+
+from ledger.api.deps import CurrentPrincipal, ReadsDep, allow_manager_read
+from ledger.api.errors import READ_PROBLEMS
+from ledger.api.openapi import CsvOperation, csv_response, json_or_csv
+from ledger.api.views import ExplainView, StatusView
+from ledger.domain.reports import CycleReport, TranscriptLine
+from ledger.domain.values import LATEST
+
+__all__ = ["RecordsController"]
+
+AsOf = Annotated[date | None, QueryParameter(description="judge as of this day (default today)")]
+KnownAt = Annotated[
+    datetime | None, QueryParameter(description="only what had been recorded by this instant")
+]
+
+TRANSCRIPT_COLUMNS = (
+    "completion_id", "completed_on", "activity_id", "activity_title", "provider_id", "external_id",
+    "category", "programs", "ceus", "state", "counted", "amended", "voided", "late", "cycle",
+    "reason", "posted_at",
+)  # fmt: skip
+
+
+def _check_as_of(as_of: date | None) -> None:
+    """422 for an `as_of` past the dates the ledger deals in: cycles are laid out up to the one
+    holding it, and far enough ahead they would end past the calendar's year 9999 (a 500)."""
+    if as_of is not None and as_of > LATEST:
+        error = {"key": "as_of", "message": f"at most {LATEST}", "source": "query"}
+        raise ValidationException(detail="invalid query parameters", extra=[error])
+
+
+class RecordsController(Controller):
+    path = "/v1/managers/{manager_id:str}"
+    tags = ("managers",)
+
+    @get("/status", operation_id="getStatus", responses=READ_PROBLEMS)
+    async def status(
+        self,
+        manager_id: FromPath[str],
+        principal: CurrentPrincipal,
+        reads: ReadsDep,
+        as_of: AsOf = None,
+        known_at: KnownAt = None,
+    ) -> StatusView:
+        """Status of every certification: totals, shortfalls, renewal, days to the deadline."""
+        await allow_manager_read(principal, reads, manager_id)
+        _check_as_of(as_of)
+        return await reads.status(manager_id, as_of=as_of, known_at=known_at)
+
+    @get("/status/explain", operation_id="explainStatus", responses=READ_PROBLEMS)
+    async def explain(
+        self,
+        manager_id: FromPath[str],
+        principal: CurrentPrincipal,
+        reads: ReadsDep,
+        program: Annotated[str, QueryParameter(description="the program to explain")],
+        as_of: AsOf = None,
+        known_at: KnownAt = None,
+    ) -> ExplainView:
+        """Where every completion counted, or why it did not."""
+        await allow_manager_read(principal, reads, manager_id)
+        _check_as_of(as_of)
+        return await reads.explain(manager_id, program, as_of=as_of, known_at=known_at)
+
+    @get(
+        "/transcript",
+        operation_id="getTranscript",
+        # list[dict], not list[TranscriptLine]: its `history: tuple[Change, ...]` names a type
+        # imported for type checking only, so Litestar cannot resolve it for the schema.
+        responses=READ_PROBLEMS | json_or_csv(list[dict[str, Any]]),
+        operation_class=CsvOperation,
+    )
+    async def transcript(
+        self,
+        manager_id: FromPath[str],
+        principal: CurrentPrincipal,
+        reads: ReadsDep,
+        program: Annotated[
+            str | None, QueryParameter(description="one program (default all)")
+        ] = None,
+        format: FromQuery[Literal["json", "csv"]] = "json",
+        as_of: AsOf = None,
+        known_at: KnownAt = None,
+    ) -> Response[list[TranscriptLine]] | Response[str]:
+        """Every completion with its state (counted, amended, voided, late, repeat)."""
+        await allow_manager_read(principal, reads, manager_id)
+        _check_as_of(as_of)
+        lines = await reads.transcript(manager_id, program, as_of=as_of, known_at=known_at)
+        if format == "json":
+            return Response(lines)
+        return csv_response(TRANSCRIPT_COLUMNS, lines, f"transcript-{manager_id}.csv")
+
+    @get("/cycles", operation_id="getCycles", responses=READ_PROBLEMS)
+    async def cycles(
+        self,
+        manager_id: FromPath[str],
+        principal: CurrentPrincipal,
+        reads: ReadsDep,
+        program: Annotated[str, QueryParameter(description="the program")],
+        as_of: AsOf = None,
+        known_at: KnownAt = None,
+    ) -> list[CycleReport]:
+        """Renewal-cycle history: dates, rules, CEUs, fee, renewal, late credits, audit."""
+        await allow_manager_read(principal, reads, manager_id)
+        _check_as_of(as_of)
+        return await reads.cycles(manager_id, program, as_of=as_of, known_at=known_at)

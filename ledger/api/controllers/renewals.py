@@ -1,0 +1,131 @@
+"""Fees and refunds, filing a renewal, and the association's decision on it."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from litestar import Controller, post
+from litestar.params import FromPath, JSONBody
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+
+from ledger.api.deps import CurrentPrincipal, LedgerDep, RequestContext, allow
+from ledger.api.errors import WRITE_PROBLEMS
+from ledger.api.schemas import DecisionBody, FeeBody, RefundBody, RenewalBody
+from ledger.api.views import DecisionView, FeeView, RefundView, RenewalFiledView
+from ledger.commands import renewals as cmd
+from ledger.commands.loaders import find_fee, find_renewal
+
+__all__ = ["FeesController", "ManagerRenewalsController", "RenewalsController"]
+
+
+class ManagerRenewalsController(Controller):
+    path = "/v1/managers/{manager_id:str}"
+    tags = ("renewals",)
+
+    @post("/fees", operation_id="recordFee", responses=WRITE_PROBLEMS, status_code=HTTP_201_CREATED)
+    async def fee(
+        self,
+        manager_id: FromPath[str],
+        data: JSONBody[FeeBody],
+        principal: CurrentPrincipal,
+        ctx: RequestContext,
+        ledger: LedgerDep,
+    ) -> FeeView:
+        """Record a fee paid for the cycle being renewed."""
+        allow(
+            principal.is_admin() or principal.audits(data.program),
+            f"only an admin or a {data.program} auditor",
+        )
+        fee_id, result = await cmd.pay_fee(
+            ledger, ctx, manager_id, program=data.program, amount_cents=data.amount_cents,
+            reference=data.reference,
+        )  # fmt: skip
+        return FeeView(
+            fee_id=fee_id, manager_id=manager_id, program=data.program,
+            amount_cents=data.amount_cents, reference=data.reference,
+            position=result.last_position, recorded_at=result.recorded_at,
+        )  # fmt: skip
+
+    @post(
+        "/renewals",
+        operation_id="fileRenewal",
+        responses=WRITE_PROBLEMS,
+        status_code=HTTP_201_CREATED,
+    )
+    async def renew(
+        self,
+        manager_id: FromPath[str],
+        data: JSONBody[RenewalBody],
+        principal: CurrentPrincipal,
+        ctx: RequestContext,
+        ledger: LedgerDep,
+    ) -> RenewalFiledView:
+        """File the renewal of the cycle being renewed: 422 listing every shortfall if not ready."""
+        allow(principal.is_manager(manager_id), "only the manager files their renewal")
+        filed, result = await cmd.file_renewal(ledger, ctx, manager_id, program=data.program)
+        return RenewalFiledView.of(filed, result)
+
+
+class FeesController(Controller):
+    path = "/v1/fees"
+    tags = ("renewals",)
+
+    @post(
+        "/{fee_id:uuid}/refund",
+        operation_id="refundFee",
+        responses=WRITE_PROBLEMS,
+        status_code=HTTP_201_CREATED,
+    )
+    async def refund(
+        self,
+        fee_id: FromPath[UUID],
+        data: JSONBody[RefundBody],
+        principal: CurrentPrincipal,
+        ctx: RequestContext,
+        ledger: LedgerDep,
+    ) -> RefundView:
+        """Refund all or part of a fee; the cycle's fee_paid goes down."""
+        paid = await find_fee(ledger.store, fee_id)
+        allow(
+            principal.is_admin() or principal.audits(paid.program),
+            f"only an admin or a {paid.program} auditor",
+        )
+        result = await cmd.refund_fee(
+            ledger, ctx, fee_id, amount_cents=data.amount_cents, reason=data.reason
+        )
+        return RefundView(
+            fee_id=fee_id, manager_id=paid.manager_id, program=paid.program,
+            amount_cents=data.amount_cents, reason=data.reason,
+            position=result.last_position, recorded_at=result.recorded_at,
+        )  # fmt: skip
+
+
+class RenewalsController(Controller):
+    path = "/v1/renewals"
+    tags = ("associations",)
+
+    @post(
+        "/{renewal_id:uuid}/decision",
+        operation_id="decideRenewal",
+        responses=WRITE_PROBLEMS,
+        status_code=HTTP_200_OK,
+    )
+    async def decide(
+        self,
+        renewal_id: FromPath[UUID],
+        data: JSONBody[DecisionBody],
+        principal: CurrentPrincipal,
+        ctx: RequestContext,
+        ledger: LedgerDep,
+    ) -> DecisionView:
+        """Approve or deny a filed renewal (an auditor of its program)."""
+        filed = await find_renewal(ledger.store, renewal_id)
+        allow(principal.audits(filed.program), f"only an auditor of {filed.program}")
+        result = await cmd.decide_renewal(
+            ledger, ctx, renewal_id, approve=data.decision == "approve", reason=data.reason
+        )
+        return DecisionView(
+            renewal_id=renewal_id, manager_id=filed.manager_id, program=filed.program,
+            cycle=filed.cycle, decision=data.decision, reason=data.reason,
+            position=result.last_position, decided_at=result.recorded_at,
+        )  # fmt: skip

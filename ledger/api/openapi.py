@@ -1,0 +1,46 @@
+"""OpenAPI documentation helpers for listings that answer JSON or CSV."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from litestar import Response
+from litestar.openapi import ResponseSpec
+from litestar.openapi.spec import OpenAPIMediaType, OpenAPIResponse, OpenAPIType, Operation, Schema
+
+from ledger.csv_io import csv_text
+
+__all__ = ["CsvOperation", "csv_response", "json_or_csv"]
+
+
+def json_or_csv(rows: Any) -> dict[int, ResponseSpec]:
+    """The 200 of a listing: `rows` in JSON (and, with `CsvOperation`, CSV too)."""
+    return {
+        200: ResponseSpec(
+            data_container=rows,
+            description="the rows in JSON, or in CSV with format=csv",
+            generate_examples=False,
+        )
+    }
+
+
+@dataclass
+class CsvOperation(Operation):
+    """A listing that also answers `format=csv`: its 200 documents text/csv beside JSON."""
+
+    def __post_init__(self) -> None:
+        ok = (self.responses or {}).get("200")
+        if isinstance(ok, OpenAPIResponse):
+            csv_schema = OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING))
+            ok.content = {**(ok.content or {}), "text/csv": csv_schema}
+
+
+def csv_response(columns: Sequence[str], rows: Iterable[Any], filename: str) -> Response[str]:
+    """A CSV download of `columns` of the rows."""
+    return Response(
+        csv_text(columns, rows),
+        media_type="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )

@@ -1,0 +1,96 @@
+"""A roster's body in, its per-line results out (POST /v1/completions/batch).
+
+The body is JSON `{items: [...]}` or CSV; each item stands alone, so an item that is not even
+a well-formed posting is answered `rejected` on its own line and the others go on.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+import msgspec
+from litestar.exceptions import ClientException, HTTPException
+
+from ledger.api.errors import status_of
+from ledger.api.schemas import MAX_BATCH, BatchBody, CompletionBody
+from ledger.api.views import BatchResult, ItemResult
+from ledger.commands import Outcome, Posting
+from ledger.csv_io import RosterFormatError, parse_roster_csv
+from ledger.domain.errors import DomainError, FieldError, Invalid
+
+__all__ = ["batch_items", "batch_result"]
+
+Parsed = Posting | ItemResult
+
+
+def batch_items(body: bytes, content_type: str) -> list[Parsed]:
+    """Each item as a posting, or its rejection if it is not a well-formed one."""
+    return [_posting(raw) for raw in _raw_items(body, content_type)]
+
+
+def batch_result(parsed: list[Parsed], outcomes: list[Outcome]) -> BatchResult:
+    """The result of every line, in order: `outcomes` answer the postings among `parsed`."""
+    answers = iter(outcomes)
+    return BatchResult.of(
+        [
+            _item_result(p.external_id, next(answers)) if isinstance(p, Posting) else p
+            for p in parsed
+        ]
+    )
+
+
+def _raw_items(body: bytes, content_type: str) -> list[Any]:
+    if content_type.startswith("text/csv"):
+        try:
+            return parse_roster_csv(body, max_lines=MAX_BATCH)
+        except RosterFormatError as exc:
+            if exc.field == "body":
+                raise ClientException(detail=exc.message) from exc
+            raise Invalid([FieldError(exc.field, exc.message)]) from exc
+    if content_type.startswith("application/json") or not content_type:
+        try:
+            return msgspec.json.decode(body, type=BatchBody).items
+        except msgspec.ValidationError as exc:
+            raise Invalid([_field_of(exc, "items")]) from exc
+        except msgspec.DecodeError as exc:
+            raise ClientException(detail=f"malformed JSON: {exc}") from exc
+    raise HTTPException(status_code=415, detail="send application/json or text/csv")
+
+
+_NAMED_FIELD = re.compile(r"(?:unknown|missing required) field `([^`]+)`")
+
+
+def _field_of(exc: msgspec.ValidationError, default: str) -> FieldError:
+    """msgspec says `... - at `$.items[3].ceus``: name the field."""
+    message = str(exc)
+    field = message.rsplit("at `$.", 1)[1].rstrip("`") if "at `$." in message else None
+    if (named := _NAMED_FIELD.search(message)) is not None:  # the field itself, not its parent
+        field = named[1] if field is None else f"{field}.{named[1]}"
+    return FieldError(field or default, message.split(" - at ")[0])
+
+
+def _posting(raw: Any) -> Parsed:
+    try:
+        body = msgspec.convert(raw, CompletionBody, strict=False)
+    except msgspec.ValidationError as exc:
+        external_id = raw.get("external_id") if isinstance(raw, dict) else None
+        return ItemResult(
+            external_id=external_id if isinstance(external_id, str) else None,
+            status="rejected",
+            error={"status": 422, "errors": [msgspec.to_builtins(_field_of(exc, "item"))]},
+        )
+    return Posting(**msgspec.structs.asdict(body))
+
+
+def _item_result(external_id: str, outcome: Outcome) -> ItemResult:
+    if isinstance(outcome, DomainError):
+        error: dict[str, Any] = {"status": status_of(outcome), "detail": outcome.detail}
+        if isinstance(outcome, Invalid):
+            error["errors"] = [msgspec.to_builtins(e) for e in outcome.errors]
+        return ItemResult(external_id=external_id, status="rejected", error=error)
+    status: Literal["created", "duplicate"] = "created" if outcome.created else "duplicate"
+    receipt = outcome.receipt
+    return ItemResult(
+        external_id=external_id, status=status, id=receipt.id, position=receipt.position
+    )

@@ -1,0 +1,211 @@
+"""The state decisions and reads start from, loaded one way for writes and reads alike.
+
+* `ManagerLoader.current` is a manager's record now: a snapshot kept in this process (the
+  last record it folded), plus whatever the stream holds beyond the snapshot's version,
+  folded with the same `evolve`.  One short indexed read per call, and it is exactly the fold
+  of the whole stream, so a client always reads its own writes.  `ManagerLoader.at` folds
+  the whole stream for bitemporal reads (`as_of` a day, `known_at` an instant); those are
+  never cached.
+* `Catalogue` holds programs, providers and activities, folded once per process and
+  refreshed by position: each refresh reads only the catalogue events recorded after the
+  last one it saw.  Activities and providers never change once registered, so a cached one
+  is always right; programs are refreshed before every use.
+* `find_*` look up one fact by its event id (completions, renewals and fees are identified
+  by the event that records them).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import OrderedDict
+from typing import TYPE_CHECKING
+
+from events.catalog import (
+    ActivityRegistered,
+    AuditSampleDrawn,
+    CompletionRecorded,
+    Event,
+    FeePaid,
+    ProgramDefined,
+    ProgramRulesRevised,
+    ProviderRegistered,
+    RenewalFiled,
+)
+from events.codec import decode
+from ledger.commands.streams import audit_stream, manager_stream
+from ledger.domain.catalogue import evolve_activity, evolve_program, evolve_provider
+from ledger.domain.errors import NotFound
+from ledger.domain.record import evolve, fold
+
+if TYPE_CHECKING:
+    from datetime import date, datetime
+    from uuid import UUID
+
+    from events.store import EventStore, RecordedEvent
+    from ledger.domain.catalogue import Activity, Program, Provider
+    from ledger.domain.record import ManagerRecord
+
+__all__ = [
+    "Catalogue",
+    "ManagerLoader",
+    "find_audit",
+    "find_completion",
+    "find_fee",
+    "find_renewal",
+    "require_completion",
+]
+
+
+class ManagerLoader:
+    def __init__(self, store: EventStore, *, capacity: int = 10_000) -> None:
+        self._store = store
+        self._capacity = capacity
+        self._snapshots: OrderedDict[str, ManagerRecord] = OrderedDict()
+
+    async def current(self, manager_id: str) -> tuple[ManagerRecord | None, int]:
+        """The record with every event stored so far, and the stream's version."""
+        record = self._snapshots.get(manager_id)
+        after = 0 if record is None else record.version
+        tail = await self._store.read_stream(manager_stream(manager_id), after_version=after)
+        for recorded in tail:
+            record = evolve(record, decode(recorded), recorded.recorded_at)
+        if record is not None:
+            self._keep(record)
+        return record, 0 if record is None else record.version
+
+    async def at(
+        self, manager_id: str, *, as_of: date | None = None, known_at: datetime | None = None
+    ) -> ManagerRecord | None:
+        """The record as recorded by `known_at`, as it stood on `as_of` (record.happened_by)."""
+        if as_of is None and known_at is None:
+            return (await self.current(manager_id))[0]
+        recorded = await self._store.read_stream(manager_stream(manager_id), known_at=known_at)
+        return fold([(decode(r), r.recorded_at) for r in recorded], as_of)
+
+    def _keep(self, record: ManagerRecord) -> None:
+        """Remember the newest record folded (concurrent loads may finish out of order)."""
+        kept = self._snapshots.get(record.manager_id)
+        if kept is None or kept.version < record.version:
+            self._snapshots[record.manager_id] = record
+        self._snapshots.move_to_end(record.manager_id)
+        while len(self._snapshots) > self._capacity:
+            self._snapshots.popitem(last=False)
+
+
+_CATALOGUE_TYPES = (
+    "program_defined",
+    "program_rules_revised",
+    "provider_registered",
+    "activity_registered",
+)
+
+
+class Catalogue:
+    def __init__(self, store: EventStore) -> None:
+        self._store = store
+        self._position = 0
+        self._lock = asyncio.Lock()
+        self._program_events: list[tuple[ProgramDefined | ProgramRulesRevised, datetime]] = []
+        self._programs: dict[str, Program] = {}
+        self._providers: dict[str, Provider] = {}
+        self._activities: dict[str, Activity] = {}
+
+    async def refresh(self) -> None:
+        """Fold the catalogue events recorded since the last refresh."""
+        async with self._lock:
+            while batch := await self._store.read_all(
+                after=self._position, limit=1000, types=_CATALOGUE_TYPES
+            ):
+                for recorded in batch:
+                    self._apply(decode(recorded), recorded)
+                self._position = batch[-1].position
+
+    def _apply(self, event: Event, recorded: RecordedEvent) -> None:
+        match event:
+            case ProgramDefined() | ProgramRulesRevised():
+                self._program_events.append((event, recorded.recorded_at))
+                old = self._programs.get(event.program)
+                self._programs[event.program] = evolve_program(old, event)
+            case ProviderRegistered(provider_id=pid):
+                self._providers[pid] = evolve_provider(None, event)
+            case ActivityRegistered(activity_id=aid):
+                self._activities[aid] = evolve_activity(None, event)
+
+    async def programs(self, *, known_at: datetime | None = None) -> dict[str, Program]:
+        """Every program, as known now or at `known_at`."""
+        await self.refresh()
+        if known_at is None:
+            return dict(self._programs)
+        programs: dict[str, Program] = {}
+        for event, recorded_at in self._program_events:
+            if recorded_at <= known_at:
+                programs[event.program] = evolve_program(programs.get(event.program), event)
+        return programs
+
+    async def program(self, code: str, *, known_at: datetime | None = None) -> Program:
+        program = (await self.programs(known_at=known_at)).get(code)
+        if program is None:
+            raise NotFound("program", code)
+        return program
+
+    async def providers(self) -> dict[str, Provider]:
+        await self.refresh()
+        return dict(self._providers)
+
+    async def provider(self, provider_id: str) -> Provider | None:
+        if provider_id not in self._providers:
+            await self.refresh()
+        return self._providers.get(provider_id)
+
+    async def activities(self) -> dict[str, Activity]:
+        await self.refresh()
+        return dict(self._activities)
+
+    async def activity(self, activity_id: str) -> Activity | None:
+        if activity_id not in self._activities:
+            await self.refresh()
+        return self._activities.get(activity_id)
+
+
+async def _found(store: EventStore, event_id: UUID) -> tuple[Event, RecordedEvent] | None:
+    recorded = await store.find(event_id)
+    return None if recorded is None else (decode(recorded), recorded)
+
+
+async def find_completion(
+    store: EventStore, cid: UUID
+) -> tuple[CompletionRecorded, RecordedEvent] | None:
+    """The fact that recorded a completion, and where it stands in the log."""
+    found = await _found(store, cid)
+    return found if found and isinstance(found[0], CompletionRecorded) else None  # type: ignore[return-value]
+
+
+async def require_completion(store: EventStore, cid: UUID) -> CompletionRecorded:
+    found = await find_completion(store, cid)
+    if found is None:
+        raise NotFound("completion", cid)
+    return found[0]
+
+
+async def find_renewal(store: EventStore, renewal_id: UUID) -> RenewalFiled:
+    """The filing (its id is the renewal's id)."""
+    found = await _found(store, renewal_id)
+    if found is None or not isinstance(found[0], RenewalFiled):
+        raise NotFound("renewal", renewal_id)
+    return found[0]
+
+
+async def find_audit(store: EventStore, audit_id: UUID) -> AuditSampleDrawn:
+    recorded = await store.read_stream(audit_stream(audit_id))
+    event = decode(recorded[0]) if recorded else None
+    if not isinstance(event, AuditSampleDrawn):
+        raise NotFound("audit", audit_id)
+    return event
+
+
+async def find_fee(store: EventStore, fee_id: UUID) -> FeePaid:
+    """The payment (its id is the fee's id)."""
+    found = await _found(store, fee_id)
+    if found is None or not isinstance(found[0], FeePaid):
+        raise NotFound("fee", fee_id)
+    return found[0]
