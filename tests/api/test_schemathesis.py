@@ -29,6 +29,7 @@ from events.postgres import PostgresEventStore, create_pool
 from ledger.api.app import create_app
 from ledger.cli import SYSTEM
 from ledger.commands import Ledger
+from ledger.commands.catalogue import ensure_default_programs
 from ledger.settings import Secret, Settings
 from tests.api.world import ADMIN_TOKEN, Api, World
 from tests.builders import SteppingClock
@@ -103,8 +104,8 @@ async def _records(api: Api, world: World) -> dict[str, list[str]]:
 @pytest.fixture
 async def server(dsn: str, clock: SteppingClock) -> AsyncIterator[Server]:
     async with create_pool(dsn, min_size=1, max_size=2) as pool:  # what `serve` does at start
-        await Ledger(PostgresEventStore(pool, clock=clock), clock=clock).ensure_default_programs(
-            SYSTEM
+        await ensure_default_programs(
+            Ledger(PostgresEventStore(pool, clock=clock), clock=clock), SYSTEM
         )
     settings = Settings(admin_token=Secret(ADMIN_TOKEN), poll_interval=0.05, pool_size=4)
     port = _free_port()
