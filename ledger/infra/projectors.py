@@ -12,9 +12,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 
-from projections.engine import ProjectionRunner
+from projections.engine import Projection, ProjectionRunner
 from projections.registry import all_projections
 
 __all__ = ["SHUTDOWN_TIMEOUT", "running_projectors"]
@@ -26,12 +26,17 @@ _log = logging.getLogger(__name__)
 
 @contextlib.asynccontextmanager
 async def running_projectors(
-    dsn: str, *, poll_interval: float, batch_size: int = 500
+    dsn: str,
+    *,
+    poll_interval: float,
+    batch_size: int = 500,
+    projections: Sequence[Projection] | None = None,
 ) -> AsyncIterator[list[ProjectionRunner]]:
+    """Run `projections` (by default every registered one) until the block ends."""
     stop = asyncio.Event()
     runners = [
         ProjectionRunner(dsn, p, poll_interval=poll_interval, batch_size=batch_size)
-        for p in all_projections()
+        for p in (all_projections() if projections is None else projections)
     ]
     tasks = [
         asyncio.create_task(r.run(stop), name=f"projector:{r.projection.name}") for r in runners
