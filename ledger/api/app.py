@@ -69,9 +69,7 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        async with create_pool(
-            dsn, min_size=1, max_size=settings.pool_size, **pool_options()
-        ) as pool:
+        async with create_pool(dsn, max_size=settings.pool_size, **pool_options()) as pool:
             store = CountingStore(PostgresEventStore(pool, clock=clock), metrics.appended)
             ledger = Ledger(store, clock=clock)
             app.state.update(

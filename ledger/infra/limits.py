@@ -26,6 +26,9 @@ ACQUIRE_TIMEOUT = 5.0
 def pool_options() -> dict[str, Any]:
     """Keyword arguments for `create_pool` (asyncpg.create_pool)."""
     return {
+        # No floor: asyncpg would keep reopening it in the background during an outage,
+        # logging a traceback each time; connections are opened when requests need them.
+        "min_size": 0,
         "timeout": CONNECT_TIMEOUT,
         "command_timeout": COMMAND_TIMEOUT,
         # Idle connections are recycled, so a pool never holds on to half-dead sockets.
