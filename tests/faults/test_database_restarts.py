@@ -102,7 +102,8 @@ async def test_postgres_restarted_under_load_gives_503s_then_the_server_recovers
 
     load = [asyncio.create_task(writer(w)) for w in range(WRITERS)]
     load += [asyncio.create_task(reader(r)) for r in range(READERS)]
-    rounds = []
+    rounds: list[tuple[str, int, float, float]] = []
+    health_while_down: list[httpx.Response] = []
     try:
         async with asyncio.timeout(ROUNDS * 30):
             await asyncio.sleep(1)
@@ -110,6 +111,8 @@ async def test_postgres_restarted_under_load_gives_503s_then_the_server_recovers
                 mode = "fast" if n % 2 == 0 else "immediate"
                 before = tally.statuses[503]
                 await asyncio.to_thread(cluster.stop, mode)
+                async with httpx.AsyncClient(base_url=server.url, timeout=10) as client:
+                    health_while_down.append(await client.get("/health"))
                 await asyncio.sleep(DOWN_SECONDS)
                 await asyncio.to_thread(cluster.start)
                 recovery = await wait_for(lambda n=n: recovered(f"probe-{n}"), 30)
@@ -122,6 +125,10 @@ async def test_postgres_restarted_under_load_gives_503s_then_the_server_recovers
     finally:
         done.set()
         await asyncio.gather(*load)
+
+    async with httpx.AsyncClient(base_url=server.url, timeout=10) as client:
+        health = (await client.get("/health")).json()
+        metrics = (await client.get("/metrics")).text
 
     # Last, a stop while PostgreSQL is down must not hang ("Waiting for application shutdown").
     await asyncio.to_thread(cluster.stop, "immediate")
@@ -153,6 +160,20 @@ async def test_postgres_restarted_under_load_gives_503s_then_the_server_recovers
         seconds_to_stop_with_postgres_down=f"{shutdown:.2f}",
     )
     assert tally.server_errors == 0, "never a 500 while PostgreSQL restarts"
+    assert [r.status_code for r in health_while_down] == [503] * ROUNDS
+    for response in health_while_down:
+        assert response.headers["content-type"].startswith("application/problem+json")
+        assert response.headers["retry-after"] == "1"
+    # The runners' outages show after they recovered: the last error, and when.
+    for name in ("ceu", "stream_summaries"):
+        projection = health["projections"][name]
+        assert projection["consecutive_failures"] == 0
+        assert projection["last_error"]
+        assert projection["last_error_at"]
+        assert f'ceu_ledger_projection_consecutive_failures{{projection="{name}"}} 0.0' in metrics
+        assert f'ceu_ledger_projection_last_error_timestamp_seconds{{projection="{name}"}}' in (
+            metrics
+        )
     assert tally.bad_503 == 0
     assert unexpected == []
     assert all(answered > 0 for _, answered, _, _ in rounds), "the outage was seen as 503s"
