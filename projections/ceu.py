@@ -30,6 +30,7 @@ from ledger.domain.assess import open_cycle
 from ledger.domain.catalogue import Program, evolve_program
 from ledger.domain.cycles import cycles
 from ledger.domain.record import ManagerRecord, evolve
+from projections.engine import COMMAND_TIMEOUT
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
@@ -47,6 +48,10 @@ __all__ = ["CeuProjection", "decode_program", "decode_record"]
 _encode = msgspec.json.Encoder(decimal_format="string").encode
 decode_record = msgspec.json.Decoder(ManagerRecord).decode
 decode_program = msgspec.json.Decoder(Program).decode
+
+_TIMEOUT = COMMAND_TIMEOUT
+"""Every statement here is bounded, whatever connection it is given: a connection that dies
+mid-write must end the batch with an error, not leave `executemany` waiting forever."""
 
 
 class _Batch:
@@ -118,13 +123,15 @@ class CeuProjection:
 async def _programs(conn: asyncpg.Connection) -> dict[str, Program]:
     return {
         row[0]: decode_program(row[1])
-        for row in await conn.fetch("SELECT code, program FROM ceu_programs")
+        for row in await conn.fetch("SELECT code, program FROM ceu_programs", timeout=_TIMEOUT)
     }
 
 
 async def _managers(conn: asyncpg.Connection, ids: list[str]) -> dict[str, ManagerRecord]:
     rows = await conn.fetch(
-        "SELECT manager_id, record FROM ceu_managers WHERE manager_id = ANY($1::text[])", ids
+        "SELECT manager_id, record FROM ceu_managers WHERE manager_id = ANY($1::text[])",
+        ids,
+        timeout=_TIMEOUT,
     )
     return {row[0]: decode_record(row[1]) for row in rows}
 
@@ -134,6 +141,7 @@ async def _save(conn: asyncpg.Connection, batch: _Batch) -> None:
         "INSERT INTO ceu_programs (code, program) VALUES ($1, $2)"
         " ON CONFLICT (code) DO UPDATE SET program = EXCLUDED.program",
         [(code, _encode(batch.programs[code])) for code in sorted(batch.changed_programs)],
+        timeout=_TIMEOUT,
     )
     records = {
         m: r for m, r in batch.managers.items() if m in batch.changed_managers and r is not None
@@ -143,6 +151,7 @@ async def _save(conn: asyncpg.Connection, batch: _Batch) -> None:
         " ON CONFLICT (manager_id)"
         " DO UPDATE SET version = EXCLUDED.version, record = EXCLUDED.record",
         [(m, r.version, _encode(r)) for m, r in sorted(records.items())],
+        timeout=_TIMEOUT,
     )
     # Managers whose derived rows may have changed: those folded here, and every holder of
     # a program whose rules changed (a revision can move the deadline of a future cycle).
@@ -151,6 +160,7 @@ async def _save(conn: asyncpg.Connection, batch: _Batch) -> None:
         rows = await conn.fetch(
             "SELECT DISTINCT manager_id FROM ceu_certifications WHERE program = ANY($1::text[])",
             sorted(batch.changed_programs),
+            timeout=_TIMEOUT,
         )
         missing = [row[0] for row in rows if row[0] not in records]
         records |= await _managers(conn, missing)
@@ -160,6 +170,7 @@ async def _save(conn: asyncpg.Connection, batch: _Batch) -> None:
     await conn.executemany(
         "INSERT INTO ceu_audits (audit_id, program, drawn_at, drawn) VALUES ($1, $2, $3, $4)",
         [(d.audit_id, d.program, r.recorded_at, r.data) for d, r in batch.audits],
+        timeout=_TIMEOUT,
     )
 
 
@@ -170,7 +181,9 @@ async def _derive(
     programs: dict[str, Program],
 ) -> None:
     for table in ("ceu_certifications", "ceu_renewals", "ceu_findings"):
-        await conn.execute(f"DELETE FROM {table} WHERE manager_id = ANY($1::text[])", ids)
+        await conn.execute(
+            f"DELETE FROM {table} WHERE manager_id = ANY($1::text[])", ids, timeout=_TIMEOUT
+        )
     certs: list[tuple[object, ...]] = []
     renewals: list[tuple[object, ...]] = []
     findings: list[tuple[object, ...]] = []
@@ -198,14 +211,19 @@ async def _derive(
                 for f in r.findings
             ]
     await conn.executemany(
-        "INSERT INTO ceu_certifications VALUES ($1, $2, $3, $4, $5, $6, $7)", certs
+        "INSERT INTO ceu_certifications VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        certs,
+        timeout=_TIMEOUT,
     )
     await conn.executemany(
         "INSERT INTO ceu_renewals"
         " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
         renewals,
+        timeout=_TIMEOUT,
     )
-    await conn.executemany("INSERT INTO ceu_findings VALUES ($1, $2, $3, $4, $5, $6)", findings)
+    await conn.executemany(
+        "INSERT INTO ceu_findings VALUES ($1, $2, $3, $4, $5, $6)", findings, timeout=_TIMEOUT
+    )
 
 
 def _renewal_rows(

@@ -18,6 +18,15 @@ transactions:
 * Rebuild: truncate the tables and reset the checkpoint to zero in one transaction, marking
   the row `rebuild_started_at`; then catch up in batches as usual.  A rebuild that is killed
   keeps its last committed checkpoint and the mark, and the next rebuild resumes from there.
+* Faults: every database call is bounded.  A connection is opened with a connect timeout and
+  a default `command_timeout` (asyncpg applies it to every execute/fetch/executemany, COMMIT
+  and ROLLBACK included, and to the cancel request it sends on a timeout), and a whole batch
+  is bounded too, so a connection that dies mid-write (a restart of PostgreSQL) ends in an
+  error, never in a wait forever.  `run` treats *any* error the same way: drop the
+  connection (`terminate`, which does not wait on a dead socket), back off (capped,
+  exponential), and start over with a fresh connection, lock and LISTEN.  It logs a warning
+  when a runner starts failing and one info line when it recovers, and keeps the count and
+  the last error for /health and /metrics.
 """
 
 from __future__ import annotations
@@ -25,6 +34,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Protocol
 
@@ -39,6 +49,10 @@ if TYPE_CHECKING:
     from events.store import RecordedEvent
 
 __all__ = [
+    "BACKOFF_MAX",
+    "BATCH_TIMEOUT",
+    "COMMAND_TIMEOUT",
+    "CONNECT_TIMEOUT",
     "Checkpoint",
     "CheckpointMoved",
     "Projection",
@@ -48,6 +62,16 @@ __all__ = [
 
 _log = logging.getLogger(__name__)
 _LOCK_CLASS = 0x4345  # first key of the two-key advisory lock: "projection runners"
+
+CONNECT_TIMEOUT = 5.0
+"""Seconds to open a connection (TCP or unix socket, start-up and authentication)."""
+COMMAND_TIMEOUT = 30.0
+"""Seconds any one statement may take, COMMIT included; far above a healthy batch's."""
+BATCH_TIMEOUT = 120.0
+"""Seconds a whole batch (one transaction) may take, whatever it waits on."""
+BACKOFF_FIRST = 0.25
+BACKOFF_MAX = 5.0
+"""Pauses between attempts of a failing runner: 0.25 s, doubled each time, at most 5 s."""
 
 Progress = Callable[[int, int], None]
 """Called after each batch with (checkpoint position, head position)."""
@@ -102,13 +126,28 @@ class ProjectionRunner:
         *,
         batch_size: int = 500,
         poll_interval: float = 1.0,
+        command_timeout: float = COMMAND_TIMEOUT,
+        batch_timeout: float = BATCH_TIMEOUT,
     ) -> None:
         self.dsn = dsn
         self.projection = projection
         self.batch_size = batch_size
         self.poll_interval = poll_interval
+        self.command_timeout = command_timeout
+        self.batch_timeout = batch_timeout
         self.position = 0
         """The checkpoint as of the last batch this runner committed or saw."""
+        self.failures = 0
+        """Consecutive failed attempts of `run` (0 while it works)."""
+        self.last_error: str | None = None
+        self.last_error_at: float | None = None
+        """The last error `run` met, and when (Unix seconds); kept after a recovery."""
+        self._failing_since: float | None = None
+
+    async def _connect(self) -> asyncpg.Connection:
+        return await connect(
+            self.dsn, timeout=CONNECT_TIMEOUT, command_timeout=self.command_timeout
+        )
 
     # -- one batch ------------------------------------------------------------------------
 
@@ -143,7 +182,8 @@ class ProjectionRunner:
         """Run batches until the head (as seen by each batch) is reached; return the checkpoint."""
         while True:
             try:
-                more = await self.step(conn)
+                async with asyncio.timeout(self.batch_timeout):
+                    more = await self.step(conn)
             except CheckpointMoved:
                 _log.warning("projection %s: checkpoint moved under us", self.projection.name)
                 more = True
@@ -180,7 +220,7 @@ class ProjectionRunner:
 
         If another process is the active runner (a live server), the reset is still done
         here and that runner does the catching up; this call follows its progress."""
-        conn = await connect(self.dsn)
+        conn = await self._connect()
         try:
             checkpoint = await read_checkpoint(conn, self.projection.name)
             resume = not restart and checkpoint.rebuild_started_at is not None
@@ -191,18 +231,18 @@ class ProjectionRunner:
                 return await self.catch_up(conn, progress)
             return await self._follow(conn, progress)
         finally:
-            await conn.close()
+            await _close(conn)
 
     async def catch_up_or_follow(self) -> int:
         """Bring the projection up to the current head: do it here if no other process is the
         active runner, else wait for that runner to get there."""
-        conn = await connect(self.dsn)
+        conn = await self._connect()
         try:
             if await self.try_lock(conn):
                 return await self.catch_up(conn)
             return await self._follow(conn, None)
         finally:
-            await conn.close()
+            await _close(conn)
 
     async def _follow(self, conn: asyncpg.Connection, progress: Progress | None) -> int:
         target = (await fetch_head(conn)).position
@@ -219,30 +259,72 @@ class ProjectionRunner:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Be the active runner when the lock is free, a standby otherwise, until `stop`.
-        Connection failures are logged and retried with a pause; nothing is lost because
-        the next active runner resumes from the committed checkpoint."""
+        Any error (a lost connection, a timeout, a bug in a projection) is counted, logged
+        once per outage, and retried after a capped exponential pause; nothing is lost
+        because the next attempt resumes from the committed checkpoint."""
         while not stop.is_set():
             try:
                 await self._serve(stop)
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-                _log.warning("projection %s: %r; retrying", self.projection.name, exc)
-                await _sleep_unless(stop, self.poll_interval)
+            except Exception as exc:
+                self._failed(exc)
+                if await _sleep_unless(stop, self._backoff()):
+                    return
+
+    def _backoff(self) -> float:
+        return min(BACKOFF_FIRST * 2 ** (self.failures - 1), BACKOFF_MAX)
+
+    def _failed(self, exc: Exception) -> None:
+        self.failures += 1
+        self.last_error, self.last_error_at = f"{type(exc).__name__}: {exc}"[:500], time.time()
+        if self._failing_since is None:
+            self._failing_since = time.monotonic()
+            _log.warning(
+                "projection %s stopped: %s; retrying with backoff",
+                self.projection.name,
+                self.last_error,
+            )
+        else:
+            _log.debug("projection %s: still failing: %s", self.projection.name, self.last_error)
+
+    def _working(self) -> None:
+        if self._failing_since is not None:
+            _log.info(
+                "projection %s recovered after %d failed attempts in %.1f s",
+                self.projection.name,
+                self.failures,
+                time.monotonic() - self._failing_since,
+            )
+        self.failures, self._failing_since = 0, None
 
     async def _serve(self, stop: asyncio.Event) -> None:
         wake = asyncio.Event()
-        conn = await connect(self.dsn)
+        conn = await self._connect()
         try:
+            # A connection that dies while the runner waits wakes it, to fail and reconnect.
+            conn.add_termination_listener(lambda _: wake.set())
             while not await self.try_lock(conn):
+                self._working()  # a standby that can reach the database is healthy
                 if await _sleep_unless(stop, self.poll_interval):
                     return
             await conn.add_listener(NOTIFY_CHANNEL, lambda *_: wake.set())
             while not stop.is_set():
                 wake.clear()
                 await self.catch_up(conn)
+                self._working()
                 await _wait_any(stop, wake, self.poll_interval)
         finally:
-            with contextlib.suppress(Exception):
-                await asyncio.shield(conn.close())
+            await _close(conn)
+
+
+async def _close(conn: asyncpg.Connection) -> None:
+    """Close politely if the server answers within a second, else drop the socket."""
+    try:
+        await conn.close(timeout=1)
+    except asyncio.CancelledError:
+        conn.terminate()
+        raise
+    except Exception:
+        conn.terminate()
 
 
 async def _sleep_unless(stop: asyncio.Event, seconds: float) -> bool:

@@ -35,6 +35,7 @@ from ledger.api.errors import EXCEPTION_HANDLERS
 from ledger.api.metrics import CountingStore, Metrics
 from ledger.api.reads import Reads
 from ledger.commands import Ledger
+from ledger.infra.limits import pool_options
 from ledger.infra.projectors import running_projectors
 from ledger.settings import Settings
 from projections.registry import all_projections
@@ -75,7 +76,7 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        async with create_pool(dsn, min_size=1, max_size=settings.pool_size) as pool:
+        async with create_pool(dsn, max_size=settings.pool_size, **pool_options()) as pool:
             store = CountingStore(PostgresEventStore(pool, clock=clock), metrics.appended)
             ledger = Ledger(store, clock=clock)
             app.state.update(
@@ -84,13 +85,15 @@ def create_app(
                 reads=Reads(store, ledger.managers, ledger.catalogue, pool, clock),
                 tokens=TokenStore(pool),
                 metrics=metrics,
+                projectors=[],
             )
             if settings.admin_token is not None:
                 await app.state.tokens.ensure_admin(str(settings.admin_token))
             if not run_projectors:
                 yield
                 return
-            async with running_projectors(dsn, poll_interval=settings.poll_interval):
+            async with running_projectors(dsn, poll_interval=settings.poll_interval) as runners:
+                app.state.projectors = runners  # for /health and /metrics
                 yield
 
     return Litestar(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from typing import Any
 
 import asyncpg
@@ -37,11 +38,13 @@ from ledger.domain.errors import (
 
 __all__ = [
     "BATCH_PROBLEMS",
+    "DATABASE_ERRORS",
     "EXCEPTION_HANDLERS",
     "READ_PROBLEMS",
     "WRITE_PROBLEMS",
     "Problem",
     "ProblemResponse",
+    "database_unavailable",
     "problem",
     "problems",
     "status_of",
@@ -222,10 +225,47 @@ def _http(request: Request[Any, Any, Any], exc: HTTPException) -> ProblemRespons
     return problem(request, exc.status_code, exc.detail, headers=headers)
 
 
-def _database(request: Request[Any, Any, Any], exc: Exception) -> ProblemResponse:
-    _log.warning("database unavailable: %r", exc)
+class _OutageLog:
+    """One warning per outage, not one per failed request: an error that comes more than
+    `quiet` seconds after the previous one starts a new outage."""
+
+    def __init__(self, quiet: float = 10.0) -> None:
+        self.quiet = quiet
+        self.last: float | None = None
+
+    def failed(self, exc: Exception) -> None:
+        now = time.monotonic()
+        if self.last is None or now - self.last > self.quiet:
+            _log.warning("database unavailable: %s: %s; answering 503", type(exc).__name__, exc)
+        self.last = now
+
+
+_outages = _OutageLog()
+
+DATABASE_ERRORS: tuple[type[Exception], ...] = (
+    OSError,  # refused, reset, the unix socket gone (FileNotFoundError), timeouts
+    asyncpg.PostgresConnectionError,  # ConnectionDoesNotExistError, ConnectionFailureError
+    asyncpg.exceptions.OperatorInterventionError,  # CannotConnectNow, AdminShutdown, Crash...
+    asyncpg.exceptions.InsufficientResourcesError,  # TooManyConnectionsError, disk full
+    asyncpg.InterfaceError,  # the connection closed under an operation
+    asyncpg.InternalClientError,  # the protocol lost its state (seen from COMMIT on restart)
+)
+"""What asyncpg raises while PostgreSQL is unreachable, starting up or shutting down: the
+client may try again (503), the request itself was fine."""
+
+RETRY_AFTER = "1"
+
+
+def database_unavailable(
+    request: Request[Any, Any, Any], exc: Exception, **extra: Any
+) -> ProblemResponse:
+    _outages.failed(exc)
     return problem(
-        request, 503, "the database is unavailable; try again", headers={"Retry-After": "1"}
+        request,
+        503,
+        "the database is unavailable; try again",
+        headers={"Retry-After": RETRY_AFTER},
+        **extra,
     )
 
 
@@ -237,7 +277,10 @@ def _unstorable(request: Request[Any, Any, Any], exc: Exception) -> ProblemRespo
 
 def _behind(request: Request[Any, Any, Any], exc: ProjectionBehind) -> ProblemResponse:
     return problem(
-        request, 503, "the read model is catching up; try again", headers={"Retry-After": "1"}
+        request,
+        503,
+        "the read model is catching up; try again",
+        headers={"Retry-After": RETRY_AFTER},
     )
 
 
@@ -255,8 +298,6 @@ EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
     ProjectionBehind: _behind,
     asyncpg.CharacterNotInRepertoireError: _unstorable,
     asyncpg.UntranslatableCharacterError: _unstorable,
-    asyncpg.PostgresConnectionError: _database,
-    asyncpg.InterfaceError: _database,
-    ConnectionError: _database,
+    **dict.fromkeys(DATABASE_ERRORS, database_unavailable),
     Exception: _unexpected,
 }

@@ -1,25 +1,77 @@
 """Prometheus metrics: requests by route and status with latency (Litestar's middleware,
-grouped by route template), events appended by this process, and each projection's lag."""
+grouped by route template), events appended by this process, and each projection's progress:
+its lag behind the log's head (read from the database, whoever runs it) and, for the runners
+of this process, their consecutive failures and the time of their last error."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import datetime
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+import msgspec
 from litestar.plugins.prometheus import PrometheusConfig
 from prometheus_client import REGISTRY, Counter, Gauge, generate_latest
 
 from events.postgres import fetch_head
 from events.store import AppendResult, EventStore, Head, NewEvent, RecordedEvent
-from projections.engine import read_checkpoint
+from ledger.infra.limits import ACQUIRE_TIMEOUT
 
 if TYPE_CHECKING:
     from uuid import UUID
 
     import asyncpg
 
-__all__ = ["CountingStore", "Metrics"]
+    from projections.engine import ProjectionRunner
+
+__all__ = ["DEGRADED_LAG", "CountingStore", "Metrics", "ProjectionHealth", "projection_health"]
+
+DEGRADED_LAG = 1000
+"""A projection further behind the head than this many events makes /health `degraded`."""
+
+
+class ProjectionHealth(msgspec.Struct, frozen=True, kw_only=True):
+    position: int
+    lag: int
+    """Events in the log after the projection's checkpoint."""
+    running_here: bool
+    """Whether this process runs a runner for it (the failure figures are that runner's)."""
+    consecutive_failures: int = 0
+    last_error: str | None = None
+    last_error_at: datetime | None = None
+
+    @property
+    def degraded(self) -> bool:
+        return self.lag > DEGRADED_LAG or self.consecutive_failures > 0
+
+
+async def projection_health(
+    conn: asyncpg.Connection, names: Sequence[str], runners: Iterable[ProjectionRunner]
+) -> tuple[int, dict[str, ProjectionHealth]]:
+    """The log's head, and each projection's progress (a read only: no checkpoint is made)."""
+    head = (await fetch_head(conn)).position
+    rows = await conn.fetch("SELECT name, position FROM projection_checkpoints")
+    positions = {row[0]: row[1] for row in rows}
+    here = {r.projection.name: r for r in runners}
+    health = {}
+    for name in names:
+        position = positions.get(name, 0)
+        runner = here.get(name)
+        extra = (
+            {}
+            if runner is None
+            else {
+                "consecutive_failures": runner.failures,
+                "last_error": runner.last_error,
+                "last_error_at": None
+                if runner.last_error_at is None
+                else datetime.fromtimestamp(runner.last_error_at, UTC),
+            }
+        )
+        health[name] = ProjectionHealth(
+            position=position, lag=max(head - position, 0), running_here=runner is not None, **extra
+        )
+    return head, health
 
 
 def _metric(kind, name: str, doc: str, labels: Sequence[str] = ()):  # type: ignore[no-untyped-def]
@@ -41,15 +93,29 @@ class Metrics:
         self.lag = _metric(
             Gauge, "ceu_ledger_projection_lag_events", "Events not yet projected", ["projection"]
         )
+        self.failures = _metric(
+            Gauge,
+            "ceu_ledger_projection_consecutive_failures",
+            "Failed attempts in a row of this process's runner (0 while it works)",
+            ["projection"],
+        )
+        self.last_error = _metric(
+            Gauge,
+            "ceu_ledger_projection_last_error_timestamp_seconds",
+            "When this process's runner last failed (Unix time; 0 if never)",
+            ["projection"],
+        )
 
-    async def render(self, pool: asyncpg.Pool) -> str:
-        async with pool.acquire() as conn:
-            head = (await fetch_head(conn)).position
-            self.head.set(head)
-            for name in self.projections:
-                self.lag.labels(projection=name).set(
-                    head - (await read_checkpoint(conn, name)).position
-                )
+    async def render(self, pool: asyncpg.Pool, runners: Iterable[ProjectionRunner]) -> str:
+        async with pool.acquire(timeout=ACQUIRE_TIMEOUT) as conn:
+            head, health = await projection_health(conn, self.projections, runners)
+        self.head.set(head)
+        for name, h in health.items():
+            self.lag.labels(projection=name).set(h.lag)
+            if h.running_here:
+                self.failures.labels(projection=name).set(h.consecutive_failures)
+                when = 0.0 if h.last_error_at is None else h.last_error_at.timestamp()
+                self.last_error.labels(projection=name).set(when)
         return generate_latest(REGISTRY).decode()
 
 

@@ -4,16 +4,19 @@ runner, wake-up by NOTIFY, and rebuilds that survive being killed."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import signal
 import sys
 from asyncio.subprocess import PIPE
 
+import asyncpg
 import pytest
 
 from events.postgres import connect
 from ledger.cli import SYSTEM
 from ledger.commands import Ledger, catalogue
+from ledger.infra.projectors import SHUTDOWN_TIMEOUT, running_projectors
 from projections.engine import CheckpointMoved, ProjectionRunner, read_checkpoint
 from projections.streams import StreamSummaries
 from tests.builders import facts
@@ -233,3 +236,111 @@ async def _until(pool, position: int, seconds: float = 20) -> None:
     async with asyncio.timeout(seconds):
         while (await _checkpoint(pool)).position < position:
             await asyncio.sleep(0.01)
+
+
+# -- faults: a runner never dies and never hangs ----------------------------------------------
+
+
+class FlakyProjection(StreamSummaries):
+    """Fails its first `failures` batches with an error from outside asyncpg's usual classes
+    (seen from COMMIT while PostgreSQL restarts), then works."""
+
+    def __init__(self, failures: int) -> None:
+        self.failures = failures
+
+    async def apply(self, conn, events) -> None:
+        if self.failures:
+            self.failures -= 1
+            raise asyncpg.InternalClientError("unexpected protocol state")
+        await super().apply(conn, events)
+
+
+class HangingProjection(StreamSummaries):
+    """Its first `hangs` batches wait on the database far longer than any test lasts."""
+
+    def __init__(self, hangs: int) -> None:
+        self.hangs = hangs
+
+    async def apply(self, conn, events) -> None:
+        if self.hangs:
+            self.hangs -= 1
+            await conn.execute("SELECT pg_sleep(600)")
+        await super().apply(conn, events)
+
+
+def _engine_log(caplog, level: int) -> list[str]:
+    return [
+        r.getMessage()
+        for r in caplog.records
+        if r.name == "projections.engine" and r.levelno == level
+    ]
+
+
+async def test_a_runner_survives_any_error_logs_the_outage_once_and_its_recovery_once(
+    dsn, pool, pg_store, caplog
+):
+    caplog.set_level(logging.INFO, logger="projections.engine")
+    await pg_store.append("manager-1", facts(3), expected_version=0)
+    runner = ProjectionRunner(dsn, FlakyProjection(failures=3), poll_interval=0.05)
+    stop = asyncio.Event()
+    task = asyncio.create_task(runner.run(stop))
+    try:
+        await _until(pool, 3)
+    finally:
+        stop.set()
+        await task
+
+    assert runner.failures == 0, "working again"
+    assert runner.last_error == "InternalClientError: unexpected protocol state"
+    assert runner.last_error_at is not None
+    assert len(_engine_log(caplog, logging.WARNING)) == 1
+    [recovered] = _engine_log(caplog, logging.INFO)
+    assert "recovered after 3 failed attempts" in recovered
+
+
+async def test_a_statement_that_hangs_times_out_and_the_runner_starts_over(dsn, pool, pg_store):
+    await pg_store.append("manager-1", facts(2), expected_version=0)
+    runner = ProjectionRunner(
+        dsn, HangingProjection(hangs=1), poll_interval=0.05, command_timeout=0.5
+    )
+    stop = asyncio.Event()
+    task = asyncio.create_task(runner.run(stop))
+    try:
+        await _until(pool, 2)
+    finally:
+        stop.set()
+        await task
+
+    assert runner.last_error is not None
+    assert runner.last_error.startswith("TimeoutError")
+
+
+async def test_a_runner_that_cannot_reach_the_database_retries_and_logs_it_once(caplog):
+    caplog.set_level(logging.INFO, logger="projections.engine")
+    runner = ProjectionRunner(
+        "postgresql://postgres@/ledger?host=/nonexistent-socket-dir", StreamSummaries()
+    )
+    stop = asyncio.Event()
+    task = asyncio.create_task(runner.run(stop))
+    async with asyncio.timeout(20):
+        while runner.failures < 3:
+            await asyncio.sleep(0.05)
+    stop.set()
+    await task
+
+    assert runner.last_error is not None
+    assert runner.last_error.startswith("FileNotFoundError")
+    assert len(_engine_log(caplog, logging.WARNING)) == 1
+    assert _engine_log(caplog, logging.INFO) == []
+
+
+async def test_stopping_the_projectors_is_bounded_even_while_a_statement_hangs(dsn, pool, pg_store):
+    await pg_store.append("manager-1", facts(1), expected_version=0)
+    waiting = "SELECT count(*) FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(600)'"
+    async with asyncio.timeout(SHUTDOWN_TIMEOUT + 10):  # far below the 600 s it would wait
+        async with running_projectors(
+            dsn, poll_interval=0.05, projections=[HangingProjection(hangs=1)]
+        ):
+            while not await pool.fetchval(waiting):
+                await asyncio.sleep(0.05)
+    assert (await _checkpoint(pool)).position == 0, "the hung batch was rolled back"

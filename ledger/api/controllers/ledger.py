@@ -7,15 +7,15 @@ from typing import Annotated
 from uuid import UUID
 
 import msgspec
-from litestar import Controller, Response, get
+from litestar import Controller, get
 from litestar.datastructures import State
 from litestar.params import QueryParameter
 
 from events.chain import ChainReport, verify
-from events.postgres import fetch_head
 from ledger.api.deps import CurrentPrincipal, LedgerDep, allow
-from ledger.api.errors import READ_PROBLEMS
-from ledger.api.metrics import Metrics
+from ledger.api.errors import READ_PROBLEMS, problems
+from ledger.api.metrics import Metrics, ProjectionHealth, projection_health
+from ledger.infra.limits import ACQUIRE_TIMEOUT
 
 __all__ = ["LedgerController", "OperationsController"]
 
@@ -88,23 +88,41 @@ class LedgerController(Controller):
         return await verify(ledger.store)
 
 
+class Health(msgspec.Struct, frozen=True, kw_only=True):
+    status: str
+    """`ok`, or `degraded` when a projection is far behind or its runner is failing."""
+    database: str
+    head_position: int
+    projections: dict[str, ProjectionHealth]
+
+
 class OperationsController(Controller):
     tags = ("operations",)
 
-    @get("/health", operation_id="health")
-    async def health(self, state: State) -> Response[dict[str, object]]:
-        """Liveness, with a round trip to the database (503 if it is unreachable)."""
-        try:
-            async with state.pool.acquire(timeout=5) as conn:
-                head = await fetch_head(conn)
-        except (OSError, TimeoutError) as exc:
-            return Response(
-                {"status": "unavailable", "database": type(exc).__name__}, status_code=503
+    @get("/health", operation_id="health", responses=problems(503))
+    async def health(self, state: State) -> Health:
+        """Liveness, with a round trip to the database (a 503 problem while it is
+        unreachable), and each projection's lag and last error."""
+        async with state.pool.acquire(timeout=ACQUIRE_TIMEOUT) as conn:
+            head, projections = await projection_health(
+                conn, state.metrics.projections, state.get("projectors", ())
             )
-        return Response({"status": "ok", "database": "ok", "head_position": head.position})
+        degraded = any(p.degraded for p in projections.values())
+        return Health(
+            status="degraded" if degraded else "ok",
+            database="ok",
+            head_position=head,
+            projections=projections,
+        )
 
-    @get("/metrics", operation_id="metrics", media_type="text/plain; version=0.0.4")
+    @get(
+        "/metrics",
+        operation_id="metrics",
+        media_type="text/plain; version=0.0.4",
+        responses=problems(503),
+    )
     async def metrics(self, state: State) -> str:
-        """Prometheus text: requests by route and status, latency, appends, projection lag."""
+        """Prometheus text: requests by route and status, latency, appends, and per
+        projection its lag, consecutive failures and last error time."""
         metrics: Metrics = state.metrics
-        return await metrics.render(state.pool)
+        return await metrics.render(state.pool, state.get("projectors", ()))

@@ -1,0 +1,45 @@
+"""Bounds on every wait: the API pool's timeouts and the HTTP server's limits.
+
+While PostgreSQL is down or restarting, a request must fail fast (a 503, ledger/api/errors.py)
+rather than wait, and the same process must recover on its own once the server is back.
+asyncpg's pool already reconnects lazily: a connection whose socket closed is discarded on
+release or at the next acquire, and a new one is opened then.  What it does not do by
+default is bound the waits, so a connection attempt to a socket that accepts nothing, or a
+statement on a connection that died mid-flight, could hold a request (and a pool slot)
+for a long time.  These options bound them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["ACQUIRE_TIMEOUT", "pool_options", "server_options"]
+
+CONNECT_TIMEOUT = 5.0
+"""Seconds to open a connection (socket, start-up, authentication)."""
+COMMAND_TIMEOUT = 15.0
+"""Seconds any one statement may take (asyncpg cancels it, COMMIT included)."""
+ACQUIRE_TIMEOUT = 5.0
+"""Seconds a health check waits for a pool connection."""
+
+
+def pool_options() -> dict[str, Any]:
+    """Keyword arguments for `create_pool` (asyncpg.create_pool)."""
+    return {
+        # No floor: asyncpg would keep reopening it in the background during an outage,
+        # logging a traceback each time; connections are opened when requests need them.
+        "min_size": 0,
+        "timeout": CONNECT_TIMEOUT,
+        "command_timeout": COMMAND_TIMEOUT,
+        # Idle connections are recycled, so a pool never holds on to half-dead sockets.
+        "max_inactive_connection_lifetime": 60.0,
+    }
+
+
+def server_options() -> dict[str, Any]:
+    """Keyword arguments for `uvicorn.Config`: a stop that cannot hang on open keep-alive
+    connections (the lifespan's own shutdown is bounded in ledger/infra/projectors.py)."""
+    return {
+        "timeout_keep_alive": 5,
+        "timeout_graceful_shutdown": 10,
+    }

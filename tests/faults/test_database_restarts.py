@@ -1,0 +1,186 @@
+"""PostgreSQL stopped and started under load: 503s (never 500) while it is down, then the
+same server process recovers by itself, and the projections reach the head again."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import signal
+import time
+
+import asyncpg
+import httpx
+
+from tests.faults.cluster import Cluster
+from tests.faults.harness import (
+    ADMIN_TOKEN,
+    Server,
+    Tally,
+    completion_counts,
+    figures,
+    post_until_acknowledged,
+    posting,
+    seed,
+    wait_for,
+)
+
+ROUNDS = 6
+DOWN_SECONDS = 3.0
+WRITERS = READERS = 4
+RECOVERY_BOUND = 5.0  # SPEC section 6
+CATCH_UP_BOUND = 10.0
+
+
+async def _projections_at_head(dsn: str, head: int) -> bool:
+    conn = await asyncpg.connect(dsn)
+    try:
+        rows = await conn.fetch("SELECT position FROM projection_checkpoints")
+    finally:
+        await conn.close()
+    return len(rows) == 2 and all(row[0] >= head for row in rows)
+
+
+async def _head(dsn: str) -> int:
+    conn = await asyncpg.connect(dsn)
+    try:
+        return await conn.fetchval("SELECT position FROM event_head")
+    finally:
+        await conn.close()
+
+
+async def test_postgres_restarted_under_load_gives_503s_then_the_server_recovers_by_itself(
+    cluster: Cluster, server: Server, ledger_dsn: str
+):
+    async with httpx.AsyncClient(base_url=server.url, timeout=10) as client:
+        token = await seed(client, managers=WRITERS)
+    admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    tally, unexpected = Tally(), []
+    acknowledged: dict[str, dict] = {}
+    done = asyncio.Event()
+
+    async def writer(w: int) -> None:
+        async with httpx.AsyncClient(base_url=server.url, timeout=10) as client:
+            for i in itertools.count():
+                if done.is_set():
+                    return
+                external_id = f"w{w}-{i}"
+                body = posting(external_id, manager=w)
+                acknowledged[external_id] = await post_until_acknowledged(
+                    client, token, body, tally
+                )
+
+    async def reader(r: int) -> None:
+        async with httpx.AsyncClient(base_url=server.url, timeout=10) as client:
+            while not done.is_set():
+                try:
+                    response = await client.get(f"/v1/managers/m-{r}/status", headers=admin)
+                except httpx.TransportError:
+                    tally.transport_errors += 1
+                else:
+                    tally.saw(response)
+                    if response.status_code not in (200, 503):
+                        unexpected.append((response.status_code, response.text))
+                await asyncio.sleep(0.02)
+
+    async def recovered(external_id: str) -> bool:
+        """A write and /health both succeed (each a round trip through the pool)."""
+        async with httpx.AsyncClient(base_url=server.url, timeout=2) as client:
+            try:
+                health = await client.get("/health")
+                write = await client.post(
+                    "/v1/completions",
+                    json=posting(external_id, manager=0),
+                    headers={"Authorization": f"Bearer {token}"},
+                )
+            except httpx.TransportError:
+                return False
+        tally.saw(health)
+        tally.saw(write)
+        if write.status_code in (200, 201):
+            acknowledged[external_id] = write.json()
+        return health.status_code == 200 and write.status_code in (200, 201)
+
+    load = [asyncio.create_task(writer(w)) for w in range(WRITERS)]
+    load += [asyncio.create_task(reader(r)) for r in range(READERS)]
+    rounds: list[tuple[str, int, float, float]] = []
+    health_while_down: list[httpx.Response] = []
+    try:
+        async with asyncio.timeout(ROUNDS * 30):
+            await asyncio.sleep(1)
+            for n in range(ROUNDS):
+                mode = "fast" if n % 2 == 0 else "immediate"
+                before = tally.statuses[503]
+                await asyncio.to_thread(cluster.stop, mode)
+                async with httpx.AsyncClient(base_url=server.url, timeout=10) as client:
+                    health_while_down.append(await client.get("/health"))
+                await asyncio.sleep(DOWN_SECONDS)
+                await asyncio.to_thread(cluster.start)
+                recovery = await wait_for(lambda n=n: recovered(f"probe-{n}"), 30)
+                head = await _head(ledger_dsn)
+                started = time.monotonic()
+                await wait_for(lambda head=head: _projections_at_head(ledger_dsn, head), 60)
+                catch_up = recovery + time.monotonic() - started
+                rounds.append((mode, tally.statuses[503] - before, recovery, catch_up))
+                await asyncio.sleep(1)  # some load with the database up
+    finally:
+        done.set()
+        await asyncio.gather(*load)
+
+    async with httpx.AsyncClient(base_url=server.url, timeout=10) as client:
+        health = (await client.get("/health")).json()
+        metrics = (await client.get("/metrics")).text
+
+    # Last, a stop while PostgreSQL is down must not hang ("Waiting for application shutdown").
+    await asyncio.to_thread(cluster.stop, "immediate")
+    started = time.monotonic()
+    exit_code = await server.stop()
+    shutdown = time.monotonic() - started
+    await asyncio.to_thread(cluster.start)
+
+    counts = await completion_counts(ledger_dsn)
+    for n, (mode, answered_503, recovery, catch_up) in enumerate(rounds, 1):
+        figures(
+            f"postgres restart round {n} (-m {mode}, {DOWN_SECONDS:.0f} s down)",
+            http_503=answered_503,
+            seconds_to_recover=f"{recovery:.2f}",
+            seconds_to_projections_at_head=f"{catch_up:.2f}",
+        )
+    figures(
+        "postgres restarts, totals",
+        acknowledged=len(acknowledged),
+        found=len(counts),
+        duplicates=sum(n - 1 for n in counts.values()),
+        http_2xx=sum(n for s, n in tally.statuses.items() if 200 <= s < 300),
+        http_503=tally.statuses[503],
+        http_5xx_not_503=tally.server_errors,
+        http_503_not_problem_json_or_no_retry_after=tally.bad_503,
+        tracebacks_in_log=server.log_lines("Traceback"),
+        db_warnings_in_log=server.log_lines("database unavailable"),
+        projector_warnings_in_log=server.log_lines("stopped:"),
+        seconds_to_stop_with_postgres_down=f"{shutdown:.2f}",
+    )
+    assert tally.server_errors == 0, "never a 500 while PostgreSQL restarts"
+    assert [r.status_code for r in health_while_down] == [503] * ROUNDS
+    for response in health_while_down:
+        assert response.headers["content-type"].startswith("application/problem+json")
+        assert response.headers["retry-after"] == "1"
+    # The runners' outages show after they recovered: the last error, and when.
+    for name in ("ceu", "stream_summaries"):
+        projection = health["projections"][name]
+        assert projection["consecutive_failures"] == 0
+        assert projection["last_error"]
+        assert projection["last_error_at"]
+        assert f'ceu_ledger_projection_consecutive_failures{{projection="{name}"}} 0.0' in metrics
+        assert f'ceu_ledger_projection_last_error_timestamp_seconds{{projection="{name}"}}' in (
+            metrics
+        )
+    assert tally.bad_503 == 0
+    assert unexpected == []
+    assert all(answered > 0 for _, answered, _, _ in rounds), "the outage was seen as 503s"
+    assert all(recovery <= RECOVERY_BOUND for _, _, recovery, _ in rounds)
+    assert all(catch_up <= CATCH_UP_BOUND for _, _, _, catch_up in rounds)
+    assert set(counts) >= set(acknowledged)
+    assert set(counts.values()) == {1}
+    assert server.log_lines("Traceback") == 0
+    # uvicorn re-raises SIGTERM once its graceful shutdown (the lifespan included) is over.
+    assert exit_code in (0, -signal.SIGTERM)
