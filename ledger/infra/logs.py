@@ -17,6 +17,7 @@ import logging
 import sys
 import time
 
+from pythonjsonlogger.core import RESERVED_ATTRS
 from pythonjsonlogger.json import JsonFormatter
 
 __all__ = [
@@ -53,6 +54,7 @@ def json_formatter() -> logging.Formatter:
         rename_fields={"levelname": "level", "name": "logger"},
         timestamp="time",
         json_ensure_ascii=False,
+        reserved_attrs=[*RESERVED_ATTRS, "color_message"],  # uvicorn's ANSI-coloured copy
     )
 
 
