@@ -1,7 +1,11 @@
 """`ceu-ledger`: the command line of the service.
 
 Each command reads the settings once, finds its database (DATABASE_URL, or the embedded
-server in LEDGER_DATA_DIR) and delegates; exit status 0 means it did what it says.
+server in LEDGER_DATA_DIR) and delegates.  Exit status (SPEC 7): 0 it did what it says; 1 it
+ran and its check failed (a broken chain, rejected roster lines); 2 it could not run (bad
+arguments, a missing file, an unknown provider or program, no database), with one line on
+stderr and never a traceback (`--debug` shows it).  SIGINT and SIGTERM cancel the command
+(128 + the signal's number), and its `finally` blocks still stop an embedded PostgreSQL.
 """
 
 from __future__ import annotations
@@ -9,11 +13,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import logging
 import signal
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
+import asyncpg
 import msgspec
 import uvicorn
 from tqdm import tqdm
@@ -27,38 +34,108 @@ from ledger.api.schemas import CompletionBody
 from ledger.commands import Context, Ledger, Posted, Posting
 from ledger.commands.catalogue import ensure_default_programs
 from ledger.commands.rosters import record_completions
-from ledger.csv_io import columns_of, csv_text, parse_roster_csv
+from ledger.commands.streams import manager_stream, program_stream, provider_stream
+from ledger.csv_io import RosterFormatError, columns_of, csv_text, parse_roster_csv
 from ledger.demo import seed_demo
-from ledger.infra.database import database_dsn
+from ledger.infra.database import database_dsn, why_unreachable
+from ledger.infra.logs import configure_logging
 from ledger.infra.migrations import load_migrations, migrate
-from ledger.settings import Settings
+from ledger.settings import LOG_LEVELS, Settings
 from projections import ceu_queries
 from projections.ceu import CeuProjection
 from projections.ceu_queries import RegisterRow
 from projections.engine import ProjectionRunner
 from projections.registry import by_name
 
-__all__ = ["main"]
+__all__ = ["SYSTEM", "CannotRun", "main"]
 
 Handler = Callable[[Settings, argparse.Namespace], Awaitable[int]]
-
+Check = Callable[[argparse.Namespace], None]
 
 SYSTEM = Context(actor=Actor(role="system", id="ceu-ledger"), request_id="startup")
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+_log = logging.getLogger("ledger.cli")
+
+
+class CannotRun(Exception):
+    """The command cannot run (exit 2); the message is its one line on stderr."""
+
+
+class Interrupted(Exception):
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+class Signals:
+    """SIGINT and SIGTERM while a command runs.  The first cancels the command's task, so that
+    its `finally` blocks and context managers run (the embedded PostgreSQL is stopped by one);
+    later ones are ignored, so that this clean-up is not cut short.  While `serve` runs, they
+    go to the HTTP server instead (`diverted`), which drains its requests and closes first."""
+
+    def __init__(self) -> None:
+        self.received: int | None = None
+        self._divert: Callable[[int], None] | None = None
+
+    @contextlib.contextmanager
+    def installed(self, task: asyncio.Task[Any]) -> Iterator[None]:
+        loop = task.get_loop()
+        for sig in STOP_SIGNALS:
+            loop.add_signal_handler(sig, self._on, sig, task)
+        try:
+            yield
+        finally:
+            for sig in STOP_SIGNALS:
+                loop.remove_signal_handler(sig)
+
+    @contextlib.contextmanager
+    def diverted(self, to: Callable[[int], None]) -> Iterator[None]:
+        self._divert = to
+        try:
+            yield
+        finally:
+            self._divert = None
+
+    def _on(self, sig: int, task: asyncio.Task[Any]) -> None:
+        if self._divert is not None:
+            self._divert(sig)
+        elif self.received is None:
+            self.received = sig
+            task.cancel()
+
+
+SIGNALS = Signals()
+"""The process's one command, and its signals."""
+
+
+def _to_stderr(line: str) -> None:
+    print(line, file=sys.stderr)
 
 
 @contextlib.asynccontextmanager
-async def migrated_dsn(settings: Settings) -> AsyncIterator[str]:
+async def migrated_dsn(
+    settings: Settings, report: Callable[[str], None] = _to_stderr
+) -> AsyncIterator[str]:
     """The database's DSN, with every migration applied and the default programs recorded."""
     async with database_dsn(settings) as dsn:
         conn = await connect(dsn)
         try:
             for applied in await migrate(conn, load_migrations(settings.migrations_dir)):
-                print(f"applied migration {applied.version:04d}_{applied.name}", file=sys.stderr)
+                report(f"applied migration {applied.version:04d}_{applied.name}")
         finally:
             await conn.close()
         async with create_pool(dsn, min_size=1, max_size=2) as pool:
             await ensure_default_programs(Ledger(PostgresEventStore(pool)), SYSTEM)
         yield dsn
+
+
+async def _exists(pool: asyncpg.Pool, stream_id: str) -> bool:
+    return bool(await PostgresEventStore(pool).read_stream(stream_id))
+
+
+async def _require(pool: asyncpg.Pool, kind: str, name: str, stream_id: str) -> None:
+    if not await _exists(pool, stream_id):
+        raise CannotRun(f"unknown {kind} {name}")
 
 
 async def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
@@ -79,10 +156,15 @@ async def cmd_verify(settings: Settings, args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
+def check_rebuild(args: argparse.Namespace) -> None:
+    args.projections = by_name(args.names)  # ValueError (exit 2) naming an unknown one
+    if args.batch_size < 1:
+        raise CannotRun("--batch-size must be at least 1")
+
+
 async def cmd_rebuild(settings: Settings, args: argparse.Namespace) -> int:
-    projections = by_name(args.names)
     async with migrated_dsn(settings) as dsn:
-        for projection in projections:
+        for projection in args.projections:
             runner = ProjectionRunner(
                 dsn, projection, batch_size=args.batch_size, poll_interval=settings.poll_interval
             )
@@ -107,7 +189,8 @@ async def _print_demo_tokens(dsn: str) -> None:
 class _Server(uvicorn.Server):
     """uvicorn without its own signal handling.  Its handlers re-raise the signal when
     `serve()` returns, which would kill the process before the embedded PostgreSQL is
-    stopped; `cmd_serve` installs handlers that only ask for a graceful exit."""
+    stopped; `cmd_serve` diverts SIGNALS to `handle_exit`, which only asks for a graceful
+    exit."""
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
@@ -117,26 +200,48 @@ class _Server(uvicorn.Server):
 async def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     host = args.host or settings.host
     port = args.port or settings.port
-    async with migrated_dsn(settings) as dsn:
+    configure_logging((args.log_level or settings.log_level).upper())
+    async with migrated_dsn(settings, report=_log.info) as dsn:
         if args.demo:
             await _print_demo_tokens(dsn)
         app = create_app(settings, dsn, run_projectors=not args.no_projectors)
-        server = _Server(uvicorn.Config(app, host=host, port=port, log_level="info"))
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            # First signal: finish requests, close the lifespan (pool, projectors), then
-            # leave this block, which stops the embedded server.  Second SIGINT: hurry.
-            loop.add_signal_handler(sig, server.handle_exit, sig, None)
-        try:
-            await server.serve()
-        finally:
-            for sig in (signal.SIGTERM, signal.SIGINT):
-                loop.remove_signal_handler(sig)
+        # Our request log replaces uvicorn's access log; `log_config=None` leaves the
+        # logging configured above alone, so uvicorn's own lines are JSON too.
+        config = uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False)
+        server = _Server(config)
+        # First signal: finish requests, close the lifespan (pool, projectors), then leave
+        # this block, which stops the embedded server.  Second SIGINT: hurry.
+        with SIGNALS.diverted(lambda sig: server.handle_exit(sig, None)):
+            try:
+                await server.serve()
+            except SystemExit as exc:  # uvicorn's way to say it could not start
+                raise CannotRun(f"the HTTP server did not start on {host}:{port}") from exc
     return 0
+
+
+def check_token(args: argparse.Namespace) -> None:
+    """A token's scope fits its role (before the database is touched)."""
+    needs = {"provider": "--provider-id", "manager": "--manager-id", "auditor": "--program"}
+    given = {
+        "--provider-id": args.provider_id is not None,
+        "--manager-id": args.manager_id is not None,
+        "--program": bool(args.program),
+    }
+    wanted = needs.get(args.role)
+    if wanted is not None and not given[wanted]:
+        raise CannotRun(f"token create --role {args.role} needs {wanted}")
+    if extra := sorted(option for option, present in given.items() if present and option != wanted):
+        raise CannotRun(f"token create --role {args.role} takes no {', '.join(extra)}")
 
 
 async def cmd_token(settings: Settings, args: argparse.Namespace) -> int:
     async with migrated_dsn(settings) as dsn, create_pool(dsn, min_size=1, max_size=2) as pool:
+        if args.provider_id is not None:
+            await _require(pool, "provider", args.provider_id, provider_stream(args.provider_id))
+        if args.manager_id is not None:
+            await _require(pool, "manager", args.manager_id, manager_stream(args.manager_id))
+        for code in args.program or ():
+            await _require(pool, "program", code, program_stream(code))
         created = await TokenStore(pool).create(
             role=args.role,
             created_by="cli",
@@ -149,12 +254,29 @@ async def cmd_token(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def check_roster(args: argparse.Namespace) -> None:
+    """The roster is a readable CSV file with the right header (before the database)."""
+    path: Path = args.file
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise CannotRun(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise CannotRun(f"{path}: is a directory, not a roster file") from None
+    except OSError as exc:
+        raise CannotRun(f"{path}: cannot read it: {exc.strerror or exc}") from None
+    try:
+        args.lines = parse_roster_csv(data, max_lines=100_000)
+    except RosterFormatError as exc:
+        raise CannotRun(f"{path}: not a roster: {exc.message}") from None
+
+
 async def cmd_import_roster(settings: Settings, args: argparse.Namespace) -> int:
     """Each line stands alone, as in POST /v1/completions/batch: malformed lines are reported
     and skipped, the others are posted."""
     postings: list[tuple[int, Posting]] = []
     rejected: list[tuple[int, str, str]] = []
-    for n, line in enumerate(parse_roster_csv(args.file.read_bytes(), max_lines=100_000), start=2):
+    for n, line in enumerate(args.lines, start=2):
         try:
             body = msgspec.convert(line, CompletionBody, strict=False)
         except msgspec.ValidationError as exc:
@@ -165,6 +287,7 @@ async def cmd_import_roster(settings: Settings, args: argparse.Namespace) -> int
         actor=Actor(role="provider", id=args.provider), request_id=f"import:{args.file.name}"
     )
     async with migrated_dsn(settings) as dsn, create_pool(dsn, min_size=1, max_size=4) as pool:
+        await _require(pool, "provider", args.provider, provider_stream(args.provider))
         ledger = Ledger(PostgresEventStore(pool))
         outcomes = await record_completions(ledger, ctx, args.provider, [p for _, p in postings])
     for (n, posting), outcome in zip(postings, outcomes, strict=True):
@@ -180,6 +303,8 @@ async def cmd_import_roster(settings: Settings, args: argparse.Namespace) -> int
 
 async def cmd_export_renewals(settings: Settings, args: argparse.Namespace) -> int:
     async with migrated_dsn(settings) as dsn:
+        async with create_pool(dsn, min_size=1, max_size=2) as pool:
+            await _require(pool, "program", args.program, program_stream(args.program))
         await ProjectionRunner(dsn, CeuProjection()).catch_up_or_follow()
         conn = await connect(dsn)
         try:
@@ -193,18 +318,29 @@ async def cmd_export_renewals(settings: Settings, args: argparse.Namespace) -> i
     return 0
 
 
+def _no_check(args: argparse.Namespace) -> None:
+    pass
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ceu-ledger", description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--debug", action="store_true", help="show the traceback of an unexpected error"
+    )
+    parser.set_defaults(check=_no_check)
     commands = parser.add_subparsers(dest="command", required=True)
 
-    def add(name: str, handler: Handler, help: str) -> argparse.ArgumentParser:
+    def add(
+        name: str, handler: Handler, help: str, check: Check = _no_check
+    ) -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=help, description=help)
-        sub.set_defaults(handler=handler)
+        sub.set_defaults(handler=handler, check=check)
         return sub
 
     serve = add("serve", cmd_serve, "run the HTTP API (and the projectors)")
     serve.add_argument("--host", help="default LEDGER_HOST or 127.0.0.1")
     serve.add_argument("--port", type=int, help="default LEDGER_PORT or 8000")
+    serve.add_argument("--log-level", choices=LOG_LEVELS, help="default LEDGER_LOG_LEVEL or info")
     serve.add_argument(
         "--no-projectors", action="store_true", help="leave projections to other processes"
     )
@@ -216,14 +352,19 @@ def build_parser() -> argparse.ArgumentParser:
         dest="action", required=True
     )
     create = tokens.add_parser("create", help="create a token and print it (shown once)")
-    create.set_defaults(handler=cmd_token)
+    create.set_defaults(handler=cmd_token, check=check_token)
     create.add_argument(
         "--role", required=True, choices=("admin", "provider", "manager", "auditor")
     )
     create.add_argument("--provider-id")
     create.add_argument("--manager-id")
     create.add_argument("--program", action="append", help="for an auditor; repeat for several")
-    roster = add("import-roster", cmd_import_roster, "post a provider's CSV roster of completions")
+    roster = add(
+        "import-roster",
+        cmd_import_roster,
+        "post a provider's CSV roster of completions",
+        check_roster,
+    )
     roster.add_argument("file", type=Path)
     roster.add_argument("--provider", required=True, help="the provider that posts the roster")
     export = commands.add_parser("export", help="export read models").add_subparsers(
@@ -234,7 +375,12 @@ def build_parser() -> argparse.ArgumentParser:
     renewals.add_argument("--program", required=True)
     renewals.add_argument("--format", choices=("csv", "json"), default="csv")
     add("verify", cmd_verify, "recompute the hash chain; exit 1 naming the first bad position")
-    rebuild = add("rebuild", cmd_rebuild, "rebuild projections from position 0 (all if none named)")
+    rebuild = add(
+        "rebuild",
+        cmd_rebuild,
+        "rebuild projections from position 0 (all if none named)",
+        check_rebuild,
+    )
     rebuild.add_argument("names", nargs="*", metavar="NAME")
     rebuild.add_argument("--batch-size", type=int, default=500)
     rebuild.add_argument(
@@ -243,16 +389,44 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+async def _run(handler: Handler, settings: Settings, args: argparse.Namespace) -> int:
+    task = asyncio.current_task()
+    assert task is not None
+    with SIGNALS.installed(task):
+        try:
+            return await handler(settings, args)
+        except asyncio.CancelledError:
+            if SIGNALS.received is None:
+                raise
+            raise Interrupted(SIGNALS.received) from None
+
+
+def _one_line(exc: Exception) -> str:
+    """What to say, in one line, about an error that stopped a command."""
+    if isinstance(exc, CannotRun | ValueError):
+        return str(exc)
+    if (why := why_unreachable(exc)) is not None:
+        return why
+    return f"unexpected error: {type(exc).__name__}: {exc} (run with --debug for the traceback)"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         settings = Settings.from_env()
-        return asyncio.run(args.handler(settings, args))
-    except ValueError as exc:
-        print(f"ceu-ledger: {exc}", file=sys.stderr)
-        return 2
+        args.check(args)
+        return asyncio.run(_run(args.handler, settings, args))
+    except Interrupted as exc:
+        _to_stderr(f"ceu-ledger: stopped by {exc}")
+        return 128 + exc.signum
     except KeyboardInterrupt:
-        return 130
+        _to_stderr("ceu-ledger: stopped by SIGINT")
+        return 128 + signal.SIGINT
+    except Exception as exc:
+        if args.debug:
+            raise
+        _to_stderr(f"ceu-ledger: {' '.join(_one_line(exc).split())}")
+        return 2
 
 
 if __name__ == "__main__":

@@ -10,7 +10,9 @@ import msgspec
 
 from ledger.infra.migrations import MIGRATIONS_DIR
 
-__all__ = ["Secret", "Settings"]
+__all__ = ["LOG_LEVELS", "Secret", "Settings"]
+
+LOG_LEVELS = ("debug", "info", "warning", "error")
 
 
 class Secret(str):
@@ -39,6 +41,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Seconds a projector waits for a NOTIFY before it polls anyway (LEDGER_POLL_INTERVAL)."""
     pool_size: int = 10
     """Connections in the API's pool (LEDGER_POOL_SIZE)."""
+    log_level: str = "info"
+    """The least level `serve` logs: debug, info, warning or error (LEDGER_LOG_LEVEL)."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -70,4 +74,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
                     fields[name] = cast(raw)
                 except ValueError as exc:
                     raise ValueError(f"{key}={raw!r} is not a valid {cast.__name__}") from exc
+        if (level := get("LEDGER_LOG_LEVEL")) is not None:
+            if level.lower() not in LOG_LEVELS:
+                known = ", ".join(LOG_LEVELS)
+                raise ValueError(f"LEDGER_LOG_LEVEL={level!r} is not one of {known}")
+            fields["log_level"] = level.lower()
         return cls(**fields)  # type: ignore[arg-type]

@@ -34,6 +34,7 @@ from ledger.api.deps import DEPENDENCIES
 from ledger.api.errors import EXCEPTION_HANDLERS
 from ledger.api.metrics import CountingStore, Metrics
 from ledger.api.reads import Reads
+from ledger.api.request_log import RequestLogMiddleware
 from ledger.commands import Ledger
 from ledger.infra.limits import pool_options
 from ledger.infra.projectors import running_projectors
@@ -96,7 +97,7 @@ def create_app(
                 app.state.projectors = runners  # for /health and /metrics
                 yield
 
-    return Litestar(
+    app = Litestar(
         route_handlers=CONTROLLERS,
         dependencies=DEPENDENCIES,
         exception_handlers=EXCEPTION_HANDLERS,
@@ -115,4 +116,8 @@ def create_app(
             security=[{"bearer": []}],
         ),
         debug=False,
+        logging_config=None,  # the process's logging is configured once: ledger.infra.logs
     )
+    # Outside the router, so that every answer (404 and 405 included) has its id and log line.
+    app.asgi_handler = RequestLogMiddleware(app.asgi_handler)
+    return app

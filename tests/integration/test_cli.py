@@ -77,6 +77,10 @@ async def test_export_renewals_writes_the_register_as_csv(dsn):
 
 
 async def test_a_shifted_roster_line_is_rejected_alone_not_read_as_fewer_ceus(dsn, tmp_path):
+    await run_cli(dsn, "migrate")  # records the default programs
+    async with create_pool(dsn, min_size=1, max_size=2) as pool:
+        ledger = Ledger(PostgresEventStore(pool))
+        await ledger.register_provider(SYSTEM, provider_id="tma", name="TMA", programs=("CMM",))
     roster = tmp_path / "roster.csv"
     roster.write_text(
         "external_id,manager_id,activity_id,completed_on,ceus\n"
