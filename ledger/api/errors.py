@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import re
-import time
 from typing import Any
 
 import asyncpg
@@ -35,6 +34,7 @@ from ledger.domain.errors import (
     RenewalNotReady,
     WrongState,
 )
+from ledger.infra.logs import database_outage
 
 __all__ = [
     "BATCH_PROBLEMS",
@@ -225,23 +225,6 @@ def _http(request: Request[Any, Any, Any], exc: HTTPException) -> ProblemRespons
     return problem(request, exc.status_code, exc.detail, headers=headers)
 
 
-class _OutageLog:
-    """One warning per outage, not one per failed request: an error that comes more than
-    `quiet` seconds after the previous one starts a new outage."""
-
-    def __init__(self, quiet: float = 10.0) -> None:
-        self.quiet = quiet
-        self.last: float | None = None
-
-    def failed(self, exc: Exception) -> None:
-        now = time.monotonic()
-        if self.last is None or now - self.last > self.quiet:
-            _log.warning("database unavailable: %s: %s; answering 503", type(exc).__name__, exc)
-        self.last = now
-
-
-_outages = _OutageLog()
-
 DATABASE_ERRORS: tuple[type[Exception], ...] = (
     OSError,  # refused, reset, the unix socket gone (FileNotFoundError), timeouts
     asyncpg.PostgresConnectionError,  # ConnectionDoesNotExistError, ConnectionFailureError
@@ -259,7 +242,7 @@ RETRY_AFTER = "1"
 def database_unavailable(
     request: Request[Any, Any, Any], exc: Exception, **extra: Any
 ) -> ProblemResponse:
-    _outages.failed(exc)
+    database_outage.down(exc)  # one warning per outage; the request log marks its end
     return problem(
         request,
         503,
