@@ -21,15 +21,15 @@ from tqdm import tqdm
 from events.chain import verify
 from events.codec import Actor
 from events.postgres import PostgresEventStore, connect, create_pool
+from ledger.api import strict
 from ledger.api.app import create_app
 from ledger.api.auth import TokenStore
-from ledger.api.controllers.associations import register_csv
 from ledger.api.schemas import CompletionBody
 from ledger.commands import Context, Ledger, Posting, Receipt
+from ledger.csv_io import parse_roster_csv, register_csv
 from ledger.demo import seed_demo
 from ledger.infra.database import database_dsn
 from ledger.infra.migrations import load_migrations, migrate
-from ledger.roster_csv import parse_roster_csv
 from ledger.settings import Settings
 from projections import ceu_queries
 from projections.ceu import CeuProjection
@@ -154,7 +154,7 @@ async def cmd_import_roster(settings: Settings, args: argparse.Namespace) -> int
     rejected: list[tuple[int, str, str]] = []
     for n, line in enumerate(parse_roster_csv(args.file.read_bytes(), max_lines=100_000), start=2):
         try:
-            body = msgspec.convert(line, CompletionBody, strict=False)
+            body = strict.convert(line, CompletionBody)
         except msgspec.ValidationError as exc:
             rejected.append((n, str(line.get("external_id", "")), str(exc)))
         else:

@@ -31,6 +31,8 @@ from ledger.api.deps import DEPENDENCIES
 from ledger.api.errors import EXCEPTION_HANDLERS
 from ledger.api.metrics import CountingStore, Metrics
 from ledger.api.reads import Reads
+from ledger.api.strict import StrictInput
+from ledger.api.views import csv_download
 from ledger.commands import Ledger
 from ledger.infra.projectors import running_projectors
 from ledger.settings import Settings
@@ -91,6 +93,8 @@ def create_app(
         dependencies=DEPENDENCIES,
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[metrics.config.middleware],
+        plugins=[StrictInput()],
+        before_send=[csv_download],
         lifespan=[lifespan],
         request_max_body_size=MAX_BODY_BYTES,
         type_encoders={Decimal: str},

@@ -1,20 +1,28 @@
 """Request bodies: strict msgspec Structs (unknown fields refused), separate from events.
 
 Shapes and simple bounds are checked here, so they show in the OpenAPI schema; the rules
-(CEUs against the activity, dates against today) are checked by the domain.
+(CEUs against the activity, dates against today) are checked by the domain.  Bodies are
+decoded strictly (ledger/api/strict.py): no text for a number, no float for an integer.
+Decimal amounts are `Ceus` or `Fraction`: a JSON number, or a string written out plainly
+(`"2.5"`; never `"1e1"`, `"+2"` or `"2,5"`), checked by `decimal_of` before they become a
+`Decimal`.
 """
 
 from __future__ import annotations
 
+import re
 from datetime import date
-from decimal import Decimal
-from typing import Annotated, Any, Literal
+from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 from uuid import UUID
 
 import msgspec
 from msgspec import Meta
 
 __all__ = [
+    "MAX_INT",
+    "MAX_SEED",
+    "PATTERN_WORDS",
     "AmendBody",
     "AuditBody",
     "BatchBody",
@@ -31,22 +39,96 @@ __all__ = [
     "RuleVersionBody",
     "TokenBody",
     "VoidBody",
+    "decimal_of",
+    "is_decimal_marker",
 ]
 
-Id = Annotated[
-    str,
-    Meta(
-        pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$", description="1-64 letters, digits, . _ : -"
-    ),
-]
-Code = Annotated[
-    str, Meta(pattern=r"^[A-Z][A-Z0-9]{1,15}$", description="a program code such as CMM")
-]
 Text = Annotated[str, Meta(min_length=1, max_length=500)]
 Reason = Annotated[str, Meta(min_length=1, max_length=2000)]
-Ceus = Annotated[Decimal, Meta(description="a positive decimal with at most 2 places")]
 Cents = Annotated[int, Meta(ge=0, le=10_000_000)]
 MAX_BATCH = 1000
+MAX_INT = 2**63 - 1
+"""The largest integer PostgreSQL's bigint holds: any integer input beyond it is refused."""
+MAX_SEED = 2**53 - 1
+"""Audit seeds stay exact in every JSON client (JavaScript numbers are doubles)."""
+_ID_WORDS = "1-64 letters, digits, . _ : -"
+_CODE_WORDS = "a program code such as CMM"
+Id = Annotated[str, Meta(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$", description=_ID_WORDS)]
+Code = Annotated[str, Meta(pattern=r"^[A-Z][A-Z0-9]{1,15}$", description=_CODE_WORDS)]
+PATTERN_WORDS = {
+    r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$": _ID_WORDS,
+    r"^[A-Z][A-Z0-9]{1,15}$": _CODE_WORDS,
+}
+"""What each pattern above means, for error texts (msgspec names only the regex)."""
+
+
+class _PlainDecimal(type):
+    """The metaclass of the decimal markers below.  msgspec hands a type it does not know to
+    the decoder's `dec_hook` with the raw JSON value (text or number) and checks the hook's
+    result with `isinstance`; a marker's instances are exactly the plain Decimals, so the
+    decoded value is an ordinary `Decimal` (what events store) while its text was checked."""
+
+    def __instancecheck__(cls, obj: object) -> bool:
+        return type(obj) is Decimal
+
+
+class _DecimalMarker(metaclass=_PlainDecimal):
+    PLACES: ClassVar[int]
+    LIMIT: ClassVar[Decimal]
+    EXAMPLE: ClassVar[str]
+    DESCRIPTION: ClassVar[str]
+
+
+class _Ceus(_DecimalMarker):
+    PLACES = 2
+    LIMIT = Decimal(10_000)
+    EXAMPLE = "2.5"
+    DESCRIPTION = 'CEUs: a JSON number or a string such as "2.5", at most 2 decimal places'
+
+
+class _Fraction(_DecimalMarker):
+    PLACES = 6
+    LIMIT = Decimal(1)
+    EXAMPLE = "0.1"
+    DESCRIPTION = 'a fraction from 0 to 1: a JSON number or a string such as "0.1"'
+
+
+if TYPE_CHECKING:
+    Ceus = Decimal
+    Fraction = Decimal
+else:
+    Ceus, Fraction = _Ceus, _Fraction
+
+_PLAIN = re.compile(r"-?[0-9]+(\.[0-9]+)?|-?(NaN|sNaN|Infinity|Inf)", re.IGNORECASE)
+"""What `decimal_of` lets through to the domain, which judges the value: its sign, places,
+range and finiteness, naming every bad field at once."""
+_EXPONENT = re.compile(r"[0-9]*\.?[0-9]+[eE][+-]?[0-9]+")
+
+
+def is_decimal_marker(annotation: object) -> bool:
+    return isinstance(annotation, type) and issubclass(annotation, _DecimalMarker)
+
+
+def decimal_of(marker: type[_DecimalMarker], value: object) -> Decimal:
+    """`value` (a decoded JSON number or text, or a CSV cell) as a Decimal, if it is written
+    plainly; else ValueError saying what to write instead.  The form is checked here, where
+    the text is still at hand; the value (positive, places, range) by the domain."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValueError(f"must be a number such as {marker.EXAMPLE}")
+    if not isinstance(value, str):
+        return Decimal(value if isinstance(value, int) else repr(value))
+    if "," in value:
+        raise ValueError(f"use a dot for decimals, such as {marker.EXAMPLE}")
+    if value.startswith("+"):
+        raise ValueError("write the number without a sign")
+    if _EXPONENT.fullmatch(value):
+        raise ValueError("write the number out in full, without an exponent (10, not 1e1)")
+    if not _PLAIN.fullmatch(value):
+        raise ValueError(f"must be a number such as {marker.EXAMPLE}")
+    try:
+        return Decimal(value)
+    except InvalidOperation as exc:  # cannot happen for what _PLAIN matches
+        raise ValueError(f"must be a number such as {marker.EXAMPLE}") from exc
 
 
 class Strict(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
@@ -68,8 +150,8 @@ class RulesBody(Strict, kw_only=True):
     ] = {}
     grace_days: Annotated[int, Meta(ge=0, le=366)]
     fee_cents: Cents
-    carryover_max_ceus: Decimal = Decimal(0)
-    audit_rate: Decimal = Decimal("0.10")
+    carryover_max_ceus: Ceus = Decimal(0)
+    audit_rate: Fraction = Decimal("0.10")
     correction_window_days: Annotated[int, Meta(ge=0, le=3650)] = 60
 
 
@@ -155,9 +237,9 @@ class DecisionBody(Strict, kw_only=True):
 class AuditBody(Strict, kw_only=True):
     filed_from: date
     filed_to: date
-    rate: Decimal | None = None
+    rate: Fraction | None = None
     """Fraction of the population to draw; the program's audit_rate if omitted."""
-    seed: Annotated[int, Meta(ge=0, le=2**63 - 1)] | None = None
+    seed: Annotated[int, Meta(ge=0, le=MAX_SEED)] | None = None
     """Same seed and same population give the same selection; random if omitted."""
 
 

@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Iterable, Mapping, Sequence
+import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from uuid import UUID
 
 import msgspec
+from litestar.datastructures import MutableScopeHeaders
 from litestar.openapi import ResponseSpec
 from litestar.openapi.spec import OpenAPIMediaType, OpenAPIResponse, OpenAPIType, Operation, Schema
 
+from ledger.csv_io import csv_text
 from ledger.domain.assess import Allocation, Assessment
 from ledger.domain.catalogue import Program
+
+if TYPE_CHECKING:
+    from litestar.types import Message, Scope
 
 __all__ = [
     "CertificationStatus",
@@ -25,6 +28,8 @@ __all__ = [
     "ProgramView",
     "StatusView",
     "certification_status",
+    "csv_download",
+    "csv_text",
     "json_or_csv",
 ]
 
@@ -144,16 +149,7 @@ class RenewalFiledView(msgspec.Struct, frozen=True, kw_only=True):
     recorded_at: datetime
 
 
-def _cell(value: object) -> object:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, tuple | list):
-        return " ".join(str(v) for v in value)
-    return value
+_UNSAFE_IN_FILENAME = re.compile(r"[^A-Za-z0-9._-]")
 
 
 def json_or_csv(rows: Any) -> dict[int, ResponseSpec]:
@@ -178,14 +174,18 @@ class CsvOperation(Operation):
             ok.content = {**(ok.content or {}), "text/csv": csv_text}
 
 
-def csv_text(columns: Sequence[str], rows: Iterable[Mapping[str, object]]) -> str:
-    """CSV with a header line; booleans as true/false, dates and instants in ISO 8601."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(columns)
-    for row in rows:
-        writer.writerow([_cell(row[c]) for c in columns])
-    return out.getvalue()
+async def csv_download(message: Message, scope: Scope) -> None:
+    """A `before_send` hook: a CSV answer is a download (`Content-Disposition: attachment`),
+    named after what it is, from its path: `m-1-transcript.csv`, `CMM-renewals.csv`."""
+    if message["type"] != "http.response.start":
+        return
+    headers = MutableScopeHeaders.from_message(message)
+    if not headers.get("content-type", "").startswith("text/csv"):
+        return
+    if "content-disposition" not in headers:
+        name = "-".join(str(scope.get("path", "")).strip("/").split("/")[-2:])
+        name = _UNSAFE_IN_FILENAME.sub("_", name) or "export"
+        headers["Content-Disposition"] = f'attachment; filename="{name}.csv"'
 
 
 def cycle_view(assessment: Assessment) -> CycleView:

@@ -21,15 +21,14 @@ from events.catalog import AuditSampleDrawn
 from ledger.api.deps import CurrentPrincipal, LedgerDep, PoolDep, ReadsDep, RequestContext, allow
 from ledger.api.errors import READ_PROBLEMS, WRITE_PROBLEMS
 from ledger.api.schemas import AuditBody, DecisionBody, FindingBody
-from ledger.api.views import CsvOperation, ShortfallView, csv_text, json_or_csv
+from ledger.api.views import CsvOperation, ShortfallView, json_or_csv
+from ledger.csv_io import register_csv
 from ledger.domain.assess import assess
 from ledger.domain.errors import FieldError, Invalid, NotFound
 from projections import ceu_queries
 from projections.ceu_queries import Finding, RegisterRow
 
 __all__ = ["AuditsController", "ProgramAssociationController", "RenewalsController"]
-
-_REGISTER_COLUMNS = tuple(f.name for f in msgspec.structs.fields(RegisterRow))
 
 
 def _may_audit(principal: CurrentPrincipal, program: str) -> None:
@@ -277,7 +276,7 @@ class ProgramAssociationController(Controller):
             filed_from=data.filed_from,
             filed_to=data.filed_to,
             rate=data.rate if data.rate is not None else program.versions[-1].audit_rate,
-            seed=data.seed if data.seed is not None else secrets.randbits(62),
+            seed=data.seed if data.seed is not None else secrets.randbits(53),
             population=population,
         )
         return AuditView.of(drawn)
@@ -340,9 +339,3 @@ class AuditsController(Controller):
             revoked=data.outcome == "failed" and result.last_position > result.first_position,
             position=result.first_position,
         )
-
-
-def register_csv(rows: list[RegisterRow]) -> str:
-    return csv_text(
-        _REGISTER_COLUMNS, ({c: getattr(row, c) for c in _REGISTER_COLUMNS} for row in rows)
-    )

@@ -17,13 +17,14 @@ from litestar.openapi.spec import OpenAPIMediaType, Operation, RequestBody, Sche
 from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
+from ledger.api import strict
 from ledger.api.deps import CurrentPrincipal, LedgerDep, ReadsDep, RequestContext, allow
-from ledger.api.errors import BATCH_PROBLEMS, READ_PROBLEMS, WRITE_PROBLEMS, status_of
+from ledger.api.errors import BATCH_PROBLEMS, READ_PROBLEMS, WRITE_PROBLEMS, human, status_of
 from ledger.api.schemas import MAX_BATCH, AmendBody, BatchBody, CompletionBody, VoidBody
 from ledger.commands import Outcome, Posting, Receipt
+from ledger.csv_io import CSV_HEADER, RosterFormatError, parse_roster_csv
 from ledger.domain.errors import DomainError, FieldError, Invalid, NotFound
 from ledger.domain.record import Change
-from ledger.roster_csv import CSV_HEADER, RosterFormatError, parse_roster_csv
 
 __all__ = ["CompletionsController"]
 
@@ -135,13 +136,13 @@ def _field_of(exc: msgspec.ValidationError, default: str) -> FieldError:
     field = message.rsplit("at `$.", 1)[1].rstrip("`") if "at `$." in message else None
     if (named := _NAMED_FIELD.search(message)) is not None:  # the field itself, not its parent
         field = named[1] if field is None else f"{field}.{named[1]}"
-    return FieldError(field or default, message.split(" - at ")[0])
+    return FieldError(field or default, human(message.split(" - at ")[0]))
 
 
 def _posting(raw: Any) -> Posting | ItemResult:
     """A roster line as a posting, or its rejection if it is not even well formed."""
     try:
-        body = msgspec.convert(raw, CompletionBody, strict=False)
+        body = strict.convert(raw, CompletionBody)
     except msgspec.ValidationError as exc:
         external_id = raw.get("external_id") if isinstance(raw, dict) else None
         return ItemResult(

@@ -107,7 +107,10 @@ class ManagersController(Controller):
         as_of: date | None,
         known_at: datetime | None,
     ):
-        allow(principal.may_read_manager(manager_id), "a manager reads only their own record")
+        held = (
+            () if principal.role != "auditor" else (await reads.record(manager_id)).certifications
+        )
+        allow(principal.may_read_manager(manager_id, held), "outside your scope: not your record")
         _check_as_of(as_of)
         record = await reads.record(manager_id, as_of=as_of, known_at=known_at)
         programs = await reads.programs(known_at=known_at)

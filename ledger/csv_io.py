@@ -1,0 +1,99 @@
+"""CSV in and out, for the API and the CLI alike.
+
+In: rosters, the format providers export from their registration systems: a header line
+`external_id,manager_id,activity_id,completed_on,ceus`, then one posting per line.  Used by
+POST /v1/completions/batch (text/csv) and `ceu-ledger import-roster`.
+
+Out: transcripts and the renewal register.  A cell that a spreadsheet would run as a formula
+(it begins with `=`, `+`, `-`, `@`, a tab or a carriage return) is written with a leading `'`,
+so an activity titled `=HYPERLINK(...)` stays text (OWASP, "CSV Injection").
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date, datetime
+
+import msgspec
+
+from projections.ceu_queries import RegisterRow
+
+__all__ = [
+    "CSV_HEADER",
+    "REGISTER_COLUMNS",
+    "RosterFormatError",
+    "csv_text",
+    "parse_roster_csv",
+    "register_csv",
+    "safe_cell",
+]
+
+CSV_HEADER = ("external_id", "manager_id", "activity_id", "completed_on", "ceus")
+REGISTER_COLUMNS = tuple(f.name for f in msgspec.structs.fields(RegisterRow))
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+class RosterFormatError(ValueError):
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field, self.message = field, message
+
+
+def parse_roster_csv(data: bytes, *, max_lines: int) -> list[dict[str, object]]:
+    """The roster's lines as field dicts (values still unchecked: each line stands alone)."""
+    try:
+        rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise RosterFormatError("body", f"unreadable CSV: {exc}") from exc
+    if not rows or tuple(c.strip() for c in rows[0]) != CSV_HEADER:
+        raise RosterFormatError("header", f"the first line must be {','.join(CSV_HEADER)}")
+    lines = [_line(row) for row in rows[1:] if any(row)]
+    if len(lines) > max_lines:
+        raise RosterFormatError("items", f"at most {max_lines} lines per roster")
+    return lines
+
+
+def _line(row: list[str]) -> dict[str, object]:
+    """A CSV line as a posting's fields.  Cells past the header's are kept as `extra_cells`, a
+    field no posting has, so that a shifted line (`...,2,5` for 2.5 CEUs) is refused rather
+    than read as 2 CEUs; empty trailing cells are ignored."""
+    cells = [c.strip() for c in row]
+    line: dict[str, object] = dict(zip(CSV_HEADER, cells, strict=False))
+    if any(cells[len(CSV_HEADER) :]):
+        line["extra_cells"] = cells[len(CSV_HEADER) :]
+    return line
+
+
+def safe_cell(value: object) -> object:
+    """One cell's text: booleans as true/false, dates and instants in ISO 8601, lists joined by
+    spaces, and text a spreadsheet would evaluate prefixed with `'`."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, tuple | list):
+        value = " ".join(str(v) for v in value)
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def csv_text(columns: Sequence[str], rows: Iterable[Mapping[str, object]]) -> str:
+    """CSV with a header line, every cell through `safe_cell`."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([safe_cell(row[c]) for c in columns])
+    return out.getvalue()
+
+
+def register_csv(rows: Iterable[RegisterRow]) -> str:
+    """The renewal register (GET /v1/programs/{code}/renewals?format=csv, `export renewals`)."""
+    return csv_text(
+        REGISTER_COLUMNS, ({c: getattr(row, c) for c in REGISTER_COLUMNS} for row in rows)
+    )
