@@ -43,8 +43,11 @@ __all__ = [
     "is_decimal_marker",
 ]
 
-Text = Annotated[str, Meta(min_length=1, max_length=500)]
-Reason = Annotated[str, Meta(min_length=1, max_length=2000)]
+_PRINTABLE = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+"""No control characters but tab and line breaks (PostgreSQL cannot even store a NUL)."""
+Text = Annotated[str, Meta(min_length=1, max_length=500, pattern=_PRINTABLE)]
+Reason = Annotated[str, Meta(min_length=1, max_length=2000, pattern=_PRINTABLE)]
+Note = Annotated[str, Meta(max_length=2000, pattern=_PRINTABLE)]
 Cents = Annotated[int, Meta(ge=0, le=10_000_000)]
 MAX_BATCH = 1000
 MAX_INT = 2**63 - 1
@@ -56,6 +59,7 @@ _CODE_WORDS = "a program code such as CMM"
 Id = Annotated[str, Meta(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$", description=_ID_WORDS)]
 Code = Annotated[str, Meta(pattern=r"^[A-Z][A-Z0-9]{1,15}$", description=_CODE_WORDS)]
 PATTERN_WORDS = {
+    _PRINTABLE: "text without control characters (such as NUL)",
     r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$": _ID_WORDS,
     r"^[A-Z][A-Z0-9]{1,15}$": _CODE_WORDS,
 }
@@ -146,7 +150,8 @@ class RulesBody(Strict, kw_only=True):
     cycle_months: Annotated[int, Meta(ge=1, le=120)]
     required_ceus: Ceus
     category_minimums: Annotated[
-        dict[Annotated[str, Meta(min_length=1, max_length=64)], Ceus], Meta(max_length=50)
+        dict[Annotated[str, Meta(min_length=1, max_length=64, pattern=_PRINTABLE)], Ceus],
+        Meta(max_length=50),
     ] = {}
     grace_days: Annotated[int, Meta(ge=0, le=366)]
     fee_cents: Cents
@@ -175,9 +180,9 @@ class ProviderBody(Strict, kw_only=True):
 class ActivityBody(Strict, kw_only=True):
     activity_id: Id
     title: Text
-    format: Annotated[str, Meta(min_length=1, max_length=64)]
+    format: Annotated[str, Meta(min_length=1, max_length=64, pattern=_PRINTABLE)]
     ceus: Ceus
-    category: Annotated[str, Meta(min_length=1, max_length=64)]
+    category: Annotated[str, Meta(min_length=1, max_length=64, pattern=_PRINTABLE)]
     programs: Annotated[list[Code], Meta(min_length=1, max_length=50)]
     starts_on: date
     ends_on: date
@@ -186,7 +191,7 @@ class ActivityBody(Strict, kw_only=True):
 class ManagerBody(Strict, kw_only=True):
     manager_id: Id
     name: Text
-    email: Annotated[str, Meta(min_length=3, max_length=254)]
+    email: Annotated[str, Meta(min_length=3, max_length=254, pattern=_PRINTABLE)]
 
 
 class CertificationBody(Strict, kw_only=True):
@@ -195,7 +200,7 @@ class CertificationBody(Strict, kw_only=True):
 
 
 class CompletionBody(Strict, kw_only=True):
-    external_id: Annotated[str, Meta(min_length=1, max_length=128)]
+    external_id: Annotated[str, Meta(min_length=1, max_length=128, pattern=_PRINTABLE)]
     manager_id: Id
     activity_id: Id
     completed_on: date
@@ -231,7 +236,7 @@ class RenewalBody(Strict, kw_only=True):
 
 class DecisionBody(Strict, kw_only=True):
     decision: Literal["approve", "deny"]
-    reason: Annotated[str, Meta(max_length=2000)] = ""
+    reason: Note = ""
 
 
 class AuditBody(Strict, kw_only=True):
@@ -246,4 +251,4 @@ class AuditBody(Strict, kw_only=True):
 class FindingBody(Strict, kw_only=True):
     renewal_id: UUID
     outcome: Literal["passed", "failed"]
-    note: Annotated[str, Meta(max_length=2000)] = ""
+    note: Note = ""

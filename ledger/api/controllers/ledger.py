@@ -42,10 +42,10 @@ class FeedEvent(msgspec.Struct, frozen=True, kw_only=True):
     type: str
     schema_version: int
     recorded_at: datetime
-    data: msgspec.Raw | None
-    """Null when `redacted`."""
-    metadata: msgspec.Raw | None
-    """Null when `redacted`."""
+    data: msgspec.Raw
+    """The event's stored JSON; null when `redacted`."""
+    metadata: msgspec.Raw
+    """The stored JSON; null when `redacted`."""
     prev_hash: str
     hash: str
     redacted: bool = False
@@ -67,8 +67,8 @@ def _feed_event(e: RecordedEvent, *, full: bool) -> FeedEvent:
         type=e.type,
         schema_version=e.schema_version,
         recorded_at=e.recorded_at,
-        data=msgspec.Raw(e.data) if full else None,
-        metadata=msgspec.Raw(e.metadata) if full else None,
+        data=msgspec.Raw(e.data if full else b"null"),
+        metadata=msgspec.Raw(e.metadata if full else b"null"),
         prev_hash=e.prev_hash.hex(),
         hash=e.hash.hex(),
         redacted=not full,
