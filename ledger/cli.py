@@ -28,6 +28,7 @@ from tqdm import tqdm
 from events.chain import verify
 from events.codec import Actor
 from events.postgres import PostgresEventStore, connect, create_pool
+from ledger.api import strict
 from ledger.api.app import create_app
 from ledger.api.auth import TokenStore
 from ledger.api.schemas import CompletionBody
@@ -278,7 +279,7 @@ async def cmd_import_roster(settings: Settings, args: argparse.Namespace) -> int
     rejected: list[tuple[int, str, str]] = []
     for n, line in enumerate(args.lines, start=2):
         try:
-            body = msgspec.convert(line, CompletionBody, strict=False)
+            body = strict.convert(line, CompletionBody)
         except msgspec.ValidationError as exc:
             rejected.append((n, str(line.get("external_id", "")), str(exc)))
         else:

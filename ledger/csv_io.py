@@ -1,9 +1,12 @@
 """CSV in and out, for the API and the CLI alike.
 
 In: rosters, the format providers export from their registration systems: a header line
-`external_id,manager_id,activity_id,completed_on,ceus`, then one posting per line
-(POST /v1/completions/batch as text/csv, and `ceu-ledger import-roster`).
-Out: listings (the transcript, the renewal register) with a header line.
+`external_id,manager_id,activity_id,completed_on,ceus`, then one posting per line.  Used by
+POST /v1/completions/batch (text/csv) and `ceu-ledger import-roster`.
+
+Out: transcripts and the renewal register.  A cell that a spreadsheet would run as a formula
+(it begins with `=`, `+`, `-`, `@`, a tab or a carriage return) is written with a leading `'`,
+so an activity titled `=HYPERLINK(...)` stays text (OWASP, "CSV Injection").
 """
 
 from __future__ import annotations
@@ -15,9 +18,17 @@ from datetime import date, datetime
 
 import msgspec
 
-__all__ = ["CSV_HEADER", "RosterFormatError", "columns_of", "csv_text", "parse_roster_csv"]
+__all__ = [
+    "CSV_HEADER",
+    "RosterFormatError",
+    "columns_of",
+    "csv_text",
+    "parse_roster_csv",
+    "safe_cell",
+]
 
 CSV_HEADER = ("external_id", "manager_id", "activity_id", "completed_on", "ceus")
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 class RosterFormatError(ValueError):
@@ -51,7 +62,9 @@ def _line(row: list[str]) -> dict[str, object]:
     return line
 
 
-def _cell(value: object) -> object:
+def safe_cell(value: object) -> object:
+    """One cell's text: booleans as true/false, dates and instants in ISO 8601, lists joined by
+    spaces, and text a spreadsheet would evaluate prefixed with `'`."""
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -59,18 +72,19 @@ def _cell(value: object) -> object:
     if isinstance(value, datetime | date):
         return value.isoformat()
     if isinstance(value, tuple | list):
-        return " ".join(str(v) for v in value)
+        value = " ".join(str(v) for v in value)
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return "'" + value
     return value
 
 
 def csv_text(columns: Sequence[str], rows: Iterable[msgspec.Struct]) -> str:
-    """`columns` of each row, with a header line; booleans as true/false, dates and instants
-    in ISO 8601, lists space-separated."""
+    """`columns` of each row with a header line, every cell through `safe_cell`."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(columns)
     for row in rows:
-        writer.writerow([_cell(getattr(row, c)) for c in columns])
+        writer.writerow([safe_cell(getattr(row, c)) for c in columns])
     return out.getvalue()
 
 

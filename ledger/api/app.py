@@ -35,6 +35,7 @@ from ledger.api.errors import EXCEPTION_HANDLERS
 from ledger.api.metrics import CountingStore, Metrics
 from ledger.api.reads import Reads
 from ledger.api.request_log import RequestLogMiddleware
+from ledger.api.strict import StrictInput
 from ledger.commands import Ledger
 from ledger.infra.limits import pool_options
 from ledger.infra.projectors import running_projectors
@@ -102,6 +103,7 @@ def create_app(
         dependencies=DEPENDENCIES,
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[metrics.config.middleware],
+        plugins=[StrictInput()],
         lifespan=[lifespan],
         request_max_body_size=MAX_BODY_BYTES,
         type_encoders={Decimal: str},

@@ -12,7 +12,7 @@ import hashlib
 import secrets
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Collection
 from datetime import datetime
 from typing import Literal
 
@@ -60,12 +60,15 @@ class Principal(msgspec.Struct, frozen=True, kw_only=True):
     def is_manager(self, manager_id: str) -> bool:
         return self.role == "manager" and self.manager_id == manager_id
 
-    def may_read_manager(self, manager_id: str, programs: Iterable[str]) -> bool:
-        """Managers read themselves, admins anyone, and an auditor the managers certified in
-        one of its programs (`programs`: those the manager holds)."""
+    def may_read_manager(self, manager_id: str, certified_in: Collection[str] = ()) -> bool:
+        """Whether this caller may read the manager's record and personal data (name, email):
+        a manager itself; an admin; an auditor only of a manager certified (`certified_in`,
+        the programs the manager holds) in one of the auditor's programs: an auditor sees the
+        whole record of such a manager, whatever else the manager holds, since an audit of a
+        renewal needs it."""
         if self.is_admin() or self.is_manager(manager_id):
             return True
-        return self.role == "auditor" and not set(self.programs).isdisjoint(programs)
+        return self.role == "auditor" and any(p in self.programs for p in certified_in)
 
     def may_read_profile(self, profile: ProfileView) -> bool:
         return self.may_read_manager(profile.manager_id, profile.certifications)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+import asyncpg
 from litestar import Request
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
@@ -17,6 +18,7 @@ __all__ = [
     "DEPENDENCIES",
     "CurrentPrincipal",
     "LedgerDep",
+    "PoolDep",
     "ReadsDep",
     "RequestContext",
     "TokensDep",
@@ -29,6 +31,7 @@ CurrentPrincipal = NamedDependency[Principal]
 RequestContext = NamedDependency[Context]
 LedgerDep = NamedDependency[Ledger]
 ReadsDep = NamedDependency[Reads]
+PoolDep = NamedDependency[asyncpg.Pool]
 TokensDep = NamedDependency[TokenStore]
 
 
@@ -55,6 +58,10 @@ def provide_reads(state: State) -> Reads:
     return state.reads
 
 
+def provide_pool(state: State) -> asyncpg.Pool:
+    return state.pool
+
+
 def provide_tokens(state: State) -> TokenStore:
     return state.tokens
 
@@ -64,6 +71,7 @@ DEPENDENCIES = {
     "ctx": Provide(provide_context, sync_to_thread=False),
     "ledger": Provide(provide_ledger, sync_to_thread=False),
     "reads": Provide(provide_reads, sync_to_thread=False),
+    "pool": Provide(provide_pool, sync_to_thread=False),
     "tokens": Provide(provide_tokens, sync_to_thread=False),
 }
 

@@ -24,6 +24,7 @@ from litestar.openapi import ResponseSpec
 
 from events.store import ConcurrencyConflict, DuplicateEventId
 from ledger.api.reads import ProjectionBehind
+from ledger.api.schemas import PATTERN_WORDS
 from ledger.commands import Duplicate
 from ledger.domain.errors import (
     AlreadyExists,
@@ -43,6 +44,8 @@ __all__ = [
     "READ_PROBLEMS",
     "WRITE_PROBLEMS",
     "Problem",
+    "field_problem",
+    "human",
     "ProblemResponse",
     "database_unavailable",
     "problem",
@@ -105,8 +108,8 @@ def problems(*statuses: int) -> dict[int, ResponseSpec]:
 READ_PROBLEMS = problems(400, 401, 403, 404, 422, 503)
 """What any authenticated read may answer: a malformed or invalid query, no or a bad token,
 outside the caller's scope, nothing there, or the database (or read model) not ready."""
-WRITE_PROBLEMS = problems(400, 401, 403, 404, 409, 413, 422, 503)
-"""A read's problems, and a conflict or a body too large."""
+WRITE_PROBLEMS = problems(400, 401, 403, 404, 409, 413, 415, 422, 503)
+"""A read's problems, and a conflict, a body too large, or a body that is not JSON."""
 BATCH_PROBLEMS = problems(400, 401, 403, 404, 409, 413, 415, 422, 503)
 """A write's problems, and a body neither JSON nor CSV."""
 
@@ -135,9 +138,82 @@ def problem(
 
 _NAMED_FIELD = re.compile(r"(?:unknown|missing required) field `([^`]+)`")
 """msgspec names the field itself for an unknown or a missing one; the key is its parent."""
-
-
+_AT = re.compile(r" - at `\$\.?([^`]*)`$")
 _MISSING_PARAMETER = re.compile(r"Missing required (\w+) parameter '([^']+)'")
+
+_WORDS = {
+    "int": "a whole number",
+    "float": "a number",
+    "str": "text",
+    "bool": "true or false",
+    "object": "a JSON object",
+    "array": "a list",
+    "null": "null",
+    "decimal": "a number",
+    "date": "a date (YYYY-MM-DD)",
+    "datetime": "an ISO 8601 instant",
+    "uuid": "a UUID",
+}
+
+
+def _words(kind: str) -> str:
+    return " or ".join(_WORDS.get(k.strip(), k.strip()) for k in kind.split("|"))
+
+
+def _bound(kind: str, op: str, n: str) -> str:
+    sized = {"str": "characters", "array": "items", "object": "entries"}.get(kind)
+    word = {">=": "at least", "<=": "at most", ">": "more than", "<": "less than"}[op]
+    if sized is None:
+        return f"{word} {n}"
+    if op == ">=" and n == "1":
+        return "must not be empty"
+    return f"{word} {n} {sized}"
+
+
+def _pattern(regex: str) -> str:
+    return PATTERN_WORDS.get(regex, f"must match {regex}")
+
+
+_PHRASES: list[tuple[re.Pattern[str], Any]] = [
+    (re.compile(r"Invalid RFC3339 encoded date$"), lambda m: "use YYYY-MM-DD"),
+    (
+        re.compile(r"Invalid RFC3339 encoded datetime$"),
+        lambda m: "use an ISO 8601 instant such as 2026-06-15T14:30:00Z",
+    ),
+    (re.compile(r"Invalid UUID"), lambda m: "must be a UUID"),
+    (re.compile(r"Object contains unknown field `([^`]+)`"), lambda m: f"unknown field {m[1]}"),
+    (re.compile(r"Object missing required field `([^`]+)`"), lambda m: f"{m[1]} is required"),
+    (re.compile(r"Invalid enum value (.+)$"), lambda m: f"{m[1]} is not one of the allowed values"),
+    (re.compile(r"Expected `int`, got `float`"), lambda m: "must be a whole number (no decimals)"),
+    (
+        re.compile(r"Expected `([^`]+)`, got `([^`]+)`"),
+        lambda m: f"must be {_words(m[1])}, not {_words(m[2])}",
+    ),
+    (re.compile(r"Expected `str` matching regex '(.+)'"), lambda m: _pattern(m[1])),
+    (
+        re.compile(r"Expected `(\w+)` of length (>=|<=) (\d+)"),
+        lambda m: _bound(m[1], m[2], m[3]),
+    ),
+    (re.compile(r"Expected `(\w+)` (>=|<=|>|<) (\S+)"), lambda m: _bound(m[1], m[2], m[3])),
+]
+
+
+def human(message: str) -> str:
+    """A parser's message (msgspec's, without its ` - at ...` part) in the caller's words."""
+    for pattern, say in _PHRASES:
+        if (found := pattern.search(message)) is not None:
+            return say(found)
+    return message
+
+
+def field_problem(message: str, *, default: str) -> tuple[str, str]:
+    """msgspec's `... - at `$.items[3].ceus``: the field it names and what is wrong with it."""
+    field = default
+    if (at := _AT.search(message)) is not None:
+        field, message = at[1] or default, message[: at.start()]
+    if (named := _NAMED_FIELD.search(message)) is not None:  # the field itself, not its parent
+        field = named[1] if field in (default, "data", "body") else f"{field}.{named[1]}"
+    return field, human(message)
 
 
 def _validation(request: Request[Any, Any, Any], exc: ValidationException) -> ProblemResponse:
@@ -157,7 +233,7 @@ def _validation(request: Request[Any, Any, Any], exc: ValidationException) -> Pr
             field = named[1] if field in ("data", "body") else f"{field}.{named[1]}"
         source = item.get("source", "body")
         source = getattr(source, "value", source)  # Litestar's ParamType, e.g. "query"
-        errors.append({"field": str(field), "message": message, "source": str(source)})
+        errors.append({"field": str(field), "message": human(message), "source": str(source)})
     return problem(request, 422, "the request has invalid fields", errors=errors)
 
 
@@ -176,8 +252,14 @@ def status_of(exc: DomainError) -> int:
 def _domain(request: Request[Any, Any, Any], exc: DomainError) -> ProblemResponse:
     match exc:
         case Invalid():
+            query = request.query_params
             errors = [
-                {"field": e.field, "message": e.message, "source": "body"} for e in exc.errors
+                {
+                    "field": e.field,
+                    "message": e.message,
+                    "source": "query" if e.field in query else "body",
+                }
+                for e in exc.errors
             ]
             return problem(request, 422, exc.detail, errors=errors)
         case RenewalNotReady():
@@ -258,6 +340,15 @@ def _unstorable(request: Request[Any, Any, Any], exc: Exception) -> ProblemRespo
     return problem(request, 400, f"the request has text the ledger cannot store: {exc}")
 
 
+def _out_of_range(request: Request[Any, Any, Any], exc: Exception) -> ProblemResponse:
+    """A value PostgreSQL cannot hold (an integer past bigint, say): the request is bad."""
+    return problem(request, 400, "the request has a value out of range")
+
+
+def _too_deep(request: Request[Any, Any, Any], exc: RecursionError) -> ProblemResponse:
+    return problem(request, 400, "the body is nested too deeply")
+
+
 def _behind(request: Request[Any, Any, Any], exc: ProjectionBehind) -> ProblemResponse:
     return problem(
         request,
@@ -281,6 +372,9 @@ EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
     ProjectionBehind: _behind,
     asyncpg.CharacterNotInRepertoireError: _unstorable,
     asyncpg.UntranslatableCharacterError: _unstorable,
+    asyncpg.DataError: _out_of_range,
+    OverflowError: _out_of_range,
+    RecursionError: _too_deep,
     **dict.fromkeys(DATABASE_ERRORS, database_unavailable),
     Exception: _unexpected,
 }

@@ -12,7 +12,8 @@ from typing import Any, Literal
 import msgspec
 from litestar.exceptions import ClientException, HTTPException
 
-from ledger.api.errors import status_of
+from ledger.api import strict
+from ledger.api.errors import human, status_of
 from ledger.api.schemas import MAX_BATCH, BatchBody, CompletionBody
 from ledger.api.views import BatchResult, ItemResult
 from ledger.commands import Outcome, Posting
@@ -67,12 +68,12 @@ def _field_of(exc: msgspec.ValidationError, default: str) -> FieldError:
     field = message.rsplit("at `$.", 1)[1].rstrip("`") if "at `$." in message else None
     if (named := _NAMED_FIELD.search(message)) is not None:  # the field itself, not its parent
         field = named[1] if field is None else f"{field}.{named[1]}"
-    return FieldError(field or default, message.split(" - at ")[0])
+    return FieldError(field or default, human(message.split(" - at ")[0]))
 
 
 def _posting(raw: Any) -> Parsed:
     try:
-        body = msgspec.convert(raw, CompletionBody, strict=False)
+        body = strict.convert(raw, CompletionBody)
     except msgspec.ValidationError as exc:
         external_id = raw.get("external_id") if isinstance(raw, dict) else None
         return ItemResult(

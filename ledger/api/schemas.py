@@ -1,20 +1,28 @@
 """Request bodies: strict msgspec Structs (unknown fields refused), separate from events.
 
 Shapes and simple bounds are checked here, so they show in the OpenAPI schema; the rules
-(CEUs against the activity, dates against today) are checked by the domain.
+(CEUs against the activity, dates against today) are checked by the domain.  Bodies are
+decoded strictly (ledger/api/strict.py): no text for a number, no float for an integer.
+Decimal amounts are `Ceus` or `Fraction`: a JSON number, or a string written out plainly
+(`"2.5"`; never `"1e1"`, `"+2"` or `"2,5"`), checked by `decimal_of` before they become a
+`Decimal`.
 """
 
 from __future__ import annotations
 
+import re
 from datetime import date
-from decimal import Decimal
-from typing import Annotated, Any, Literal
+from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 from uuid import UUID
 
 import msgspec
 from msgspec import Meta
 
 __all__ = [
+    "MAX_INT",
+    "MAX_SEED",
+    "PATTERN_WORDS",
     "AmendBody",
     "AuditBody",
     "BatchBody",
@@ -35,22 +43,101 @@ __all__ = [
     "StandingBody",
     "TokenBody",
     "VoidBody",
+    "decimal_of",
+    "is_decimal_marker",
 ]
 
-Id = Annotated[
-    str,
-    Meta(
-        pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$", description="1-64 letters, digits, . _ : -"
-    ),
-]
-Code = Annotated[
-    str, Meta(pattern=r"^[A-Z][A-Z0-9]{1,15}$", description="a program code such as CMM")
-]
-Text = Annotated[str, Meta(min_length=1, max_length=500)]
-Reason = Annotated[str, Meta(min_length=1, max_length=2000)]
-Ceus = Annotated[Decimal, Meta(description="a positive decimal with at most 2 places")]
+_PRINTABLE = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+"""No control characters but tab and line breaks (PostgreSQL cannot even store a NUL)."""
+Text = Annotated[str, Meta(min_length=1, max_length=500, pattern=_PRINTABLE)]
+Reason = Annotated[str, Meta(min_length=1, max_length=2000, pattern=_PRINTABLE)]
+Note = Annotated[str, Meta(max_length=2000, pattern=_PRINTABLE)]
+Email = Annotated[str, Meta(min_length=3, max_length=254, pattern=_PRINTABLE)]
 Cents = Annotated[int, Meta(ge=0, le=10_000_000)]
 MAX_BATCH = 1000
+MAX_INT = 2**63 - 1
+"""The largest integer PostgreSQL's bigint holds: any integer input beyond it is refused."""
+MAX_SEED = 2**53 - 1
+"""Audit seeds stay exact in every JSON client (JavaScript numbers are doubles)."""
+_ID_WORDS = "1-64 letters, digits, . _ : -"
+_CODE_WORDS = "a program code such as CMM"
+Id = Annotated[str, Meta(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$", description=_ID_WORDS)]
+Code = Annotated[str, Meta(pattern=r"^[A-Z][A-Z0-9]{1,15}$", description=_CODE_WORDS)]
+PATTERN_WORDS = {
+    _PRINTABLE: "text without control characters (such as NUL)",
+    r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$": _ID_WORDS,
+    r"^[A-Z][A-Z0-9]{1,15}$": _CODE_WORDS,
+}
+"""What each pattern above means, for error texts (msgspec names only the regex)."""
+
+
+class _PlainDecimal(type):
+    """The metaclass of the decimal markers below.  msgspec hands a type it does not know to
+    the decoder's `dec_hook` with the raw JSON value (text or number) and checks the hook's
+    result with `isinstance`; a marker's instances are exactly the plain Decimals, so the
+    decoded value is an ordinary `Decimal` (what events store) while its text was checked."""
+
+    def __instancecheck__(cls, obj: object) -> bool:
+        return type(obj) is Decimal
+
+
+class _DecimalMarker(metaclass=_PlainDecimal):
+    PLACES: ClassVar[int]
+    LIMIT: ClassVar[Decimal]
+    EXAMPLE: ClassVar[str]
+    DESCRIPTION: ClassVar[str]
+
+
+class _Ceus(_DecimalMarker):
+    PLACES = 2
+    LIMIT = Decimal(10_000)
+    EXAMPLE = "2.5"
+    DESCRIPTION = 'CEUs: a JSON number or a string such as "2.5", at most 2 decimal places'
+
+
+class _Fraction(_DecimalMarker):
+    PLACES = 6
+    LIMIT = Decimal(1)
+    EXAMPLE = "0.1"
+    DESCRIPTION = 'a fraction from 0 to 1: a JSON number or a string such as "0.1"'
+
+
+if TYPE_CHECKING:
+    Ceus = Decimal
+    Fraction = Decimal
+else:
+    Ceus, Fraction = _Ceus, _Fraction
+
+_PLAIN = re.compile(r"-?[0-9]+(\.[0-9]+)?|-?(NaN|sNaN|Infinity|Inf)", re.IGNORECASE)
+"""What `decimal_of` lets through to the domain, which judges the value: its sign, places,
+range and finiteness, naming every bad field at once."""
+_EXPONENT = re.compile(r"[0-9]*\.?[0-9]+[eE][+-]?[0-9]+")
+
+
+def is_decimal_marker(annotation: object) -> bool:
+    return isinstance(annotation, type) and issubclass(annotation, _DecimalMarker)
+
+
+def decimal_of(marker: type[_DecimalMarker], value: object) -> Decimal:
+    """`value` (a decoded JSON number or text, or a CSV cell) as a Decimal, if it is written
+    plainly; else ValueError saying what to write instead.  The form is checked here, where
+    the text is still at hand; the value (positive, places, range) by the domain."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValueError(f"must be a number such as {marker.EXAMPLE}")
+    if not isinstance(value, str):
+        return Decimal(value if isinstance(value, int) else repr(value))
+    if "," in value:
+        raise ValueError(f"use a dot for decimals, such as {marker.EXAMPLE}")
+    if value.startswith("+"):
+        raise ValueError("write the number without a sign")
+    if _EXPONENT.fullmatch(value):
+        raise ValueError("write the number out in full, without an exponent (10, not 1e1)")
+    if not _PLAIN.fullmatch(value):
+        raise ValueError(f"must be a number such as {marker.EXAMPLE}")
+    try:
+        return Decimal(value)
+    except InvalidOperation as exc:  # cannot happen for what _PLAIN matches
+        raise ValueError(f"must be a number such as {marker.EXAMPLE}") from exc
 
 
 class Strict(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
@@ -68,12 +155,13 @@ class RulesBody(Strict, kw_only=True):
     cycle_months: Annotated[int, Meta(ge=1, le=120)]
     required_ceus: Ceus
     category_minimums: Annotated[
-        dict[Annotated[str, Meta(min_length=1, max_length=64)], Ceus], Meta(max_length=50)
+        dict[Annotated[str, Meta(min_length=1, max_length=64, pattern=_PRINTABLE)], Ceus],
+        Meta(max_length=50),
     ] = {}
     grace_days: Annotated[int, Meta(ge=0, le=366)]
     fee_cents: Cents
-    carryover_max_ceus: Decimal = Decimal(0)
-    audit_rate: Decimal = Decimal("0.10")
+    carryover_max_ceus: Ceus = Decimal(0)
+    audit_rate: Fraction = Decimal("0.10")
     correction_window_days: Annotated[int, Meta(ge=0, le=3650)] = 60
 
 
@@ -97,9 +185,9 @@ class ProviderBody(Strict, kw_only=True):
 class ActivityBody(Strict, kw_only=True):
     activity_id: Id
     title: Text
-    format: Annotated[str, Meta(min_length=1, max_length=64)]
+    format: Annotated[str, Meta(min_length=1, max_length=64, pattern=_PRINTABLE)]
     ceus: Ceus
-    category: Annotated[str, Meta(min_length=1, max_length=64)]
+    category: Annotated[str, Meta(min_length=1, max_length=64, pattern=_PRINTABLE)]
     programs: Annotated[list[Code], Meta(min_length=1, max_length=50)]
     starts_on: date
     ends_on: date
@@ -108,7 +196,7 @@ class ActivityBody(Strict, kw_only=True):
 class ManagerBody(Strict, kw_only=True):
     manager_id: Id
     name: Text
-    email: Annotated[str, Meta(min_length=3, max_length=254)]
+    email: Email
 
 
 class CertificationBody(Strict, kw_only=True):
@@ -117,7 +205,7 @@ class CertificationBody(Strict, kw_only=True):
 
 
 class CompletionBody(Strict, kw_only=True):
-    external_id: Annotated[str, Meta(min_length=1, max_length=128)]
+    external_id: Annotated[str, Meta(min_length=1, max_length=128, pattern=_PRINTABLE)]
     manager_id: Id
     activity_id: Id
     completed_on: date
@@ -153,22 +241,22 @@ class RenewalBody(Strict, kw_only=True):
 
 class DecisionBody(Strict, kw_only=True):
     decision: Literal["approve", "deny"]
-    reason: Annotated[str, Meta(max_length=2000)] = ""
+    reason: Note = ""
 
 
 class AuditBody(Strict, kw_only=True):
     filed_from: date
     filed_to: date
-    rate: Decimal | None = None
+    rate: Fraction | None = None
     """Fraction of the population to draw; the program's audit_rate if omitted."""
-    seed: Annotated[int, Meta(ge=0, le=2**63 - 1)] | None = None
+    seed: Annotated[int, Meta(ge=0, le=MAX_SEED)] | None = None
     """Same seed and same population give the same selection; random if omitted."""
 
 
 class FindingBody(Strict, kw_only=True):
     renewal_id: UUID
     outcome: Literal["passed", "failed"]
-    note: Annotated[str, Meta(max_length=2000)] = ""
+    note: Note = ""
 
 
 class StandingBody(Strict, kw_only=True):
@@ -182,7 +270,7 @@ class ExtensionBody(Strict, kw_only=True):
 
 class ProfileBody(Strict, kw_only=True):
     name: Text | None = None
-    email: Annotated[str, Meta(min_length=3, max_length=254)] | None = None
+    email: Email | None = None
 
 
 class RefundBody(Strict, kw_only=True):

@@ -6,8 +6,12 @@ The server runs in a thread with its own event loop, because schemathesis calls 
 synchronously; the database is the test's own, holding the API tests' world plus a completion,
 a filed renewal and an audit, so that generated requests reach real records too.  Each
 operation gets valid and invalid inputs (schemathesis' positive and negative modes), with any
-path parameters, and with path parameters naming records that exist.  Generation is bounded
-and seeded: a run is repeatable and takes seconds.
+path parameters, and with path parameters naming records that exist.  Every operation is
+called as each role (admin, provider, manager, auditor).  Generation is bounded and seeded:
+a run is repeatable and takes about a minute and a half in all.  There is no stateful phase:
+the app's OpenAPI declares no links for schemathesis to follow, and the records it would
+create are made up front instead (`_records`), so that generated requests reach a real
+completion, renewal and audit.
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ from tests.api.world import ADMIN_TOKEN, Api, World
 from tests.builders import SteppingClock
 
 SEED = 20260615
-MAX_EXAMPLES = 25
+MAX_EXAMPLES = 20
 SETTINGS = hypothesis.settings(
     max_examples=MAX_EXAMPLES,
     database=None,  # nothing kept between runs: the seed alone decides the inputs
@@ -182,23 +186,31 @@ def exercise(
     return labels
 
 
-def test_no_input_from_an_admin_breaks_the_server_or_the_schema(server, subtests):
-    labels = exercise(server.schema(), server.world.admin, server.known, subtests)
+ROLES = ["admin", "tma", "m1", "cmm_auditor"]
+"""One caller of each role: every operation is called as each of them (most answer a 403
+for most roles, which must be a declared problem too; their own routes get past the guard)."""
+
+
+@pytest.mark.parametrize("caller", ROLES)
+def test_no_input_from_any_role_breaks_the_server_or_the_schema(server, subtests, caller):
+    labels = exercise(server.schema(), getattr(server.world, caller), server.known, subtests)
 
     assert len(labels) >= 30
-
-
-def test_no_input_from_a_provider_breaks_the_server_or_the_schema(server, subtests):
-    schema = server.schema().include(tag=["completions", "providers"])
-
-    labels = exercise(schema, server.world.tma, server.known, subtests)
-
     assert "POST /v1/completions/batch" in labels
 
 
-def test_no_input_from_an_auditor_breaks_the_server_or_the_schema(server, subtests):
-    schema = server.schema().include(tag=["associations", "managers", "ledger"])
+def test_the_feed_past_any_bigint_is_a_4xx_regression(server):
+    """Found by this fuzzer once: `after=701618058646647598489830162432` overflowed bigint."""
+    headers = {"Authorization": f"Bearer {server.world.admin}"}
+    response = httpx.get(f"{server.base_url}/v1/events?after={10**30}", headers=headers)
 
-    labels = exercise(schema, server.world.cmm_auditor, server.known, subtests)
+    assert response.status_code == 422, response.text
 
-    assert "POST /v1/renewals/{renewal_id}/decision" in labels
+
+def test_health_and_metrics_are_public_in_the_openapi(server):
+    document = httpx.get(f"{server.base_url}/schema/openapi.json").json()
+
+    assert document["security"] == [{"bearer": []}]
+    assert document["paths"]["/health"]["get"]["security"] == []
+    assert document["paths"]["/metrics"]["get"]["security"] == []
+    assert "security" not in document["paths"]["/v1/events"]["get"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
 from uuid import UUID
@@ -9,15 +10,28 @@ from uuid import UUID
 import msgspec
 from litestar import Controller, get
 from litestar.datastructures import State
+from litestar.openapi.spec import Operation
 from litestar.params import QueryParameter
 
 from events.chain import ChainReport, verify
-from ledger.api.deps import CurrentPrincipal, LedgerDep, allow
+from events.store import RecordedEvent
+from ledger.api import privacy
+from ledger.api.deps import CurrentPrincipal, LedgerDep, PoolDep, allow
 from ledger.api.errors import READ_PROBLEMS, problems
 from ledger.api.metrics import Metrics, ProjectionHealth, projection_health
+from ledger.api.schemas import MAX_INT
 from ledger.infra.limits import ACQUIRE_TIMEOUT
 
 __all__ = ["LedgerController", "OperationsController"]
+
+
+@dataclass
+class PublicOperation(Operation):
+    """A route anyone may call (/health, /metrics): `security: []` overrides the document's
+    bearer requirement in the OpenAPI."""
+
+    def __post_init__(self) -> None:
+        self.security = []
 
 
 class FeedEvent(msgspec.Struct, frozen=True, kw_only=True):
@@ -29,15 +43,36 @@ class FeedEvent(msgspec.Struct, frozen=True, kw_only=True):
     schema_version: int
     recorded_at: datetime
     data: msgspec.Raw
+    """The event's stored JSON; null when `redacted`."""
     metadata: msgspec.Raw
+    """The stored JSON; null when `redacted`."""
     prev_hash: str
     hash: str
+    redacted: bool = False
+    """Outside the auditor's programs: everything but `data` and `metadata` is kept."""
 
 
 class Feed(msgspec.Struct, frozen=True, kw_only=True):
     events: list[FeedEvent]
     next_after: int
     """Pass as `after` to continue; positions are dense, so nothing between is ever missing."""
+
+
+def _feed_event(e: RecordedEvent, *, full: bool) -> FeedEvent:
+    return FeedEvent(
+        position=e.position,
+        event_id=e.event_id,
+        stream_id=e.stream_id,
+        version=e.version,
+        type=e.type,
+        schema_version=e.schema_version,
+        recorded_at=e.recorded_at,
+        data=msgspec.Raw(e.data if full else b"null"),
+        metadata=msgspec.Raw(e.metadata if full else b"null"),
+        prev_hash=e.prev_hash.hex(),
+        hash=e.hash.hex(),
+        redacted=not full,
+    )
 
 
 def _auditor_or_admin(principal: CurrentPrincipal) -> None:
@@ -54,26 +89,29 @@ class LedgerController(Controller):
         self,
         principal: CurrentPrincipal,
         ledger: LedgerDep,
-        after: Annotated[int, QueryParameter(ge=0)] = 0,
+        pool: PoolDep,
+        after: Annotated[int, QueryParameter(ge=0, le=MAX_INT)] = 0,
         limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 100,
     ) -> Feed:
-        """Events in position order after `after`, with their hashes."""
+        """Events in position order after `after`, with their hashes.  An admin reads every
+        event in full; an auditor reads in full the events inside its programs, and of the
+        others only position, ids, type, time and hashes (`redacted: true`): the scope rule is
+        in ledger/api/privacy.py.  Positions stay dense and each `prev_hash` is the `hash`
+        before it, so the chain's linkage is checkable on any page."""
         _auditor_or_admin(principal)
         batch = await ledger.store.read_all(after=after, limit=limit)
+        scoped = {e.position: privacy.names(e.data) for e in batch}
+        certified: set[str] = set()
+        if not principal.is_admin():
+            managers = {n.manager_id for n in scoped.values() if n.manager_id is not None}
+            async with pool.acquire() as conn:
+                certified = await privacy.certified_managers(conn, principal.programs, managers)
         return Feed(
             events=[
-                FeedEvent(
-                    position=e.position,
-                    event_id=e.event_id,
-                    stream_id=e.stream_id,
-                    version=e.version,
-                    type=e.type,
-                    schema_version=e.schema_version,
-                    recorded_at=e.recorded_at,
-                    data=msgspec.Raw(e.data),
-                    metadata=msgspec.Raw(e.metadata),
-                    prev_hash=e.prev_hash.hex(),
-                    hash=e.hash.hex(),
+                _feed_event(
+                    e,
+                    full=principal.is_admin()
+                    or privacy.inside(scoped[e.position], principal.programs, certified),
                 )
                 for e in batch
             ],
@@ -99,7 +137,12 @@ class Health(msgspec.Struct, frozen=True, kw_only=True):
 class OperationsController(Controller):
     tags = ("operations",)
 
-    @get("/health", operation_id="health", responses=problems(503))
+    @get(
+        "/health",
+        operation_id="health",
+        responses=problems(503),
+        operation_class=PublicOperation,
+    )
     async def health(self, state: State) -> Health:
         """Liveness, with a round trip to the database (a 503 problem while it is
         unreachable), and each projection's lag and last error."""
@@ -120,6 +163,7 @@ class OperationsController(Controller):
         operation_id="metrics",
         media_type="text/plain; version=0.0.4",
         responses=problems(503),
+        operation_class=PublicOperation,
     )
     async def metrics(self, state: State) -> str:
         """Prometheus text: requests by route and status, latency, appends, and per

@@ -97,7 +97,7 @@ class RecordsController(Controller):
         lines = await reads.transcript(manager_id, program, as_of=as_of, known_at=known_at)
         if format == "json":
             return Response(lines)
-        return csv_response(TRANSCRIPT_COLUMNS, lines, f"transcript-{manager_id}.csv")
+        return csv_response(TRANSCRIPT_COLUMNS, lines, f"{manager_id}-transcript.csv")
 
     @get("/cycles", operation_id="getCycles", responses=READ_PROBLEMS)
     async def cycles(

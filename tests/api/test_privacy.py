@@ -1,0 +1,221 @@
+"""Personal data stays in scope (SPEC section 6, "Privacy"): an auditor reads the names and
+emails of the managers certified in its programs only, in the event feed as in the manager
+routes; the feed still shows every position, so its density and hash chain stay checkable.
+CSV downloads are safe to open in a spreadsheet."""
+
+from __future__ import annotations
+
+import csv
+import io
+import itertools
+from typing import Any
+
+import pytest
+
+from ledger.csv_io import csv_text, safe_cell
+from tests.api.world import ADMIN_TOKEN, World, assert_problem
+
+CARLA = {"manager_id": "m-carla", "name": "Carla Cmm-Only", "email": "carla@cmm.example"}
+OLGA = {"manager_id": "m-olga", "name": "Olga Cmom-Only", "email": "olga@cmom.example"}
+
+
+async def enrol(world: World, manager: dict[str, str], *programs: str) -> None:
+    api = world.api
+    await api.ok(await api.post("/v1/managers", ADMIN_TOKEN, manager))
+    for program in programs:
+        body = {"program": program, "certified_on": "2026-01-15"}
+        path = f"/v1/managers/{manager['manager_id']}/certifications"
+        await api.ok(await api.post(path, ADMIN_TOKEN, body))
+
+
+async def feed(world: World, token: str) -> tuple[list[dict[str, Any]], bytes]:
+    """The whole log as `token` reads it, page by page; and the bytes it was sent as."""
+    events: list[dict[str, Any]] = []
+    sent = b""
+    after = 0
+    while True:
+        response = await world.api.get("/v1/events", token, after=after, limit=7)
+        assert response.status_code == 200, response.text
+        page = response.json()
+        sent += response.content
+        if not page["events"]:
+            return events, sent
+        events += page["events"]
+        after = page["next_after"]
+
+
+@pytest.fixture
+async def scoped(world: World) -> World:
+    """The API tests' world, plus Carla (CMM only), Olga (CMOM only) and a CMM fee of m-1
+    (who holds CMM and CMOM)."""
+    await enrol(world, CARLA, "CMM")
+    await enrol(world, OLGA, "CMOM")
+    await world.api.pay_fee("m-1", "CMM")
+    return world
+
+
+async def test_a_cmom_auditor_never_receives_a_cmm_only_managers_name_or_email(scoped):
+    _, sent = await feed(scoped, scoped.cmom_auditor)
+
+    assert b"Carla" not in sent
+    assert b"carla@cmm.example" not in sent
+    assert b"Olga Cmom-Only" in sent
+    assert b"olga@cmom.example" in sent
+
+
+async def test_a_cmm_auditor_never_receives_a_cmom_only_managers_name_or_email(scoped):
+    _, sent = await feed(scoped, scoped.cmm_auditor)
+
+    assert b"Olga" not in sent
+    assert b"olga@cmom.example" not in sent
+    assert b"Carla Cmm-Only" in sent
+
+
+async def test_an_admin_reads_every_event_in_full(scoped):
+    events, sent = await feed(scoped, ADMIN_TOKEN)
+
+    assert events
+    assert not any(e["redacted"] for e in events)
+    assert all(e["data"] is not None for e in events)
+    assert all(e["metadata"] is not None for e in events)
+    assert b"Carla Cmm-Only" in sent
+    assert b"Olga Cmom-Only" in sent
+
+
+@pytest.mark.parametrize("auditor", ["cmm_auditor", "cmom_auditor"])
+async def test_a_redacted_feed_keeps_every_position_and_the_hash_chain(scoped, auditor):
+    full, _ = await feed(scoped, ADMIN_TOKEN)
+
+    events, _ = await feed(scoped, getattr(scoped, auditor))
+
+    assert [e["position"] for e in events] == list(range(1, len(full) + 1))
+    assert all(e["prev_hash"] == before["hash"] for before, e in itertools.pairwise(events))
+    kept = ("position", "stream_id", "version", "type", "recorded_at", "prev_hash", "hash")
+    assert [{k: e[k] for k in kept} for e in events] == [{k: e[k] for k in kept} for e in full]
+    redacted = [e for e in events if e["redacted"]]
+    assert redacted
+    assert all(e["data"] is None for e in redacted)
+    assert all(e["metadata"] is None for e in redacted)
+    assert any(not e["redacted"] for e in events)
+
+
+async def test_what_a_cmom_auditor_reads_in_full(scoped):
+    full, _ = await feed(scoped, ADMIN_TOKEN)
+
+    events, _ = await feed(scoped, scoped.cmom_auditor)
+
+    shown = {e["position"]: not e["redacted"] for e in events}
+    for event in full:
+        data = event["data"]
+        expected = (
+            data.get("program") == "CMOM"
+            if "program" in data
+            else "CMOM" in data["programs"]
+            if "programs" in data
+            else data.get("manager_id") in ("m-1", "m-olga")
+        )
+        assert shown[event["position"]] == expected, event
+
+
+async def test_a_cmm_fee_of_a_manager_holding_both_is_hidden_from_the_cmom_auditor(scoped):
+    full, _ = await feed(scoped, ADMIN_TOKEN)
+    fee = next(e for e in full if e["type"] == "fee_paid" and e["data"]["manager_id"] == "m-1")
+
+    events, _ = await feed(scoped, scoped.cmom_auditor)
+
+    assert next(e for e in events if e["position"] == fee["position"])["redacted"]
+
+
+async def test_an_enrolment_shows_once_the_manager_is_certified_in_the_auditors_program(world):
+    manager = {"manager_id": "m-late", "name": "Lena Later", "email": "lena@example.org"}
+    await enrol(world, manager)
+    _, sent = await feed(world, world.cmom_auditor)
+    assert b"Lena" not in sent
+
+    await world.api.ok(
+        await world.api.post(
+            "/v1/managers/m-late/certifications",
+            ADMIN_TOKEN,
+            {"program": "CMOM", "certified_on": "2026-06-01"},
+        )
+    )
+
+    _, sent = await feed(world, world.cmom_auditor)
+    assert b"Lena Later" in sent
+
+
+READS = [
+    ("/v1/managers/m-carla/status", {}),
+    ("/v1/managers/m-carla/status/explain", {"program": "CMM"}),
+    ("/v1/managers/m-carla/transcript", {}),
+    ("/v1/managers/m-carla/transcript", {"format": "csv"}),
+    ("/v1/managers/m-carla/cycles", {"program": "CMM"}),
+]
+
+
+@pytest.mark.parametrize(("path", "query"), READS, ids=[p + str(q) for p, q in READS])
+async def test_an_auditor_of_another_program_may_not_read_a_managers_record(scoped, path, query):
+    api = scoped.api
+
+    refused = await api.get(path, scoped.cmom_auditor, **query)
+    ok_for_cmm = await api.get(path, scoped.cmm_auditor, **query)
+    ok_for_admin = await api.get(path, ADMIN_TOKEN, **query)
+    refused_for_m1 = await api.get(path, scoped.m1, **query)
+
+    assert_problem(refused, 403)
+    assert_problem(refused_for_m1, 403)
+    assert (ok_for_cmm.status_code, ok_for_admin.status_code) == (200, 200)
+
+
+async def test_a_manager_holding_both_programs_is_read_by_both_auditors(scoped):
+    for auditor in (scoped.cmm_auditor, scoped.cmom_auditor):
+        response = await scoped.api.get("/v1/managers/m-1/status", auditor)
+        assert response.status_code == 200, response.text
+
+
+@pytest.mark.parametrize("start", ["=", "+", "-", "@", "\t", "\r"])
+def test_a_cell_a_spreadsheet_would_evaluate_is_written_as_text(start):
+    text = csv_text(["title"], [{"title": f'{start}HYPERLINK("http://x")'}])
+
+    (cell,) = list(csv.reader(io.StringIO(text)))[1]
+    assert cell == f'\'{start}HYPERLINK("http://x")'
+
+
+def test_numbers_and_plain_text_are_written_as_they_are():
+    assert [safe_cell(v) for v in ("Coding", -2, 2.5, None, True)] == [
+        "Coding", -2, 2.5, "", "true",
+    ]  # fmt: skip
+
+
+async def test_a_transcript_csv_is_a_safe_download(world):
+    api = world.api
+    evil = {
+        "activity_id": "tma-evil", "title": '=HYPERLINK("http://evil.example","click")',
+        "format": "@online", "ceus": "2", "category": "core", "programs": ["CMM"],
+        "starts_on": "2026-05-01", "ends_on": "2026-05-31",
+    }  # fmt: skip
+    await api.ok(await api.post("/v1/providers/tma/activities", world.tma, evil))
+    await api.ok(await api.post_completion(world.tma, "-evil", activity_id="tma-evil", ceus="2"))
+
+    response = await api.get("/v1/managers/m-1/transcript", world.m1, format="csv")
+
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("text/csv")
+    assert response.headers["content-disposition"] == 'attachment; filename="m-1-transcript.csv"'
+    rows = list(csv.DictReader(io.StringIO(response.text)))
+    (line,) = [r for r in rows if r["activity_id"] == "tma-evil"]
+    assert line["activity_title"] == "'" + evil["title"]
+    assert line["external_id"] == "'-evil"
+
+
+async def test_the_register_csv_is_a_download(world):
+    response = await world.api.get("/v1/programs/CMM/renewals", world.cmm_auditor, format="csv")
+
+    assert response.status_code == 200, response.text
+    assert response.headers["content-disposition"] == 'attachment; filename="CMM-renewals.csv"'
+
+
+async def test_json_answers_are_not_downloads(world):
+    response = await world.api.get("/v1/programs/CMM/renewals", world.cmm_auditor)
+
+    assert "content-disposition" not in response.headers
