@@ -1,10 +1,19 @@
 """The facts of the ledger: frozen, keyword-only msgspec Structs with stable tags.
 
-Rules for changing this file: events evolve only additively.  A new field gets a default.
-Anything else (a rename, a type change, a removal) bumps the class's `schema_version` and adds
-an upcaster in events/codec.py, and tests/golden/ keeps one stored example of every version.
+Rules for changing this file: events evolve only additively.  A new field gets a default and
+bumps the class's `schema_version`, with an upcaster in events/codec.py that fills the field in
+for what was stored before; anything else (a rename, a type change, a removal) does too.
+tests/golden/ keeps one stored example of every event type at every version.
 CEUs are Decimals (encoded as JSON strings, so nothing ever passes through a float); money is
 integer cents; dates are calendar dates; instants live in the envelope, not here.
+
+Why even an additive field takes a version: the golden test re-encodes every stored example of
+the current version and wants the very same bytes back, and a new field is encoded, default or
+not.  So `Rules.categories` (the closed category list) made ProgramDefined and
+ProgramRulesRevised version 2: a stored version-1 rule set gets, from the upcaster, `core`,
+`general` and whatever its category_minimums name, which is what it accepted in practice (a
+plain default could not depend on the minimums).  `FeePaid.fee_id` made FeePaid version 2; a
+version-1 fee has no id (None), so it cannot be refunded by id.
 """
 
 from __future__ import annotations
@@ -30,8 +39,10 @@ __all__ = [
     "DeadlineExtended",
     "Event",
     "FeePaid",
+    "FeeRefunded",
     "LedgerEvent",
     "ManagerEnrolled",
+    "ManagerProfileChanged",
     "ProgramDefined",
     "ProgramRulesRevised",
     "ProviderRegistered",
@@ -49,6 +60,8 @@ class Rules(msgspec.Struct, frozen=True, kw_only=True):
     effective_from: date
     cycle_months: int
     required_ceus: Decimal
+    categories: tuple[str, ...] = ("core", "general")
+    """The closed list: an activity's category must be one of these, spelled exactly."""
     category_minimums: dict[str, Decimal] = {}
     grace_days: int
     fee_cents: int
@@ -65,6 +78,8 @@ class Event(msgspec.Struct, frozen=True, kw_only=True, tag_field="type"):
 
 
 class ProgramDefined(Event, tag="program_defined", kw_only=True):
+    schema_version: ClassVar[int] = 2
+
     program: str
     name: str
     association: str
@@ -72,6 +87,8 @@ class ProgramDefined(Event, tag="program_defined", kw_only=True):
 
 
 class ProgramRulesRevised(Event, tag="program_rules_revised", kw_only=True):
+    schema_version: ClassVar[int] = 2
+
     program: str
     rules: Rules
 
@@ -104,6 +121,14 @@ class ManagerEnrolled(Event, tag="manager_enrolled", kw_only=True):
     manager_id: str
     name: str
     email: str
+
+
+class ManagerProfileChanged(Event, tag="manager_profile_changed", kw_only=True):
+    """A new name, a new email, or both; None keeps the current one."""
+
+    manager_id: str
+    name: str | None = None
+    email: str | None = None
 
 
 class CertificationGranted(Event, tag="certification_granted", kw_only=True):
@@ -143,11 +168,26 @@ class CompletionVoided(Event, tag="completion_voided", kw_only=True):
 
 
 class FeePaid(Event, tag="fee_paid", kw_only=True):
+    schema_version: ClassVar[int] = 2
+
     manager_id: str
     program: str
     cycle: int
     amount_cents: int
     reference: str
+    fee_id: UUID | None = None
+    """Every fee paid since version 2 has one (it is also the stored event's id)."""
+
+
+class FeeRefunded(Event, tag="fee_refunded", kw_only=True):
+    """Part or all of a fee given back: the cycle's fee paid goes down by `amount_cents`."""
+
+    fee_id: UUID
+    manager_id: str
+    program: str
+    cycle: int
+    amount_cents: int
+    reason: str
 
 
 class CountedCompletion(msgspec.Struct, frozen=True, kw_only=True):
@@ -246,6 +286,8 @@ LedgerEvent = (
     | CompletionAmended
     | CompletionVoided
     | FeePaid
+    | FeeRefunded
+    | ManagerProfileChanged
     | RenewalFiled
     | RenewalApproved
     | RenewalDenied

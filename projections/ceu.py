@@ -17,9 +17,8 @@ import msgspec
 
 from events.catalog import AuditSampleDrawn, Event, ProgramDefined, ProgramRulesRevised
 from events.codec import EVENT_TYPES, decode
-from ledger.domain.assess import open_cycle
 from ledger.domain.catalogue import Program, evolve_program
-from ledger.domain.cycles import cycles
+from ledger.domain.cycles import cycles, open_cycle
 from ledger.domain.record import ManagerRecord, evolve
 
 if TYPE_CHECKING:

@@ -24,6 +24,7 @@ from ledger.commands.streams import (
 )
 from ledger.domain.catalogue import Program, evolve_program
 from ledger.domain.errors import NotFound
+from ledger.domain.managers import require_manager
 from ledger.domain.record import ManagerRecord
 
 __all__ = ["Context", "LedgerBase", "enrolled"]
@@ -43,9 +44,7 @@ class Context(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def enrolled(record: ManagerRecord | None, manager_id: str) -> ManagerRecord:
-    if record is None:
-        raise NotFound("manager", manager_id)
-    return record
+    return require_manager(record, manager_id)
 
 
 class LedgerBase:

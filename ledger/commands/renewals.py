@@ -30,6 +30,7 @@ class RenewalCommands(LedgerBase):
                 decide.pay_fee,
                 manager_id=manager_id,
                 program=await self.existing_program(program),
+                fee_id=self.new_id(),
                 amount_cents=amount_cents,
                 reference=reference,
                 today=self.today(),

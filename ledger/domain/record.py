@@ -27,7 +27,9 @@ from events.catalog import (
     DeadlineExtended,
     Event,
     FeePaid,
+    FeeRefunded,
     ManagerEnrolled,
+    ManagerProfileChanged,
     RenewalApproved,
     RenewalDenied,
     RenewalFiled,
@@ -77,6 +79,14 @@ class Fee(msgspec.Struct, frozen=True, kw_only=True):
     amount_cents: int
     reference: str
     paid_at: datetime
+    fee_id: UUID | None = None
+    """None only for fees stored before fees had ids (FeePaid version 1)."""
+    refunded_cents: int = 0
+
+    @property
+    def kept_cents(self) -> int:
+        """What counts as paid: the amount less what was refunded."""
+        return self.amount_cents - self.refunded_cents
 
 
 class Finding(msgspec.Struct, frozen=True, kw_only=True):
@@ -120,6 +130,13 @@ class Certification(msgspec.Struct, frozen=True, kw_only=True):
     @property
     def revoked(self) -> bool:
         return bool(self.standing) and self.standing[-1].revoked
+
+    def fee(self, fee_id: UUID) -> Fee | None:
+        return next((f for f in self.fees if f.fee_id == fee_id), None)
+
+    def fee_paid_cents(self, cycle: int) -> int:
+        """The fees kept for `cycle`: paid, less refunds."""
+        return sum(f.kept_cents for f in self.fees if f.cycle == cycle)
 
     def renewal(self, renewal_id: UUID) -> Renewal | None:
         return next((r for r in self.renewals if r.renewal_id == renewal_id), None)
@@ -187,8 +204,23 @@ def _apply(record: ManagerRecord, event: Event, at: datetime) -> ManagerRecord:
                 record, replace(old, voided=True, history=(*old.history, change))
             )
         case FeePaid(program=program, cycle=cycle, amount_cents=cents, reference=ref):
-            fee = Fee(cycle=cycle, amount_cents=cents, reference=ref, paid_at=at)
+            fee = Fee(
+                cycle=cycle, amount_cents=cents, reference=ref, paid_at=at, fee_id=event.fee_id
+            )
             return _with_cert(record, program, fees=(*record.certifications[program].fees, fee))
+        case FeeRefunded(program=program, fee_id=fee_id, amount_cents=cents):
+            assert record.certifications[program].fee(fee_id) is not None, f"no fee {fee_id}"
+            fees = tuple(
+                replace(f, refunded_cents=f.refunded_cents + cents) if f.fee_id == fee_id else f
+                for f in record.certifications[program].fees
+            )
+            return _with_cert(record, program, fees=fees)
+        case ManagerProfileChanged(name=name, email=email):
+            return replace(
+                record,
+                name=record.name if name is None else name,
+                email=record.email if email is None else email,
+            )
         case RenewalFiled(program=program):
             renewal = Renewal(
                 renewal_id=event.renewal_id,

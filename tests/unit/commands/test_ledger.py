@@ -105,7 +105,11 @@ async def test_identical_postings_racing_each_other_are_recorded_once(ledger):
 
 
 async def test_many_postings_for_one_manager_at_once_all_land(ledger):
-    receipts = await asyncio.gather(*(post(ledger, f"row-{n}", ceus="0.5") for n in range(40)))
+    for n in range(40):  # an activity counts once per cycle: 40 postings, 40 activities
+        await ledger.register_activity(PROVIDER, workshop(activity_id=f"w-{n}"))
+    receipts = await asyncio.gather(
+        *(post(ledger, f"row-{n}", ceus="0.5", activity_id=f"w-{n}") for n in range(40))
+    )
 
     assert all(r.created for r in receipts)
     record = await ledger.manager("m-1")
@@ -244,16 +248,16 @@ def line(external_id: str, manager_id: str = "m-1", ceus: str = "1", **changes) 
 
 async def test_a_roster_answers_each_line_on_its_own(ledger):
     await ledger.enroll_manager(ADMIN, manager_id="m-2", name="Lee", email="lee@example.org")
-    earlier = await post(ledger, "old", ceus="2")
+    earlier = await post(ledger, "old", ceus="2", completed_on=date(2025, 5, 4))
     roster = [
         line("a"),
         line("b", "m-2"),
         line("bad-ceus", ceus="99"),
         line("a"),  # the same line twice: a retry of the first
         line("a", ceus="3"),  # the same external_id with other content
-        line("old", ceus="2"),  # posted in an earlier request
+        line("old", ceus="2", completed_on=date(2025, 5, 4)),  # posted in an earlier request
         line("c", "nobody"),
-        line("d", "m-2", ceus="1.5"),
+        line("d", "m-2", ceus="1.5", completed_on=date(2025, 5, 3)),
     ]
 
     outcomes = await ledger.record_completions(PROVIDER, "tma", roster)

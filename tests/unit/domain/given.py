@@ -73,14 +73,16 @@ class Manager:
         programs: tuple[str, ...] = ("CMM",),
         posted: date | None = None,
         provider: str = "p-1",
+        activity: str | None = None,
     ) -> uuid.UUID:
+        """A completion of `activity` (by default one of its own: no repeat)."""
         completion_id = uuid.uuid4()
         event = CompletionRecorded(
             completion_id=completion_id,
             manager_id=self.manager_id,
             provider_id=provider,
             external_id=str(completion_id),
-            activity_id="a-1",
+            activity_id=activity or f"a-{completion_id.hex[:8]}",
             activity_title="Coding update workshop",
             category=category,
             programs=programs,
@@ -98,6 +100,7 @@ class Manager:
             on,
             self.manager_id,
             program_,
+            fee_id=uuid.uuid4(),
             amount_cents=amount,
             reference="chk-1",
             today=on,
