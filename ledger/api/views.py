@@ -98,6 +98,7 @@ class RuleVersionView(msgspec.Struct, frozen=True, kw_only=True):
     effective_from: date
     cycle_months: int
     required_ceus: Decimal
+    categories: tuple[str, ...]
     category_minimums: dict[str, Decimal]
     grace_days: int
     fee_cents: int

@@ -12,8 +12,8 @@ from events.catalog import ActivityRegistered
 from events.codec import Actor
 from events.memory import InMemoryEventStore
 from ledger.commands import Context, Duplicate, Ledger, Posting
-from ledger.domain.decide import assess_program
 from ledger.domain.errors import AlreadyExists, Invalid, NotAllowed, NotFound
+from ledger.domain.renewals import assess_program
 from tests.builders import SteppingClock
 
 ADMIN = Context(actor=Actor(role="admin", id="root"), request_id="r-1")
