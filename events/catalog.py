@@ -1,10 +1,19 @@
 """The facts of the ledger: frozen, keyword-only msgspec Structs with stable tags.
 
-Rules for changing this file: events evolve only additively.  A new field gets a default.
-Anything else (a rename, a type change, a removal) bumps the class's `schema_version` and adds
-an upcaster in events/codec.py, and tests/golden/ keeps one stored example of every version.
+Rules for changing this file: events evolve only additively.  A new field gets a default and
+bumps the class's `schema_version`, with an upcaster in events/codec.py that fills the field in
+for what was stored before; anything else (a rename, a type change, a removal) does too.
+tests/golden/ keeps one stored example of every event type at every version.
 CEUs are Decimals (encoded as JSON strings, so nothing ever passes through a float); money is
 integer cents; dates are calendar dates; instants live in the envelope, not here.
+
+Why even an additive field takes a version: the golden test re-encodes every stored example of
+the current version and wants the very same bytes back, and a new field is encoded, default or
+not.  So `Rules.categories` (the closed category list) made ProgramDefined and
+ProgramRulesRevised version 2: a stored version-1 rule set gets, from the upcaster, `core`,
+`general` and whatever its category_minimums name, which is what it accepted in practice (a
+plain default could not depend on the minimums).  `FeePaid.fee_id` made FeePaid version 2; a
+version-1 fee has no id (None), so it cannot be refunded by id.
 """
 
 from __future__ import annotations
@@ -30,8 +39,10 @@ __all__ = [
     "DeadlineExtended",
     "Event",
     "FeePaid",
+    "FeeRefunded",
     "LedgerEvent",
     "ManagerEnrolled",
+    "ManagerProfileChanged",
     "ProgramDefined",
     "ProgramRulesRevised",
     "ProviderRegistered",
@@ -49,6 +60,8 @@ class Rules(msgspec.Struct, frozen=True, kw_only=True):
     effective_from: date
     cycle_months: int
     required_ceus: Decimal
+    categories: tuple[str, ...] = ("core", "general")
+    """The closed list: an activity's category must be one of these, spelled exactly."""
     category_minimums: dict[str, Decimal] = {}
     grace_days: int
     fee_cents: int
@@ -64,14 +77,18 @@ class Event(msgspec.Struct, frozen=True, kw_only=True, tag_field="type"):
 # -- programs (stream program-{code}) --------------------------------------------------------
 
 
-class ProgramDefined(Event, tag="program_defined", kw_only=True):
+class ProgramDefined(Event, tag="program_defined", frozen=True, kw_only=True):
+    schema_version: ClassVar[int] = 2
+
     program: str
     name: str
     association: str
     rules: Rules
 
 
-class ProgramRulesRevised(Event, tag="program_rules_revised", kw_only=True):
+class ProgramRulesRevised(Event, tag="program_rules_revised", frozen=True, kw_only=True):
+    schema_version: ClassVar[int] = 2
+
     program: str
     rules: Rules
 
@@ -79,13 +96,13 @@ class ProgramRulesRevised(Event, tag="program_rules_revised", kw_only=True):
 # -- providers and their activities (stream provider-{id}) -------------------------------------
 
 
-class ProviderRegistered(Event, tag="provider_registered", kw_only=True):
+class ProviderRegistered(Event, tag="provider_registered", frozen=True, kw_only=True):
     provider_id: str
     name: str
     programs: tuple[str, ...]
 
 
-class ActivityRegistered(Event, tag="activity_registered", kw_only=True):
+class ActivityRegistered(Event, tag="activity_registered", frozen=True, kw_only=True):
     provider_id: str
     activity_id: str
     title: str
@@ -100,19 +117,27 @@ class ActivityRegistered(Event, tag="activity_registered", kw_only=True):
 # -- a manager's record (stream manager-{id}) ------------------------------------------------
 
 
-class ManagerEnrolled(Event, tag="manager_enrolled", kw_only=True):
+class ManagerEnrolled(Event, tag="manager_enrolled", frozen=True, kw_only=True):
     manager_id: str
     name: str
     email: str
 
 
-class CertificationGranted(Event, tag="certification_granted", kw_only=True):
+class ManagerProfileChanged(Event, tag="manager_profile_changed", frozen=True, kw_only=True):
+    """A new name, a new email, or both; None keeps the current one."""
+
+    manager_id: str
+    name: str | None = None
+    email: str | None = None
+
+
+class CertificationGranted(Event, tag="certification_granted", frozen=True, kw_only=True):
     manager_id: str
     program: str
     certified_on: date
 
 
-class CompletionRecorded(Event, tag="completion_recorded", kw_only=True):
+class CompletionRecorded(Event, tag="completion_recorded", frozen=True, kw_only=True):
     """One person finishing one activity.  The activity's title, category and programs are
     copied in: the fact says what was counted, whatever happens to the catalogue later."""
 
@@ -128,7 +153,7 @@ class CompletionRecorded(Event, tag="completion_recorded", kw_only=True):
     ceus: Decimal
 
 
-class CompletionAmended(Event, tag="completion_amended", kw_only=True):
+class CompletionAmended(Event, tag="completion_amended", frozen=True, kw_only=True):
     completion_id: UUID
     manager_id: str
     reason: str
@@ -136,18 +161,33 @@ class CompletionAmended(Event, tag="completion_amended", kw_only=True):
     completed_on: date | None = None
 
 
-class CompletionVoided(Event, tag="completion_voided", kw_only=True):
+class CompletionVoided(Event, tag="completion_voided", frozen=True, kw_only=True):
     completion_id: UUID
     manager_id: str
     reason: str
 
 
-class FeePaid(Event, tag="fee_paid", kw_only=True):
+class FeePaid(Event, tag="fee_paid", frozen=True, kw_only=True):
+    schema_version: ClassVar[int] = 2
+
     manager_id: str
     program: str
     cycle: int
     amount_cents: int
     reference: str
+    fee_id: UUID | None = None
+    """Every fee paid since version 2 has one (it is also the stored event's id)."""
+
+
+class FeeRefunded(Event, tag="fee_refunded", frozen=True, kw_only=True):
+    """Part or all of a fee given back: the cycle's fee paid goes down by `amount_cents`."""
+
+    fee_id: UUID
+    manager_id: str
+    program: str
+    cycle: int
+    amount_cents: int
+    reason: str
 
 
 class CountedCompletion(msgspec.Struct, frozen=True, kw_only=True):
@@ -156,7 +196,7 @@ class CountedCompletion(msgspec.Struct, frozen=True, kw_only=True):
     category: str
 
 
-class RenewalFiled(Event, tag="renewal_filed", kw_only=True):
+class RenewalFiled(Event, tag="renewal_filed", frozen=True, kw_only=True):
     """Filing freezes the evidence: exactly these completions, with these CEUs."""
 
     renewal_id: UUID
@@ -169,7 +209,7 @@ class RenewalFiled(Event, tag="renewal_filed", kw_only=True):
     carried_over: Decimal = Decimal(0)
 
 
-class RenewalApproved(Event, tag="renewal_approved", kw_only=True):
+class RenewalApproved(Event, tag="renewal_approved", frozen=True, kw_only=True):
     renewal_id: UUID
     manager_id: str
     program: str
@@ -177,7 +217,7 @@ class RenewalApproved(Event, tag="renewal_approved", kw_only=True):
     reason: str = ""
 
 
-class RenewalDenied(Event, tag="renewal_denied", kw_only=True):
+class RenewalDenied(Event, tag="renewal_denied", frozen=True, kw_only=True):
     renewal_id: UUID
     manager_id: str
     program: str
@@ -185,20 +225,20 @@ class RenewalDenied(Event, tag="renewal_denied", kw_only=True):
     reason: str
 
 
-class CertificationRevoked(Event, tag="certification_revoked", kw_only=True):
+class CertificationRevoked(Event, tag="certification_revoked", frozen=True, kw_only=True):
     manager_id: str
     program: str
     reason: str
     audit_id: UUID | None = None
 
 
-class CertificationReinstated(Event, tag="certification_reinstated", kw_only=True):
+class CertificationReinstated(Event, tag="certification_reinstated", frozen=True, kw_only=True):
     manager_id: str
     program: str
     reason: str
 
 
-class DeadlineExtended(Event, tag="deadline_extended", kw_only=True):
+class DeadlineExtended(Event, tag="deadline_extended", frozen=True, kw_only=True):
     """Cycle `cycle` may be completed until `extended_until` (exclusive); completions dated
     in the extension count for it, and the next cycle's count starts there."""
 
@@ -209,7 +249,7 @@ class DeadlineExtended(Event, tag="deadline_extended", kw_only=True):
     reason: str
 
 
-class AuditFindingRecorded(Event, tag="audit_finding_recorded", kw_only=True):
+class AuditFindingRecorded(Event, tag="audit_finding_recorded", frozen=True, kw_only=True):
     audit_id: UUID
     renewal_id: UUID
     manager_id: str
@@ -221,7 +261,7 @@ class AuditFindingRecorded(Event, tag="audit_finding_recorded", kw_only=True):
 # -- audits (stream audit-{id}) ----------------------------------------------------------------
 
 
-class AuditSampleDrawn(Event, tag="audit_sample_drawn", kw_only=True):
+class AuditSampleDrawn(Event, tag="audit_sample_drawn", frozen=True, kw_only=True):
     """The whole draw is in the fact, so anyone can redo it: same seed, same population,
     same selection (ledger/domain/audit.py)."""
 
@@ -246,6 +286,8 @@ LedgerEvent = (
     | CompletionAmended
     | CompletionVoided
     | FeePaid
+    | FeeRefunded
+    | ManagerProfileChanged
     | RenewalFiled
     | RenewalApproved
     | RenewalDenied

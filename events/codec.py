@@ -59,7 +59,24 @@ _encoder = msgspec.json.Encoder(decimal_format="string")
 _decoder = msgspec.json.Decoder(LedgerEvent)
 
 Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
-_UPCASTERS: dict[tuple[str, int], Upcaster] = {}
+
+
+def _with_categories(payload: dict[str, Any]) -> dict[str, Any]:
+    """Rules before the closed category list: the defaults, and any category with a minimum."""
+    rules = payload["rules"]
+    named = ["core", "general", *sorted(rules.get("category_minimums", {}))]
+    return {**payload, "rules": {**rules, "categories": list(dict.fromkeys(named))}}
+
+
+def _with_fee_id(payload: dict[str, Any]) -> dict[str, Any]:
+    return {**payload, "fee_id": None}
+
+
+_UPCASTERS: dict[tuple[str, int], Upcaster] = {
+    ("program_defined", 1): _with_categories,
+    ("program_rules_revised", 1): _with_categories,
+    ("fee_paid", 1): _with_fee_id,
+}
 """(event type, version it reads) -> function returning the payload at version + 1."""
 
 
@@ -78,8 +95,10 @@ def decode(recorded: RecordedEvent) -> Event:
     if cls is None:
         raise UnknownEventType(recorded.type)
     if recorded.schema_version == cls.schema_version:
-        return _decoder.decode(recorded.data)  # type: ignore[no-any-return]
+        event: Event = _decoder.decode(recorded.data)
+        return event
     payload = msgspec.json.decode(recorded.data)
     for version in range(recorded.schema_version, cls.schema_version):
         payload = _UPCASTERS[(recorded.type, version)](payload)
-    return msgspec.convert(payload, LedgerEvent)  # type: ignore[no-any-return]
+    upcast: Event = msgspec.convert(payload, LedgerEvent)
+    return upcast

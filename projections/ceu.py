@@ -26,9 +26,8 @@ from events.catalog import (
     ProgramRulesRevised,
 )
 from events.codec import EVENT_TYPES, decode
-from ledger.domain.assess import open_cycle
 from ledger.domain.catalogue import Program, evolve_program
-from ledger.domain.cycles import cycles
+from ledger.domain.cycles import cycles, open_cycle
 from ledger.domain.record import ManagerRecord, evolve
 from projections.engine import COMMAND_TIMEOUT
 

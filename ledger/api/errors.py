@@ -28,6 +28,7 @@ from ledger.api.schemas import PATTERN_WORDS
 from ledger.commands import Duplicate
 from ledger.domain.errors import (
     AlreadyExists,
+    AlreadyRecorded,
     DomainError,
     Invalid,
     NotAllowed,
@@ -242,7 +243,7 @@ def status_of(exc: DomainError) -> int:
     match exc:
         case NotFound():
             return 404
-        case AlreadyExists() | WrongState() | Duplicate():
+        case AlreadyExists() | AlreadyRecorded() | WrongState() | Duplicate():
             return 409
         case NotAllowed():
             return 403

@@ -154,6 +154,10 @@ class TokenBody(Strict, kw_only=True):
 class RulesBody(Strict, kw_only=True):
     cycle_months: Annotated[int, Meta(ge=1, le=120)]
     required_ceus: Ceus
+    categories: Annotated[
+        tuple[Annotated[str, Meta(min_length=1, max_length=64)], ...],
+        Meta(min_length=1, max_length=50),
+    ] = ("core", "general")
     category_minimums: Annotated[
         dict[Annotated[str, Meta(min_length=1, max_length=64, pattern=_PRINTABLE)], Ceus],
         Meta(max_length=50),

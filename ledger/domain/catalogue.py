@@ -1,10 +1,12 @@
 """Programs (credentials with their rule versions) and providers (with their activities):
-the folds of the `program-*` and `provider-*` streams, and the programs every ledger starts with."""
+the folds of the `program-*`, `provider-*` and `activity-*` streams, the decisions that
+define them, and the programs every ledger starts with."""
 
 from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 import msgspec
 
@@ -16,15 +18,26 @@ from events.catalog import (
     ProviderRegistered,
     Rules,
 )
+from ledger.domain.cycles import rules_in_force
+from ledger.domain.errors import AlreadyExists, FieldError, Invalid, NotFound, invalid
+from ledger.domain.values import EARLIEST, LATEST, in_range, valid_ceus
+
+if TYPE_CHECKING:
+    from collections.abc import Collection, Mapping
 
 __all__ = [
     "DEFAULT_PROGRAMS",
     "Activity",
     "Program",
     "Provider",
+    "define_program",
     "evolve_activity",
     "evolve_program",
     "evolve_provider",
+    "register_activity",
+    "register_provider",
+    "revise_rules",
+    "rules_errors",
 ]
 
 
@@ -79,6 +92,160 @@ def evolve_activity(activity: Activity | None, event: Event) -> Activity:
     raise ValueError(f"{type(event).__name__} does not apply to activity {activity!r}")
 
 
+# -- decisions ---------------------------------------------------------------------------------
+
+
+def _minimums_ok(rules: Rules) -> bool:
+    if not all(valid_ceus(v) is None for v in rules.category_minimums.values()):
+        return False
+    # (compared only with a valid requirement: NaN cannot be compared at all)
+    total = sum(rules.category_minimums.values(), Decimal(0))
+    return valid_ceus(rules.required_ceus) is not None or total <= rules.required_ceus
+
+
+def rules_errors(rules: Rules, field: str = "") -> list[FieldError]:
+    names = rules.categories
+    checks = [
+        ("cycle_months", 1 <= rules.cycle_months <= 120, "between 1 and 120"),
+        (
+            "required_ceus",
+            valid_ceus(rules.required_ceus) is None,
+            "a positive CEU amount, 2 places",
+        ),
+        ("categories", bool(names) and all(n.strip() for n in names), "at least one, none empty"),
+        ("categories", len(set(names)) == len(names), "must be distinct"),
+        ("grace_days", 0 <= rules.grace_days <= 366, "between 0 and 366"),
+        ("fee_cents", rules.fee_cents >= 0, "must not be negative"),
+        (
+            "carryover_max_ceus",
+            rules.carryover_max_ceus.is_finite() and 0 <= rules.carryover_max_ceus <= 10_000,
+            "a number from 0 to 10000",
+        ),
+        (
+            "audit_rate",
+            rules.audit_rate.is_finite() and 0 <= rules.audit_rate <= 1,
+            "between 0 and 1",
+        ),
+        ("effective_from", in_range(rules.effective_from), f"between {EARLIEST} and {LATEST}"),
+        ("correction_window_days", 0 <= rules.correction_window_days <= 3650, "0 to 3650"),
+        (
+            "category_minimums",
+            _minimums_ok(rules),
+            "positive CEU amounts adding up to at most required_ceus",
+        ),
+        (
+            "category_minimums",
+            set(rules.category_minimums) <= set(names),
+            "only for categories the rules name",
+        ),
+    ]
+    return [FieldError(field + name, message) for name, ok, message in checks if not ok]
+
+
+def define_program(
+    existing: Program | None, *, code: str, name: str, association: str, rules: Rules
+) -> list[Event]:
+    if existing is not None:
+        raise AlreadyExists("program", code)
+    if errors := rules_errors(rules):
+        raise Invalid(errors)
+    return [ProgramDefined(program=code, name=name, association=association, rules=rules)]
+
+
+def revise_rules(program: Program | None, code: str, rules: Rules, *, today: date) -> list[Event]:
+    """A new rule version, effective today or later: rules never change a cycle that has
+    already started, and never rewrite the past."""
+    if program is None:
+        raise NotFound("program", code)
+    errors = rules_errors(rules)
+    if rules.effective_from < today:
+        errors.append(FieldError("effective_from", "must not be in the past"))
+    if errors:
+        raise Invalid(errors)
+    if any(v.effective_from == rules.effective_from for v in program.versions):
+        raise AlreadyExists("rule version effective", rules.effective_from)
+    return [ProgramRulesRevised(program=code, rules=rules)]
+
+
+def _unknown(programs: tuple[str, ...], known: Collection[str]) -> list[str]:
+    return [p for p in programs if p not in known]
+
+
+def register_provider(
+    existing: Provider | None,
+    programs: Mapping[str, Program],
+    *,
+    provider_id: str,
+    name: str,
+    codes: tuple[str, ...],
+) -> list[Event]:
+    if existing is not None:
+        raise AlreadyExists("provider", provider_id)
+    if unknown := _unknown(codes, programs):
+        raise invalid("programs", f"unknown program(s): {', '.join(unknown)}")
+    if not codes:
+        raise invalid("programs", "at least one program")
+    return [ProviderRegistered(provider_id=provider_id, name=name, programs=codes)]
+
+
+def _dates_errors(activity: ActivityRegistered) -> list[FieldError]:
+    errors: list[FieldError] = []
+    if activity.ends_on < activity.starts_on:
+        errors.append(FieldError("ends_on", "must not be before starts_on"))
+    for name, day in (("starts_on", activity.starts_on), ("ends_on", activity.ends_on)):
+        if not in_range(day):
+            errors.append(FieldError(name, f"between {EARLIEST} and {LATEST}"))
+    return errors
+
+
+def _programs_errors(
+    activity: ActivityRegistered, provider: Provider, programs: Mapping[str, Program]
+) -> list[FieldError]:
+    if not activity.programs:
+        return [FieldError("programs", "at least one program")]
+    if unknown := _unknown(activity.programs, programs):
+        return [FieldError("programs", f"unknown program(s): {', '.join(unknown)}")]
+    if outside := _unknown(activity.programs, provider.programs):
+        return [FieldError("programs", f"provider is not approved for {', '.join(outside)}")]
+    return []
+
+
+def _category_errors(
+    activity: ActivityRegistered, programs: Mapping[str, Program]
+) -> list[FieldError]:
+    """The category must be one every program it counts for names (the rules in force on
+    the activity's first day), spelled exactly."""
+    errors = []
+    for code in activity.programs:
+        allowed = rules_in_force(programs[code].versions, activity.starts_on).categories
+        if activity.category not in allowed:
+            errors.append(FieldError("category", f"must be one of: {', '.join(allowed)} ({code})"))
+    return errors
+
+
+def register_activity(
+    provider: Provider | None,
+    existing: Activity | None,
+    activity: ActivityRegistered,
+    *,
+    programs: Mapping[str, Program],
+) -> list[Event]:
+    if provider is None:
+        raise NotFound("provider", activity.provider_id)
+    if existing is not None:
+        raise AlreadyExists("activity", activity.activity_id)
+    errors = [FieldError("ceus", why)] if (why := valid_ceus(activity.ceus)) else []
+    errors += _dates_errors(activity)
+    program_errors = _programs_errors(activity, provider, programs)
+    errors += program_errors or _category_errors(activity, programs)
+    if errors:
+        raise Invalid(errors)
+    return [activity]
+
+
+# -- the programs of a fresh ledger -------------------------------------------------------------
+
+
 _SINCE = date(2000, 1, 1)
 
 DEFAULT_PROGRAMS = (
@@ -90,6 +257,7 @@ DEFAULT_PROGRAMS = (
             effective_from=_SINCE,
             cycle_months=24,
             required_ceus=Decimal(24),
+            categories=("core", "general"),
             grace_days=30,
             fee_cents=7500,
             carryover_max_ceus=Decimal(0),
@@ -105,6 +273,7 @@ DEFAULT_PROGRAMS = (
             effective_from=_SINCE,
             cycle_months=12,
             required_ceus=Decimal(12),
+            categories=("core", "general"),
             category_minimums={"core": Decimal(9)},
             grace_days=30,
             fee_cents=7500,

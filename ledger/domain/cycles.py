@@ -7,6 +7,11 @@ does not have (the 31st, Feb 29 in a common year) is that month's last day.
 
 Rules can change between cycles; each cycle takes `cycle_months` from the rule version in
 force on the day it starts (`rules_in_force`).
+
+A certification's cycle is judged by its `deadline`: the anniversary end, or later if an
+association extended it.  A cycle's counting window is [previous deadline, deadline), so
+windows partition time from the certification date on.  `renewing` is the one cycle being
+renewed, for the status, the fees, the filing and the read models alike.
 """
 
 from __future__ import annotations
@@ -14,12 +19,28 @@ from __future__ import annotations
 import calendar
 from collections.abc import Iterator, Sequence
 from datetime import date
+from typing import TYPE_CHECKING, NamedTuple
 
 import msgspec
 
 from events.catalog import Rules
 
-__all__ = ["Cycle", "add_months", "cycle_on", "cycles", "rules_in_force"]
+if TYPE_CHECKING:
+    from ledger.domain.record import Certification
+
+__all__ = [
+    "Cycle",
+    "Window",
+    "add_months",
+    "cycle_on",
+    "cycles",
+    "deadline",
+    "open_cycle",
+    "renewing",
+    "rules_in_force",
+    "windows",
+    "windows_until",
+]
 
 
 class Cycle(msgspec.Struct, frozen=True, kw_only=True):
@@ -73,3 +94,52 @@ def cycle_on(certified_on: date, versions: Sequence[Rules], day: date) -> Cycle:
         if day < cycle.ends_on:
             return cycle
     raise AssertionError("unreachable: cycles() never ends")
+
+
+class Window(NamedTuple):
+    """A cycle with its counting window [counts_from, deadline)."""
+
+    cycle: Cycle
+    counts_from: date
+    deadline: date
+
+
+def deadline(cert: Certification, cycle: Cycle) -> date:
+    """When `cycle` must be complete: its anniversary end, or the extension if later."""
+    return max(cert.extensions.get(cycle.number, cycle.ends_on), cycle.ends_on)
+
+
+def windows(cert: Certification, versions: Sequence[Rules]) -> Iterator[Window]:
+    """Every cycle's window, back to back from the certification date, without end."""
+    counts_from = cert.certified_on
+    for cycle in cycles(cert.certified_on, versions):
+        window = Window(cycle, counts_from, deadline(cert, cycle))
+        yield window
+        counts_from = window.deadline
+
+
+def windows_until(cert: Certification, versions: Sequence[Rules], as_of: date) -> list[Window]:
+    """Cycles 1.. up to the one whose window holds `as_of`."""
+    found: list[Window] = []
+    for window in windows(cert, versions):
+        found.append(window)
+        if as_of < window.deadline:
+            return found
+    raise AssertionError("unreachable: cycles() never ends")
+
+
+def renewing(cert: Certification, versions: Sequence[Rules], as_of: date | None = None) -> Window:
+    """The cycle being renewed: the first without an approved renewal.  As of a day, never one
+    whose window has not opened yet: once every cycle so far is renewed, the one holding it."""
+    approved = {r.cycle for r in cert.renewals if r.state == "approved"}
+    for window in windows(cert, versions):
+        if window.cycle.number not in approved or (as_of is not None and as_of < window.deadline):
+            return window
+    raise AssertionError("unreachable: cycles() never ends")
+
+
+def open_cycle(cert: Certification, versions: Sequence[Rules]) -> tuple[Cycle, date]:
+    """The cycle being renewed and its deadline, with no date: it changes only when events
+    do, so a read model can keep it."""
+    window = renewing(cert, versions)
+    return window.cycle, window.deadline

@@ -9,11 +9,13 @@ import msgspec
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
+    from uuid import UUID
 
     from ledger.domain.assess import Shortfall, Status
 
 __all__ = [
     "AlreadyExists",
+    "AlreadyRecorded",
     "DomainError",
     "FieldError",
     "Invalid",
@@ -47,6 +49,17 @@ class AlreadyExists(DomainError):
     def __init__(self, kind: str, key: object) -> None:
         super().__init__(f"{kind} {key} already exists")
         self.kind, self.key = kind, key
+
+
+class AlreadyRecorded(DomainError):
+    """The same manager, activity and completion date were recorded before, under another
+    posting: the completion already recorded, and the provider's external_id for it."""
+
+    def __init__(self, completion_id: UUID, external_id: str) -> None:
+        super().__init__(
+            f"already recorded as completion {completion_id} (external_id {external_id!r})"
+        )
+        self.completion_id, self.external_id = completion_id, external_id
 
 
 class WrongState(DomainError):

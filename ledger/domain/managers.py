@@ -1,9 +1,95 @@
-"""TEMPORARY stub (lead's tree): replaced by the domain branch at integration."""
+"""Managers and their certifications: enrolling, profile changes, grants.  Their fold is
+ledger/domain/record.py; every decision about a manager starts from `require_manager`."""
 
-from ledger.domain.decide import _certification as certification  # noqa: F401
-from ledger.domain.decide import _record as require_manager  # noqa: F401
-from ledger.domain.decide import enroll_manager, grant_certification  # noqa: F401
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from events.catalog import CertificationGranted, Event, ManagerEnrolled, ManagerProfileChanged
+from ledger.domain.errors import AlreadyExists, FieldError, Invalid, NotFound, invalid
+from ledger.domain.values import EARLIEST, in_range
+
+if TYPE_CHECKING:
+    from datetime import date
+
+    from ledger.domain.catalogue import Program
+    from ledger.domain.record import Certification, ManagerRecord
+
+__all__ = [
+    "certification",
+    "change_profile",
+    "enroll_manager",
+    "grant_certification",
+    "require_manager",
+]
 
 
-def change_profile(record, manager_id, *, name, email):  # type: ignore[no-untyped-def]
-    raise NotImplementedError
+def require_manager(record: ManagerRecord | None, manager_id: str) -> ManagerRecord:
+    """The record, or NotFound: the one check that a manager exists."""
+    if record is None:
+        raise NotFound("manager", manager_id)
+    return record
+
+
+def certification(record: ManagerRecord, program: str) -> Certification:
+    cert = record.certifications.get(program)
+    if cert is None:
+        raise NotFound(f"{program} certification for manager", record.manager_id)
+    return cert
+
+
+def _email_error(email: str) -> FieldError | None:
+    local, at, domain = email.partition("@")
+    if local and at and "." in domain.strip("."):
+        return None
+    return FieldError("email", "not an email address")
+
+
+def enroll_manager(
+    existing: ManagerRecord | None, *, manager_id: str, name: str, email: str
+) -> list[Event]:
+    if existing is not None:
+        raise AlreadyExists("manager", manager_id)
+    if (error := _email_error(email)) is not None:
+        raise Invalid([error])
+    return [ManagerEnrolled(manager_id=manager_id, name=name, email=email)]
+
+
+def change_profile(
+    record: ManagerRecord | None, manager_id: str, *, name: str | None, email: str | None
+) -> list[Event]:
+    """A new name, email or both; what is not given (None) stays as it is."""
+    record = require_manager(record, manager_id)
+    errors: list[FieldError] = []
+    if name is None and email is None:
+        errors.append(FieldError("name", "give name, email or both"))
+    if name is not None and not name.strip():
+        errors.append(FieldError("name", "must not be empty"))
+    if email is not None and (error := _email_error(email)) is not None:
+        errors.append(error)
+    if errors:
+        raise Invalid(errors)
+    if (name in (None, record.name)) and (email in (None, record.email)):
+        raise invalid("name", "nothing changes: the profile already says so")
+    return [ManagerProfileChanged(manager_id=record.manager_id, name=name, email=email)]
+
+
+def grant_certification(
+    record: ManagerRecord | None,
+    program: Program | None,
+    *,
+    manager_id: str,
+    code: str,
+    certified_on: date,
+    today: date,
+) -> list[Event]:
+    record = require_manager(record, manager_id)
+    if program is None:
+        raise NotFound("program", code)
+    if code in record.certifications:
+        raise AlreadyExists(f"{code} certification for manager", manager_id)
+    if certified_on > today:
+        raise invalid("certified_on", "must not be in the future")
+    if not in_range(certified_on):
+        raise invalid("certified_on", f"must be on or after {EARLIEST}")
+    return [CertificationGranted(manager_id=manager_id, program=code, certified_on=certified_on)]

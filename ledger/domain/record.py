@@ -27,7 +27,9 @@ from events.catalog import (
     DeadlineExtended,
     Event,
     FeePaid,
+    FeeRefunded,
     ManagerEnrolled,
+    ManagerProfileChanged,
     RenewalApproved,
     RenewalDenied,
     RenewalFiled,
@@ -77,6 +79,14 @@ class Fee(msgspec.Struct, frozen=True, kw_only=True):
     amount_cents: int
     reference: str
     paid_at: datetime
+    fee_id: UUID | None = None
+    """None only for fees stored before fees had ids (FeePaid version 1)."""
+    refunded_cents: int = 0
+
+    @property
+    def kept_cents(self) -> int:
+        """What counts as paid: the amount less what was refunded."""
+        return self.amount_cents - self.refunded_cents
 
 
 class Finding(msgspec.Struct, frozen=True, kw_only=True):
@@ -121,6 +131,13 @@ class Certification(msgspec.Struct, frozen=True, kw_only=True):
     def revoked(self) -> bool:
         return bool(self.standing) and self.standing[-1].revoked
 
+    def fee(self, fee_id: UUID) -> Fee | None:
+        return next((f for f in self.fees if f.fee_id == fee_id), None)
+
+    def fee_paid_cents(self, cycle: int) -> int:
+        """The fees kept for `cycle`: paid, less refunds."""
+        return sum(f.kept_cents for f in self.fees if f.cycle == cycle)
+
     def renewal(self, renewal_id: UUID) -> Renewal | None:
         return next((r for r in self.renewals if r.renewal_id == renewal_id), None)
 
@@ -155,80 +172,108 @@ def _with_renewal(
     return _with_cert(record, program, renewals=renewals)
 
 
-def _apply(record: ManagerRecord, event: Event, at: datetime) -> ManagerRecord:
+def _recorded(event: CompletionRecorded, at: datetime) -> Completion:
+    fields = msgspec.structs.asdict(event)
+    del fields["manager_id"]
+    change = Change(kind="recorded", at=at, ceus=event.ceus, completed_on=event.completed_on)
+    return Completion(**fields, posted_at=at, history=(change,))
+
+
+def _corrected(
+    old: Completion, event: CompletionAmended | CompletionVoided, at: datetime
+) -> Completion:
+    if isinstance(event, CompletionVoided):
+        change = Change(kind="voided", at=at, reason=event.reason)
+        return replace(old, voided=True, history=(*old.history, change))
+    ceus, on = event.ceus, event.completed_on
+    change = Change(kind="amended", at=at, reason=event.reason, ceus=ceus, completed_on=on)
+    return replace(
+        old,
+        ceus=old.ceus if ceus is None else ceus,
+        completed_on=old.completed_on if on is None else on,
+        amended=True,
+        history=(*old.history, change),
+    )
+
+
+def _fees(cert: Certification, event: FeePaid | FeeRefunded, at: datetime) -> tuple[Fee, ...]:
+    if isinstance(event, FeePaid):
+        fee = Fee(
+            fee_id=event.fee_id,
+            cycle=event.cycle,
+            amount_cents=event.amount_cents,
+            reference=event.reference,
+            paid_at=at,
+        )
+        return (*cert.fees, fee)
+    assert cert.fee(event.fee_id) is not None, f"refund of unknown fee {event.fee_id}"
+    return tuple(
+        replace(f, refunded_cents=f.refunded_cents + event.amount_cents)
+        if f.fee_id == event.fee_id
+        else f
+        for f in cert.fees
+    )
+
+
+def _filed(event: RenewalFiled, at: datetime) -> Renewal:
+    fields = msgspec.structs.asdict(event)
+    del fields["manager_id"]
+    return Renewal(**fields, filed_at=at)
+
+
+def _standing(
+    event: CertificationRevoked | CertificationReinstated, at: datetime
+) -> StandingChange:
+    audit_id = event.audit_id if isinstance(event, CertificationRevoked) else None
+    revoked = isinstance(event, CertificationRevoked)
+    return StandingChange(revoked=revoked, at=at, reason=event.reason, audit_id=audit_id)
+
+
+def _apply_to_cert(record: ManagerRecord, event: Event, at: datetime) -> ManagerRecord:
+    """An event about one of the manager's certifications."""
     match event:
-        case CertificationGranted(program=program, certified_on=certified_on):
-            cert = Certification(program=program, certified_on=certified_on, granted_at=at)
-            return replace(record, certifications={**record.certifications, program: cert})
-        case CompletionRecorded():
-            fields = msgspec.structs.asdict(event)
-            del fields["manager_id"]
-            history = (
-                Change(kind="recorded", at=at, ceus=event.ceus, completed_on=event.completed_on),
+        case FeePaid(program=program) | FeeRefunded(program=program):
+            return _with_cert(
+                record, program, fees=_fees(record.certifications[program], event, at)
             )
-            return _with_completion(record, Completion(**fields, posted_at=at, history=history))
-        case CompletionAmended(completion_id=cid, reason=reason, ceus=ceus, completed_on=on):
-            old = record.completions[cid]
-            change = Change(kind="amended", at=at, reason=reason, ceus=ceus, completed_on=on)
-            return _with_completion(
-                record,
-                replace(
-                    old,
-                    ceus=old.ceus if ceus is None else ceus,
-                    completed_on=old.completed_on if on is None else on,
-                    amended=True,
-                    history=(*old.history, change),
-                ),
-            )
-        case CompletionVoided(completion_id=cid, reason=reason):
-            old = record.completions[cid]
-            change = Change(kind="voided", at=at, reason=reason)
-            return _with_completion(
-                record, replace(old, voided=True, history=(*old.history, change))
-            )
-        case FeePaid(program=program, cycle=cycle, amount_cents=cents, reference=ref):
-            fee = Fee(cycle=cycle, amount_cents=cents, reference=ref, paid_at=at)
-            return _with_cert(record, program, fees=(*record.certifications[program].fees, fee))
         case RenewalFiled(program=program):
-            renewal = Renewal(
-                renewal_id=event.renewal_id,
-                program=program,
-                cycle=event.cycle,
-                ceus=event.ceus,
-                carried_over=event.carried_over,
-                completions=event.completions,
-                fee_paid_cents=event.fee_paid_cents,
-                filed_at=at,
-            )
-            cert = record.certifications[program]
-            return _with_cert(record, program, renewals=(*cert.renewals, renewal))
+            renewals = (*record.certifications[program].renewals, _filed(event, at))
+            return _with_cert(record, program, renewals=renewals)
         case RenewalApproved(program=program, renewal_id=rid, reason=reason):
-            return _with_renewal(
-                record, program, rid, state="approved", decided_at=at, reason=reason
-            )
+            changes = {"state": "approved", "decided_at": at, "reason": reason}
+            return _with_renewal(record, program, rid, **changes)
         case RenewalDenied(program=program, renewal_id=rid, reason=reason):
-            return _with_renewal(record, program, rid, state="denied", decided_at=at, reason=reason)
+            changes = {"state": "denied", "decided_at": at, "reason": reason}
+            return _with_renewal(record, program, rid, **changes)
         case AuditFindingRecorded(program=program, renewal_id=rid):
             finding = Finding(
                 audit_id=event.audit_id, outcome=event.outcome, note=event.note, recorded_at=at
             )
-            renewal = record.certifications[program].renewal(rid)
-            assert renewal is not None, f"finding for unknown renewal {rid}"
-            return _with_renewal(record, program, rid, findings=(*renewal.findings, finding))
-        case CertificationRevoked(program=program, reason=reason, audit_id=audit_id):
-            change = StandingChange(revoked=True, at=at, reason=reason, audit_id=audit_id)
-            return _with_cert(
-                record, program, standing=(*record.certifications[program].standing, change)
-            )
-        case CertificationReinstated(program=program, reason=reason):
-            change = StandingChange(revoked=False, at=at, reason=reason)
-            return _with_cert(
-                record, program, standing=(*record.certifications[program].standing, change)
-            )
+            filed = record.certifications[program].renewal(rid)
+            assert filed is not None, f"finding for unknown renewal {rid}"
+            return _with_renewal(record, program, rid, findings=(*filed.findings, finding))
+        case CertificationRevoked(program=program) | CertificationReinstated(program=program):
+            standing = (*record.certifications[program].standing, _standing(event, at))
+            return _with_cert(record, program, standing=standing)
         case DeadlineExtended(program=program, cycle=cycle, extended_until=until):
             extensions = {**record.certifications[program].extensions, cycle: until}
             return _with_cert(record, program, extensions=extensions)
     raise ValueError(f"{type(event).__name__} does not apply to a manager's record")
+
+
+def _apply(record: ManagerRecord, event: Event, at: datetime) -> ManagerRecord:
+    match event:
+        case ManagerProfileChanged(name=name, email=email):
+            name, email = name or record.name, email or record.email
+            return replace(record, name=name, email=email)
+        case CertificationGranted(program=program, certified_on=certified_on):
+            cert = Certification(program=program, certified_on=certified_on, granted_at=at)
+            return replace(record, certifications={**record.certifications, program: cert})
+        case CompletionRecorded():
+            return _with_completion(record, _recorded(event, at))
+        case CompletionAmended(completion_id=cid) | CompletionVoided(completion_id=cid):
+            return _with_completion(record, _corrected(record.completions[cid], event, at))
+    return _apply_to_cert(record, event, at)
 
 
 def evolve(record: ManagerRecord | None, event: Event, recorded_at: datetime) -> ManagerRecord:

@@ -10,7 +10,7 @@ from uuid import UUID
 
 import msgspec
 
-from ledger.domain.assess import Allocation, history
+from ledger.domain.history import Allocation, history
 from ledger.domain.record import Change  # at runtime: part of the response schema
 
 if TYPE_CHECKING:

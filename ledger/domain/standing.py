@@ -1,3 +1,104 @@
-"""TEMPORARY stub (lead's tree): replaced by the domain branch at integration."""
+"""A certification's standing: revocation, reinstatement, a deadline extension, and audit
+findings (a failed one revokes).  Their fold is ledger/domain/record.py."""
 
-from ledger.domain.decide import extend_deadline, record_finding, reinstate, revoke  # noqa: F401
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from events.catalog import (
+    AuditFindingRecorded,
+    CertificationReinstated,
+    CertificationRevoked,
+    DeadlineExtended,
+    Event,
+)
+from ledger.domain.cycles import cycles
+from ledger.domain.errors import AlreadyExists, NotFound, WrongState, invalid
+from ledger.domain.managers import certification
+from ledger.domain.renewals import assess_program
+from ledger.domain.values import LATEST, in_range
+
+if TYPE_CHECKING:
+    from datetime import date
+    from uuid import UUID
+
+    from ledger.domain.catalogue import Program
+    from ledger.domain.record import ManagerRecord
+
+__all__ = ["extend_deadline", "record_finding", "reinstate", "revoke"]
+
+
+def revoke(
+    record: ManagerRecord, program: str, *, reason: str, audit_id: UUID | None = None
+) -> list[Event]:
+    if certification(record, program).revoked:
+        raise WrongState(f"the {program} certification is already revoked")
+    return [
+        CertificationRevoked(
+            manager_id=record.manager_id, program=program, reason=reason, audit_id=audit_id
+        )
+    ]
+
+
+def reinstate(record: ManagerRecord, program: str, *, reason: str) -> list[Event]:
+    if not certification(record, program).revoked:
+        raise WrongState(f"the {program} certification is not revoked")
+    return [CertificationReinstated(manager_id=record.manager_id, program=program, reason=reason)]
+
+
+def extend_deadline(
+    record: ManagerRecord, program: Program, *, until: date, reason: str, today: date
+) -> list[Event]:
+    """Give the cycle being renewed more time; the next cycle's count then starts at `until`."""
+    focus = assess_program(record, program, today).focus
+    if until <= focus.deadline:
+        raise invalid("extended_until", f"must be after the current deadline {focus.deadline}")
+    if not in_range(until):
+        raise invalid("extended_until", f"must be on or before {LATEST}")
+    certified_on = record.certifications[program.code].certified_on
+    following = next(
+        c for c in cycles(certified_on, program.versions) if c.number > focus.cycle.number
+    )
+    if until >= following.ends_on:
+        raise invalid("extended_until", f"must be before the next cycle ends ({following.ends_on})")
+    return [
+        DeadlineExtended(
+            manager_id=record.manager_id,
+            program=program.code,
+            cycle=focus.cycle.number,
+            extended_until=until,
+            reason=reason,
+        )
+    ]
+
+
+def record_finding(
+    record: ManagerRecord,
+    program: str,
+    *,
+    audit_id: UUID,
+    selected: tuple[UUID, ...],
+    renewal_id: UUID,
+    passed: bool,
+    note: str,
+) -> list[Event]:
+    """A finding on a renewal drawn in an audit; a failed one revokes the certification."""
+    if renewal_id not in selected:
+        raise invalid("renewal_id", f"renewal {renewal_id} was not selected in audit {audit_id}")
+    cert = certification(record, program)
+    renewal = cert.renewal(renewal_id)
+    if renewal is None:
+        raise NotFound("renewal", renewal_id)
+    if any(f.audit_id == audit_id for f in renewal.findings):
+        raise AlreadyExists(f"finding of audit {audit_id} for renewal", renewal_id)
+    finding = AuditFindingRecorded(
+        audit_id=audit_id,
+        renewal_id=renewal_id,
+        manager_id=record.manager_id,
+        program=program,
+        outcome="passed" if passed else "failed",
+        note=note,
+    )
+    if passed or cert.revoked:
+        return [finding]
+    return [finding, *revoke(record, program, reason=f"failed audit: {note}", audit_id=audit_id)]

@@ -39,15 +39,29 @@ class Given:
         assert response.status_code in (200, 201), response.text
         return {"completion": response.json()["id"]}
 
+    async def _activity(self, provider: str, token: str, activity_id: str, **fields: Any) -> None:
+        """An activity of its own for each caller: the same one on the same day is recorded
+        only once per manager (SPEC section 3)."""
+        body = {
+            "activity_id": activity_id, "title": "Fix", "format": "online", "ceus": "12",
+            "category": "core", "programs": ["CMM", "CMOM"],
+            "starts_on": "2026-01-01", "ends_on": "2026-12-31",
+        } | fields  # fmt: skip
+        await self.api.ok(await self.api.post(f"/v1/providers/{provider}/activities", token, body))
+
     async def a_fresh_completion(self, caller: str) -> Names:
-        """tma's posting of tma-billing (CMM and CMOM) for m-1, one per caller."""
-        response = await self.api.post_completion(self.world.tma, f"fix-{caller}", ceus="3")
+        """tma's posting of a CMM and CMOM activity for m-1, one per caller."""
+        await self._activity("tma", self.world.tma, f"fix-{caller}")
+        response = await self.api.post_completion(
+            self.world.tma, f"fix-{caller}", activity_id=f"fix-{caller}", ceus="3"
+        )
         return {"completion": (await self.api.ok(response))["id"]}
 
     async def a_fresh_cmm_only_completion(self, caller: str) -> Names:
-        """mgma's posting of mgma-hr (CMM only) for m-1, one per caller."""
+        """mgma's posting of a CMM-only activity for m-1, one per caller."""
+        await self._activity("mgma", self.world.mgma, f"hr-{caller}", programs=["CMM"])
         response = await self.api.post_completion(
-            self.world.mgma, f"hr-{caller}", activity_id="mgma-hr", completed_on="2026-03-02"
+            self.world.mgma, f"hr-{caller}", activity_id=f"hr-{caller}", completed_on="2026-03-02"
         )
         return {"completion": (await self.api.ok(response))["id"]}
 

@@ -15,6 +15,7 @@ RULES = {
     "effective_from": "2026-07-01",
     "cycle_months": 24,
     "required_ceus": "30",
+    "categories": ["core", "general", "coding"],
     "category_minimums": {"coding": "6"},
     "grace_days": 45,
     "fee_cents": 9000,

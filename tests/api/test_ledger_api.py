@@ -50,7 +50,7 @@ async def test_the_feed_positions_are_dense_and_the_hashes_chain(world):
     api = world.api
     await api.ok(await api.post_completion(world.tma, "row-1"))
     assert_problem(await api.post_completion(world.tma, "row-1", ceus="7"), 409)  # not stored
-    await api.ok(await api.post_completion(world.tma, "row-2"))
+    await api.ok(await api.post_completion(world.tma, "row-2", completed_on="2026-05-21"))
 
     events = await all_events(api)
 
@@ -110,7 +110,7 @@ async def test_verify_walks_the_whole_chain_and_gives_the_head_hash(world):
 async def test_verify_names_the_first_event_changed_behind_the_ledgers_back(world, dsn):
     api = world.api
     receipt = await api.ok(await api.post_completion(world.tma, "row-1", ceus="2"))
-    await api.ok(await api.post_completion(world.tma, "row-2", ceus="3"))
+    await api.ok(await api.post_completion(world.tma, "row-2", ceus="3", completed_on="2026-05-21"))
     conn = await asyncpg.connect(dsn)
     try:
         async with conn.transaction():  # only a superuser can get past the append-only triggers
@@ -190,7 +190,7 @@ async def test_metrics_count_events_appended_and_show_the_head_and_projection_la
     before = await metrics(api)
 
     await api.ok(await api.post_completion(world.tma, "row-1"))
-    await api.ok(await api.post_completion(world.tma, "row-2"))
+    await api.ok(await api.post_completion(world.tma, "row-2", completed_on="2026-05-21"))
     after = await metrics(api)
 
     appended = "ceu_ledger_events_appended_total"

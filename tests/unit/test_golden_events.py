@@ -51,3 +51,41 @@ def test_a_stored_event_decodes_and_encodes_to_the_same_bytes(stored):
     if stored.schema_version == event.schema_version:
         metadata = Metadata(actor=Actor(role="admin", id="a"), request_id="r")
         assert encode(event, metadata=metadata, event_id=uuid.uuid4()).data == bytes(stored.data)
+
+
+def test_every_version_of_every_event_type_has_a_golden_example():
+    stored = {(s.type, s.schema_version) for s in _stored()}
+    wanted = {(t, v) for t, cls in EVENT_TYPES.items() for v in range(1, cls.schema_version + 1)}
+    assert stored >= wanted
+
+
+def _first(type_: str, version: int):
+    stored = next(s for s in _stored() if (s.type, s.schema_version) == (type_, version))
+    return decode(_recorded(stored))
+
+
+def test_rules_stored_before_closed_categories_name_the_defaults_and_their_minimums():
+    defined = _first("program_defined", 1)
+    revised = _first("program_rules_revised", 1)
+
+    assert defined.rules.categories == ("core", "general")  # its minimum is on core
+    assert revised.rules.categories == ("core", "general")  # no minimums at all
+
+
+def test_an_upcast_rule_set_keeps_a_category_with_a_minimum_in_its_closed_list():
+    stored = Stored(
+        type="program_defined",
+        schema_version=1,
+        data=msgspec.Raw(
+            b'{"type":"program_defined","program":"X","name":"X","association":"A","rules":'
+            b'{"effective_from":"2000-01-01","cycle_months":12,"required_ceus":"12",'
+            b'"category_minimums":{"ethics":"1","core":"2"},"grace_days":30,"fee_cents":0,'
+            b'"audit_rate":"0.1","correction_window_days":60}}'
+        ),
+    )
+    assert decode(_recorded(stored)).rules.categories == ("core", "general", "ethics")
+
+
+def test_a_fee_stored_before_fees_had_ids_has_none():
+    assert _first("fee_paid", 1).fee_id is None
+    assert _first("fee_paid", 2).fee_id == uuid.UUID(int=5)

@@ -42,6 +42,7 @@ def _rules(body: RuleVersionBody, prefix: str = "") -> Rules:
         effective_from=body.effective_from,
         cycle_months=body.cycle_months,
         required_ceus=body.required_ceus,
+        categories=tuple(body.categories),
         category_minimums=dict(body.category_minimums),
         grace_days=body.grace_days,
         fee_cents=body.fee_cents,

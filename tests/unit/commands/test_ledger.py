@@ -23,8 +23,8 @@ from ledger.commands import (
     renewals,
     rosters,
 )
-from ledger.domain.decide import assess_program
 from ledger.domain.errors import AlreadyExists, Invalid, NotAllowed, NotFound
+from ledger.domain.renewals import assess_program
 from tests.builders import SteppingClock
 
 ADMIN = Context(actor=Actor(role="admin", id="root"), request_id="r-1")
@@ -122,7 +122,11 @@ async def test_identical_postings_racing_each_other_are_recorded_once(ledger):
 
 
 async def test_many_postings_for_one_manager_at_once_all_land(ledger):
-    receipts = await asyncio.gather(*(post(ledger, f"row-{n}", ceus="0.5") for n in range(40)))
+    for n in range(40):  # an activity counts once per cycle: 40 postings, 40 activities
+        await catalogue.register_activity(ledger, PROVIDER, workshop(activity_id=f"w-{n}"))
+    receipts = await asyncio.gather(
+        *(post(ledger, f"row-{n}", ceus="0.5", activity_id=f"w-{n}") for n in range(40))
+    )
 
     assert all(r.created for r in receipts)
     record = (await ledger.managers.current("m-1"))[0]
@@ -286,16 +290,16 @@ async def test_a_roster_answers_each_line_on_its_own(ledger):
     await managers.enroll_manager(
         ledger, ADMIN, manager_id="m-2", name="Lee", email="lee@example.org"
     )
-    earlier = await post(ledger, "old", ceus="2")
+    earlier = await post(ledger, "old", ceus="2", completed_on=date(2025, 5, 4))
     roster = [
         line("a"),
         line("b", "m-2"),
         line("bad-ceus", ceus="99"),
         line("a"),  # the same line twice: a retry of the first
         line("a", ceus="3"),  # the same external_id with other content
-        line("old", ceus="2"),  # posted in an earlier request
+        line("old", ceus="2", completed_on=date(2025, 5, 4)),  # posted in an earlier request
         line("c", "nobody"),
-        line("d", "m-2", ceus="1.5"),
+        line("d", "m-2", ceus="1.5", completed_on=date(2025, 5, 3)),
     ]
 
     outcomes = await rosters.record_completions(ledger, PROVIDER, "tma", roster)

@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, time
 from decimal import Decimal
 
 from events.catalog import (
+    ActivityRegistered,
     CertificationGranted,
     CompletionRecorded,
     Event,
@@ -14,9 +15,16 @@ from events.catalog import (
     ProgramRulesRevised,
     Rules,
 )
-from ledger.domain import decide
+from ledger.domain import renewals
 from ledger.domain.assess import Assessment
-from ledger.domain.catalogue import DEFAULT_PROGRAMS, Program, evolve_program
+from ledger.domain.catalogue import (
+    DEFAULT_PROGRAMS,
+    Activity,
+    Program,
+    Provider,
+    evolve_activity,
+    evolve_program,
+)
 from ledger.domain.record import ManagerRecord, fold
 
 CMM_RULES: Rules = DEFAULT_PROGRAMS[0].rules
@@ -73,14 +81,16 @@ class Manager:
         programs: tuple[str, ...] = ("CMM",),
         posted: date | None = None,
         provider: str = "p-1",
+        activity: str | None = None,
     ) -> uuid.UUID:
+        """A completion of `activity` (by default one of its own: no repeat)."""
         completion_id = uuid.uuid4()
         event = CompletionRecorded(
             completion_id=completion_id,
             manager_id=self.manager_id,
             provider_id=provider,
             external_id=str(completion_id),
-            activity_id="a-1",
+            activity_id=activity or f"a-{completion_id.hex[:8]}",
             activity_title="Coding update workshop",
             category=category,
             programs=programs,
@@ -94,10 +104,11 @@ class Manager:
         program_ = self.programs[program]
         amount = cents if cents is not None else program_.versions[-1].fee_cents
         self.do(
-            decide.pay_fee,
+            renewals.pay_fee,
             on,
             self.manager_id,
             program_,
+            fee_id=uuid.uuid4(),
             amount_cents=amount,
             reference="chk-1",
             today=on,
@@ -113,7 +124,7 @@ class Manager:
     def file(self, program: str, on: date) -> uuid.UUID:
         renewal_id = uuid.uuid4()
         self.do(
-            decide.file_renewal,
+            renewals.file_renewal,
             on,
             self.manager_id,
             self.programs[program],
@@ -123,7 +134,7 @@ class Manager:
         return renewal_id
 
     def approve(self, program: str, renewal_id: uuid.UUID, on: date) -> None:
-        self.do(decide.decide_renewal, on, program, renewal_id, approve=True, reason="ok")
+        self.do(renewals.decide_renewal, on, program, renewal_id, approve=True, reason="ok")
 
     # -- then -----------------------------------------------------------------------------
 
@@ -133,4 +144,29 @@ class Manager:
         return record
 
     def status(self, program: str, as_of: date) -> Assessment:
-        return decide.assess_program(self.record(as_of), self.programs[program], as_of)
+        return renewals.assess_program(self.record(as_of), self.programs[program], as_of)
+
+
+# -- the catalogue ------------------------------------------------------------------------------
+
+TMA = Provider(provider_id="tma", name="Texas Medical Association", programs=("CMM", "CMOM"))
+
+
+def workshop(**changes: object) -> ActivityRegistered:
+    """A two-day CMM and CMOM workshop of 12 core CEUs, registered by `tma`."""
+    fields: dict[str, object] = {
+        "provider_id": "tma",
+        "activity_id": "tma-billing",
+        "title": "Billing and coding update",
+        "format": "workshop",
+        "ceus": Decimal(12),
+        "category": "core",
+        "programs": ("CMM", "CMOM"),
+        "starts_on": date(2025, 5, 1),
+        "ends_on": date(2025, 5, 2),
+    }
+    return ActivityRegistered(**(fields | changes))
+
+
+def activity_of(event: ActivityRegistered) -> Activity:
+    return evolve_activity(None, event)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from ledger.domain import decide
+from ledger.domain import completions
 from ledger.domain.reports import cycle_reports, transcript
 from tests.unit.domain.given import Manager
 
@@ -20,11 +20,11 @@ def test_a_transcript_shows_each_completion_with_its_state():
     late = pat.completed(date(2026, 3, 1), "1", posted=date(2026, 3, 20))
     today = date(2026, 3, 25)
     pat.do(
-        decide.amend_completion, today, "m-1", amended, pat.programs, None,
+        completions.amend_completion, today, "m-1", amended, pat.programs, None,
         reason="half", ceus=Decimal(3), completed_on=None, provider_id=None, today=today,
     )  # fmt: skip
     pat.do(
-        decide.void_completion,
+        completions.void_completion,
         today,
         "m-1",
         voided,

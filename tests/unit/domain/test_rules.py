@@ -10,7 +10,7 @@ import msgspec
 import pytest
 
 from events.catalog import Rules
-from ledger.domain import decide
+from ledger.domain import catalogue, completions, managers, renewals, standing
 from ledger.domain.assess import Shortfall
 from ledger.domain.errors import Invalid, NotAllowed, RenewalNotReady, WrongState
 from tests.unit.domain.given import CMM_RULES, Manager, revised
@@ -194,7 +194,7 @@ def test_voided_credits_count_for_nothing_and_amended_ones_count_as_amended(pat)
     moved = pat.completed(date(2026, 3, 10), "4")
     programs, today = pat.programs, date(2026, 3, 12)
     pat.do(
-        decide.void_completion,
+        completions.void_completion,
         today,
         "m-1",
         voided,
@@ -204,7 +204,7 @@ def test_voided_credits_count_for_nothing_and_amended_ones_count_as_amended(pat)
         today=today,
     )
     pat.do(
-        decide.amend_completion,
+        completions.amend_completion,
         today,
         "m-1",
         amended,
@@ -218,7 +218,7 @@ def test_voided_credits_count_for_nothing_and_amended_ones_count_as_amended(pat)
     )
     later = date(2026, 3, 20)
     pat.do(
-        decide.amend_completion,
+        completions.amend_completion,
         later,
         "m-1",
         moved,
@@ -246,7 +246,7 @@ def test_void_then_record_again_equals_never_voided(pat):
     original = pat.completed(date(2025, 1, 10), "5")
     today = date(2025, 1, 12)
     pat.do(
-        decide.void_completion,
+        completions.void_completion,
         today,
         "m-1",
         original,
@@ -256,7 +256,7 @@ def test_void_then_record_again_equals_never_voided(pat):
         today=today,
     )
     with pytest.raises(WrongState):
-        decide.void_completion(
+        completions.void_completion(
             pat.record(),
             "m-1",
             original,
@@ -337,7 +337,7 @@ def test_a_denied_renewal_can_be_filed_again(pat):
     with pytest.raises(WrongState):
         pat.file("CMM", date(2025, 7, 3))
     pat.do(
-        decide.decide_renewal,
+        renewals.decide_renewal,
         date(2025, 7, 10),
         "CMM",
         first,
@@ -351,17 +351,17 @@ def test_a_denied_renewal_can_be_filed_again(pat):
 
 
 def test_revocation_and_reinstatement(pat):
-    pat.do(decide.revoke, date(2025, 1, 1), "CMM", reason="misconduct")
+    pat.do(standing.revoke, date(2025, 1, 1), "CMM", reason="misconduct")
     assert pat.status("CMM", date(2025, 1, 2)).status == "revoked"
     assert pat.status("CMM", date(2024, 12, 31)).status == "active", "as of the day before"
 
-    pat.do(decide.reinstate, date(2025, 2, 1), "CMM", reason="appeal upheld")
+    pat.do(standing.reinstate, date(2025, 2, 1), "CMM", reason="appeal upheld")
     assert pat.status("CMM", date(2025, 2, 2)).status == "active"
 
 
 def test_a_deadline_extension_moves_the_deadline_and_the_next_cycles_count(pat):
     pat.do(
-        decide.extend_deadline,
+        standing.extend_deadline,
         date(2026, 3, 1),
         pat.programs["CMM"],
         until=date(2026, 5, 1),
@@ -420,7 +420,7 @@ def test_a_provider_may_correct_its_own_posting_for_60_days(pat, today, allowed)
     posted = pat.completed(date(2025, 1, 10), "3", provider="p-1")  # posted 2025-01-10
 
     def void(provider_id):
-        return decide.void_completion(
+        return completions.void_completion(
             pat.record(),
             "m-1",
             posted,
@@ -465,14 +465,14 @@ def test_status_as_of_an_earlier_day_leaves_out_what_had_not_happened(pat):
 def test_rules_that_could_not_be_computed_with_are_refused(field, value):
     broken = msgspec.structs.replace(CMM_RULES, **{field: value})
     with pytest.raises(Invalid) as refused:
-        decide.define_program(None, code="NEW", name="New", association="A", rules=broken)
+        catalogue.define_program(None, code="NEW", name="New", association="A", rules=broken)
     assert [e.field for e in refused.value.errors] == [field]
 
 
 def test_a_certification_date_before_1970_is_refused():
     manager = Manager()
     with pytest.raises(Invalid, match="certified_on"):
-        decide.grant_certification(
+        managers.grant_certification(
             manager.record(), manager.programs["CMM"], manager_id="m-1", code="CMM",
             certified_on=date(1969, 12, 31), today=date(2026, 1, 1),
         )  # fmt: skip
