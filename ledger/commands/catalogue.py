@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, TypeVar
 from events.codec import decode
 from ledger.commands.base import write
 from ledger.commands.streams import activity_stream, program_stream, provider_stream
-from ledger.domain import catalogue as rules
+from ledger.domain import catalogue as domain
 from ledger.domain.catalogue import (
     DEFAULT_PROGRAMS,
     evolve_activity,
@@ -69,7 +69,7 @@ async def define_program(
             ctx,
             stream,
             _folded(ledger.store, stream, evolve_program),
-            lambda existing: rules.define_program(
+            lambda existing: domain.define_program(
                 existing, code=code, name=name, association=association, rules=rules
             ),
         )
@@ -84,7 +84,7 @@ async def revise_rules(ledger: Ledger, ctx: Context, code: str, rules: Rules) ->
             ctx,
             stream,
             _folded(ledger.store, stream, evolve_program),
-            lambda program: rules.revise_rules(program, code, rules, today=today),
+            lambda program: domain.revise_rules(program, code, rules, today=today),
         )
     ).result
 
@@ -99,7 +99,7 @@ async def register_provider(
             ctx,
             stream,
             _folded(ledger.store, stream, evolve_provider),
-            lambda existing: rules.register_provider(
+            lambda existing: domain.register_provider(
                 existing, known, provider_id=provider_id, name=name, codes=programs
             ),
         )
@@ -117,6 +117,6 @@ async def register_activity(
             ctx,
             stream,
             _folded(ledger.store, stream, evolve_activity),
-            lambda existing: rules.register_activity(provider, existing, activity, programs=known),
+            lambda existing: domain.register_activity(provider, existing, activity, programs=known),
         )
     ).result

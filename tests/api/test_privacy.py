@@ -10,10 +10,16 @@ import io
 import itertools
 from typing import Any
 
+import msgspec
 import pytest
 
 from ledger.csv_io import csv_text, safe_cell
 from tests.api.world import ADMIN_TOKEN, World, assert_problem
+
+
+class Titled(msgspec.Struct):
+    title: str
+
 
 CARLA = {"manager_id": "m-carla", "name": "Carla Cmm-Only", "email": "carla@cmm.example"}
 OLGA = {"manager_id": "m-olga", "name": "Olga Cmom-Only", "email": "olga@cmom.example"}
@@ -175,7 +181,7 @@ async def test_a_manager_holding_both_programs_is_read_by_both_auditors(scoped):
 
 @pytest.mark.parametrize("start", ["=", "+", "-", "@", "\t", "\r"])
 def test_a_cell_a_spreadsheet_would_evaluate_is_written_as_text(start):
-    text = csv_text(["title"], [{"title": f'{start}HYPERLINK("http://x")'}])
+    text = csv_text(["title"], [Titled(title=f'{start}HYPERLINK("http://x")')])
 
     (cell,) = list(csv.reader(io.StringIO(text)))[1]
     assert cell == f'\'{start}HYPERLINK("http://x")'

@@ -38,6 +38,7 @@ async def test_a_roster_is_imported_line_by_line_and_a_second_import_adds_nothin
     await run_cli(dsn, "migrate")  # records the default programs
     today = date.today()
     yesterday = (today - timedelta(days=1)).isoformat()
+    before = (today - timedelta(days=2)).isoformat()
     course = ActivityRegistered(
         provider_id="tma", activity_id="course", title="Course", format="online",
         ceus=Decimal(3), category="core", programs=("CMM",),
@@ -56,7 +57,7 @@ async def test_a_roster_is_imported_line_by_line_and_a_second_import_adds_nothin
     roster.write_text(
         "external_id,manager_id,activity_id,completed_on,ceus\n"
         f"r1,m-1,course,{yesterday},3\n"
-        f"r2,m-1,course,{yesterday},1.5\n"
+        f"r2,m-1,course,{before},1.5\n"
         f"r3,nobody,course,{yesterday},1\n"
     )
 
@@ -80,7 +81,9 @@ async def test_a_shifted_roster_line_is_rejected_alone_not_read_as_fewer_ceus(ds
     await run_cli(dsn, "migrate")  # records the default programs
     async with create_pool(dsn, min_size=1, max_size=2) as pool:
         ledger = Ledger(PostgresEventStore(pool))
-        await ledger.register_provider(SYSTEM, provider_id="tma", name="TMA", programs=("CMM",))
+        await catalogue.register_provider(
+            ledger, SYSTEM, provider_id="tma", name="TMA", programs=("CMM",)
+        )
     roster = tmp_path / "roster.csv"
     roster.write_text(
         "external_id,manager_id,activity_id,completed_on,ceus\n"

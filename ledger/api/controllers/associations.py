@@ -85,7 +85,7 @@ class ProgramAssociationController(Controller):
         )
         if format == "json":
             return Response(rows)
-        return csv_response(columns_of(RegisterRow), rows, f"renewals-{code}.csv")
+        return csv_response(columns_of(RegisterRow), rows, f"{code}-renewals.csv")
 
     @get("/due", operation_id="dueList", responses=READ_PROBLEMS)
     async def due(

@@ -319,7 +319,9 @@ async def test_a_roster_answers_each_line_on_its_own(ledger):
 
 
 async def test_a_roster_posted_twice_changes_nothing_the_second_time(ledger):
-    roster = [line(f"r{n}", ceus="0.5") for n in range(30)]
+    for n in range(30):  # an activity counts once per cycle: 30 lines, 30 activities
+        await catalogue.register_activity(ledger, PROVIDER, workshop(activity_id=f"w-{n}"))
+    roster = [line(f"r{n}", ceus="0.5", activity_id=f"w-{n}") for n in range(30)]
     first = await rosters.record_completions(ledger, PROVIDER, "tma", roster)
     head = await ledger.store.head()
 
