@@ -74,6 +74,7 @@ __all__ = [
     "PostgresEventStore",
     "connect",
     "create_pool",
+    "events_query",
     "fetch_events",
     "fetch_head",
     "init_connection",
@@ -133,6 +134,35 @@ async def fetch_head(conn: asyncpg.Connection) -> Head:
     return Head(position=row[0], hash=row[1])
 
 
+def events_query(*, types: bool, up_to: bool) -> str:
+    """The SQL of `fetch_events`: $1 after, $2 limit, then $3 up_to and/or the types array.
+
+    With types: one range scan of the (type, position) index per type, each stopping after
+    `limit` rows, merged by position.  The plain ``type = ANY(...)`` filter asks for the same
+    rows, but under the generic plan of a prepared statement (which asyncpg's statement cache
+    reaches after five runs) the planner cannot see how rare the types are, and it walks the
+    primary key in position order, filtering out every other event on the way.  Even
+    ``type = t.type AND position > $1`` inside the LATERAL still gets the primary key (its
+    heap order is perfect, the type index's is not).  The bounds are therefore written as
+    row comparisons on (type, position): ``(type, position) > (t.type, after)`` and
+    ``<= (t.type, up_to)`` say exactly "this type, after < position <= up_to", are index
+    conditions on (type, position) and on nothing else, and only that index yields the
+    ``ORDER BY type, position`` without a sort.  tests/integration/test_store_read_plans.py
+    shows the plans before and after."""
+    if not types:
+        bound = " AND position <= $3" if up_to else ""
+        return (
+            f"SELECT {_COLUMNS} FROM events WHERE position > $1{bound} ORDER BY position LIMIT $2"
+        )
+    upper = "$3" if up_to else str(2**63 - 1)
+    return f"""SELECT e.* FROM unnest(${4 if up_to else 3}::text[]) AS t(type)
+CROSS JOIN LATERAL (SELECT {_COLUMNS} FROM events
+                    WHERE (type, position) > (t.type, $1)
+                      AND (type, position) <= (t.type, {upper}::bigint)
+                    ORDER BY type, position LIMIT $2) AS e
+ORDER BY e.position LIMIT $2"""
+
+
 async def fetch_events(
     conn: asyncpg.Connection,
     *,
@@ -142,22 +172,12 @@ async def fetch_events(
     up_to: int | None = None,
 ) -> list[RecordedEvent]:
     """Events with `after` < position (<= `up_to`), in position order, of `types` if given."""
-    bound = "" if up_to is None else " AND position <= $3"
-    args: list[Any] = [after, limit] if up_to is None else [after, limit, up_to]
-    if types is None:
-        query = f"SELECT {_COLUMNS} FROM events WHERE position > $1{bound}"
-    else:
-        # One index range scan of (type, position) per type, each stopping after `limit`
-        # rows, merged.  The plain `type = ANY($n)` filter reads the same rows but, under
-        # the generic plan of a prepared statement, the planner cannot see how rare the
-        # types are and walks the primary key instead, filtering out every other event
-        # (tests/integration/test_store_read_plans.py shows both plans).
+    args: list[Any] = [after, limit]
+    if up_to is not None:
+        args.append(up_to)
+    if types is not None:
         args.append(list(dict.fromkeys(types)))
-        query = f"""SELECT e.* FROM unnest(${len(args)}::text[]) AS t(type)
-CROSS JOIN LATERAL (SELECT {_COLUMNS} FROM events
-                    WHERE type = t.type AND position > $1{bound}
-                    ORDER BY position LIMIT $2) AS e"""
-    query += " ORDER BY position LIMIT $2"
+    query = events_query(types=types is not None, up_to=up_to is not None)
     return [RecordedEvent(*row) for row in await conn.fetch(query, *args)]
 
 
