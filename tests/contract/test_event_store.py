@@ -259,9 +259,7 @@ async def test_an_event_can_be_found_by_its_id_wherever_it_is(store):
 
 
 async def test_append_many_writes_every_stream_in_item_order(store):
-    results = await store.append_many(
-        [("a", facts(2), 0), ("b", facts(1), 0), ("a", facts(1), 2)]
-    )
+    results = await store.append_many([("a", facts(2), 0), ("b", facts(1), 0), ("a", facts(1), 2)])
 
     assert [(r.stream_id, r.first_position, r.last_position, r.version) for r in results] == [
         ("a", 1, 2, 2),
