@@ -32,8 +32,10 @@ format: setup
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+# bench.append installs the eventsourcing library, for comparison only, into bench/.venv-es.
 bench: setup
 	$(BIN)/python -m bench.append
+	$(BIN)/python -m bench.rebuild
 	$(BIN)/python -m bench.replay
 	$(BIN)/python -m bench.http
 

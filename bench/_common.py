@@ -13,7 +13,7 @@ import os
 import tempfile
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -28,7 +28,15 @@ from events.store import NewEvent
 from ledger.infra.database import EmbeddedPostgres, create_database
 from ledger.infra.migrations import load_migrations, migrate
 
-__all__ = ["Prepare", "Run", "best_of", "fact", "print_row", "run_with_database"]
+__all__ = [
+    "Prepare",
+    "Run",
+    "best_of",
+    "fact",
+    "print_row",
+    "run_with_database",
+    "sibling_database",
+]
 
 Run = Callable[[], Awaitable[object]]
 # Builds a measurement's inputs (untimed) and returns the work to time.
@@ -120,3 +128,19 @@ async def _drop(admin_dsn: str, name: str) -> None:
         await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
         await conn.close()
+
+
+@contextlib.asynccontextmanager
+async def sibling_database(dsn: str, suffix: str) -> AsyncIterator[str]:
+    """Another new, empty database on the same server as `dsn`, dropped afterwards."""
+    name = f"ceu_bench_{os.getpid()}_{suffix}"
+    await _drop(dsn, name)
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    try:
+        yield urlunsplit(urlsplit(dsn)._replace(path="/" + name))
+    finally:
+        await _drop(dsn, name)

@@ -1,6 +1,7 @@
 """An event store in memory, for unit tests of the domain.  It passes the same contract
 suite as the PostgreSQL store (tests/contract/test_event_store.py); an asyncio lock plays the
-part of the head row lock."""
+part of the head row lock, and every call is its own batch (no coalescing is needed where a
+commit costs nothing)."""
 
 from __future__ import annotations
 
@@ -8,15 +9,15 @@ import asyncio
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from events.append import check_request, check_version, match_retry, result_of, seal
+from events.append import Batch, check_items, check_request
 from events.chain import GENESIS_HASH
-from events.store import AppendResult, EventStore, Head, RecordedEvent, utc_now
+from events.store import AppendResult, EventStore, EventStoreError, Head, RecordedEvent, utc_now
 
 if TYPE_CHECKING:
     from datetime import datetime
     from uuid import UUID
 
-    from events.store import NewEvent
+    from events.store import AppendItem, NewEvent
 
 __all__ = ["InMemoryEventStore"]
 
@@ -37,25 +38,34 @@ class InMemoryEventStore(EventStore):
         expected_version: int | None,
     ) -> AppendResult:
         check_request(stream_id, events, expected_version)
+        [result] = await self._commit([(stream_id, events, expected_version)], atomic=True)
+        assert isinstance(result, AppendResult)
+        return result
+
+    async def append_many(
+        self, items: Sequence[AppendItem], *, atomic: bool = False
+    ) -> list[AppendResult | EventStoreError]:
+        check_items(items)
+        return await self._commit(items, atomic=atomic)
+
+    async def _commit(
+        self, items: Sequence[AppendItem], *, atomic: bool
+    ) -> list[AppendResult | EventStoreError]:
         async with self._lock:
-            if any(e.event_id in self._by_id for e in events):
-                stored = [self._by_id[e.event_id] for e in events if e.event_id in self._by_id]
-                return match_retry(stream_id, events, stored)
-            stream = self._streams.get(stream_id, [])
-            check_version(stream_id, expected_version, len(stream))
             last = self._log[-1] if self._log else None
-            sealed = seal(
-                stream_id,
-                events,
+            batch = Batch(
                 head_position=len(self._log),
                 head_hash=last.hash if last else GENESIS_HASH,
-                stream_version=len(stream),
                 recorded_at=max(self._clock(), last.recorded_at) if last else self._clock(),
+                versions={s: len(self._streams.get(s, ())) for s, _, _ in items},
+                stored=self._by_id,
             )
-            self._log.extend(sealed)
-            self._streams[stream_id] = [*stream, *sealed]
-            self._by_id.update((e.event_id, e) for e in sealed)
-            return result_of(sealed, created=True)
+            outcomes = batch.add(items, atomic=atomic)
+            for event in batch.sealed:
+                self._log.append(event)
+                self._streams.setdefault(event.stream_id, []).append(event)
+                self._by_id[event.event_id] = event
+            return outcomes
 
     async def read_stream(
         self, stream_id: str, *, after_version: int = 0, known_at: datetime | None = None

@@ -1,16 +1,16 @@
-"""The event store on PostgreSQL (asyncpg).
+"""The event store on PostgreSQL (asyncpg), with commit coalescing.
 
 How an append stays correct, in one place:
 
 1. ``SELECT ... FROM event_head FOR UPDATE`` takes the one head row's lock.  Every append
-   does this first, so appends run one at a time, and the lock is held until COMMIT.  In READ
-   COMMITTED, a ``FOR UPDATE`` that had to wait returns the row as the previous appender
-   committed it, so the next position and the previous hash are always current.
+   transaction does this first, so they run one at a time, and the lock is held until
+   COMMIT.  In READ COMMITTED, a ``FOR UPDATE`` that had to wait returns the row as the
+   previous appender committed it, so the next position and the previous hash are current.
    https://www.postgresql.org/docs/current/transaction-iso.html#XACT-READ-COMMITTED
 2. Only *after* that, in a new statement (so with a new snapshot that includes everything the
-   previous appender committed), the stream's version and the event ids are checked.  Folding
-   this check into statement 1 would be wrong: a statement's snapshot is taken when it
-   starts, before it waited for the lock, and it would miss the events it waited for.
+   previous appender committed), the streams' versions and the event ids are read.  Folding
+   this into statement 1 would be wrong: a statement's snapshot is taken when it starts,
+   before it waited for the lock, and it would miss the events it waited for.
 3. The events and the new head go in with one statement, and the transaction commits.
 
 Why this closes the commit-order gap by construction: position p + 1 is handed out only to a
@@ -19,33 +19,62 @@ held to its end), so positions become visible in order and a reader tailing
 ``position > n`` can never see p + 1 before p.  PostgreSQL releases row locks after the
 commit is visible to other sessions (``ProcArrayEndTransaction`` runs before locks are
 released in ``CommitTransaction``), so "lock acquired" implies "predecessor visible".
-Positions are dense because they come from the head row, not a sequence: a rolled-back append
-rolls the head back too.  No gap timeouts are needed.  The price is one appender at a time;
-docs/scaling.md measures that limit.
+Positions are dense because they come from the head row, not a sequence: a rolled-back
+transaction rolls the head back too.  No gap timeouts are needed.
+
+**Coalescing.**  Holding the head lock across its own COMMIT means one durable flush per
+transaction, whatever the number of writers.  So a store does not run one transaction per
+append: `append` and `append_many` put their request in a queue and wait, and one flusher
+task per store (on the event loop) takes everything queued, runs it as *one* transaction of
+the three steps above, and answers every waiter.  While that transaction waits for its
+flush, new requests queue up and become the next batch: under load, batches grow by
+themselves, and an idle store answers a lone append at once (no timer, no added latency).
+Inside the transaction, `events.append.Batch` plans the requests in queue order, each exactly
+as if it ran alone right after the ones before it: its own expected-version check against the
+versions left by the earlier requests (two appends to one stream each see the other's
+effect), its own idempotency answer (an exact retry gets the original positions with
+``created=False``, other content DuplicateEventId, also when the original is earlier in the
+same batch), positions and hashes continuing from the previous request.  Everything is
+checked before the single INSERT, so a request that conflicts or is a duplicate simply
+contributes no rows: it fails alone, its batch-mates commit, and no savepoint is needed.
+The INSERT itself cannot then fail on a unique key, because the checks ran under the lock on
+a snapshot that includes every committed append.
+
+Nothing is acknowledged before COMMIT returns: each waiter's future is resolved only after
+the transaction has committed (for a success, that is its durability), and if the
+transaction fails at any step, including the COMMIT, every waiter of that batch gets that
+error, and none of them is told "stored".  (As with any database client, an error during
+COMMIT leaves the outcome unknown; an exact retry then answers it, idempotently.)  A caller
+that is cancelled while queued is dropped from the batch; one cancelled after its batch was
+taken may still be committed, as a plain append cancelled during COMMIT could.  Appends from
+other processes, each with its own flusher, still meet at the head lock, so everything above
+holds across processes too.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import asyncpg
 from msgspec.structs import astuple
 
-from events.append import check_request, check_version, match_retry, result_of, seal
-from events.store import AppendResult, EventStore, Head, RecordedEvent, utc_now
+from events.append import Batch, Outcome, check_items, check_request
+from events.store import AppendResult, EventStore, EventStoreError, Head, RecordedEvent, utc_now
 
 if TYPE_CHECKING:
     from datetime import datetime
     from uuid import UUID
 
-    from events.store import NewEvent
+    from events.store import AppendItem, NewEvent
 
 __all__ = [
     "NOTIFY_CHANNEL",
     "PostgresEventStore",
     "connect",
     "create_pool",
+    "events_query",
     "fetch_events",
     "fetch_head",
     "init_connection",
@@ -60,9 +89,11 @@ _COLUMNS = (
 
 _LOCK_HEAD = "SELECT position, hash, recorded_at FROM event_head FOR UPDATE"
 
-_STREAM_STATE = """
-SELECT coalesce((SELECT max(version) FROM events WHERE stream_id = $1), 0),
-       EXISTS (SELECT 1 FROM events WHERE event_id = ANY($2::uuid[]))
+# The versions of the batch's streams, in the order given, and which of its ids are stored.
+_BATCH_STATE = """
+SELECT array(SELECT coalesce((SELECT max(version) FROM events WHERE stream_id = u.s), 0)
+             FROM unnest($1::text[]) WITH ORDINALITY AS u(s, n) ORDER BY u.n),
+       array(SELECT event_id FROM events WHERE event_id = ANY($2::uuid[]))
 """
 
 _INSERT = f"""
@@ -103,6 +134,35 @@ async def fetch_head(conn: asyncpg.Connection) -> Head:
     return Head(position=row[0], hash=row[1])
 
 
+def events_query(*, types: bool, up_to: bool) -> str:
+    """The SQL of `fetch_events`: $1 after, $2 limit, then $3 up_to and/or the types array.
+
+    With types: one range scan of the (type, position) index per type, each stopping after
+    `limit` rows, merged by position.  The plain ``type = ANY(...)`` filter asks for the same
+    rows, but under the generic plan of a prepared statement (which asyncpg's statement cache
+    reaches after five runs) the planner cannot see how rare the types are, and it walks the
+    primary key in position order, filtering out every other event on the way.  Even
+    ``type = t.type AND position > $1`` inside the LATERAL still gets the primary key (its
+    heap order is perfect, the type index's is not).  The bounds are therefore written as
+    row comparisons on (type, position): ``(type, position) > (t.type, after)`` and
+    ``<= (t.type, up_to)`` say exactly "this type, after < position <= up_to", are index
+    conditions on (type, position) and on nothing else, and only that index yields the
+    ``ORDER BY type, position`` without a sort.  tests/integration/test_store_read_plans.py
+    shows the plans before and after."""
+    if not types:
+        bound = " AND position <= $3" if up_to else ""
+        return (
+            f"SELECT {_COLUMNS} FROM events WHERE position > $1{bound} ORDER BY position LIMIT $2"
+        )
+    upper = "$3" if up_to else str(2**63 - 1)
+    return f"""SELECT e.* FROM unnest(${4 if up_to else 3}::text[]) AS t(type)
+CROSS JOIN LATERAL (SELECT {_COLUMNS} FROM events
+                    WHERE (type, position) > (t.type, $1)
+                      AND (type, position) <= (t.type, {upper}::bigint)
+                    ORDER BY type, position LIMIT $2) AS e
+ORDER BY e.position LIMIT $2"""
+
+
 async def fetch_events(
     conn: asyncpg.Connection,
     *,
@@ -111,24 +171,43 @@ async def fetch_events(
     types: Sequence[str] | None = None,
     up_to: int | None = None,
 ) -> list[RecordedEvent]:
-    """Events with `after` < position (<= `up_to`), in position order."""
-    query = f"SELECT {_COLUMNS} FROM events WHERE position > $1"
-    args: list[Any] = [after]
+    """Events with `after` < position (<= `up_to`), in position order, of `types` if given."""
+    args: list[Any] = [after, limit]
     if up_to is not None:
         args.append(up_to)
-        query += f" AND position <= ${len(args)}"
     if types is not None:
-        args.append(list(types))
-        query += f" AND type = ANY(${len(args)}::text[])"
-    args.append(limit)
-    query += f" ORDER BY position LIMIT ${len(args)}"
+        args.append(list(dict.fromkeys(types)))
+    query = events_query(types=types is not None, up_to=up_to is not None)
     return [RecordedEvent(*row) for row in await conn.fetch(query, *args)]
 
 
+class _Request:
+    """One queued `append` (a group of one, atomic) or `append_many`, and its waiter."""
+
+    __slots__ = ("atomic", "future", "items", "size")
+
+    def __init__(self, items: Sequence[AppendItem], atomic: bool) -> None:
+        self.items = items
+        self.atomic = atomic
+        self.size = sum(len(item[1]) for item in items)
+        self.future: asyncio.Future[list[Outcome]] = asyncio.get_running_loop().create_future()
+
+
 class PostgresEventStore(EventStore):
-    def __init__(self, pool: asyncpg.Pool, *, clock: Callable[[], datetime] = utc_now) -> None:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        *,
+        clock: Callable[[], datetime] = utc_now,
+        max_batch_events: int = 5000,
+    ) -> None:
         self._pool = pool
         self._clock = clock
+        self._max_batch_events = max_batch_events
+        self._queue: list[_Request] = []
+        self._flusher: asyncio.Task[None] | None = None
+        self.flushes = 0
+        """Transactions this store has committed (for tests and the benchmark)."""
 
     async def append(
         self,
@@ -138,27 +217,88 @@ class PostgresEventStore(EventStore):
         expected_version: int | None,
     ) -> AppendResult:
         check_request(stream_id, events, expected_version)
-        ids = [e.event_id for e in events]
+        [result] = await self._submit([(stream_id, events, expected_version)], atomic=True)
+        assert isinstance(result, AppendResult)
+        return result
+
+    async def append_many(
+        self, items: Sequence[AppendItem], *, atomic: bool = False
+    ) -> list[AppendResult | EventStoreError]:
+        check_items(items)
+        return await self._submit(items, atomic=atomic)
+
+    async def _submit(self, items: Sequence[AppendItem], *, atomic: bool) -> list[Outcome]:
+        request = _Request(items, atomic)
+        self._queue.append(request)
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush_queue())
+        return await request.future
+
+    async def _flush_queue(self) -> None:
+        """Run batches until the queue is empty; every request taken gets an answer."""
+        while self._queue:
+            batch = self._take_batch()
+            if not batch:
+                continue
+            try:
+                outcomes = await self._flush(batch)
+            except Exception as error:
+                for request in batch:
+                    if not request.future.done():
+                        request.future.set_exception(error)
+                continue
+            except BaseException:  # cancelled with the loop: so are the waiters
+                for request in batch:
+                    request.future.cancel()
+                raise
+            for request, outcome in zip(batch, outcomes, strict=True):
+                if request.future.done():
+                    continue
+                if isinstance(outcome, EventStoreError):
+                    request.future.set_exception(outcome)
+                else:
+                    request.future.set_result(outcome)
+
+    def _take_batch(self) -> list[_Request]:
+        """The oldest queued requests up to `max_batch_events` (at least one, never split),
+        less those whose caller has gone."""
+        taken, size = 0, 0
+        for request in self._queue:
+            if taken and size + request.size > self._max_batch_events:
+                break
+            taken, size = taken + 1, size + request.size
+        batch, self._queue[:taken] = self._queue[:taken], []
+        return [request for request in batch if not request.future.done()]
+
+    async def _flush(self, batch: list[_Request]) -> list[list[Outcome] | EventStoreError]:
+        streams = list(dict.fromkeys(item[0] for r in batch for item in r.items))
+        ids = [e.event_id for r in batch for item in r.items for e in item[1]]
         async with self._pool.acquire() as conn:
             async with conn.transaction():
                 head = await conn.fetchrow(_LOCK_HEAD)
-                version, seen = await conn.fetchrow(_STREAM_STATE, stream_id, ids)
-                if not seen:
-                    check_version(stream_id, expected_version, version)
-                    sealed = seal(
-                        stream_id,
-                        events,
-                        head_position=head["position"],
-                        head_hash=head["hash"],
-                        stream_version=version,
-                        # Never earlier than the last event: `known_at` cut-offs and the
-                        # position order must agree even if the clock steps back.
-                        recorded_at=max(self._clock(), head["recorded_at"]),
-                    )
-                    await self._insert(conn, sealed)
-                    return result_of(sealed, created=True)
-            # Some ids were stored before: answer as a retry, outside the lock.
-            return match_retry(stream_id, events, await self._by_ids(conn, ids))
+                versions, seen = await conn.fetchrow(_BATCH_STATE, streams, ids)
+                stored = await self._by_ids(conn, seen) if seen else []
+                plan = Batch(
+                    head_position=head["position"],
+                    head_hash=head["hash"],
+                    # Never earlier than the last event: `known_at` cut-offs and the
+                    # position order must agree even if the clock steps back.
+                    recorded_at=max(self._clock(), head["recorded_at"]),
+                    versions=dict(zip(streams, versions, strict=True)),
+                    stored={e.event_id: e for e in stored},
+                )
+                outcomes = [self._plan(plan, request) for request in batch]
+                if plan.sealed:
+                    await self._insert(conn, plan.sealed)
+            self.flushes += 1
+        return outcomes
+
+    @staticmethod
+    def _plan(plan: Batch, request: _Request) -> list[Outcome] | EventStoreError:
+        try:
+            return plan.add(request.items, atomic=request.atomic)
+        except EventStoreError as error:
+            return error
 
     @staticmethod
     async def _insert(conn: asyncpg.Connection, sealed: list[RecordedEvent]) -> None:

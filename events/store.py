@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import NamedTuple, Protocol
 from uuid import UUID
 
 import msgspec
 
 __all__ = [
+    "AppendItem",
     "AppendResult",
     "ConcurrencyConflict",
     "DuplicateEventId",
@@ -72,6 +73,14 @@ class AppendResult(msgspec.Struct, frozen=True, kw_only=True):
     created: bool = True
 
 
+class AppendItem(NamedTuple):
+    """One stream's part of an `append_many`; a plain 3-tuple in this order will do."""
+
+    stream_id: str
+    events: Sequence[NewEvent]
+    expected_version: int | None
+
+
 class Head(msgspec.Struct, frozen=True, kw_only=True):
     position: int
     hash: bytes
@@ -121,6 +130,22 @@ class EventStore(Protocol):
         the original result with `created=False`; other content raises DuplicateEventId.
         """
         ...
+
+    async def append_many(
+        self, items: Sequence[AppendItem], *, atomic: bool = False
+    ) -> list[AppendResult | EventStoreError]:
+        """Append to many streams in one transaction: one commit, positions in item order.
+
+        Each item is checked as if it were its own `append` run right after the items before
+        it (so two items for one stream each see the other's version effect, in order).
+        Not `atomic` (the default, made for rosters): the outcome of each item, in order,
+        either its AppendResult or the ConcurrencyConflict / DuplicateEventId it met; a
+        failed item stores nothing and takes nothing with it, the others are committed.
+        `atomic`: all or nothing; the first item's error is raised and nothing is stored.
+        An error of the transaction itself (the database went away) is raised, and then
+        nothing of the call is known to be stored.
+        """
+        raise NotImplementedError(f"{type(self).__name__} does not implement append_many")
 
     async def read_stream(
         self, stream_id: str, *, after_version: int = 0, known_at: datetime | None = None

@@ -253,3 +253,105 @@ async def test_an_event_can_be_found_by_its_id_wherever_it_is(store):
 
     assert (found.stream_id, found.version, found.position, found.data) == ("s", 2, 2, wanted.data)
     assert await store.find(uuid.uuid4()) is None
+
+
+# -- append_many ----------------------------------------------------------------------------
+
+
+async def test_append_many_writes_every_stream_in_item_order(store):
+    results = await store.append_many([("a", facts(2), 0), ("b", facts(1), 0), ("a", facts(1), 2)])
+
+    assert [(r.stream_id, r.first_position, r.last_position, r.version) for r in results] == [
+        ("a", 1, 2, 2),
+        ("b", 3, 3, 1),
+        ("a", 4, 4, 3),
+    ]
+    assert all(r.created for r in results)
+    assert [(e.stream_id, e.version) for e in await store.read_all()] == [
+        ("a", 1),
+        ("a", 2),
+        ("b", 1),
+        ("a", 3),
+    ]
+    assert (await verify(store)).ok
+
+
+async def test_append_many_answers_each_item_and_a_failed_item_takes_nothing_with_it(store):
+    stored = fact()
+    await store.append("busy", facts(1), expected_version=0)
+    await store.append("done", [stored], expected_version=0)
+
+    outcomes = await store.append_many(
+        [
+            ("m1", facts(1), 0),
+            ("busy", facts(1), 0),  # stale: busy is at 1
+            ("m2", facts(2), 0),
+            ("other", [fact(event_id=stored.event_id, n=-1)], 0),  # a known id, other content
+            ("done", [stored], 0),  # an exact retry
+            ("m1", facts(1), 1),  # sees the first item's version
+        ]
+    )
+
+    ok1, conflict, ok2, duplicate, retry, ok3 = outcomes
+    assert isinstance(conflict, ConcurrencyConflict)
+    assert (conflict.expected, conflict.actual) == (0, 1)
+    assert isinstance(duplicate, DuplicateEventId)
+    assert (retry.created, retry.first_position) == (False, 2)
+    assert [(r.stream_id, r.first_position, r.version) for r in (ok1, ok2, ok3)] == [
+        ("m1", 3, 1),
+        ("m2", 4, 2),
+        ("m1", 6, 2),
+    ]
+    log = await store.read_all()
+    assert [e.position for e in log] == [1, 2, 3, 4, 5, 6]
+    assert [e.stream_id for e in log[2:]] == ["m1", "m2", "m2", "m1"]
+    assert (await verify(store)).ok
+
+
+async def test_an_atomic_append_many_stores_all_or_nothing(store):
+    await store.append("busy", facts(1), expected_version=0)
+
+    with pytest.raises(ConcurrencyConflict):
+        await store.append_many(
+            [("m1", facts(2), 0), ("busy", facts(1), 0), ("m2", facts(1), 0)], atomic=True
+        )
+    assert len(await store.read_all()) == 1
+    assert await store.read_stream("m1") == []
+
+    results = await store.append_many(
+        [("m1", facts(2), 0), ("busy", facts(1), 1), ("m2", facts(1), 0)], atomic=True
+    )
+    assert [r.last_position for r in results] == [3, 4, 5]
+    assert (await store.head()).position == 5
+
+
+async def test_an_append_many_retried_whole_returns_the_original_results(store, clock):
+    roster = [("m1", facts(1), 0), ("m2", facts(2), 0), ("m3", facts(1), 0)]
+    first = await store.append_many(roster)
+    clock.advance(minutes=1)
+
+    again = await store.append_many(roster)
+
+    assert [r.created for r in again] == [False, False, False]
+    assert [(r.first_position, r.last_position) for r in again] == [
+        (r.first_position, r.last_position) for r in first
+    ]
+    assert len(await store.read_all()) == 4
+
+
+async def test_the_same_append_twice_in_one_append_many_is_stored_once(store):
+    batch = facts(2)
+
+    first, second = await store.append_many([("s", batch, 0), ("s", batch, 0)])
+
+    assert (first.created, second.created) == (True, False)
+    assert (second.first_position, second.last_position) == (1, 2)
+    assert len(await store.read_all()) == 2
+
+
+async def test_append_many_rejects_an_impossible_item_before_any_io(store):
+    with pytest.raises(ValueError, match="at least one item"):
+        await store.append_many([])
+    with pytest.raises(ValueError, match="at least one event"):
+        await store.append_many([("a", facts(1), 0), ("b", [], 0)])
+    assert await store.read_all() == []
