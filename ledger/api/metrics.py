@@ -14,7 +14,15 @@ from litestar.plugins.prometheus import PrometheusConfig
 from prometheus_client import REGISTRY, Counter, Gauge, generate_latest
 
 from events.postgres import fetch_head
-from events.store import AppendResult, EventStore, Head, NewEvent, RecordedEvent
+from events.store import (
+    AppendItem,
+    AppendResult,
+    EventStore,
+    EventStoreError,
+    Head,
+    NewEvent,
+    RecordedEvent,
+)
 from ledger.infra.limits import ACQUIRE_TIMEOUT
 
 if TYPE_CHECKING:
@@ -134,6 +142,16 @@ class CountingStore(EventStore):
             for event in events:
                 self._counter.labels(type=event.type).inc()
         return result
+
+    async def append_many(
+        self, items: Sequence[AppendItem], *, atomic: bool = False
+    ) -> list[AppendResult | EventStoreError]:
+        outcomes = await self._inner.append_many(items, atomic=atomic)
+        for (_, events, _), outcome in zip(items, outcomes, strict=True):
+            if isinstance(outcome, AppendResult) and outcome.created:
+                for event in events:
+                    self._counter.labels(type=event.type).inc()
+        return outcomes
 
     async def read_stream(
         self, stream_id: str, *, after_version: int = 0, known_at: datetime | None = None
