@@ -75,16 +75,17 @@ def create_app(
                 pool=pool,
                 ledger=ledger,
                 reads=Reads(pool, ledger),
-                tokens=TokenStore(pool),
+                tokens=TokenStore(pool, clock=clock),
                 metrics=metrics,
             )
             if settings.admin_token is not None:
                 await app.state.tokens.ensure_admin(str(settings.admin_token))
-            if not run_projectors:
-                yield
-                return
-            async with running_projectors(dsn, poll_interval=settings.poll_interval):
-                yield
+            async with app.state.tokens.listening(dsn):  # revocations, at once
+                if not run_projectors:
+                    yield
+                    return
+                async with running_projectors(dsn, poll_interval=settings.poll_interval):
+                    yield
 
     return Litestar(
         route_handlers=CONTROLLERS,

@@ -6,7 +6,7 @@ Shapes and simple bounds are checked here, so they show in the OpenAPI schema; t
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 from uuid import UUID
@@ -58,6 +58,12 @@ class TokenBody(Strict, kw_only=True):
     provider_id: Id | None = None
     manager_id: Id | None = None
     programs: Annotated[list[Code], Meta(max_length=50)] = []
+    expires_at: (
+        Annotated[
+            datetime, Meta(tz=True, description="an RFC 3339 instant with its zone, in the future")
+        ]
+        | None
+    ) = None
 
 
 class RulesBody(Strict, kw_only=True):

@@ -116,7 +116,7 @@ def row(endpoint: str, *expected: int, **options: Any) -> Row:
     return Row(endpoint, expected, **options)
 
 
-TOKEN = {"role": "manager", "manager_id": "m-3"}
+TOKEN = {"role": "manager", "manager_id": "m-2"}
 RULES = {"cycle_months": 12, "required_ceus": "12", "grace_days": 30, "fee_cents": 7500}
 PROGRAM = {
     "code": "CPM", "name": "Certified Practice Manager", "association": "PMI",

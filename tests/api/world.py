@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import msgspec
@@ -29,6 +30,15 @@ class Api:
         response = await self.post("/v1/tokens", ADMIN_TOKEN, {"role": role, **scope})
         assert response.status_code == 201, response.text
         return response.json()["token"]
+
+    async def unchecked_token(self, role: str, **scope: Any) -> str:
+        """A token issued past the API's checks, as the CLI or an older version could have
+        done: the only way to meet a scope the ledger does not know (a program it never had).
+        Made by the app's own TokenStore, on the app's loop."""
+        create = functools.partial(
+            self.client.app.state.tokens.create, role=role, created_by="test", **scope
+        )
+        return self.client.blocking_portal.call(create).token
 
     async def ok(self, response: Response, status: int = 201) -> Any:
         assert response.status_code == status, response.text
@@ -125,28 +135,7 @@ class World(msgspec.Struct, kw_only=True):
                     {"provider_id": provider_id, "name": provider_id.upper(), "programs": programs},
                 )
             )
-        world = cls(
-            api=api,
-            admin=admin,
-            tma=await api.token("provider", provider_id="tma"),
-            mgma=await api.token("provider", provider_id="mgma"),
-            m1=await api.token("manager", manager_id="m-1"),
-            m2=await api.token("manager", manager_id="m-2"),
-            cmm_auditor=await api.token("auditor", programs=["CMM"]),
-            cmom_auditor=await api.token("auditor", programs=["CMOM"]),
-        )
-        billing = {
-            "activity_id": "tma-billing", "title": "Billing and coding update",
-            "format": "workshop", "ceus": "12", "category": "core", "programs": ["CMM", "CMOM"],
-            "starts_on": "2026-05-18", "ends_on": "2026-05-22",
-        }  # fmt: skip
-        hr = {
-            "activity_id": "mgma-hr", "title": "HR for practice managers", "format": "online",
-            "ceus": "6", "category": "general", "programs": ["CMM"],
-            "starts_on": "2026-01-01", "ends_on": "2026-12-31",
-        }  # fmt: skip
-        await api.ok(await api.post("/v1/providers/tma/activities", world.tma, billing))
-        await api.ok(await api.post("/v1/providers/mgma/activities", world.mgma, hr))
+        # Managers before their tokens: a token's scope must exist.
         for manager_id, certs in (
             ("m-1", [("CMM", "2025-03-15"), ("CMOM", "2025-09-30")]),
             ("m-2", [("CMM", "2024-06-01")]),
@@ -170,4 +159,26 @@ class World(msgspec.Struct, kw_only=True):
                         {"program": program, "certified_on": since},
                     )
                 )
+        world = cls(
+            api=api,
+            admin=admin,
+            tma=await api.token("provider", provider_id="tma"),
+            mgma=await api.token("provider", provider_id="mgma"),
+            m1=await api.token("manager", manager_id="m-1"),
+            m2=await api.token("manager", manager_id="m-2"),
+            cmm_auditor=await api.token("auditor", programs=["CMM"]),
+            cmom_auditor=await api.token("auditor", programs=["CMOM"]),
+        )
+        billing = {
+            "activity_id": "tma-billing", "title": "Billing and coding update",
+            "format": "workshop", "ceus": "12", "category": "core", "programs": ["CMM", "CMOM"],
+            "starts_on": "2026-05-18", "ends_on": "2026-05-22",
+        }  # fmt: skip
+        hr = {
+            "activity_id": "mgma-hr", "title": "HR for practice managers", "format": "online",
+            "ceus": "6", "category": "general", "programs": ["CMM"],
+            "starts_on": "2026-01-01", "ends_on": "2026-12-31",
+        }  # fmt: skip
+        await api.ok(await api.post("/v1/providers/tma/activities", world.tma, billing))
+        await api.ok(await api.post("/v1/providers/mgma/activities", world.mgma, hr))
         return world
