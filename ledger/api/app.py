@@ -80,12 +80,11 @@ def create_app(
             )
             if settings.admin_token is not None:
                 await app.state.tokens.ensure_admin(str(settings.admin_token))
-            async with app.state.tokens.listening(dsn):  # revocations, at once
-                if not run_projectors:
-                    yield
-                    return
-                async with running_projectors(dsn, poll_interval=settings.poll_interval):
-                    yield
+            if not run_projectors:
+                yield
+                return
+            async with running_projectors(dsn, poll_interval=settings.poll_interval):
+                yield
 
     return Litestar(
         route_handlers=CONTROLLERS,

@@ -8,13 +8,10 @@ the database keeps their SHA-256 only (migrations/0005_api_tokens.sql, 0006 for 
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import hashlib
-import logging
 import secrets
 import uuid
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Literal
 
@@ -23,14 +20,11 @@ import msgspec
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 
 from events.codec import Actor
-from events.postgres import connect
 from events.store import utc_now
 from ledger.commands.streams import manager_stream, program_stream, provider_stream
 from ledger.domain.errors import FieldError
 
 __all__ = [
-    "CHANNEL",
-    "LISTENER_NAME",
     "Created",
     "Principal",
     "Role",
@@ -41,7 +35,6 @@ __all__ = [
     "new_token",
 ]
 
-_log = logging.getLogger(__name__)
 Role = Literal["admin", "provider", "manager", "auditor"]
 _PREFIX = "ceu_"
 
@@ -110,24 +103,11 @@ class Created(TokenEntry, frozen=True, kw_only=True):
     token: str
 
 
-class _Known(msgspec.Struct, kw_only=True):
-    """A cached look-up: who the token stands for, until when, and when its use was last
-    written."""
-
-    principal: Principal
-    expires_at: datetime | None
-    last_used_at: datetime | None
-
-
 _ENTRY = (
     "token_id, role, provider_id, manager_id, programs, created_at, created_by,"
     " last_used_at, expires_at, revoked_at"
 )
 _LAST_USED_EVERY = timedelta(minutes=1)
-CHANNEL = "ledger_tokens"
-"""Where migrations/0006_token_lifecycle.sql announces a revoked or changed token."""
-LISTENER_NAME = "ceu-ledger tokens"
-"""The application_name of each process's LISTEN connection (seen in pg_stat_activity)."""
 
 
 def _entry(row: asyncpg.Record) -> TokenEntry:
@@ -135,36 +115,20 @@ def _entry(row: asyncpg.Record) -> TokenEntry:
 
 
 class TokenStore:
-    """Tokens in PostgreSQL, with an in-process cache of look-ups that a revocation empties at
-    once in every process.
+    """Tokens in PostgreSQL, read on every request: a revocation takes effect at once in every
+    API process because no process keeps a copy.
 
-    Why a cache: a look-up is a primary-key SELECT (about 125 us here), as much as the whole
-    query of the cheapest read, and SPEC 10 measures GET status against an endpoint of one
-    such SELECT.  Why it is safe: a trigger on api_tokens NOTIFYs `ledger_tokens` when a token
-    is revoked or changed (at COMMIT), and each process LISTENs on a connection of its own
-    (`listening`) and drops its whole cache on each notification.  A notification can only be
-    missed while that connection is down, so the cache is trusted only while it is up: before
-    it is (re)established, and whenever it is lost, every request reads the table.  A store
-    that is not listening (the CLI, the demo seed) never caches.
+    Why no cache: a look-up is one primary-key SELECT (measured here at about 125 us, against
+    about 1.1 ms for the cheapest whole request), and any in-process copy would go stale.  A
+    copy emptied by LISTEN/NOTIFY was tried: the notification reaches another process a
+    little after the revoking COMMIT, and a request served in between still passed.
 
     Time is the app's clock: expiry and last_used_at are judged by it, like everything else.
     """
 
-    _MAX_CACHED = 10_000
-
     def __init__(self, pool: asyncpg.Pool, *, clock: Callable[[], datetime] = utc_now) -> None:
         self._pool = pool
         self._clock = clock
-        self._cache: dict[bytes, _Known] = {}
-        self._generation = 0
-        """Bumped whenever the cache is emptied, so a look-up that raced a notification is
-        not cached."""
-        self._listening = False
-
-    @property
-    def hears_revocations(self) -> bool:
-        """Whether revocations reach this process now (and so whether the cache is used)."""
-        return self._listening
 
     # -- issuing, listing, revoking ---------------------------------------------------------
 
@@ -268,28 +232,7 @@ class TokenStore:
         scheme, _, token = (authorization or "").partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise NotAuthorizedException(detail="send Authorization: Bearer <token>")
-        digest = hash_token(token.strip())
-        now = self._clock()
-        known = self._cache.get(digest) if self._listening else None
-        if known is None:
-            known = await self._look_up(digest)
-        if known.expires_at is not None and known.expires_at <= now:
-            raise NotAuthorizedException(detail="this token has expired")
-        if known.last_used_at is None or now - known.last_used_at >= _LAST_USED_EVERY:
-            await self._pool.execute(
-                "UPDATE api_tokens SET last_used_at = $2"
-                " WHERE token_hash = $1 AND (last_used_at IS NULL OR last_used_at <= $3)",
-                digest,
-                now,
-                now - _LAST_USED_EVERY,
-            )
-            known.last_used_at = now
-        return known.principal
-
-    async def _look_up(self, digest: bytes) -> _Known:
-        # A notification may arrive while the row is read (the row may be older than the
-        # revocation it announces): then the generation moved, and the row is not cached.
-        generation = self._generation
+        digest, now = hash_token(token.strip()), self._clock()
         row = await self._pool.fetchrow(
             "SELECT token_id, role, provider_id, manager_id, programs, expires_at, last_used_at"
             " FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL",
@@ -297,77 +240,25 @@ class TokenStore:
         )
         if row is None:
             raise NotAuthorizedException(detail="unknown or revoked token")
-        known = _Known(
-            principal=Principal(
-                token_id=row["token_id"],
-                role=row["role"],
-                provider_id=row["provider_id"],
-                manager_id=row["manager_id"],
-                programs=tuple(row["programs"]),
-            ),
-            expires_at=row["expires_at"],
-            last_used_at=row["last_used_at"],
+        if row["expires_at"] is not None and row["expires_at"] <= now:
+            raise NotAuthorizedException(detail="this token has expired")
+        if row["last_used_at"] is None or now - row["last_used_at"] >= _LAST_USED_EVERY:
+            await self._used(digest, now)
+        return Principal(
+            token_id=row["token_id"],
+            role=row["role"],
+            provider_id=row["provider_id"],
+            manager_id=row["manager_id"],
+            programs=tuple(row["programs"]),
         )
-        if self._listening and generation == self._generation:
-            if len(self._cache) >= self._MAX_CACHED:
-                self._cache.clear()
-            self._cache[digest] = known
-        return known
 
-    # -- hearing about revocations ----------------------------------------------------------
-
-    @contextlib.asynccontextmanager
-    async def listening(self, dsn: str, *, retry: float = 1.0) -> AsyncIterator[None]:
-        """LISTEN for revocations while the app runs (the app's lifespan); the connection is
-        re-established after any loss, and the cache is unused until it is."""
-        stop = asyncio.Event()
-        task = asyncio.create_task(self._listen(dsn, stop, retry), name="tokens:listen")
-        try:
-            yield
-        finally:
-            stop.set()
-            await asyncio.gather(task, return_exceptions=True)
-            self._listening = False
-
-    async def _listen(self, dsn: str, stop: asyncio.Event, retry: float) -> None:
-        while not stop.is_set():
-            try:
-                await self._listen_once(dsn, stop, retry)
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-                _log.warning("token listener: %r; reconnecting", exc)
-            self._forget()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), retry)
-
-    async def _listen_once(self, dsn: str, stop: asyncio.Event, retry: float) -> None:
-        """One connection's life: listen, then check every `retry` seconds that it is still
-        there (a connection can die without saying so), until it is lost or `stop`."""
-        lost = asyncio.Event()
-        conn = await connect(dsn, server_settings={"application_name": LISTENER_NAME})
-        try:
-            conn.add_termination_listener(lambda _: lost.set())
-            await conn.add_listener(CHANNEL, lambda *_: self._forget())
-            self._forget()  # what was cached while nobody listened may be stale
-            self._listening = True
-            while not (stop.is_set() or lost.is_set() or conn.is_closed()):
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(_first(stop, lost), retry)
-                if not (stop.is_set() or lost.is_set()):
-                    await conn.execute("SELECT 1", timeout=retry)
-        finally:
-            self._listening = False
-            with contextlib.suppress(Exception):
-                await asyncio.shield(conn.close(timeout=retry))
-
-    def _forget(self) -> None:
-        self._generation += 1
-        self._cache.clear()
-
-
-async def _first(*events: asyncio.Event) -> None:
-    waiters = [asyncio.ensure_future(event.wait()) for event in events]
-    try:
-        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for waiter in waiters:
-            waiter.cancel()
+    async def _used(self, digest: bytes, now: datetime) -> None:
+        """Note a use, at most once a minute per token: the condition makes a second process
+        that read the same stale last_used_at write nothing."""
+        await self._pool.execute(
+            "UPDATE api_tokens SET last_used_at = $2"
+            " WHERE token_hash = $1 AND (last_used_at IS NULL OR last_used_at <= $3)",
+            digest,
+            now,
+            now - _LAST_USED_EVERY,
+        )
