@@ -85,7 +85,7 @@ def create_app(
                 pool=pool,
                 ledger=ledger,
                 reads=Reads(store, ledger.managers, ledger.catalogue, pool, clock),
-                tokens=TokenStore(pool),
+                tokens=TokenStore(pool, clock=clock),
                 metrics=metrics,
                 projectors=[],
             )

@@ -11,7 +11,7 @@ Decimal amounts are `Ceus` or `Fraction`: a JSON number, or a string written out
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 from uuid import UUID
@@ -149,6 +149,12 @@ class TokenBody(Strict, kw_only=True):
     provider_id: Id | None = None
     manager_id: Id | None = None
     programs: Annotated[list[Code], Meta(max_length=50)] = []
+    expires_at: (
+        Annotated[
+            datetime, Meta(tz=True, description="an RFC 3339 instant with its zone, in the future")
+        ]
+        | None
+    ) = None
 
 
 class RulesBody(Strict, kw_only=True):

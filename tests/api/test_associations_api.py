@@ -240,7 +240,7 @@ async def test_a_bad_register_query_is_a_422_naming_it(shared_world, params, fie
 
 
 async def test_the_register_of_an_unknown_program_is_a_404(shared_world):
-    cpc_auditor = await shared_world.api.token("auditor", programs=["CPC"])
+    cpc_auditor = await shared_world.api.unchecked_token("auditor", programs=("CPC",))
 
     assert_problem(await shared_world.api.get("/v1/programs/CPC/renewals", cpc_auditor), 404)
 
@@ -308,7 +308,7 @@ async def test_a_lapsed_certification_is_no_longer_due(world, clock):
     ids=["negative days", "days in words", "too many days", "an unknown program"],
 )
 async def test_a_bad_due_list_query_is_a_clear_4xx(shared_world, code, params, status):
-    auditor = await shared_world.api.token("auditor", programs=[code])
+    auditor = await shared_world.api.unchecked_token("auditor", programs=(code,))
 
     response = await shared_world.api.get(f"/v1/programs/{code}/due", auditor, **params)
 
@@ -424,7 +424,7 @@ async def test_a_bad_audit_draw_is_a_422_and_nothing_is_stored(shared_world, cha
 
 async def test_an_audit_of_an_unknown_program_is_a_404(shared_world):
     body = {"filed_from": "2026-06-01", "filed_to": "2026-06-30"}
-    cpc_auditor = await shared_world.api.token("auditor", programs=["CPC"])
+    cpc_auditor = await shared_world.api.unchecked_token("auditor", programs=("CPC",))
 
     assert_problem(await shared_world.api.post("/v1/programs/CPC/audits", cpc_auditor, body), 404)
 

@@ -106,6 +106,33 @@ class Given:
             self._once["audit"] = renewal | {"audit": (await self.api.ok(response))["audit_id"]}
         return self._once["audit"]
 
+    async def a_fresh_token(self, caller: str) -> Names:
+        """A manager token of m-2, one per caller (to be revoked)."""
+        response = await self.api.post("/v1/tokens", self.world.admin, TOKEN)
+        return {"token": (await self.api.ok(response))["token_id"]}
+
+    # -- for the routes of issue 8 (tests/api/test_routes_authorization.py) ---------------
+
+    async def a_fresh_cmm_manager(self, caller: str) -> Names:
+        """A manager of its own per caller, CMM since 2026-01-10 (cycle 1 ends 2028-01-10)."""
+        manager_id = f"cmm-{caller}"
+        await self.api.enrol_person(manager_id, "Kim", "kim@example.org", CMM="2026-01-10")
+        return {"manager": manager_id}
+
+    async def a_fresh_revoked_cmm_manager(self, caller: str) -> Names:
+        names = await self.a_fresh_cmm_manager(caller)
+        response = await self.api.revoke_certification(
+            self.world.cmm_auditor, names["manager"], "CMM"
+        )
+        await self.api.ok(response)
+        return names
+
+    async def a_cmm_fee(self, caller: str) -> Names:
+        """m-2's CMM fee, paid once for every caller (each refunds 1 cent of it)."""
+        if "fee" not in self._once:
+            self._once["fee"] = {"fee": (await self.api.pay_fee("m-2", "CMM"))["fee_id"]}
+        return self._once["fee"]
+
 
 Body = Any | Callable[[Names], Any]
 """A literal body, or one made from the names (`caller` and what `given` made)."""
@@ -130,7 +157,7 @@ def row(endpoint: str, *expected: int, **options: Any) -> Row:
     return Row(endpoint, expected, **options)
 
 
-TOKEN = {"role": "manager", "manager_id": "m-3"}
+TOKEN = {"role": "manager", "manager_id": "m-2"}
 RULES = {"cycle_months": 12, "required_ceus": "12", "grace_days": 30, "fee_cents": 7500}
 PROGRAM = {
     "code": "CPM", "name": "Certified Practice Manager", "association": "PMI",
@@ -179,6 +206,9 @@ MATRIX = [
     #                                             none bad  admin tma mgma m1   m2   CMM  CMOM
     row("POST /v1/tokens",                         401, 401, 201, 403, 403, 403, 403, 403, 403,
         body=TOKEN),
+    row("GET /v1/tokens",                          401, 401, 200, 403, 403, 403, 403, 403, 403),
+    row("POST /v1/tokens/{token}/revoke",          401, 401, 200, 403, 403, 403, 403, 403, 403,
+        given=Given.a_fresh_token),
     row("GET /v1/programs",                        401, 401, 200, 200, 200, 200, 200, 200, 200),
     row("GET /v1/programs/CMM",                    401, 401, 200, 200, 200, 200, 200, 200, 200),
     row("POST /v1/programs",                       401, 401, 201, 403, 403, 403, 403, 403, 403,
@@ -263,8 +293,8 @@ def refusal_problems(response: Any) -> list[str]:
     return wrong
 
 
-@pytest.mark.parametrize("entry", MATRIX, ids=str)
-async def test_each_caller_gets_what_the_who_column_of_section_6_allows(world, entry):
+async def wrong_answers(world: World, entry: Row) -> dict[str, Any]:
+    """Each caller whose answer is not the one the row expects: (expected, got, body)."""
     given, api = Given(world), world.api
     method, path = entry.endpoint.split(" ")
     wrong: dict[str, Any] = {}
@@ -280,5 +310,9 @@ async def test_each_caller_gets_what_the_who_column_of_section_6_allows(world, e
             wrong[caller] = (expected, response.status_code, response.text[:200])
         elif expected in (401, 403) and (problems := refusal_problems(response)):
             wrong[caller] = problems
+    return wrong
 
-    assert wrong == {}
+
+@pytest.mark.parametrize("entry", MATRIX, ids=str)
+async def test_each_caller_gets_what_the_who_column_of_section_6_allows(world, entry):
+    assert await wrong_answers(world, entry) == {}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import msgspec
@@ -29,6 +30,15 @@ class Api:
         response = await self.post("/v1/tokens", ADMIN_TOKEN, {"role": role, **scope})
         assert response.status_code == 201, response.text
         return response.json()["token"]
+
+    async def unchecked_token(self, role: str, **scope: Any) -> str:
+        """A token issued past the API's checks, as the CLI or an older version could have
+        done: the only way to meet a scope the ledger does not know (a program it never had).
+        Made by the app's own TokenStore, on the app's loop."""
+        create = functools.partial(
+            self.client.app.state.tokens.create, role=role, created_by="test", **scope
+        )
+        return self.client.blocking_portal.call(create).token
 
     async def ok(self, response: Response, status: int = 201) -> Any:
         assert response.status_code == status, response.text
@@ -81,6 +91,71 @@ class Api:
     async def file_renewal(self, token: str, manager_id: str, program: str) -> Response:
         return await self.post(f"/v1/managers/{manager_id}/renewals", token, {"program": program})
 
+    # -- the routes of SPEC 6 added with issue 8 ------------------------------------------
+
+    async def enrol_person(
+        self, manager_id: str, name: str, email: str, **certifications: str
+    ) -> str:
+        """Enrol a manager with a name and an email of its own, holding `program=certified_on`
+        certifications; its token."""
+        body = {"manager_id": manager_id, "name": name, "email": email}
+        await self.ok(await self.post("/v1/managers", ADMIN_TOKEN, body))
+        for program, since in certifications.items():
+            path = f"/v1/managers/{manager_id}/certifications"
+            await self.ok(
+                await self.post(path, ADMIN_TOKEN, {"program": program, "certified_on": since})
+            )
+        return await self.token("manager", manager_id=manager_id)
+
+    async def revoke_certification(
+        self, token: str | None, manager_id: str, program: str, reason: str = "failed audit"
+    ) -> Response:
+        path = f"/v1/managers/{manager_id}/certifications/{program}/revoke"
+        return await self.post(path, token, {"reason": reason})
+
+    async def reinstate_certification(
+        self, token: str | None, manager_id: str, program: str, reason: str = "appeal upheld"
+    ) -> Response:
+        path = f"/v1/managers/{manager_id}/certifications/{program}/reinstate"
+        return await self.post(path, token, {"reason": reason})
+
+    async def extend_certification(
+        self,
+        token: str | None,
+        manager_id: str,
+        program: str,
+        ends_on: str,
+        reason: str = "medical leave",
+    ) -> Response:
+        path = f"/v1/managers/{manager_id}/certifications/{program}/extensions"
+        return await self.post(path, token, {"ends_on": ends_on, "reason": reason})
+
+    async def managers(self, token: str | None, **params: Any) -> Response:
+        """GET /v1/managers with these filters."""
+        return await self.get("/v1/managers", token, **params)
+
+    async def profile(self, token: str | None, manager_id: str) -> Response:
+        return await self.get(f"/v1/managers/{manager_id}", token)
+
+    async def change_profile(self, token: str | None, manager_id: str, **changes: Any) -> Response:
+        return await self.post(f"/v1/managers/{manager_id}/profile", token, changes)
+
+    async def refund(
+        self, token: str | None, fee_id: str, amount_cents: Any, reason: str = "paid twice"
+    ) -> Response:
+        body = {"amount_cents": amount_cents, "reason": reason}
+        return await self.post(f"/v1/fees/{fee_id}/refund", token, body)
+
+    async def postings(self, token: str | None, provider_id: str, **params: Any) -> Response:
+        """A provider's own postings (GET /v1/providers/{provider_id}/completions)."""
+        return await self.get(f"/v1/providers/{provider_id}/completions", token, **params)
+
+    async def explain(self, token: str, manager_id: str, program: str) -> dict[str, Any]:
+        """Each completion's allocation in the manager's explained status, by completion id."""
+        path = f"/v1/managers/{manager_id}/status/explain"
+        explained = await self.ok(await self.get(path, token, program=program), 200)
+        return {a["completion_id"]: a for a in explained["allocations"]}
+
 
 def assert_problem(response: Response, status: int) -> dict[str, Any]:
     """An RFC 9457 problem with this status; its body."""
@@ -125,28 +200,7 @@ class World(msgspec.Struct, kw_only=True):
                     {"provider_id": provider_id, "name": provider_id.upper(), "programs": programs},
                 )
             )
-        world = cls(
-            api=api,
-            admin=admin,
-            tma=await api.token("provider", provider_id="tma"),
-            mgma=await api.token("provider", provider_id="mgma"),
-            m1=await api.token("manager", manager_id="m-1"),
-            m2=await api.token("manager", manager_id="m-2"),
-            cmm_auditor=await api.token("auditor", programs=["CMM"]),
-            cmom_auditor=await api.token("auditor", programs=["CMOM"]),
-        )
-        billing = {
-            "activity_id": "tma-billing", "title": "Billing and coding update",
-            "format": "workshop", "ceus": "12", "category": "core", "programs": ["CMM", "CMOM"],
-            "starts_on": "2026-05-18", "ends_on": "2026-05-22",
-        }  # fmt: skip
-        hr = {
-            "activity_id": "mgma-hr", "title": "HR for practice managers", "format": "online",
-            "ceus": "6", "category": "general", "programs": ["CMM"],
-            "starts_on": "2026-01-01", "ends_on": "2026-12-31",
-        }  # fmt: skip
-        await api.ok(await api.post("/v1/providers/tma/activities", world.tma, billing))
-        await api.ok(await api.post("/v1/providers/mgma/activities", world.mgma, hr))
+        # Managers before their tokens: a token's scope must exist.
         for manager_id, certs in (
             ("m-1", [("CMM", "2025-03-15"), ("CMOM", "2025-09-30")]),
             ("m-2", [("CMM", "2024-06-01")]),
@@ -170,4 +224,26 @@ class World(msgspec.Struct, kw_only=True):
                         {"program": program, "certified_on": since},
                     )
                 )
+        world = cls(
+            api=api,
+            admin=admin,
+            tma=await api.token("provider", provider_id="tma"),
+            mgma=await api.token("provider", provider_id="mgma"),
+            m1=await api.token("manager", manager_id="m-1"),
+            m2=await api.token("manager", manager_id="m-2"),
+            cmm_auditor=await api.token("auditor", programs=["CMM"]),
+            cmom_auditor=await api.token("auditor", programs=["CMOM"]),
+        )
+        billing = {
+            "activity_id": "tma-billing", "title": "Billing and coding update",
+            "format": "workshop", "ceus": "12", "category": "core", "programs": ["CMM", "CMOM"],
+            "starts_on": "2026-05-18", "ends_on": "2026-05-22",
+        }  # fmt: skip
+        hr = {
+            "activity_id": "mgma-hr", "title": "HR for practice managers", "format": "online",
+            "ceus": "6", "category": "general", "programs": ["CMM"],
+            "starts_on": "2026-01-01", "ends_on": "2026-12-31",
+        }  # fmt: skip
+        await api.ok(await api.post("/v1/providers/tma/activities", world.tma, billing))
+        await api.ok(await api.post("/v1/providers/mgma/activities", world.mgma, hr))
         return world

@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 from typing import Annotated
+from uuid import UUID
 
 from litestar import Controller, get, post
 from litestar.params import FromPath, JSONBody, QueryParameter
-from litestar.status_codes import HTTP_201_CREATED
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from events.catalog import ActivityRegistered, Rules
-from ledger.api.auth import Created
+from ledger.api.auth import Created, TokenEntry
 from ledger.api.deps import CurrentPrincipal, LedgerDep, ReadsDep, RequestContext, TokensDep, allow
 from ledger.api.errors import READ_PROBLEMS, WRITE_PROBLEMS
 from ledger.api.schemas import ActivityBody, ProgramBody, ProviderBody, RuleVersionBody, TokenBody
 from ledger.api.views import ActivityView, PostingsPage, ProgramView, ProviderView
 from ledger.commands import catalogue as cmd
-from ledger.domain.errors import FieldError, Invalid
+from ledger.domain.errors import FieldError, Invalid, NotFound
 
 __all__ = [
     "ActivitiesController",
@@ -62,28 +63,52 @@ class TokensController(Controller):
     ) -> Created:
         """Issue a token; the token itself is in this response only, never again."""
         allow(principal.is_admin(), "only an admin issues tokens")
-        errors = []
-        if (data.role == "provider") != (data.provider_id is not None):
-            errors.append(
-                FieldError("provider_id", "required for a provider token, and only for one")
-            )
-        if (data.role == "manager") != (data.manager_id is not None):
-            errors.append(
-                FieldError("manager_id", "required for a manager token, and only for one")
-            )
-        if (data.role == "auditor") != bool(data.programs):
-            errors.append(
-                FieldError("programs", "an auditor token needs programs, and only one does")
-            )
+        scope = {"provider_id": data.provider_id, "manager_id": data.manager_id}
+        errors = _scope_shape(data) + await tokens.unknown_scope(
+            **scope, programs=data.programs, expires_at=data.expires_at
+        )
         if errors:
             raise Invalid(errors)
         return await tokens.create(
             role=data.role,
             created_by=principal.actor.id,
-            provider_id=data.provider_id,
-            manager_id=data.manager_id,
+            **scope,
             programs=tuple(data.programs),
+            expires_at=data.expires_at,
         )
+
+    @get("/", operation_id="listTokens", responses=READ_PROBLEMS)
+    async def list_tokens(self, principal: CurrentPrincipal, tokens: TokensDep) -> list[TokenEntry]:
+        """Every token issued, oldest first: its scope and its life, never the token."""
+        allow(principal.is_admin(), "only an admin lists tokens")
+        return await tokens.entries()
+
+    @post(
+        "/{token_id:uuid}/revoke",
+        operation_id="revokeToken",
+        responses=WRITE_PROBLEMS,
+        status_code=HTTP_200_OK,
+    )
+    async def revoke(
+        self, token_id: FromPath[UUID], principal: CurrentPrincipal, tokens: TokensDep
+    ) -> TokenEntry:
+        """Revoke a token, at once in every API process; revoking it again changes nothing."""
+        allow(principal.is_admin(), "only an admin revokes tokens")
+        if (entry := await tokens.revoke(token_id)) is None:
+            raise NotFound("token", token_id)
+        return entry
+
+
+def _scope_shape(data: TokenBody) -> list[FieldError]:
+    """Each role has exactly its own scope field."""
+    errors = []
+    if (data.role == "provider") != (data.provider_id is not None):
+        errors.append(FieldError("provider_id", "required for a provider token, and only for one"))
+    if (data.role == "manager") != (data.manager_id is not None):
+        errors.append(FieldError("manager_id", "required for a manager token, and only for one"))
+    if (data.role == "auditor") != bool(data.programs):
+        errors.append(FieldError("programs", "an auditor token needs programs, and only one does"))
+    return errors
 
 
 class ProgramsController(Controller):
