@@ -44,6 +44,7 @@ __all__ = [
     "EXCEPTION_HANDLERS",
     "READ_PROBLEMS",
     "WRITE_PROBLEMS",
+    "bad_query",
     "Problem",
     "field_problem",
     "human",
@@ -236,6 +237,12 @@ def _validation(request: Request[Any, Any, Any], exc: ValidationException) -> Pr
         source = getattr(source, "value", source)  # Litestar's ParamType, e.g. "query"
         errors.append({"field": str(field), "message": human(message), "source": str(source)})
     return problem(request, 422, "the request has invalid fields", errors=errors)
+
+
+def bad_query(name: str, message: str) -> ValidationException:
+    """A 422 naming one query parameter (raise it)."""
+    error = {"key": name, "message": message, "source": "query"}
+    return ValidationException(detail="invalid query parameters", extra=[error])
 
 
 def status_of(exc: DomainError) -> int:

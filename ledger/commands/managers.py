@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from ledger.commands.base import write_manager
 from ledger.domain import managers as rules
+from ledger.domain.errors import Unchanged
 
 if TYPE_CHECKING:
     from datetime import date
@@ -32,13 +33,17 @@ async def enroll_manager(
 
 async def change_profile(
     ledger: Ledger, ctx: Context, manager_id: str, *, name: str | None, email: str | None
-) -> AppendResult:
-    written = await write_manager(
-        ledger,
-        ctx,
-        manager_id,
-        lambda record: rules.change_profile(record, manager_id, name=name, email=email),
-    )
+) -> AppendResult | None:
+    """Where the change was recorded, or None if the profile already said so."""
+    try:
+        written = await write_manager(
+            ledger,
+            ctx,
+            manager_id,
+            lambda record: rules.change_profile(record, manager_id, name=name, email=email),
+        )
+    except Unchanged:
+        return None
     return written.result
 
 

@@ -215,12 +215,15 @@ def _category_errors(
 ) -> list[FieldError]:
     """The category must be one every program it counts for names (the rules in force on
     the activity's first day), spelled exactly."""
-    errors = []
+    refusing: dict[tuple[str, ...], list[str]] = {}
     for code in activity.programs:
         allowed = rules_in_force(programs[code].versions, activity.starts_on).categories
         if activity.category not in allowed:
-            errors.append(FieldError("category", f"must be one of: {', '.join(allowed)} ({code})"))
-    return errors
+            refusing.setdefault(allowed, []).append(code)
+    return [
+        FieldError("category", f"must be one of: {', '.join(allowed)} ({', '.join(codes)})")
+        for allowed, codes in refusing.items()
+    ]
 
 
 def register_activity(

@@ -22,6 +22,7 @@ __all__ = [
     "NotAllowed",
     "NotFound",
     "RenewalNotReady",
+    "Unchanged",
     "WrongState",
 ]
 
@@ -78,6 +79,11 @@ class Invalid(DomainError):
 
 def invalid(field: str, message: str) -> Invalid:
     return Invalid([FieldError(field, message)])
+
+
+class Unchanged(DomainError):
+    """The command asks for what is already so: there is nothing to record (not an error to
+    the caller; the command layer answers with the state as it is)."""
 
 
 class RenewalNotReady(DomainError):

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from events.catalog import CertificationGranted, Event, ManagerEnrolled, ManagerProfileChanged
-from ledger.domain.errors import AlreadyExists, FieldError, Invalid, NotFound, invalid
+from ledger.domain.errors import AlreadyExists, FieldError, Invalid, NotFound, Unchanged, invalid
 from ledger.domain.values import EARLIEST, in_range
 
 if TYPE_CHECKING:
@@ -58,7 +58,8 @@ def enroll_manager(
 def change_profile(
     record: ManagerRecord | None, manager_id: str, *, name: str | None, email: str | None
 ) -> list[Event]:
-    """A new name, email or both; what is not given (None) stays as it is."""
+    """A new name, email or both; what is not given (None) stays as it is.  Asking for the
+    profile as it already is records nothing (Unchanged)."""
     record = require_manager(record, manager_id)
     errors: list[FieldError] = []
     if name is None and email is None:
@@ -70,7 +71,7 @@ def change_profile(
     if errors:
         raise Invalid(errors)
     if (name in (None, record.name)) and (email in (None, record.email)):
-        raise invalid("name", "nothing changes: the profile already says so")
+        raise Unchanged("the profile already says so")
     return [ManagerProfileChanged(manager_id=record.manager_id, name=name, email=email)]
 
 

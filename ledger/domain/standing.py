@@ -28,9 +28,15 @@ if TYPE_CHECKING:
 __all__ = ["extend_deadline", "record_finding", "reinstate", "revoke"]
 
 
+def _require_reason(reason: str) -> None:
+    if not reason.strip():
+        raise invalid("reason", "must not be empty")
+
+
 def revoke(
     record: ManagerRecord, program: str, *, reason: str, audit_id: UUID | None = None
 ) -> list[Event]:
+    _require_reason(reason)
     if certification(record, program).revoked:
         raise WrongState(f"the {program} certification is already revoked")
     return [
@@ -41,6 +47,7 @@ def revoke(
 
 
 def reinstate(record: ManagerRecord, program: str, *, reason: str) -> list[Event]:
+    _require_reason(reason)
     if not certification(record, program).revoked:
         raise WrongState(f"the {program} certification is not revoked")
     return [CertificationReinstated(manager_id=record.manager_id, program=program, reason=reason)]
@@ -51,16 +58,17 @@ def extend_deadline(
 ) -> list[Event]:
     """Give the cycle being renewed more time; the next cycle's count then starts at `until`."""
     focus = assess_program(record, program, today).focus
+    _require_reason(reason)
     if until <= focus.deadline:
-        raise invalid("extended_until", f"must be after the current deadline {focus.deadline}")
+        raise invalid("ends_on", f"must be after the current deadline {focus.deadline}")
     if not in_range(until):
-        raise invalid("extended_until", f"must be on or before {LATEST}")
+        raise invalid("ends_on", f"must be on or before {LATEST}")
     certified_on = record.certifications[program.code].certified_on
     following = next(
         c for c in cycles(certified_on, program.versions) if c.number > focus.cycle.number
     )
     if until >= following.ends_on:
-        raise invalid("extended_until", f"must be before the next cycle ends ({following.ends_on})")
+        raise invalid("ends_on", f"must be before the next cycle ends ({following.ends_on})")
     return [
         DeadlineExtended(
             manager_id=record.manager_id,

@@ -111,7 +111,7 @@ class Given:
         response = await self.api.post("/v1/tokens", self.world.admin, TOKEN)
         return {"token": (await self.api.ok(response))["token_id"]}
 
-    # -- for the routes of issue 8 (tests/api/test_routes_authorization.py) ---------------
+    # -- for the routes added with issue 8 -----------------------------------------------
 
     async def a_fresh_cmm_manager(self, caller: str) -> Names:
         """A manager of its own per caller, CMM since 2026-01-10 (cycle 1 ends 2028-01-10)."""
@@ -267,6 +267,32 @@ MATRIX = [
     # A provider reading the event feed: 403.
     row("GET /v1/events",                          401, 401, 200, 403, 403, 403, 403, 200, 200),
     row("GET /v1/ledger/verify",                   401, 401, 200, 403, 403, 403, 403, 200, 200),
+    # Acting on a certification: an auditor of its program only, not even an admin.
+    row("POST /v1/managers/{manager}/certifications/CMM/revoke",
+                                                   401, 401, 403, 403, 403, 403, 403, 201, 403,
+        body={"reason": "failed audit"}, given=Given.a_fresh_cmm_manager),
+    row("POST /v1/managers/{manager}/certifications/CMM/reinstate",
+                                                   401, 401, 403, 403, 403, 403, 403, 201, 403,
+        body={"reason": "appeal upheld"}, given=Given.a_fresh_revoked_cmm_manager),
+    row("POST /v1/managers/{manager}/certifications/CMM/extensions",
+                                                   401, 401, 403, 403, 403, 403, 403, 201, 403,
+        body={"ends_on": "2028-03-01", "reason": "medical leave"},
+        given=Given.a_fresh_cmm_manager),
+    # The CMOM auditor asking for CMM's managers: 403.
+    row("GET /v1/managers",                        401, 401, 200, 403, 403, 403, 403, 200, 403,
+        query={"program": "CMM"}),
+    # m-2 holds CMM only: the CMOM auditor audits none of its programs; m-1 is another manager.
+    row("GET /v1/managers/m-2",                    401, 401, 200, 403, 403, 403, 200, 200, 403),
+    row("POST /v1/managers/m-2/profile",           401, 401, 200, 403, 403, 403, 200, 200, 403,
+        body={"name": "Pat Doe"}),
+    row("GET /v1/providers",                       401, 401, 200, 200, 200, 200, 200, 200, 200),
+    row("GET /v1/activities",                      401, 401, 200, 200, 200, 200, 200, 200, 200,
+        query={"program": "CMM"}),
+    # mgma reading tma's postings: 403.
+    row("GET /v1/providers/tma/completions",       401, 401, 200, 200, 403, 403, 403, 403, 403),
+    # A CMM fee: the CMOM auditor is outside its program.
+    row("POST /v1/fees/{fee}/refund",              401, 401, 201, 403, 403, 403, 403, 201, 403,
+        body={"amount_cents": 1, "reason": "rounding"}, given=Given.a_cmm_fee),
     row("GET /health",                             200, 200, 200, 200, 200, 200, 200, 200, 200),
     row("GET /metrics",                            200, 200, 200, 200, 200, 200, 200, 200, 200),
 ]

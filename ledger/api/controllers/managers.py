@@ -9,7 +9,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from ledger.api.deps import CurrentPrincipal, LedgerDep, ReadsDep, RequestContext, allow
-from ledger.api.errors import READ_PROBLEMS, WRITE_PROBLEMS
+from ledger.api.errors import READ_PROBLEMS, WRITE_PROBLEMS, bad_query
 from ledger.api.schemas import (
     CertificationBody,
     ExtensionBody,
@@ -20,7 +20,6 @@ from ledger.api.schemas import (
 from ledger.api.views import ExtensionView, ManagerList, ProfileView, StandingView
 from ledger.commands import managers as cmd
 from ledger.commands import standing
-from ledger.domain.errors import invalid
 
 __all__ = ["ManagersController"]
 
@@ -60,15 +59,13 @@ class ManagersController(Controller):
     ) -> ManagerList:
         """Managers certified in a program (an auditor must name one of its programs),
         searchable by id, name or email; `after` is the cursor of the previous page."""
-        if principal.is_admin():
-            pass
-        elif program is None:
-            allow(principal.role != "auditor", "name one of your programs")
-            allow(False, "only an auditor of the program or an admin")
-        else:
+        allow(principal.is_admin() or principal.role == "auditor", "only auditors and admins")
+        if not principal.is_admin():
+            if program is None:
+                raise bad_query("program", "name one of your programs")
             allow(principal.audits(program), f"only an auditor of {program} or an admin")
         if status not in (None, "active", "grace", "lapsed", "revoked"):
-            raise invalid("status", "one of active, grace, lapsed, revoked")
+            raise bad_query("status", "one of active, grace, lapsed, revoked")
         if program is not None:
             await reads.program(program)
         return await reads.managers_list(

@@ -6,11 +6,10 @@ from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from litestar import Controller, Response, get
-from litestar.exceptions import ValidationException
 from litestar.params import FromPath, FromQuery, QueryParameter
 
 from ledger.api.deps import CurrentPrincipal, ReadsDep, allow_manager_read
-from ledger.api.errors import READ_PROBLEMS
+from ledger.api.errors import READ_PROBLEMS, bad_query
 from ledger.api.openapi import CsvOperation, csv_response, json_or_csv
 from ledger.api.views import ExplainView, StatusView
 from ledger.domain.reports import CycleReport, TranscriptLine
@@ -34,8 +33,7 @@ def _check_as_of(as_of: date | None) -> None:
     """422 for an `as_of` past the dates the ledger deals in: cycles are laid out up to the one
     holding it, and far enough ahead they would end past the calendar's year 9999 (a 500)."""
     if as_of is not None and as_of > LATEST:
-        error = {"key": "as_of", "message": f"at most {LATEST}", "source": "query"}
-        raise ValidationException(detail="invalid query parameters", extra=[error])
+        raise bad_query("as_of", f"at most {LATEST}")
 
 
 class RecordsController(Controller):

@@ -9,7 +9,7 @@ from datetime import date
 import pytest
 
 from ledger.domain import managers, renewals
-from ledger.domain.errors import Invalid, NotFound, RenewalNotReady
+from ledger.domain.errors import Invalid, NotFound, RenewalNotReady, Unchanged
 from ledger.domain.reports import cycle_reports
 from tests.unit.domain.given import Manager
 
@@ -42,14 +42,21 @@ def test_a_profile_change_changes_what_is_given_and_keeps_the_rest(name, email, 
         (None, None, "name"),
         (" ", None, "name"),
         (None, "not-an-email", "email"),
-        ("Pat Doe", "pat@example.org", "name"),  # nothing changes
-        ("Pat Doe", None, "name"),
     ],
 )
 def test_a_profile_change_is_refused_naming_the_field(name, email, field):
     with pytest.raises(Invalid) as refused:
         managers.change_profile(Manager().record(), "m-1", name=name, email=email)
     assert [e.field for e in refused.value.errors] == [field]
+
+
+@pytest.mark.parametrize(
+    ("name", "email"),
+    [("Pat Doe", "pat@example.org"), ("Pat Doe", None), (None, "pat@example.org")],
+)
+def test_asking_for_the_profile_as_it_is_records_nothing(name, email):
+    with pytest.raises(Unchanged):
+        managers.change_profile(Manager().record(), "m-1", name=name, email=email)
 
 
 def test_the_profile_of_nobody_cannot_change():

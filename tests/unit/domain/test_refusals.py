@@ -434,7 +434,7 @@ def test_revoking_twice_and_reinstating_what_stands_are_refused(pat):
 def test_an_extension_must_move_the_deadline_later_but_not_past_the_next_cycle(pat, until):
     assert refusal(
         standing.extend_deadline, pat.record(), CMM, until=until, reason="leave", today=TODAY
-    ) == (Invalid, {"extended_until"})
+    ) == (Invalid, {"ends_on"})
 
 
 def test_a_finding_is_refused_for_a_renewal_not_drawn_unknown_or_already_found(pat):

@@ -246,7 +246,9 @@ async def test_a_new_email_shows_in_the_profile_and_the_search(world):
 async def test_a_profile_change_is_a_manager_profile_changed_event(world):
     api = world.api
 
-    await api.ok(await api.change_profile(world.m1, "m-1", name="Ann Lee", email="ann@lee.example"))
+    await api.ok(
+        await api.change_profile(world.m1, "m-1", name="Ann Lee", email="ann@lee.example"), 200
+    )
 
     head = await api.head()
     feed = await api.ok(await api.get("/v1/events", world.admin, after=head - 1), 200)

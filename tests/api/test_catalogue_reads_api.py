@@ -154,8 +154,8 @@ async def test_a_provider_reads_its_own_postings_in_position_order(world):
 
 async def test_a_providers_postings_show_what_was_voided_or_amended(world):
     api = world.api
-    voided = await post(world, world.tma, "row-1", ceus="2")
-    amended = await post(world, world.tma, "row-2", ceus="3")
+    voided = await post(world, world.tma, "row-1", ceus="2", completed_on="2026-05-19")
+    amended = await post(world, world.tma, "row-2", ceus="3", completed_on="2026-05-20")
     await api.ok(
         await api.post(f"/v1/completions/{voided}/void", world.tma, {"reason": "absent"}), 200
     )
@@ -178,7 +178,11 @@ async def test_a_providers_postings_filter_by_manager(world):
 
 
 async def test_a_providers_postings_come_in_pages(world):
-    ids = [await post(world, world.tma, f"row-{n}", ceus="1") for n in range(3)]
+    days = ("2026-05-18", "2026-05-19", "2026-05-20")  # one completion of an activity a day
+    ids = [
+        await post(world, world.tma, f"row-{n}", ceus="1", completed_on=d)
+        for n, d in enumerate(days)
+    ]
 
     first = await postings(world, world.tma, limit=2)
     second = await postings(world, world.tma, limit=2, after=first["next_after"])
