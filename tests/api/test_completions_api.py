@@ -2,11 +2,14 @@
 their history, and corrected (void, amend) within the provider's window or by an association.
 
 The world: provider `tma` owns `tma-billing` (12 core CEUs, CMM and CMOM, 2026-05-18..22),
-`mgma` owns `mgma-hr`; manager m-1 holds CMM and CMOM.  Today is 2026-06-15.
+`mgma` owns `mgma-hr`; manager m-1 holds CMM and CMOM.  Today is 2026-06-15.  An activity
+counts once per cycle, and the same manager, activity and day posted twice is a 409: postings
+that must all count get activities of their own (`api.activity`).
 """
 
 from __future__ import annotations
 
+from itertools import product
 from typing import Any
 
 import msgspec
@@ -95,9 +98,10 @@ async def test_two_providers_may_use_the_same_external_id(world):
 
 async def test_ceus_add_up_exactly_so_0_1_and_0_2_make_0_30(world):
     api = world.api
+    await api.activity(world.tma, "tma", "tma-coding")
 
     await api.ok(await api.post_completion(world.tma, "row-1", ceus="0.1"))
-    await api.ok(await api.post_completion(world.tma, "row-2", ceus=0.2))
+    await api.ok(await api.post_completion(world.tma, "row-2", activity_id="tma-coding", ceus=0.2))
 
     cmm = await api.certification(world.m1, "m-1", "CMM")
     assert cmm["ceus_earned"] == "0.30"
@@ -190,17 +194,19 @@ async def test_a_refused_posting_leaves_its_external_id_free(world):
 
 async def test_a_json_roster_answers_every_line_on_its_own(world):
     api = world.api
+    await api.activity(world.tma, "tma", "tma-coding")
+    await api.activity(world.tma, "tma", "tma-payroll")
     earlier = await api.ok(await api.post_completion(world.tma, "row-1", ceus="2"))
     head = await api.head()
     items = [
         posting("row-1", ceus="2"),
-        posting("row-2", ceus="3"),
+        posting("row-2", activity_id="tma-coding", ceus="3"),
         posting("row-3", ceus="12.5"),
         posting("row-4", manager_id="m-9"),
         posting("row-5", activity_id="mgma-hr"),
         posting("row-6", completed_on="2026-02-30"),
         posting("row-1", ceus="4"),
-        posting("row-7", ceus="0.5"),
+        posting("row-7", activity_id="tma-payroll", ceus="0.5"),
     ]
 
     response = await api.post("/v1/completions/batch", world.tma, {"items": items})
@@ -234,13 +240,14 @@ async def test_a_json_roster_answers_every_line_on_its_own(world):
 
 async def test_a_csv_roster_answers_every_line_on_its_own(world):
     api = world.api
+    await api.activity(world.tma, "tma", "tma-coding")
     head = await api.head()
     text = roster_csv(
         "row-1,m-1,tma-billing,2026-05-20,2",
         "row-2,m-1,tma-billing,2026-05-32,2",
         "",
         "row-3,m-1",
-        "row-4,m-1,tma-billing,2026-05-21,1.25",
+        "row-4,m-1,tma-coding,2026-05-21,1.25",
         "row-5,m-2,tma-billing,2026-05-21,0.001",
     )
 
@@ -280,7 +287,12 @@ async def test_a_csv_line_with_more_cells_than_the_header_is_rejected_alone(worl
 
 async def test_roster_ceus_given_as_json_numbers_add_up_exactly(world):
     api = world.api
-    items = [posting("row-1", ceus=0.1), posting("row-2", ceus=0.2), posting("row-3", ceus=1.005)]
+    await api.activity(world.tma, "tma", "tma-coding")
+    items = [
+        posting("row-1", ceus=0.1),
+        posting("row-2", activity_id="tma-coding", ceus=0.2),
+        posting("row-3", ceus=1.005),
+    ]
 
     result = await api.ok(await api.post("/v1/completions/batch", world.tma, {"items": items}), 200)
 
@@ -299,6 +311,26 @@ async def test_a_csv_roster_posted_again_is_all_duplicates_with_the_same_ids(wor
     assert (again["created"], again["duplicate"], again["rejected"]) == (0, 2, 0)
     assert [r["id"] for r in again["results"]] == [r["id"] for r in first["results"]]
     assert await api.head() == head
+
+
+async def test_a_roster_line_repeating_an_earlier_lines_manager_activity_and_day_is_a_409(world):
+    api = world.api
+    head = await api.head()
+    items = [posting("row-1", ceus="2"), posting("row-2", ceus="3")]
+
+    result = await api.ok(await api.post("/v1/completions/batch", world.tma, {"items": items}), 200)
+
+    first, second = result["results"]
+    assert (result["created"], result["duplicate"], result["rejected"]) == (1, 0, 1)
+    assert [(r["external_id"], r["status"]) for r in (first, second)] == [
+        ("row-1", "created"),
+        ("row-2", "rejected"),
+    ]
+    assert second["error"]["status"] == 409
+    assert first["id"] in second["error"]["detail"]
+    assert "row-1" in second["error"]["detail"]
+    assert await api.head() == head + 1
+    assert await cmm_earned(api, world.m1) == "2.00"
 
 
 async def test_a_line_repeated_within_a_roster_is_a_duplicate_or_a_conflict(world):
@@ -326,13 +358,23 @@ async def test_a_roster_line_that_is_not_an_object_is_rejected_alone(world):
 
 
 async def test_a_roster_of_1000_lines_is_accepted(world):
+    """1000 lines that all count: 50 activities for each of 20 managers (m-1 and 19 more)."""
     api = world.api
-    items = [posting(f"row-{n}", ceus="0.01") for n in range(1000)]
+    activities = [f"tma-{a}" for a in range(50)]
+    for activity_id in activities:
+        await api.activity(world.tma, "tma", activity_id)
+    managers = ["m-1", *[f"r-{m}" for m in range(1, 20)]]
+    for manager_id in managers[1:]:
+        await api.enrol(manager_id, CMM="2025-03-15")
+    items = [
+        posting(f"row-{n}", manager_id=manager_id, activity_id=activity_id, ceus="0.01")
+        for n, (activity_id, manager_id) in enumerate(product(activities, managers))
+    ]
 
     result = await api.ok(await api.post("/v1/completions/batch", world.tma, {"items": items}), 200)
 
     assert result["created"] == 1000
-    assert await cmm_earned(api, world.m1) == "10.00"
+    assert [await cmm_earned(api, world.admin, m) for m in managers] == ["0.50"] * 20
 
 
 async def test_a_json_roster_of_more_than_1000_lines_is_refused_whole(shared_world):

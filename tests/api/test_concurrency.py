@@ -1,5 +1,8 @@
 """64 clients posting the same 1000 completions, each several times, over real HTTP on
-loopback: exactly 1000 facts are recorded, every client gets 201 or 200, totals are exact."""
+loopback: exactly 1000 facts are recorded, every client gets 201 or 200, totals are exact.
+
+An activity counts once per cycle, so each manager's 25 completions are of 25 different
+activities: every one of the 1000 counts, and each manager's total is the sum of its own."""
 
 from __future__ import annotations
 
@@ -26,6 +29,7 @@ from ledger.settings import Secret, Settings
 from tests.builders import SteppingClock
 
 CLIENTS, COMPLETIONS, MANAGERS, COPIES = 64, 1000, 40, 4
+ACTIVITIES = COMPLETIONS // MANAGERS
 START = date(2026, 3, 1)
 
 
@@ -36,29 +40,30 @@ def _free_port() -> int:
 
 
 async def _set_up(dsn: str, clock: SteppingClock) -> str:
-    """Default programs, a provider with one activity, MANAGERS managers certified in CMM;
-    returns the provider's token."""
+    """Default programs, a provider with ACTIVITIES activities, MANAGERS managers certified in
+    CMM; returns the provider's token."""
     async with create_pool(dsn, min_size=1, max_size=4) as pool:
         ledger = Ledger(PostgresEventStore(pool, clock=clock), clock=clock)
         await catalogue.ensure_default_programs(ledger, SYSTEM)
         await catalogue.register_provider(
             ledger, SYSTEM, provider_id="tma", name="TMA", programs=("CMM",)
         )
-        await catalogue.register_activity(
-            ledger,
-            SYSTEM,
-            ActivityRegistered(
-                provider_id="tma",
-                activity_id="course",
-                title="Self-paced course",
-                format="online",
-                ceus=Decimal(5),
-                category="core",
-                programs=("CMM",),
-                starts_on=date(2026, 1, 1),
-                ends_on=date(2026, 12, 31),
-            ),
-        )
+        for a in range(ACTIVITIES):
+            await catalogue.register_activity(
+                ledger,
+                SYSTEM,
+                ActivityRegistered(
+                    provider_id="tma",
+                    activity_id=f"course-{a}",
+                    title=f"Self-paced course {a}",
+                    format="online",
+                    ceus=Decimal(5),
+                    category="core",
+                    programs=("CMM",),
+                    starts_on=date(2026, 1, 1),
+                    ends_on=date(2026, 12, 31),
+                ),
+            )
         for m in range(MANAGERS):
             await managers.enroll_manager(
                 ledger, SYSTEM, manager_id=f"m-{m}", name=f"M {m}", email=f"m{m}@example.org"
@@ -91,12 +96,13 @@ async def server(dsn: str) -> AsyncIterator[tuple[str, str]]:
 
 
 def _completions() -> list[dict[str, str]]:
+    """COMPLETIONS postings, no two of one manager and one activity."""
     rnd = random.Random(1000)
     return [
         {
             "external_id": f"roster-{n:04d}",
             "manager_id": f"m-{n % MANAGERS}",
-            "activity_id": "course",
+            "activity_id": f"course-{n // MANAGERS}",
             "completed_on": (START + timedelta(days=rnd.randrange(100))).isoformat(),
             "ceus": str(Decimal(rnd.randrange(1, 500)) / 100),  # 0.01 .. 4.99, two places
         }
@@ -108,6 +114,7 @@ def _completions() -> list[dict[str, str]]:
 async def test_64_clients_posting_the_same_completions_record_each_exactly_once(server, dsn):
     base_url, token = server
     completions = _completions()
+    assert len({(c["manager_id"], c["activity_id"]) for c in completions}) == COMPLETIONS
     # Every completion goes out COPIES times, spread over the clients in random order.
     work = [c for c in completions for _ in range(COPIES)]
     random.Random(64).shuffle(work)
@@ -148,6 +155,7 @@ async def test_64_clients_posting_the_same_completions_record_each_exactly_once(
     async with httpx.AsyncClient(
         base_url=base_url, headers={"Authorization": "Bearer admin"}
     ) as http:
+        assert len(expected) == MANAGERS
         for manager_id, total in expected.items():
             status = (await http.get(f"/v1/managers/{manager_id}/status")).json()
             assert Decimal(status["certifications"][0]["ceus_earned"]) == total

@@ -5,7 +5,8 @@ The world: m-1 holds CMM (since 2025-03-15, cycle 1 ends 2027-03-15) and CMOM (s
 2025-09-30, 12 CEUs with 9 core, cycle 1 ends 2026-09-30); m-2 holds CMM since 2024-06-01, so
 its first cycle ended 2026-06-01 and it is in grace until 2026-07-01.  Today is 2026-06-15.
 `tma-billing` gives up to 12 core CEUs (CMM and CMOM, 2026-05-18..22); `mgma-hr` up to 6 general
-CEUs for CMM only (all of 2026).
+CEUs for CMM only (all of 2026).  An activity counts once per cycle, so postings that must
+all count get activities of their own (`api.activity`).
 """
 
 from __future__ import annotations
@@ -175,8 +176,11 @@ async def test_status_as_of_a_day_is_active_then_grace_then_lapsed(
 
 async def test_status_as_of_a_day_counts_only_what_had_happened_by_then(world):
     api = world.api
+    await api.activity(world.tma, "tma", "tma-coding")
     await posted(api, world.tma, "row-1", completed_on="2026-05-20", ceus="4")
-    await posted(api, world.tma, "row-2", completed_on="2026-05-22", ceus="2")
+    await posted(
+        api, world.tma, "row-2", activity_id="tma-coding", completed_on="2026-05-22", ceus="2"
+    )
 
     before = await api.certification(world.m1, "m-1", "CMM", as_of="2026-05-19")
     during = await api.certification(world.m1, "m-1", "CMM", as_of="2026-05-21")
@@ -191,9 +195,10 @@ async def test_status_as_of_a_day_counts_only_what_had_happened_by_then(world):
 
 async def test_status_known_at_an_instant_counts_only_what_had_been_recorded(world, clock):
     api = world.api
+    await api.activity(world.tma, "tma", "tma-coding")
     await posted(api, world.tma, "row-1", ceus="4")
     clock.advance(hours=1)
-    await posted(api, world.tma, "row-2", ceus="2")
+    await posted(api, world.tma, "row-2", activity_id="tma-coding", ceus="2")
 
     then = await api.ok(
         await api.get("/v1/managers/m-1/status", world.m1, known_at="2026-06-15T15:00:00Z"), 200
@@ -309,8 +314,10 @@ async def test_explain_says_where_each_completion_counted_or_why_not(world):
         "starts_on": "2025-01-01", "ends_on": "2025-12-31",
     }  # fmt: skip
     await api.ok(await api.post("/v1/providers/tma/activities", world.tma, early))
+    await api.activity(world.tma, "tma", "tma-coding")
     counted = await posted(api, world.tma, "row-1", ceus="6")
-    voided = await posted(api, world.tma, "row-2", ceus="2")
+    repeat = await posted(api, world.tma, "row-1-again", completed_on="2026-05-21", ceus="4")
+    voided = await posted(api, world.tma, "row-2", activity_id="tma-coding", ceus="2")
     await void(api, world.tma, voided)
     not_covered = await posted(api, world.mgma, "row-3", activity_id="mgma-hr", ceus="5")
     too_early = await posted(
@@ -327,6 +334,7 @@ async def test_explain_says_where_each_completion_counted_or_why_not(world):
     }
     assert why == {
         counted: (True, 1, None),
+        repeat: (False, None, "repeat"),
         voided: (False, None, "voided"),
         not_covered: (False, None, "program_not_covered"),
         too_early: (False, None, "before_certification"),
@@ -470,9 +478,16 @@ async def test_the_cycle_history_gives_each_cycle_its_rules_ceus_fee_renewal_and
     world,
 ):
     api = world.api
+    await api.activity(world.tma, "tma", "tma-coding")
     first = await posted(api, world.tma, "row-1", manager_id="m-2", ceus="12")
     second = await posted(
-        api, world.tma, "row-2", manager_id="m-2", ceus="12", completed_on="2026-05-21"
+        api,
+        world.tma,
+        "row-2",
+        manager_id="m-2",
+        activity_id="tma-coding",
+        ceus="12",
+        completed_on="2026-05-21",
     )
     await api.pay_fee("m-2", "CMM")
     filed = await api.ok(await api.file_renewal(world.m2, "m-2", "CMM"))
@@ -642,8 +657,17 @@ async def test_a_renewal_short_of_ceus_only_lists_that(world):
 
 async def test_a_renewal_of_a_lapsed_certification_is_a_422_naming_the_status(world, clock):
     api = world.api
+    await api.activity(world.tma, "tma", "tma-coding")
     await posted(api, world.tma, "row-1", manager_id="m-2", ceus="12")
-    await posted(api, world.tma, "row-2", manager_id="m-2", ceus="12", completed_on="2026-05-21")
+    await posted(
+        api,
+        world.tma,
+        "row-2",
+        manager_id="m-2",
+        activity_id="tma-coding",
+        ceus="12",
+        completed_on="2026-05-21",
+    )
     await api.pay_fee("m-2", "CMM")
     clock.advance(days=16)  # 2026-07-01: the grace period is over
 

@@ -54,6 +54,18 @@ class Api:
         } | changes
         return await self.post("/v1/completions", token, body)
 
+    async def activity(self, token: str, provider_id: str, activity_id: str, **changes: Any) -> Any:
+        """Register an activity of `provider_id`: like `tma-billing` (a workshop of up to 12
+        core CEUs for CMM and CMOM, 2026-05-18..22) unless `changes` say otherwise.  An activity
+        counts once per cycle, so a test whose postings must all count gives each its own."""
+        body = {
+            "activity_id": activity_id, "title": f"Activity {activity_id}", "format": "workshop",
+            "ceus": "12", "category": "core", "programs": ["CMM", "CMOM"],
+            "starts_on": "2026-05-18", "ends_on": "2026-05-22",
+        } | changes  # fmt: skip
+        path = f"/v1/providers/{provider_id}/activities"
+        return await self.ok(await self.post(path, token, body))
+
     async def post_raw(
         self, path: str, token: str | None, content: bytes, content_type: str
     ) -> Response:
