@@ -11,7 +11,7 @@ from typing import Any
 import swagger_ui_bundle
 from jinja2 import Environment
 from litestar import Router
-from litestar.contrib.jinja import JinjaTemplateEngine
+from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.openapi.plugins import OpenAPIRenderPlugin, SwaggerRenderPlugin
 from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig

@@ -221,8 +221,7 @@ async def upload_roster(
     postings = [p for p in parsed if isinstance(p, Posting)]
     outcomes = iter(await _ledger(app_state).record_completions(ctx, provider_id, postings))
     results = [
-        _item_result(p.external_id, next(outcomes)) if isinstance(p, Posting) else p
-        for p in parsed
+        _item_result(p.external_id, next(outcomes)) if isinstance(p, Posting) else p for p in parsed
     ]
     count = {s: sum(r.status == s for r in results) for s in ("created", "duplicate", "rejected")}
     return BatchResult(**count, results=results)
@@ -252,9 +251,7 @@ async def _completion_view(
     app_state: State, event: CompletionRecorded, position: int
 ) -> CompletionView:
     """GET /v1/completions/{id}, as the completions controller's `_view` builds it."""
-    completion = (await _reads(app_state).record(event.manager_id)).completions[
-        event.completion_id
-    ]
+    completion = (await _reads(app_state).record(event.manager_id)).completions[event.completion_id]
     return CompletionView(
         id=event.completion_id,
         external_id=completion.external_id,
@@ -342,9 +339,7 @@ async def due_list(app_state: State, code: str, within_days: int = 90) -> list[D
     program = await reads.program(code)
     async with app_state.pool.acquire() as conn:
         await reads.caught_up(conn)
-        due = await ceu_queries.due_certifications(
-            conn, code, today=today, within_days=within_days
-        )
+        due = await ceu_queries.due_certifications(conn, code, today=today, within_days=within_days)
     views = []
     for row in due:
         record = await reads.record(row.manager_id)
@@ -447,7 +442,9 @@ async def record_finding(
     )
 
 
-async def revoke(app_state: State, ctx: Context, manager_id: str, program: str, reason: str) -> None:
+async def revoke(
+    app_state: State, ctx: Context, manager_id: str, program: str, reason: str
+) -> None:
     """LEAD: POST /v1/managers/{manager_id}/certifications/{program}/revoke."""
     await _ledger(app_state).revoke(ctx, manager_id, program=program, reason=reason)
 

@@ -17,6 +17,7 @@ from uuid import UUID
 from litestar import Request, Response
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
+from litestar.di import NamedDependency
 from litestar.exceptions import HTTPException, NotFoundException, PermissionDeniedException
 from litestar.middleware import DefineMiddleware
 from litestar.middleware.csrf import CSRFMiddleware
@@ -37,10 +38,14 @@ __all__ = [
     "home_of",
     "page_context",
     "session_middleware",
+    "Viewer",
     "viewer",
 ]
 
 SESSION_HOURS = 8
+
+Viewer = NamedDependency[Principal]
+"""A page handler's signed-in principal (the `viewer` dependency, named `principal`)."""
 
 
 class LoginRequired(Exception):
@@ -140,9 +145,7 @@ def flash(request: Request[Any, Any, Any], message: str) -> None:
     request.set_session({**(request.session or {}), "flash": message})
 
 
-def _error_page(
-    request: Request[Any, Any, Any], status: int, title: str, detail: str
-) -> Template:
+def _error_page(request: Request[Any, Any, Any], status: int, title: str, detail: str) -> Template:
     session = request.session if request.scope.get("session") else {}
     context = {
         "principal": None,

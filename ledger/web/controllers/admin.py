@@ -7,6 +7,7 @@ from uuid import UUID
 
 from litestar import Controller, Request, get, post
 from litestar.di import Provide
+from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from ledger.api.auth import Created, Principal
@@ -14,7 +15,7 @@ from ledger.api.schemas import ProviderBody, TokenBody
 from ledger.domain.errors import DomainError
 from ledger.web import data
 from ledger.web.forms import FormInvalid, errors_of, form_values, parse_form
-from ledger.web.session import OutOfScope, context_of, flash, page_context, viewer
+from ledger.web.session import OutOfScope, Viewer, context_of, flash, page_context, viewer
 
 __all__ = ["AdminPages"]
 
@@ -27,7 +28,7 @@ TOKEN_LABELS = {
 PROVIDER_LABELS = {"provider_id": "the provider id", "name": "the name", "programs": "programs"}
 
 
-def _admin(principal: Principal) -> None:
+def _admin(principal: Viewer) -> None:
     if not principal.is_admin():
         raise OutOfScope(detail="This page is for administrators.")
 
@@ -46,7 +47,7 @@ def _scope_errors(body: TokenBody) -> dict[str, str]:
 
 async def admin_page(
     request: Request[Any, Any, Any],
-    principal: Principal,
+    principal: Viewer,
     *,
     created: Created | None = None,
     errors: dict[str, dict[str, str]] | None = None,
@@ -72,14 +73,12 @@ class AdminPages(Controller):
     dependencies = {"principal": Provide(viewer)}
 
     @get("/")
-    async def page(self, request: Request[Any, Any, Any], principal: Principal) -> Template:
+    async def page(self, request: Request[Any, Any, Any], principal: Viewer) -> Template:
         _admin(principal)
         return await admin_page(request, principal)
 
     @post("/tokens", status_code=201)
-    async def create_token(
-        self, request: Request[Any, Any, Any], principal: Principal
-    ) -> Template:
+    async def create_token(self, request: Request[Any, Any, Any], principal: Viewer) -> Template:
         _admin(principal)
         values = form_values(await request.form(), lists=("programs",))
         try:
@@ -104,7 +103,7 @@ class AdminPages(Controller):
 
     @post("/tokens/{token_id:uuid}/revoke", status_code=303)
     async def revoke_token(
-        self, request: Request[Any, Any, Any], token_id: UUID, principal: Principal
+        self, request: Request[Any, Any, Any], token_id: FromPath[UUID], principal: Viewer
     ) -> Redirect:
         _admin(principal)
         revoked = await data.revoke_token(request.app.state, token_id)
@@ -113,7 +112,7 @@ class AdminPages(Controller):
 
     @post("/providers", status_code=303)
     async def register_provider(
-        self, request: Request[Any, Any, Any], principal: Principal
+        self, request: Request[Any, Any, Any], principal: Viewer
     ) -> Template | Redirect:
         _admin(principal)
         values = form_values(await request.form(), lists=("programs",))

@@ -6,24 +6,25 @@ from typing import Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.di import Provide
+from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from ledger.api.auth import Principal
 from ledger.domain.errors import RenewalNotReady
 from ledger.web import data
-from ledger.web.session import OutOfScope, context_of, flash, page_context, viewer
+from ledger.web.session import OutOfScope, Viewer, context_of, flash, page_context, viewer
 
 __all__ = ["ManagerPages"]
 
 
-def _may_read(principal: Principal, manager_id: str) -> None:
+def _may_read(principal: Viewer, manager_id: str) -> None:
     if not principal.may_read_manager(manager_id):
         raise OutOfScope(detail="A manager's page is for that manager and the associations.")
 
 
 async def manager_page(
     request: Request[Any, Any, Any],
-    principal: Principal,
+    principal: Viewer,
     manager_id: str,
     *,
     refused: RenewalNotReady | None = None,
@@ -45,9 +46,7 @@ async def manager_page(
         "refused": refused,
         "refused_program": refused_program,
     }
-    return Template(
-        "manager.html", context=context, status_code=200 if refused is None else 422
-    )
+    return Template("manager.html", context=context, status_code=200 if refused is None else 422)
 
 
 class ManagerPages(Controller):
@@ -57,14 +56,14 @@ class ManagerPages(Controller):
 
     @get("/{manager_id:str}")
     async def page(
-        self, request: Request[Any, Any, Any], manager_id: str, principal: Principal
+        self, request: Request[Any, Any, Any], manager_id: FromPath[str], principal: Viewer
     ) -> Template:
         _may_read(principal, manager_id)
         return await manager_page(request, principal, manager_id)
 
     @get("/{manager_id:str}/transcript.csv")
     async def transcript_csv(
-        self, request: Request[Any, Any, Any], manager_id: str, principal: Principal
+        self, request: Request[Any, Any, Any], manager_id: FromPath[str], principal: Viewer
     ) -> Response[str]:
         _may_read(principal, manager_id)
         text = await data.manager_transcript_csv(request.app.state, manager_id)
@@ -76,7 +75,7 @@ class ManagerPages(Controller):
 
     @post("/{manager_id:str}/renewals", status_code=303)
     async def file_renewal(
-        self, request: Request[Any, Any, Any], manager_id: str, principal: Principal
+        self, request: Request[Any, Any, Any], manager_id: FromPath[str], principal: Viewer
     ) -> Template | Redirect:
         if not principal.is_manager(manager_id):
             raise OutOfScope(detail="Only the manager files their own renewal.")

@@ -10,6 +10,7 @@ from uuid import UUID
 import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.di import Provide
+from litestar.params import FromPath
 from litestar.response import Redirect, Template
 from msgspec import Meta
 
@@ -18,7 +19,7 @@ from ledger.api.schemas import AuditBody, DecisionBody, FindingBody, Reason
 from ledger.domain.errors import DomainError, NotFound
 from ledger.web import data
 from ledger.web.forms import FormInvalid, errors_of, form_values, parse_form
-from ledger.web.session import OutOfScope, context_of, flash, page_context, viewer
+from ledger.web.session import OutOfScope, Viewer, context_of, flash, page_context, viewer
 
 __all__ = ["ProgramPages"]
 
@@ -55,13 +56,15 @@ STANDING_LABELS = {
 }
 
 
-def _may_audit(principal: Principal, code: str) -> None:
+def _may_audit(principal: Viewer, code: str) -> None:
     """The register, the due list and audits are the association's (as in the API)."""
     if not principal.audits(code):
         raise OutOfScope(detail=f"This page is for the auditors of {code}.")
 
 
-def _filters(request: Request[Any, Any, Any]) -> tuple[dict[str, Any], dict[str, str], dict[str, str]]:
+def _filters(
+    request: Request[Any, Any, Any],
+) -> tuple[dict[str, Any], dict[str, str], dict[str, str]]:
     values = form_values(request.query_params)
     raw = {k: values.get(k, "") for k in FILTER_LABELS}
     try:
@@ -73,7 +76,7 @@ def _filters(request: Request[Any, Any, Any]) -> tuple[dict[str, Any], dict[str,
 
 async def program_page(
     request: Request[Any, Any, Any],
-    principal: Principal,
+    principal: Viewer,
     code: str,
     *,
     errors: dict[str, dict[str, str]] | None = None,
@@ -83,8 +86,10 @@ async def program_page(
     state = request.app.state
     filters, filter_errors, filter_values = _filters(request)
     register = await data.renewal_register(state, code, **filters)
-    everything = register if not filters or not any(filters.values()) else (
-        await data.renewal_register(state, code)
+    everything = (
+        register
+        if not filters or not any(filters.values())
+        else (await data.renewal_register(state, code))
     )
     counts = {s: sum(r.state == s for r in everything) for s in ("filed", "approved", "denied")}
     context = {
@@ -113,14 +118,14 @@ class ProgramPages(Controller):
 
     @get("/")
     async def page(
-        self, request: Request[Any, Any, Any], code: str, principal: Principal
+        self, request: Request[Any, Any, Any], code: FromPath[str], principal: Viewer
     ) -> Template:
         _may_audit(principal, code)
         return await program_page(request, principal, code)
 
     @get("/renewals.csv")
     async def register_csv(
-        self, request: Request[Any, Any, Any], code: str, principal: Principal
+        self, request: Request[Any, Any, Any], code: FromPath[str], principal: Viewer
     ) -> Response[str]:
         _may_audit(principal, code)
         filters, errors, _ = _filters(request)
@@ -133,12 +138,16 @@ class ProgramPages(Controller):
 
     @get("/renewals/{renewal_id:uuid}")
     async def renewal(
-        self, request: Request[Any, Any, Any], code: str, renewal_id: UUID, principal: Principal
+        self,
+        request: Request[Any, Any, Any],
+        code: FromPath[str],
+        renewal_id: FromPath[UUID],
+        principal: Viewer,
     ) -> Template:
         _may_audit(principal, code)
         return await self._renewal_page(request, principal, code, renewal_id)
 
-    async def _renewal_page(self, request: Request[Any, Any, Any], principal: Principal,
+    async def _renewal_page(self, request: Request[Any, Any, Any], principal: Viewer,
                             code: str, renewal_id: UUID, *, errors: dict[str, str] | None = None,
                             values: dict[str, Any] | None = None,
                             status_code: int = 200) -> Template:  # fmt: skip
@@ -163,7 +172,11 @@ class ProgramPages(Controller):
 
     @post("/renewals/{renewal_id:uuid}/decision", status_code=303)
     async def decide(
-        self, request: Request[Any, Any, Any], code: str, renewal_id: UUID, principal: Principal
+        self,
+        request: Request[Any, Any, Any],
+        code: FromPath[str],
+        renewal_id: FromPath[UUID],
+        principal: Viewer,
     ) -> Template | Redirect:
         _may_audit(principal, code)
         values = form_values(await request.form())
@@ -189,7 +202,7 @@ class ProgramPages(Controller):
 
     @post("/audits", status_code=303)
     async def draw(
-        self, request: Request[Any, Any, Any], code: str, principal: Principal
+        self, request: Request[Any, Any, Any], code: FromPath[str], principal: Viewer
     ) -> Template | Redirect:
         _may_audit(principal, code)
         values = form_values(await request.form())
@@ -215,12 +228,16 @@ class ProgramPages(Controller):
 
     @get("/audits/{audit_id:uuid}")
     async def audit(
-        self, request: Request[Any, Any, Any], code: str, audit_id: UUID, principal: Principal
+        self,
+        request: Request[Any, Any, Any],
+        code: FromPath[str],
+        audit_id: FromPath[UUID],
+        principal: Viewer,
     ) -> Template:
         _may_audit(principal, code)
         return await self._audit_page(request, principal, code, audit_id)
 
-    async def _audit_page(self, request: Request[Any, Any, Any], principal: Principal, code: str,
+    async def _audit_page(self, request: Request[Any, Any, Any], principal: Viewer, code: str,
                           audit_id: UUID, *, errors: dict[str, str] | None = None,
                           status_code: int = 200) -> Template:  # fmt: skip
         found = await data.audit(request.app.state, audit_id)
@@ -237,7 +254,11 @@ class ProgramPages(Controller):
 
     @post("/audits/{audit_id:uuid}/findings", status_code=303)
     async def finding(
-        self, request: Request[Any, Any, Any], code: str, audit_id: UUID, principal: Principal
+        self,
+        request: Request[Any, Any, Any],
+        code: FromPath[str],
+        audit_id: FromPath[UUID],
+        principal: Viewer,
     ) -> Template | Redirect:
         _may_audit(principal, code)
         values = form_values(await request.form())
@@ -257,7 +278,7 @@ class ProgramPages(Controller):
 
     @post("/standing", status_code=303)
     async def standing(
-        self, request: Request[Any, Any, Any], code: str, principal: Principal
+        self, request: Request[Any, Any, Any], code: FromPath[str], principal: Viewer
     ) -> Template | Redirect:
         _may_audit(principal, code)
         values = form_values(await request.form())

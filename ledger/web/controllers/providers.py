@@ -9,6 +9,7 @@ from uuid import UUID
 from litestar import Controller, Request, get, post
 from litestar.datastructures import UploadFile
 from litestar.di import Provide
+from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from events.catalog import ActivityRegistered
@@ -20,7 +21,7 @@ from ledger.domain.errors import DomainError
 from ledger.roster_csv import CSV_HEADER, RosterFormatError
 from ledger.web import data
 from ledger.web.forms import FormInvalid, errors_of, form_values, parse_form
-from ledger.web.session import OutOfScope, context_of, flash, page_context, viewer
+from ledger.web.session import OutOfScope, Viewer, context_of, flash, page_context, viewer
 
 __all__ = ["ProviderPages"]
 
@@ -36,7 +37,7 @@ ACTIVITY_LABELS = {
 }
 
 
-def _may_see(principal: Principal, provider_id: str) -> None:
+def _may_see(principal: Viewer, provider_id: str) -> None:
     if not (principal.is_admin() or principal.is_provider(provider_id)):
         raise OutOfScope(detail="A provider's page is for that provider only.")
 
@@ -66,7 +67,7 @@ def result_csv(result: BatchResult) -> str:
 
 async def provider_page(
     request: Request[Any, Any, Any],
-    principal: Principal,
+    principal: Viewer,
     provider_id: str,
     *,
     errors: dict[str, dict[str, str]] | None = None,
@@ -104,14 +105,14 @@ class ProviderPages(Controller):
 
     @get("/")
     async def page(
-        self, request: Request[Any, Any, Any], provider_id: str, principal: Principal
+        self, request: Request[Any, Any, Any], provider_id: FromPath[str], principal: Viewer
     ) -> Template:
         _may_see(principal, provider_id)
         return await provider_page(request, principal, provider_id)
 
     @post("/activities", status_code=303)
     async def add_activity(
-        self, request: Request[Any, Any, Any], provider_id: str, principal: Principal
+        self, request: Request[Any, Any, Any], provider_id: FromPath[str], principal: Viewer
     ) -> Template | Redirect:
         _may_see(principal, provider_id)
         values = form_values(await request.form(), lists=("programs",))
@@ -148,7 +149,7 @@ class ProviderPages(Controller):
 
     @post("/roster", status_code=200)
     async def upload_roster(
-        self, request: Request[Any, Any, Any], provider_id: str, principal: Principal
+        self, request: Request[Any, Any, Any], provider_id: FromPath[str], principal: Viewer
     ) -> Template:
         if not principal.is_provider(provider_id):
             raise OutOfScope(detail="Only the provider itself posts its rosters.")
@@ -170,7 +171,7 @@ class ProviderPages(Controller):
             )
         return await provider_page(request, principal, provider_id, roster=result)
 
-    async def _corrector(self, request: Request[Any, Any, Any], principal: Principal,
+    async def _corrector(self, request: Request[Any, Any, Any], principal: Viewer,
                          provider_id: str, completion_id: UUID) -> str | None:  # fmt: skip
         posting = await data.completion_posting(request.app.state, completion_id)
         if posting is None or posting.provider_id != provider_id:
@@ -181,9 +182,9 @@ class ProviderPages(Controller):
     async def void(
         self,
         request: Request[Any, Any, Any],
-        provider_id: str,
-        completion_id: UUID,
-        principal: Principal,
+        provider_id: FromPath[str],
+        completion_id: FromPath[UUID],
+        principal: Viewer,
     ) -> Template | Redirect:
         _may_see(principal, provider_id)
         corrector = await self._corrector(request, principal, provider_id, completion_id)
@@ -211,9 +212,9 @@ class ProviderPages(Controller):
     async def amend(
         self,
         request: Request[Any, Any, Any],
-        provider_id: str,
-        completion_id: UUID,
-        principal: Principal,
+        provider_id: FromPath[str],
+        completion_id: FromPath[UUID],
+        principal: Viewer,
     ) -> Template | Redirect:
         _may_see(principal, provider_id)
         corrector = await self._corrector(request, principal, provider_id, completion_id)
