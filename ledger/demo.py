@@ -75,7 +75,7 @@ class _Manager(NamedTuple):
     paid: bool = False
     decision: str | None = None
     """None: not filed; "filed": filed and waiting; "approve" / "deny": decided."""
-    later: list[tuple[str, int, str]] = []
+    later: tuple[tuple[str, int, str], ...] = ()
     """Completions recorded after the decision (the next cycle's)."""
     audit: str | None = None
     """"passed" or "failed": the finding of the demo audit on this renewal."""
@@ -92,15 +92,17 @@ def _managers(today: date) -> list[_Manager]:
         _Manager("lee-core", "Lee Chen", "CMOM", months(11),
                  [("pmi-coding", 90, "6"), ("pmi-front-office", 60, "4"),
                   ("tma-hipaa", 10, "1.5")], paid=True),
-        _Manager("kim-grace", "Kim Novak", "CMM", months(24, 10), [("tma-revenue-cycle", 300, "12")]),
-        _Manager("lou-lapsed", "Lou Martin", "CMM", months(26), [("tma-revenue-cycle", 400, "12")]),
+        _Manager("kim-grace", "Kim Novak", "CMM", months(24, 10),
+                 [("tma-revenue-cycle", 300, "12")]),
+        _Manager("lou-lapsed", "Lou Martin", "CMM", months(26),
+                 [("tma-revenue-cycle", 400, "12")]),
         _Manager("ana-filed", "Ana Souza", "CMOM", months(11, 5),
                  [("tma-revenue-cycle", 120, "12")], paid=True, decision="filed"),
         _Manager("dee-denied", "Dee Walker", "CMOM", months(11, 10),
                  [("tma-revenue-cycle", 150, "12")], paid=True, decision="deny"),
         _Manager("ben-approved", "Ben Adler", "CMM", months(24, 5),
                  [("tma-revenue-cycle", 400, "12"), ("tma-compliance", 200, "12")], paid=True,
-                 decision="approve", later=[("tma-hipaa", 2, "1.5")], audit="passed"),
+                 decision="approve", later=(("tma-hipaa", 2, "1.5"),), audit="passed"),
         _Manager("cy-revoked", "Cy Brandt", "CMM", months(23, 15),
                  [("tma-revenue-cycle", 300, "12"), ("tma-compliance", 100, "12")], paid=True,
                  decision="approve", audit="failed"),

@@ -4,15 +4,14 @@ reads as the JSON API, plain forms that work without JavaScript, every asset ser
 from __future__ import annotations
 
 import secrets
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import swagger_ui_bundle
 from jinja2 import Environment
 from litestar import Router
-from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.openapi.plugins import OpenAPIRenderPlugin, SwaggerRenderPlugin
+from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 
@@ -75,6 +74,8 @@ def openapi_render_plugins() -> list[OpenAPIRenderPlugin]:
             js_url="/static/swagger-ui/swagger-ui-bundle.js",
             css_url="/static/swagger-ui/swagger-ui.css",
             standalone_preset_js_url="/static/swagger-ui/swagger-ui-standalone-preset.js",
-            favicon="<link rel='icon' type='image/png' href='/static/swagger-ui/favicon-32x32.png'>",
+            favicon=(
+                "<link rel='icon' type='image/png' href='/static/swagger-ui/favicon-32x32.png'>"
+            ),
         )
     ]

@@ -4,6 +4,7 @@ field (the GOV.UK Design System's error summary and error message patterns)."""
 
 from __future__ import annotations
 
+import types
 import typing
 from collections.abc import Mapping
 from datetime import date
@@ -32,7 +33,7 @@ def _base(annotation: Any) -> Any:
     while typing.get_origin(annotation) is typing.Annotated:
         annotation = typing.get_args(annotation)[0]
     args = [a for a in typing.get_args(annotation) if a is not type(None)]
-    if typing.get_origin(annotation) in (typing.Union, getattr(__import__("types"), "UnionType")):
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
         return _base(args[0]) if len(args) == 1 else annotation
     return annotation
 

@@ -4,6 +4,7 @@ Playwright's own browser downloads are never used)."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import shutil
 import socket
@@ -100,8 +101,9 @@ async def site(admin_dsn: str, template_dsn: str) -> AsyncIterator[Site]:
         thread.start()
         deadline = time.monotonic() + 30
         while not server.started:
-            assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-            time.sleep(0.05)
+            assert thread.is_alive(), "uvicorn stopped at start"
+            assert time.monotonic() < deadline, "uvicorn did not start within 30 s"
+            await asyncio.sleep(0.05)
         base_url = f"http://127.0.0.1:{port}"
         try:
             async with httpx.AsyncClient(base_url=base_url, timeout=30) as api:

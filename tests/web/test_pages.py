@@ -97,7 +97,7 @@ async def test_the_provider_page(visitor: Visitor, site: Site) -> None:
     await check_page(visitor, "provider-tma")
 
 
-@pytest.mark.parametrize("who, code", [("PAHCOM", "CMM"), ("PMI", "CMOM")])
+@pytest.mark.parametrize(("who", "code"), [("PAHCOM", "CMM"), ("PMI", "CMOM")])
 async def test_an_association_sees_the_register_the_api_gives(
     visitor: Visitor, site: Site, who: str, code: str
 ) -> None:
@@ -145,7 +145,8 @@ async def test_the_admin_page(visitor: Visitor, site: Site) -> None:
 async def test_a_manager_cannot_open_another_managers_page(visitor: Visitor, site: Site) -> None:
     await visitor.login("sam-short")
     response = await visitor.page.goto(site.base_url + "/managers/pat-ready")
-    assert response is not None and response.status == 403
+    assert response is not None
+    assert response.status == 403
     assert await visitor.page.locator("h1").inner_text() == "You cannot see this page"
     assert "Pat" not in await visitor.page.content()
     await check_page(visitor, "forbidden")

@@ -10,7 +10,7 @@ from litestar.di import Provide
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
-from ledger.api.auth import Created, Principal
+from ledger.api.auth import Created
 from ledger.api.schemas import ProviderBody, TokenBody
 from ledger.domain.errors import DomainError
 from ledger.web import data

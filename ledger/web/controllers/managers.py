@@ -9,7 +9,6 @@ from litestar.di import Provide
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
-from ledger.api.auth import Principal
 from ledger.domain.errors import RenewalNotReady
 from ledger.web import data
 from ledger.web.session import OutOfScope, Viewer, context_of, flash, page_context, viewer

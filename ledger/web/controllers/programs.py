@@ -14,7 +14,6 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Template
 from msgspec import Meta
 
-from ledger.api.auth import Principal
 from ledger.api.schemas import AuditBody, DecisionBody, FindingBody, Reason
 from ledger.domain.errors import DomainError, NotFound
 from ledger.web import data
@@ -128,7 +127,7 @@ class ProgramPages(Controller):
         self, request: Request[Any, Any, Any], code: FromPath[str], principal: Viewer
     ) -> Response[str]:
         _may_audit(principal, code)
-        filters, errors, _ = _filters(request)
+        filters, _errors, _ = _filters(request)
         text = await data.renewal_register_csv(request.app.state, code, **filters)
         return Response(
             text,

@@ -13,7 +13,6 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from events.catalog import ActivityRegistered
-from ledger.api.auth import Principal
 from ledger.api.controllers.completions import BatchResult
 from ledger.api.schemas import ActivityBody, AmendBody, VoidBody
 from ledger.api.views import csv_text
