@@ -185,6 +185,7 @@ async def _print_demo_tokens(dsn: str) -> None:
         identities = await seed_demo(Ledger(PostgresEventStore(pool)), TokenStore(pool), SYSTEM)
     for role, subject, token in identities:
         print(f"demo token {role} {subject}: {token}", flush=True)
+    print("login: http://127.0.0.1:8000/login (paste one of the tokens above)", flush=True)
 
 
 class _Server(uvicorn.Server):

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 
 import msgspec
@@ -78,13 +78,15 @@ def safe_cell(value: object) -> object:
     return value
 
 
-def csv_text(columns: Sequence[str], rows: Iterable[msgspec.Struct]) -> str:
-    """`columns` of each row with a header line, every cell through `safe_cell`."""
+def csv_text(columns: Sequence[str], rows: Iterable[msgspec.Struct | Mapping[str, object]]) -> str:
+    """`columns` of each row (a Struct's attributes or a mapping's keys) with a header line,
+    every cell through `safe_cell`."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(columns)
     for row in rows:
-        writer.writerow([safe_cell(getattr(row, c)) for c in columns])
+        get = row.get if isinstance(row, Mapping) else lambda c, row=row: getattr(row, c)
+        writer.writerow([safe_cell(get(c)) for c in columns])
     return out.getvalue()
 
 

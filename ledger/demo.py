@@ -1,9 +1,11 @@
 """Demo data for `ceu-ledger serve --demo`: a small, believable ledger relative to today.
 
-Two providers, a handful of activities, and managers in every interesting state: one ready to
-file, one short of CEUs with the deadline near, one CMOM holder short on core skills, one in
-grace, plus a filed renewal waiting for a decision.  Safe to run on every start: what exists
-is left alone.  Tokens are new each time (they are shown once).
+Two providers, their activities, and managers in every state a page can show: ready to file,
+short of CEUs, short on CMOM core skills, in grace, lapsed, a renewal waiting for a decision,
+one approved (now in its second cycle), one denied, one revoked by a failed audit; a voided and
+an amended posting; an audit with findings.  No activity is completed twice in one cycle (it
+would count once).  Safe to run on every start: what exists is left alone.  Tokens are new
+each time (they are shown once).
 """
 
 from __future__ import annotations
@@ -12,9 +14,10 @@ import contextlib
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, NamedTuple
+from uuid import UUID
 
 from events.catalog import ActivityRegistered
-from ledger.commands import Context, Posting, catalogue, completions, managers, renewals
+from ledger.commands import Context, Posting, audits, catalogue, completions, managers, renewals
 from ledger.domain.cycles import add_months
 from ledger.domain.errors import DomainError
 
@@ -40,7 +43,7 @@ def _activity(provider: str, activity_id: str, title: str, fmt: str, ceus: str, 
         ceus=Decimal(ceus),
         category=category,
         programs=programs,
-        starts_on=today - timedelta(days=365),
+        starts_on=today - timedelta(days=3 * 365),
         ends_on=today,
     )
 
@@ -50,10 +53,14 @@ def _activities(today: date) -> list[ActivityRegistered]:
     return [
         _activity("tma", "tma-revenue-cycle", "Revenue cycle workshop", "workshop", "12", "core",
                   both, today),
-        _activity("tma", "tma-hipaa", "HIPAA privacy update", "webinar", "1.5", "compliance",
+        _activity("tma", "tma-compliance", "Compliance bootcamp", "workshop", "12", "core",
+                  cmm, today),
+        _activity("tma", "tma-hipaa", "HIPAA privacy update", "webinar", "1.5", "general",
+                  both, today),
+        _activity("tma", "tma-leadership", "Leading a practice team", "workshop", "6", "general",
                   cmm, today),
         _activity(pmi, "pmi-coding", "Coding essentials", "online", "6", "core", cmom, today),
-        _activity(pmi, "pmi-leadership", "Leading a front office", "online", "4", "leadership",
+        _activity(pmi, "pmi-front-office", "Running a front office", "online", "4", "general",
                   cmom, today),
     ]  # fmt: skip
 
@@ -66,24 +73,48 @@ class _Manager(NamedTuple):
     completions: list[tuple[str, int, str]]
     """(activity, days ago, CEUs)"""
     paid: bool = False
-    file: bool = False
+    decision: str | None = None
+    """None: not filed; "filed": filed and waiting; "approve" / "deny": decided."""
+    later: tuple[tuple[str, int, str], ...] = ()
+    """Completions recorded after the decision (the next cycle's)."""
+    audit: str | None = None
+    """"passed" or "failed": the finding of the demo audit on this renewal."""
 
 
 def _managers(today: date) -> list[_Manager]:
-    cycle_ending = add_months(today, -23)
+    months = lambda n, days=0: add_months(today, -n) - timedelta(days=days)  # noqa: E731
     return [
-        _Manager("pat-ready", "Pat Rivera", "CMM", cycle_ending,
-                 [("tma-revenue-cycle", 200, "12"), ("tma-revenue-cycle", 30, "12")], paid=True),
-        _Manager("sam-short", "Sam Okafor", "CMM", cycle_ending + timedelta(days=20),
-                 [("tma-revenue-cycle", 100, "12"), ("tma-hipaa", 40, "1.5")]),
-        _Manager("lee-core", "Lee Chen", "CMOM", add_months(today, -11),
-                 [("pmi-coding", 90, "6"), ("pmi-leadership", 60, "4"),
-                  ("tma-revenue-cycle", 10, "2")], paid=True),
-        _Manager("kim-grace", "Kim Novak", "CMM", add_months(today, -24) - timedelta(days=10),
+        _Manager("pat-ready", "Pat Rivera", "CMM", months(23),
+                 [("tma-revenue-cycle", 200, "12"), ("tma-compliance", 30, "12")], paid=True),
+        _Manager("sam-short", "Sam Okafor", "CMM", months(23, -20),
+                 [("tma-revenue-cycle", 100, "12"), ("tma-hipaa", 40, "1.5"),
+                  ("tma-leadership", 20, "6")]),
+        _Manager("lee-core", "Lee Chen", "CMOM", months(11),
+                 [("pmi-coding", 90, "6"), ("pmi-front-office", 60, "4"),
+                  ("tma-hipaa", 10, "1.5")], paid=True),
+        _Manager("kim-grace", "Kim Novak", "CMM", months(24, 10),
                  [("tma-revenue-cycle", 300, "12")]),
-        _Manager("ana-filed", "Ana Souza", "CMOM", add_months(today, -11) - timedelta(days=5),
-                 [("tma-revenue-cycle", 120, "12")], paid=True, file=True),
+        _Manager("lou-lapsed", "Lou Martin", "CMM", months(26),
+                 [("tma-revenue-cycle", 400, "12")]),
+        _Manager("ana-filed", "Ana Souza", "CMOM", months(11, 5),
+                 [("tma-revenue-cycle", 120, "12")], paid=True, decision="filed"),
+        _Manager("dee-denied", "Dee Walker", "CMOM", months(11, 10),
+                 [("tma-revenue-cycle", 150, "12")], paid=True, decision="deny"),
+        _Manager("ben-approved", "Ben Adler", "CMM", months(24, 5),
+                 [("tma-revenue-cycle", 400, "12"), ("tma-compliance", 200, "12")], paid=True,
+                 decision="approve", later=(("tma-hipaa", 2, "1.5"),), audit="passed"),
+        _Manager("cy-revoked", "Cy Brandt", "CMM", months(23, 15),
+                 [("tma-revenue-cycle", 300, "12"), ("tma-compliance", 100, "12")], paid=True,
+                 decision="approve", audit="failed"),
     ]  # fmt: skip
+
+
+_REASONS = {
+    "deny": "No certificate of attendance on file for the revenue cycle workshop",
+    "approve": "All evidence on file",
+    "passed": "Certificates match the provider's roster",
+    "failed": "The certificates sent do not match the provider's roster",
+}
 
 
 async def seed_demo(ledger: Ledger, tokens: TokenStore, ctx: Context) -> list[tuple[str, str, str]]:
@@ -98,6 +129,7 @@ async def seed_demo(ledger: Ledger, tokens: TokenStore, ctx: Context) -> list[tu
         with contextlib.suppress(DomainError):
             await catalogue.register_activity(ledger, ctx, activity)
     people = _managers(today)
+    audited: dict[UUID, str] = {}
     for m in people:
         try:
             await managers.enroll_manager(
@@ -109,31 +141,18 @@ async def seed_demo(ledger: Ledger, tokens: TokenStore, ctx: Context) -> list[tu
             )
         except DomainError:
             continue  # seeded on an earlier start
-        await managers.grant_certification(
-            ledger, ctx, m.manager_id, program=m.program, certified_on=m.certified_on
-        )
-        for n, (activity_id, days_ago, ceus) in enumerate(m.completions):
-            provider = "pmi-online" if activity_id.startswith("pmi") else "tma"
-            posting = Posting(
-                external_id=f"demo-{m.manager_id}-{n}",
-                manager_id=m.manager_id,
-                activity_id=activity_id,
-                completed_on=today - timedelta(days=days_ago),
-                ceus=Decimal(ceus),
-            )
-            await completions.record_completion(ledger, ctx, provider, posting)
-        if m.paid:
-            fee = (await ledger.catalogue.program(m.program)).versions[-1].fee_cents
-            await renewals.pay_fee(
-                ledger,
-                ctx,
-                m.manager_id,
-                program=m.program,
-                amount_cents=fee,
-                reference=f"DEMO-{n}",
-            )
-        if m.file:
-            await renewals.file_renewal(ledger, ctx, m.manager_id, program=m.program)
+        if (renewal_id := await _seed_manager(ledger, ctx, m, today)) and m.audit:
+            audited[renewal_id] = m.audit
+    if audited:
+        drawn = await audits.draw_audit(
+            ledger, ctx, program="CMM", filed_from=today, filed_to=today, rate=Decimal("1"),
+            seed=20260615, population=list(audited),
+        )  # fmt: skip
+        for renewal_id, outcome in sorted(audited.items(), key=lambda kv: kv[1], reverse=True):
+            await audits.record_finding(
+                ledger, ctx, drawn.audit_id, renewal_id=renewal_id, passed=outcome == "passed",
+                note=_REASONS[outcome],
+            )  # fmt: skip
     identities = [
         ("admin", "demo", {}),
         *(("provider", p, {"provider_id": p}) for p, _, _ in _PROVIDERS),
@@ -145,3 +164,57 @@ async def seed_demo(ledger: Ledger, tokens: TokenStore, ctx: Context) -> list[tu
         (role, subject, (await tokens.create(role=role, created_by="demo", **scope)).token)  # type: ignore[arg-type]
         for role, subject, scope in identities
     ]
+
+
+async def _post(ledger: Ledger, ctx: Context, m: _Manager, n: int, line: tuple[str, int, str],
+                today: date) -> UUID:  # fmt: skip
+    activity_id, days_ago, ceus = line
+    provider = "pmi-online" if activity_id.startswith("pmi") else "tma"
+    posting = Posting(
+        external_id=f"demo-{m.manager_id}-{n}",
+        manager_id=m.manager_id,
+        activity_id=activity_id,
+        completed_on=today - timedelta(days=days_ago),
+        ceus=Decimal(ceus),
+    )
+    return (await completions.record_completion(ledger, ctx, provider, posting)).receipt.id
+
+
+async def _seed_manager(ledger: Ledger, ctx: Context, m: _Manager, today: date) -> UUID | None:
+    """One demo manager's record; the id of their renewal if they filed one."""
+    await managers.grant_certification(
+        ledger, ctx, m.manager_id, program=m.program, certified_on=m.certified_on
+    )
+    posted = [await _post(ledger, ctx, m, n, line, today) for n, line in enumerate(m.completions)]
+    if m.manager_id == "sam-short":  # one amended posting and one voided, by their provider
+        await completions.amend_completion(
+            ledger, ctx, posted[1], reason="Attended the first hour only", ceus=Decimal("1"),
+            completed_on=None, provider_id="tma",
+        )  # fmt: skip
+        await completions.void_completion(
+            ledger, ctx, posted[2], reason="Posted to the wrong manager", provider_id="tma"
+        )
+    if m.paid:
+        fee = (await ledger.catalogue.program(m.program)).versions[-1].fee_cents
+        await renewals.pay_fee(
+            ledger,
+            ctx,
+            m.manager_id,
+            program=m.program,
+            amount_cents=fee,
+            reference=f"DEMO-{m.manager_id}",
+        )
+    if m.decision is None:
+        return None
+    filed, _ = await renewals.file_renewal(ledger, ctx, m.manager_id, program=m.program)
+    if m.decision != "filed":
+        await renewals.decide_renewal(
+            ledger,
+            ctx,
+            filed.renewal_id,
+            approve=m.decision == "approve",
+            reason=_REASONS[m.decision],
+        )
+    for n, line in enumerate(m.later, start=len(m.completions)):
+        await _post(ledger, ctx, m, n, line, today)
+    return filed.renewal_id

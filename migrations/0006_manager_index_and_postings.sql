@@ -15,6 +15,7 @@ CREATE TABLE ceu_postings (
     external_id     text NOT NULL,
     manager_id      text NOT NULL,
     activity_id     text NOT NULL,
+    activity_title  text NOT NULL,
     completed_on    date NOT NULL,
     ceus            numeric NOT NULL,
     position        bigint NOT NULL,

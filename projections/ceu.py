@@ -271,11 +271,11 @@ async def _index(
     for cid, (manager_id, position) in batch.postings.items():
         c = records[manager_id].completions[cid]
         rows.append(
-            (cid, c.provider_id, c.external_id, manager_id, c.activity_id, c.completed_on,
-             c.ceus, position, c.posted_at, c.voided, c.amended)
+            (cid, c.provider_id, c.external_id, manager_id, c.activity_id, c.activity_title,
+             c.completed_on, c.ceus, position, c.posted_at, c.voided, c.amended)
         )  # fmt: skip
     await conn.executemany(
-        "INSERT INTO ceu_postings VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+        "INSERT INTO ceu_postings VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
         " ON CONFLICT (completion_id) DO UPDATE SET completed_on = EXCLUDED.completed_on,"
         " ceus = EXCLUDED.ceus, voided = EXCLUDED.voided, amended = EXCLUDED.amended",
         rows,

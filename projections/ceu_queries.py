@@ -28,6 +28,7 @@ __all__ = [
     "RegisterRow",
     "audit",
     "audit_population",
+    "audits",
     "due_certifications",
     "findings",
     "managers",
@@ -92,6 +93,7 @@ class PostingRow(msgspec.Struct, frozen=True, kw_only=True):
     external_id: str
     manager_id: str
     activity_id: str
+    activity_title: str
     completed_on: date
     ceus: Decimal
     position: int
@@ -179,6 +181,14 @@ async def audit(
     return _decode_drawn(raw), [Finding(**dict(row)) for row in rows]
 
 
+async def audits(conn: asyncpg.Connection, program: str) -> list[AuditSampleDrawn]:
+    """The program's audit draws, newest first."""
+    rows = await conn.fetch(
+        "SELECT drawn FROM ceu_audits WHERE program = $1 ORDER BY drawn_at DESC, audit_id", program
+    )
+    return [_decode_drawn(row[0]) for row in rows]
+
+
 async def findings(conn: asyncpg.Connection, audit_id: UUID) -> list[Finding]:
     rows = await conn.fetch(
         "SELECT renewal_id, manager_id, outcome, note, recorded_at FROM ceu_findings"
@@ -254,7 +264,8 @@ async def postings(
     conn: asyncpg.Connection, provider_id: str, *, manager_id: str | None, after: int, limit: int
 ) -> list[PostingRow]:
     rows = await conn.fetch(
-        "SELECT completion_id AS id, external_id, manager_id, activity_id, completed_on, ceus,"
+        "SELECT completion_id AS id, external_id, manager_id, activity_id, activity_title,"
+        " completed_on, ceus,"
         " position, recorded_at, voided, amended FROM ceu_postings"
         " WHERE provider_id = $1 AND position > $2 AND ($3::text IS NULL OR manager_id = $3)"
         " ORDER BY position LIMIT $4",

@@ -40,6 +40,7 @@ from ledger.commands import Ledger
 from ledger.infra.limits import pool_options
 from ledger.infra.projectors import running_projectors
 from ledger.settings import Settings
+from ledger.web import openapi_render_plugins, static_routers, template_config, web_router
 from projections.registry import all_projections
 
 __all__ = ["MAX_BODY_BYTES", "create_app"]
@@ -99,7 +100,8 @@ def create_app(
                 yield
 
     app = Litestar(
-        route_handlers=CONTROLLERS,
+        route_handlers=[*CONTROLLERS, web_router(), *static_routers()],
+        template_config=template_config(),
         dependencies=DEPENDENCIES,
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[metrics.config.middleware],
@@ -116,6 +118,7 @@ def create_app(
                 security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer")}
             ),
             security=[{"bearer": []}],
+            render_plugins=openapi_render_plugins(),
         ),
         debug=False,
         logging_config=None,  # the process's logging is configured once: ledger.infra.logs

@@ -241,18 +241,31 @@ class TokenStore:
         scheme, _, token = (authorization or "").partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise NotAuthorizedException(detail="send Authorization: Bearer <token>")
-        digest, now = hash_token(token.strip()), self._clock()
+        principal = await self._live("token_hash", hash_token(token.strip()))
+        if isinstance(principal, str):
+            raise NotAuthorizedException(detail=principal)
+        return principal
+
+    async def principal_of(self, token_id: uuid.UUID) -> Principal | None:
+        """The principal of a live token by its id (a web session holds only the id), or None
+        once it is revoked or expired."""
+        principal = await self._live("token_id", token_id)
+        return None if isinstance(principal, str) else principal
+
+    async def _live(self, key: Literal["token_hash", "token_id"], value: object) -> Principal | str:
+        """The principal of the token whose `key` is `value`, or why there is none."""
+        now = self._clock()
         row = await self._pool.fetchrow(
-            "SELECT token_id, role, provider_id, manager_id, programs, expires_at, last_used_at"
-            " FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL",
-            digest,
+            "SELECT token_hash, token_id, role, provider_id, manager_id, programs, expires_at,"
+            f" last_used_at FROM api_tokens WHERE {key} = $1 AND revoked_at IS NULL",
+            value,
         )
         if row is None:
-            raise NotAuthorizedException(detail="unknown or revoked token")
+            return "unknown or revoked token"
         if row["expires_at"] is not None and row["expires_at"] <= now:
-            raise NotAuthorizedException(detail="this token has expired")
+            return "this token has expired"
         if row["last_used_at"] is None or now - row["last_used_at"] >= _LAST_USED_EVERY:
-            await self._used(digest, now)
+            await self._used(row["token_hash"], now)
         return Principal(
             token_id=row["token_id"],
             role=row["role"],

@@ -250,6 +250,14 @@ class Reads:
             findings = await ceu_queries.findings(conn, audit_id)
         return AuditView.of(drawn, tuple(findings))
 
+    async def audits(self, code: str) -> list[AuditView]:
+        """The program's audits with their findings, newest first."""
+        async with self.pool.acquire() as conn:
+            await self.caught_up(conn)
+            drawn = await ceu_queries.audits(conn, code)
+            found = [tuple(await ceu_queries.findings(conn, d.audit_id)) for d in drawn]
+        return [AuditView.of(d, f) for d, f in zip(drawn, found, strict=True)]
+
     async def audit_population(self, code: str, filed_from: date, filed_to: date) -> list[UUID]:
         async with self.pool.acquire() as conn:
             await self.caught_up(conn)

@@ -1,0 +1,1 @@
+"""The pages, one controller per kind of person (SPEC section 9)."""

@@ -1,0 +1,49 @@
+"""Signing in with a token, signing out, and the front door."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, get, post
+from litestar.response import Redirect, Template
+
+from ledger.web import data
+from ledger.web.session import current, home_of, page_context
+
+__all__ = ["AuthPages"]
+
+
+class AuthPages(Controller):
+    include_in_schema = False
+
+    @get("/")
+    async def front_door(self, request: Request[Any, Any, Any]) -> Redirect:
+        principal = await current(request)
+        return Redirect(home_of(principal) if principal else "/login")
+
+    @get("/login")
+    async def login_form(self, request: Request[Any, Any, Any]) -> Template | Redirect:
+        principal = await current(request)
+        if principal is not None:
+            return Redirect(home_of(principal))
+        return Template("login.html", context={**page_context(request, None), "errors": {}})
+
+    @post("/login", status_code=303)
+    async def login(self, request: Request[Any, Any, Any]) -> Template | Redirect:
+        token = str((await request.form()).get("token", "")).strip()
+        principal = await data.principal_for_token(request.app.state, token) if token else None
+        if principal is None:
+            message = "Enter your access token" if not token else "That token is not valid"
+            return Template(
+                "login.html",
+                context={**page_context(request, None), "errors": {"token": message}},
+                status_code=401,
+            )
+        home = home_of(principal)
+        request.set_session({"token_id": str(principal.token_id), "home": home})
+        return Redirect(home, status_code=303)
+
+    @post("/logout", status_code=303)
+    async def logout(self, request: Request[Any, Any, Any]) -> Redirect:
+        request.clear_session()
+        return Redirect("/login", status_code=303)

@@ -1,0 +1,248 @@
+"""A provider's page: its activities, a roster upload with a result per line, its postings."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+from uuid import UUID
+
+from litestar import Controller, Request, get, post
+from litestar.datastructures import UploadFile
+from litestar.di import Provide
+from litestar.params import FromPath
+from litestar.response import Redirect, Template
+
+from events.catalog import ActivityRegistered
+from ledger.api.schemas import ActivityBody, AmendBody, VoidBody
+from ledger.api.views import BatchResult
+from ledger.csv_io import CSV_HEADER, RosterFormatError, csv_text
+from ledger.domain.errors import DomainError
+from ledger.web import data
+from ledger.web.forms import FormInvalid, errors_of, form_values, parse_form
+from ledger.web.session import OutOfScope, Viewer, context_of, flash, page_context, viewer
+
+__all__ = ["ProviderPages"]
+
+ACTIVITY_LABELS = {
+    "activity_id": "an activity id",
+    "title": "a title",
+    "format": "the format",
+    "ceus": "the CEUs",
+    "category": "the category",
+    "programs": "the programs",
+    "starts_on": "the first day",
+    "ends_on": "the last day",
+}
+
+
+def _may_see(principal: Viewer, provider_id: str) -> None:
+    if not (principal.is_admin() or principal.is_provider(provider_id)):
+        raise OutOfScope(detail="A provider's page is for that provider only.")
+
+
+def _reason(error: dict[str, Any] | None) -> str:
+    if not error:
+        return ""
+    if errors := error.get("errors"):
+        return "; ".join(f"{e.get('field')}: {e.get('message')}" for e in errors)
+    return str(error.get("detail", ""))
+
+
+def result_csv(result: BatchResult) -> str:
+    """The roster's result, one line per roster line, to download."""
+    rows = (
+        {
+            "line": n,
+            "external_id": r.external_id,
+            "status": r.status,
+            "completion_id": r.id,
+            "reason": _reason(r.error),
+        }
+        for n, r in enumerate(result.results, start=2)
+    )
+    return csv_text(("line", "external_id", "status", "completion_id", "reason"), rows)
+
+
+async def provider_page(
+    request: Request[Any, Any, Any],
+    principal: Viewer,
+    provider_id: str,
+    *,
+    errors: dict[str, dict[str, str]] | None = None,
+    values: dict[str, dict[str, Any]] | None = None,
+    roster: BatchResult | None = None,
+    status_code: int = 200,
+) -> Template:
+    state = request.app.state
+    manager_id = request.query_params.get("manager_id", "").strip() or None
+    result_href = None
+    if roster is not None:
+        encoded = base64.b64encode(result_csv(roster).encode()).decode()
+        result_href = f"data:text/csv;base64,{encoded}"
+    context = {
+        **page_context(request, principal),
+        "provider_id": provider_id,
+        "activities": await data.provider_activities(state, provider_id),
+        # Newest first on the page; the API's page is in log order.
+        "postings": (await data.provider_postings(state, provider_id, manager_id)).completions[
+            ::-1
+        ],
+        "manager_filter": manager_id or "",
+        "errors": errors or {},
+        "values": values or {},
+        "roster": roster,
+        "roster_reasons": [_reason(r.error) for r in roster.results] if roster else [],
+        "result_href": result_href,
+        "csv_header": ",".join(CSV_HEADER),
+        "today": state.ledger.today(),
+    }
+    return Template("provider.html", context=context, status_code=status_code)
+
+
+class ProviderPages(Controller):
+    path = "/providers/{provider_id:str}"
+    include_in_schema = False
+    dependencies = {"principal": Provide(viewer)}
+
+    @get("/")
+    async def page(
+        self, request: Request[Any, Any, Any], provider_id: FromPath[str], principal: Viewer
+    ) -> Template:
+        _may_see(principal, provider_id)
+        return await provider_page(request, principal, provider_id)
+
+    @post("/activities", status_code=303)
+    async def add_activity(
+        self, request: Request[Any, Any, Any], provider_id: FromPath[str], principal: Viewer
+    ) -> Template | Redirect:
+        _may_see(principal, provider_id)
+        values = form_values(await request.form(), lists=("programs",))
+        try:
+            body = parse_form(values, ActivityBody, ACTIVITY_LABELS)
+            await data.add_activity(
+                request.app.state,
+                context_of(request, principal),
+                ActivityRegistered(
+                    provider_id=provider_id,
+                    activity_id=body.activity_id,
+                    title=body.title,
+                    format=body.format,
+                    ceus=body.ceus,
+                    category=body.category,
+                    programs=tuple(body.programs),
+                    starts_on=body.starts_on,
+                    ends_on=body.ends_on,
+                ),
+            )
+        except (FormInvalid, DomainError) as exc:
+            found = exc.errors if isinstance(exc, FormInvalid) else errors_of(exc)
+            values["programs"] = " ".join(values.get("programs", []))
+            return await provider_page(
+                request,
+                principal,
+                provider_id,
+                errors={"activity": found},
+                values={"activity": values},
+                status_code=422,
+            )
+        flash(request, f"Activity {body.activity_id} added.")
+        return Redirect(f"/providers/{provider_id}", status_code=303)
+
+    @post("/roster", status_code=200)
+    async def upload_roster(
+        self, request: Request[Any, Any, Any], provider_id: FromPath[str], principal: Viewer
+    ) -> Template:
+        if not principal.is_provider(provider_id):
+            raise OutOfScope(detail="Only the provider itself posts its rosters.")
+        upload = (await request.form()).get("roster")
+        content = await upload.read() if isinstance(upload, UploadFile) else b""
+        if not content:
+            errors = {"roster": "Choose a CSV file to upload"}
+            return await provider_page(
+                request, principal, provider_id, errors={"roster": errors}, status_code=422
+            )
+        try:
+            result = await data.upload_roster(
+                request.app.state, context_of(request, principal), provider_id, content
+            )
+        except RosterFormatError as exc:
+            errors = {"roster": f"The file cannot be read as a roster: {exc.message}"}
+            return await provider_page(
+                request, principal, provider_id, errors={"roster": errors}, status_code=422
+            )
+        return await provider_page(request, principal, provider_id, roster=result)
+
+    async def _corrector(self, request: Request[Any, Any, Any], principal: Viewer,
+                         provider_id: str, completion_id: UUID) -> str | None:  # fmt: skip
+        posting = await data.completion_posting(request.app.state, completion_id)
+        if posting is None or posting.provider_id != provider_id:
+            raise OutOfScope(detail="That posting is not this provider's.")
+        return None if principal.is_admin() else principal.provider_id
+
+    @post("/postings/{completion_id:uuid}/void", status_code=303)
+    async def void(
+        self,
+        request: Request[Any, Any, Any],
+        provider_id: FromPath[str],
+        completion_id: FromPath[UUID],
+        principal: Viewer,
+    ) -> Template | Redirect:
+        _may_see(principal, provider_id)
+        corrector = await self._corrector(request, principal, provider_id, completion_id)
+        values = form_values(await request.form())
+        try:
+            body = parse_form(values, VoidBody, {"reason": "the reason"})
+            await data.void_completion(
+                request.app.state,
+                context_of(request, principal),
+                completion_id,
+                reason=body.reason,
+                provider_id=corrector,
+            )
+        except (FormInvalid, DomainError) as exc:
+            found = exc.errors if isinstance(exc, FormInvalid) else errors_of(exc)
+            key = f"void-{completion_id}"
+            return await provider_page(
+                request, principal, provider_id, errors={key: found}, values={key: values},
+                status_code=422,
+            )  # fmt: skip
+        flash(request, "The posting is voided.")
+        return Redirect(f"/providers/{provider_id}#postings", status_code=303)
+
+    @post("/postings/{completion_id:uuid}/amend", status_code=303)
+    async def amend(
+        self,
+        request: Request[Any, Any, Any],
+        provider_id: FromPath[str],
+        completion_id: FromPath[UUID],
+        principal: Viewer,
+    ) -> Template | Redirect:
+        _may_see(principal, provider_id)
+        corrector = await self._corrector(request, principal, provider_id, completion_id)
+        values = form_values(await request.form())
+        labels = {"reason": "the reason", "ceus": "the CEUs", "completed_on": "the date"}
+        try:
+            body = parse_form(values, AmendBody, labels)
+            await data.amend_completion(
+                request.app.state,
+                context_of(request, principal),
+                completion_id,
+                reason=body.reason,
+                ceus=body.ceus,
+                completed_on=body.completed_on,
+                provider_id=corrector,
+            )
+        except (FormInvalid, DomainError) as exc:
+            found = exc.errors if isinstance(exc, FormInvalid) else errors_of(exc)
+            key = f"amend-{completion_id}"
+            return await provider_page(
+                request, principal, provider_id, errors={key: found}, values={key: values},
+                status_code=422,
+            )  # fmt: skip
+        flash(request, "The posting is amended.")
+        return Redirect(f"/providers/{provider_id}#postings", status_code=303)
+
+
+async def _newest_first(state: Any, provider_id: str, manager_id: str | None) -> list[Any]:
+    """The provider's postings, newest first (the API's page is in log order)."""
+    return (await data.provider_postings(state, provider_id, manager_id)).completions[::-1]

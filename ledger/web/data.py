@@ -1,0 +1,333 @@
+"""Every read and write the web pages make, one small function per need.
+
+Each one calls exactly what the matching API route calls: the read side (ledger/api/reads.py,
+which returns the API's own views) or a command handler (ledger/commands).  A page therefore
+shows the numbers the JSON API gives, computed once, by the domain's pure functions.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import date
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from litestar.datastructures import State
+
+from events.catalog import ActivityRegistered, CompletionRecorded, RenewalFiled
+from events.chain import ChainReport, verify
+from ledger.api.auth import Created, Principal, Role, TokenEntry, TokenStore
+from ledger.api.controllers.records import TRANSCRIPT_COLUMNS
+from ledger.api.reads import Reads
+from ledger.api.rosters import batch_items, batch_result
+from ledger.api.views import AuditView, BatchResult, DueView, PostingsPage, ProgramView, StatusView
+from ledger.commands import Context, Ledger, Posting, audits, catalogue, completions, renewals
+from ledger.commands import standing as standings
+from ledger.commands.loaders import find_completion, find_renewal
+from ledger.commands.rosters import record_completions
+from ledger.csv_io import columns_of, csv_text
+from ledger.domain.catalogue import Activity
+from ledger.domain.errors import NotFound
+from ledger.domain.reports import CycleReport, TranscriptLine
+from projections.ceu_queries import RegisterRow
+
+__all__ = [
+    "add_activity",
+    "amend_completion",
+    "audit",
+    "completion_posting",
+    "create_token",
+    "decide_renewal",
+    "draw_audit",
+    "due_list",
+    "extend_deadline",
+    "file_renewal",
+    "manager_cycles",
+    "manager_status",
+    "manager_transcript",
+    "manager_transcript_csv",
+    "principal_for_token",
+    "program_audits",
+    "programs",
+    "provider_activities",
+    "provider_postings",
+    "providers",
+    "record_finding",
+    "register_provider",
+    "reinstate",
+    "renewal_evidence",
+    "renewal_register",
+    "renewal_register_csv",
+    "revoke",
+    "revoke_token",
+    "session_principal",
+    "tokens",
+    "upload_roster",
+    "verify_ledger",
+    "void_completion",
+]
+
+
+def _ledger(app_state: State) -> Ledger:
+    return app_state.ledger
+
+
+def _reads(app_state: State) -> Reads:
+    return app_state.reads
+
+
+def _tokens(app_state: State) -> TokenStore:
+    return app_state.tokens
+
+
+# --- who is signed in -------------------------------------------------------------------------
+
+
+async def principal_for_token(app_state: State, token: str) -> Principal | None:
+    """The principal a token stands for (the API's own check), or None if it is unknown."""
+    try:
+        return await _tokens(app_state).principal(f"Bearer {token}")
+    except Exception:  # NotAuthorizedException: unknown, revoked, expired or empty
+        return None
+
+
+async def session_principal(app_state: State, token_id: UUID) -> Principal | None:
+    """The principal of a session's token, checked on every page: None once it is revoked."""
+    return await _tokens(app_state).principal_of(token_id)
+
+
+# --- managers ---------------------------------------------------------------------------------
+
+
+async def manager_status(app_state: State, manager_id: str) -> StatusView:
+    """GET /v1/managers/{manager_id}/status."""
+    return await _reads(app_state).status(manager_id)
+
+
+async def manager_transcript(app_state: State, manager_id: str) -> list[TranscriptLine]:
+    """GET /v1/managers/{manager_id}/transcript (every program)."""
+    return await _reads(app_state).transcript(manager_id)
+
+
+async def manager_transcript_csv(app_state: State, manager_id: str) -> str:
+    """GET /v1/managers/{manager_id}/transcript?format=csv."""
+    return csv_text(TRANSCRIPT_COLUMNS, await manager_transcript(app_state, manager_id))
+
+
+async def manager_cycles(app_state: State, manager_id: str, program: str) -> list[CycleReport]:
+    """GET /v1/managers/{manager_id}/cycles?program=."""
+    return await _reads(app_state).cycles(manager_id, program)
+
+
+async def file_renewal(app_state: State, ctx: Context, manager_id: str, program: str) -> UUID:
+    """POST /v1/managers/{manager_id}/renewals; RenewalNotReady lists the shortfalls."""
+    filed, _ = await renewals.file_renewal(_ledger(app_state), ctx, manager_id, program=program)
+    return filed.renewal_id
+
+
+# --- providers --------------------------------------------------------------------------------
+
+
+async def providers(app_state: State) -> list[Any]:
+    """GET /v1/providers."""
+    return await _reads(app_state).providers()
+
+
+async def provider_activities(app_state: State, provider_id: str) -> list[Activity]:
+    """GET /v1/activities, this provider's."""
+    return [a for a in await _reads(app_state).activities() if a.provider_id == provider_id]
+
+
+async def add_activity(app_state: State, ctx: Context, activity: ActivityRegistered) -> None:
+    """POST /v1/providers/{provider_id}/activities."""
+    await catalogue.register_activity(_ledger(app_state), ctx, activity)
+
+
+async def upload_roster(
+    app_state: State, ctx: Context, provider_id: str, csv_bytes: bytes
+) -> BatchResult:
+    """POST /v1/completions/batch with text/csv."""
+    parsed = batch_items(csv_bytes, "text/csv")
+    postings = [p for p in parsed if isinstance(p, Posting)]
+    outcomes = await record_completions(_ledger(app_state), ctx, provider_id, postings)
+    return batch_result(parsed, outcomes)
+
+
+async def provider_postings(
+    app_state: State, provider_id: str, manager_id: str | None = None
+) -> PostingsPage:
+    """GET /v1/providers/{provider_id}/completions?manager_id= (its first page)."""
+    return await _reads(app_state).postings(provider_id, manager_id=manager_id, after=0, limit=500)
+
+
+async def completion_posting(app_state: State, completion_id: UUID) -> CompletionRecorded | None:
+    """The posting itself (who posted it, for whom), to decide who may correct it."""
+    found = await find_completion(_ledger(app_state).store, completion_id)
+    return None if found is None else found[0]
+
+
+async def void_completion(
+    app_state: State, ctx: Context, completion_id: UUID, *, reason: str, provider_id: str | None
+) -> None:
+    """POST /v1/completions/{id}/void (provider_id: the correcting provider, window applies)."""
+    await completions.void_completion(
+        _ledger(app_state), ctx, completion_id, reason=reason, provider_id=provider_id
+    )
+
+
+async def amend_completion(
+    app_state: State, ctx: Context, completion_id: UUID, *, reason: str, ceus: Decimal | None,
+    completed_on: date | None, provider_id: str | None,
+) -> None:  # fmt: skip
+    """POST /v1/completions/{id}/amend."""
+    await completions.amend_completion(
+        _ledger(app_state), ctx, completion_id, reason=reason, ceus=ceus,
+        completed_on=completed_on, provider_id=provider_id,
+    )  # fmt: skip
+
+
+# --- associations -----------------------------------------------------------------------------
+
+
+async def renewal_register(
+    app_state: State, code: str, *, state: str | None = None,
+    cycle_ends_from: date | None = None, cycle_ends_to: date | None = None,
+) -> list[RegisterRow]:  # fmt: skip
+    """GET /v1/programs/{code}/renewals."""
+    return await _reads(app_state).register(
+        code, state=state, cycle_ends_from=cycle_ends_from, cycle_ends_to=cycle_ends_to
+    )
+
+
+async def renewal_register_csv(app_state: State, code: str, **filters: Any) -> str:
+    """GET /v1/programs/{code}/renewals?format=csv."""
+    rows = await renewal_register(app_state, code, **filters)
+    return csv_text(columns_of(RegisterRow), rows)
+
+
+async def due_list(app_state: State, code: str, within_days: int = 90) -> list[DueView]:
+    """GET /v1/programs/{code}/due."""
+    return await _reads(app_state).due(code, within_days=within_days)
+
+
+async def renewal_evidence(
+    app_state: State, renewal_id: UUID
+) -> tuple[RenewalFiled, RegisterRow | None]:
+    """The filing with its frozen evidence, and its line of the register (state, decision)."""
+    filed = await find_renewal(_ledger(app_state).store, renewal_id)
+    rows = await renewal_register(app_state, filed.program)
+    return filed, next((r for r in rows if r.renewal_id == renewal_id), None)
+
+
+async def decide_renewal(
+    app_state: State, ctx: Context, renewal_id: UUID, *, approve: bool, reason: str
+) -> None:
+    """POST /v1/renewals/{renewal_id}/decision."""
+    await renewals.decide_renewal(
+        _ledger(app_state), ctx, renewal_id, approve=approve, reason=reason
+    )
+
+
+async def program_audits(app_state: State, code: str) -> list[AuditView]:
+    """The program's audits, newest first."""
+    return await _reads(app_state).audits(code)
+
+
+async def audit(app_state: State, audit_id: UUID) -> AuditView | None:
+    """GET /v1/audits/{audit_id}; None if there is no such audit."""
+    try:
+        return await _reads(app_state).audit(audit_id)
+    except NotFound:
+        return None
+
+
+async def draw_audit(
+    app_state: State, ctx: Context, code: str, *, filed_from: date, filed_to: date,
+    rate: Decimal | None, seed: int | None,
+) -> AuditView:  # fmt: skip
+    """POST /v1/programs/{code}/audits."""
+    reads = _reads(app_state)
+    program = await reads.program(code)
+    drawn = await audits.draw_audit(
+        _ledger(app_state), ctx, program=code, filed_from=filed_from, filed_to=filed_to,
+        rate=rate if rate is not None else program.versions[-1].audit_rate,
+        seed=seed if seed is not None else secrets.randbits(53),
+        population=await reads.audit_population(code, filed_from, filed_to),
+    )  # fmt: skip
+    return AuditView.of(drawn)
+
+
+async def record_finding(
+    app_state: State, ctx: Context, audit_id: UUID, *, renewal_id: UUID, passed: bool, note: str
+) -> None:
+    """POST /v1/audits/{audit_id}/findings."""
+    await audits.record_finding(
+        _ledger(app_state), ctx, audit_id, renewal_id=renewal_id, passed=passed, note=note
+    )
+
+
+async def revoke(
+    app_state: State, ctx: Context, manager_id: str, program: str, reason: str
+) -> None:
+    """POST /v1/managers/{manager_id}/certifications/{program}/revoke."""
+    await standings.revoke(_ledger(app_state), ctx, manager_id, program=program, reason=reason)
+
+
+async def reinstate(
+    app_state: State, ctx: Context, manager_id: str, program: str, reason: str
+) -> None:
+    """POST /v1/managers/{manager_id}/certifications/{program}/reinstate."""
+    await standings.reinstate(_ledger(app_state), ctx, manager_id, program=program, reason=reason)
+
+
+async def extend_deadline(
+    app_state: State, ctx: Context, manager_id: str, program: str, until: date, reason: str
+) -> None:
+    """POST /v1/managers/{manager_id}/certifications/{program}/extensions."""
+    await standings.extend_deadline(
+        _ledger(app_state), ctx, manager_id, program=program, until=until, reason=reason
+    )
+
+
+async def verify_ledger(app_state: State) -> ChainReport:
+    """GET /v1/ledger/verify."""
+    return await verify(_ledger(app_state).store)
+
+
+# --- admin ------------------------------------------------------------------------------------
+
+
+async def tokens(app_state: State) -> list[TokenEntry]:
+    """GET /v1/tokens, newest first."""
+    return (await _tokens(app_state).entries())[::-1]
+
+
+async def create_token(
+    app_state: State, principal: Principal, *, role: Role, provider_id: str | None,
+    manager_id: str | None, programs: tuple[str, ...],
+) -> Created:  # fmt: skip
+    """POST /v1/tokens (the caller has checked the scope fields as TokensController does)."""
+    return await _tokens(app_state).create(
+        role=role, created_by=principal.actor.id, provider_id=provider_id,
+        manager_id=manager_id, programs=programs,
+    )  # fmt: skip
+
+
+async def revoke_token(app_state: State, token_id: UUID) -> bool:
+    """POST /v1/tokens/{token_id}/revoke.  True if there was such a token."""
+    return await _tokens(app_state).revoke(token_id) is not None
+
+
+async def programs(app_state: State) -> list[ProgramView]:
+    """GET /v1/programs."""
+    return await _reads(app_state).programs()
+
+
+async def register_provider(
+    app_state: State, ctx: Context, *, provider_id: str, name: str, programs: tuple[str, ...]
+) -> None:
+    """POST /v1/providers."""
+    await catalogue.register_provider(
+        _ledger(app_state), ctx, provider_id=provider_id, name=name, programs=programs
+    )

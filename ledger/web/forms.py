@@ -1,0 +1,97 @@
+"""Forms people finish: a posted form becomes the API's own request body (ledger/api/schemas.py),
+checked field by field so that every mistake is named at once, in plain words, beside its
+field (the GOV.UK Design System's error summary and error message patterns)."""
+
+from __future__ import annotations
+
+import types
+import typing
+from collections.abc import Mapping
+from datetime import date
+from decimal import Decimal
+from typing import Any, TypeVar
+
+import msgspec
+
+from ledger.domain.errors import DomainError, Invalid
+
+__all__ = ["FormInvalid", "form_values", "parse_form", "errors_of"]
+
+T = TypeVar("T", bound=msgspec.Struct)
+
+
+class FormInvalid(Exception):
+    """The form's mistakes, field name -> message ("" names no single field)."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+        self.errors = errors
+
+
+def _base(annotation: Any) -> Any:
+    """`Annotated[date | None, Meta(...)]` -> date."""
+    while typing.get_origin(annotation) is typing.Annotated:
+        annotation = typing.get_args(annotation)[0]
+    args = [a for a in typing.get_args(annotation) if a is not type(None)]
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        return _base(args[0]) if len(args) == 1 else annotation
+    return annotation
+
+
+def _message(label: str, annotation: Any, detail: str) -> str:
+    base = _base(annotation)
+    if base is date:
+        return f"Enter {label} as a date, YYYY-MM-DD (for example 2026-03-31)"
+    if base is Decimal:
+        return f"Enter {label} as a number such as 1.5, with a dot for decimals"
+    if base is int:
+        return f"Enter {label} as a whole number"
+    if typing.get_origin(base) is typing.Literal:
+        return f"Choose {label}: one of {', '.join(map(str, typing.get_args(base)))}"
+    if "pattern" in detail:
+        return f"Enter {label} using letters, digits and . _ : - only (program codes: CMM)"
+    if "length" in detail:
+        return f"{label.capitalize()} is too long or empty"
+    return f"Check {label}: {detail}"
+
+
+def form_values(form: Mapping[str, Any], lists: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The form's fields without the CSRF token, trimmed; list fields split on commas/spaces."""
+    values: dict[str, Any] = {}
+    for key, raw in form.items():
+        if key.startswith("_") or not isinstance(raw, str):
+            continue
+        values[key] = raw.strip()
+    for key in lists:
+        values[key] = values.get(key, "").replace(",", " ").split()
+    return values
+
+
+def parse_form(values: Mapping[str, Any], body: type[T], labels: Mapping[str, str]) -> T:
+    """`values` as a `body`, or FormInvalid naming every bad field."""
+    errors: dict[str, str] = {}
+    given: dict[str, Any] = {}
+    for field in msgspec.structs.fields(body):
+        label = labels.get(field.name, field.name.replace("_", " "))
+        value = values.get(field.name)
+        if value in (None, "", []):
+            if field.required:
+                errors[field.name] = f"Enter {label}"
+            continue
+        try:
+            given[field.name] = msgspec.convert(value, field.type, strict=False)
+        except msgspec.ValidationError as exc:
+            errors[field.name] = _message(label, field.type, str(exc))
+    if errors:
+        raise FormInvalid(errors)
+    try:
+        return msgspec.convert(given, body, strict=False)
+    except msgspec.ValidationError as exc:
+        raise FormInvalid({"": str(exc)}) from exc
+
+
+def errors_of(exc: DomainError) -> dict[str, str]:
+    """A refusal by the rules, as form errors: a field's own message when it names one."""
+    if isinstance(exc, Invalid):
+        return {e.field.split(".")[0]: e.message for e in exc.errors}
+    return {"": exc.detail}
