@@ -201,7 +201,9 @@ async def verify(store: EventStore, *, batch_size: int = 10_000) -> ChainReport:
     another core) while this one is hashed."""
     head = await store.head()
     verifier = ChainVerifier()
-    page = asyncio.ensure_future(store.read_all(after=0, limit=batch_size))
+    page: asyncio.Future[list[RecordedEvent]] = asyncio.ensure_future(
+        store.read_all(after=0, limit=batch_size)
+    )
     try:
         while batch := await page:
             last = batch[-1].position

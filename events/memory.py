@@ -11,13 +11,21 @@ from typing import TYPE_CHECKING
 
 from events.append import Batch, check_items, check_request
 from events.chain import GENESIS_HASH
-from events.store import AppendResult, EventStore, EventStoreError, Head, RecordedEvent, utc_now
+from events.store import (
+    AppendItem,
+    AppendResult,
+    EventStore,
+    EventStoreError,
+    Head,
+    RecordedEvent,
+    utc_now,
+)
 
 if TYPE_CHECKING:
     from datetime import datetime
     from uuid import UUID
 
-    from events.store import AppendItem, NewEvent
+    from events.store import NewEvent
 
 __all__ = ["InMemoryEventStore"]
 
@@ -38,7 +46,9 @@ class InMemoryEventStore(EventStore):
         expected_version: int | None,
     ) -> AppendResult:
         check_request(stream_id, events, expected_version)
-        [result] = await self._commit([(stream_id, events, expected_version)], atomic=True)
+        [result] = await self._commit(
+            [AppendItem(stream_id, events, expected_version)], atomic=True
+        )
         assert isinstance(result, AppendResult)
         return result
 

@@ -61,13 +61,21 @@ import asyncpg
 from msgspec.structs import astuple
 
 from events.append import Batch, Outcome, check_items, check_request
-from events.store import AppendResult, EventStore, EventStoreError, Head, RecordedEvent, utc_now
+from events.store import (
+    AppendItem,
+    AppendResult,
+    EventStore,
+    EventStoreError,
+    Head,
+    RecordedEvent,
+    utc_now,
+)
 
 if TYPE_CHECKING:
     from datetime import datetime
     from uuid import UUID
 
-    from events.store import AppendItem, NewEvent
+    from events.store import NewEvent
 
 __all__ = [
     "NOTIFY_CHANNEL",
@@ -217,7 +225,9 @@ class PostgresEventStore(EventStore):
         expected_version: int | None,
     ) -> AppendResult:
         check_request(stream_id, events, expected_version)
-        [result] = await self._submit([(stream_id, events, expected_version)], atomic=True)
+        [result] = await self._submit(
+            [AppendItem(stream_id, events, expected_version)], atomic=True
+        )
         assert isinstance(result, AppendResult)
         return result
 

@@ -60,6 +60,13 @@ def convert(raw: Any, kind: type[T]) -> T:
     return msgspec.convert(raw, kind, strict=True, dec_hook=_dec_hook)
 
 
+def convert_form(raw: Any, kind: type[T]) -> T:
+    """An HTML form's values as `kind`.  A form sends only text, so numbers and dates are read
+    from their text here (strict=False), but the marker types (CEUs, fractions) keep their
+    own strict rules."""
+    return msgspec.convert(raw, kind, strict=False, dec_hook=_dec_hook)
+
+
 def decode(body: bytes, kind: type[T]) -> T:
     """A JSON body as `kind`, strictly; ValidationException (422) or ClientException (400)."""
     try:

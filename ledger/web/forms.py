@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 import msgspec
 
+from ledger.api.strict import convert_form
 from ledger.domain.errors import DomainError, Invalid
 
 __all__ = ["FormInvalid", "form_values", "parse_form", "errors_of"]
@@ -79,13 +80,13 @@ def parse_form(values: Mapping[str, Any], body: type[T], labels: Mapping[str, st
                 errors[field.name] = f"Enter {label}"
             continue
         try:
-            given[field.name] = msgspec.convert(value, field.type, strict=False)
+            given[field.name] = convert_form(value, field.type)
         except msgspec.ValidationError as exc:
             errors[field.name] = _message(label, field.type, str(exc))
     if errors:
         raise FormInvalid(errors)
     try:
-        return msgspec.convert(given, body, strict=False)
+        return convert_form(given, body)
     except msgspec.ValidationError as exc:
         raise FormInvalid({"": str(exc)}) from exc
 
