@@ -29,6 +29,7 @@ from ledger.api.views import (
     ProfileView,
     ProgramView,
     ProviderView,
+    Recorded,
     StandingView,
     StatusView,
 )
@@ -164,7 +165,7 @@ class Reads:
         a = _held(found, manager_id, program)
         return StandingView(
             manager_id=manager_id, program=program, status=a.status, reason=reason,
-            position=result.last_position, recorded_at=result.recorded_at,
+            **Recorded.place(result),
         )  # fmt: skip
 
     async def profile(self, manager_id: str) -> ProfileView:

@@ -48,6 +48,7 @@ __all__ = [
     "ProfileView",
     "ProgramView",
     "ProviderView",
+    "Recorded",
     "RefundView",
     "RenewalFiledView",
     "StandingView",
@@ -199,6 +200,11 @@ class Recorded(msgspec.Struct, frozen=True, kw_only=True):
     position: int
     recorded_at: datetime
 
+    @staticmethod
+    def place(result: AppendResult) -> dict[str, object]:
+        """The fields of this base, for the last event of an append."""
+        return {"position": result.last_position, "recorded_at": result.recorded_at}
+
 
 class FeeView(Recorded, frozen=True, kw_only=True):
     fee_id: UUID
@@ -230,18 +236,7 @@ class RenewalFiledView(Recorded, frozen=True, kw_only=True):
 
     @classmethod
     def of(cls, filed: RenewalFiled, result: AppendResult) -> RenewalFiledView:
-        return cls(
-            renewal_id=filed.renewal_id,
-            manager_id=filed.manager_id,
-            program=filed.program,
-            cycle=filed.cycle,
-            ceus=filed.ceus,
-            carried_over=filed.carried_over,
-            fee_paid_cents=filed.fee_paid_cents,
-            completions=filed.completions,
-            position=result.last_position,
-            recorded_at=result.recorded_at,
-        )
+        return cls(**msgspec.structs.asdict(filed), **Recorded.place(result))
 
 
 class DecisionView(msgspec.Struct, frozen=True, kw_only=True):
@@ -271,15 +266,9 @@ class ExtensionView(Recorded, frozen=True, kw_only=True):
 
     @classmethod
     def of(cls, extended: DeadlineExtended, result: AppendResult) -> ExtensionView:
-        return cls(
-            manager_id=extended.manager_id,
-            program=extended.program,
-            cycle=extended.cycle,
-            ends_on=extended.extended_until,
-            reason=extended.reason,
-            position=result.last_position,
-            recorded_at=result.recorded_at,
-        )
+        fields = msgspec.structs.asdict(extended)
+        fields["ends_on"] = fields.pop("extended_until")
+        return cls(**fields, **Recorded.place(result))
 
 
 class FindingView(msgspec.Struct, frozen=True, kw_only=True):
@@ -304,17 +293,7 @@ class AuditView(msgspec.Struct, frozen=True, kw_only=True):
 
     @classmethod
     def of(cls, drawn: AuditSampleDrawn, findings: tuple[Finding, ...] = ()) -> AuditView:
-        return cls(
-            audit_id=drawn.audit_id,
-            program=drawn.program,
-            filed_from=drawn.filed_from,
-            filed_to=drawn.filed_to,
-            rate=drawn.rate,
-            seed=drawn.seed,
-            population=drawn.population,
-            selected=drawn.selected,
-            findings=findings,
-        )
+        return cls(**msgspec.structs.asdict(drawn), findings=findings)
 
 
 class CompletionView(msgspec.Struct, frozen=True, kw_only=True):

@@ -11,7 +11,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from ledger.api.deps import CurrentPrincipal, LedgerDep, RequestContext, allow
 from ledger.api.errors import WRITE_PROBLEMS
 from ledger.api.schemas import DecisionBody, FeeBody, RefundBody, RenewalBody
-from ledger.api.views import DecisionView, FeeView, RefundView, RenewalFiledView
+from ledger.api.views import DecisionView, FeeView, Recorded, RefundView, RenewalFiledView
 from ledger.commands import renewals as cmd
 from ledger.commands.loaders import find_fee, find_renewal
 
@@ -43,7 +43,7 @@ class ManagerRenewalsController(Controller):
         return FeeView(
             fee_id=fee_id, manager_id=manager_id, program=data.program,
             amount_cents=data.amount_cents, reference=data.reference,
-            position=result.last_position, recorded_at=result.recorded_at,
+            **Recorded.place(result),
         )  # fmt: skip
 
     @post(
@@ -96,7 +96,7 @@ class FeesController(Controller):
         return RefundView(
             fee_id=fee_id, manager_id=paid.manager_id, program=paid.program,
             amount_cents=data.amount_cents, reason=data.reason,
-            position=result.last_position, recorded_at=result.recorded_at,
+            **Recorded.place(result),
         )  # fmt: skip
 
 
