@@ -39,6 +39,7 @@ from ledger.commands.streams import manager_stream, program_stream, provider_str
 from ledger.csv_io import RosterFormatError, columns_of, csv_text, parse_roster_csv
 from ledger.demo import seed_demo
 from ledger.infra.database import database_dsn, why_unreachable
+from ledger.infra.limits import server_options
 from ledger.infra.logs import configure_logging
 from ledger.infra.migrations import load_migrations, migrate
 from ledger.settings import LOG_LEVELS, Settings
@@ -209,7 +210,9 @@ async def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         app = create_app(settings, dsn, run_projectors=not args.no_projectors)
         # Our request log replaces uvicorn's access log; `log_config=None` leaves the
         # logging configured above alone, so uvicorn's own lines are JSON too.
-        config = uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False)
+        config = uvicorn.Config(
+            app, host=host, port=port, log_config=None, access_log=False, **server_options()
+        )
         server = _Server(config)
         # First signal: finish requests, close the lifespan (pool, projectors), then leave
         # this block, which stops the embedded server.  Second SIGINT: hurry.

@@ -33,6 +33,7 @@ from ledger.api.controllers.renewals import (
 from ledger.api.deps import DEPENDENCIES
 from ledger.api.errors import EXCEPTION_HANDLERS
 from ledger.api.metrics import CountingStore, Metrics
+from ledger.api.openapi import describe
 from ledger.api.reads import Reads
 from ledger.api.request_log import RequestLogMiddleware
 from ledger.api.strict import StrictInput
@@ -125,4 +126,5 @@ def create_app(
     )
     # Outside the router, so that every answer (404 and 405 included) has its id and log line.
     app.asgi_handler = RequestLogMiddleware(app.asgi_handler)
+    describe(app)
     return app

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from litestar import Response
+from litestar import Litestar, Response
 from litestar.openapi import ResponseSpec
 from litestar.openapi.spec import OpenAPIMediaType, OpenAPIResponse, OpenAPIType, Operation, Schema
 
 from ledger.csv_io import csv_text
 
-__all__ = ["CsvOperation", "csv_response", "json_or_csv"]
+__all__ = ["CsvOperation", "csv_response", "describe", "json_or_csv"]
 
 
 def json_or_csv(rows: Any) -> dict[int, ResponseSpec]:
@@ -44,3 +45,15 @@ def csv_response(columns: Sequence[str], rows: Iterable[Any], filename: str) -> 
         media_type="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
+
+
+def describe(app: Litestar) -> None:
+    """Give every operation of the API a summary and a description from its handler's
+    docstring (its first sentence, and the whole text), before the schema is first built."""
+    for route in app.routes:
+        for handler in getattr(route, "route_handlers", ()):
+            doc = inspect.cleandoc(inspect.getdoc(handler.fn) or "")
+            if doc and handler.summary is None:
+                handler.summary = doc.split("\n\n")[0].split(". ")[0].rstrip(".").replace("\n", " ")
+            if doc and handler.description is None:
+                handler.description = doc

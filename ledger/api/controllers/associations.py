@@ -142,6 +142,7 @@ class AuditsController(Controller):
     async def get_audit(
         self, audit_id: FromPath[UUID], principal: CurrentPrincipal, reads: ReadsDep
     ) -> AuditView:
+        """An audit draw: its seed, population, selection and the findings so far."""
         view = await reads.audit(audit_id)
         _may_audit(principal, view.program)
         return view

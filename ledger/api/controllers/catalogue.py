@@ -126,6 +126,7 @@ class ProgramsController(Controller):
     async def get_program(
         self, code: FromPath[str], principal: CurrentPrincipal, reads: ReadsDep
     ) -> ProgramView:
+        """One program with every rule version, oldest first (any role)."""
         return ProgramView.of(await reads.program(code))
 
     @post("/", operation_id="defineProgram", responses=WRITE_PROBLEMS, status_code=HTTP_201_CREATED)
@@ -137,6 +138,7 @@ class ProgramsController(Controller):
         ledger: LedgerDep,
         reads: ReadsDep,
     ) -> ProgramView:
+        """Define a program (a credential) with its first rule version (an admin)."""
         allow(principal.is_admin(), "only an admin defines programs")
         await cmd.define_program(
             ledger,
@@ -183,6 +185,7 @@ class ProvidersController(Controller):
         ctx: RequestContext,
         ledger: LedgerDep,
     ) -> ProviderBody:
+        """Register a provider and the programs it is approved for (an admin)."""
         allow(principal.is_admin(), "only an admin registers providers")
         await cmd.register_provider(
             ledger, ctx, provider_id=data.provider_id, name=data.name, programs=tuple(data.programs)
@@ -227,6 +230,7 @@ class ProvidersController(Controller):
         ctx: RequestContext,
         ledger: LedgerDep,
     ) -> ActivityBody:
+        """Register an activity of the provider: its CEUs, category, programs and dates."""
         allow(
             principal.is_admin() or principal.is_provider(provider_id),
             "only that provider or an admin",

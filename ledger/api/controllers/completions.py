@@ -128,6 +128,7 @@ class CompletionsController(Controller):
         ledger: LedgerDep,
         reads: ReadsDep,
     ) -> CompletionView:
+        """Void a completion; the poster within its correction window, an auditor or an admin."""
         corrector = await _corrector(completion_id, principal, ledger)
         await cmd.void_completion(
             ledger, ctx, completion_id, reason=data.reason, provider_id=corrector
@@ -149,6 +150,7 @@ class CompletionsController(Controller):
         ledger: LedgerDep,
         reads: ReadsDep,
     ) -> CompletionView:
+        """Amend a completion (CEUs or date); the poster within its correction window."""
         corrector = await _corrector(completion_id, principal, ledger)
         await cmd.amend_completion(
             ledger, ctx, completion_id, reason=data.reason, ceus=data.ceus,

@@ -40,6 +40,7 @@ class ManagersController(Controller):
         ctx: RequestContext,
         ledger: LedgerDep,
     ) -> ManagerBody:
+        """Enrol a manager (an admin or an auditor)."""
         allow(principal.is_admin() or principal.role == "auditor", "only an admin or an auditor")
         await cmd.enroll_manager(
             ledger, ctx, manager_id=data.manager_id, name=data.name, email=data.email
@@ -115,6 +116,7 @@ class ManagersController(Controller):
         ctx: RequestContext,
         ledger: LedgerDep,
     ) -> CertificationBody:
+        """Grant a certification from `certified_on`; its cycles run back to back from then."""
         allow(
             principal.is_admin() or principal.audits(data.program),
             f"only an admin or a {data.program} auditor",
