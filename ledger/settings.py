@@ -37,6 +37,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """The SQL migrations to apply (LEDGER_MIGRATIONS_DIR); the repo's by default."""
     admin_token: Secret | None = None
     """An admin bearer token guaranteed to exist at start (LEDGER_ADMIN_TOKEN)."""
+    session_secret: Secret | None = None
+    """Signs and encrypts the web pages' session and CSRF cookies (LEDGER_SESSION_SECRET, at
+    least 32 characters).  Every API process behind one load balancer needs the same one;
+    unset, each process makes its own at start (sessions then live as long as the process)."""
     poll_interval: float = 1.0
     """Seconds a projector waits for a NOTIFY before it polls anyway (LEDGER_POLL_INTERVAL)."""
     pool_size: int = 10
@@ -57,6 +61,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             fields["database_url"] = Secret(url)
         if token := get("LEDGER_ADMIN_TOKEN"):
             fields["admin_token"] = Secret(token)
+        if secret := get("LEDGER_SESSION_SECRET"):
+            if len(secret) < 32:
+                raise ValueError("LEDGER_SESSION_SECRET must be at least 32 characters")
+            fields["session_secret"] = Secret(secret)
         for name, key in (
             ("data_dir", "LEDGER_DATA_DIR"),
             ("migrations_dir", "LEDGER_MIGRATIONS_DIR"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 from decimal import Decimal
@@ -67,6 +68,13 @@ CONTROLLERS = [
 ]
 
 
+def _session_key(settings: Settings) -> bytes | None:
+    """32 bytes for the pages' cookies, from LEDGER_SESSION_SECRET (None: one per process)."""
+    if settings.session_secret is None:
+        return None
+    return hashlib.sha256(str(settings.session_secret).encode()).digest()
+
+
 def create_app(
     settings: Settings,
     dsn: str,
@@ -101,7 +109,7 @@ def create_app(
                 yield
 
     app = Litestar(
-        route_handlers=[*CONTROLLERS, web_router(), *static_routers()],
+        route_handlers=[*CONTROLLERS, web_router(_session_key(settings)), *static_routers()],
         template_config=template_config(),
         dependencies=DEPENDENCIES,
         exception_handlers=EXCEPTION_HANDLERS,

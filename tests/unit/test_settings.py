@@ -46,3 +46,9 @@ def test_secrets_never_show_in_a_repr():
 def test_a_malformed_number_names_the_variable():
     with pytest.raises(ValueError, match="LEDGER_PORT='eighty'"):
         Settings.from_env({"LEDGER_PORT": "eighty"})
+
+
+def test_a_session_secret_must_be_long_enough_to_sign_cookies():
+    assert Settings.from_env({"LEDGER_SESSION_SECRET": "x" * 32}).session_secret == "x" * 32
+    with pytest.raises(ValueError, match="LEDGER_SESSION_SECRET"):
+        Settings.from_env({"LEDGER_SESSION_SECRET": "short"})
