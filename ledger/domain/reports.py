@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from ledger.domain.catalogue import Program
-    from ledger.domain.record import ManagerRecord, Renewal
+    from ledger.domain.record import Completion, ManagerRecord, Renewal
 
 __all__ = [
     "CycleReport",
@@ -63,54 +63,57 @@ def transcript(
 ) -> list[TranscriptLine]:
     """Every completion, in date order, with its state for `program` (or for every program
     the manager holds, when None)."""
-    allocations: dict[UUID, list[Allocation]] = {}
+    allocations = _allocations(record, programs, as_of, program)
+    ordered = sorted(
+        record.completions.values(), key=lambda c: (c.completed_on, c.posted_at, c.completion_id)
+    )
+    return [_line(c, allocations.get(c.completion_id, [])) for c in ordered]
+
+
+def _allocations(
+    record: ManagerRecord, programs: Mapping[str, Program], as_of: date, program: str | None
+) -> dict[UUID, list[Allocation]]:
+    """Each completion's allocations, one per certification judged."""
+    found: dict[UUID, list[Allocation]] = {}
     for code, cert in record.certifications.items():
         if program in (None, code):
-            _, found = history(
-                cert, list(record.completions.values()), programs[code].versions, as_of
-            )
-            for allocation in found:
-                allocations.setdefault(allocation.completion_id, []).append(allocation)
-    lines = []
-    for c in sorted(
-        record.completions.values(), key=lambda c: (c.completed_on, c.posted_at, c.completion_id)
-    ):
-        mine = allocations.get(c.completion_id, [])
-        counting = [a for a in mine if a.cycle is not None]
-        counted = bool(counting)
-        state: LineState = (
-            "voided"
-            if c.voided
-            else "amended"
-            if c.amended
-            else "counted"
-            if counted
-            else "not_counted"
-        )
-        reasons = {a.reason for a in mine if a.cycle is None}
-        lines.append(
-            TranscriptLine(
-                completion_id=c.completion_id,
-                provider_id=c.provider_id,
-                external_id=c.external_id,
-                activity_id=c.activity_id,
-                activity_title=c.activity_title,
-                category=c.category,
-                programs=c.programs,
-                completed_on=c.completed_on,
-                ceus=c.ceus,
-                posted_at=c.posted_at,
-                state=state,
-                counted=counted,
-                amended=c.amended,
-                voided=c.voided,
-                late=any(a.late for a in counting),
-                cycle=counting[0].cycle if len(counting) == 1 else None,
-                reason=None if counted or not reasons else sorted(r for r in reasons if r)[0],
-                history=c.history,
-            )
-        )
-    return lines
+            completions = list(record.completions.values())
+            for allocation in history(cert, completions, programs[code].versions, as_of)[1]:
+                found.setdefault(allocation.completion_id, []).append(allocation)
+    return found
+
+
+def _state(c: Completion, counted: bool) -> LineState:
+    if c.voided:
+        return "voided"
+    if c.amended:
+        return "amended"
+    return "counted" if counted else "not_counted"
+
+
+def _line(c: Completion, mine: list[Allocation]) -> TranscriptLine:
+    counting = [a for a in mine if a.cycle is not None]
+    reasons = sorted(a.reason for a in mine if a.cycle is None and a.reason)
+    return TranscriptLine(
+        completion_id=c.completion_id,
+        provider_id=c.provider_id,
+        external_id=c.external_id,
+        activity_id=c.activity_id,
+        activity_title=c.activity_title,
+        category=c.category,
+        programs=c.programs,
+        completed_on=c.completed_on,
+        ceus=c.ceus,
+        posted_at=c.posted_at,
+        state=_state(c, bool(counting)),
+        counted=bool(counting),
+        amended=c.amended,
+        voided=c.voided,
+        late=any(a.late for a in counting),
+        cycle=counting[0].cycle if len(counting) == 1 else None,
+        reason=None if counting or not reasons else reasons[0],
+        history=c.history,
+    )
 
 
 class FindingReport(msgspec.Struct, frozen=True, kw_only=True):
