@@ -9,7 +9,7 @@ import asyncio
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from events.append import Batch, check_items, check_request
+from events.append import Batch, check_items
 from events.chain import GENESIS_HASH
 from events.store import (
     AppendItem,
@@ -25,7 +25,6 @@ if TYPE_CHECKING:
     from datetime import datetime
     from uuid import UUID
 
-    from events.store import NewEvent
 
 __all__ = ["InMemoryEventStore"]
 
@@ -37,20 +36,6 @@ class InMemoryEventStore(EventStore):
         self._streams: dict[str, list[RecordedEvent]] = {}
         self._by_id: dict[UUID, RecordedEvent] = {}
         self._lock = asyncio.Lock()
-
-    async def append(
-        self,
-        stream_id: str,
-        events: Sequence[NewEvent],
-        *,
-        expected_version: int | None,
-    ) -> AppendResult:
-        check_request(stream_id, events, expected_version)
-        [result] = await self._commit(
-            [AppendItem(stream_id, events, expected_version)], atomic=True
-        )
-        assert isinstance(result, AppendResult)
-        return result
 
     async def append_many(
         self, items: Sequence[AppendItem], *, atomic: bool = False

@@ -60,7 +60,7 @@ from typing import TYPE_CHECKING, Any
 import asyncpg
 from msgspec.structs import astuple
 
-from events.append import Batch, Outcome, check_items, check_request
+from events.append import Batch, Outcome, check_items
 from events.store import (
     AppendItem,
     AppendResult,
@@ -75,7 +75,6 @@ if TYPE_CHECKING:
     from datetime import datetime
     from uuid import UUID
 
-    from events.store import NewEvent
 
 __all__ = [
     "NOTIFY_CHANNEL",
@@ -216,20 +215,6 @@ class PostgresEventStore(EventStore):
         self._flusher: asyncio.Task[None] | None = None
         self.flushes = 0
         """Transactions this store has committed (for tests and the benchmark)."""
-
-    async def append(
-        self,
-        stream_id: str,
-        events: Sequence[NewEvent],
-        *,
-        expected_version: int | None,
-    ) -> AppendResult:
-        check_request(stream_id, events, expected_version)
-        [result] = await self._submit(
-            [AppendItem(stream_id, events, expected_version)], atomic=True
-        )
-        assert isinstance(result, AppendResult)
-        return result
 
     async def append_many(
         self, items: Sequence[AppendItem], *, atomic: bool = False

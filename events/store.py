@@ -128,8 +128,12 @@ class EventStore(Protocol):
         new stream), or None to append whatever the version is.  A mismatch raises
         ConcurrencyConflict.  Re-appending the same event ids with the same content returns
         the original result with `created=False`; other content raises DuplicateEventId.
+        Every adapter has it as one atomic item of `append_many`.
         """
-        ...
+        item = AppendItem(stream_id, events, expected_version)
+        [result] = await self.append_many([item], atomic=True)
+        assert isinstance(result, AppendResult), "atomic: an error is raised, not returned"
+        return result
 
     async def append_many(
         self, items: Sequence[AppendItem], *, atomic: bool = False

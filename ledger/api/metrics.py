@@ -20,7 +20,6 @@ from events.store import (
     EventStore,
     EventStoreError,
     Head,
-    NewEvent,
     RecordedEvent,
 )
 from ledger.infra.limits import ACQUIRE_TIMEOUT
@@ -133,15 +132,6 @@ class CountingStore(EventStore):
     def __init__(self, inner: EventStore, counter: Counter) -> None:
         self._inner = inner
         self._counter = counter
-
-    async def append(
-        self, stream_id: str, events: Sequence[NewEvent], *, expected_version: int | None
-    ) -> AppendResult:
-        result = await self._inner.append(stream_id, events, expected_version=expected_version)
-        if result.created:
-            for event in events:
-                self._counter.labels(type=event.type).inc()
-        return result
 
     async def append_many(
         self, items: Sequence[AppendItem], *, atomic: bool = False

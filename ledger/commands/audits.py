@@ -5,12 +5,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from events.catalog import AuditSampleDrawn
-from ledger.commands.base import write, write_manager
+from ledger.commands.base import write, write_enrolled
 from ledger.commands.loaders import find_audit, find_renewal
 from ledger.commands.streams import audit_stream
 from ledger.domain import audit
 from ledger.domain import standing as rules
-from ledger.domain.managers import require_manager
 
 if TYPE_CHECKING:
     from datetime import date
@@ -53,13 +52,13 @@ async def record_finding(
 ) -> AppendResult:
     drawn = await find_audit(ledger.store, audit_id)
     filed = await find_renewal(ledger.store, renewal_id)
-    written = await write_manager(
+    written = await write_enrolled(
         ledger,
         ctx,
         filed.manager_id,
         lambda record: rules.record_finding(
-            require_manager(record, filed.manager_id), filed.program, audit_id=audit_id,
-            selected=drawn.selected, renewal_id=renewal_id, passed=passed, note=note,
+            record, filed.program, audit_id=audit_id, selected=drawn.selected,
+            renewal_id=renewal_id, passed=passed, note=note,
         ),
     )  # fmt: skip
     return written.result

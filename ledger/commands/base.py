@@ -25,9 +25,10 @@ from events.codec import Metadata, encode
 from events.store import AppendResult, ConcurrencyConflict, EventStore, utc_now
 from ledger.commands.loaders import Catalogue, ManagerLoader
 from ledger.commands.streams import manager_stream
+from ledger.domain.managers import require_manager
 from ledger.domain.record import ManagerRecord
 
-__all__ = ["Context", "Ledger", "Load", "Written", "write", "write_manager"]
+__all__ = ["Context", "Ledger", "Load", "Written", "write", "write_enrolled", "write_manager"]
 
 S = TypeVar("S")
 Load = Callable[[], Awaitable[tuple[S, int]]]
@@ -115,4 +116,13 @@ async def write_manager(
     """`write` to a manager's stream, starting from the loader's current record."""
     return await write(
         ledger, ctx, manager_stream(manager_id), lambda: ledger.managers.current(manager_id), decide
+    )
+
+
+async def write_enrolled(
+    ledger: Ledger, ctx: Context, manager_id: str, decide: Callable[[ManagerRecord], list[Event]]
+) -> Written:
+    """`write_manager` for a decision about a manager who must exist (NotFound otherwise)."""
+    return await write_manager(
+        ledger, ctx, manager_id, lambda record: decide(require_manager(record, manager_id))
     )

@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from events.catalog import RenewalFiled
-from ledger.commands.base import write_manager
+from ledger.commands.base import write_enrolled, write_manager
 from ledger.commands.loaders import find_fee, find_renewal
 from ledger.domain import renewals as rules
-from ledger.domain.managers import require_manager
 
 if TYPE_CHECKING:
     from uuid import UUID
@@ -77,13 +76,12 @@ async def decide_renewal(
     ledger: Ledger, ctx: Context, renewal_id: UUID, *, approve: bool, reason: str
 ) -> AppendResult:
     filed = await find_renewal(ledger.store, renewal_id)
-    written = await write_manager(
+    written = await write_enrolled(
         ledger,
         ctx,
         filed.manager_id,
         lambda record: rules.decide_renewal(
-            require_manager(record, filed.manager_id), filed.program, renewal_id,
-            approve=approve, reason=reason,
+            record, filed.program, renewal_id, approve=approve, reason=reason
         ),
-    )  # fmt: skip
+    )
     return written.result

@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from events.catalog import DeadlineExtended
-from ledger.commands.base import write_manager
+from ledger.commands.base import write_enrolled
 from ledger.domain import standing as rules
-from ledger.domain.managers import require_manager
 
 if TYPE_CHECKING:
     from datetime import date
@@ -21,11 +20,8 @@ __all__ = ["extend_deadline", "reinstate", "revoke"]
 async def revoke(
     ledger: Ledger, ctx: Context, manager_id: str, *, program: str, reason: str
 ) -> AppendResult:
-    written = await write_manager(
-        ledger,
-        ctx,
-        manager_id,
-        lambda record: rules.revoke(require_manager(record, manager_id), program, reason=reason),
+    written = await write_enrolled(
+        ledger, ctx, manager_id, lambda record: rules.revoke(record, program, reason=reason)
     )
     return written.result
 
@@ -33,11 +29,8 @@ async def revoke(
 async def reinstate(
     ledger: Ledger, ctx: Context, manager_id: str, *, program: str, reason: str
 ) -> AppendResult:
-    written = await write_manager(
-        ledger,
-        ctx,
-        manager_id,
-        lambda record: rules.reinstate(require_manager(record, manager_id), program, reason=reason),
+    written = await write_enrolled(
+        ledger, ctx, manager_id, lambda record: rules.reinstate(record, program, reason=reason)
     )
     return written.result
 
@@ -46,12 +39,12 @@ async def extend_deadline(
     ledger: Ledger, ctx: Context, manager_id: str, *, program: str, until: date, reason: str
 ) -> tuple[DeadlineExtended, AppendResult]:
     known, today = await ledger.catalogue.program(program), ledger.today()
-    written = await write_manager(
+    written = await write_enrolled(
         ledger,
         ctx,
         manager_id,
         lambda record: rules.extend_deadline(
-            require_manager(record, manager_id), known, until=until, reason=reason, today=today
+            record, known, until=until, reason=reason, today=today
         ),
     )
     [extended] = written.events
