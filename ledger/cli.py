@@ -181,12 +181,12 @@ async def cmd_rebuild(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-async def _print_demo_tokens(dsn: str) -> None:
+async def _print_demo_tokens(dsn: str, base_url: str) -> None:
     async with create_pool(dsn, min_size=1, max_size=2) as pool:
         identities = await seed_demo(Ledger(PostgresEventStore(pool)), TokenStore(pool), SYSTEM)
     for role, subject, token in identities:
         print(f"demo token {role} {subject}: {token}", flush=True)
-    print("login: http://127.0.0.1:8000/login (paste one of the tokens above)", flush=True)
+    print(f"login: {base_url}/login (paste one of the tokens above)", flush=True)
 
 
 class _Server(uvicorn.Server):
@@ -206,7 +206,7 @@ async def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     configure_logging((args.log_level or settings.log_level).upper())
     async with migrated_dsn(settings, report=_log.info) as dsn:
         if args.demo:
-            await _print_demo_tokens(dsn)
+            await _print_demo_tokens(dsn, f"http://{host}:{port}")
         app = create_app(settings, dsn, run_projectors=not args.no_projectors)
         # Our request log replaces uvicorn's access log; `log_config=None` leaves the
         # logging configured above alone, so uvicorn's own lines are JSON too.
