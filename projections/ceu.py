@@ -262,10 +262,12 @@ async def _index(
         "INSERT INTO ceu_manager_index (manager_id, enrolled_position, name, email)"
         " VALUES ($1, $2, '', '')",
         sorted(batch.enrolled.items()),
+        timeout=_TIMEOUT,
     )
     await conn.executemany(
         "UPDATE ceu_manager_index SET name = $2, email = $3 WHERE manager_id = $1",
         [(m, r.name, r.email) for m, r in sorted(records.items()) if m in batch.changed_managers],
+        timeout=_TIMEOUT,
     )
     rows = []
     for cid, (manager_id, position) in batch.postings.items():
@@ -279,4 +281,5 @@ async def _index(
         " ON CONFLICT (completion_id) DO UPDATE SET completed_on = EXCLUDED.completed_on,"
         " ceus = EXCLUDED.ceus, voided = EXCLUDED.voided, amended = EXCLUDED.amended",
         rows,
+        timeout=_TIMEOUT,
     )

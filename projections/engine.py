@@ -65,8 +65,11 @@ _LOCK_CLASS = 0x4345  # first key of the two-key advisory lock: "projection runn
 
 CONNECT_TIMEOUT = 5.0
 """Seconds to open a connection (TCP or unix socket, start-up and authentication)."""
-COMMAND_TIMEOUT = 30.0
-"""Seconds any one statement may take, COMMIT included; far above a healthy batch's."""
+COMMAND_TIMEOUT = 5.0
+"""Seconds any one statement may take, COMMIT included; far above a healthy batch's (a few
+milliseconds), and short enough that a statement stuck on a connection the server dropped
+without a word (seen with `pg_ctl -m immediate` under load) gives up well within the 10 s
+the projections have to reach the head after the database returns."""
 BATCH_TIMEOUT = 120.0
 """Seconds a whole batch (one transaction) may take, whatever it waits on."""
 BACKOFF_FIRST = 0.25
