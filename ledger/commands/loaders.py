@@ -38,6 +38,7 @@ from ledger.domain.errors import NotFound
 from ledger.domain.record import evolve, fold
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
     from datetime import date, datetime
     from uuid import UUID
 
@@ -50,6 +51,7 @@ __all__ = [
     "ManagerLoader",
     "find_audit",
     "find_completion",
+    "find_completions",
     "find_fee",
     "find_renewal",
     "require_completion",
@@ -67,6 +69,21 @@ class ManagerLoader:
         record = self._snapshots.get(manager_id)
         after = 0 if record is None else record.version
         tail = await self._store.read_stream(manager_stream(manager_id), after_version=after)
+        return self._advance(record, tail)
+
+    async def current_many(
+        self, manager_ids: Iterable[str]
+    ) -> dict[str, tuple[ManagerRecord | None, int]]:
+        """`current` for many managers, with one read of all their tails."""
+        records = {m: self._snapshots.get(m) for m in manager_ids}
+        tails = await self._store.read_streams(
+            {manager_stream(m): 0 if r is None else r.version for m, r in records.items()}
+        )
+        return {m: self._advance(r, tails[manager_stream(m)]) for m, r in records.items()}
+
+    def _advance(
+        self, record: ManagerRecord | None, tail: list[RecordedEvent]
+    ) -> tuple[ManagerRecord | None, int]:
         for recorded in tail:
             record = evolve(record, decode(recorded), recorded.recorded_at)
         if record is not None:
@@ -178,6 +195,17 @@ async def find_completion(
     """The fact that recorded a completion, and where it stands in the log."""
     found = await _found(store, cid)
     return found if found and isinstance(found[0], CompletionRecorded) else None  # type: ignore[return-value]
+
+
+async def find_completions(
+    store: EventStore, cids: Iterable[UUID]
+) -> dict[UUID, tuple[CompletionRecorded, RecordedEvent]]:
+    """`find_completion` for many ids, in one read; ids not recorded are absent."""
+    found: dict[UUID, tuple[CompletionRecorded, RecordedEvent]] = {}
+    for cid, recorded in (await store.find_many(cids)).items():
+        if isinstance(event := decode(recorded), CompletionRecorded):
+            found[cid] = (event, recorded)
+    return found
 
 
 async def require_completion(store: EventStore, cid: UUID) -> CompletionRecorded:
