@@ -241,7 +241,7 @@ async def _profile(pid: int, seconds: float, load: Callable[[], Awaitable[Measur
     out = f"/tmp/ceu-bench-profile-{pid}.txt"
     spy = await asyncio.create_subprocess_exec(
         os.path.join(os.path.dirname(sys.executable), "py-spy"), "record", "--pid", str(pid),
-        "--duration", str(seconds), "--rate", "200", "--format", "raw", "--output", out,
+        "--duration", str(round(seconds)), "--rate", "200", "--format", "raw", "--output", out,
         "--nonblocking", stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     posted = 0
