@@ -154,7 +154,7 @@ class StreamQueue:
                 for event in events:  # the next decision sees this one as stored
                     after = evolve(after, event, now)
             except Exception as refused:
-                job.future.set_exception(refused)
+                _fail(job, refused)
                 continue
             record = after
             ids.update(e.event_id for e in batch)
@@ -168,17 +168,23 @@ class StreamQueue:
         again: list[_Job] = []
         for index, (job, outcome) in enumerate(zip(taken, outcomes, strict=True)):
             if isinstance(outcome, AppendResult):
-                job.future.set_result(Written(events=job.events, result=outcome))
+                if not job.future.done():  # (its caller may have gone meanwhile)
+                    job.future.set_result(Written(events=job.events, result=outcome))
             elif isinstance(outcome, ConcurrencyConflict):
                 # The first item conflicts only if another process appended first.
                 job.lost += index == 0
                 if job.lost >= self._attempts:
-                    job.future.set_exception(outcome)
+                    _fail(job, outcome)
                 else:
                     again.append(job)
             else:
-                job.future.set_exception(outcome)
+                _fail(job, outcome)
         if again and again[0] is taken[0]:
             # Another process is writing this stream too: spread out a little.
             await asyncio.sleep(random.uniform(0, 0.002 * again[0].lost))
         return again + later
+
+
+def _fail(job: _Job, error: BaseException) -> None:
+    if not job.future.done():  # (its caller may have gone meanwhile)
+        job.future.set_exception(error)
