@@ -6,7 +6,7 @@ commit costs nothing)."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from events.append import Batch, check_items
@@ -85,6 +85,12 @@ class InMemoryEventStore(EventStore):
 
     async def find(self, event_id: UUID) -> RecordedEvent | None:
         return self._by_id.get(event_id)
+
+    async def find_many(self, event_ids: Iterable[UUID]) -> dict[UUID, RecordedEvent]:
+        return {i: self._by_id[i] for i in event_ids if i in self._by_id}
+
+    async def read_streams(self, after: Mapping[str, int]) -> dict[str, list[RecordedEvent]]:
+        return {s: list(self._streams.get(s, [])[v:]) for s, v in after.items()}
 
     async def head(self) -> Head:
         last = self._log[-1] if self._log else None

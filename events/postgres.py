@@ -54,7 +54,7 @@ holds across processes too.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import asyncpg
@@ -114,6 +114,14 @@ UPDATE event_head SET position = $12, hash = $13, recorded_at = $14
 """
 
 _BY_IDS = f"SELECT {_COLUMNS} FROM events WHERE event_id = ANY($1::uuid[]) ORDER BY position"
+
+# One index range scan of (stream_id, version) per stream: LATERAL keeps the planner from
+# joining the whole table against the list.
+_STREAMS_AFTER = f"""
+SELECT e.* FROM unnest($1::text[], $2::int[]) AS t(s, v)
+CROSS JOIN LATERAL (SELECT {_COLUMNS} FROM events
+                    WHERE stream_id = t.s AND version > t.v ORDER BY version) AS e
+"""
 
 
 async def init_connection(conn: asyncpg.Connection) -> None:
@@ -328,6 +336,21 @@ class PostgresEventStore(EventStore):
             f"SELECT {_COLUMNS} FROM events WHERE event_id = $1", event_id
         )
         return None if row is None else RecordedEvent(*row)
+
+    async def find_many(self, event_ids: Iterable[UUID]) -> dict[UUID, RecordedEvent]:
+        ids = list(dict.fromkeys(event_ids))
+        if not ids:
+            return {}
+        return {e.event_id: e for e in await self._by_ids(self._pool, ids)}
+
+    async def read_streams(self, after: Mapping[str, int]) -> dict[str, list[RecordedEvent]]:
+        found: dict[str, list[RecordedEvent]] = {stream_id: [] for stream_id in after}
+        if not after:
+            return found
+        rows = await self._pool.fetch(_STREAMS_AFTER, list(after), list(after.values()))
+        for row in rows:
+            found[row[2]].append(RecordedEvent(*row))
+        return found
 
     async def head(self) -> Head:
         async with self._pool.acquire() as conn:

@@ -7,7 +7,7 @@ contract can be tested without any domain in sight.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import NamedTuple, Protocol
 from uuid import UUID
@@ -180,3 +180,13 @@ class EventStore(Protocol):
     async def find(self, event_id: UUID) -> RecordedEvent | None:
         """The event with this id, wherever it is stored."""
         ...
+
+    async def find_many(self, event_ids: Iterable[UUID]) -> dict[UUID, RecordedEvent]:
+        """The stored events among `event_ids` (ids not stored are absent), in one read."""
+        found = {event_id: await self.find(event_id) for event_id in dict.fromkeys(event_ids)}
+        return {event_id: event for event_id, event in found.items() if event is not None}
+
+    async def read_streams(self, after: Mapping[str, int]) -> dict[str, list[RecordedEvent]]:
+        """Many streams at once: for each stream id, its events after the version given, in
+        version order (a stream with nothing new maps to an empty list), in one read."""
+        return {s: await self.read_stream(s, after_version=v) for s, v in after.items()}

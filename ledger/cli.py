@@ -14,6 +14,8 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import os
+import secrets
 import signal
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
@@ -24,12 +26,14 @@ import asyncpg
 import msgspec
 import uvicorn
 from tqdm import tqdm
+from uvicorn.supervisors.multiprocess import Multiprocess
 
 from events.chain import verify
 from events.codec import Actor
 from events.postgres import PostgresEventStore, connect, create_pool
 from ledger.api import strict
 from ledger.api.app import create_app
+from ledger.api.asgi import WORKER_DSN, WORKER_LOG_LEVEL, WORKER_PROJECTORS
 from ledger.api.auth import TokenStore
 from ledger.api.schemas import CompletionBody
 from ledger.commands import Context, Ledger, Posted, Posting
@@ -207,6 +211,8 @@ async def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     async with migrated_dsn(settings, report=_log.info) as dsn:
         if args.demo:
             await _print_demo_tokens(dsn, f"http://{host}:{port}")
+        if args.workers > 1:
+            return await _serve_workers(args, dsn, host, port)
         app = create_app(settings, dsn, run_projectors=not args.no_projectors)
         # Our request log replaces uvicorn's access log; `log_config=None` leaves the
         # logging configured above alone, so uvicorn's own lines are JSON too.
@@ -222,6 +228,40 @@ async def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
             except SystemExit as exc:  # uvicorn's way to say it could not start
                 raise CannotRun(f"the HTTP server did not start on {host}:{port}") from exc
     return 0
+
+
+async def _serve_workers(args: argparse.Namespace, dsn: str, host: str, port: int) -> int:
+    """N worker processes (ledger/api/asgi.py) on one socket, under uvicorn's supervisor,
+    which runs in a thread: this process keeps the embedded database until they are gone.
+    The supervisor takes SIGINT and SIGTERM (it stops the workers, each draining its
+    requests), and restarts a worker that dies."""
+    os.environ[WORKER_DSN] = dsn
+    os.environ[WORKER_PROJECTORS] = "0" if args.no_projectors else "1"
+    os.environ[WORKER_LOG_LEVEL] = (args.log_level or "info").upper()
+    # The workers share the pages' cookie key, or a session would only work on one of them.
+    os.environ.setdefault("LEDGER_SESSION_SECRET", secrets.token_urlsafe(48))
+    config = uvicorn.Config(
+        "ledger.api.asgi:create", factory=True, host=host, port=port, workers=args.workers,
+        log_config=None, access_log=False, **server_options(),
+    )  # fmt: skip
+    try:
+        sock = config.bind_socket()
+    except SystemExit as exc:
+        raise CannotRun(f"the HTTP server did not start on {host}:{port}") from exc
+    try:
+        supervisor = Multiprocess(config, sockets=[sock])
+        # The first signal asks the supervisor to stop the workers; the database stays up
+        # until `run` has joined them.
+        with SIGNALS.diverted(lambda sig: supervisor.should_exit.set()):
+            await asyncio.to_thread(supervisor.run)
+    finally:
+        sock.close()
+    return 0
+
+
+def check_serve(args: argparse.Namespace) -> None:
+    if args.workers < 1:
+        raise CannotRun("--workers must be at least 1")
 
 
 def check_token(args: argparse.Namespace) -> None:
@@ -342,13 +382,17 @@ def build_parser() -> argparse.ArgumentParser:
         sub.set_defaults(handler=handler, check=check)
         return sub
 
-    serve = add("serve", cmd_serve, "run the HTTP API (and the projectors)")
+    serve = add("serve", cmd_serve, "run the HTTP API (and the projectors)", check_serve)
     serve.add_argument("--host", help="default LEDGER_HOST or 127.0.0.1")
     serve.add_argument("--port", type=int, help="default LEDGER_PORT or 8000")
     serve.add_argument("--log-level", choices=LOG_LEVELS, help="default LEDGER_LOG_LEVEL or info")
     serve.add_argument(
         "--no-projectors", action="store_true", help="leave projections to other processes"
     )
+    serve.add_argument(
+        "--workers", type=int, default=1,
+        help="API processes (default 1); projectors run in one of them, the others stand by",
+    )  # fmt: skip
     serve.add_argument(
         "--demo", action="store_true", help="record demo data and print a token per demo identity"
     )

@@ -40,6 +40,7 @@ from ledger.api.request_log import RequestLogMiddleware
 from ledger.api.strict import StrictInput
 from ledger.commands import Ledger
 from ledger.infra.limits import pool_options
+from ledger.infra.notify import following_catalogue
 from ledger.infra.projectors import running_projectors
 from ledger.settings import Settings
 from ledger.web import openapi_render_plugins, static_routers, template_config, web_router
@@ -101,12 +102,13 @@ def create_app(
             )
             if settings.admin_token is not None:
                 await app.state.tokens.ensure_admin(str(settings.admin_token))
-            if not run_projectors:
-                yield
-                return
-            async with running_projectors(dsn, poll_interval=settings.poll_interval) as runners:
-                app.state.projectors = runners  # for /health and /metrics
-                yield
+            async with following_catalogue(dsn, ledger.catalogue):
+                if not run_projectors:
+                    yield
+                    return
+                async with running_projectors(dsn, poll_interval=settings.poll_interval) as runners:
+                    app.state.projectors = runners  # for /health and /metrics
+                    yield
 
     app = Litestar(
         route_handlers=[*CONTROLLERS, web_router(_session_key(settings)), *static_routers()],

@@ -5,7 +5,7 @@ of this process, their consecutive failures and the time of their last error."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -160,3 +160,9 @@ class CountingStore(EventStore):
 
     async def find(self, event_id: UUID) -> RecordedEvent | None:
         return await self._inner.find(event_id)
+
+    async def find_many(self, event_ids: Iterable[UUID]) -> dict[UUID, RecordedEvent]:
+        return await self._inner.find_many(event_ids)
+
+    async def read_streams(self, after: Mapping[str, int]) -> dict[str, list[RecordedEvent]]:
+        return await self._inner.read_streams(after)

@@ -6,6 +6,11 @@ A command handler is a few lines of orchestration: look up what the decision nee
 writer got there first the append is a ConcurrencyConflict, and `write` loads again (only the
 stream's new tail, for a manager: ledger/commands/loaders.py) and decides again: a decision is
 always made on the state it is appended to.
+
+Writes to a manager's stream (`write_manager`) do not retry against each other: within this
+process they are queued and combined per stream (ledger/commands/streams_queue.py), so a hot
+manager is written in rounds, each decided in order on one load and appended in one call,
+and only another process's append can make a decision run again.
 """
 
 from __future__ import annotations
@@ -18,13 +23,11 @@ from datetime import date, datetime
 from typing import TypeVar
 from uuid import UUID
 
-import msgspec
-
 from events.catalog import CompletionRecorded, Event, FeePaid, RenewalFiled
 from events.codec import Metadata, encode
-from events.store import AppendResult, ConcurrencyConflict, EventStore, utc_now
+from events.store import ConcurrencyConflict, EventStore, utc_now
 from ledger.commands.loaders import Catalogue, ManagerLoader
-from ledger.commands.streams import manager_stream
+from ledger.commands.streams_queue import StreamQueue, Written
 from ledger.domain.managers import require_manager
 from ledger.domain.record import ManagerRecord
 
@@ -56,15 +59,13 @@ class Ledger:
         self.new_id = new_id
         self.managers = ManagerLoader(store)
         self.catalogue = Catalogue(store)
+        self.writes = StreamQueue(
+            store, self.managers, clock=clock, event_id=lambda e: event_id(e, new_id)
+        )
 
     def today(self) -> date:
         """The ledger's calendar day (UTC)."""
         return self.clock().date()
-
-
-class Written(msgspec.Struct, frozen=True, kw_only=True):
-    events: list[Event]
-    result: AppendResult
 
 
 def event_id(event: Event, new_id: Callable[[], UUID]) -> UUID:
@@ -113,10 +114,9 @@ async def write_manager(
     manager_id: str,
     decide: Callable[[ManagerRecord | None], list[Event]],
 ) -> Written:
-    """`write` to a manager's stream, starting from the loader's current record."""
-    return await write(
-        ledger, ctx, manager_stream(manager_id), lambda: ledger.managers.current(manager_id), decide
-    )
+    """`write` to a manager's stream, starting from the loader's current record, queued
+    behind (and decided after) this process's other writes to the same stream."""
+    return await ledger.writes.write(ctx, manager_id, decide)
 
 
 async def write_enrolled(

@@ -6,7 +6,7 @@ import contextlib
 from typing import TYPE_CHECKING, TypeVar
 
 from events.codec import decode
-from ledger.commands.base import write
+from ledger.commands.base import Written, write
 from ledger.commands.streams import activity_stream, program_stream, provider_stream
 from ledger.domain import catalogue as domain
 from ledger.domain.catalogue import (
@@ -18,7 +18,7 @@ from ledger.domain.catalogue import (
 from ledger.domain.errors import AlreadyExists
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Awaitable, Callable
 
     from events.catalog import ActivityRegistered, Event, Rules
     from events.store import AppendResult, EventStore
@@ -50,6 +50,13 @@ def _folded(
     return load
 
 
+async def _announced(ledger: Ledger, written: Awaitable[Written]) -> AppendResult:
+    """This process's catalogue write: its own reads see it at once."""
+    result = (await written).result
+    ledger.catalogue.saw(result.last_position)
+    return result
+
+
 async def ensure_default_programs(ledger: Ledger, ctx: Context) -> None:
     """CMM and CMOM on a fresh ledger, as ordinary events (a no-op once they exist)."""
     for p in DEFAULT_PROGRAMS:
@@ -63,8 +70,9 @@ async def define_program(
     ledger: Ledger, ctx: Context, *, code: str, name: str, association: str, rules: Rules
 ) -> AppendResult:
     stream = program_stream(code)
-    return (
-        await write(
+    return await _announced(
+        ledger,
+        write(
             ledger,
             ctx,
             stream,
@@ -72,29 +80,31 @@ async def define_program(
             lambda existing: domain.define_program(
                 existing, code=code, name=name, association=association, rules=rules
             ),
-        )
-    ).result
+        ),
+    )
 
 
 async def revise_rules(ledger: Ledger, ctx: Context, code: str, rules: Rules) -> AppendResult:
     stream, today = program_stream(code), ledger.today()
-    return (
-        await write(
+    return await _announced(
+        ledger,
+        write(
             ledger,
             ctx,
             stream,
             _folded(ledger.store, stream, evolve_program),
             lambda program: domain.revise_rules(program, code, rules, today=today),
-        )
-    ).result
+        ),
+    )
 
 
 async def register_provider(
     ledger: Ledger, ctx: Context, *, provider_id: str, name: str, programs: tuple[str, ...]
 ) -> AppendResult:
     stream, known = provider_stream(provider_id), await ledger.catalogue.programs()
-    return (
-        await write(
+    return await _announced(
+        ledger,
+        write(
             ledger,
             ctx,
             stream,
@@ -102,8 +112,8 @@ async def register_provider(
             lambda existing: domain.register_provider(
                 existing, known, provider_id=provider_id, name=name, codes=programs
             ),
-        )
-    ).result
+        ),
+    )
 
 
 async def register_activity(
@@ -111,12 +121,13 @@ async def register_activity(
 ) -> AppendResult:
     provider = await ledger.catalogue.provider(activity.provider_id)
     known, stream = await ledger.catalogue.programs(), activity_stream(activity.activity_id)
-    return (
-        await write(
+    return await _announced(
+        ledger,
+        write(
             ledger,
             ctx,
             stream,
             _folded(ledger.store, stream, evolve_activity),
             lambda existing: domain.register_activity(provider, existing, activity, programs=known),
-        )
-    ).result
+        ),
+    )

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from events.catalog import Event
-    from events.store import AppendResult
+    from events.store import AppendResult, RecordedEvent
     from ledger.commands.base import Context, Ledger
     from ledger.domain.catalogue import Activity
     from ledger.domain.record import ManagerRecord
@@ -40,6 +40,7 @@ __all__ = [
     "Receipt",
     "amend_completion",
     "decide_posting",
+    "earlier_of",
     "earlier_posting",
     "record_completion",
     "void_completion",
@@ -146,6 +147,13 @@ async def earlier_posting(ledger: Ledger, provider_id: str, posting: Posting) ->
     """The original receipt if this exact (normalized) posting was recorded before; Duplicate
     if the same external_id was recorded with other content; None if it is new."""
     found = await find_completion(ledger.store, completion_id(provider_id, posting.external_id))
+    return earlier_of(posting, found)
+
+
+def earlier_of(
+    posting: Posting, found: tuple[CompletionRecorded, RecordedEvent] | None
+) -> Posted | None:
+    """`earlier_posting`, given what was found under the posting's id."""
     if found is None:
         return None
     event, recorded = found

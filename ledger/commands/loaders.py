@@ -9,7 +9,12 @@
 * `Catalogue` holds programs, providers and activities, folded once per process and
   refreshed by position: each refresh reads only the catalogue events recorded after the
   last one it saw.  Activities and providers never change once registered, so a cached one
-  is always right; programs are refreshed before every use.
+  is always right (a miss refreshes).  Programs: while the process follows the log's head
+  (`follow`, fed by LISTEN on the store's NOTIFY channel: ledger/infra/notify.py), a use
+  refreshes only if a position beyond the last one checked has been announced (`saw`),
+  so a quiet ledger's reads cost no query; this process's own catalogue writes announce
+  their position directly, so it never reads its own catalogue writes stale.  Without a
+  follower (or while it is reconnecting), every use refreshes, as a plain cache must.
 * `find_*` look up one fact by its event id (completions, renewals and fees are identified
   by the event that records them).
 """
@@ -38,6 +43,7 @@ from ledger.domain.errors import NotFound
 from ledger.domain.record import evolve, fold
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
     from datetime import date, datetime
     from uuid import UUID
 
@@ -50,6 +56,7 @@ __all__ = [
     "ManagerLoader",
     "find_audit",
     "find_completion",
+    "find_completions",
     "find_fee",
     "find_renewal",
     "require_completion",
@@ -67,6 +74,21 @@ class ManagerLoader:
         record = self._snapshots.get(manager_id)
         after = 0 if record is None else record.version
         tail = await self._store.read_stream(manager_stream(manager_id), after_version=after)
+        return self._advance(record, tail)
+
+    async def current_many(
+        self, manager_ids: Iterable[str]
+    ) -> dict[str, tuple[ManagerRecord | None, int]]:
+        """`current` for many managers, with one read of all their tails."""
+        records = {m: self._snapshots.get(m) for m in manager_ids}
+        tails = await self._store.read_streams(
+            {manager_stream(m): 0 if r is None else r.version for m, r in records.items()}
+        )
+        return {m: self._advance(r, tails[manager_stream(m)]) for m, r in records.items()}
+
+    def _advance(
+        self, record: ManagerRecord | None, tail: list[RecordedEvent]
+    ) -> tuple[ManagerRecord | None, int]:
         for recorded in tail:
             record = evolve(record, decode(recorded), recorded.recorded_at)
         if record is not None:
@@ -104,21 +126,58 @@ class Catalogue:
     def __init__(self, store: EventStore) -> None:
         self._store = store
         self._position = 0
+        self._checked = 0
+        """Every catalogue event up to this position is folded."""
+        self._announced = 0
+        """The highest position known to be stored (NOTIFY, this process's writes)."""
+        self._following = False
         self._lock = asyncio.Lock()
+        self.refreshes = 0
+        """Reads of the store this catalogue made (for tests and the benchmark)."""
         self._program_events: list[tuple[ProgramDefined | ProgramRulesRevised, datetime]] = []
         self._programs: dict[str, Program] = {}
         self._providers: dict[str, Provider] = {}
         self._activities: dict[str, Activity] = {}
 
+    def follow(self, head: int) -> None:
+        """The head is being followed from now on; `head` was read after LISTEN began."""
+        self.saw(head)
+        self._following = True
+
+    def unfollow(self) -> None:
+        """The follower lost its connection: refresh on every use until it is back."""
+        self._following = False
+
+    def saw(self, position: int) -> None:
+        """An event at `position` is stored (it may be a catalogue event)."""
+        self._announced = max(self._announced, position)
+
+    def _current(self) -> bool:
+        return self._following and self._announced <= self._checked
+
     async def refresh(self) -> None:
-        """Fold the catalogue events recorded since the last refresh."""
+        """Fold the catalogue events recorded since the last refresh (unless, while
+        following, nothing was stored since the last one)."""
+        if self._current():
+            return
         async with self._lock:
-            while batch := await self._store.read_all(
-                after=self._position, limit=1000, types=_CATALOGUE_TYPES
-            ):
+            if self._current():  # another caller refreshed while this one waited
+                return
+            # Stored (and announced) before the reads below began, so they are in their
+            # snapshot: once they are done, the catalogue is complete up to here.
+            announced = self._announced
+            while True:
+                self.refreshes += 1
+                batch = await self._store.read_all(
+                    after=self._position, limit=1000, types=_CATALOGUE_TYPES
+                )
                 for recorded in batch:
                     self._apply(decode(recorded), recorded)
-                self._position = batch[-1].position
+                if batch:
+                    self._position = batch[-1].position
+                if len(batch) < 1000:
+                    break
+            self._checked = max(self._checked, announced, self._position)
 
     def _apply(self, event: Event, recorded: RecordedEvent) -> None:
         match event:
@@ -154,7 +213,7 @@ class Catalogue:
 
     async def provider(self, provider_id: str) -> Provider | None:
         if provider_id not in self._providers:
-            await self.refresh()
+            await self._refresh_now()
         return self._providers.get(provider_id)
 
     async def activities(self) -> dict[str, Activity]:
@@ -163,8 +222,13 @@ class Catalogue:
 
     async def activity(self, activity_id: str) -> Activity | None:
         if activity_id not in self._activities:
-            await self.refresh()
+            await self._refresh_now()
         return self._activities.get(activity_id)
+
+    async def _refresh_now(self) -> None:
+        """A miss: what is asked for may have been stored before its NOTIFY arrived."""
+        self.saw(self._checked + 1)
+        await self.refresh()
 
 
 async def _found(store: EventStore, event_id: UUID) -> tuple[Event, RecordedEvent] | None:
@@ -178,6 +242,17 @@ async def find_completion(
     """The fact that recorded a completion, and where it stands in the log."""
     found = await _found(store, cid)
     return found if found and isinstance(found[0], CompletionRecorded) else None  # type: ignore[return-value]
+
+
+async def find_completions(
+    store: EventStore, cids: Iterable[UUID]
+) -> dict[UUID, tuple[CompletionRecorded, RecordedEvent]]:
+    """`find_completion` for many ids, in one read; ids not recorded are absent."""
+    found: dict[UUID, tuple[CompletionRecorded, RecordedEvent]] = {}
+    for cid, recorded in (await store.find_many(cids)).items():
+        if isinstance(event := decode(recorded), CompletionRecorded):
+            found[cid] = (event, recorded)
+    return found
 
 
 async def require_completion(store: EventStore, cid: UUID) -> CompletionRecorded:

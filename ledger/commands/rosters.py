@@ -1,48 +1,58 @@
-"""A roster: many postings in one request, each standing alone.
+"""A roster: many postings in one request, each standing alone, written in one transaction.
 
-New postings are grouped by manager, and each manager's lines are decided one after the
-other against one load of the record, each line seeing the lines accepted before it (so two
-lines with the same manager, activity and date meet the same rule as two separate posts),
-and appended together.  A line the rules refuse takes only itself out of its group.  If a
-concurrent request records one of the group's ids first, the group falls back to posting its
-lines one at a time, which resolves each against what is stored.  A line repeated within the
-roster is answered like a retry of its first occurrence.
+1. The earlier postings of every line are looked up in one read (`find_many`): an exact
+   retry gets its original receipt, the same external_id with other content is refused.
+2. The new lines are grouped by manager, and every manager's record is loaded in one read
+   (`ManagerLoader.current_many`).  Each manager's lines are decided one after the other,
+   each line seeing the lines accepted before it (so two lines with the same manager,
+   activity and date meet the same rule as two separate posts).  A line the rules refuse
+   takes only itself out of its group.
+3. Every group goes to the store in one `append_many` (one transaction, one commit), one
+   item per manager expecting the version its lines were decided on; each item has its own
+   outcome.  A group that met a ConcurrencyConflict (another writer appended to that manager
+   meanwhile) is decided again on its fresh tail, alone with the other conflicted groups, a
+   few rounds at most, then line by line through the stream queue.  A group that met a
+   DuplicateEventId (a concurrent request recorded one of its ids first) falls back to
+   posting its lines one at a time, which resolves each against what is stored.
+
+A line repeated within the roster is answered like a retry of its first occurrence.
 """
 
 from __future__ import annotations
 
+import asyncio
+import random
 from typing import TYPE_CHECKING
 
 import msgspec
 
 from events.catalog import CompletionRecorded
-from events.store import DuplicateEventId
-from ledger.commands.base import write_manager
+from events.codec import encode
+from events.store import AppendItem, AppendResult, ConcurrencyConflict
 from ledger.commands.completions import (
     Duplicate,
     Posted,
     Posting,
     Receipt,
     decide_posting,
-    earlier_posting,
+    earlier_of,
     record_completion,
 )
+from ledger.commands.loaders import find_completions
+from ledger.commands.streams import completion_id, manager_stream
 from ledger.domain.errors import DomainError
 from ledger.domain.record import evolve
 
 if TYPE_CHECKING:
-    from events.catalog import Event
     from ledger.commands.base import Context, Ledger
-    from ledger.domain.record import ManagerRecord
+    from ledger.domain.catalogue import Activity
 
 __all__ = ["Outcome", "record_completions"]
 
 Outcome = Posted | DomainError
 Line = tuple[int, Posting]
-
-
-class _AllRefused(Exception):
-    """Every line of a group was refused: there is nothing to append."""
+ROUNDS = 4
+"""Rounds of `append_many` for groups that keep conflicting, before going line by line."""
 
 
 async def record_completions(
@@ -52,21 +62,23 @@ async def record_completions(
     postings = [p.normalized() for p in postings]
     outcomes: dict[int, Outcome] = {}
     first_of: dict[str, int] = {}
-    groups: dict[str, list[Line]] = {}
     for i, posting in enumerate(postings):
-        if first_of.setdefault(posting.external_id, i) != i:
-            continue  # a repeat within this roster: answered from its first line below
+        first_of.setdefault(posting.external_id, i)
+    cids = {i: completion_id(provider_id, postings[i].external_id) for i in first_of.values()}
+    found = await find_completions(ledger.store, cids.values())
+    groups: dict[str, list[Line]] = {}
+    for i, cid in cids.items():
         try:
-            earlier = await earlier_posting(ledger, provider_id, posting)
+            earlier = earlier_of(postings[i], found.get(cid))
         except DomainError as refused:
             outcomes[i] = refused
             continue
         if earlier is not None:
             outcomes[i] = earlier
         else:
-            groups.setdefault(posting.manager_id, []).append((i, posting))
-    for lines in groups.values():
-        outcomes |= await _record_group(ledger, ctx, provider_id, lines)
+            groups.setdefault(postings[i].manager_id, []).append((i, postings[i]))
+    if groups:
+        outcomes |= await _record_groups(ledger, ctx, provider_id, groups)
     return [
         outcomes[i] if (first := first_of[p.external_id]) == i
         else _repeat(p, postings[first], outcomes[first])
@@ -82,45 +94,66 @@ def _repeat(posting: Posting, first: Posting, first_outcome: Outcome) -> Outcome
     return first_outcome
 
 
-async def _record_group(
-    ledger: Ledger, ctx: Context, provider_id: str, lines: list[Line]
+async def _record_groups(
+    ledger: Ledger, ctx: Context, provider_id: str, groups: dict[str, list[Line]]
 ) -> dict[int, Outcome]:
-    activities = {p.activity_id: await ledger.catalogue.activity(p.activity_id) for _, p in lines}
-    refused: dict[int, Outcome] = {}
-    accepted: list[int] = []
-
-    def decide_all(record: ManagerRecord | None) -> list[Event]:
-        refused.clear()  # a retry after a conflict decides everything again
-        accepted.clear()
-        events: list[Event] = []
-        for i, posting in lines:
-            decide = decide_posting(ledger, provider_id, posting, activities[posting.activity_id])
-            try:
-                decided = decide(record)
-            except DomainError as why:
-                refused[i] = why
-                continue
-            accepted.append(i)
-            events += decided
-            # The next line is decided as if this one were already stored.
-            record = evolve(record, decided[0], ledger.clock())
-        if not events:
-            raise _AllRefused
-        return events
-
-    try:
-        written = await write_manager(ledger, ctx, lines[0][1].manager_id, decide_all)
-    except _AllRefused:
-        return refused
-    except DuplicateEventId:
-        return {i: await _alone(ledger, ctx, provider_id, posting) for i, posting in lines}
-    result, receipts = written.result, dict(refused)
-    for offset, (i, event) in enumerate(zip(accepted, written.events, strict=True)):
-        assert isinstance(event, CompletionRecorded)
-        position = result.first_position + offset
-        receipt = Receipt.of(event, position, result.recorded_at)
-        receipts[i] = Posted(receipt=receipt, created=result.created)
-    return receipts
+    activities: dict[str, Activity | None] = {}
+    for lines in groups.values():
+        for _, posting in lines:
+            if posting.activity_id not in activities:
+                activities[posting.activity_id] = await ledger.catalogue.activity(
+                    posting.activity_id
+                )
+    outcomes: dict[int, Outcome] = {}
+    alone: list[Line] = []
+    pending = groups
+    for round_ in range(ROUNDS):
+        states = await ledger.managers.current_many(pending)
+        items: list[AppendItem] = []
+        accepted: list[tuple[str, list[tuple[int, CompletionRecorded]]]] = []
+        for manager_id, lines in pending.items():
+            record, version = states[manager_id]
+            taken: list[tuple[int, CompletionRecorded]] = []
+            for i, posting in lines:
+                activity = activities[posting.activity_id]
+                decide = decide_posting(ledger, provider_id, posting, activity)
+                try:
+                    [event] = decide(record)
+                except DomainError as why:
+                    outcomes[i] = why
+                    continue
+                assert isinstance(event, CompletionRecorded)
+                taken.append((i, event))
+                # The next line is decided as if this one were already stored.
+                record = evolve(record, event, ledger.clock())
+            if taken:
+                batch = [encode(e, metadata=ctx, event_id=e.completion_id) for _, e in taken]
+                items.append(AppendItem(manager_stream(manager_id), batch, version))
+                accepted.append((manager_id, taken))
+        if not items:
+            return outcomes
+        conflicted: dict[str, list[Line]] = {}
+        for (manager_id, taken), outcome in zip(
+            accepted, await ledger.store.append_many(items), strict=True
+        ):
+            if isinstance(outcome, AppendResult):
+                for offset, (i, event) in enumerate(taken):
+                    position = outcome.first_position + offset
+                    receipt = Receipt.of(event, position, outcome.recorded_at)
+                    outcomes[i] = Posted(receipt=receipt, created=outcome.created)
+            elif isinstance(outcome, ConcurrencyConflict):
+                conflicted[manager_id] = pending[manager_id]
+            else:  # DuplicateEventId: one of the ids was recorded meanwhile
+                alone += pending[manager_id]
+        if not conflicted:
+            break
+        pending = conflicted
+        await asyncio.sleep(random.uniform(0, 0.002 * (round_ + 1)))
+    else:
+        alone += [line for lines in pending.values() for line in lines]
+    for i, posting in alone:
+        outcomes[i] = await _alone(ledger, ctx, provider_id, posting)
+    return outcomes
 
 
 async def _alone(ledger: Ledger, ctx: Context, provider_id: str, posting: Posting) -> Outcome:

@@ -355,3 +355,33 @@ async def test_append_many_rejects_an_impossible_item_before_any_io(store):
     with pytest.raises(ValueError, match="at least one event"):
         await store.append_many([("a", facts(1), 0), ("b", [], 0)])
     assert await store.read_all() == []
+
+
+async def test_find_many_returns_the_stored_events_among_the_ids(store):
+    a, b, c = facts(3)
+    await store.append("s", [a, b], expected_version=0)
+    await store.append("t", [c], expected_version=0)
+
+    found = await store.find_many([c.event_id, uuid.uuid4(), a.event_id, a.event_id])
+
+    assert set(found) == {a.event_id, c.event_id}
+    assert (found[a.event_id].stream_id, found[c.event_id].stream_id) == ("s", "t")
+    assert found[c.event_id] == await store.find(c.event_id)
+    assert await store.find_many([]) == {}
+
+
+async def test_read_streams_reads_each_stream_after_its_version(store):
+    await store.append("a", facts(3), expected_version=0)
+    await store.append("b", facts(2), expected_version=0)
+    await store.append("a", facts(1), expected_version=3)
+
+    got = await store.read_streams({"a": 2, "b": 0, "c": 0, "d": 5})
+
+    assert {s: [e.version for e in events] for s, events in got.items()} == {
+        "a": [3, 4],
+        "b": [1, 2],
+        "c": [],
+        "d": [],
+    }
+    assert got["a"] == await store.read_stream("a", after_version=2)
+    assert await store.read_streams({}) == {}

@@ -62,11 +62,11 @@ def users(pgdata: Path) -> list[int]:
 
 @contextlib.asynccontextmanager
 async def serving(
-    env: dict[str, str], port: int
+    env: dict[str, str], port: int, *options: str
 ) -> AsyncIterator[tuple[Process, httpx.AsyncClient]]:
     """`ceu-ledger serve` until /health answers; SIGTERM at the end."""
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "ledger.cli", "serve", "--port", str(port),
+        sys.executable, "-m", "ledger.cli", "serve", "--port", str(port), *options,
         env=env, stdout=PIPE, stderr=PIPE,
     )  # fmt: skip
     try:

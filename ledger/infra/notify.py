@@ -1,0 +1,73 @@
+"""Following the log's head by LISTEN, for the process's in-memory catalogue.
+
+Every append's commit sends NOTIFY on the store's channel with each new event's position
+(migrations/0001_event_store.sql).  `following_catalogue` keeps one LISTEN connection per
+process and tells the catalogue each announced position (`Catalogue.saw`), so that a read
+of programs costs no query while nothing was stored, and one short read after something
+was.  If the connection is lost the catalogue goes back to refreshing on every use
+(`unfollow`) until it is re-established; the head read after LISTEN begins covers
+anything stored in between.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any
+
+import asyncpg
+
+from events.postgres import NOTIFY_CHANNEL, connect, fetch_head
+
+if TYPE_CHECKING:
+    from ledger.commands.loaders import Catalogue
+
+__all__ = ["following_catalogue"]
+
+_log = logging.getLogger("ledger.notify")
+
+
+async def _listen(conn: asyncpg.Connection, catalogue: Catalogue) -> None:
+    """Announce every position until the connection is lost."""
+    lost = asyncio.Event()
+
+    def announced(_conn: Any, _pid: int, _channel: str, payload: str) -> None:
+        catalogue.saw(int(payload))
+
+    conn.add_termination_listener(lambda _conn: lost.set())
+    await conn.add_listener(NOTIFY_CHANNEL, announced)
+    catalogue.follow((await fetch_head(conn)).position)
+    await lost.wait()
+
+
+async def _follow(dsn: str, catalogue: Catalogue, retry: float) -> None:
+    while True:
+        try:
+            conn = await connect(dsn)
+        except (OSError, asyncpg.PostgresError) as exc:
+            _log.warning("catalogue follower cannot connect: %s", exc)
+        else:
+            try:
+                await _listen(conn, catalogue)
+            except (OSError, asyncpg.PostgresError) as exc:
+                _log.warning("catalogue follower lost its connection: %s", exc)
+            finally:
+                catalogue.unfollow()
+                with contextlib.suppress(Exception):
+                    await asyncio.shield(conn.close(timeout=1))
+        await asyncio.sleep(retry)
+
+
+@contextlib.asynccontextmanager
+async def following_catalogue(
+    dsn: str, catalogue: Catalogue, *, retry: float = 1.0
+) -> AsyncIterator[None]:
+    task = asyncio.create_task(_follow(dsn, catalogue, retry), name="catalogue-follower")
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

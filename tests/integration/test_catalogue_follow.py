@@ -1,0 +1,53 @@
+"""The catalogue follows the head by LISTEN (ledger/infra/notify.py): reads of programs cost
+no query while nothing is stored, a change made by another process is seen once its NOTIFY
+arrives, and this process's own catalogue writes are seen at once."""
+
+from __future__ import annotations
+
+import asyncio
+
+from events.postgres import PostgresEventStore, create_pool
+from ledger.cli import SYSTEM
+from ledger.commands import Ledger, catalogue
+from ledger.infra.notify import following_catalogue
+
+
+async def _until(condition, what: str) -> None:
+    for _ in range(500):  # 10 s at most
+        if await condition():
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"never: {what}")
+
+
+async def test_programs_are_read_from_memory_until_something_is_stored(dsn, pool):
+    here = Ledger(PostgresEventStore(pool))
+    await catalogue.ensure_default_programs(here, SYSTEM)
+    async with create_pool(dsn, min_size=1, max_size=2) as other_pool:
+        elsewhere = Ledger(PostgresEventStore(other_pool))  # another process
+        async with following_catalogue(dsn, here.catalogue):
+            await _until(lambda: _following(here), "the follower is listening")
+            await here.catalogue.programs()
+            before = here.catalogue.refreshes
+            for _ in range(20):
+                assert sorted(await here.catalogue.programs()) == ["CMM", "CMOM"]
+            assert here.catalogue.refreshes == before, "no query while nothing is stored"
+
+            cmm = (await elsewhere.catalogue.programs())["CMM"].versions[-1]
+            await catalogue.define_program(
+                elsewhere, SYSTEM, code="Y", name="Y", association="y", rules=cmm
+            )
+
+            async def defined() -> bool:
+                return "Y" in await here.catalogue.programs()
+
+            await _until(defined, "another process's program is seen")
+
+            await catalogue.define_program(
+                here, SYSTEM, code="X", name="X", association="x", rules=cmm
+            )
+            assert "X" in await here.catalogue.programs(), "its own write, seen at once"
+
+
+async def _following(ledger: Ledger) -> bool:
+    return ledger.catalogue._following
