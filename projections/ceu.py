@@ -32,7 +32,7 @@ from ledger.domain.record import ManagerRecord, evolve
 from projections.engine import COMMAND_TIMEOUT
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Sequence
+    from collections.abc import Iterable, Iterator, Sequence
     from uuid import UUID
 
     import asyncpg
@@ -110,13 +110,51 @@ class CeuProjection:
         "ceu_postings",
     )
 
+    def __init__(self) -> None:
+        self._records = _Records()
+
     async def apply(self, conn: asyncpg.Connection, events: Sequence[RecordedEvent]) -> None:
         decoded = [(decode(recorded), recorded) for recorded in events]
         named = sorted({m for e, _ in decoded if (m := getattr(e, "manager_id", None)) is not None})
-        batch = _Batch(await _programs(conn), await _managers(conn, named))
+        batch = _Batch(await _programs(conn), await self._records.load(conn, named))
         for event, recorded in decoded:
             batch.apply(event, recorded)
         await _save(conn, batch)
+        self._records.keep(r for r in batch.managers.values() if r is not None)
+
+
+class _Records:
+    """The managers' records this runner last folded, so that a batch decodes from the table
+    only the records another process (or a rolled-back batch) changed.  A kept record is used
+    only while the table holds it at the same stream version: the version is the count of
+    the stream's events folded, and a stream never changes, so equal versions mean equal
+    records, whatever the cache saw of transactions that did not commit."""
+
+    _CAPACITY = 20_000
+
+    def __init__(self) -> None:
+        self._kept: dict[str, ManagerRecord] = {}
+
+    async def load(self, conn: asyncpg.Connection, ids: list[str]) -> dict[str, ManagerRecord]:
+        kept = [self._kept[m] for m in ids if m in self._kept]
+        rows = await conn.fetch(
+            "SELECT m.manager_id, CASE WHEN k.version = m.version THEN NULL ELSE m.record END"
+            " FROM ceu_managers m"
+            " LEFT JOIN unnest($2::text[], $3::int[]) AS k (manager_id, version) USING (manager_id)"
+            " WHERE m.manager_id = ANY($1::text[])",
+            ids,
+            [r.manager_id for r in kept],
+            [r.version for r in kept],
+            timeout=_TIMEOUT,
+        )
+        return {m: self._kept[m] if raw is None else decode_record(raw) for m, raw in rows}
+
+    def keep(self, records: Iterable[ManagerRecord]) -> None:
+        for record in records:
+            self._kept.pop(record.manager_id, None)
+            self._kept[record.manager_id] = record
+        while len(self._kept) > self._CAPACITY:
+            del self._kept[next(iter(self._kept))]
 
 
 async def _programs(conn: asyncpg.Connection) -> dict[str, Program]:
