@@ -6,6 +6,7 @@ the server has the message and before the client reads the 250."""
 
 from __future__ import annotations
 
+import asyncio
 import email
 import socket
 import threading
@@ -25,9 +26,13 @@ def _free_port() -> int:
 
 
 class Inbox:
-    def __init__(self, answer: Callable[[Message, int], str | None] | None = None) -> None:
-        """`answer(message, n)` for the n-th DATA: a reply such as "451 ...", or None for 250."""
+    def __init__(
+        self, answer: Callable[[Message, int], str | None] | None = None, delay: float = 0.0
+    ) -> None:
+        """`answer(message, n)` for the n-th DATA: a reply such as "451 ...", or None for 250;
+        `delay`: seconds the server takes over each message (to make senders overlap)."""
         self.answer = answer
+        self.delay = delay
         self.messages: list[Message] = []
         self.recipients: list[list[str]] = []
         self.attempts = 0
@@ -40,6 +45,8 @@ class Inbox:
         with self._lock:
             self.attempts += 1
             count = self.attempts
+        if self.delay:
+            await asyncio.sleep(self.delay)
         reply = self.answer(message, count) if self.answer is not None else None
         if reply is None or reply.startswith("250"):  # else refused: the server did not take it
             with self._lock:
