@@ -25,7 +25,7 @@ from events.postgres import PostgresEventStore, create_pool
 from ledger.api.app import create_app
 from ledger.api.auth import TokenStore
 from ledger.cli import SYSTEM
-from ledger.commands import Ledger
+from ledger.commands import Ledger, catalogue
 from ledger.demo import seed_demo
 from ledger.settings import Settings
 from tests.conftest import fresh_database
@@ -90,7 +90,7 @@ async def site(admin_dsn: str, template_dsn: str) -> AsyncIterator[Site]:
     async with fresh_database(admin_dsn) as dsn:
         async with create_pool(dsn, min_size=1, max_size=2) as pool:
             ledger = Ledger(PostgresEventStore(pool))
-            await ledger.ensure_default_programs(SYSTEM)
+            await catalogue.ensure_default_programs(ledger, SYSTEM)
             identities = await seed_demo(ledger, TokenStore(pool), SYSTEM)
         app = create_app(Settings(poll_interval=0.05, pool_size=8), dsn)
         port = _free_port()
