@@ -47,6 +47,17 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Connections in the API's pool (LEDGER_POOL_SIZE)."""
     log_level: str = "info"
     """The least level `serve` logs: debug, info, warning or error (LEDGER_LOG_LEVEL)."""
+    smtp_host: str | None = None
+    """The SMTP server notices are sent through (LEDGER_SMTP_HOST).  Unset: notices are
+    queued in the outbox and listed, but nobody sends them."""
+    smtp_port: int = 25
+    """Its port (LEDGER_SMTP_PORT); STARTTLS is used whenever the server offers it."""
+    smtp_user: str | None = None
+    """A login for the SMTP server, if it wants one (LEDGER_SMTP_USER)."""
+    smtp_password: Secret | None = None
+    """That login's password (LEDGER_SMTP_PASSWORD)."""
+    smtp_from: str = "CEU Ledger <notices@localhost>"
+    """The From address of every notice (LEDGER_SMTP_FROM)."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -65,6 +76,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             if len(secret) < 32:
                 raise ValueError("LEDGER_SESSION_SECRET must be at least 32 characters")
             fields["session_secret"] = Secret(secret)
+        if password := get("LEDGER_SMTP_PASSWORD"):
+            fields["smtp_password"] = Secret(password)
         for name, key in (
             ("data_dir", "LEDGER_DATA_DIR"),
             ("migrations_dir", "LEDGER_MIGRATIONS_DIR"),
@@ -76,6 +89,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             ("port", "LEDGER_PORT", int),
             ("poll_interval", "LEDGER_POLL_INTERVAL", float),
             ("pool_size", "LEDGER_POOL_SIZE", int),
+            ("smtp_host", "LEDGER_SMTP_HOST", str),
+            ("smtp_port", "LEDGER_SMTP_PORT", int),
+            ("smtp_user", "LEDGER_SMTP_USER", str),
+            ("smtp_from", "LEDGER_SMTP_FROM", str),
         ):
             if (raw := get(key)) is not None:
                 try:

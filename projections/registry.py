@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from projections.ceu import CeuProjection
+from projections.notices import NoticeProjection
 from projections.streams import StreamSummaries
 
 if TYPE_CHECKING:
@@ -14,7 +15,7 @@ __all__ = ["all_projections", "by_name"]
 
 
 def all_projections() -> list[Projection]:
-    return [StreamSummaries(), CeuProjection()]
+    return [StreamSummaries(), CeuProjection(), NoticeProjection()]
 
 
 def by_name(names: list[str]) -> list[Projection]:

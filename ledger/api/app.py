@@ -25,6 +25,7 @@ from ledger.api.controllers.catalogue import (
 from ledger.api.controllers.completions import CompletionsController
 from ledger.api.controllers.ledger import LedgerController, OperationsController
 from ledger.api.controllers.managers import ManagersController
+from ledger.api.controllers.notices import NoticesController
 from ledger.api.controllers.records import RecordsController
 from ledger.api.controllers.renewals import (
     FeesController,
@@ -42,6 +43,7 @@ from ledger.commands import Ledger
 from ledger.infra.limits import pool_options
 from ledger.infra.notify import following_catalogue
 from ledger.infra.projectors import running_projectors
+from ledger.infra.reminders import running_notices
 from ledger.settings import Settings
 from ledger.web import openapi_render_plugins, static_routers, template_config, web_router
 from projections.registry import all_projections
@@ -58,6 +60,7 @@ CONTROLLERS = [
     ActivitiesController,
     ManagersController,
     RecordsController,
+    NoticesController,
     ManagerRenewalsController,
     FeesController,
     CompletionsController,
@@ -106,7 +109,10 @@ def create_app(
                 if not run_projectors:
                     yield
                     return
-                async with running_projectors(dsn, poll_interval=settings.poll_interval) as runners:
+                async with (
+                    running_projectors(dsn, poll_interval=settings.poll_interval) as runners,
+                    running_notices(dsn, settings, clock=clock),  # the reminders and their sender
+                ):
                     app.state.projectors = runners  # for /health and /metrics
                     yield
 

@@ -28,6 +28,7 @@ from ledger.domain.catalogue import Activity, Program, Provider
 from ledger.domain.record import Change, Completion, ManagerRecord
 from ledger.domain.reports import RenewalReport, renewal_report
 from projections.ceu_queries import Finding, ManagerRow, PostingRow
+from projections.notices import NoticeRow
 
 __all__ = [
     "ActivityView",
@@ -381,3 +382,10 @@ class ManagerList(msgspec.Struct, frozen=True, kw_only=True):
 class PostingsPage(msgspec.Struct, frozen=True, kw_only=True):
     completions: list[PostingRow]
     next_after: int | None
+
+
+class NoticesView(msgspec.Struct, frozen=True, kw_only=True):
+    """GET /v1/managers/{manager_id}/notices: oldest due first."""
+
+    manager_id: str
+    notices: list[NoticeRow]

@@ -18,10 +18,19 @@ from litestar.datastructures import State
 from events.catalog import ActivityRegistered, CompletionRecorded, RenewalFiled
 from events.chain import ChainReport, verify
 from ledger.api.auth import Created, Principal, Role, TokenEntry, TokenStore
+from ledger.api.controllers.notices import notices_of
 from ledger.api.controllers.records import TRANSCRIPT_COLUMNS
 from ledger.api.reads import Reads
 from ledger.api.rosters import batch_items, batch_result
-from ledger.api.views import AuditView, BatchResult, DueView, PostingsPage, ProgramView, StatusView
+from ledger.api.views import (
+    AuditView,
+    BatchResult,
+    DueView,
+    NoticesView,
+    PostingsPage,
+    ProgramView,
+    StatusView,
+)
 from ledger.commands import Context, Ledger, Posting, audits, catalogue, completions, renewals
 from ledger.commands import standing as standings
 from ledger.commands.loaders import find_completion, find_renewal
@@ -44,6 +53,7 @@ __all__ = [
     "extend_deadline",
     "file_renewal",
     "manager_cycles",
+    "manager_notices",
     "manager_status",
     "manager_transcript",
     "manager_transcript_csv",
@@ -118,6 +128,11 @@ async def manager_transcript_csv(app_state: State, manager_id: str) -> str:
 async def manager_cycles(app_state: State, manager_id: str, program: str) -> list[CycleReport]:
     """GET /v1/managers/{manager_id}/cycles?program=."""
     return await _reads(app_state).cycles(manager_id, program)
+
+
+async def manager_notices(app_state: State, manager_id: str) -> NoticesView:
+    """GET /v1/managers/{manager_id}/notices."""
+    return await notices_of(_reads(app_state), manager_id)
 
 
 async def file_renewal(app_state: State, ctx: Context, manager_id: str, program: str) -> UUID:

@@ -248,6 +248,7 @@ MATRIX = [
     row("GET /v1/managers/m-1/transcript",         401, 401, 200, 403, 403, 200, 403, 200, 200),
     row("GET /v1/managers/m-1/cycles",             401, 401, 200, 403, 403, 200, 403, 200, 200,
         query={"program": "CMM"}),
+    row("GET /v1/managers/m-1/notices",            401, 401, 200, 403, 403, 200, 403, 200, 200),
     row("POST /v1/managers/m-2/fees",              401, 401, 201, 403, 403, 403, 403, 201, 403,
         body=fee),
     # m-1 filing m-2's renewal: 403; nobody but m-2 files it, not even an admin.

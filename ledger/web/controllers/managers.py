@@ -41,6 +41,7 @@ async def manager_page(
         "status": status,
         "transcript": await data.manager_transcript(state, manager_id),
         "cycles": cycles,
+        "notices": (await data.manager_notices(state, manager_id)).notices,
         "is_self": principal.is_manager(manager_id),
         "refused": refused,
         "refused_program": refused_program,

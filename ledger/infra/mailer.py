@@ -1,0 +1,308 @@
+"""The sender: delivers the outbox's notices by SMTP (aiosmtplib), each once, with retries.
+
+Claiming.  A sender takes due rows in one statement: `SELECT ... FOR UPDATE SKIP LOCKED` picks
+pending rows whose next attempt is due and whose lease (if any) has ended, and the same
+statement's UPDATE writes `claimed_by` and `claimed_until = now + lease` and counts the
+attempt, then commits.  SKIP LOCKED makes concurrent claims disjoint: a row another sender is
+claiming at that moment is skipped, not waited for; and a row it has just claimed and
+committed is re-checked by PostgreSQL (READ COMMITTED re-evaluates the WHERE on the newest
+row version of a row it locks), so its fresh lease excludes it.  Between claim and mark no
+transaction is open and no row lock is held: the lease alone keeps other senders away while
+this one talks to the SMTP server, which may take seconds.  Every SMTP exchange is bounded by
+`send_timeout`, so that a whole batch's SMTP work takes at most half the lease: a live sender
+does not outlast its own lease.
+
+Exactly once, and its one window.  SMTP is outside the database, so no transaction can cover
+both "the server accepted the message" and "the row says sent".  The sender marks a row sent
+right after the server's 250 to the message's DATA, in its own short transaction.  If the
+process dies, or loses the database, after that 250 and before that COMMIT, the row is still
+pending under an expired lease, and the next sender (this one restarted, or another) sends it
+again.  So delivery is at least once, and a duplicate can happen only in that window (a few
+milliseconds per message, widened only by a database outage at that very moment); it carries
+the same `Message-ID` (`<notice_id@ceu-ledger>`, the notice id being a name-based UUID of its
+key), so a mail store or client that deduplicates by Message-ID shows it once.  A death at
+any other moment loses nothing and duplicates nothing: before the 250 the message was not
+accepted (the next attempt is the first delivery), after the COMMIT it is marked sent.
+
+Retries.  A failed attempt (connection refused, timeout, a 4xx answer) puts the row back with
+`next_attempt_at = now + backoff`, 30 s doubled per attempt and capped at one hour; a 5xx
+answer to the recipient or the message is final (`failed`) at once, as is the last of
+`max_attempts`.  Rows whose manager is not yet in the `ceu` read model (which gives the
+address) wait for it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
+from email.message import EmailMessage
+from email.utils import format_datetime, formataddr
+from typing import TYPE_CHECKING
+from uuid import UUID
+
+import aiosmtplib
+import msgspec
+
+from events.postgres import connect
+from events.store import utc_now
+from projections.engine import COMMAND_TIMEOUT, CONNECT_TIMEOUT
+
+if TYPE_CHECKING:
+    import asyncpg
+
+    from ledger.settings import Settings
+
+__all__ = ["Claimed", "Mailer", "Smtp", "backoff", "compose"]
+
+_log = logging.getLogger(__name__)
+
+BACKOFF_FIRST = 30.0
+BACKOFF_MAX = 3600.0
+
+
+def backoff(attempts: int, first: float = BACKOFF_FIRST, cap: float = BACKOFF_MAX) -> float:
+    """Seconds before the next try after `attempts` failed ones: 30, 60, 120, ... at most 3600."""
+    return min(first * 2 ** max(attempts - 1, 0), cap)
+
+
+class Smtp(msgspec.Struct, frozen=True, kw_only=True):
+    host: str
+    port: int
+    user: str | None = None
+    password: str | None = None
+    sender: str
+
+    @classmethod
+    def of(cls, settings: Settings) -> Smtp | None:
+        """The server from the settings, or None when LEDGER_SMTP_HOST is unset."""
+        if settings.smtp_host is None:
+            return None
+        password = None if settings.smtp_password is None else str(settings.smtp_password)
+        return cls(
+            host=settings.smtp_host, port=settings.smtp_port, user=settings.smtp_user,
+            password=password, sender=settings.smtp_from,
+        )  # fmt: skip
+
+
+class Claimed(msgspec.Struct, frozen=True, kw_only=True):
+    """A notice this sender holds the lease of, with the address it goes to."""
+
+    notice_id: UUID
+    manager_id: str
+    program: str
+    cycle: int
+    kind: str
+    due_on: date
+    deadline: date | None
+    grace_ends_on: date | None
+    reason: str
+    attempts: int
+    name: str
+    email: str
+
+    @property
+    def message_id(self) -> str:
+        return f"<{self.notice_id}@ceu-ledger>"
+
+
+_SUBJECTS = {
+    "deadline_90": "Your {program} renewal is due in 90 days ({deadline})",
+    "deadline_45": "Your {program} renewal is due in 45 days ({deadline})",
+    "deadline_15": "Your {program} renewal is due in 15 days ({deadline})",
+    "deadline_1": "Your {program} renewal is due tomorrow ({deadline})",
+    "grace_started": "Your {program} deadline has passed: grace period until {grace_ends_on}",
+    "lapsed": "Your {program} certification has lapsed",
+    "renewal_approved": "Your {program} renewal is approved",
+    "renewal_denied": "Your {program} renewal was denied",
+    "audit_selected": "Your {program} renewal was selected for audit",
+}
+_BODIES = {
+    "deadline_90": "Your {program} cycle {cycle} ends on {deadline}.",
+    "deadline_45": "Your {program} cycle {cycle} ends on {deadline}.",
+    "deadline_15": "Your {program} cycle {cycle} ends on {deadline}.",
+    "deadline_1": "Your {program} cycle {cycle} ends on {deadline}.",
+    "grace_started": "The deadline of your {program} cycle {cycle} was {deadline}. You can"
+    " still renew until {grace_ends_on}; after that the certification lapses.",
+    "lapsed": "Your {program} cycle {cycle} was not renewed by {grace_ends_on}.",
+    "renewal_approved": "The association approved your {program} renewal for cycle {cycle}.",
+    "renewal_denied": "The association denied your {program} renewal for cycle {cycle}: {reason}",
+    "audit_selected": "Your {program} renewal for cycle {cycle} was drawn in a random audit."
+    " The association will ask you for evidence of the completions it counted.",
+}
+
+
+def compose(notice: Claimed, sender: str, at: datetime) -> EmailMessage:
+    """The message of a notice; the same Message-ID on every attempt."""
+    fields = msgspec.structs.asdict(notice)
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = formataddr((notice.name, notice.email))
+    message["Subject"] = _SUBJECTS[notice.kind].format(**fields)
+    message["Message-ID"] = notice.message_id
+    message["Date"] = format_datetime(at)
+    message["X-CEU-Notice"] = f"{notice.kind} {notice.program} cycle {notice.cycle}"
+    message.set_content(
+        f"Dear {notice.name},\n\n{_BODIES[notice.kind].format(**fields)}\n\n"
+        f"See where you stand: /managers/{notice.manager_id}\n"
+    )
+    return message
+
+
+_CLAIM = """
+WITH due AS (
+    SELECT notice_id FROM notice_outbox
+    WHERE status = 'pending' AND next_attempt_at <= $2
+      AND (claimed_until IS NULL OR claimed_until <= $2)
+    ORDER BY next_attempt_at, notice_id
+    LIMIT $3
+    FOR UPDATE SKIP LOCKED
+)
+UPDATE notice_outbox o
+SET claimed_by = $1, claimed_until = $4, attempts = o.attempts + 1
+FROM due, ceu_manager_index m
+WHERE o.notice_id = due.notice_id AND m.manager_id = o.manager_id
+RETURNING o.notice_id, o.manager_id, o.program, o.cycle, o.kind, o.due_on, o.deadline,
+    o.grace_ends_on, o.reason, o.attempts, m.name, m.email
+"""
+
+_SENT = """
+UPDATE notice_outbox
+SET status = 'sent', sent_at = $2, recipient = $3, claimed_by = NULL, claimed_until = NULL,
+    last_error = NULL
+WHERE notice_id = $1 AND status = 'pending'
+"""
+
+_FAILED = """
+UPDATE notice_outbox
+SET status = CASE WHEN $5 OR attempts >= $6 THEN 'failed' ELSE 'pending' END,
+    next_attempt_at = $3, last_error = $4, claimed_by = NULL, claimed_until = NULL
+WHERE notice_id = $1 AND claimed_by = $2 AND status = 'pending'
+"""
+
+
+def _final(exc: Exception) -> bool:
+    """An answer that another try will not change: a 5xx to the recipient or the message."""
+    if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
+        return all(e.code >= 500 for e in exc.recipients)
+    return isinstance(exc, aiosmtplib.SMTPResponseException) and exc.code >= 500
+
+
+class Mailer:
+    def __init__(
+        self,
+        dsn: str,
+        smtp: Smtp,
+        *,
+        name: str | None = None,
+        clock: Callable[[], datetime] = utc_now,
+        lease: float = 300.0,
+        batch_size: int = 10,
+        poll_interval: float = 5.0,
+        max_attempts: int = 12,
+    ) -> None:
+        self.dsn, self.smtp, self.clock = dsn, smtp, clock
+        self.name = name or f"{socket.gethostname()}:{os.getpid()}"
+        self.lease = lease
+        self.send_timeout = lease / (2 * (batch_size + 1))
+        """Seconds one SMTP exchange may take, so that a batch's (connect, log in, one
+        message each) takes at most half the lease."""
+        self.batch_size, self.poll_interval, self.max_attempts = (
+            batch_size,
+            poll_interval,
+            max_attempts,
+        )
+        self.sent = 0
+        self.failures = 0
+
+    async def claim(self, conn: asyncpg.Connection) -> list[Claimed]:
+        now = self.clock()
+        rows = await conn.fetch(
+            _CLAIM, self.name, now, self.batch_size, now + timedelta(seconds=self.lease),
+            timeout=COMMAND_TIMEOUT,
+        )  # fmt: skip
+        return [Claimed(**dict(row)) for row in rows]
+
+    async def send_due(self, conn: asyncpg.Connection) -> int:
+        """One round: claim a batch, deliver it over one SMTP session, mark each notice.
+        How many were sent."""
+        claimed = await self.claim(conn)
+        if not claimed:
+            return 0
+        sent = 0
+        try:
+            async with asyncio.timeout(self.send_timeout):
+                client = aiosmtplib.SMTP(
+                    hostname=self.smtp.host, port=self.smtp.port, timeout=self.send_timeout
+                )
+                await client.connect()
+                if self.smtp.user is not None:
+                    await client.login(self.smtp.user, self.smtp.password or "")
+        except Exception as exc:
+            for notice in claimed:
+                await self._failed(conn, notice, exc)
+            return 0
+        try:
+            for notice in claimed:
+                sent += await self._send(conn, client, notice)
+        finally:
+            with contextlib.suppress(Exception):
+                await client.quit()
+        return sent
+
+    async def _send(
+        self, conn: asyncpg.Connection, client: aiosmtplib.SMTP, notice: Claimed
+    ) -> int:
+        message = compose(notice, self.smtp.sender, self.clock())
+        try:
+            async with asyncio.timeout(self.send_timeout):
+                await client.send_message(message)
+        except Exception as exc:
+            await self._failed(conn, notice, exc)
+            return 0
+        # The window: accepted by the server, not yet marked (see the module's docstring).
+        await conn.execute(
+            _SENT, notice.notice_id, self.clock(), notice.email, timeout=COMMAND_TIMEOUT
+        )
+        self.sent += 1
+        return 1
+
+    async def _failed(self, conn: asyncpg.Connection, notice: Claimed, exc: Exception) -> None:
+        final = _final(exc)
+        retry_at = self.clock() + timedelta(seconds=backoff(notice.attempts))
+        error = f"{type(exc).__name__}: {exc}"[:500]
+        _log.warning("notice %s to %s: %s", notice.notice_id, notice.manager_id, error)
+        await conn.execute(
+            _FAILED, notice.notice_id, self.name, retry_at, error, final, self.max_attempts,
+            timeout=COMMAND_TIMEOUT,
+        )  # fmt: skip
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Send what is due every `poll_interval` seconds until `stop`; any error (the
+        database gone, a bug) is logged and retried with a capped pause."""
+        while not stop.is_set():
+            try:
+                conn = await connect(
+                    self.dsn, timeout=CONNECT_TIMEOUT, command_timeout=COMMAND_TIMEOUT
+                )
+                try:
+                    while not stop.is_set():
+                        while await self.send_due(conn):
+                            pass
+                        self.failures = 0
+                        await _sleep_unless(stop, self.poll_interval)
+                finally:
+                    conn.terminate()
+            except Exception as exc:
+                self.failures += 1
+                _log.warning("notice sender %s: %s; retrying", self.name, exc)
+                await _sleep_unless(stop, min(0.5 * 2**self.failures, 30.0))
+
+
+async def _sleep_unless(stop: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), seconds)

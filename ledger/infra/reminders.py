@@ -1,0 +1,138 @@
+"""The reminder scheduler: the date-driven notices of a day, into the outbox.
+
+A projection cannot read a clock (a rebuild has to give the same rows), so the notices that
+time calls for (deadline in 90/45/15/1 days, grace started, lapsed) are found here: `remind`
+asks `ledger.domain.notices.on_date` about every certification whose deadline is at most 90
+days away (or past), for the day given, and `enqueue`s the answers with the projection's own
+idempotent insert.  It depends only on the day it is given and the `ceu` read model, so a
+clock moved through a certification's life, with `remind` run once a day (or once an hour,
+or twice at the same time in two processes), enqueues exactly the notices of that life, once
+each.  `ReminderScheduler.run` calls it every `interval` seconds with the clock's day; runs in
+several processes are harmless, and a transaction-level advisory lock lets only one do the
+work at a time.  A lapsed certification whose lapse notice is out is not looked at again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable
+from datetime import date, datetime
+from typing import TYPE_CHECKING
+
+from events.postgres import connect
+from events.store import utc_now
+from ledger.domain.notices import REMINDER_DAYS, on_date
+from ledger.infra.mailer import Mailer, Smtp
+from projections.ceu import decode_record
+from projections.ceu_queries import programs
+from projections.engine import COMMAND_TIMEOUT, CONNECT_TIMEOUT
+from projections.notices import enqueue
+
+if TYPE_CHECKING:
+    import asyncpg
+
+    from ledger.settings import Settings
+
+__all__ = ["ReminderScheduler", "remind", "running_notices"]
+
+_log = logging.getLogger(__name__)
+_LOCK = int.from_bytes(b"ceu-rmnd", "big") >> 1
+PAGE = 500
+
+_CANDIDATES = """
+SELECT m.manager_id, m.record FROM ceu_managers m
+WHERE m.manager_id > $3 AND EXISTS (
+    SELECT 1 FROM ceu_certifications c
+    WHERE c.manager_id = m.manager_id AND NOT c.revoked AND c.deadline <= $1::date + $2::int
+      AND NOT EXISTS (
+          SELECT 1 FROM notice_outbox o
+          WHERE o.manager_id = c.manager_id AND o.program = c.program
+            AND o.cycle = c.open_cycle AND o.kind = 'lapsed'))
+ORDER BY m.manager_id
+LIMIT $4
+"""
+
+
+async def remind(conn: asyncpg.Connection, today: date, at: datetime) -> int:
+    """Enqueue the date-driven notices of `today` (due from `at`); how many were new.  0 at
+    once if another process is doing it right now (it finds the same ones)."""
+    async with conn.transaction():
+        if not await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", _LOCK):
+            return 0
+        versions = {code: p.versions for code, p in (await programs(conn)).items()}
+        added, after = 0, ""
+        while True:
+            rows = await conn.fetch(
+                _CANDIDATES, today, max(REMINDER_DAYS), after, PAGE, timeout=COMMAND_TIMEOUT
+            )
+            notices = [n for row in rows for n in on_date(decode_record(row[1]), versions, today)]
+            added += await enqueue(conn, notices, at)
+            if len(rows) < PAGE:
+                return added
+            after = rows[-1][0]
+
+
+class ReminderScheduler:
+    def __init__(
+        self,
+        dsn: str,
+        *,
+        clock: Callable[[], datetime] = utc_now,
+        interval: float = 3600.0,
+    ) -> None:
+        self.dsn, self.clock, self.interval = dsn, clock, interval
+        self.failures = 0
+
+    async def run_once(self) -> int:
+        conn = await connect(self.dsn, timeout=CONNECT_TIMEOUT, command_timeout=COMMAND_TIMEOUT)
+        try:
+            now = self.clock()
+            return await remind(conn, now.date(), now)
+        finally:
+            conn.terminate()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """`run_once` now and every `interval` seconds until `stop`; errors are logged and
+        retried sooner (at most a minute later)."""
+        while not stop.is_set():
+            pause = self.interval
+            try:
+                added = await self.run_once()
+                self.failures = 0
+                if added:
+                    _log.info("reminders: %d notices due", added)
+            except Exception as exc:
+                self.failures += 1
+                pause = min(self.interval, 0.5 * 2**self.failures, 60.0)
+                _log.warning("reminders failed: %s; retrying in %.1f s", exc, pause)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), pause)
+
+
+@contextlib.asynccontextmanager
+async def running_notices(
+    dsn: str, settings: Settings, *, clock: Callable[[], datetime] = utc_now
+) -> AsyncIterator[Mailer | None]:
+    """The reminder scheduler, and the sender if LEDGER_SMTP_HOST is set, until the block
+    ends.  Without SMTP settings (`make run`, the demo) notices are queued and listed
+    (GET /v1/managers/{id}/notices, the manager's page) but nobody sends them: they stay
+    `pending` until a process with SMTP settings starts."""
+    stop = asyncio.Event()
+    smtp = Smtp.of(settings)
+    mailer = None if smtp is None else Mailer(dsn, smtp, clock=clock)
+    workers = [ReminderScheduler(dsn, clock=clock).run(stop)]
+    if mailer is None:
+        _log.info("notices: LEDGER_SMTP_HOST is unset; notices are queued, not sent")
+    else:
+        workers.append(mailer.run(stop))
+    tasks = [asyncio.create_task(w, name=f"notices:{n}") for n, w in enumerate(workers)]
+    try:
+        yield mailer
+    finally:
+        stop.set()
+        _, pending = await asyncio.wait(tasks, timeout=5.0)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
