@@ -38,6 +38,7 @@ bench: setup
 	$(BIN)/python -m bench.rebuild
 	$(BIN)/python -m bench.replay
 	$(BIN)/python -m bench.http
+	$(BIN)/python -m bench.status_growth
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
