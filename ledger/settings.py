@@ -43,6 +43,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Connections in the API's pool (LEDGER_POOL_SIZE)."""
     log_level: str = "info"
     """The least level `serve` logs: debug, info, warning or error (LEDGER_LOG_LEVEL)."""
+    key_encryption_key: Secret | None = None
+    """A Fernet key (32 random bytes, url-safe base64) that encrypts the credential signing
+    keys at rest (LEDGER_KEY_ENCRYPTION_KEY).  Unset: a key file made once in `data_dir`
+    (for `make run` and the tests; docs/credentials.md)."""
+    public_url: str | None = None
+    """The address the world reaches this service at, written into credentials, PDFs and QR
+    codes (LEDGER_PUBLIC_URL).  Unset: the base URL of the request that issues them."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -57,6 +64,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             fields["database_url"] = Secret(url)
         if token := get("LEDGER_ADMIN_TOKEN"):
             fields["admin_token"] = Secret(token)
+        if kek := get("LEDGER_KEY_ENCRYPTION_KEY"):
+            fields["key_encryption_key"] = Secret(kek)
+        if public_url := get("LEDGER_PUBLIC_URL"):
+            fields["public_url"] = public_url.rstrip("/")
         for name, key in (
             ("data_dir", "LEDGER_DATA_DIR"),
             ("migrations_dir", "LEDGER_MIGRATIONS_DIR"),
