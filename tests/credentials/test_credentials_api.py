@@ -10,6 +10,7 @@ import gzip
 import json
 from typing import Any
 
+import asyncpg
 import pytest
 from jwcrypto import jwk, jws
 
@@ -181,3 +182,16 @@ async def test_a_renewals_credential_is_its_holders_their_associations_and_the_a
     for token in (world.m2, world.cmm_auditor, world.tma):
         assert_problem(await world.api.get(path, token), 403)
     assert_problem(await world.api.get(path, None), 401)
+
+
+async def test_the_signing_key_is_stored_encrypted(world: World, dsn: str) -> None:
+    await credential_of(world, await approved_cmom_renewal(world))
+    conn = await asyncpg.connect(dsn)
+    try:
+        row = await conn.fetchrow("SELECT * FROM credential_keys WHERE program = 'CMOM'")
+    finally:
+        await conn.close()
+    assert row is not None
+    assert b"PRIVATE KEY" not in row["private_key_enc"]
+    public = json.loads(row["public_jwk"])
+    assert set(public) == {"kty", "crv", "x", "kid", "alg", "use"}, "no private part ('d')"
