@@ -26,6 +26,7 @@ from ledger.api.app import create_app
 from ledger.api.auth import TokenStore
 from ledger.cli import SYSTEM
 from ledger.commands import Ledger
+from ledger.commands.catalogue import ensure_default_programs
 from ledger.demo import seed_demo
 from ledger.settings import Settings
 from tests.conftest import fresh_database
@@ -90,7 +91,7 @@ async def site(admin_dsn: str, template_dsn: str) -> AsyncIterator[Site]:
     async with fresh_database(admin_dsn) as dsn:
         async with create_pool(dsn, min_size=1, max_size=2) as pool:
             ledger = Ledger(PostgresEventStore(pool))
-            await ledger.ensure_default_programs(SYSTEM)
+            await ensure_default_programs(ledger, SYSTEM)
             identities = await seed_demo(ledger, TokenStore(pool), SYSTEM)
         app = create_app(Settings(poll_interval=0.05, pool_size=8), dsn)
         port = _free_port()
