@@ -134,13 +134,14 @@ async def test_a_provider_reads_its_own_postings_in_position_order(world):
     assert [c["id"] for c in page["completions"]] == [first, second]
     one = page["completions"][0]
     assert set(one) == {
-        "id", "external_id", "manager_id", "activity_id", "completed_on", "ceus", "position",
-        "recorded_at", "voided", "amended",
+        "id", "external_id", "manager_id", "activity_id", "activity_title", "completed_on",
+        "ceus", "position", "recorded_at", "voided", "amended",
     }  # fmt: skip
-    assert (one["external_id"], one["manager_id"], one["activity_id"]) == (
+    assert (one["external_id"], one["manager_id"], one["activity_id"], one["activity_title"]) == (
         "row-1",
         "m-1",
         "tma-billing",
+        "Billing and coding update",
     )
     assert (one["completed_on"], Decimal(one["ceus"])) == ("2026-05-20", Decimal("6"))
     assert (one["voided"], one["amended"], one["recorded_at"]) == (

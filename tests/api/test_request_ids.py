@@ -193,6 +193,8 @@ async def test_an_exception_that_escapes_the_app_is_logged_as_a_500(caplog):
 
 async def test_a_good_answer_from_the_database_ends_an_outage(api, caplog):
     caplog.set_level(logging.INFO, logger="ledger.outage")
+    database_outage.up()  # whatever an earlier test of this process left it at
+    caplog.clear()
     database_outage.down(ConnectionRefusedError("refused"))
 
     await api.get("/schema/openapi.json", None)  # does not touch the database

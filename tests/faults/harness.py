@@ -12,6 +12,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +36,8 @@ __all__ = [
 ]
 
 ACTIVITY = "fault-course"
-COMPLETED_ON = "2026-11-02"
+ACTIVITIES, DAYS, FIRST_DAY = 20, 300, date(2026, 1, 1)
+"""Each manager's postings take activity n // DAYS on day n % DAYS: 6,000 distinct ones."""
 
 
 def free_port() -> int:
@@ -131,12 +133,13 @@ async def seed(client: httpx.AsyncClient, managers: int) -> str:
     scope = {"role": "provider", "provider_id": "fp"}
     created = await _ok(await client.post("/v1/tokens", json=scope, headers=admin))
     provider = {"Authorization": f"Bearer {created['token']}"}
-    activity = {
-        "activity_id": ACTIVITY, "title": "Practice management", "format": "online",
-        "ceus": "10", "category": "core", "programs": ["CMM"],
-        "starts_on": "2026-01-01", "ends_on": "2026-12-31",
-    }  # fmt: skip
-    await _ok(await client.post("/v1/providers/fp/activities", json=activity, headers=provider))
+    for n in range(ACTIVITIES):
+        activity = {
+            "activity_id": f"{ACTIVITY}-{n}", "title": "Practice management", "format": "online",
+            "ceus": "10", "category": "core", "programs": ["CMM"],
+            "starts_on": "2026-01-01", "ends_on": "2026-12-31",
+        }  # fmt: skip
+        await _ok(await client.post("/v1/providers/fp/activities", json=activity, headers=provider))
 
     async def enrol(m: str) -> None:
         body = {"manager_id": m, "name": f"Manager {m}", "email": f"{m}@example.org"}
@@ -149,12 +152,22 @@ async def seed(client: httpx.AsyncClient, managers: int) -> str:
     return created["token"]
 
 
+_slots: dict[int, dict[str, int]] = {}
+
+
 def posting(external_id: str, manager: int) -> dict[str, str]:
+    """A manager's next distinct posting (its own activity and day: the same manager,
+    activity and day twice would be refused as a repost), the same one again for an
+    external_id seen before in this process, as a retry must be."""
+    mine = _slots.setdefault(manager, {})
+    n = mine.setdefault(external_id, len(mine))
+    activity, day = divmod(n, DAYS)
+    assert activity < ACTIVITIES, "more postings for one manager than the seeded activities hold"
     return {
         "external_id": external_id,
         "manager_id": f"m-{manager}",
-        "activity_id": ACTIVITY,
-        "completed_on": COMPLETED_ON,
+        "activity_id": f"{ACTIVITY}-{activity}",
+        "completed_on": (FIRST_DAY + timedelta(days=day)).isoformat(),
         "ceus": "1",
     }
 
