@@ -58,6 +58,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """That login's password (LEDGER_SMTP_PASSWORD)."""
     smtp_from: str = "CEU Ledger <notices@localhost>"
     """The From address of every notice (LEDGER_SMTP_FROM)."""
+    key_encryption_key: Secret | None = None
+    """A Fernet key (32 random bytes, url-safe base64) that encrypts the credential signing
+    keys at rest (LEDGER_KEY_ENCRYPTION_KEY).  Unset: a key file made once in `data_dir`
+    (for `make run` and the tests; docs/credentials.md)."""
+    public_url: str | None = None
+    """The address the world reaches this service at, written into credentials, PDFs and QR
+    codes (LEDGER_PUBLIC_URL).  Unset: the base URL of the request that issues them."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -78,6 +85,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             fields["session_secret"] = Secret(secret)
         if password := get("LEDGER_SMTP_PASSWORD"):
             fields["smtp_password"] = Secret(password)
+        if kek := get("LEDGER_KEY_ENCRYPTION_KEY"):
+            fields["key_encryption_key"] = Secret(kek)
+        if public_url := get("LEDGER_PUBLIC_URL"):
+            fields["public_url"] = public_url.rstrip("/")
         for name, key in (
             ("data_dir", "LEDGER_DATA_DIR"),
             ("migrations_dir", "LEDGER_MIGRATIONS_DIR"),

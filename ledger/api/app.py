@@ -23,6 +23,12 @@ from ledger.api.controllers.catalogue import (
     TokensController,
 )
 from ledger.api.controllers.completions import CompletionsController
+from ledger.api.controllers.credentials import (
+    CredentialsController,
+    IssuersController,
+    RenewalCredentialsController,
+)
+from ledger.api.controllers.documents import RenewalDocumentsController
 from ledger.api.controllers.ledger import LedgerController, OperationsController
 from ledger.api.controllers.managers import ManagersController
 from ledger.api.controllers.notices import NoticesController
@@ -40,12 +46,16 @@ from ledger.api.reads import Reads
 from ledger.api.request_log import RequestLogMiddleware
 from ledger.api.strict import StrictInput
 from ledger.commands import Ledger
+from ledger.credentials.kek import KeyEncryption
+from ledger.credentials.registry import Registry
+from ledger.credentials.service import CredentialService
 from ledger.infra.limits import pool_options
 from ledger.infra.notify import following_catalogue
 from ledger.infra.projectors import running_projectors
 from ledger.infra.reminders import running_notices
 from ledger.settings import Settings
 from ledger.web import openapi_render_plugins, static_routers, template_config, web_router
+from ledger.web.controllers.verify import VerifyPages
 from projections.registry import all_projections
 
 __all__ = ["MAX_BODY_BYTES", "create_app"]
@@ -69,6 +79,11 @@ CONTROLLERS = [
     AuditsController,
     LedgerController,
     OperationsController,
+    RenewalCredentialsController,
+    RenewalDocumentsController,
+    CredentialsController,
+    IssuersController,
+    VerifyPages,
 ]
 
 
@@ -89,16 +104,19 @@ def create_app(
     """The API over the database at `dsn`.  The pool, the services and (unless told not to)
     the projectors live exactly as long as the app's lifespan."""
     metrics = Metrics([p.name for p in all_projections()])
+    kek = KeyEncryption.from_settings(settings.key_encryption_key, settings.data_dir)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         async with create_pool(dsn, max_size=settings.pool_size, **pool_options()) as pool:
             store = CountingStore(PostgresEventStore(pool, clock=clock), metrics.appended)
             ledger = Ledger(store, clock=clock)
+            reads = Reads(store, ledger.managers, ledger.catalogue, pool, clock)
             app.state.update(
                 pool=pool,
                 ledger=ledger,
-                reads=Reads(store, ledger.managers, ledger.catalogue, pool, clock),
+                reads=reads,
+                credentials=CredentialService(reads, Registry(pool, kek), settings.public_url),
                 tokens=TokenStore(pool, clock=clock),
                 metrics=metrics,
                 projectors=[],

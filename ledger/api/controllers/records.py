@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from litestar import Controller, Response, get
+from litestar import Controller, Request, Response, get
 from litestar.params import FromPath, FromQuery, QueryParameter
 
+from ledger.api.controllers.documents import CREDENTIALS, CredentialsDep, base_url, transcript_pdf
 from ledger.api.deps import CurrentPrincipal, ReadsDep, allow_manager_read
 from ledger.api.errors import READ_PROBLEMS, bad_query
 from ledger.api.openapi import CsvOperation, csv_response, json_or_csv
@@ -39,6 +40,7 @@ def _check_as_of(as_of: date | None) -> None:
 class RecordsController(Controller):
     path = "/v1/managers/{manager_id:str}"
     tags = ("managers",)
+    dependencies = CREDENTIALS  # the transcript PDF's verification links
 
     @get("/status", operation_id="getStatus", responses=READ_PROBLEMS)
     async def status(
@@ -79,19 +81,27 @@ class RecordsController(Controller):
     )
     async def transcript(
         self,
+        request: Request[Any, Any, Any],
         manager_id: FromPath[str],
         principal: CurrentPrincipal,
         reads: ReadsDep,
+        credentials: CredentialsDep,
         program: Annotated[
             str | None, QueryParameter(description="one program (default all)")
         ] = None,
-        format: FromQuery[Literal["json", "csv"]] = "json",
+        format: FromQuery[Literal["json", "csv", "pdf"]] = "json",
         as_of: AsOf = None,
         known_at: KnownAt = None,
-    ) -> Response[list[TranscriptLine]] | Response[str]:
-        """Every completion with its state (counted, amended, voided, late, repeat)."""
+    ) -> Response[list[TranscriptLine]] | Response[str] | Response[bytes]:
+        """Every completion with its state (counted, amended, voided, late, repeat); as a
+        PDF with the status, the ledger position it was made from and verification links."""
         await allow_manager_read(principal, reads, manager_id)
         _check_as_of(as_of)
+        if format == "pdf":
+            base = base_url(request, credentials)
+            return await transcript_pdf(
+                reads, credentials, base, manager_id, program, as_of=as_of, known_at=known_at
+            )
         lines = await reads.transcript(manager_id, program, as_of=as_of, known_at=known_at)
         if format == "json":
             return Response(lines)

@@ -9,6 +9,7 @@ from litestar.di import Provide
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
+from ledger.api.controllers.documents import transcript_pdf
 from ledger.domain.errors import RenewalNotReady
 from ledger.web import data
 from ledger.web.session import OutOfScope, Viewer, context_of, flash, page_context, viewer
@@ -71,6 +72,18 @@ class ManagerPages(Controller):
             text,
             media_type="text/csv",
             headers={"Content-Disposition": f'attachment; filename="transcript-{manager_id}.csv"'},
+        )
+
+    @get("/{manager_id:str}/transcript.pdf")
+    async def transcript_pdf(
+        self, request: Request[Any, Any, Any], manager_id: FromPath[str], principal: Viewer
+    ) -> Response[bytes]:
+        """The API's transcript PDF (ledger/api/controllers/documents.py), for the session."""
+        _may_read(principal, manager_id)
+        state = request.app.state
+        base = state.credentials.base(str(request.base_url))
+        return await transcript_pdf(
+            state.reads, state.credentials, base, manager_id, None, as_of=None, known_at=None
         )
 
     @post("/{manager_id:str}/renewals", status_code=303)

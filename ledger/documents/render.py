@@ -1,0 +1,57 @@
+"""HTML templates to PDF: Jinja for the page, WeasyPrint for the print, segno for the QR code.
+
+WeasyPrint fetches what a page links to; its fetcher here allows `data:` URLs only, so a
+document never reaches the network or the file system (the stylesheet is inlined and the QR
+code is an SVG data URI).  Rendering takes a few hundred milliseconds of CPU, so it runs on a
+worker thread and the event loop keeps serving.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Any
+
+import anyio.to_thread
+import segno
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from weasyprint import HTML
+from weasyprint.urls import URLFetcher
+
+__all__ = ["TEMPLATES", "html", "pdf", "qr_data_uri"]
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+
+@functools.cache
+def _environment() -> Environment:
+    """The templates, with the web pages' filters (imported here, not at the top: the web
+    package imports the API's controllers, and one of them renders these documents)."""
+    from ledger.web.filters import FILTERS
+
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(["html"]),
+        undefined=StrictUndefined,
+    )
+    env.filters.update(FILTERS)
+    return env
+
+
+def qr_data_uri(url: str) -> str:
+    """The QR code of `url` as an SVG data URI (error correction M, a quiet zone of 4)."""
+    return segno.make(url, error="m").svg_data_uri(scale=4, dark="#111")
+
+
+def html(template: str, **context: Any) -> str:
+    return _environment().get_template(template).render(**context)
+
+
+def _print(page: str) -> bytes:
+    fetcher = URLFetcher(allowed_protocols=("data",))
+    return HTML(string=page, url_fetcher=fetcher).write_pdf()
+
+
+async def pdf(template: str, **context: Any) -> bytes:
+    """The template rendered to a PDF, on a worker thread."""
+    return await anyio.to_thread.run_sync(_print, html(template, **context))
