@@ -20,13 +20,16 @@ from typing import TYPE_CHECKING, Any
 import asyncpg
 
 from events.postgres import NOTIFY_CHANNEL, connect, fetch_head
+from ledger.infra.logs import Outage
 
 if TYPE_CHECKING:
     from ledger.commands.loaders import Catalogue
 
 __all__ = ["following_catalogue"]
 
-_log = logging.getLogger("ledger.notify")
+_outage = Outage("catalogue follower", logging.getLogger("ledger.notify"))
+"""One warning when the follower loses the database, one line when it is back."""
+_PING_EVERY = 5.0
 
 
 async def _listen(conn: asyncpg.Connection, catalogue: Catalogue) -> None:
@@ -39,20 +42,27 @@ async def _listen(conn: asyncpg.Connection, catalogue: Catalogue) -> None:
     conn.add_termination_listener(lambda _conn: lost.set())
     await conn.add_listener(NOTIFY_CHANNEL, announced)
     catalogue.follow((await fetch_head(conn)).position)
-    await lost.wait()
+    _outage.up()
+    while not lost.is_set():
+        # A connection the server dropped without a word never reports its end, and would
+        # leave the catalogue trusting a silent channel: ask it every few seconds.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(lost.wait(), _PING_EVERY)
+            return
+        await conn.execute("SELECT 1", timeout=_PING_EVERY)
 
 
 async def _follow(dsn: str, catalogue: Catalogue, retry: float) -> None:
     while True:
         try:
-            conn = await connect(dsn)
-        except (OSError, asyncpg.PostgresError) as exc:
-            _log.warning("catalogue follower cannot connect: %s", exc)
+            conn = await connect(dsn, timeout=_PING_EVERY)
+        except Exception as exc:  # unreachable, starting up, refused: try again later
+            _outage.down(exc)
         else:
             try:
                 await _listen(conn, catalogue)
-            except (OSError, asyncpg.PostgresError) as exc:
-                _log.warning("catalogue follower lost its connection: %s", exc)
+            except Exception as exc:  # the connection lost or stuck: follow again
+                _outage.down(exc)
             finally:
                 catalogue.unfollow()
                 with contextlib.suppress(Exception):
