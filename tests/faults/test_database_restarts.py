@@ -11,6 +11,7 @@ import time
 import asyncpg
 import httpx
 
+from projections.registry import all_projections
 from tests.faults.cluster import Cluster
 from tests.faults.harness import (
     ADMIN_TOKEN,
@@ -37,7 +38,7 @@ async def _projections_at_head(dsn: str, head: int) -> bool:
         rows = await conn.fetch("SELECT position FROM projection_checkpoints")
     finally:
         await conn.close()
-    return len(rows) == 2 and all(row[0] >= head for row in rows)
+    return len(rows) == len(all_projections()) and all(row[0] >= head for row in rows)
 
 
 async def _head(dsn: str) -> int:

@@ -90,7 +90,7 @@ async def test_a_projector_killed_mid_batch_then_restarted_equals_a_clean_rebuil
 
         async def at_head() -> bool:
             _, checkpoints = await _progress(ledger_dsn)
-            return len(checkpoints) == 2 and min(checkpoints.values()) >= head
+            return len(checkpoints) == len(all_projections()) and min(checkpoints.values()) >= head
 
         seconds = await wait_for(at_head, 120)
     finally:
