@@ -187,27 +187,13 @@ class ProviderPages(Controller):
         completion_id: FromPath[UUID],
         principal: Viewer,
     ) -> Template | Redirect:
-        _may_see(principal, provider_id)
-        corrector = await self._corrector(request, principal, provider_id, completion_id)
-        values = form_values(await request.form())
-        try:
+        async def apply(values: dict[str, Any], ctx: Any, corrector: str | None) -> None:
             body = parse_form(values, VoidBody, {"reason": "the reason"})
             await data.void_completion(
-                request.app.state,
-                context_of(request, principal),
-                completion_id,
-                reason=body.reason,
-                provider_id=corrector,
+                request.app.state, ctx, completion_id, reason=body.reason, provider_id=corrector
             )
-        except (FormInvalid, DomainError) as exc:
-            found = exc.errors if isinstance(exc, FormInvalid) else errors_of(exc)
-            key = f"void-{completion_id}"
-            return await provider_page(
-                request, principal, provider_id, errors={key: found}, values={key: values},
-                status_code=422,
-            )  # fmt: skip
-        flash(request, "The posting is voided.")
-        return Redirect(f"/providers/{provider_id}#postings", status_code=303)
+
+        return await self._correct(request, principal, provider_id, completion_id, "void", apply)
 
     @post("/postings/{completion_id:uuid}/amend", status_code=303)
     async def amend(
@@ -217,29 +203,36 @@ class ProviderPages(Controller):
         completion_id: FromPath[UUID],
         principal: Viewer,
     ) -> Template | Redirect:
+        labels = {"reason": "the reason", "ceus": "the CEUs", "completed_on": "the date"}
+
+        async def apply(values: dict[str, Any], ctx: Any, corrector: str | None) -> None:
+            body = parse_form(values, AmendBody, labels)
+            await data.amend_completion(
+                request.app.state, ctx, completion_id, reason=body.reason, ceus=body.ceus,
+                completed_on=body.completed_on, provider_id=corrector,
+            )  # fmt: skip
+
+        return await self._correct(request, principal, provider_id, completion_id, "amend", apply)
+
+    async def _correct(
+        self, request: Request[Any, Any, Any], principal: Viewer, provider_id: str,
+        completion_id: UUID, kind: str, apply: Any,
+    ) -> Template | Redirect:  # fmt: skip
+        """A void or an amendment from its form: the page again with the errors beside the
+        form, or back to the postings."""
         _may_see(principal, provider_id)
         corrector = await self._corrector(request, principal, provider_id, completion_id)
         values = form_values(await request.form())
-        labels = {"reason": "the reason", "ceus": "the CEUs", "completed_on": "the date"}
         try:
-            body = parse_form(values, AmendBody, labels)
-            await data.amend_completion(
-                request.app.state,
-                context_of(request, principal),
-                completion_id,
-                reason=body.reason,
-                ceus=body.ceus,
-                completed_on=body.completed_on,
-                provider_id=corrector,
-            )
+            await apply(values, context_of(request, principal), corrector)
         except (FormInvalid, DomainError) as exc:
             found = exc.errors if isinstance(exc, FormInvalid) else errors_of(exc)
-            key = f"amend-{completion_id}"
+            key = f"{kind}-{completion_id}"
             return await provider_page(
                 request, principal, provider_id, errors={key: found}, values={key: values},
                 status_code=422,
             )  # fmt: skip
-        flash(request, "The posting is amended.")
+        flash(request, f"The posting is {kind}ed.")
         return Redirect(f"/providers/{provider_id}#postings", status_code=303)
 
 
