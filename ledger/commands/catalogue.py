@@ -6,7 +6,7 @@ import contextlib
 from typing import TYPE_CHECKING, TypeVar
 
 from events.codec import decode
-from ledger.commands.base import Written, write
+from ledger.commands.base import write
 from ledger.commands.streams import activity_stream, program_stream, provider_stream
 from ledger.domain import catalogue as domain
 from ledger.domain.catalogue import (
@@ -18,7 +18,7 @@ from ledger.domain.catalogue import (
 from ledger.domain.errors import AlreadyExists
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable
+    from collections.abc import Callable
 
     from events.catalog import ActivityRegistered, Event, Rules
     from events.store import AppendResult, EventStore
@@ -50,11 +50,18 @@ def _folded(
     return load
 
 
-async def _announced(ledger: Ledger, written: Awaitable[Written]) -> AppendResult:
-    """This process's catalogue write: its own reads see it at once."""
-    result = (await written).result
-    ledger.catalogue.saw(result.last_position)
-    return result
+async def _write(
+    ledger: Ledger,
+    ctx: Context,
+    stream: str,
+    evolve: Callable[[S | None, Event], S],
+    decide: Callable[[S | None], list[Event]],
+) -> AppendResult:
+    """Write to a small catalogue stream (folded whole); this process's own reads of the
+    catalogue see the write at once."""
+    written = await write(ledger, ctx, stream, _folded(ledger.store, stream, evolve), decide)
+    ledger.catalogue.saw(written.result.last_position)
+    return written.result
 
 
 async def ensure_default_programs(ledger: Ledger, ctx: Context) -> None:
@@ -69,49 +76,39 @@ async def ensure_default_programs(ledger: Ledger, ctx: Context) -> None:
 async def define_program(
     ledger: Ledger, ctx: Context, *, code: str, name: str, association: str, rules: Rules
 ) -> AppendResult:
-    stream = program_stream(code)
-    return await _announced(
+    return await _write(
         ledger,
-        write(
-            ledger,
-            ctx,
-            stream,
-            _folded(ledger.store, stream, evolve_program),
-            lambda existing: domain.define_program(
-                existing, code=code, name=name, association=association, rules=rules
-            ),
+        ctx,
+        program_stream(code),
+        evolve_program,
+        lambda existing: domain.define_program(
+            existing, code=code, name=name, association=association, rules=rules
         ),
     )
 
 
 async def revise_rules(ledger: Ledger, ctx: Context, code: str, rules: Rules) -> AppendResult:
-    stream, today = program_stream(code), ledger.today()
-    return await _announced(
+    today = ledger.today()
+    return await _write(
         ledger,
-        write(
-            ledger,
-            ctx,
-            stream,
-            _folded(ledger.store, stream, evolve_program),
-            lambda program: domain.revise_rules(program, code, rules, today=today),
-        ),
+        ctx,
+        program_stream(code),
+        evolve_program,
+        lambda program: domain.revise_rules(program, code, rules, today=today),
     )
 
 
 async def register_provider(
     ledger: Ledger, ctx: Context, *, provider_id: str, name: str, programs: tuple[str, ...]
 ) -> AppendResult:
-    stream, known = provider_stream(provider_id), await ledger.catalogue.programs()
-    return await _announced(
+    known = await ledger.catalogue.programs()
+    return await _write(
         ledger,
-        write(
-            ledger,
-            ctx,
-            stream,
-            _folded(ledger.store, stream, evolve_provider),
-            lambda existing: domain.register_provider(
-                existing, known, provider_id=provider_id, name=name, codes=programs
-            ),
+        ctx,
+        provider_stream(provider_id),
+        evolve_provider,
+        lambda existing: domain.register_provider(
+            existing, known, provider_id=provider_id, name=name, codes=programs
         ),
     )
 
@@ -120,14 +117,11 @@ async def register_activity(
     ledger: Ledger, ctx: Context, activity: ActivityRegistered
 ) -> AppendResult:
     provider = await ledger.catalogue.provider(activity.provider_id)
-    known, stream = await ledger.catalogue.programs(), activity_stream(activity.activity_id)
-    return await _announced(
+    known = await ledger.catalogue.programs()
+    return await _write(
         ledger,
-        write(
-            ledger,
-            ctx,
-            stream,
-            _folded(ledger.store, stream, evolve_activity),
-            lambda existing: domain.register_activity(provider, existing, activity, programs=known),
-        ),
+        ctx,
+        activity_stream(activity.activity_id),
+        evolve_activity,
+        lambda existing: domain.register_activity(provider, existing, activity, programs=known),
     )
