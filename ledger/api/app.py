@@ -87,6 +87,21 @@ CONTROLLERS = [
 ]
 
 
+def _openapi() -> OpenAPIConfig:
+    """The OpenAPI document at /schema, with Swagger UI served from the app itself."""
+    return OpenAPIConfig(
+        title="CEU Ledger",
+        version="1.0.0",
+        path="/schema",
+        description="The continuing-education record of medical office managers.",
+        components=Components(
+            security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer")}
+        ),
+        security=[{"bearer": []}],
+        render_plugins=openapi_render_plugins(),
+    )
+
+
 def _session_key(settings: Settings) -> bytes | None:
     """32 bytes for the pages' cookies, from LEDGER_SESSION_SECRET (None: one per process)."""
     if settings.session_secret is None:
@@ -136,6 +151,7 @@ def create_app(
 
     app = Litestar(
         route_handlers=[*CONTROLLERS, web_router(_session_key(settings)), *static_routers()],
+        openapi_config=_openapi(),
         template_config=template_config(),
         dependencies=DEPENDENCIES,
         exception_handlers=EXCEPTION_HANDLERS,
@@ -144,17 +160,6 @@ def create_app(
         lifespan=[lifespan],
         request_max_body_size=MAX_BODY_BYTES,
         type_encoders={Decimal: str},
-        openapi_config=OpenAPIConfig(
-            title="CEU Ledger",
-            version="1.0.0",
-            path="/schema",
-            description="The continuing-education record of medical office managers.",
-            components=Components(
-                security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer")}
-            ),
-            security=[{"bearer": []}],
-            render_plugins=openapi_render_plugins(),
-        ),
         debug=False,
         logging_config=None,  # the process's logging is configured once: ledger.infra.logs
     )
