@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-import socket
 from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
@@ -17,26 +16,18 @@ from decimal import Decimal
 import asyncpg
 import httpx
 import pytest
-import uvicorn
 
 from events.catalog import ActivityRegistered
 from events.postgres import PostgresEventStore, create_pool
-from ledger.api.app import create_app
 from ledger.api.auth import TokenStore
 from ledger.cli import SYSTEM
 from ledger.commands import Ledger, catalogue, managers
-from ledger.settings import Secret, Settings
+from tests.api.served import served_app
 from tests.builders import SteppingClock
 
 CLIENTS, COMPLETIONS, MANAGERS, COPIES = 64, 1000, 40, 4
 ACTIVITIES = COMPLETIONS // MANAGERS
 START = date(2026, 3, 1)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 async def _set_up(dsn: str, clock: SteppingClock) -> str:
@@ -80,19 +71,8 @@ async def _set_up(dsn: str, clock: SteppingClock) -> str:
 async def server(dsn: str) -> AsyncIterator[tuple[str, str]]:
     clock = SteppingClock(datetime(2026, 6, 15, 12, tzinfo=UTC))
     token = await _set_up(dsn, clock)
-    port = _free_port()
-    app = create_app(
-        Settings(admin_token=Secret("admin"), pool_size=16, poll_interval=0.1), dsn, clock=clock
-    )
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    served = uvicorn.Server(config)
-    task = asyncio.create_task(served.serve())
-    while not served.started:
-        assert not task.done(), "the server did not start"
-        await asyncio.sleep(0.02)
-    yield f"http://127.0.0.1:{port}", token
-    served.should_exit = True
-    await task
+    async with served_app(dsn, clock) as url:
+        yield url, token
 
 
 def _completions() -> list[dict[str, str]]:

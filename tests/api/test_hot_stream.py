@@ -8,7 +8,6 @@ of the 640 counts."""
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
@@ -17,25 +16,17 @@ from decimal import Decimal
 import asyncpg
 import httpx
 import pytest
-import uvicorn
 
 from events.catalog import ActivityRegistered
 from events.postgres import PostgresEventStore, create_pool
-from ledger.api.app import create_app
 from ledger.api.auth import TokenStore
 from ledger.cli import SYSTEM
 from ledger.commands import Ledger, catalogue, managers
-from ledger.settings import Secret, Settings
+from tests.api.served import served_app
 from tests.builders import SteppingClock
 
 WRITERS, EACH = 16, 40
 POSTINGS = WRITERS * EACH
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _activity(n: int) -> ActivityRegistered:
@@ -75,19 +66,8 @@ async def _set_up(dsn: str, clock: SteppingClock) -> str:
 async def server(dsn: str) -> AsyncIterator[tuple[str, str]]:
     clock = SteppingClock(datetime(2026, 6, 15, 12, tzinfo=UTC))
     token = await _set_up(dsn, clock)
-    port = _free_port()
-    app = create_app(
-        Settings(admin_token=Secret("admin"), pool_size=16, poll_interval=0.1), dsn, clock=clock
-    )
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    served = uvicorn.Server(config)
-    task = asyncio.create_task(served.serve())
-    while not served.started:
-        assert not task.done(), "the server did not start"
-        await asyncio.sleep(0.02)
-    yield f"http://127.0.0.1:{port}", token
-    served.should_exit = True
-    await task
+    async with served_app(dsn, clock) as url:
+        yield url, token
 
 
 def _posting(n: int) -> dict[str, str]:
