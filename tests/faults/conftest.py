@@ -54,8 +54,11 @@ async def ledger_dsn(cluster: Cluster) -> str:
 
 
 @pytest.fixture
-async def server(ledger_dsn: str, tmp_path) -> AsyncIterator[Server]:
-    server = Server(ledger_dsn, tmp_path / "server.log")
+async def server(ledger_dsn: str, tmp_path, request) -> AsyncIterator[Server]:
+    """`ceu-ledger serve` on the test's database; a test marked `no_projectors` gets one
+    that leaves the projections alone (so the only statements it runs are the requests')."""
+    projectors = request.node.get_closest_marker("no_projectors") is None
+    server = Server(ledger_dsn, tmp_path / "server.log", projectors=projectors)
     await server.start()
     try:
         yield server
