@@ -19,7 +19,6 @@ from events.catalog import ActivityRegistered, CompletionRecorded, RenewalFiled
 from events.chain import ChainReport, verify
 from ledger.api.auth import Created, Principal, Role, TokenEntry, TokenStore
 from ledger.api.controllers.notices import notices_of
-from ledger.api.controllers.records import TRANSCRIPT_COLUMNS
 from ledger.api.reads import Reads
 from ledger.api.rosters import batch_items, batch_result
 from ledger.api.views import (
@@ -35,7 +34,6 @@ from ledger.commands import Context, Ledger, Posting, audits, catalogue, complet
 from ledger.commands import standing as standings
 from ledger.commands.loaders import find_completion, find_renewal
 from ledger.commands.rosters import record_completions
-from ledger.csv_io import columns_of, csv_text
 from ledger.domain.catalogue import Activity
 from ledger.domain.errors import NotFound
 from ledger.domain.reports import CycleReport, TranscriptLine
@@ -56,7 +54,6 @@ __all__ = [
     "manager_notices",
     "manager_status",
     "manager_transcript",
-    "manager_transcript_csv",
     "principal_for_token",
     "program_audits",
     "programs",
@@ -68,7 +65,6 @@ __all__ = [
     "reinstate",
     "renewal_evidence",
     "renewal_register",
-    "renewal_register_csv",
     "revoke",
     "revoke_token",
     "session_principal",
@@ -118,11 +114,6 @@ async def manager_status(app_state: State, manager_id: str) -> StatusView:
 async def manager_transcript(app_state: State, manager_id: str) -> list[TranscriptLine]:
     """GET /v1/managers/{manager_id}/transcript (every program)."""
     return await _reads(app_state).transcript(manager_id)
-
-
-async def manager_transcript_csv(app_state: State, manager_id: str) -> str:
-    """GET /v1/managers/{manager_id}/transcript?format=csv."""
-    return csv_text(TRANSCRIPT_COLUMNS, await manager_transcript(app_state, manager_id))
 
 
 async def manager_cycles(app_state: State, manager_id: str, program: str) -> list[CycleReport]:
@@ -213,12 +204,6 @@ async def renewal_register(
     return await _reads(app_state).register(
         code, state=state, cycle_ends_from=cycle_ends_from, cycle_ends_to=cycle_ends_to
     )
-
-
-async def renewal_register_csv(app_state: State, code: str, **filters: Any) -> str:
-    """GET /v1/programs/{code}/renewals?format=csv."""
-    rows = await renewal_register(app_state, code, **filters)
-    return csv_text(columns_of(RegisterRow), rows)
 
 
 async def due_list(app_state: State, code: str, within_days: int = 90) -> list[DueView]:

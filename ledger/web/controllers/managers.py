@@ -10,6 +10,8 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from ledger.api.controllers.documents import transcript_pdf
+from ledger.api.controllers.records import TRANSCRIPT_COLUMNS
+from ledger.api.openapi import csv_response
 from ledger.domain.errors import RenewalNotReady
 from ledger.web import data
 from ledger.web.session import OutOfScope, Viewer, context_of, flash, page_context, viewer
@@ -67,12 +69,8 @@ class ManagerPages(Controller):
         self, request: Request[Any, Any, Any], manager_id: FromPath[str], principal: Viewer
     ) -> Response[str]:
         _may_read(principal, manager_id)
-        text = await data.manager_transcript_csv(request.app.state, manager_id)
-        return Response(
-            text,
-            media_type="text/csv",
-            headers={"Content-Disposition": f'attachment; filename="transcript-{manager_id}.csv"'},
-        )
+        lines = await data.manager_transcript(request.app.state, manager_id)
+        return csv_response(TRANSCRIPT_COLUMNS, lines, f"transcript-{manager_id}.csv")
 
     @get("/{manager_id:str}/transcript.pdf")
     async def transcript_pdf(

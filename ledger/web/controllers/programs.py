@@ -14,11 +14,14 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Template
 from msgspec import Meta
 
+from ledger.api.openapi import csv_response
 from ledger.api.schemas import AuditBody, DecisionBody, FindingBody, Reason
+from ledger.csv_io import columns_of
 from ledger.domain.errors import DomainError, NotFound
 from ledger.web import data
 from ledger.web.forms import FormInvalid, errors_of, form_values, parse_form
 from ledger.web.session import OutOfScope, Viewer, context_of, flash, page_context, viewer
+from projections.ceu_queries import RegisterRow
 
 __all__ = ["ProgramPages"]
 
@@ -128,12 +131,8 @@ class ProgramPages(Controller):
     ) -> Response[str]:
         _may_audit(principal, code)
         filters, _errors, _ = _filters(request)
-        text = await data.renewal_register_csv(request.app.state, code, **filters)
-        return Response(
-            text,
-            media_type="text/csv",
-            headers={"Content-Disposition": f'attachment; filename="renewals-{code}.csv"'},
-        )
+        rows = await data.renewal_register(request.app.state, code, **filters)
+        return csv_response(columns_of(RegisterRow), rows, f"renewals-{code}.csv")
 
     @get("/renewals/{renewal_id:uuid}")
     async def renewal(
