@@ -1,9 +1,13 @@
 """Provider postings and their corrections.
 
 A posting's id is derived from (provider, external_id), and it is the id of the event that
-records it.  So a retry finds the original with one indexed lookup and gets the original
-receipt back, a different posting under the same external_id is refused, and two identical
-postings racing each other are resolved by the store's own idempotent append.
+records it.  So a retry is decided and appended like a new posting, and the store's
+idempotent append recognises it (same id, same stream, same content: the original positions,
+``created=False``), as it resolves two identical postings racing each other; nothing is
+looked up first.  Only when that fails (the store holds the id with other content or in
+another manager's stream, or today's rules refuse what was accepted then) is the original
+looked up by its id: the same content gets the original receipt back, other content under
+the same external_id is refused as a duplicate.
 """
 
 from __future__ import annotations
@@ -128,15 +132,20 @@ async def record_completion(
     ledger: Ledger, ctx: Context, provider_id: str, posting: Posting
 ) -> Posted:
     posting = posting.normalized()
-    if (earlier := await earlier_posting(ledger, provider_id, posting)) is not None:
-        return earlier
     activity = await ledger.catalogue.activity(posting.activity_id)
     decide = decide_posting(ledger, provider_id, posting, activity)
     try:
         written = await write_manager(ledger, ctx, posting.manager_id, decide)
-    except DuplicateEventId as exc:  # a concurrent posting of the same id won the race
-        raise Duplicate(posting.external_id) from exc
-    # created=False here means an identical posting won a race: same fact, same receipt.
+    except (DomainError, DuplicateEventId) as refused:
+        # Only a refused posting pays for looking its id up: it may be a retry of one
+        # recorded before (whose decision today may differ), answered with the original.
+        if (earlier := await earlier_posting(ledger, provider_id, posting)) is not None:
+            return earlier
+        if isinstance(refused, DuplicateEventId):
+            raise Duplicate(posting.external_id) from refused
+        raise
+    # created=False: the store recognised an exact retry (or an identical posting that won a
+    # race): same fact, the original positions, the same receipt.
     [event], result = written.events, written.result
     assert isinstance(event, CompletionRecorded)
     receipt = Receipt.of(event, result.first_position, result.recorded_at)

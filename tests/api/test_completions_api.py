@@ -86,6 +86,49 @@ async def test_the_same_external_id_with_other_content_is_a_409_and_stores_nothi
     assert await cmm_earned(api, world.m1) == "6.00"
 
 
+async def test_the_same_external_id_for_another_manager_is_a_409_and_stores_nothing(world):
+    """The new decision is accepted for m-2; the store refuses its id, held in m-1's stream."""
+    api = world.api
+    await api.ok(await api.post_completion(world.tma, "row-1"))
+    head = await api.head()
+
+    response = await api.post_completion(world.tma, "row-1", manager_id="m-2")
+
+    assert_problem(response, 409)
+    assert await api.head() == head
+
+
+async def test_a_retry_that_the_rules_would_now_refuse_gets_its_original_receipt(world):
+    """row-1 is voided and row-2 records the same activity on the same day: a new row-1
+    would be refused as already recorded, but a retry of row-1 is answered as one."""
+    api = world.api
+    first = await api.ok(await api.post_completion(world.tma, "row-1"))
+    await api.ok(
+        await api.post(f"/v1/completions/{first['id']}/void", world.tma, {"reason": "x"}), 200
+    )
+    await api.ok(await api.post_completion(world.tma, "row-2"))
+    head = await api.head()
+
+    retry = await api.post_completion(world.tma, "row-1")
+
+    assert await api.ok(retry, 200) == first
+    assert await api.head() == head
+
+
+async def test_a_retry_of_a_voided_posting_gets_its_original_receipt(world):
+    api = world.api
+    first = await api.ok(await api.post_completion(world.tma, "row-1"))
+    await api.ok(
+        await api.post(f"/v1/completions/{first['id']}/void", world.tma, {"reason": "x"}), 200
+    )
+    head = await api.head()
+
+    retry = await api.post_completion(world.tma, "row-1")
+
+    assert await api.ok(retry, 200) == first
+    assert await api.head() == head
+
+
 async def test_two_providers_may_use_the_same_external_id(world):
     api = world.api
 
