@@ -98,6 +98,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "NOTIFY_CHANNEL",
+    "TYPES_CHANNEL",
     "PostgresEventStore",
     "connect",
     "create_pool",
@@ -109,6 +110,8 @@ __all__ = [
 ]
 
 NOTIFY_CHANNEL = "ledger_events"
+TYPES_CHANNEL = "ledger_event_types"
+"""Each append's last position and the types it stored (migrations/0011)."""
 
 _COLUMNS = (
     "position, event_id, stream_id, version, type, schema_version,"

@@ -10,8 +10,9 @@
   refreshed by position: each refresh reads only the catalogue events recorded after the
   last one it saw.  Activities and providers never change once registered, so a cached one
   is always right (a miss refreshes).  Programs: while the process follows the log's head
-  (`follow`, fed by LISTEN on the store's NOTIFY channel: ledger/infra/notify.py), a use
-  refreshes only if a position beyond the last one checked has been announced (`saw`),
+  (`follow`, fed by LISTEN on the store's types channel: ledger/infra/notify.py), a use
+  refreshes only if a catalogue event beyond the last position checked has been announced
+  (`saw`),
   so a quiet ledger's reads cost no query; this process's own catalogue writes announce
   their position directly, so it never reads its own catalogue writes stale.  Without a
   follower (or while it is reconnecting), every use refreshes, as a plain cache must.
@@ -114,11 +115,8 @@ class ManagerLoader:
             self._snapshots.popitem(last=False)
 
 
-_CATALOGUE_TYPES = (
-    "program_defined",
-    "program_rules_revised",
-    "provider_registered",
-    "activity_registered",
+CATALOGUE_TYPES = frozenset(
+    ("program_defined", "program_rules_revised", "provider_registered", "activity_registered")
 )
 
 
@@ -149,8 +147,14 @@ class Catalogue:
         self._following = False
 
     def saw(self, position: int) -> None:
-        """An event at `position` is stored (it may be a catalogue event)."""
+        """An event at `position` is stored (a catalogue event, or maybe one)."""
         self._announced = max(self._announced, position)
+
+    def stored(self, position: int, types: Iterable[str]) -> None:
+        """An append up to `position` stored events of `types`: news only if one of them is
+        a catalogue event."""
+        if not CATALOGUE_TYPES.isdisjoint(types):
+            self.saw(position)
 
     def _current(self) -> bool:
         return self._following and self._announced <= self._checked
@@ -169,7 +173,7 @@ class Catalogue:
             while True:
                 self.refreshes += 1
                 batch = await self._store.read_all(
-                    after=self._position, limit=1000, types=_CATALOGUE_TYPES
+                    after=self._position, limit=1000, types=sorted(CATALOGUE_TYPES)
                 )
                 for recorded in batch:
                     self._apply(decode(recorded), recorded)

@@ -1,10 +1,11 @@
 """Following the log's head by LISTEN, for the process's in-memory catalogue.
 
-Every append's commit sends NOTIFY on the store's channel with each new event's position
-(migrations/0001_event_store.sql).  `following_catalogue` keeps one LISTEN connection per
-process and tells the catalogue each announced position (`Catalogue.saw`), so that a read
-of programs costs no query while nothing was stored, and one short read after something
-was.  If the connection is lost the catalogue goes back to refreshing on every use
+Every append's commit sends NOTIFY on the store's types channel with its last position and
+the types of event it stored (migrations/0012_notify_event_types.sql).  `following_catalogue`
+keeps one LISTEN connection per process and tells the catalogue each announced position that
+stored a catalogue event (`Catalogue.stored`), so that a read of programs costs no query while
+no catalogue event was stored (postings, fees and renewals do not count), and one short read
+after one was.  If the connection is lost the catalogue goes back to refreshing on every use
 (`unfollow`) until it is re-established; the head read after LISTEN begins covers
 anything stored in between.
 """
@@ -19,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import asyncpg
 
-from events.postgres import NOTIFY_CHANNEL, connect, fetch_head
+from events.postgres import TYPES_CHANNEL, connect, fetch_head
 from ledger.infra.logs import Outage
 
 if TYPE_CHECKING:
@@ -33,14 +34,15 @@ _PING_EVERY = 5.0
 
 
 async def _listen(conn: asyncpg.Connection, catalogue: Catalogue) -> None:
-    """Announce every position until the connection is lost."""
+    """Announce every catalogue event's position until the connection is lost."""
     lost = asyncio.Event()
 
     def announced(_conn: Any, _pid: int, _channel: str, payload: str) -> None:
-        catalogue.saw(int(payload))
+        position, *types = payload.split(" ")
+        catalogue.stored(int(position), types)
 
     conn.add_termination_listener(lambda _conn: lost.set())
-    await conn.add_listener(NOTIFY_CHANNEL, announced)
+    await conn.add_listener(TYPES_CHANNEL, announced)
     catalogue.follow((await fetch_head(conn)).position)
     _outage.up()
     while not lost.is_set():

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import asyncio
 
-from events.postgres import PostgresEventStore, create_pool
+from events.postgres import TYPES_CHANNEL, PostgresEventStore, connect, create_pool
 from ledger.cli import SYSTEM
 from ledger.commands import Ledger, catalogue
 from ledger.infra.notify import following_catalogue
+from tests.builders import facts
 
 
 async def _until(condition, what: str) -> None:
@@ -51,3 +52,37 @@ async def test_programs_are_read_from_memory_until_something_is_stored(dsn, pool
 
 async def _following(ledger: Ledger) -> bool:
     return ledger.catalogue._following
+
+
+async def test_events_of_other_types_do_not_make_the_catalogue_read_the_log(dsn, pool):
+    here = Ledger(PostgresEventStore(pool))
+    await catalogue.ensure_default_programs(here, SYSTEM)
+    async with create_pool(dsn, min_size=1, max_size=2) as other_pool:
+        elsewhere = PostgresEventStore(other_pool)
+        async with following_catalogue(dsn, here.catalogue):
+            await _until(lambda: _following(here), "the follower is listening")
+            await here.catalogue.programs()
+            before = here.catalogue.refreshes
+
+            heard: asyncio.Queue[str] = asyncio.Queue()
+            listener = await connect(dsn)
+            try:
+                await listener.add_listener(TYPES_CHANNEL, lambda *a: heard.put_nowait(a[-1]))
+                for version in range(5):
+                    await elsewhere.append("m-1", facts(1, "fee_paid"), expected_version=version)
+                for _ in range(5):
+                    assert (await asyncio.wait_for(heard.get(), 10)).endswith(" fee_paid")
+            finally:
+                await listener.close()
+            await asyncio.sleep(0.2)  # the follower's connection heard them too by now
+            cmm = (await here.catalogue.programs())["CMM"].versions[-1]
+            assert here.catalogue.refreshes == before, "no read for the appends of fees"
+            await catalogue.define_program(
+                Ledger(elsewhere), SYSTEM, code="Y", name="Y", association="y", rules=cmm
+            )
+
+            async def defined() -> bool:
+                return "Y" in await here.catalogue.programs()
+
+            await _until(defined, "the program defined after them is seen")
+            assert here.catalogue.refreshes - before == 1, "one read, for the program"
