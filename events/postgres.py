@@ -111,7 +111,7 @@ __all__ = [
 
 NOTIFY_CHANNEL = "ledger_events"
 TYPES_CHANNEL = "ledger_event_types"
-"""Each append's last position and the types it stored (migrations/0011)."""
+"""Each append's last position and the types it stored (migrations/0012_notify_event_types.sql)."""
 
 _COLUMNS = (
     "position, event_id, stream_id, version, type, schema_version,"
