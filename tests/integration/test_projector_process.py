@@ -119,6 +119,7 @@ async def test_serve_projects_in_a_child_process_restarted_after_sigkill(dsn):
         _, err = await asyncio.wait_for(serve.communicate(), 60)
     assert serve.returncode == 0, err.decode()
     assert gone(second), "SIGTERM to serve stopped its projector process"
+    assert f"projector process {second.pid} stopped (0)" in err.decode(), "cleanly, by itself"
 
 
 async def test_the_projector_process_leaves_when_serve_is_killed(dsn):
