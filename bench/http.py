@@ -1,17 +1,24 @@
 """HTTP throughput of the ledger against a bare Litestar endpoint, measured in one run.
 
-Starts, as separate processes on loopback, `ceu-ledger serve` (one worker, and later two:
-`--workers 2`) and bench/bare_app.py (one uvicorn worker, same pool size, same database
-server), and drives them from this process with a small keep-alive HTTP/1.1 load generator
-on raw asyncio streams (a full HTTP client library would itself use up the machine's two
-cores).  Rows, best of R rounds (cases alternate order each round), with p50/p99 latency:
+Starts, as separate processes on loopback, `ceu-ledger serve` as it runs by default (one API
+process, and its projector process beside it; later `--projectors inline` and `--workers 2`)
+and bench/bare_app.py (one uvicorn worker, same pool size, same database server), and drives
+them from this process with a small keep-alive HTTP/1.1 load generator on raw asyncio streams
+(a full HTTP client library would itself use up the machine's two cores).  Rows, best of R
+rounds (cases alternate order each round), with p50/p99 latency:
 
 - POST /v1/completions (new completions, spread over many managers) vs POST /bare (one
   INSERT): SPEC 10 goal >= 0.5x
 - GET /v1/managers/{id}/status vs GET /bare/{id} (one primary-key SELECT): goal >= 0.6x
 - a roster of 1,000 lines (POST /v1/completions/batch), completions/s: goal >= 20,000/s
 - 16 writers posting to ONE manager vs the same 16 spread over many managers: goal >= 0.5x
+- POST and GET status with the projector in its own process (`serve`) vs inline
+  (`serve --projectors inline`, as before SPEC 8's split): each mode on a server started
+  afresh per round, modes alternating, each figure against the bare app measured right after
+  it; the ratios' range per mode
 - POST and GET status again on `serve --workers 2` (the 1 vs 2 worker figure)
+
+`--projector-rows` runs only that comparison (about a minute with 2 rounds).
 
 Every posting is distinct and counts (its own manager, activity and day), so every answer
 must be a 201 (200 for the batch); any other status stops the bench.  Ratios are
@@ -25,17 +32,20 @@ import argparse
 import asyncio
 import contextlib
 import itertools
+import json
 import os
 import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
 import msgspec
+import psutil
 
 from bench._common import run_with_database
 from events.catalog import ActivityRegistered
@@ -63,6 +73,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--managers", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--hot", type=int, default=640, help="postings per hot-stream run")
+    parser.add_argument(
+        "--projector-rows", action="store_true",
+        help="only POST and GET status, with the projector in its own process and inline",
+    )  # fmt: skip
     parser.add_argument(
         "--profile", type=float, default=0, metavar="SECONDS",
         help="then profile the one-worker API process under POST load with py-spy"
@@ -200,6 +214,31 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
     process.wait(timeout=60)
 
 
+async def _settled(port: int, seconds: float = 120) -> None:
+    """Until /health shows every projection caught up (so a mode starts with no backlog)."""
+
+    def lag() -> int:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=10) as answer:
+            return sum(p["lag"] for p in json.load(answer)["projections"].values())
+
+    async with asyncio.timeout(seconds):
+        while await asyncio.to_thread(lag):  # noqa: ASYNC110 (another process's state)
+            await asyncio.sleep(0.2)
+
+
+def _cpu(process: subprocess.Popen[bytes]) -> tuple[float, float]:
+    """CPU seconds so far of the serve process (the API) and of its children (the projector
+    process, if any; a finished child is not counted, none finishes during a load)."""
+    parent = psutil.Process(process.pid)
+    children = 0.0
+    for child in parent.children():
+        with contextlib.suppress(psutil.Error):
+            times = child.cpu_times()
+            children += times.user + times.system
+    times = parent.cpu_times()
+    return times.user + times.system, children
+
+
 def _ms(latencies: list[float], q: float) -> float:
     ordered = sorted(latencies)
     return 1000 * ordered[min(len(ordered) - 1, int(q * len(ordered)))]
@@ -281,7 +320,7 @@ async def bench(dsn: str) -> None:
     args = parse_args()
     # `serve` would apply migrations and defaults itself; doing it here first keeps timing clean.
     async with migrated_dsn(Settings(database_url=Secret(dsn))):
-        token = await _set_up(dsn, args.managers)
+        token = await _set_up(dsn, 2 * args.managers)  # m-0.. separate, m-{managers}.. inline
     env = {
         **os.environ,
         "DATABASE_URL": dsn,
@@ -294,21 +333,26 @@ async def bench(dsn: str) -> None:
     ledger_server = _start([*serve, "--port", str(ledger_port)], env, ledger_port)
     uvicorn = [sys.executable, "-m", "uvicorn", "bench.bare_app:app", "--port", str(bare_port)]
     bare_server = _start([*uvicorn, "--log-level", "warning", "--no-access-log"], env, bare_port)
-    print(f"ledger pid {ledger_server.pid} (one worker), bare pid {bare_server.pid}", flush=True)
+    print(
+        f"ledger pid {ledger_server.pid} (one API process, projector process beside it),"
+        f" bare pid {bare_server.pid}",
+        flush=True,
+    )
     postings = Postings()
     n, c, m = args.requests, args.connections, args.managers
     spread = [f"m-{i % m}" for i in range(n)]
     bare = Target(bare_port)
 
-    def cases(port: int) -> dict[str, Callable[[], Awaitable[Measured]]]:
+    def cases(port: int, first: int = 0) -> dict[str, Callable[[], Awaitable[Measured]]]:
+        """The loads on the server at `port`; POST and status on managers m-first...."""
         ledger, admin = Target(port, token), Target(port, "bench-admin")
+        mine = [f"m-{first + i % m}" for i in range(n)]
 
         async def post() -> Measured:
-            return await ledger.run([postings.post(manager) for manager in spread], c)
+            return await ledger.run([postings.post(manager) for manager in mine], c)
 
         async def status() -> Measured:
-            paths = [("GET", f"/v1/managers/m-{i % m}/status", b"") for i in range(n)]
-            return await admin.run(paths, c)
+            return await admin.run([("GET", f"/v1/managers/{x}/status", b"") for x in mine], c)
 
         async def hot() -> Measured:
             return await ledger.run([postings.post("hot") for _ in range(args.hot)], 16)
@@ -337,15 +381,72 @@ async def bench(dsn: str) -> None:
     async def select() -> Measured:
         return await bare.run([("GET", f"/bare/{1 + i % 200}", b"") for i in range(n)], c)
 
+    async def post_and_status(
+        label: str, loads: dict[str, Callable[[], Awaitable[Measured]]]
+    ) -> tuple[dict[str, tuple[float, list[float]]], dict[str, tuple[float, list[float]]]]:
+        posts = await _best(args.rounds, {"ledger": loads["post"], "bare": insert})
+        _row(f"POST{label}", posts["ledger"], posts["bare"], ("ledger", "bare insert"), ">= 0.5")
+        reads = await _best(args.rounds, {"ledger": loads["status"], "bare": select}, (200,))
+        _row(f"GET status{label}", reads["ledger"], reads["bare"], ("ledger", "bare select"),
+             ">= 0.6")  # fmt: skip
+        return posts, reads
+
+    async def projector_rows() -> None:
+        """POST and GET status with the projector in its own process (`serve`) and inline
+        (`serve --projectors inline`), each mode on a server of its own started afresh each
+        round (modes alternating in order), each figure against the bare app right after it:
+        a machine shared with other work drifts, so only ratios taken side by side count."""
+        ratios: dict[str, dict[str, list[float]]] = {}
+        print(f"\nprojector in its own process vs inline, {args.rounds} rounds", flush=True)
+        for round_ in range(args.rounds):
+            modes = ["process", "inline"] if round_ % 2 == 0 else ["inline", "process"]
+            for mode in modes:
+                port = _free_port()
+                server = _start([*serve, "--port", str(port), "--projectors", mode], env, port)
+                try:
+                    # Managers of their own per mode: a status costs more as completions grow.
+                    loads = cases(port, first=m if mode == "inline" else 0)
+                    await Target(port, token).run([postings.post(x) for x in spread[:200]], c)
+                    await _settled(port)
+                    mine = ratios.setdefault(mode, {"POST": [], "GET status": []})
+                    for what, ours, theirs in (
+                        ("POST", loads["post"], insert), ("GET status", loads["status"], select)
+                    ):  # fmt: skip
+                        api, beside = _cpu(server)
+                        rate, latencies, statuses = await ours()
+                        api_after, beside_after = _cpu(server)
+                        if set(statuses) - {200, 201}:
+                            raise SystemExit(f"{mode} {what}: unexpected statuses {statuses}")
+                        bare_rate, _, _ = await theirs()
+                        mine[what].append(rate / bare_rate)
+                        per = 1000 / len(latencies)  # CPU ms per request
+                        print(
+                            f"  round {round_ + 1} {mode:<8} {what:<10} ledger {rate:>7,.0f}/s"
+                            f"  bare {bare_rate:>7,.0f}/s  ratio {rate / bare_rate:.2f}"
+                            f"   CPU ms/request: API process {per * (api_after - api):.2f},"
+                            f" projector process {per * (beside_after - beside):.2f}",
+                            flush=True,
+                        )
+                finally:
+                    _stop(server)
+        for what, goal in (("POST", ">= 0.5"), ("GET status", ">= 0.6")):
+            separate, inline = ratios["process"][what], ratios["inline"][what]
+            print(
+                f"{what + ', projector':<24} own process {min(separate):.2f}-{max(separate):.2f}"
+                f"   inline {min(inline):.2f}-{max(inline):.2f}   (ratio to bare; goal {goal})",
+                flush=True,
+            )
+
     try:
         one = cases(ledger_port)
         await Target(ledger_port, token).run([postings.post(x) for x in spread[:200]], c)
         await bare.run([("POST", "/bare", b"{}")] * 200, c)
         print(f"\n{c} connections, best of {args.rounds}; ratio = ledger / bare\n", flush=True)
-        posts = await _best(args.rounds, {"ledger": one["post"], "bare": insert})
-        _row("POST completion", posts["ledger"], posts["bare"], ("ledger", "bare insert"), ">= 0.5")
-        reads = await _best(args.rounds, {"ledger": one["status"], "bare": select}, (200,))
-        _row("GET status", reads["ledger"], reads["bare"], ("ledger", "bare select"), ">= 0.6")
+        if args.projector_rows:
+            _stop(ledger_server)
+            await projector_rows()
+            return
+        posts, reads = await post_and_status("", one)
         hot = await _best(args.rounds, {"hot": one["hot"], "spread": one["spread"]})
         _row("16 writers, 1 manager", hot["hot"], hot["spread"], ("one", "spread"), ">= 0.5")
         for concurrency in (1, 2):
@@ -359,6 +460,7 @@ async def bench(dsn: str) -> None:
         if args.profile:
             await _profile(ledger_server.pid, args.profile, one["post"])
         _stop(ledger_server)
+        await projector_rows()
         two_port = _free_port()
         two = _start([*serve, "--port", str(two_port), "--workers", "2"], env, two_port)
         try:

@@ -46,6 +46,7 @@ from ledger.infra.database import database_dsn, why_unreachable
 from ledger.infra.limits import server_options
 from ledger.infra.logs import configure_logging
 from ledger.infra.migrations import load_migrations, migrate
+from ledger.infra.projectors import ProjectorProcess, running_deployment_tasks
 from ledger.settings import LOG_LEVELS, Settings
 from projections import ceu_queries
 from projections.ceu import CeuProjection
@@ -208,12 +209,12 @@ async def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     host = args.host or settings.host
     port = args.port or settings.port
     configure_logging((args.log_level or settings.log_level).upper())
-    async with migrated_dsn(settings, report=_log.info) as dsn:
+    async with migrated_dsn(settings, report=_log.info) as dsn, _projector_beside(args, dsn):
         if args.demo:
             await _print_demo_tokens(dsn, f"http://{host}:{port}")
         if args.workers > 1:
             return await _serve_workers(args, dsn, host, port)
-        app = create_app(settings, dsn, run_projectors=not args.no_projectors)
+        app = create_app(settings, dsn, run_projectors=args.projectors == "inline")
         # Our request log replaces uvicorn's access log; `log_config=None` leaves the
         # logging configured above alone, so uvicorn's own lines are JSON too.
         config = uvicorn.Config(
@@ -230,13 +231,48 @@ async def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+@contextlib.asynccontextmanager
+async def _projector_beside(args: argparse.Namespace, dsn: str) -> AsyncIterator[None]:
+    """With `--projectors process` (the default), `ceu-ledger project` as a supervised child
+    for as long as the block lasts: restarted if it dies, stopped before the database is
+    (ledger/infra/projectors.py `ProjectorProcess`)."""
+    if args.projectors != "process":
+        yield
+        return
+    command = [sys.executable, "-m", "ledger.cli", "project", "--parent", str(os.getpid())]
+    if args.log_level:
+        command += ["--log-level", args.log_level]
+    async with ProjectorProcess(command, {**os.environ, "DATABASE_URL": dsn}).running():
+        yield
+
+
+async def cmd_project(settings: Settings, args: argparse.Namespace) -> int:
+    """Every projection, the reminders and the notices' sender until SIGTERM or SIGINT (or,
+    with `--parent`, until that process is gone), then a bounded, clean stop."""
+    configure_logging((args.log_level or settings.log_level).upper())
+    stop = asyncio.Event()
+    async with (
+        migrated_dsn(settings, report=_log.info) as dsn,
+        running_deployment_tasks(dsn, settings) as runners,
+    ):
+        _log.info("projecting: %s", ", ".join(r.projection.name for r in runners))
+        with SIGNALS.diverted(lambda sig: stop.set()):
+            while not stop.is_set():
+                if args.parent is not None and os.getppid() != args.parent:
+                    _log.warning("process %d that started this one is gone; stopping", args.parent)
+                    break
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), 1.0)
+    return 0
+
+
 async def _serve_workers(args: argparse.Namespace, dsn: str, host: str, port: int) -> int:
     """N worker processes (ledger/api/asgi.py) on one socket, under uvicorn's supervisor,
     which runs in a thread: this process keeps the embedded database until they are gone.
     The supervisor takes SIGINT and SIGTERM (it stops the workers, each draining its
     requests), and restarts a worker that dies."""
     os.environ[WORKER_DSN] = dsn
-    os.environ[WORKER_PROJECTORS] = "0" if args.no_projectors else "1"
+    os.environ[WORKER_PROJECTORS] = "1" if args.projectors == "inline" else "0"
     os.environ[WORKER_LOG_LEVEL] = (args.log_level or "info").upper()
     # The workers share the pages' cookie key, or a session would only work on one of them.
     os.environ.setdefault("LEDGER_SESSION_SECRET", secrets.token_urlsafe(48))
@@ -382,19 +418,33 @@ def build_parser() -> argparse.ArgumentParser:
         sub.set_defaults(handler=handler, check=check)
         return sub
 
-    serve = add("serve", cmd_serve, "run the HTTP API (and the projectors)", check_serve)
+    serve = add(
+        "serve", cmd_serve, "run the HTTP API, and the projectors in a process beside it",
+        check_serve,
+    )  # fmt: skip
     serve.add_argument("--host", help="default LEDGER_HOST or 127.0.0.1")
     serve.add_argument("--port", type=int, help="default LEDGER_PORT or 8000")
     serve.add_argument("--log-level", choices=LOG_LEVELS, help="default LEDGER_LOG_LEVEL or info")
     serve.add_argument(
-        "--no-projectors", action="store_true", help="leave projections to other processes"
-    )
-    serve.add_argument(
-        "--workers", type=int, default=1,
-        help="API processes (default 1); projectors run in one of them, the others stand by",
+        "--projectors", choices=("process", "inline", "none"), default="process",
+        help="process (default): one `project` process beside the API, restarted if it dies;"
+        " inline: in the API process(es) themselves; none: leave them to other processes",
     )  # fmt: skip
     serve.add_argument(
+        "--no-projectors", dest="projectors", action="store_const", const="none",
+        help="the same as --projectors none",
+    )  # fmt: skip
+    serve.add_argument("--workers", type=int, default=1, help="API processes (default 1)")
+    serve.add_argument(
         "--demo", action="store_true", help="record demo data and print a token per demo identity"
+    )
+    project = add(
+        "project", cmd_project,
+        "run every projection, the reminders and the notices' sender until SIGTERM",
+    )  # fmt: skip
+    project.add_argument("--log-level", choices=LOG_LEVELS, help="default LEDGER_LOG_LEVEL or info")
+    project.add_argument(
+        "--parent", type=int, metavar="PID", help="also stop when process PID is gone (serve's)"
     )
     add("migrate", cmd_migrate, "apply the SQL migrations that are not applied yet")
     tokens = commands.add_parser("token", help="API tokens").add_subparsers(

@@ -51,8 +51,7 @@ from ledger.credentials.registry import Registry
 from ledger.credentials.service import CredentialService
 from ledger.infra.limits import pool_options
 from ledger.infra.notify import following_catalogue
-from ledger.infra.projectors import running_projectors
-from ledger.infra.reminders import running_notices
+from ledger.infra.projectors import running_deployment_tasks
 from ledger.settings import Settings
 from ledger.web import openapi_render_plugins, static_routers, template_config, web_router
 from ledger.web.controllers.verify import VerifyPages
@@ -116,8 +115,8 @@ def create_app(
     run_projectors: bool = True,
     clock: Callable[[], datetime] = utc_now,
 ) -> Litestar:
-    """The API over the database at `dsn`.  The pool, the services and (unless told not to)
-    the projectors live exactly as long as the app's lifespan."""
+    """The API over the database at `dsn`.  The pool, the services and (with `run_projectors`)
+    the projectors and reminders live exactly as long as the app's lifespan."""
     metrics = Metrics([p.name for p in all_projections()])
     kek = KeyEncryption.from_settings(settings.key_encryption_key, settings.data_dir)
 
@@ -142,10 +141,9 @@ def create_app(
                 if not run_projectors:
                     yield
                     return
-                async with (
-                    running_projectors(dsn, poll_interval=settings.poll_interval) as runners,
-                    running_notices(dsn, settings, clock=clock),  # the reminders and their sender
-                ):
+                # The projectors, the reminders and their sender, in this process (tests, and
+                # `serve --projectors inline`); `serve` runs them in a process of their own.
+                async with running_deployment_tasks(dsn, settings, clock=clock) as runners:
                     app.state.projectors = runners  # for /health and /metrics
                     yield
 

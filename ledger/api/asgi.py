@@ -4,7 +4,9 @@
 the migrations, then hands the listening socket to N processes (uvicorn's supervisor); each
 builds its app here, from the environment the parent left: the settings as usual, plus the
 database's DSN in LEDGER_WORKER_DSN and whether to run projectors in LEDGER_WORKER_PROJECTORS.
-Every worker runs the projectors' loop; each projection's advisory lock lets exactly one
+By default ("0") no worker runs them: `serve` runs one `ceu-ledger project` process beside
+the workers (ledger/infra/projectors.py).  With `serve --projectors inline` ("1") every
+worker runs the projectors' loop, and each projection's advisory lock lets exactly one
 process run it, the others stand by (projections/engine.py).
 """
 
@@ -30,5 +32,5 @@ def create() -> Litestar:
     settings = Settings.from_env()
     configure_logging(os.environ.get(WORKER_LOG_LEVEL, settings.log_level).upper())
     return create_app(
-        settings, os.environ[WORKER_DSN], run_projectors=os.environ.get(WORKER_PROJECTORS) != "0"
+        settings, os.environ[WORKER_DSN], run_projectors=os.environ.get(WORKER_PROJECTORS) == "1"
     )
