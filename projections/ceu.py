@@ -60,6 +60,9 @@ _decode_history = msgspec.json.Decoder(tuple[Change, ...]).decode
 _DECODERS = {name: msgspec.json.Decoder(cls).decode for name, cls in EVENT_TYPES.items()}
 """One typed decoder per event type: a third faster than the catalogue's union decoder."""
 
+_SKIPPED = frozenset({"provider_registered", "activity_registered"})
+"""Providers and activities are read from their own streams; nothing here needs them."""
+
 _TIMEOUT = COMMAND_TIMEOUT
 """Every statement here is bounded, whatever connection it is given: a connection that dies
 mid-write must end the batch with an error, not leave `executemany` waiting forever."""
@@ -129,11 +132,10 @@ class _Batch:
 
 class CeuProjection:
     name = "ceu"
-    # Providers and activities are read from their own streams; nothing here needs them.
-    handles: frozenset[str] | None = frozenset(EVENT_TYPES) - {
-        "provider_registered",
-        "activity_registered",
-    }
+    handles: frozenset[str] | None = None
+    """Every type: nearly every event is one this projection folds, and reading the log
+    whole costs the database a third of what reading it type by type does; the few it does
+    not need are skipped below, before decoding."""
     tables = (
         "ceu_programs",
         "ceu_managers",
@@ -149,7 +151,9 @@ class CeuProjection:
         self._records = _Records()
 
     async def apply(self, conn: asyncpg.Connection, events: Sequence[RecordedEvent]) -> None:
-        decoded = [(_decode(recorded), recorded) for recorded in events]
+        decoded = [(_decode(r), r) for r in events if r.type not in _SKIPPED]
+        if not decoded:
+            return
         named = sorted({m for e, _ in decoded if (m := getattr(e, "manager_id", None)) is not None})
         heads = await self._records.load(conn, named)
         batch = _Batch(await _programs(conn), await _with_corrected(conn, heads, decoded))
