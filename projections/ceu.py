@@ -278,11 +278,11 @@ async def _save(conn: asyncpg.Connection, batch: _Batch) -> None:
             timeout=_TIMEOUT,
         )
     records = {m: batch.managers[m] for m in sorted(batch.changed_managers)}
-    rows = [(m, r.version, _encode(_head(r))) for m, r in records.items()]
+    heads = [(m, r.version, _encode(_head(r))) for m, r in records.items()]
     await _copy(
-        conn, "ceu_managers", _MANAGER_COLUMNS, [r for r in rows if r[0] not in batch.before]
+        conn, "ceu_managers", _MANAGER_COLUMNS, [h for h in heads if h[0] not in batch.before]
     )
-    updated = [r for r in rows if r[0] in batch.before]
+    updated = [h for h in heads if h[0] in batch.before]
     if updated:
         await conn.executemany(
             "UPDATE ceu_managers SET version = $2, record = $3 WHERE manager_id = $1",
