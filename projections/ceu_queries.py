@@ -11,7 +11,7 @@ from uuid import UUID
 import msgspec
 
 from events.catalog import AuditSampleDrawn
-from projections.ceu import decode_program, decode_record
+from projections.ceu import decode_program, load_records
 
 if TYPE_CHECKING:
     import asyncpg
@@ -108,8 +108,7 @@ async def programs(conn: asyncpg.Connection) -> dict[str, Program]:
 
 
 async def manager_record(conn: asyncpg.Connection, manager_id: str) -> ManagerRecord | None:
-    raw = await conn.fetchval("SELECT record FROM ceu_managers WHERE manager_id = $1", manager_id)
-    return None if raw is None else decode_record(raw)
+    return (await load_records(conn, [manager_id])).get(manager_id)
 
 
 _REGISTER = """

@@ -249,3 +249,42 @@ async def test_the_projection_answers_as_the_fold_and_a_rebuild_equals_it(
             assert await _tables(conn) == incremental
         finally:
             await conn.close()
+
+
+async def test_completions_corrected_in_later_batches_read_back_as_the_fold(
+    admin_dsn, template_dsn
+):
+    """The completions are rows of their own, written per batch: one corrected (twice) and
+    one voided after the batch that recorded them read back as the fold has them, and a
+    rebuild one event at a time gives the same rows."""
+    clock = SteppingClock(datetime(2024, 1, 10, 12, tzinfo=UTC))
+    async with fresh_database(admin_dsn) as dsn, create_pool(dsn, min_size=1, max_size=4) as pool:
+        ledger = Ledger(PostgresEventStore(pool, clock=clock), clock=clock)
+        scenario = Scenario(ledger, clock)
+        runner = ProjectionRunner(dsn, CeuProjection())
+        conn = await connect(dsn)
+        try:
+            await _set_up(ledger)
+            for n in range(3):
+                await scenario.run(("post", "m-0", "core-course", n, Decimal("1.50")))
+            await runner.catch_up(conn)
+            await scenario.run(("amend", 0, Decimal("2.25")))
+            await runner.catch_up(conn)
+            await scenario.run(("amend", 0, Decimal("3.00")))
+            await scenario.run(("void", 1))
+            await scenario.run(("post", "m-0", "cmm-course", 0, Decimal("4.00")))
+            await runner.catch_up(conn)
+
+            projected = await ceu_queries.manager_record(conn, "m-0")
+            assert projected == (await ledger.managers.current("m-0"))[0]
+            first, second = (projected.completions[c] for c in scenario.completions[:2])
+            assert (first.ceus, [h.kind for h in first.history]) == (
+                Decimal("3.00"),
+                ["recorded", "amended", "amended"],
+            )
+            assert second.voided
+            incremental = await _tables(conn)
+            await ProjectionRunner(dsn, CeuProjection(), batch_size=1).rebuild()
+            assert await _tables(conn) == incremental
+        finally:
+            await conn.close()
