@@ -31,6 +31,7 @@ __all__ = [
     "GENESIS_HASH",
     "ChainReport",
     "ChainVerifier",
+    "RangeCheck",
     "Row",
     "chain_hash",
     "recompute",
@@ -152,6 +153,17 @@ class ChainReport(msgspec.Struct, frozen=True, kw_only=True):
     problem: str | None = None
 
 
+class RangeCheck(msgspec.Struct, frozen=True, kw_only=True):
+    """What a `ChainVerifier` that started `after` a position found (`ChainVerifier.summary`)."""
+
+    after: int
+    checked: int
+    last_position: int
+    last_hash: bytes | None
+    first_bad: int | None
+    problem: str | None
+
+
 class ChainVerifier:
     """Walks events in position order and remembers the first one that breaks the chain.
 
@@ -220,8 +232,19 @@ class ChainVerifier:
         self.checked += checked
         return self._fail(expected, problem)
 
-    def join(self, part: ChainVerifier) -> bool:
-        """Go on with `part`, a verifier of the positions right after this one's.  False if
+    def summary(self) -> RangeCheck:
+        """What this verifier found, to be joined onto the verifier of the range before."""
+        return RangeCheck(
+            after=self.after,
+            checked=self.checked,
+            last_position=self._last_position,
+            last_hash=self._last_hash,
+            first_bad=self.first_bad,
+            problem=self.problem,
+        )
+
+    def join(self, part: RangeCheck) -> bool:
+        """Go on with `part`, the check of the positions right after this one's.  False if
         either has found a break, or if `part` did not start where this one stopped (this
         one's range ended short: the caller decides whether that is a missing position or
         the end of the log)."""
@@ -230,7 +253,7 @@ class ChainVerifier:
         self.checked += part.checked
         if part.first_bad is not None:
             return self._fail(part.first_bad, part.problem or "")
-        self._last_position, self._last_hash = part._last_position, part._last_hash
+        self._last_position, self._last_hash = part.last_position, part.last_hash
         return True
 
     def missing_next(self) -> None:

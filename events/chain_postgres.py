@@ -2,8 +2,8 @@
 
 `events.chain.verify` walks the log through the store, one page after the other, in one
 process: fetching the rows (the driver's decoding) and hashing them share one core.  Here the
-log up to the head is cut into ranges of positions, and each range is checked by a worker
-process of its own, on a connection of its own, so the hashing and the database's work spread
+log up to the head is cut into ranges of positions, and the ranges are checked by worker
+processes, each on a connection of its own, so the hashing and the database's work spread
 over every core.
 
 Why the ranges can be checked apart and joined: a range (after, up_to] needs nothing of the
@@ -16,31 +16,41 @@ results are joined in position order (`ChainVerifier.join`), so the break report
 lowest one, with the same position, problem and count that `events.chain.verify` reports;
 then the head row is compared with the last event (`ChainVerifier.report`).
 
-Workers are *spawned* (a fresh interpreter, nothing inherited from the caller's event loop,
-threads or sockets).  A log of at most one range is checked in the calling process.
+The workers are `python -m events.chain_postgres`: a fresh interpreter that imports only this
+package and asyncpg, and inherits nothing of the caller's event loop, threads or sockets.
+(multiprocessing's spawned workers would also import the caller's `__main__` again, for the
+CLI the whole application: some seconds of CPU per worker at each verify.)  Each takes the
+DSN on its first line of stdin, then one range per line, and answers each with its
+`RangeCheck` as one JSON line; the caller hands the next range to whichever worker answers
+first.  A log of at most one range is checked in the calling process.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
-from concurrent.futures import ProcessPoolExecutor
-from functools import partial
-from multiprocessing import get_context
-from typing import TYPE_CHECKING
+import sys
+from collections import deque
+from typing import IO, TYPE_CHECKING
 
-from events.chain import GENESIS_HASH, ChainReport, ChainVerifier
+import msgspec
+
+from events.chain import GENESIS_HASH, ChainReport, ChainVerifier, RangeCheck, Row
 from events.postgres import connect, fetch_head
 
 if TYPE_CHECKING:
     import asyncpg
 
-__all__ = ["verify_database"]
+__all__ = ["ChainWorkerFailed", "fetch_rows", "verify_database"]
 
-# recorded_at in microseconds since the Unix epoch: `extract` gives an exact numeric
-# (PostgreSQL 14 and later), the value `events.chain._micros` computes from the datetime.
+# The columns as the hash takes them, converted by the server (on its own core) rather than
+# by the driver and then again in Python: the event id's 16 bytes (`uuid_send`), the stored
+# JSON's exact bytes (`json_send`: the text as stored, as bytea), and recorded_at in
+# microseconds since the Unix epoch (`extract` gives an exact numeric on PostgreSQL 14 and
+# later: the value `events.chain._micros` computes from the datetime).
 _RANGE = """
-SELECT position, uuid_send(event_id), stream_id, version, type, schema_version, data, metadata,
+SELECT position, uuid_send(event_id), stream_id, version, type, schema_version,
+       json_send(data), json_send(metadata),
        (extract(epoch FROM recorded_at) * 1000000)::bigint, prev_hash, hash
 FROM events WHERE position > $1 AND position <= $2 ORDER BY position
 """
@@ -68,7 +78,8 @@ async def verify_database(
         verifier = ChainVerifier()
         if workers <= 1:
             for after, up_to in ranges:
-                if not verifier.join(await _check_range(conn, after, up_to, page_size)):
+                part = await _check_range(conn, after, up_to, page_size)
+                if not verifier.join(part.summary()):
                     break
         else:
             await _join_in_processes(verifier, dsn, ranges, workers, page_size)
@@ -83,6 +94,19 @@ async def verify_database(
     return verifier.report(head)
 
 
+class ChainWorkerFailed(RuntimeError):
+    """A worker process stopped before answering (its own error is on stderr)."""
+
+
+class _Start(msgspec.Struct, frozen=True):
+    dsn: str
+    page_size: int
+
+
+_encode = msgspec.json.Encoder().encode
+_decode_part = msgspec.json.Decoder(RangeCheck).decode
+
+
 async def _join_in_processes(
     verifier: ChainVerifier,
     dsn: str,
@@ -90,37 +114,79 @@ async def _join_in_processes(
     workers: int,
     page_size: int,
 ) -> None:
-    """Every range submitted at once; results joined in order until the first break (the
-    ranges after it that have not started are cancelled)."""
+    """Join the ranges' checks in order until the first break; the workers are stopped then
+    (or when this is cancelled), with whatever ranges they had left."""
     loop = asyncio.get_running_loop()
-    pool = ProcessPoolExecutor(workers, mp_context=get_context("spawn"))
-    parts = [
-        loop.run_in_executor(pool, _check_range_in_process, dsn, after, up_to, page_size)
-        for after, up_to in ranges
-    ]
+    parts: list[asyncio.Future[RangeCheck]] = [loop.create_future() for _ in ranges]
+    todo = deque(range(len(ranges)))
+    start = _encode(_Start(dsn, page_size))
+    tasks = [asyncio.create_task(_worker(start, ranges, todo, parts)) for _ in range(workers)]
     try:
         for part in parts:
             if not verifier.join(await part):
                 break
     finally:
-        for part in parts:
-            part.cancel()
-        # Waits for the running ranges to end, off the event loop.
-        await loop.run_in_executor(None, partial(pool.shutdown, wait=True, cancel_futures=True))
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        for part in parts:  # an error set on every range is raised once, above
+            if part.done() and not part.cancelled():
+                part.exception()
 
 
-def _check_range_in_process(dsn: str, after: int, up_to: int, page_size: int) -> ChainVerifier:
-    return asyncio.run(_check_range_on_own_connection(dsn, after, up_to, page_size))
-
-
-async def _check_range_on_own_connection(
-    dsn: str, after: int, up_to: int, page_size: int
-) -> ChainVerifier:
-    conn = await connect(dsn)
+async def _worker(
+    start: bytes,
+    ranges: list[tuple[int, int]],
+    todo: deque[int],
+    parts: list[asyncio.Future[RangeCheck]],
+) -> None:
+    """One worker process: the next range not yet taken, until there is none.  If it fails,
+    every range not yet answered fails with it (the verify as a whole cannot be finished)."""
+    process: asyncio.subprocess.Process | None = None
     try:
-        return await _check_range(conn, after, up_to, page_size)
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "events.chain_postgres",
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+        )
+        assert process.stdin is not None
+        assert process.stdout is not None
+        process.stdin.write(start + b"\n")
+        while todo:
+            index = todo.popleft()
+            process.stdin.write(b"%d %d\n" % ranges[index])
+            await process.stdin.drain()
+            answer = await process.stdout.readline()
+            if not answer:
+                raise ChainWorkerFailed(f"a verify worker exited with {await process.wait()}")
+            parts[index].set_result(_decode_part(answer))
+        process.stdin.close()
+        await process.wait()
+    except Exception as error:
+        for part in parts:
+            if not part.done():
+                part.set_exception(error)
     finally:
-        await conn.close()
+        if process is not None and process.returncode is None:
+            process.kill()
+            await process.wait()
+
+
+def _serve(stdin: IO[bytes], stdout: IO[bytes]) -> None:
+    """The worker's side: the start line, then a range per line until stdin closes."""
+    start = msgspec.json.decode(stdin.readline(), type=_Start)
+    with asyncio.Runner() as runner:
+        conn = runner.run(connect(start.dsn))
+        try:
+            for line in stdin:
+                after, up_to = map(int, line.split())
+                part = runner.run(_check_range(conn, after, up_to, start.page_size))
+                stdout.write(_encode(part.summary()) + b"\n")
+                stdout.flush()
+        finally:
+            runner.run(conn.close())
 
 
 async def _check_range(
@@ -131,7 +197,17 @@ async def _check_range(
     start = GENESIS_HASH if after == 0 else await conn.fetchval(_HASH_AT, after)
     verifier = ChainVerifier(after=after, prev_hash=start)
     for low in range(after, up_to, page_size):
-        rows = await conn.fetch(_RANGE, low, min(low + page_size, up_to))
-        if not verifier.feed_rows(rows):
+        if not verifier.feed_rows(await fetch_rows(conn, low, min(low + page_size, up_to))):
             break
     return verifier
+
+
+async def fetch_rows(conn: asyncpg.Connection, after: int, up_to: int) -> list[Row]:
+    """The stored events after < position <= up_to as `Row`s, in position order (asyncpg's
+    records, which unpack as the tuples do)."""
+    rows: list[Row] = await conn.fetch(_RANGE, after, up_to)
+    return rows
+
+
+if __name__ == "__main__":
+    _serve(sys.stdin.buffer, sys.stdout.buffer)

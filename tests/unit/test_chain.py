@@ -101,7 +101,7 @@ def test_a_range_checked_apart_joins_onto_the_one_before():
     first.feed_rows([_row(e) for e in log[:3]])
     second.feed_rows([_row(e) for e in log[3:]])
 
-    assert first.join(second)
+    assert first.join(second.summary())
     assert first.report(Head(position=6, hash=log[-1].hash)).events_checked == 6
 
 
@@ -111,7 +111,7 @@ def test_a_range_that_does_not_start_where_the_one_before_stopped_is_not_joined(
     first.feed_rows([_row(e) for e in log[:3]])
     third.feed_rows([_row(e) for e in log[4:]])
 
-    assert not first.join(third)
+    assert not first.join(third.summary())
     first.missing_next()
     report = first.report(Head(position=6, hash=log[-1].hash))
     assert (report.first_bad_position, report.problem) == (4, "position 4 is missing")
