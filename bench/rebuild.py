@@ -13,7 +13,7 @@ checks every hash.  Then, timed:
 - `verify`: the chain's verify, events/s, in rounds (the order reversed every other round):
   `events.chain.verify(store)` (one process, through the store: the verify before ranges)
   and `events.chain_postgres.verify_database(dsn)` (ranges on one worker process per CPU, as
-  `ceu-ledger verify` runs it; and on one process), after its two parts alone: fetching the
+  `ceu-ledger verify` runs it; and on one process); then its two parts alone: fetching the
   rows it reads, and hashing them (`ChainVerifier.feed_rows`), timed apart in one pass.
 
 `--only verify` skips the rebuilds (the log is still generated).
@@ -145,7 +145,6 @@ async def bench(dsn: str) -> None:
 
 
 async def bench_verify(dsn: str, events: int, rounds: int) -> None:
-    await verify_parts(dsn, events)
     cases = {
         "verify, before (store, 1 process)": lambda: _verify_through_store(dsn),
         "verify_database, 1 process": lambda: verify_database(dsn, workers=1),
@@ -160,6 +159,7 @@ async def bench_verify(dsn: str, events: int, rounds: int) -> None:
             if not report.ok or report.events_checked != events:
                 raise SystemExit(f"{name} failed: {report}")
             print(f"{name:<34} {events / elapsed:>9,.0f} ev/s  ({elapsed:.1f} s)", flush=True)
+    await verify_parts(dsn, events)
 
 
 async def _verify_through_store(dsn: str) -> ChainReport:
