@@ -10,7 +10,13 @@ checks every hash.  Then, timed:
 
 - `rebuild <name>`: `ProjectionRunner(...).rebuild(restart=True)` for each registered
   projection (projections' public API), events/s over the whole log;
-- `verify`: `events.chain.verify(store)`, events/s.
+- `verify`: the chain's verify, events/s, in rounds (the order reversed every other round):
+  `events.chain.verify(store)` (one process, through the store: the verify before ranges)
+  and `events.chain_postgres.verify_database(dsn)` (ranges on one worker process per CPU, as
+  `ceu-ledger verify` runs it; and on one process); then its two parts alone: fetching the
+  rows it reads, and hashing them (`ChainVerifier.feed_rows`), timed apart in one pass.
+
+`--only verify` skips the rebuilds (the log is still generated).
 """
 
 from __future__ import annotations
@@ -24,7 +30,8 @@ from decimal import Decimal
 from bench._common import run_with_database
 from events.append import seal
 from events.catalog import CompletionRecorded, ManagerEnrolled
-from events.chain import GENESIS_HASH, verify
+from events.chain import GENESIS_HASH, ChainReport, ChainVerifier, verify
+from events.chain_postgres import fetch_rows, verify_database
 from events.codec import Actor, Metadata, encode
 from events.postgres import PostgresEventStore, connect, create_pool
 from projections.engine import ProjectionRunner
@@ -46,6 +53,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--per-manager", type=int, default=50, help="events per manager stream")
     parser.add_argument("--batch-size", type=int, default=2000, help="rebuild batch size")
+    parser.add_argument("--only", choices=("verify",), help="skip the rebuilds")
+    parser.add_argument("--verify-rounds", type=int, default=2)
     return parser.parse_args()
 
 
@@ -122,7 +131,7 @@ def _astuple(e):
 async def bench(dsn: str) -> None:
     args = parse_args()
     await generate(dsn, args.events, args.per_manager)
-    for projection in all_projections():
+    for projection in [] if args.only == "verify" else all_projections():
         runner = ProjectionRunner(dsn, projection, batch_size=args.batch_size)
         start = time.perf_counter()
         position = await runner.rebuild(restart=True)
@@ -132,14 +141,49 @@ async def bench(dsn: str) -> None:
             f"  ({elapsed:.1f} s, to position {position:,})",
             flush=True,
         )
+    await bench_verify(dsn, args.events, args.verify_rounds)
+
+
+async def bench_verify(dsn: str, events: int, rounds: int) -> None:
+    cases = {
+        "verify, before (store, 1 process)": lambda: _verify_through_store(dsn),
+        "verify_database, 1 process": lambda: verify_database(dsn, workers=1),
+        "verify_database, 1 per CPU": lambda: verify_database(dsn),
+    }
+    names = list(cases)
+    for round_ in range(rounds):
+        for name in names if round_ % 2 == 0 else reversed(names):
+            start = time.perf_counter()
+            report = await cases[name]()
+            elapsed = time.perf_counter() - start
+            if not report.ok or report.events_checked != events:
+                raise SystemExit(f"{name} failed: {report}")
+            print(f"{name:<34} {events / elapsed:>9,.0f} ev/s  ({elapsed:.1f} s)", flush=True)
+    await verify_parts(dsn, events)
+
+
+async def _verify_through_store(dsn: str) -> ChainReport:
     async with create_pool(dsn, min_size=1, max_size=2) as pool:
-        store = PostgresEventStore(pool)
-        start = time.perf_counter()
-        report = await verify(store)
-        elapsed = time.perf_counter() - start
-    if not report.ok or report.events_checked != args.events:
-        raise SystemExit(f"verify failed: {report}")
-    print(f"verify                    {args.events / elapsed:>9,.0f} ev/s  ({elapsed:.1f} s)")
+        return await verify(PostgresEventStore(pool))
+
+
+async def verify_parts(dsn: str, events: int, page: int = 10_000) -> None:
+    """verify_database's two parts in one process, one after the other: fetch, then hash."""
+    conn = await connect(dsn)
+    fetching = hashing = 0.0
+    verifier = ChainVerifier()
+    try:
+        for after in range(0, events, page):
+            start = time.perf_counter()
+            rows = await fetch_rows(conn, after, min(after + page, events))
+            fetched = time.perf_counter()
+            verifier.feed_rows(rows)
+            fetching, hashing = fetching + fetched - start, hashing + time.perf_counter() - fetched
+    finally:
+        await conn.close()
+    assert verifier.checked == events, verifier.problem
+    for name, seconds in (("fetch rows alone", fetching), ("hash rows alone", hashing)):
+        print(f"{'verify parts: ' + name:<34} {events / seconds:>9,.0f} ev/s  ({seconds:.1f} s)")
 
 
 if __name__ == "__main__":

@@ -28,7 +28,7 @@ import uvicorn
 from tqdm import tqdm
 from uvicorn.supervisors.multiprocess import Multiprocess
 
-from events.chain import verify
+from events.chain_postgres import verify_database
 from events.codec import Actor
 from events.postgres import PostgresEventStore, connect, create_pool
 from ledger.api import strict
@@ -152,8 +152,8 @@ async def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def cmd_verify(settings: Settings, args: argparse.Namespace) -> int:
-    async with database_dsn(settings) as dsn, create_pool(dsn, min_size=1, max_size=2) as pool:
-        report = await verify(PostgresEventStore(pool))
+    async with database_dsn(settings) as dsn:
+        report = await verify_database(dsn)
     print(msgspec.json.encode(report).decode())
     if not report.ok:
         print(
