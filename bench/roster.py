@@ -14,6 +14,10 @@ of `--rosters` timed ones is split by timers wrapped around the roster's own ste
 - answer: `batch_result` (the per-line results)
 - http: the rest of the whole (the request read, auth, middleware, the JSON response, the
   sockets)
+- gc: the garbage collector's pauses, wherever they fell (inside the phases above), and
+  gc2 those of its oldest generation
+- cpu: this process's CPU time over the whole (PostgreSQL's is not in it); on a shared
+  machine it moves less than the wall-clock figures
 
 Per phase: the median over the timed rosters (ms), and its share of the whole.  `--profile`
 also runs py-spy (or cProfile) over the timed rosters and prints the top frames.  Compare figures
@@ -29,6 +33,7 @@ import asyncio
 import contextlib
 import cProfile
 import functools
+import gc
 import io
 import os
 import pstats
@@ -52,7 +57,7 @@ from bench.http import Postings, _set_up
 from ledger.api.app import create_app
 from ledger.settings import Settings
 
-PHASES = ("parse", "find", "load", "decide", "append", "answer", "http", "whole")
+PHASES = ("parse", "find", "load", "decide", "append", "answer", "http", "gc", "gc2", "cpu", "whole")
 LINES = 1000
 
 
@@ -67,6 +72,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--managers", type=int, default=200)
     parser.add_argument("--projectors", action="store_true", help="run the projectors too")
     parser.add_argument(
+        "--gc-freeze", action="store_true",
+        help="gc.freeze() once the app has started (what a server could do after start-up)",
+    )  # fmt: skip
+    parser.add_argument(
         "--profile", choices=("py-spy", "cprofile"),
         help="profile the timed rosters: py-spy (pip install py-spy into the venv) samples this"
         " process at 1,000 Hz and prints the inclusive shares; cprofile prints its tables",
@@ -75,10 +84,22 @@ def parse_args() -> argparse.Namespace:
 
 
 class Timers:
-    """Seconds spent in each wrapped step during the current roster."""
+    """Seconds spent in each wrapped step during the current roster, and in the garbage
+    collector (`gc`, its collections of the oldest generation apart: `gc2`)."""
 
     def __init__(self) -> None:
         self.spent: dict[str, float] = {}
+        self._collecting = 0.0
+        gc.callbacks.append(self._gc)
+
+    def _gc(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._collecting = time.perf_counter()
+            return
+        seconds = time.perf_counter() - self._collecting
+        self.add("gc", seconds)
+        if info["generation"] == 2:
+            self.add("gc2", seconds)
 
     def wrap(self, name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
         if asyncio.iscoroutinefunction(fn):
@@ -118,6 +139,7 @@ class Timers:
         }
         phases["decide"] = command - phases["find"] - phases["load"] - phases["append"]
         phases["http"] = whole - phases["parse"] - command - phases["answer"]
+        phases["gc"], phases["gc2"], phases["cpu"] = s("gc", 0.0), s("gc2", 0.0), s("cpu", 0.0)
         phases["whole"] = whole
         return phases
 
@@ -205,6 +227,13 @@ def _report(runs: list[dict[str, float]]) -> None:
     for phase in PHASES:
         share = 100 * median[phase] / whole
         print(f"  {phase:<7} {1000 * median[phase]:8.1f} ms  {share:5.1f}%")
+    mean = {p: statistics.fmean(r[p] for r in runs) for p in ("gc", "gc2", "cpu", "whole")}
+    print(
+        f"  mean: whole {1000 * mean['whole']:.1f} ms, cpu {1000 * mean['cpu']:.1f} ms,"
+        f" gc {1000 * mean['gc']:.1f} ms"
+        f" (gc2 {1000 * mean['gc2']:.1f} ms); {LINES / mean['whole']:,.0f} completions/s;"
+        f" {len(gc.get_objects()):,} objects tracked by the collector"
+    )
     low, high = min(r["whole"] for r in runs), max(r["whole"] for r in runs)
     print(
         f"roster of 1,000: {LINES / whole:,.0f} completions/s at the median"
@@ -303,6 +332,9 @@ async def bench(dsn: str) -> None:
         timers = Timers()
         async with _served(app) as port:
             _instrument(app, timers)
+            if args.gc_freeze:
+                gc.collect()
+                gc.freeze()
             reader, writer = await asyncio.open_connection("127.0.0.1", port)
             try:
                 await _measure(args, Client(reader, writer, token), timers)
