@@ -57,7 +57,9 @@ from bench.http import Postings, _set_up
 from ledger.api.app import create_app
 from ledger.settings import Settings
 
-PHASES = ("parse", "find", "load", "decide", "append", "answer", "http", "gc", "gc2", "cpu", "whole")
+PHASES = (
+    "parse", "find", "load", "decide", "append", "answer", "http", "gc", "gc2", "cpu", "whole"
+)  # fmt: skip
 LINES = 1000
 
 
