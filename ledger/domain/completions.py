@@ -77,14 +77,17 @@ class NewCompletion(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class _Days:
-    """A record's completions (not voided) by (activity, day), in the record's order: what
-    the same-day rule looks up, indexed once for any number of lines."""
+    """A record's completions (not voided) by (activity, day), in the record's order, for the
+    (activity, day) pairs of `lines`: what the same-day rule looks up, found in one pass over
+    the record for any number of lines."""
 
-    def __init__(self, record: ManagerRecord) -> None:
-        self._by: dict[tuple[str, date], list[tuple[UUID, str]]] = {}
+    def __init__(self, record: ManagerRecord, lines: Iterable[NewCompletion]) -> None:
+        by: dict[tuple[str, date], list[tuple[UUID, str]]]
+        by = {(line.activity_id, line.completed_on): [] for line in lines}
         for c in record.completions.values():
-            if not c.voided:
-                self.add(c.activity_id, c.completed_on, c.completion_id, c.external_id)
+            if (same := by.get((c.activity_id, c.completed_on))) is not None and not c.voided:
+                same.append((c.completion_id, c.external_id))
+        self._by = by
 
     def add(self, activity_id: str, day: date, completion_id: UUID, external_id: str) -> None:
         self._by.setdefault((activity_id, day), []).append((completion_id, external_id))
@@ -127,7 +130,8 @@ def record_completions(
     if the lines accepted before it were recorded (so two lines of one activity on one day
     meet the same-day rule), and a line the rules refuse is answered with its error and
     takes nothing else with it.  `activities` holds every line's activity (None: unknown)."""
-    days = None if record is None else _Days(record)
+    lines = list(lines)
+    days = None if record is None else _Days(record, lines)
     outcomes: list[CompletionRecorded | DomainError] = []
     for line in lines:
         activity = activities.get(line.activity_id)
@@ -160,7 +164,7 @@ def _recorded(
     record = require_manager(record, line.manager_id)
     if errors := _completion_errors(activity, line.ceus, line.completed_on, today):
         raise Invalid(errors)
-    if (earlier := (days if days is not None else _Days(record)).earlier(line)) is not None:
+    if (earlier := (days if days is not None else _Days(record, [line])).earlier(line)) is not None:
         raise AlreadyRecorded(*earlier)
     return CompletionRecorded(
         completion_id=line.completion_id,
