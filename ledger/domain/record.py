@@ -50,7 +50,7 @@ __all__ = [
 ]
 
 
-class Change(msgspec.Struct, frozen=True, kw_only=True):
+class Change(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     kind: Literal["recorded", "amended", "voided"]
     at: datetime
     reason: str = ""
@@ -58,7 +58,7 @@ class Change(msgspec.Struct, frozen=True, kw_only=True):
     completed_on: date | None = None
 
 
-class Completion(msgspec.Struct, frozen=True, kw_only=True):
+class Completion(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     completion_id: UUID
     provider_id: str
     external_id: str
