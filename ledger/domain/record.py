@@ -50,6 +50,8 @@ __all__ = [
 ]
 
 
+# gc=False: frozen values of scalars (and tuples of them) cannot be part of a reference cycle,
+# so the collector need not track them; a process keeps thousands in its manager snapshots.
 class Change(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     kind: Literal["recorded", "amended", "voided"]
     at: datetime
