@@ -84,8 +84,11 @@ class _Days:
     def __init__(self, record: ManagerRecord, lines: Iterable[NewCompletion]) -> None:
         by: dict[tuple[str, date], list[tuple[UUID, str]]]
         by = {(line.activity_id, line.completed_on): [] for line in lines}
+        activities = {activity_id for activity_id, _ in by}
         for c in record.completions.values():
-            if (same := by.get((c.activity_id, c.completed_on))) is not None and not c.voided:
+            if c.activity_id not in activities or c.voided:
+                continue
+            if (same := by.get((c.activity_id, c.completed_on))) is not None:
                 same.append((c.completion_id, c.external_id))
         self._by = by
 
