@@ -7,7 +7,7 @@ current shape; nothing stored is ever rewritten.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, get_args
 
 import msgspec
@@ -27,6 +27,7 @@ __all__ = [
     "UnknownEventType",
     "decode",
     "encode",
+    "encode_all",
     "type_of",
 ]
 
@@ -54,6 +55,7 @@ def type_of(cls: type[Event]) -> str:
 
 
 EVENT_TYPES: dict[str, type[Event]] = {type_of(cls): cls for cls in get_args(LedgerEvent)}
+_TAGS: dict[type[Event], str] = {cls: tag for tag, cls in EVENT_TYPES.items()}
 
 _encoder = msgspec.json.Encoder(decimal_format="string")
 _decoder = msgspec.json.Decoder(LedgerEvent)
@@ -88,6 +90,22 @@ def encode(event: Event, *, metadata: Metadata, event_id: UUID) -> NewEvent:
         data=_encoder.encode(event),
         metadata=_encoder.encode(metadata),
     )
+
+
+def encode_all(events: Iterable[tuple[Event, UUID]], *, metadata: Metadata) -> list[NewEvent]:
+    """`encode` for many events of one request: (event, event_id) pairs, the same metadata
+    (encoded once; the bytes are the same as `encode`'s)."""
+    meta = _encoder.encode(metadata)
+    return [
+        NewEvent(
+            event_id=event_id,
+            type=_TAGS[type(event)],
+            schema_version=event.schema_version,
+            data=_encoder.encode(event),
+            metadata=meta,
+        )
+        for event, event_id in events
+    ]
 
 
 def decode(recorded: RecordedEvent) -> Event:

@@ -7,14 +7,15 @@ a well-formed posting is answered `rejected` on its own line and the others go o
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 from litestar.exceptions import ClientException, HTTPException
+from msgspec import Meta
 
 from ledger.api import strict
 from ledger.api.errors import human, status_of
-from ledger.api.schemas import MAX_BATCH, BatchBody, CompletionBody
+from ledger.api.schemas import MAX_BATCH, BatchBody, CompletionBody, Strict
 from ledger.api.views import BatchResult, ItemResult
 from ledger.commands import Outcome, Posting
 from ledger.csv_io import RosterFormatError, parse_roster_csv
@@ -25,9 +26,32 @@ __all__ = ["batch_items", "batch_result"]
 Parsed = Posting | ItemResult
 
 
+class _WellFormed(Strict, kw_only=True):
+    """A JSON roster whose every item is a well-formed posting, the common case: decoded from
+    the bytes in one pass, as strictly as each item is checked on its own below."""
+
+    items: Annotated[list[CompletionBody], Meta(min_length=1, max_length=MAX_BATCH)]
+
+
+_well_formed = strict.decoder(_WellFormed)
+
+
 def batch_items(body: bytes, content_type: str) -> list[Parsed]:
     """Each item as a posting, or its rejection if it is not a well-formed one."""
-    return [_posting(raw) for raw in _raw_items(body, content_type)]
+    if _is_json(content_type):
+        try:
+            return [_of(item) for item in _well_formed.decode(body).items]
+        except (msgspec.ValidationError, msgspec.DecodeError, RecursionError):
+            pass  # not all well-formed: each item on its own, answered on its own line
+    items = _raw_items(body, content_type)
+    try:  # all at once if all are well-formed (a CSV roster, usually)
+        return [_of(item) for item in strict.convert(items, list[CompletionBody])]
+    except msgspec.ValidationError:
+        return [_posting(raw) for raw in items]
+
+
+def _is_json(content_type: str) -> bool:
+    return content_type.startswith("application/json") or not content_type
 
 
 def batch_result(parsed: list[Parsed], outcomes: list[Outcome]) -> BatchResult:
@@ -49,7 +73,7 @@ def _raw_items(body: bytes, content_type: str) -> list[Any]:
             if exc.field == "body":
                 raise ClientException(detail=exc.message) from exc
             raise Invalid([FieldError(exc.field, exc.message)]) from exc
-    if content_type.startswith("application/json") or not content_type:
+    if _is_json(content_type):
         try:
             return msgspec.json.decode(body, type=BatchBody).items
         except msgspec.ValidationError as exc:
@@ -81,6 +105,10 @@ def _posting(raw: Any) -> Parsed:
             status="rejected",
             error={"status": 422, "errors": [msgspec.to_builtins(_field_of(exc, "item"))]},
         )
+    return _of(body)
+
+
+def _of(body: CompletionBody) -> Posting:
     return Posting(**msgspec.structs.asdict(body))
 
 

@@ -43,7 +43,7 @@ from litestar.typing import FieldDefinition
 from ledger.api.errors import field_problem
 from ledger.api.schemas import MAX_INT, Strict, decimal_of, is_decimal_marker
 
-__all__ = ["StrictInput", "check_request", "convert", "decode", "invalid"]
+__all__ = ["StrictInput", "check_request", "convert", "decode", "decoder", "invalid"]
 
 T = TypeVar("T")
 
@@ -58,6 +58,11 @@ def convert(raw: Any, kind: type[T]) -> T:
     """Plain values (a JSON item, a CSV line) as `kind`, strictly: msgspec.ValidationError if
     not.  Text stays text: a CSV line's cells must be the fields' own spellings."""
     return msgspec.convert(raw, kind, strict=True, dec_hook=_dec_hook)
+
+
+def decoder(kind: type[T]) -> msgspec.json.Decoder[T]:
+    """A reusable JSON decoder for `kind`, as strict as `decode` (its errors unshaped)."""
+    return msgspec.json.Decoder(kind, strict=True, dec_hook=_dec_hook)
 
 
 def convert_form(raw: Any, kind: type[T]) -> T:

@@ -105,6 +105,12 @@ class ManagerLoader:
         recorded = await self._store.read_stream(manager_stream(manager_id), known_at=known_at)
         return fold([(decode(r), r.recorded_at) for r in recorded], as_of)
 
+    def keep(self, record: ManagerRecord) -> None:
+        """Remember `record`, which must be exactly the fold of the manager's stream up to
+        its version: a decision's record with the events this process just appended folded
+        in, at their stored `recorded_at` (a roster does this; the next load reads no tail)."""
+        self._keep(record)
+
     def _keep(self, record: ManagerRecord) -> None:
         """Remember the newest record folded (concurrent loads may finish out of order)."""
         kept = self._snapshots.get(record.manager_id)

@@ -14,6 +14,14 @@
    few rounds at most, then line by line through the stream queue.  A group that met a
    DuplicateEventId (a concurrent request recorded one of its ids first) falls back to
    posting its lines one at a time, which resolves each against what is stored.
+4. A group appended keeps its record, with its events folded in at the append's
+   recorded_at, as the manager's snapshot (`ManagerLoader.keep`): the next load of that
+   manager reads no tail instead of reading back, decoding and folding what was just written.
+
+Per line, the work is only the line's own: the activities are looked up once per roster, a
+manager's lines are decided by one pure `record_completions` (the same-day rule looks in an
+index built in one pass over the record), and a group's events are encoded with its
+metadata encoded once (`encode_all`).
 
 A line repeated within the roster is answered like a retry of its first occurrence.
 """
@@ -27,30 +35,34 @@ from typing import TYPE_CHECKING
 import msgspec
 
 from events.catalog import CompletionRecorded
-from events.codec import encode
+from events.codec import encode_all
 from events.store import AppendItem, AppendResult, ConcurrencyConflict
 from ledger.commands.completions import (
     Duplicate,
     Posted,
     Posting,
     Receipt,
-    decide_posting,
     earlier_of,
     record_completion,
 )
 from ledger.commands.loaders import find_completions
 from ledger.commands.streams import completion_id, manager_stream
+from ledger.domain import completions as rules
 from ledger.domain.errors import DomainError
 from ledger.domain.record import evolve
 
 if TYPE_CHECKING:
+    from uuid import UUID
+
     from ledger.commands.base import Context, Ledger
     from ledger.domain.catalogue import Activity
+    from ledger.domain.record import ManagerRecord
 
 __all__ = ["Outcome", "record_completions"]
 
 Outcome = Posted | DomainError
-Line = tuple[int, Posting]
+Line = tuple[int, rules.NewCompletion]
+"""A roster line's index and the posting as the rules see it (with its completion id)."""
 ROUNDS = 4
 """Rounds of `append_many` for groups that keep conflicting, before going line by line."""
 
@@ -76,14 +88,22 @@ async def record_completions(
         if earlier is not None:
             outcomes[i] = earlier
         else:
-            groups.setdefault(postings[i].manager_id, []).append((i, postings[i]))
+            groups.setdefault(postings[i].manager_id, []).append((i, _line(postings[i], cid)))
     if groups:
-        outcomes |= await _record_groups(ledger, ctx, provider_id, groups)
+        outcomes |= await _record_groups(ledger, ctx, provider_id, groups, postings)
     return [
         outcomes[i] if (first := first_of[p.external_id]) == i
         else _repeat(p, postings[first], outcomes[first])
         for i, p in enumerate(postings)
     ]  # fmt: skip
+
+
+def _line(posting: Posting, cid: UUID) -> rules.NewCompletion:
+    return rules.NewCompletion(
+        manager_id=posting.manager_id, activity_id=posting.activity_id,
+        external_id=posting.external_id, completion_id=cid,
+        completed_on=posting.completed_on, ceus=posting.ceus,
+    )  # fmt: skip
 
 
 def _repeat(posting: Posting, first: Posting, first_outcome: Outcome) -> Outcome:
@@ -94,18 +114,22 @@ def _repeat(posting: Posting, first: Posting, first_outcome: Outcome) -> Outcome
     return first_outcome
 
 
+async def _activities(ledger: Ledger, groups: dict[str, list[Line]]) -> dict[str, Activity | None]:
+    """Every line's activity, looked up once per activity (None: not registered)."""
+    ids = {line.activity_id for lines in groups.values() for _, line in lines}
+    return {a: await ledger.catalogue.activity(a) for a in sorted(ids)}
+
+
 async def _record_groups(
-    ledger: Ledger, ctx: Context, provider_id: str, groups: dict[str, list[Line]]
+    ledger: Ledger,
+    ctx: Context,
+    provider_id: str,
+    groups: dict[str, list[Line]],
+    postings: list[Posting],
 ) -> dict[int, Outcome]:
-    activities: dict[str, Activity | None] = {}
-    for lines in groups.values():
-        for _, posting in lines:
-            if posting.activity_id not in activities:
-                activities[posting.activity_id] = await ledger.catalogue.activity(
-                    posting.activity_id
-                )
+    activities, today = await _activities(ledger, groups), ledger.today()
     outcomes: dict[int, Outcome] = {}
-    alone: list[Line] = []
+    alone: list[int] = []
     pending = groups
     for round_ in range(ROUNDS):
         states = await ledger.managers.current_many(pending)
@@ -113,21 +137,18 @@ async def _record_groups(
         accepted: list[tuple[str, list[tuple[int, CompletionRecorded]]]] = []
         for manager_id, lines in pending.items():
             record, version = states[manager_id]
+            decided = rules.record_completions(
+                record, [line for _, line in lines], activities,
+                provider_id=provider_id, today=today,
+            )  # fmt: skip
             taken: list[tuple[int, CompletionRecorded]] = []
-            for i, posting in lines:
-                activity = activities[posting.activity_id]
-                decide = decide_posting(ledger, provider_id, posting, activity)
-                try:
-                    [event] = decide(record)
-                except DomainError as why:
-                    outcomes[i] = why
-                    continue
-                assert isinstance(event, CompletionRecorded)
-                taken.append((i, event))
-                # The next line is decided as if this one were already stored.
-                record = evolve(record, event, ledger.clock())
+            for (i, _), outcome in zip(lines, decided, strict=True):
+                if isinstance(outcome, DomainError):
+                    outcomes[i] = outcome
+                else:
+                    taken.append((i, outcome))
             if taken:
-                batch = [encode(e, metadata=ctx, event_id=e.completion_id) for _, e in taken]
+                batch = encode_all(((e, e.completion_id) for _, e in taken), metadata=ctx)
                 items.append(AppendItem(manager_stream(manager_id), batch, version))
                 accepted.append((manager_id, taken))
         if not items:
@@ -141,19 +162,36 @@ async def _record_groups(
                     position = outcome.first_position + offset
                     receipt = Receipt.of(event, position, outcome.recorded_at)
                     outcomes[i] = Posted(receipt=receipt, created=outcome.created)
+                if outcome.created:
+                    _keep(ledger, states[manager_id][0], taken, outcome)
             elif isinstance(outcome, ConcurrencyConflict):
                 conflicted[manager_id] = pending[manager_id]
             else:  # DuplicateEventId: one of the ids was recorded meanwhile
-                alone += pending[manager_id]
+                alone += [i for i, _ in pending[manager_id]]
         if not conflicted:
             break
         pending = conflicted
         await asyncio.sleep(random.uniform(0, 0.002 * (round_ + 1)))
     else:
-        alone += [line for lines in pending.values() for line in lines]
-    for i, posting in alone:
-        outcomes[i] = await _alone(ledger, ctx, provider_id, posting)
+        alone += [i for lines in pending.values() for i, _ in lines]
+    for i in alone:
+        outcomes[i] = await _alone(ledger, ctx, provider_id, postings[i])
     return outcomes
+
+
+def _keep(
+    ledger: Ledger,
+    record: ManagerRecord | None,
+    taken: list[tuple[int, CompletionRecorded]],
+    appended: AppendResult,
+) -> None:
+    """The record the group was decided on, with its events folded in as stored (their
+    recorded_at is the append's): the fold of the stream now, so the next load of this
+    manager reads no tail (no reading, decoding and folding again what was just written)."""
+    for _, event in taken:
+        record = evolve(record, event, appended.recorded_at)
+    if record is not None and record.version == appended.version:
+        ledger.managers.keep(record)
 
 
 async def _alone(ledger: Ledger, ctx: Context, provider_id: str, posting: Posting) -> Outcome:

@@ -3,13 +3,18 @@ window.  Their fold is ledger/domain/record.py; how they count, ledger/domain/hi
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
+from decimal import Decimal
 from typing import TYPE_CHECKING
+from uuid import UUID
+
+import msgspec
 
 from events.catalog import CompletionAmended, CompletionRecorded, CompletionVoided, Event
 from ledger.domain.cycles import rules_in_force
 from ledger.domain.errors import (
     AlreadyRecorded,
+    DomainError,
     FieldError,
     Invalid,
     NotAllowed,
@@ -21,15 +26,19 @@ from ledger.domain.managers import require_manager
 from ledger.domain.values import valid_ceus
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
-    from datetime import date
-    from decimal import Decimal
-    from uuid import UUID
+    from collections.abc import Iterable, Mapping
 
     from ledger.domain.catalogue import Activity, Program
     from ledger.domain.record import Completion, ManagerRecord
 
-__all__ = ["amend_completion", "correction_closes", "record_completion", "void_completion"]
+__all__ = [
+    "NewCompletion",
+    "amend_completion",
+    "correction_closes",
+    "record_completion",
+    "record_completions",
+    "void_completion",
+]
 
 
 def _ceus_errors(activity: Activity, ceus: Decimal) -> list[FieldError]:
@@ -56,20 +65,40 @@ def _completion_errors(
     return errors + ([] if completed_on is None else _date_errors(activity, completed_on, today))
 
 
-def _same_day(
-    record: ManagerRecord, activity_id: str, completed_on: date, completion_id: UUID
-) -> Completion | None:
-    """A completion (not voided) of the same activity on the same day, under another id."""
-    return next(
-        (
-            c
-            for c in record.completions.values()
-            if (c.activity_id, c.completed_on) == (activity_id, completed_on)
-            and not c.voided
-            and c.completion_id != completion_id
-        ),
-        None,
-    )
+class NewCompletion(msgspec.Struct, frozen=True, kw_only=True):
+    """A provider's posting as the rules see it: one line of `record_completions`."""
+
+    manager_id: str
+    activity_id: str
+    external_id: str
+    completion_id: UUID
+    completed_on: date
+    ceus: Decimal
+
+
+class _Days:
+    """A record's completions (not voided) by (activity, day), in the record's order, for the
+    (activity, day) pairs of `lines`: what the same-day rule looks up, found in one pass over
+    the record for any number of lines."""
+
+    def __init__(self, record: ManagerRecord, lines: Iterable[NewCompletion]) -> None:
+        by: dict[tuple[str, date], list[tuple[UUID, str]]]
+        by = {(line.activity_id, line.completed_on): [] for line in lines}
+        activities = {activity_id for activity_id, _ in by}
+        for c in record.completions.values():
+            if c.activity_id not in activities or c.voided:
+                continue
+            if (same := by.get((c.activity_id, c.completed_on))) is not None:
+                same.append((c.completion_id, c.external_id))
+        self._by = by
+
+    def add(self, activity_id: str, day: date, completion_id: UUID, external_id: str) -> None:
+        self._by.setdefault((activity_id, day), []).append((completion_id, external_id))
+
+    def earlier(self, line: NewCompletion) -> tuple[UUID, str] | None:
+        """A completion of the line's activity on its day, under another id."""
+        same = self._by.get((line.activity_id, line.completed_on), ())
+        return next((c for c in same if c[0] != line.completion_id), None)
 
 
 def record_completion(
@@ -85,29 +114,73 @@ def record_completion(
     ceus: Decimal,
     today: date,
 ) -> list[Event]:
+    line = NewCompletion(
+        manager_id=manager_id, activity_id=activity_id, external_id=external_id,
+        completion_id=completion_id, completed_on=completed_on, ceus=ceus,
+    )  # fmt: skip
+    return [_recorded(record, activity, line, provider_id=provider_id, today=today, days=None)]
+
+
+def record_completions(
+    record: ManagerRecord | None,
+    lines: Iterable[NewCompletion],
+    activities: Mapping[str, Activity | None],
+    *,
+    provider_id: str,
+    today: date,
+) -> list[CompletionRecorded | DomainError]:
+    """`record_completion` for many lines of one manager, in order: each line is decided as
+    if the lines accepted before it were recorded (so two lines of one activity on one day
+    meet the same-day rule), and a line the rules refuse is answered with its error and
+    takes nothing else with it.  `activities` holds every line's activity (None: unknown)."""
+    lines = list(lines)
+    days = None if record is None else _Days(record, lines)
+    outcomes: list[CompletionRecorded | DomainError] = []
+    for line in lines:
+        activity = activities.get(line.activity_id)
+        try:
+            event = _recorded(
+                record, activity, line, provider_id=provider_id, today=today, days=days
+            )
+        except DomainError as refused:
+            outcomes.append(refused)
+            continue
+        assert days is not None  # a manager was found
+        days.add(line.activity_id, line.completed_on, line.completion_id, line.external_id)
+        outcomes.append(event)
+    return outcomes
+
+
+def _recorded(
+    record: ManagerRecord | None,
+    activity: Activity | None,
+    line: NewCompletion,
+    *,
+    provider_id: str,
+    today: date,
+    days: _Days | None,
+) -> CompletionRecorded:
     if activity is None:
-        raise NotFound("activity", activity_id)
+        raise NotFound("activity", line.activity_id)
     if activity.provider_id != provider_id:
-        raise NotAllowed(f"activity {activity_id} belongs to another provider")
-    record = require_manager(record, manager_id)
-    if errors := _completion_errors(activity, ceus, completed_on, today):
+        raise NotAllowed(f"activity {line.activity_id} belongs to another provider")
+    record = require_manager(record, line.manager_id)
+    if errors := _completion_errors(activity, line.ceus, line.completed_on, today):
         raise Invalid(errors)
-    if (earlier := _same_day(record, activity_id, completed_on, completion_id)) is not None:
-        raise AlreadyRecorded(earlier.completion_id, earlier.external_id)
-    return [
-        CompletionRecorded(
-            completion_id=completion_id,
-            manager_id=record.manager_id,
-            provider_id=provider_id,
-            external_id=external_id,
-            activity_id=activity_id,
-            activity_title=activity.title,
-            category=activity.category,
-            programs=activity.programs,
-            completed_on=completed_on,
-            ceus=ceus,
-        )
-    ]
+    if (earlier := (days if days is not None else _Days(record, [line])).earlier(line)) is not None:
+        raise AlreadyRecorded(*earlier)
+    return CompletionRecorded(
+        completion_id=line.completion_id,
+        manager_id=record.manager_id,
+        provider_id=provider_id,
+        external_id=line.external_id,
+        activity_id=line.activity_id,
+        activity_title=activity.title,
+        category=activity.category,
+        programs=activity.programs,
+        completed_on=line.completed_on,
+        ceus=line.ceus,
+    )
 
 
 def correction_closes(completion: Completion, programs: Mapping[str, Program], today: date) -> date:

@@ -50,7 +50,9 @@ __all__ = [
 ]
 
 
-class Change(msgspec.Struct, frozen=True, kw_only=True):
+# gc=False: frozen values of scalars (and tuples of them) cannot be part of a reference cycle,
+# so the collector need not track them; a process keeps thousands in its manager snapshots.
+class Change(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     kind: Literal["recorded", "amended", "voided"]
     at: datetime
     reason: str = ""
@@ -58,7 +60,7 @@ class Change(msgspec.Struct, frozen=True, kw_only=True):
     completed_on: date | None = None
 
 
-class Completion(msgspec.Struct, frozen=True, kw_only=True):
+class Completion(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     completion_id: UUID
     provider_id: str
     external_id: str

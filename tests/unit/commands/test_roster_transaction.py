@@ -12,11 +12,12 @@ from decimal import Decimal
 import pytest
 
 from events.catalog import ActivityRegistered, CompletionRecorded
-from events.codec import Actor, encode
+from events.codec import Actor, decode, encode
 from events.memory import InMemoryEventStore
 from ledger.commands import Context, Duplicate, Ledger, Posted, Posting, catalogue, managers
 from ledger.commands.rosters import record_completions
-from ledger.commands.streams import completion_id
+from ledger.commands.streams import completion_id, manager_stream
+from ledger.domain.record import fold
 from tests.builders import SteppingClock
 
 ADMIN = Context(actor=Actor(role="admin", id="root"), request_id="r-1")
@@ -32,6 +33,8 @@ class CountingStore(InMemoryEventStore):
         super().__init__(clock=clock)
         self.calls: dict[str, int] = {}
         self.items: list[int] = []
+        self.tails: list[int] = []
+        """How many events each `read_streams` returned."""
         self.before_append = None
 
     def _count(self, name: str) -> None:
@@ -51,7 +54,9 @@ class CountingStore(InMemoryEventStore):
 
     async def read_streams(self, after):
         self._count("read_streams")
-        return await super().read_streams(after)
+        found = await super().read_streams(after)
+        self.tails.append(sum(len(tail) for tail in found.values()))
+        return found
 
     async def append_many(self, items, *, atomic=False):
         if self.before_append is not None:
@@ -168,3 +173,22 @@ async def test_a_group_that_met_a_recorded_id_goes_line_by_line(world):
     record, _ = await ledger.managers.current("m-1")
     assert record is not None
     assert len(record.completions) == ACTIVITIES  # 7 of the roster and the clash
+
+
+async def test_after_a_roster_each_snapshot_is_the_fold_of_its_stream_and_no_tail_is_read(world):
+    ledger, store = world
+    clock = ledger.clock
+
+    async def later() -> None:  # the append's recorded_at is not the decision's clock
+        clock.advance(seconds=3)
+
+    store.before_append = later
+    await record_completions(ledger, PROVIDER, "tma", _roster()[::2])
+    store.tails.clear()
+
+    states = await ledger.managers.current_many(f"m-{m}" for m in range(MANAGERS))
+
+    assert store.tails == [0], "the roster's own events are not read back"
+    for m in range(MANAGERS):
+        stream = await store.read_stream(manager_stream(f"m-{m}"))
+        assert states[f"m-{m}"] == (fold([(decode(r), r.recorded_at) for r in stream]), len(stream))
