@@ -1,0 +1,200 @@
+"""The API's own request path (no projector anywhere), against the bare app, in one run.
+
+bench/http.py measures `ceu-ledger serve`, whose process also runs the projectors; this one
+prices only what a request costs the API: each ledger server is `create_app(...,
+run_projectors=False)` served by uvicorn (with the product's `server_options()`) in a process
+of its own, beside bench/bare_app.py under uvicorn with the same settings, on the same embedded
+PostgreSQL, driven by bench/http.py's keep-alive load generator from this process.
+
+Rows (best of R rounds, cases alternating order each round): GET status vs GET /bare/{id}
+(goal >= 0.6x) and POST /v1/completions vs POST /bare (goal >= 0.5x).
+
+`--tree DIR` (repeatable) serves the ledger from another source tree as well, e.g. an export
+of the commit before a change (`git archive <rev> | tar -x -C /tmp/base`), so before and after
+are measured in the same run against the same bare app: every tree gets its own row.
+`--profile SECONDS` then records the first tree's server with py-spy (raw collapsed stacks)
+under GET status load (`--profile-post`: under POST load) and prints the top frames.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import os
+import subprocess
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from bench._common import run_with_database
+from bench.http import (
+    Measured,
+    Postings,
+    Target,
+    _best,
+    _free_port,
+    _latency,
+    _profile,
+    _set_up,
+    _start,
+    _stop,
+)
+from ledger.cli import migrated_dsn
+from ledger.settings import Secret, Settings
+
+HERE = Path(__file__).resolve().parent.parent
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.request_path",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--requests", type=int, default=2000, help="requests per timed run")
+    parser.add_argument("--managers", type=int, default=200)
+    parser.add_argument("--completions", type=int, default=20, help="per manager, before")
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--tree", action="append", default=[], help="another source tree")
+    parser.add_argument("--no-post", action="store_true", help="GET status only")
+    parser.add_argument("--profile", type=float, default=0, metavar="SECONDS")
+    parser.add_argument("--profile-post", action="store_true")
+    args = parser.parse_args()
+    args.trees = {"this": HERE} | {Path(t).name: Path(t).resolve() for t in args.tree}
+    return args
+
+
+_SERVE = """
+import os, uvicorn
+from ledger.api.app import create_app
+from ledger.infra.logs import configure_logging
+from ledger.settings import Settings
+configure_logging("WARNING")  # as `serve --log-level warning`
+app = create_app(Settings.from_env(), os.environ["DATABASE_URL"], run_projectors=False)
+uvicorn.run(app, host="127.0.0.1", port={port}, log_config=None, access_log=False,
+            log_level="warning", **server_options())
+"""
+"""The ledger app without projectors, under uvicorn: a child process's program, so that it
+serves the create_app of the tree on its PYTHONPATH (which need not hold this file)."""
+
+
+def _bare(port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """bench/bare_app.py under the same uvicorn settings as the ledger (the `server_options`
+    of the tree on PYTHONPATH)."""
+    code = (
+        "import uvicorn; from ledger.infra.limits import server_options;"
+        f"uvicorn.run('bench.bare_app:app', host='127.0.0.1', port={port}, log_level='warning',"
+        " access_log=False, **server_options())"
+    )
+    return _start([sys.executable, "-c", code], env, port)
+
+
+async def bench(dsn: str) -> None:
+    args = parse_args()
+    async with migrated_dsn(Settings(database_url=Secret(dsn))):
+        token = await _set_up(dsn, args.managers)
+    env = {
+        **os.environ,
+        "DATABASE_URL": dsn,
+        "LEDGER_POOL_SIZE": "20",
+        "LEDGER_ADMIN_TOKEN": "bench-admin",
+        "LEDGER_LOG_LEVEL": "warning",
+    }
+    trees: dict[str, Path] = args.trees
+    servers: dict[str, tuple[int, int]] = {}  # tree: ledger's port, its bare app's port
+    processes: list[subprocess.Popen[bytes]] = []
+    try:
+        for name, tree in trees.items():
+            tree_env = {**env, "PYTHONPATH": str(tree)}
+            ledger_port, bare_port = _free_port(), _free_port()
+            command = [sys.executable, "-c", _SERVE.format(port=ledger_port)]
+            processes.append(_start(command, tree_env, ledger_port))
+            processes.append(_bare(bare_port, tree_env))
+            servers[name] = (ledger_port, bare_port)
+            print(
+                f"[{name}] ledger pid {processes[-2].pid} (no projectors),"
+                f" bare pid {processes[-1].pid}: {tree}",
+                flush=True,
+            )
+        await _measure(args, token, servers)
+        if args.profile:
+            port, _ = next(iter(servers.values()))
+            load = _loads(args, token, port)["post" if args.profile_post else "status"]
+            await _profile(processes[0].pid, args.profile, load)
+    finally:
+        for process in processes:
+            _stop(process)
+
+
+_POSTINGS = Postings()
+
+
+def _loads(
+    args: argparse.Namespace, token: str, port: int
+) -> dict[str, Callable[[], Awaitable[Measured]]]:
+    n, c, m = args.requests, args.connections, args.managers
+    provider, admin = Target(port, token), Target(port, "bench-admin")
+
+    async def post() -> Measured:
+        return await provider.run([_POSTINGS.post(f"m-{i % m}") for i in range(n)], c)
+
+    async def status() -> Measured:
+        return await admin.run(
+            [("GET", f"/v1/managers/m-{i % m}/status", b"") for i in range(n)], c
+        )
+
+    return {"post": post, "status": status}
+
+
+async def _measure(
+    args: argparse.Namespace, token: str, servers: dict[str, tuple[int, int]]
+) -> None:
+    n, c, m = args.requests, args.connections, args.managers
+    # Every manager holds `completions` completions (posted once, through the first server);
+    # every server reads every record once before timing (its snapshot is warm).
+    provider = Target(next(iter(servers.values()))[0], token)
+    for _ in range(args.completions):
+        await provider.run([_POSTINGS.post(f"m-{i}") for i in range(m)], c)
+    cases: dict[str, Callable[[], Awaitable[Measured]]] = {}
+    posts: dict[str, Callable[[], Awaitable[Measured]]] = {}
+    for name, (port, bare_port) in servers.items():
+        await Target(port, "bench-admin").run(
+            [("GET", f"/v1/managers/m-{i}/status", b"") for i in range(m)], c
+        )
+        await Target(port, token).run([_POSTINGS.post(f"m-{i}") for i in range(m)], c)
+        bare = Target(bare_port)
+        await bare.run([("POST", "/bare", b"{}")] * 200, c)
+        loads = _loads(args, token, port)
+        cases[name], posts[name] = loads["status"], loads["post"]
+        cases[f"bare {name}"] = functools.partial(
+            bare.run, [("GET", f"/bare/{1 + i % 200}", b"") for i in range(n)], c
+        )
+        posts[f"bare {name}"] = functools.partial(bare.run, [("POST", "/bare", b'{"a": 1}')] * n, c)
+    print(f"\n{c} connections, {n} requests a run, best of {args.rounds}; ratio = ledger / bare")
+    reads = await _best(args.rounds, cases, (200,))
+    for name in servers:
+        _line(f"GET status [{name}]", reads[name], reads[f"bare {name}"], "bare select", ">= 0.6")
+    if args.no_post:
+        return
+    written = await _best(args.rounds, posts)
+    for name in servers:
+        _line(
+            f"POST completion [{name}]", written[name], written[f"bare {name}"], "bare insert",
+            ">= 0.5",
+        )  # fmt: skip
+
+
+def _line(
+    label: str, ours: tuple[float, list[float]], theirs: tuple[float, list[float]], bare: str,
+    goal: str,
+) -> None:  # fmt: skip
+    print(
+        f"{label:<28} {ours[0]:>7,.0f}/s ({_latency(ours[1])})   {bare} {theirs[0]:>7,.0f}/s"
+        f"   ratio {ours[0] / theirs[0]:.2f}  (goal {goal})",
+        flush=True,
+    )
+
+
+if __name__ == "__main__":
+    run_with_database(bench)
