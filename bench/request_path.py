@@ -68,6 +68,7 @@ def parse_args() -> argparse.Namespace:
 _SERVE = """
 import os, uvicorn
 from ledger.api.app import create_app
+from ledger.infra.limits import server_options
 from ledger.infra.logs import configure_logging
 from ledger.settings import Settings
 configure_logging("WARNING")  # as `serve --log-level warning`
