@@ -9,9 +9,11 @@ PostgreSQL, driven by bench/http.py's keep-alive load generator from this proces
 Rows (best of R rounds, cases alternating order each round): GET status vs GET /bare/{id}
 (goal >= 0.6x) and POST /v1/completions vs POST /bare (goal >= 0.5x).
 
-`--tree DIR` (repeatable) serves the ledger from another source tree as well, e.g. an export
+`--tree DIR` serves the ledger from another source tree as well, e.g. an export
 of the commit before a change (`git archive <rev> | tar -x -C /tmp/base`), so before and after
-are measured in the same run against the same bare app: every tree gets its own row.
+are measured in the same run: every tree gets its own ledger server and bare app (under that
+tree's `server_options`), and its own rows.  Each pair holds up to 40 connections
+(LEDGER_POOL_SIZE=20) of PostgreSQL's default 100: use one `--tree` at a time.
 `--profile SECONDS` then records the first tree's server with py-spy (raw collapsed stacks)
 under GET status load (`--profile-post`: under POST load) and prints the top frames.
 """
@@ -19,6 +21,7 @@ under GET status load (`--profile-post`: under POST load) and prints the top fra
 from __future__ import annotations
 
 import argparse
+import asyncio
 import functools
 import os
 import subprocess
@@ -184,6 +187,13 @@ async def _measure(
             f"POST completion [{name}]", written[name], written[f"bare {name}"], "bare insert",
             ">= 0.5",
         )  # fmt: skip
+
+
+def _bounded(run: Callable[[], Awaitable[Measured]]) -> Callable[[], Awaitable[Measured]]:
+    async def bounded() -> Measured:
+        return await asyncio.wait_for(run(), 120)
+
+    return bounded
 
 
 def _line(
