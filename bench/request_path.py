@@ -29,6 +29,8 @@ import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+import psutil
+
 from bench._common import run_with_database
 from bench.http import (
     Measured,
@@ -121,7 +123,11 @@ async def bench(dsn: str) -> None:
                 f" bare pid {processes[-1].pid}: {tree}",
                 flush=True,
             )
-        await _measure(args, token, servers)
+        pids = {
+            name: (psutil.Process(processes[2 * i].pid), psutil.Process(processes[2 * i + 1].pid))
+            for i, name in enumerate(servers)
+        }
+        await _measure(args, token, servers, pids)
         if args.profile:
             port, _ = next(iter(servers.values()))
             load = _loads(args, token, port)["post" if args.profile_post else "status"]
@@ -152,8 +158,13 @@ def _loads(
 
 
 async def _measure(
-    args: argparse.Namespace, token: str, servers: dict[str, tuple[int, int]]
+    args: argparse.Namespace,
+    token: str,
+    servers: dict[str, tuple[int, int]],
+    pids: dict[str, tuple[psutil.Process, psutil.Process]],
 ) -> None:
+    cpu_get: dict[str, float] = {}
+    cpu_post: dict[str, float] = {}
     n, c, m = args.requests, args.connections, args.managers
     # Every manager holds `completions` completions (posted once, through the first server);
     # every server reads every record once before timing (its snapshot is warm).
@@ -170,15 +181,23 @@ async def _measure(
         bare = Target(bare_port)
         await bare.run([("POST", "/bare", b"{}")] * 200, c)
         loads = _loads(args, token, port)
-        cases[name], posts[name] = loads["status"], loads["post"]
-        cases[f"bare {name}"] = functools.partial(
-            bare.run, [("GET", f"/bare/{1 + i % 200}", b"") for i in range(n)], c
+        ours, theirs = pids[name]
+        cases[name] = _bounded(loads["status"], ours, name, cpu_get)
+        posts[name] = _bounded(loads["post"], ours, name, cpu_post)
+        bare_name = f"bare {name}"
+        select = [("GET", f"/bare/{1 + i % 200}", b"") for i in range(n)]
+        cases[bare_name] = _bounded(
+            functools.partial(bare.run, select, c), theirs, bare_name, cpu_get
         )
-        posts[f"bare {name}"] = functools.partial(bare.run, [("POST", "/bare", b'{"a": 1}')] * n, c)
+        insert = [("POST", "/bare", b'{"a": 1}')] * n
+        posts[bare_name] = _bounded(
+            functools.partial(bare.run, insert, c), theirs, bare_name, cpu_post
+        )
     print(f"\n{c} connections, {n} requests a run, best of {args.rounds}; ratio = ledger / bare")
     reads = await _best(args.rounds, cases, (200,))
     for name in servers:
         _line(f"GET status [{name}]", reads[name], reads[f"bare {name}"], "bare select", ">= 0.6")
+        _cpu(name, cpu_get)
     if args.no_post:
         return
     written = await _best(args.rounds, posts)
@@ -187,13 +206,36 @@ async def _measure(
             f"POST completion [{name}]", written[name], written[f"bare {name}"], "bare insert",
             ">= 0.5",
         )  # fmt: skip
+        _cpu(name, cpu_post)
 
 
-def _bounded(run: Callable[[], Awaitable[Measured]]) -> Callable[[], Awaitable[Measured]]:
+def _bounded(
+    run: Callable[[], Awaitable[Measured]],
+    process: psutil.Process,
+    name: str,
+    cpu: dict[str, float],
+) -> Callable[[], Awaitable[Measured]]:
+    """`run`, bounded in time, noting the least CPU time its server spent per request
+    (user + system, in microseconds): the figure least moved by the machine's other load."""
+
     async def bounded() -> Measured:
-        return await asyncio.wait_for(run(), 120)
+        before = process.cpu_times()
+        measured = await asyncio.wait_for(run(), 120)
+        after = process.cpu_times()
+        spent = (after.user - before.user + after.system - before.system) / len(measured[1])
+        cpu[name] = min(cpu.get(name, float("inf")), spent * 1e6)
+        return measured
 
     return bounded
+
+
+def _cpu(name: str, cpu: dict[str, float]) -> None:
+    ours, theirs = cpu[name], cpu[f"bare {name}"]
+    print(
+        f"  server CPU per request [{name}]: ledger {ours:,.0f} us, bare {theirs:,.0f} us,"
+        f"  ratio {theirs / ours:.2f}",
+        flush=True,
+    )
 
 
 def _line(
