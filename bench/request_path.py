@@ -62,11 +62,13 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--completions", type=int, default=20, help="per manager, before")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--tree", action="append", default=[], help="another source tree")
+    parser.add_argument("--not-this", action="store_true", help="only the --tree trees")
     parser.add_argument("--no-post", action="store_true", help="GET status only")
     parser.add_argument("--profile", type=float, default=0, metavar="SECONDS")
     parser.add_argument("--profile-post", action="store_true")
     args = parser.parse_args()
-    args.trees = {"this": HERE} | {Path(t).name: Path(t).resolve() for t in args.tree}
+    this = {} if args.not_this else {"this": HERE}
+    args.trees = this | {Path(t).name: Path(t).resolve() for t in args.tree}
     return args
 
 
