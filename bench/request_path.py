@@ -24,6 +24,7 @@ import argparse
 import asyncio
 import functools
 import os
+import pstats
 import subprocess
 import sys
 from collections.abc import Awaitable, Callable
@@ -64,6 +65,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--tree", action="append", default=[], help="another source tree")
     parser.add_argument("--not-this", action="store_true", help="only the --tree trees")
     parser.add_argument("--no-post", action="store_true", help="GET status only")
+    parser.add_argument("--direct", action="store_true", help="GET status called as ASGI only")
+    parser.add_argument("--cprofile", metavar="PATH", help="with --direct: cProfile to PATH")
     parser.add_argument("--profile", type=float, default=0, metavar="SECONDS")
     parser.add_argument("--profile-post", action="store_true")
     args = parser.parse_args()
@@ -85,6 +88,118 @@ uvicorn.run(app, host="127.0.0.1", port={port}, log_config=None, access_log=Fals
 """
 """The ledger app without projectors, under uvicorn: a child process's program, so that it
 serves the create_app of the tree on its PYTHONPATH (which need not hold this file)."""
+
+
+_DIRECT = """
+import asyncio, os, sys, time
+from ledger.infra.logs import configure_logging
+from ledger.settings import Settings
+configure_logging("WARNING")
+if {bare}:
+    from bench.bare_app import app
+    paths = [("GET", f"/bare/{{1 + i % 200}}") for i in range({n})]
+    headers = []
+else:
+    from ledger.api.app import create_app
+    app = create_app(Settings.from_env(), os.environ["DATABASE_URL"], run_projectors=False)
+    paths = [("GET", f"/v1/managers/m-{{i % {m}}}/status") for i in range({n})]
+    headers = [(b"authorization", b"Bearer bench-admin")]
+
+async def one(method, path, statuses):
+    scope = {{"type": "http", "asgi": {{"version": "3.0"}}, "http_version": "1.1",
+        "method": method, "scheme": "http", "path": path, "raw_path": path.encode(),
+        "query_string": b"", "root_path": "", "headers": [(b"host", b"127.0.0.1"), *headers],
+        "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80), "state": {{}}}}
+    async def receive():
+        return {{"type": "http.request", "body": b"", "more_body": False}}
+    async def send(message):
+        if message["type"] == "http.response.start":
+            statuses[message["status"]] = statuses.get(message["status"], 0) + 1
+    await app(scope, receive, send)
+
+async def worker(share, statuses):
+    for method, path in share:
+        await one(method, path, statuses)
+
+async def main():
+    async with app.lifespan():
+        statuses = {{}}
+        await asyncio.gather(*(worker(paths[i::{c}], statuses) for i in range({c})))  # warm
+        best = float("inf")
+        for _ in range({rounds}):
+            statuses = {{}}
+            cpu = time.process_time()
+            await asyncio.gather(*(worker(paths[i::{c}], statuses) for i in range({c})))
+            best = min(best, (time.process_time() - cpu) / len(paths))
+        assert set(statuses) == {{200}}, statuses
+        print(f"{{best * 1e6:.1f}}")
+        reads = getattr(app.state, "reads", None)
+        print(f"assessed {{getattr(reads, 'assessed', '?')}}", file=sys.stderr)
+
+asyncio.run(main())
+"""
+"""`--direct`: GET status (or the bare select) called as an ASGI app in one process, without
+HTTP or sockets: the CPU time per request of the Python request path alone (and its
+PostgreSQL client's share)."""
+
+
+async def _direct_data(args: argparse.Namespace, env: dict[str, str], token: str) -> None:
+    """The same records and bare rows as the HTTP rows, posted through servers of this tree."""
+    ledger_port, bare_port = _free_port(), _free_port()
+    tree_env = {**env, "PYTHONPATH": str(HERE)}
+    ledger = _start([sys.executable, "-c", _SERVE.format(port=ledger_port)], tree_env, ledger_port)
+    bare = _bare(bare_port, tree_env)
+    try:
+        for _ in range(args.completions):
+            postings = [_POSTINGS.post(f"m-{i}") for i in range(args.managers)]
+            await Target(ledger_port, token).run(postings, args.connections)
+        await Target(bare_port).run([("POST", "/bare", b"{}")] * 200, args.connections)
+    finally:
+        _stop(ledger)
+        _stop(bare)
+
+
+async def _direct(args: argparse.Namespace, env: dict[str, str], trees: dict[str, Path]) -> None:
+    """Each tree's and its bare app's CPU per request, called directly, alternating."""
+    best: dict[str, list[float]] = {}
+    for round_ in range(args.rounds):
+        for name, tree in trees.items() if round_ % 2 == 0 else reversed(trees.items()):
+            for bare in (False, True):
+                code = _DIRECT.format(
+                    bare=bare, n=args.requests, m=args.managers, c=args.connections, rounds=2
+                )
+                process = await asyncio.create_subprocess_exec(
+                    sys.executable, "-c", code, env={**env, "PYTHONPATH": str(tree)},
+                    stdout=subprocess.PIPE,
+                )  # fmt: skip
+                out, _ = await asyncio.wait_for(process.communicate(), 300)
+                best.setdefault(f"{'bare ' if bare else ''}{name}", []).append(float(out))
+    if args.cprofile:
+        await _cprofile(args, env, next(iter(trees.values())))
+    for name in trees:
+        ours, theirs = min(best[name]), min(best[f"bare {name}"])
+        print(
+            f"direct GET status [{name}]: ledger {ours:,.0f} us CPU, bare select {theirs:,.0f} us,"
+            f"  ratio {theirs / ours:.2f}   (all rounds: {best[name]} / {best[f'bare {name}']})",
+            flush=True,
+        )
+
+
+async def _cprofile(args: argparse.Namespace, env: dict[str, str], tree: Path) -> None:
+    """The first tree's direct GET status under cProfile; prints the top functions by own
+    time (cProfile slows everything, evenly enough to compare shares)."""
+    code = _DIRECT.format(
+        bare=False, n=args.requests, m=args.managers, c=args.connections, rounds=1
+    )
+    script, out = Path(args.cprofile).with_suffix(".py"), Path(args.cprofile)
+    script.write_text(code)
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "cProfile", "-o", str(out), str(script),
+        env={**env, "PYTHONPATH": str(tree)}, stdout=subprocess.DEVNULL,
+    )  # fmt: skip
+    await asyncio.wait_for(process.wait(), 300)
+    stats = pstats.Stats(str(out))
+    stats.sort_stats("tottime").print_stats(25)
 
 
 def _bare(port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
@@ -110,6 +225,10 @@ async def bench(dsn: str) -> None:
         "LEDGER_LOG_LEVEL": "warning",
     }
     trees: dict[str, Path] = args.trees
+    if args.direct:
+        await _direct_data(args, env, token)
+        await _direct(args, env, trees)
+        return
     servers: dict[str, tuple[int, int]] = {}  # tree: ledger's port, its bare app's port
     processes: list[subprocess.Popen[bytes]] = []
     try:
