@@ -50,19 +50,28 @@ def provide_context(request: Request, principal: CurrentPrincipal) -> Context:
     return Context(actor=principal.actor, request_id=request_id)
 
 
-def provide_ledger(state: State) -> Ledger:
+# The services below are handed out after the caller is known (`principal`, unused; the
+# ledger after the request's context, which follows from it): every handler that takes one
+# takes the principal too, and these dependencies make Litestar resolve them one batch after
+# the other.  Side by side, principal and a service would be
+# one batch of two, which Litestar resolves in an anyio task group: about a tenth of the
+# CPU time of a GET status (py-spy, bench/request_path.py).  A public handler (no caller)
+# reads the state itself, as the credentials do (controllers/documents.py).
+
+
+def provide_ledger(state: State, ctx: RequestContext) -> Ledger:
     return state.ledger
 
 
-def provide_reads(state: State) -> Reads:
+def provide_reads(state: State, principal: CurrentPrincipal) -> Reads:
     return state.reads
 
 
-def provide_pool(state: State) -> asyncpg.Pool:
+def provide_pool(state: State, principal: CurrentPrincipal) -> asyncpg.Pool:
     return state.pool
 
 
-def provide_tokens(state: State) -> TokenStore:
+def provide_tokens(state: State, principal: CurrentPrincipal) -> TokenStore:
     return state.tokens
 
 

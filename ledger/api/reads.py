@@ -13,6 +13,7 @@ Numbers are computed by the domain's pure functions only (`assess`, `transcript`
 from __future__ import annotations
 
 import asyncio
+from collections import OrderedDict
 from datetime import UTC
 from typing import TYPE_CHECKING
 
@@ -56,6 +57,9 @@ if TYPE_CHECKING:
 
 __all__ = ["ProjectionBehind", "Reads"]
 
+_ASSESSED = 10_000
+"""Managers whose current assessments are kept (as many as the loader's snapshots)."""
+
 
 def _aware(instant: datetime | None) -> datetime | None:
     """An instant without a time zone is taken as UTC, the ledger's clock."""
@@ -85,6 +89,11 @@ class Reads:
         self.pool = pool
         self.clock = clock
         self.catch_up_timeout = catch_up_timeout
+        self._assessed: OrderedDict[str, tuple[tuple[int, date, int], tuple[Assessment, ...]]]
+        self._assessed = OrderedDict()
+        """manager_id: (record version, day, programs version), its assessments (LRU)."""
+        self.assessed = 0
+        """Certifications assessed (for tests and the benchmark: a memoised answer adds none)."""
 
     def today(self) -> date:
         return self.clock().date()
@@ -102,14 +111,32 @@ class Reads:
     async def assessments(
         self, manager_id: str, *, as_of: date | None = None, known_at: datetime | None = None
     ) -> tuple[date, list[Assessment]]:
-        """The day judged, and every certification's assessment on it."""
+        """The day judged, and every certification's assessment on it.
+
+        Now (no `as_of`, no `known_at`), the answer is memoised per manager under what it
+        depends on: the record's stream version, the day, and the programs' version.  `assess`
+        is pure and the record at a version is always the same fold, so an unchanged record is
+        not assessed again; any new event, a new day or a rules change is a new key."""
         record = await self.record(manager_id, as_of=as_of, known_at=known_at)
         programs = await self.catalogue.programs(known_at=_aware(known_at))
-        day, completions = as_of or self.today(), list(record.completions.values())
-        return day, [
+        day = as_of or self.today()
+        now = as_of is None and known_at is None
+        key = (record.version, day, self.catalogue.programs_version)
+        if now and (kept := self._assessed.get(manager_id)) is not None and kept[0] == key:
+            self._assessed.move_to_end(manager_id)
+            return day, list(kept[1])
+        completions = list(record.completions.values())
+        self.assessed += len(record.certifications)
+        found = tuple(
             assess(cert, completions, programs[code].versions, day)
             for code, cert in sorted(record.certifications.items())
-        ]
+        )
+        if now:
+            self._assessed[manager_id] = (key, found)
+            self._assessed.move_to_end(manager_id)
+            while len(self._assessed) > _ASSESSED:
+                self._assessed.popitem(last=False)
+        return day, list(found)
 
     async def status(
         self, manager_id: str, *, as_of: date | None = None, known_at: datetime | None = None

@@ -82,10 +82,11 @@ class RequestLogMiddleware:
             await self.app(scope, receive, send_with_id)
         finally:
             route = scope.get("path_template") or None
-            _log.info(
-                "request",
-                extra=_fields(scope, info, route, status, time.perf_counter() - started),
-            )
+            if _log.isEnabledFor(logging.INFO):  # the fields are built only for a line written
+                _log.info(
+                    "request",
+                    extra=_fields(scope, info, route, status, time.perf_counter() - started),
+                )
             if 200 <= status < 300 and route is not None and _uses_database(route):
                 database_outage.up()
             request_id_var.reset(token)

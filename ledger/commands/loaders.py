@@ -143,6 +143,12 @@ class Catalogue:
         self._providers: dict[str, Provider] = {}
         self._activities: dict[str, Activity] = {}
 
+    @property
+    def programs_version(self) -> int:
+        """How many program events are folded: `programs()` (as known now) changes only when
+        this does (memo keys: ledger/api/reads.py)."""
+        return len(self._program_events)
+
     def follow(self, head: int) -> None:
         """The head is being followed from now on; `head` was read after LISTEN began."""
         self.saw(head)
