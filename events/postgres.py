@@ -186,7 +186,8 @@ async def keep_session(conn: asyncpg.Connection) -> None:
     release, one more round trip per pool use, for session state that nothing using these
     pools leaves on a pooled connection: the store's statements set none, the API's advisory
     locks are transaction-level (pg_advisory_xact_lock), and LISTEN, the projectors' session
-    locks and the migrator's lock live on connections of their own.
+    locks and the migrator's lock live on connections of their own.  Code that needs session
+    state must take a connection of its own, not one of a pool's.
     https://magicstack.github.io/asyncpg/current/api/index.html#asyncpg.pool.create_pool"""
 
 

@@ -11,12 +11,9 @@ for a long time.  These options bound them.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    import asyncpg
-
-__all__ = ["ACQUIRE_TIMEOUT", "keep_session", "pool_options", "server_options"]
+__all__ = ["ACQUIRE_TIMEOUT", "pool_options", "server_options"]
 
 CONNECT_TIMEOUT = 5.0
 """Seconds to open a connection (socket, start-up, authentication)."""
@@ -26,23 +23,9 @@ ACQUIRE_TIMEOUT = 5.0
 """Seconds a health check waits for a pool connection."""
 
 
-async def keep_session(conn: asyncpg.Connection) -> None:
-    """The pool's reset on release: none beyond asyncpg's own (it always rolls back a
-    transaction left open and drops the connection's listeners before calling this).
-
-    asyncpg's default would send one more statement, a whole round trip, on every release
-    (`pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL`): a short read such as
-    GET status made 4 round trips where 2 are needed.  Those undo session state that the
-    API's pool never makes: its advisory locks are transaction-level (`pg_advisory_xact_lock`),
-    there is no `SET` or cursor outside a transaction, and LISTEN and the projectors'
-    session locks live on dedicated connections (ledger/infra/notify.py, projections/engine.py).
-    Code that needs session state must take a connection of its own, not one of the pool's."""
-
-
 def pool_options() -> dict[str, Any]:
     """Keyword arguments for `create_pool` (asyncpg.create_pool)."""
     return {
-        "reset": keep_session,
         # No floor: asyncpg would keep reopening it in the background during an outage,
         # logging a traceback each time; connections are opened when requests need them.
         "min_size": 0,
