@@ -43,7 +43,7 @@ from ledger.commands.streams import manager_stream, program_stream, provider_str
 from ledger.csv_io import RosterFormatError, columns_of, csv_text, parse_roster_csv
 from ledger.demo import seed_demo
 from ledger.infra.database import database_dsn, why_unreachable
-from ledger.infra.limits import server_options
+from ledger.infra.limits import freeze_startup_heap, server_options
 from ledger.infra.logs import configure_logging
 from ledger.infra.migrations import load_migrations, migrate
 from ledger.infra.projectors import ProjectorProcess, running_deployment_tasks
@@ -221,6 +221,7 @@ async def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
             app, host=host, port=port, log_config=None, access_log=False, **server_options()
         )
         server = _Server(config)
+        freeze_startup_heap()
         # First signal: finish requests, close the lifespan (pool, projectors), then leave
         # this block, which stops the embedded server.  Second SIGINT: hurry.
         with SIGNALS.diverted(lambda sig: server.handle_exit(sig, None)):
@@ -256,6 +257,7 @@ async def cmd_project(settings: Settings, args: argparse.Namespace) -> int:
         running_deployment_tasks(dsn, settings) as runners,
     ):
         _log.info("projecting: %s", ", ".join(r.projection.name for r in runners))
+        freeze_startup_heap()
         with SIGNALS.diverted(lambda sig: stop.set()):
             while not stop.is_set():
                 if args.parent is not None and os.getppid() != args.parent:

@@ -17,6 +17,7 @@ import os
 from litestar import Litestar
 
 from ledger.api.app import create_app
+from ledger.infra.limits import freeze_startup_heap
 from ledger.infra.logs import configure_logging
 from ledger.settings import Settings
 
@@ -31,6 +32,8 @@ def create() -> Litestar:
     """uvicorn's factory (`ledger.api.asgi:create`, factory=True)."""
     settings = Settings.from_env()
     configure_logging(os.environ.get(WORKER_LOG_LEVEL, settings.log_level).upper())
-    return create_app(
+    app = create_app(
         settings, os.environ[WORKER_DSN], run_projectors=os.environ.get(WORKER_PROJECTORS) == "1"
     )
+    freeze_startup_heap()
+    return app

@@ -11,9 +11,10 @@ for a long time.  These options bound them.
 
 from __future__ import annotations
 
+import gc
 from typing import Any
 
-__all__ = ["ACQUIRE_TIMEOUT", "pool_options", "server_options"]
+__all__ = ["ACQUIRE_TIMEOUT", "freeze_startup_heap", "pool_options", "server_options"]
 
 CONNECT_TIMEOUT = 5.0
 """Seconds to open a connection (socket, start-up, authentication)."""
@@ -43,3 +44,15 @@ def server_options() -> dict[str, Any]:
         "timeout_keep_alive": 5,
         "timeout_graceful_shutdown": 10,
     }
+
+
+def freeze_startup_heap() -> None:
+    """Move every object alive now (the modules, the app, its routes and schemas) out of
+    the garbage collector's reach (`gc.freeze`), for a long-running process just before it
+    starts its work.  Those objects live as long as the process; left tracked, each full
+    collection walks them all again, and under load those passes landed inside requests
+    (bench/roster.py measured full-pass pauses of 20-100 ms per roster of 1,000, and about a
+    sixth of a roster's CPU).  Objects made afterwards are collected as usual.
+    https://docs.python.org/3/library/gc.html#gc.freeze"""
+    gc.collect()
+    gc.freeze()
