@@ -105,6 +105,11 @@ class ManagerLoader:
         recorded = await self._store.read_stream(manager_stream(manager_id), known_at=known_at)
         return fold([(decode(r), r.recorded_at) for r in recorded], as_of)
 
+    def kept(self, manager_id: str) -> ManagerRecord | None:
+        """The snapshot held of the manager, without reading anything: it may be behind the
+        stream (another process's appends); a write decided on it states its version."""
+        return self._snapshots.get(manager_id)
+
     def keep(self, record: ManagerRecord) -> None:
         """Remember `record`, which must be exactly the fold of the manager's stream up to
         its version: a decision's record with the events this process just appended folded

@@ -14,6 +14,16 @@ and one drain task per busy stream runs them in rounds:
    of the decisions before it, folded with `ledger.domain.record.evolve`, exactly as if
    they had been stored one after the other.  A decision that raises (a DomainError, or
    anything else) is that caller's answer alone and changes nothing for the others.
+
+   A round of first tries on a manager this process holds a snapshot of decides on the
+   snapshot alone, without reading the tail (**speculative**): after each round that
+   appends, the loader keeps the record as stored (the round's events folded in at their
+   stored `recorded_at`), so in a process that is the stream's only writer the snapshot is
+   the stream and the tail read would return nothing.  The append's expected version
+   guards it: if another process appended meanwhile, the items conflict and are decided
+   again on the fresh tail (point 3), without counting as lost rounds.  A refusal is never
+   answered from a speculation: a caller whose decision raised in a speculative round is
+   decided again in the next round, on the fresh tail, and only that answer is given.
 3. **Append once.**  The accepted decisions go to the store in one `append_many`, one item
    per caller, each expecting the version left by the items before it; the store runs it
    as one transaction (and coalesces it with other streams' appends).  So every caller gets
@@ -49,7 +59,7 @@ import msgspec
 
 from events.catalog import Event
 from events.codec import encode
-from events.store import AppendItem, AppendResult, ConcurrencyConflict
+from events.store import AppendItem, AppendResult, ConcurrencyConflict, EventStoreError
 from ledger.commands.streams import manager_stream
 from ledger.domain.record import evolve
 
@@ -79,6 +89,8 @@ class _Job:
     future: asyncio.Future[Written]
     lost: int = 0
     """Rounds this job lost to another process's append."""
+    tries: int = 0
+    """Rounds this job was decided in."""
     events: list[Event] = field(default_factory=list)
 
 
@@ -103,6 +115,8 @@ class StreamQueue:
         self._drains: dict[str, asyncio.Task[None]] = {}
         self.rounds = 0
         """Rounds run (for tests and the benchmark)."""
+        self.speculative_rounds = 0
+        """Of those, the ones decided on the snapshot without reading the tail."""
 
     async def write(self, ctx: Metadata, manager_id: str, decide: Decide) -> Written:
         """Decide on the manager's record (after every write queued before this one) and
@@ -136,13 +150,21 @@ class StreamQueue:
     async def _round(self, manager_id: str, jobs: list[_Job]) -> list[_Job]:
         """Decide `jobs` on one load, append them in one call; the jobs to run again."""
         self.rounds += 1
-        record, version = await self._managers.current(manager_id)
-        stream, now = manager_stream(manager_id), self._clock()
+        kept = self._managers.kept(manager_id)
+        speculative = kept is not None and not any(job.tries for job in jobs)
+        if speculative:
+            assert kept is not None
+            record, version = kept, kept.version
+            self.speculative_rounds += 1
+        else:
+            record, version = await self._managers.current(manager_id)
+        start, stream, now = record, manager_stream(manager_id), self._clock()
         taken: list[_Job] = []
         later: list[_Job] = []
         ids: set[UUID] = set()
         items: list[AppendItem] = []
         for job in jobs:
+            job.tries += 1
             try:
                 events = job.decide(record)
                 assert events, "a decision that records nothing should have raised"
@@ -154,7 +176,10 @@ class StreamQueue:
                 for event in events:  # the next decision sees this one as stored
                     after = evolve(after, event, now)
             except Exception as refused:
-                _fail(job, refused)
+                if speculative:
+                    later.append(job)  # refused on the snapshot: decide again on the tail
+                else:
+                    _fail(job, refused)
                 continue
             record = after
             ids.update(e.event_id for e in batch)
@@ -165,14 +190,16 @@ class StreamQueue:
         if not items:
             return later
         outcomes = await self._store.append_many(items)
+        self._keep(start, taken, outcomes)
         again: list[_Job] = []
         for index, (job, outcome) in enumerate(zip(taken, outcomes, strict=True)):
             if isinstance(outcome, AppendResult):
                 if not job.future.done():  # (its caller may have gone meanwhile)
                     job.future.set_result(Written(events=job.events, result=outcome))
             elif isinstance(outcome, ConcurrencyConflict):
-                # The first item conflicts only if another process appended first.
-                job.lost += index == 0
+                # The first item conflicts only if another process appended first (after
+                # a speculation: before the snapshot was taken, perhaps; not a lost round).
+                job.lost += index == 0 and not speculative
                 if job.lost >= self._attempts:
                     _fail(job, outcome)
                 else:
@@ -183,6 +210,25 @@ class StreamQueue:
             # Another process is writing this stream too: spread out a little.
             await asyncio.sleep(random.uniform(0, 0.002 * again[0].lost))
         return again + later
+
+    def _keep(
+        self,
+        record: ManagerRecord | None,
+        taken: list[_Job],
+        outcomes: list[AppendResult | EventStoreError],
+    ) -> None:
+        """The record the round was decided on, with every item's events folded in as
+        stored (at its append's recorded_at), as the manager's snapshot: the fold of the
+        stream now.  Only when every item was newly stored, in order."""
+        for job, outcome in zip(taken, outcomes, strict=True):
+            if not isinstance(outcome, AppendResult) or not outcome.created:
+                return
+            for event in job.events:
+                record = evolve(record, event, outcome.recorded_at)
+            if record is None or record.version != outcome.version:
+                return
+        if record is not None:
+            self._managers.keep(record)
 
 
 def _fail(job: _Job, error: BaseException) -> None:

@@ -11,11 +11,12 @@ from decimal import Decimal
 import pytest
 
 from events.catalog import ActivityRegistered
-from events.codec import Actor
+from events.codec import Actor, decode
 from events.memory import InMemoryEventStore
 from events.store import ConcurrencyConflict
 from ledger.commands import Context, Ledger, Posting, catalogue, completions, managers
 from ledger.domain.errors import AlreadyRecorded, NotFound
+from ledger.domain.record import fold
 from tests.builders import SteppingClock
 
 ADMIN = Context(actor=Actor(role="admin", id="root"), request_id="r-1")
@@ -152,7 +153,68 @@ async def test_a_caller_that_loses_every_round_to_another_process_gets_the_confl
     ledger.writes._attempts, before = 3, ledger.writes.rounds
     with pytest.raises(ConcurrencyConflict):
         await completions.record_completion(ledger, _provider(1), "tma", _posting(1))
-    assert ledger.writes.rounds - before == 3
+    # The first round decided on the snapshot (a conflict there is no lost round), then 3.
+    assert ledger.writes.rounds - before == 1 + 3
     monkeypatch.setattr(store, "append_many", real)
     posted = await completions.record_completion(ledger, _provider(1), "tma", _posting(1))
     assert posted.created
+
+
+async def test_a_lone_writer_decides_on_its_snapshot_and_keeps_the_stored_record(ledger, store):
+    reads = 0
+    real = store.read_stream
+
+    async def counted(*args, **kwargs):
+        nonlocal reads
+        reads += 1
+        return await real(*args, **kwargs)
+
+    store.read_stream = counted
+    for n in range(5):
+        await completions.record_completion(ledger, _provider(n), "tma", _posting(n))
+
+    assert reads == 0, "no tail read: the snapshot kept after each write is the stream"
+    assert ledger.writes.speculative_rounds == 5
+    kept = ledger.managers.kept("m-1")
+    store.read_stream = real
+    stored = await store.read_stream("manager-m-1")
+    assert kept is not None
+    assert kept.version == len(stored) == 6
+    assert kept == fold([(decode(r), r.recorded_at) for r in stored]), "exactly the fold"
+
+
+async def test_a_snapshot_behind_another_process_conflicts_and_is_decided_again(
+    ledger, store, clock
+):
+    other = Ledger(store, clock=clock)  # another process appends behind this one's snapshot
+    await completions.record_completion(other, _provider(1), "tma", _posting(1))
+    same_day = Posting(
+        external_id="other", manager_id="m-1", activity_id="course",
+        completed_on=_posting(1).completed_on, ceus=Decimal(1),
+    )  # fmt: skip
+
+    # On the snapshot (no posting yet) the same day is free: that speculation is not the
+    # answer; decided again on the fresh tail, it is refused.
+    with pytest.raises(AlreadyRecorded):
+        await completions.record_completion(ledger, _provider(2), "tma", same_day)
+    posted = await completions.record_completion(ledger, _provider(3), "tma", _posting(2))
+
+    assert posted.created
+    assert [r.version for r in await store.read_stream("manager-m-1")] == [1, 2, 3]
+
+
+async def test_a_refusal_on_a_stale_snapshot_is_decided_again_on_the_fresh_tail(
+    ledger, store, clock
+):
+    other = Ledger(store, clock=clock)
+    posted = await completions.record_completion(other, _provider(1), "tma", _posting(1))
+
+    # This process's snapshot of m-1 has no such completion: voiding it there would be
+    # refused (NotFound); on the fresh tail it is voided.
+    await completions.void_completion(
+        ledger, ADMIN, posted.receipt.id, reason="entered twice", provider_id=None
+    )
+
+    record, _ = await ledger.managers.current("m-1")
+    assert record is not None
+    assert record.completions[posted.receipt.id].voided
