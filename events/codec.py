@@ -83,18 +83,12 @@ _UPCASTERS: dict[tuple[str, int], Upcaster] = {
 
 
 def encode(event: Event, *, metadata: Metadata, event_id: UUID) -> NewEvent:
-    return NewEvent(
-        event_id=event_id,
-        type=type_of(type(event)),
-        schema_version=event.schema_version,
-        data=_encoder.encode(event),
-        metadata=_encoder.encode(metadata),
-    )
+    [encoded] = encode_all([(event, event_id)], metadata=metadata)
+    return encoded
 
 
 def encode_all(events: Iterable[tuple[Event, UUID]], *, metadata: Metadata) -> list[NewEvent]:
-    """`encode` for many events of one request: (event, event_id) pairs, the same metadata
-    (encoded once; the bytes are the same as `encode`'s)."""
+    """Events of one request, (event, event_id) pairs, with its metadata (encoded once)."""
     meta = _encoder.encode(metadata)
     return [
         NewEvent(

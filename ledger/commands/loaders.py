@@ -48,7 +48,7 @@ if TYPE_CHECKING:
     from datetime import date, datetime
     from uuid import UUID
 
-    from events.store import EventStore, RecordedEvent
+    from events.store import AppendResult, EventStore, RecordedEvent
     from ledger.domain.catalogue import Activity, Program, Provider
     from ledger.domain.record import ManagerRecord
 
@@ -110,11 +110,19 @@ class ManagerLoader:
         stream (another process's appends); a write decided on it states its version."""
         return self._snapshots.get(manager_id)
 
-    def keep(self, record: ManagerRecord) -> None:
-        """Remember `record`, which must be exactly the fold of the manager's stream up to
-        its version: a decision's record with the events this process just appended folded
-        in, at their stored `recorded_at` (a roster does this; the next load reads no tail)."""
+    def keep_appended(
+        self, record: ManagerRecord | None, events: Iterable[Event], appended: AppendResult
+    ) -> ManagerRecord | None:
+        """`record`, the state `events` were decided on, with them folded in as stored (at
+        the append's `recorded_at`): the fold of the stream now, kept as the snapshot (so the
+        next load reads no tail) and returned.  None, and nothing kept, if that is not the
+        stream at the append's version (`record` was not the state it was appended on)."""
+        for event in events:
+            record = evolve(record, event, appended.recorded_at)
+        if record is None or record.version != appended.version:
+            return None
         self._keep(record)
+        return record
 
     def _keep(self, record: ManagerRecord) -> None:
         """Remember the newest record folded (concurrent loads may finish out of order)."""
@@ -126,7 +134,7 @@ class ManagerLoader:
             self._snapshots.popitem(last=False)
 
 
-CATALOGUE_TYPES = frozenset(
+_CATALOGUE_TYPES = frozenset(
     ("program_defined", "program_rules_revised", "provider_registered", "activity_registered")
 )
 
@@ -170,7 +178,7 @@ class Catalogue:
     def stored(self, position: int, types: Iterable[str]) -> None:
         """An append up to `position` stored events of `types`: news only if one of them is
         a catalogue event."""
-        if not CATALOGUE_TYPES.isdisjoint(types):
+        if not _CATALOGUE_TYPES.isdisjoint(types):
             self.saw(position)
 
     def _current(self) -> bool:
@@ -190,7 +198,7 @@ class Catalogue:
             while True:
                 self.refreshes += 1
                 batch = await self._store.read_all(
-                    after=self._position, limit=1000, types=sorted(CATALOGUE_TYPES)
+                    after=self._position, limit=1000, types=sorted(_CATALOGUE_TYPES)
                 )
                 for recorded in batch:
                     self._apply(decode(recorded), recorded)

@@ -15,7 +15,7 @@
    DuplicateEventId (a concurrent request recorded one of its ids first) falls back to
    posting its lines one at a time, which resolves each against what is stored.
 4. A group appended keeps its record, with its events folded in at the append's
-   recorded_at, as the manager's snapshot (`ManagerLoader.keep`): the next load of that
+   recorded_at, as the manager's snapshot (`ManagerLoader.keep_appended`): the next load of that
    manager reads no tail instead of reading back, decoding and folding what was just written.
 
 Per line, the work is only the line's own: the activities are looked up once per roster, a
@@ -49,14 +49,12 @@ from ledger.commands.loaders import find_completions
 from ledger.commands.streams import completion_id, manager_stream
 from ledger.domain import completions as rules
 from ledger.domain.errors import DomainError
-from ledger.domain.record import evolve
 
 if TYPE_CHECKING:
     from uuid import UUID
 
     from ledger.commands.base import Context, Ledger
     from ledger.domain.catalogue import Activity
-    from ledger.domain.record import ManagerRecord
 
 __all__ = ["Outcome", "record_completions"]
 
@@ -163,7 +161,8 @@ async def _record_groups(
                     receipt = Receipt.of(event, position, outcome.recorded_at)
                     outcomes[i] = Posted(receipt=receipt, created=outcome.created)
                 if outcome.created:
-                    _keep(ledger, states[manager_id][0], taken, outcome)
+                    record = states[manager_id][0]
+                    ledger.managers.keep_appended(record, [e for _, e in taken], outcome)
             elif isinstance(outcome, ConcurrencyConflict):
                 conflicted[manager_id] = pending[manager_id]
             else:  # DuplicateEventId: one of the ids was recorded meanwhile
@@ -177,21 +176,6 @@ async def _record_groups(
     for i in alone:
         outcomes[i] = await _alone(ledger, ctx, provider_id, postings[i])
     return outcomes
-
-
-def _keep(
-    ledger: Ledger,
-    record: ManagerRecord | None,
-    taken: list[tuple[int, CompletionRecorded]],
-    appended: AppendResult,
-) -> None:
-    """The record the group was decided on, with its events folded in as stored (their
-    recorded_at is the append's): the fold of the stream now, so the next load of this
-    manager reads no tail (no reading, decoding and folding again what was just written)."""
-    for _, event in taken:
-        record = evolve(record, event, appended.recorded_at)
-    if record is not None and record.version == appended.version:
-        ledger.managers.keep(record)
 
 
 async def _alone(ledger: Ledger, ctx: Context, provider_id: str, posting: Posting) -> Outcome:

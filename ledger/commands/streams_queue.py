@@ -58,7 +58,7 @@ from typing import TYPE_CHECKING
 import msgspec
 
 from events.catalog import Event
-from events.codec import encode
+from events.codec import encode_all
 from events.store import AppendItem, AppendResult, ConcurrencyConflict, EventStoreError
 from ledger.commands.streams import manager_stream
 from ledger.domain.record import evolve
@@ -168,7 +168,7 @@ class StreamQueue:
             try:
                 events = job.decide(record)
                 assert events, "a decision that records nothing should have raised"
-                batch = [encode(e, metadata=job.ctx, event_id=self._event_id(e)) for e in events]
+                batch = encode_all(((e, self._event_id(e)) for e in events), metadata=job.ctx)
                 if ids.intersection(e.event_id for e in batch):
                     later.append(job)  # an exact repeat of an earlier decision: next round
                     continue
@@ -218,17 +218,12 @@ class StreamQueue:
         outcomes: list[AppendResult | EventStoreError],
     ) -> None:
         """The record the round was decided on, with every item's events folded in as
-        stored (at its append's recorded_at), as the manager's snapshot: the fold of the
-        stream now.  Only when every item was newly stored, in order."""
+        stored, as the manager's snapshot: only while every item was newly stored, in order."""
         for job, outcome in zip(taken, outcomes, strict=True):
             if not isinstance(outcome, AppendResult) or not outcome.created:
                 return
-            for event in job.events:
-                record = evolve(record, event, outcome.recorded_at)
-            if record is None or record.version != outcome.version:
+            if (record := self._managers.keep_appended(record, job.events, outcome)) is None:
                 return
-        if record is not None:
-            self._managers.keep(record)
 
 
 def _fail(job: _Job, error: BaseException) -> None:
