@@ -118,7 +118,12 @@ def record_completion(
         manager_id=manager_id, activity_id=activity_id, external_id=external_id,
         completion_id=completion_id, completed_on=completed_on, ceus=ceus,
     )  # fmt: skip
-    return [_recorded(record, activity, line, provider_id=provider_id, today=today, days=None)]
+    [outcome] = record_completions(
+        record, [line], {activity_id: activity}, provider_id=provider_id, today=today
+    )
+    if isinstance(outcome, DomainError):
+        raise outcome
+    return [outcome]
 
 
 def record_completions(
@@ -165,9 +170,10 @@ def _recorded(
     if activity.provider_id != provider_id:
         raise NotAllowed(f"activity {line.activity_id} belongs to another provider")
     record = require_manager(record, line.manager_id)
+    assert days is not None  # there is a record
     if errors := _completion_errors(activity, line.ceus, line.completed_on, today):
         raise Invalid(errors)
-    if (earlier := (days if days is not None else _Days(record, [line])).earlier(line)) is not None:
+    if (earlier := days.earlier(line)) is not None:
         raise AlreadyRecorded(*earlier)
     return CompletionRecorded(
         completion_id=line.completion_id,
