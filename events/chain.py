@@ -144,6 +144,14 @@ def recompute(event: RecordedEvent, prev_hash: bytes) -> bytes:
     )
 
 
+def _row(event: RecordedEvent) -> Row:
+    return (
+        event.position, event.event_id.bytes, event.stream_id, event.version, event.type,
+        event.schema_version, event.data, event.metadata, _micros(event.recorded_at),
+        event.prev_hash, event.hash,
+    )  # fmt: skip
+
+
 class ChainReport(msgspec.Struct, frozen=True, kw_only=True):
     ok: bool
     events_checked: int
@@ -191,18 +199,7 @@ class ChainVerifier:
 
     def feed(self, event: RecordedEvent) -> bool:
         """Check one event; False once the chain is broken (further events are not needed)."""
-        if self.first_bad is not None:
-            return False
-        expected = self._last_position + 1
-        if event.position != expected:
-            return self._fail(expected, f"position {expected} is missing")
-        self.checked += 1
-        if event.prev_hash != self._last_hash:
-            return self._fail(event.position, "prev_hash does not match the previous event")
-        if recompute(event, self._last_hash) != event.hash:
-            return self._fail(event.position, "stored bytes do not match the event's hash")
-        self._last_position, self._last_hash = event.position, event.hash
-        return True
+        return self.feed_rows([_row(event)])
 
     def feed_rows(self, rows: Iterable[Row]) -> bool:
         """`feed` for rows in position order, each a `Row`: the same checks, in the same
@@ -265,8 +262,8 @@ class ChainVerifier:
     def feed_all(self, events: list[RecordedEvent], *, up_to: int) -> bool:
         """`feed` each event up to position `up_to`; False once the chain is broken or
         `up_to` is passed."""
-        feed = self.feed
-        return all(event.position <= up_to and feed(event) for event in events)
+        within = [_row(event) for event in events if event.position <= up_to]
+        return self.feed_rows(within) and len(within) == len(events)
 
     def report(self, head: Head) -> ChainReport:
         if self.first_bad is None and head.position > self._last_position:
