@@ -93,6 +93,9 @@ class _Days:
         self._by = by
 
     def add(self, activity_id: str, day: date, completion_id: UUID, external_id: str) -> None:
+        """A completion recorded: as in the record's fold, it replaces any held under its id."""
+        for same in self._by.values():
+            same[:] = [c for c in same if c[0] != completion_id]
         self._by.setdefault((activity_id, day), []).append((completion_id, external_id))
 
     def earlier(self, line: NewCompletion) -> tuple[UUID, str] | None:
