@@ -5,12 +5,14 @@ of this process, their consecutive failures and the time of their last error."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 import msgspec
-from litestar.plugins.prometheus import PrometheusConfig
+from litestar.enums import ScopeType
+from litestar.plugins.prometheus import PrometheusConfig, PrometheusMiddleware
 from prometheus_client import REGISTRY, Counter, Gauge, generate_latest
 
 from events.postgres import fetch_head
@@ -28,10 +30,18 @@ if TYPE_CHECKING:
     from uuid import UUID
 
     import asyncpg
+    from litestar.types import Message, Receive, Scope, Send
 
     from projections.engine import ProjectionRunner
 
-__all__ = ["DEGRADED_LAG", "CountingStore", "Metrics", "ProjectionHealth", "projection_health"]
+__all__ = [
+    "DEGRADED_LAG",
+    "CountingStore",
+    "LeanPrometheusMiddleware",
+    "Metrics",
+    "ProjectionHealth",
+    "projection_health",
+]
 
 DEGRADED_LAG = 1000
 """A projection further behind the head than this many events makes /health `degraded`."""
@@ -81,6 +91,68 @@ async def projection_health(
     return head, health
 
 
+class LeanPrometheusMiddleware(PrometheusMiddleware):
+    """Litestar's Prometheus middleware with the same metrics, labels and values, at less cost
+    per request: no `Request` object, no `functools.wraps` around `send`, and each label set's
+    children (`.labels(...)`, a lock and a lookup in prometheus_client) looked up once per
+    route, method and status, then kept.  As the parent: the in-progress gauge is labelled
+    with status 200 (it is raised before the status is known), the duration runs to the last
+    body message, a 5xx also counts in the error total.  With exemplars or extra labels
+    configured it is the parent's own code."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self._children: dict[tuple[str, str, int], tuple[object, ...]] = {}
+
+    def _labelled(self, method: str, path: str, status: int) -> tuple[object, ...]:
+        key = (method, path, status)
+        found = self._children.get(key)
+        if found is None:
+            labels = {"method": method, "path": path, "status_code": status,
+                      "app_name": self._config.app_name}  # fmt: skip
+            values = list(labels.values())
+            found = (
+                self.requests_in_progress(labels).labels(*values),
+                self.request_count(labels).labels(*values),
+                self.request_time(labels).labels(*values),
+                self.requests_error_count(labels).labels(*values),
+            )
+            self._children[key] = found
+        return found
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        config = self._config
+        if config.exemplars is not None or config.labels or not config.group_path:
+            await super().__call__(scope, receive, send)
+            return
+        method = scope["method"] if scope["type"] == ScopeType.HTTP else scope["type"]  # type: ignore[typeddict-item]
+        if config.excluded_http_methods and method in config.excluded_http_methods:
+            await self.app(scope, receive, send)
+            return
+        path = scope["path_template"]  # type: ignore[typeddict-item]
+        started = time.perf_counter()
+        span = [200, 0.0]  # status, duration
+
+        async def timed_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                span[0] = message["status"]
+            elif message["type"] == "http.response.body":
+                span[1] = time.perf_counter() - started
+            await send(message)
+
+        in_progress = self._labelled(method, path, 200)[0]
+        in_progress.inc()  # type: ignore[attr-defined]
+        try:
+            await self.app(scope, receive, timed_send)
+        finally:
+            in_progress.dec()  # type: ignore[attr-defined]
+            _, count, duration, errors = self._labelled(method, path, int(span[0]))
+            if span[0] >= 500:
+                errors.inc()  # type: ignore[attr-defined]
+            count.inc()  # type: ignore[attr-defined]
+            duration.observe(span[1])  # type: ignore[attr-defined]
+
+
 def _metric(kind, name: str, doc: str, labels: Sequence[str] = ()):  # type: ignore[no-untyped-def]
     """The process-wide metric of that name (an app made twice in one process shares it)."""
     existing = REGISTRY._names_to_collectors.get(name)
@@ -89,7 +161,10 @@ def _metric(kind, name: str, doc: str, labels: Sequence[str] = ()):  # type: ign
 
 class Metrics:
     def __init__(self, projections: Sequence[str]) -> None:
-        self.config = PrometheusConfig(app_name="ceu_ledger", prefix="ceu_ledger", group_path=True)
+        self.config = PrometheusConfig(
+            app_name="ceu_ledger", prefix="ceu_ledger", group_path=True,
+            middleware_class=LeanPrometheusMiddleware,
+        )  # fmt: skip
         self.projections = tuple(projections)
         self.appended = _metric(
             Counter, "ceu_ledger_events_appended", "Events appended by this process", ["type"]
