@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: setup run test lint format bench clean
+.PHONY: setup system-runtime system-all run test lint format bench clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "CEU Ledger needs Python 3.11, got " + sys.version'
@@ -16,7 +16,15 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
-run: setup
+# The Debian packages of debian-packages.txt (PDF libraries for the service; Chromium and
+# poppler for the tests), installed when missing: as root by apt-get, else a line naming them.
+system-runtime:
+	@scripts/system-setup runtime
+
+system-all:
+	@scripts/system-setup all
+
+run: setup system-runtime
 	$(BIN)/ceu-ledger serve --demo
 
 lint: setup
@@ -25,7 +33,7 @@ lint: setup
 	$(BIN)/lint-imports
 	$(BIN)/mypy
 
-test: lint
+test: lint system-all
 	$(BIN)/pytest
 
 format: setup
