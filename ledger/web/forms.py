@@ -85,9 +85,11 @@ def parse_form(values: Mapping[str, Any], body: type[T], labels: Mapping[str, st
             errors[field.name] = _message(label, field.type, str(exc))
     if errors:
         raise FormInvalid(errors)
+    # Each field is converted once, above, with its own constraints; the values are already
+    # the body's types (a Decimal is not converted again: its marker reads text or numbers).
     try:
-        return convert_form(given, body)
-    except msgspec.ValidationError as exc:
+        return body(**given)
+    except (TypeError, ValueError) as exc:
         raise FormInvalid({"": str(exc)}) from exc
 
 
