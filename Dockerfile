@@ -13,6 +13,11 @@ COPY ledger ./ledger
 RUN pip install --no-cache-dir .
 
 FROM python:3.11-slim AS runtime
+# The service's Debian packages (PDF rendering: Pango, HarfBuzz's subsetter, a font), from the
+# same list `make run` and `make test` install from: the `runtime` lines of debian-packages.txt.
+COPY debian-packages.txt /opt/setup/debian-packages.txt
+COPY scripts/system-setup /opt/setup/scripts/system-setup
+RUN /opt/setup/scripts/system-setup runtime && rm -rf /var/lib/apt/lists/*
 RUN useradd --system --uid 10001 --home-dir /app ledger
 WORKDIR /app
 COPY --from=build /opt/venv /opt/venv

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import os
+import shutil
 from collections.abc import AsyncIterator, Iterator
 from urllib.parse import urlsplit, urlunsplit
 
@@ -22,7 +23,21 @@ from ledger.infra.database import EmbeddedPostgres, create_database
 from ledger.infra.migrations import load_migrations, migrate
 
 TEMPLATE = "ceu_test_template"
+SYSTEM_SETUP = "scripts/system-setup all"
 _names = itertools.count(1)
+
+
+def system_command(name: str, package: str, *, also: tuple[str, ...] = ()) -> str:
+    """The path of a command that a Debian package of debian-packages.txt provides.  The setup
+    that `make test` runs installs them; a test never runs apt-get itself (it would fight
+    another apt-get for the lock, and hide a missing install step)."""
+    for candidate in (name, *also):
+        if found := shutil.which(candidate):
+            return found
+    pytest.fail(
+        f"{name} is missing: Debian's {package}, named in debian-packages.txt, "
+        f"is installed by `make test` (or run {SYSTEM_SETUP} as root)"
+    )
 
 
 def with_database(dsn: str, name: str) -> str:

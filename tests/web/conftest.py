@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import shutil
 import socket
-import subprocess
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -29,25 +27,14 @@ from ledger.commands import Ledger
 from ledger.commands.catalogue import ensure_default_programs
 from ledger.demo import seed_demo
 from ledger.settings import Settings
-from tests.conftest import fresh_database
+from tests.conftest import fresh_database, system_command
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
-CHROMIUM_NAMES = ("chromium", "chromium-browser")
 
 
 def chromium_executable() -> str:
-    """Debian's Chromium, installed with apt-get if it is missing; a loud failure otherwise."""
-    for name in CHROMIUM_NAMES:
-        if found := shutil.which(name):
-            return found
-    for command in (["apt-get", "update"], ["apt-get", "install", "-y", "chromium"]):
-        done = subprocess.run(command, capture_output=True, text=True, timeout=900, check=False)
-        if done.returncode != 0:
-            pytest.fail(f"cannot install Chromium ({' '.join(command)}): {done.stderr[-2000:]}")
-    for name in CHROMIUM_NAMES:
-        if found := shutil.which(name):
-            return found
-    pytest.fail("apt-get installed chromium, but no chromium executable is on PATH")
+    """Debian's Chromium (installed by `make test`'s setup; Playwright's downloads unused)."""
+    return system_command("chromium", "chromium", also=("chromium-browser",))
 
 
 def _free_port() -> int:
