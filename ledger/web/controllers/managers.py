@@ -15,7 +15,7 @@ from litestar.response import Redirect, Template
 from ledger.api.controllers.documents import RenewalDocumentsController, transcript_pdf
 from ledger.api.controllers.records import TRANSCRIPT_COLUMNS
 from ledger.api.openapi import csv_response
-from ledger.domain.errors import RenewalNotReady, WrongState
+from ledger.domain.errors import NotFound, RenewalNotReady, WrongState
 from ledger.web import data
 from ledger.web.format import day
 from ledger.web.session import OutOfScope, Viewer, context_of, flash, page_context, viewer
@@ -23,8 +23,15 @@ from ledger.web.session import OutOfScope, Viewer, context_of, flash, page_conte
 __all__ = ["ManagerPages"]
 
 
-def _may_read(principal: Viewer, manager_id: str) -> None:
-    if not principal.may_read_manager(manager_id):
+async def _may_read(request: Request[Any, Any, Any], principal: Viewer, manager_id: str) -> None:
+    """The manager, an admin, or an auditor of a program the manager holds (as the API)."""
+    held: tuple[str, ...] = ()
+    if principal.role == "auditor":
+        try:
+            held = tuple((await data.manager_record(request.app.state, manager_id)).certifications)
+        except NotFound:
+            held = ()
+    if not principal.may_read_manager(manager_id, held):
         raise OutOfScope(detail="A manager's page is for that manager and the associations.")
 
 
@@ -87,14 +94,14 @@ class ManagerPages(Controller):
     async def page(
         self, request: Request[Any, Any, Any], manager_id: FromPath[str], principal: Viewer
     ) -> Template:
-        _may_read(principal, manager_id)
+        await _may_read(request, principal, manager_id)
         return await manager_page(request, principal, manager_id)
 
     @get("/{manager_id:str}/transcript.csv")
     async def transcript_csv(
         self, request: Request[Any, Any, Any], manager_id: FromPath[str], principal: Viewer
     ) -> Response[str]:
-        _may_read(principal, manager_id)
+        await _may_read(request, principal, manager_id)
         lines = await data.manager_transcript(request.app.state, manager_id)
         return csv_response(TRANSCRIPT_COLUMNS, lines, f"transcript-{manager_id}.csv")
 
@@ -103,7 +110,7 @@ class ManagerPages(Controller):
         self, request: Request[Any, Any, Any], manager_id: FromPath[str], principal: Viewer
     ) -> Response[bytes]:
         """The API's transcript PDF (ledger/api/controllers/documents.py), for the session."""
-        _may_read(principal, manager_id)
+        await _may_read(request, principal, manager_id)
         state = request.app.state
         base = state.credentials.base(str(request.base_url))
         return await transcript_pdf(
@@ -120,7 +127,7 @@ class ManagerPages(Controller):
     ) -> Response[bytes]:
         """The API's certificate PDF (GET /v1/renewals/{id}/certificate.pdf, its own checks),
         for the session."""
-        _may_read(principal, manager_id)
+        await _may_read(request, principal, manager_id)
         state = request.app.state
         certificate = RenewalDocumentsController.certificate.fn
         return await certificate(  # type: ignore[no-any-return]
