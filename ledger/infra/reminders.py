@@ -10,6 +10,11 @@ or twice at the same time in two processes), enqueues exactly the notices of tha
 each.  `ReminderScheduler.run` calls it every `interval` seconds with the clock's day; runs in
 several processes are harmless, and a transaction-level advisory lock lets only one do the
 work at a time.  A lapsed certification whose lapse notice is out is not looked at again.
+
+It also runs as soon as the `ceu` read model has moved on (checked every `check` seconds, one
+small query): the notices of data recorded after start-up (the demo's, an import, a new
+certification) are queued within seconds, not at the next hourly run.  The first `make run`
+records the demo data after this job has started, and showed no reminder for an hour.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator, Callable
 from datetime import date, datetime
 from typing import TYPE_CHECKING
@@ -27,7 +33,7 @@ from ledger.domain.notices import REMINDER_DAYS, on_date
 from ledger.infra.mailer import Mailer, Smtp
 from projections.ceu import decode_record
 from projections.ceu_queries import programs
-from projections.engine import COMMAND_TIMEOUT, CONNECT_TIMEOUT
+from projections.engine import COMMAND_TIMEOUT, CONNECT_TIMEOUT, read_checkpoint
 from projections.notices import enqueue
 
 if TYPE_CHECKING:
@@ -81,30 +87,54 @@ class ReminderScheduler:
         *,
         clock: Callable[[], datetime] = utc_now,
         interval: float = 3600.0,
+        check: float = 5.0,
     ) -> None:
-        self.dsn, self.clock, self.interval = dsn, clock, interval
+        self.dsn, self.clock, self.interval, self.check = dsn, clock, interval, check
         self.failures = 0
+        self.seen: int | None = None
+        """The `ceu` read model's position at the last run."""
+        self.last = -float("inf")
+        """When the last run started (time.monotonic)."""
 
     async def run_once(self) -> int:
         conn = await connect(self.dsn, timeout=CONNECT_TIMEOUT, command_timeout=COMMAND_TIMEOUT)
         try:
+            self.seen = (await read_checkpoint(conn, "ceu")).position
             now = self.clock()
             return await remind(conn, now.date(), now)
         finally:
             conn.terminate()
 
+    async def step(self) -> int | None:
+        """`run_once` if `interval` has passed since the last run or the read model moved on
+        (how many notices were new), else None."""
+        if time.monotonic() - self.last < self.interval and not await self.moved():
+            return None
+        self.last = time.monotonic()
+        return await self.run_once()
+
+    async def moved(self) -> bool:
+        """Whether the `ceu` read model has new data since the last run."""
+        conn = await connect(self.dsn, timeout=CONNECT_TIMEOUT, command_timeout=COMMAND_TIMEOUT)
+        try:
+            return (await read_checkpoint(conn, "ceu")).position != self.seen
+        finally:
+            conn.terminate()
+
     async def run(self, stop: asyncio.Event) -> None:
-        """`run_once` now and every `interval` seconds until `stop`; errors are logged and
+        """`run_once` now, every `interval` seconds, and whenever the `ceu` read model has
+        moved on (looked at every `check` seconds), until `stop`; errors are logged and
         retried sooner (at most a minute later)."""
         while not stop.is_set():
-            pause = self.interval
+            pause = min(self.check, self.interval)
             try:
-                added = await self.run_once()
-                self.failures = 0
+                added = await self.step()
                 if added:
                     _log.info("reminders: %d notices due", added)
+                self.failures = 0
             except Exception as exc:
                 self.failures += 1
+                self.last = -float("inf")
                 pause = min(self.interval, 0.5 * 2**self.failures, 60.0)
                 _log.warning("reminders failed: %s; retrying in %.1f s", exc, pause)
             with contextlib.suppress(TimeoutError):

@@ -8,14 +8,15 @@ shows the numbers the JSON API gives, computed once, by the domain's pure functi
 from __future__ import annotations
 
 import secrets
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
+import msgspec
 from litestar.datastructures import State
 
-from events.catalog import ActivityRegistered, CompletionRecorded, RenewalFiled
+from events.catalog import ActivityRegistered, CompletionRecorded, FeePaid, RenewalFiled
 from events.chain import ChainReport, verify
 from ledger.api.auth import Created, Principal, Role, TokenEntry, TokenStore
 from ledger.api.controllers.notices import notices_of
@@ -30,16 +31,40 @@ from ledger.api.views import (
     ProgramView,
     StatusView,
 )
-from ledger.commands import Context, Ledger, Posting, audits, catalogue, completions, renewals
+from ledger.commands import (
+    Context,
+    Ledger,
+    Posting,
+    audits,
+    catalogue,
+    completions,
+    managers,
+    renewals,
+)
 from ledger.commands import standing as standings
-from ledger.commands.loaders import find_completion, find_renewal
+from ledger.commands.loaders import find_completion, find_fee, find_renewal
 from ledger.commands.rosters import record_completions
+from ledger.credentials.service import CredentialService
 from ledger.domain.catalogue import Activity
 from ledger.domain.errors import NotFound
-from ledger.domain.reports import CycleReport, TranscriptLine
+from ledger.domain.record import ManagerRecord
+from ledger.domain.reports import CycleReport, RenewalReport, TranscriptLine
 from projections.ceu_queries import RegisterRow
 
 __all__ = [
+    "Credential",
+    "DueLine",
+    "Standing",
+    "associations",
+    "credentials_of",
+    "due_lines",
+    "enroll_manager",
+    "fee_paid",
+    "grant_certification",
+    "manager_record",
+    "pay_fee",
+    "refund_fee",
+    "standing_of",
     "add_activity",
     "amend_completion",
     "audit",
@@ -330,4 +355,174 @@ async def register_provider(
     """POST /v1/providers."""
     await catalogue.register_provider(
         _ledger(app_state), ctx, provider_id=provider_id, name=name, programs=programs
+    )
+
+
+# manager and program pages ---------------------------------------------------------------------
+
+
+class Credential(msgspec.Struct, frozen=True, kw_only=True):
+    """An approved renewal's documents, for its holder's page: the certificate PDF, the signed
+    credential and the public link to share."""
+
+    program: str
+    renewal_id: UUID
+    cycle: int
+    approved_at: datetime
+    credential_id: UUID
+    valid_until: datetime
+    verify_url: str
+
+
+class Standing(msgspec.Struct, frozen=True, kw_only=True):
+    """The last revocation of a certification still revoked: when, by whom, why."""
+
+    at: datetime
+    association: str
+    reason: str
+
+
+class DueLine(msgspec.Struct, frozen=True, kw_only=True):
+    """A line of the association's due list: the API's due view (or, for a lapsed
+    certification, the same figures from the status), with the name and the renewal's state."""
+
+    manager_id: str
+    name: str
+    status: str
+    deadline: date
+    days_to_deadline: int
+    ceus_earned: Decimal
+    ceus_required: Decimal
+    shortfalls: tuple[Any, ...]
+    renewal_state: str | None
+    renewal_at: datetime | None
+
+
+async def manager_record(app_state: State, manager_id: str) -> ManagerRecord:
+    """The manager's record now (name, fees, standing), as the status read folds it."""
+    return await _reads(app_state).record(manager_id)
+
+
+async def associations(app_state: State) -> dict[str, str]:
+    """Program code -> its association's name (who revokes, who issues)."""
+    return {p.code: p.association for p in await programs(app_state)}
+
+
+def standing_of(record: ManagerRecord, program: str, association: str) -> Standing | None:
+    """The revocation that holds now, if the certification is revoked."""
+    cert = record.certifications.get(program)
+    if cert is None or not cert.revoked:
+        return None
+    last = cert.standing[-1]
+    return Standing(at=last.at, association=association, reason=last.reason)
+
+
+async def credentials_of(
+    app_state: State, record: ManagerRecord, held: tuple[str, ...], base: str
+) -> list[Credential]:
+    """Every approved renewal's credential among the programs `held` (issued on first ask,
+    as GET /v1/renewals/{id}/credential does), newest first."""
+    service: CredentialService = app_state.credentials
+    found = []
+    for code in held:
+        for renewal in record.certifications[code].renewals:
+            if renewal.state != "approved" or renewal.decided_at is None:
+                continue
+            issued = await service.for_renewal(renewal.renewal_id, base)
+            found.append(
+                Credential(
+                    program=code,
+                    renewal_id=renewal.renewal_id,
+                    cycle=renewal.cycle,
+                    approved_at=renewal.decided_at,
+                    credential_id=issued.credential_id,
+                    valid_until=issued.valid_until,
+                    verify_url=f"{base}/verify/{issued.credential_id}",
+                )
+            )
+    return sorted(found, key=lambda c: c.approved_at, reverse=True)
+
+
+async def due_lines(app_state: State, code: str, within_days: int = 90) -> list[DueLine]:
+    """GET /v1/programs/{code}/due, then the program's lapsed certifications (which the due
+    read leaves out), each with the manager's name and its renewal's state."""
+    reads = _reads(app_state)
+    lines = []
+    for d in await due_list(app_state, code, within_days):
+        record = await reads.record(d.manager_id)
+        lines.append(_due_line(d, record.name, await _focus_renewal(app_state, d.manager_id, code)))
+    seen = {line.manager_id for line in lines}
+    lapsed = await reads.managers_list(program=code, q=None, status="lapsed", after=0, limit=500)
+    for row in lapsed.managers:
+        if row.manager_id in seen:
+            continue
+        status = await manager_status(app_state, row.manager_id)
+        cert = next(c for c in status.certifications if c.program == code)
+        due = DueView(
+            manager_id=row.manager_id, program=code, status=cert.status, cycle=cert.cycle.number,
+            deadline=cert.cycle.deadline, grace_ends_on=cert.cycle.grace_ends_on,
+            days_to_deadline=cert.days_to_deadline, ceus_earned=cert.ceus_earned,
+            ceus_required=cert.ceus_required, renewal_ready=cert.renewal_ready,
+            shortfalls=cert.shortfalls,
+        )  # fmt: skip
+        lines.append(_due_line(due, row.name, cert.renewal))
+    return lines
+
+
+async def _focus_renewal(app_state: State, manager_id: str, code: str) -> RenewalReport | None:
+    status = await manager_status(app_state, manager_id)
+    return next(c.renewal for c in status.certifications if c.program == code)
+
+
+def _due_line(d: DueView, name: str, renewal: RenewalReport | None) -> DueLine:
+    return DueLine(
+        manager_id=d.manager_id, name=name, status=d.status, deadline=d.deadline,
+        days_to_deadline=d.days_to_deadline, ceus_earned=d.ceus_earned,
+        ceus_required=d.ceus_required, shortfalls=tuple(d.shortfalls),
+        renewal_state=None if renewal is None else renewal.state,
+        renewal_at=None if renewal is None else (renewal.decided_at or renewal.filed_at),
+    )  # fmt: skip
+
+
+async def enroll_manager(
+    app_state: State, ctx: Context, *, manager_id: str, name: str, email: str
+) -> None:
+    """POST /v1/managers."""
+    await managers.enroll_manager(
+        _ledger(app_state), ctx, manager_id=manager_id, name=name, email=email
+    )
+
+
+async def grant_certification(
+    app_state: State, ctx: Context, manager_id: str, *, program: str, certified_on: date
+) -> None:
+    """POST /v1/managers/{manager_id}/certifications."""
+    await managers.grant_certification(
+        _ledger(app_state), ctx, manager_id, program=program, certified_on=certified_on
+    )
+
+
+async def pay_fee(
+    app_state: State, ctx: Context, manager_id: str, *, program: str, amount_cents: int,
+    reference: str,
+) -> UUID:  # fmt: skip
+    """POST /v1/managers/{manager_id}/fees."""
+    fee_id, _ = await renewals.pay_fee(
+        _ledger(app_state), ctx, manager_id, program=program, amount_cents=amount_cents,
+        reference=reference,
+    )  # fmt: skip
+    return fee_id
+
+
+async def fee_paid(app_state: State, fee_id: UUID) -> FeePaid:
+    """The fee as paid (who, which program), to decide who may refund it."""
+    return await find_fee(_ledger(app_state).store, fee_id)
+
+
+async def refund_fee(
+    app_state: State, ctx: Context, fee_id: UUID, *, amount_cents: int, reason: str
+) -> None:
+    """POST /v1/fees/{fee_id}/refund."""
+    await renewals.refund_fee(
+        _ledger(app_state), ctx, fee_id, amount_cents=amount_cents, reason=reason
     )

@@ -40,7 +40,7 @@ async def test_the_verification_page_is_html_for_a_browser(world: World) -> None
     assert page.headers["content-type"].startswith("text/html")
     assert "Valid" in page.text
     assert 'data-field="holder_name">m-1<' in page.text
-    assert 'data-field="valid_until">2027-09-30<' in page.text
+    assert 'data-field="valid_until">30 September 2027<' in page.text
     assert 'data-field="revoked">no<' in page.text
 
 

@@ -18,7 +18,7 @@ from ledger.commands import Context, Ledger, Posting, audits, catalogue, complet
 from ledger.commands import managers as enrolment
 from ledger.domain.notices import Notice
 from ledger.infra.mailer import Mailer, Smtp, backoff
-from ledger.infra.reminders import remind
+from ledger.infra.reminders import ReminderScheduler, remind
 from projections.ceu import CeuProjection
 from projections.engine import ProjectionRunner
 from projections.notices import NoticeProjection, enqueue
@@ -272,3 +272,32 @@ async def test_an_unreachable_server_is_a_retry_not_a_loss(dsn, pool):
         assert tuple(row) == ("pending", 1, None)
     finally:
         await conn.close()
+
+
+async def test_the_scheduler_runs_again_as_soon_as_new_data_is_projected_not_an_hour_later(
+    dsn, pool
+) -> None:
+    """The first `make run` recorded the demo after the scheduler's first run, and showed no
+    reminder for an hour: new data in the read model is a reason to run, as the hour is."""
+    clock = SteppingClock(at_nine(date(2025, 12, 1)))  # alex's 90-day notice is due
+    ledger = Ledger(PostgresEventStore(pool, clock=clock), clock=clock)
+    runner = ProjectionRunner(dsn, CeuProjection())
+    scheduler = ReminderScheduler(dsn, clock=lambda: clock.now, interval=3600)
+    assert await scheduler.step() == 0  # on start, before any data
+    assert await scheduler.step() is None  # nothing new: no run before the hour
+    await catalogue.ensure_default_programs(ledger, ADMIN)
+    await enrolment.enroll_manager(
+        ledger, ADMIN, manager_id="alex", name="Alex", email="alex@example.org"
+    )
+    await enrolment.grant_certification(
+        ledger, ADMIN, "alex", program="CMM", certified_on=CERTIFIED
+    )
+    conn = await connect(dsn)
+    try:
+        await runner.catch_up(conn)
+        assert await scheduler.step() == 1  # the demo's data: its reminder at once
+        assert await scheduler.step() is None
+        kinds = [r[1] for r in await _outbox(conn)]
+    finally:
+        await conn.close()
+    assert kinds == ["deadline_90"]

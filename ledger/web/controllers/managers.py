@@ -1,26 +1,37 @@
-"""A manager's page: where each credential stands, the transcript, the cycle history."""
+"""A manager's page: where each credential stands, the transcript, the cycle history, and the
+documents of each approved renewal (certificate PDF, signed credential, public verify link);
+for the association, the fees it may refund."""
 
 from __future__ import annotations
 
 from typing import Any
+from uuid import UUID
 
 from litestar import Controller, Request, Response, get, post
 from litestar.di import Provide
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
-from ledger.api.controllers.documents import transcript_pdf
+from ledger.api.controllers.documents import RenewalDocumentsController, transcript_pdf
 from ledger.api.controllers.records import TRANSCRIPT_COLUMNS
 from ledger.api.openapi import csv_response
-from ledger.domain.errors import RenewalNotReady
+from ledger.domain.errors import NotFound, RenewalNotReady, WrongState
 from ledger.web import data
+from ledger.web.format import day
 from ledger.web.session import OutOfScope, Viewer, context_of, flash, page_context, viewer
 
 __all__ = ["ManagerPages"]
 
 
-def _may_read(principal: Viewer, manager_id: str) -> None:
-    if not principal.may_read_manager(manager_id):
+async def _may_read(request: Request[Any, Any, Any], principal: Viewer, manager_id: str) -> None:
+    """The manager, an admin, or an auditor of a program the manager holds (as the API)."""
+    held: tuple[str, ...] = ()
+    if principal.role == "auditor":
+        try:
+            held = tuple((await data.manager_record(request.app.state, manager_id)).certifications)
+        except NotFound:
+            held = ()
+    if not principal.may_read_manager(manager_id, held):
         raise OutOfScope(detail="A manager's page is for that manager and the associations.")
 
 
@@ -31,9 +42,15 @@ async def manager_page(
     *,
     refused: RenewalNotReady | None = None,
     refused_program: str | None = None,
+    form_errors: dict[str, dict[str, str]] | None = None,
+    form_values: dict[str, dict[str, str]] | None = None,
 ) -> Template:
     state = request.app.state
     status = await data.manager_status(state, manager_id)
+    record = await data.manager_record(state, manager_id)
+    held = tuple(c.program for c in status.certifications if _sees(principal, c.program))
+    names = await data.associations(state)
+    base = state.credentials.base(str(request.base_url))
     cycles = {
         c.program: await data.manager_cycles(state, manager_id, c.program)
         for c in status.certifications
@@ -41,15 +58,31 @@ async def manager_page(
     context = {
         **page_context(request, principal),
         "manager_id": manager_id,
+        "name": record.name,
         "status": status,
+        "standing": {code: data.standing_of(record, code, names.get(code, code)) for code in held},
+        "credentials": await data.credentials_of(state, record, held, base),
+        "fees": {
+            code: [f for f in record.certifications[code].fees if f.fee_id is not None]
+            for code in held
+            if principal.audits(code) or principal.is_admin()
+        },
         "transcript": await data.manager_transcript(state, manager_id),
         "cycles": cycles,
         "notices": (await data.manager_notices(state, manager_id)).notices,
         "is_self": principal.is_manager(manager_id),
         "refused": refused,
         "refused_program": refused_program,
+        "errors": form_errors or {},
+        "values": form_values or {},
     }
-    return Template("manager.html", context=context, status_code=200 if refused is None else 422)
+    failed = refused is not None or bool(form_errors)
+    return Template("manager.html", context=context, status_code=422 if failed else 200)
+
+
+def _sees(principal: Viewer, program: str) -> bool:
+    """Documents and fees of a program: the holder's, the program's auditors', the admins'."""
+    return principal.role in ("manager", "admin") or principal.audits(program)
 
 
 class ManagerPages(Controller):
@@ -61,14 +94,14 @@ class ManagerPages(Controller):
     async def page(
         self, request: Request[Any, Any, Any], manager_id: FromPath[str], principal: Viewer
     ) -> Template:
-        _may_read(principal, manager_id)
+        await _may_read(request, principal, manager_id)
         return await manager_page(request, principal, manager_id)
 
     @get("/{manager_id:str}/transcript.csv")
     async def transcript_csv(
         self, request: Request[Any, Any, Any], manager_id: FromPath[str], principal: Viewer
     ) -> Response[str]:
-        _may_read(principal, manager_id)
+        await _may_read(request, principal, manager_id)
         lines = await data.manager_transcript(request.app.state, manager_id)
         return csv_response(TRANSCRIPT_COLUMNS, lines, f"transcript-{manager_id}.csv")
 
@@ -77,11 +110,28 @@ class ManagerPages(Controller):
         self, request: Request[Any, Any, Any], manager_id: FromPath[str], principal: Viewer
     ) -> Response[bytes]:
         """The API's transcript PDF (ledger/api/controllers/documents.py), for the session."""
-        _may_read(principal, manager_id)
+        await _may_read(request, principal, manager_id)
         state = request.app.state
         base = state.credentials.base(str(request.base_url))
         return await transcript_pdf(
             state.reads, state.credentials, base, manager_id, None, as_of=None, known_at=None
+        )
+
+    @get("/{manager_id:str}/renewals/{renewal_id:uuid}/certificate.pdf")
+    async def certificate_pdf(
+        self,
+        request: Request[Any, Any, Any],
+        manager_id: FromPath[str],
+        renewal_id: FromPath[UUID],
+        principal: Viewer,
+    ) -> Response[bytes]:
+        """The API's certificate PDF (GET /v1/renewals/{id}/certificate.pdf, its own checks),
+        for the session."""
+        await _may_read(request, principal, manager_id)
+        state = request.app.state
+        certificate = RenewalDocumentsController.certificate.fn
+        return await certificate(  # type: ignore[no-any-return]
+            None, request, renewal_id, principal, state.reads, state.credentials
         )
 
     @post("/{manager_id:str}/renewals", status_code=303)
@@ -99,5 +149,14 @@ class ManagerPages(Controller):
             return await manager_page(
                 request, principal, manager_id, refused=refused, refused_program=program
             )
+        except WrongState:
+            status = await data.manager_status(request.app.state, manager_id)
+            held = next((c for c in status.certifications if c.program == program), None)
+            if held is None or held.renewal is None:
+                raise
+            on = held.renewal.decided_at or held.renewal.filed_at
+            flash(request, f"Nothing new was filed: your {program} renewal was already "
+                           f"{held.renewal.state} on {day(on)}.")  # fmt: skip
+            return Redirect(f"/managers/{manager_id}", status_code=303)
         flash(request, f"Your {program} renewal is filed. The association will decide on it.")
         return Redirect(f"/managers/{manager_id}", status_code=303)

@@ -1,9 +1,17 @@
 """An association's page for one program: the register, the due list, renewals to decide,
-audits, standing (revoke, reinstate, extend) and the ledger's own check."""
+audits, standing (revoke, reinstate, extend), enrolment, certification, fees and refunds, and
+the ledger's own check: every action the API offers an auditor (SPEC section 9).
+
+Amounts are typed as people write them: money in dollars ("75" or "75.00", never cents), the
+audit rate as a percentage ("10" is 10%).  An irreversible action (revoke, deny, a failed
+finding) needs its "I confirm" box ticked (no script: the pages' CSP forbids inline code); a
+form posted twice says what had already happened instead of a bare refusal."""
 
 from __future__ import annotations
 
+import re
 from datetime import date
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
@@ -15,10 +23,21 @@ from litestar.response import Redirect, Template
 from msgspec import Meta
 
 from ledger.api.openapi import csv_response
-from ledger.api.schemas import AuditBody, DecisionBody, FindingBody, Reason
+from ledger.api.schemas import (
+    MAX_SEED,
+    DecisionBody,
+    Email,
+    FindingBody,
+    Id,
+    Reason,
+    Text,
+)
 from ledger.csv_io import columns_of
-from ledger.domain.errors import DomainError, NotFound
+from ledger.domain.errors import DomainError, NotFound, WrongState
 from ledger.web import data
+from ledger.web.controllers.managers import manager_page
+from ledger.web.filters import money
+from ledger.web.format import day, percent
 from ledger.web.forms import FormInvalid, errors_of, form_values, parse_form
 from ledger.web.session import OutOfScope, Viewer, context_of, flash, page_context, viewer
 from projections.ceu_queries import RegisterRow
@@ -39,6 +58,74 @@ class StandingForm(msgspec.Struct, frozen=True, kw_only=True):
     ends_on: date | None = None
 
 
+class AuditForm(msgspec.Struct, frozen=True, kw_only=True):
+    filed_from: date
+    filed_to: date
+    rate: str | None = None
+    """A percentage as typed ("10" is 10%); the program's rate if empty."""
+    seed: Annotated[int, Meta(ge=0, le=MAX_SEED)] | None = None
+
+
+class EnrolForm(msgspec.Struct, frozen=True, kw_only=True):
+    manager_id: Id
+    name: Text
+    email: Email
+
+
+class GrantForm(msgspec.Struct, frozen=True, kw_only=True):
+    manager_id: Annotated[str, Meta(min_length=1, max_length=64)]
+    certified_on: date
+
+
+class FeeForm(msgspec.Struct, frozen=True, kw_only=True):
+    manager_id: Annotated[str, Meta(min_length=1, max_length=64)]
+    amount: str
+    reference: Text
+
+
+class RefundForm(msgspec.Struct, frozen=True, kw_only=True):
+    amount: str
+    reason: Reason
+
+
+_DOLLARS = re.compile(r"^\$?\s*([0-9]{1,3}(?:,?[0-9]{3})*|[0-9]+)(?:\.([0-9]{1,2}))?$")
+_PERCENT = re.compile(r"^([0-9]{1,3})(?:\.([0-9]{1,4}))?\s*%?$")
+
+
+def cents_of(typed: str, field: str, label: str) -> int:
+    """ "75", "$75.00", "1,250.5" -> cents; anything else is a FormInvalid naming `field`."""
+    found = _DOLLARS.match(typed.strip())
+    if found is None:
+        raise FormInvalid(
+            {field: f"Enter {label} in dollars with a dot for cents, for example 75.00"}
+        )
+    cents = int(found.group(1).replace(",", "")) * 100 + int((found.group(2) or "0").ljust(2, "0"))
+    if not 0 < cents <= 10_000_000:
+        raise FormInvalid({field: f"Enter {label} between $0.01 and $100,000.00"})
+    return cents
+
+
+def rate_of(typed: str | None) -> Decimal | None:
+    """A percentage as typed ("10", "12.5", "10%") -> the fraction the API takes (0.1)."""
+    if typed is None:
+        return None
+    found = _PERCENT.match(typed.strip())
+    if found is None:
+        raise FormInvalid(
+            {"rate": "Enter the rate as a percentage with a dot for decimals, for example 10"}
+        )
+    shown = Decimal(found.group(1) + "." + (found.group(2) or "0"))
+    if not 0 < shown <= 100:
+        raise FormInvalid({"rate": "Enter the rate as a percentage above 0, at most 100"})
+    return shown / 100
+
+
+def _confirmed(values: dict[str, Any], what: str) -> None:
+    """An irreversible action's "I confirm" box must be ticked."""
+    if values.get("confirm") != "yes":
+        raise FormInvalid({"confirm": f"Tick the box to confirm that you want to {what}"})
+
+
 FILTER_LABELS = {
     "state": "a state",
     "cycle_ends_from": "the first cycle end",
@@ -50,6 +137,10 @@ AUDIT_LABELS = {
     "rate": "the rate",
     "seed": "the seed",
 }
+ENROL_LABELS = {"manager_id": "the manager id", "name": "the name", "email": "the email address"}
+GRANT_LABELS = {"manager_id": "the manager id", "certified_on": "the day of certification"}
+FEE_LABELS = {"manager_id": "the manager id", "amount": "the amount", "reference": "a reference"}
+REFUND_LABELS = {"amount": "the amount", "reason": "the reason"}
 STANDING_LABELS = {
     "action": "what to do",
     "manager_id": "the manager id",
@@ -103,12 +194,13 @@ async def program_page(
         "filter_errors": filter_errors,
         "filter_values": filter_values,
         "csv_query": str(request.url.query or ""),
-        "due": await data.due_list(state, code),
+        "due": await data.due_lines(state, code),
         "audits": await data.program_audits(state, code),
         "verification": await data.verify_ledger(state),
         "errors": errors or {},
         "values": values or {},
         "today": state.ledger.today(),
+        "program": await state.reads.program(code),
     }
     return Template("program.html", context=context, status_code=status_code)
 
@@ -182,6 +274,8 @@ class ProgramPages(Controller):
             body = parse_form(values, DecisionBody, {"decision": "approve or deny"})
             if body.decision == "deny" and not body.reason:
                 raise FormInvalid({"reason": "Enter the reason for the denial"})
+            if body.decision == "deny":
+                _confirmed(values, "deny this renewal")
             await data.decide_renewal(
                 request.app.state,
                 context_of(request, principal),
@@ -189,6 +283,13 @@ class ProgramPages(Controller):
                 approve=body.decision == "approve",
                 reason=body.reason,
             )
+        except WrongState:
+            _, row = await data.renewal_evidence(request.app.state, renewal_id)
+            if row is not None and row.decided_at is not None:
+                flash(request, f"Nothing was recorded: this renewal was already {row.state} on "
+                               f"{day(row.decided_at)}.")  # fmt: skip
+                return Redirect(f"/programs/{code}/renewals/{renewal_id}", status_code=303)
+            raise
         except (FormInvalid, DomainError) as exc:
             found = exc.errors if isinstance(exc, FormInvalid) else errors_of(exc)
             return await self._renewal_page(
@@ -205,14 +306,13 @@ class ProgramPages(Controller):
         _may_audit(principal, code)
         values = form_values(await request.form())
         try:
-            body = parse_form(values, AuditBody, AUDIT_LABELS)
+            body = parse_form(values, AuditForm, AUDIT_LABELS)
             if body.filed_to < body.filed_from:
                 raise FormInvalid({"filed_to": "The last filing day must not be before the first"})
-            if body.rate is not None and not (body.rate.is_finite() and 0 < body.rate <= 1):
-                raise FormInvalid({"rate": "Enter the rate as a fraction above 0, at most 1"})
+            rate = rate_of(body.rate)
             drawn = await data.draw_audit(
                 request.app.state, context_of(request, principal), code,
-                filed_from=body.filed_from, filed_to=body.filed_to, rate=body.rate,
+                filed_from=body.filed_from, filed_to=body.filed_to, rate=rate,
                 seed=body.seed,
             )  # fmt: skip
         except (FormInvalid, DomainError) as exc:
@@ -221,7 +321,11 @@ class ProgramPages(Controller):
                 request, principal, code, errors={"audit": found}, values={"audit": values},
                 status_code=422,
             )  # fmt: skip
-        flash(request, f"Audit drawn: {len(drawn.selected)} of {len(drawn.population)} selected.")
+        flash(
+            request,
+            f"Audit drawn at {percent(drawn.rate)}: {len(drawn.selected)} of "
+            f"{len(drawn.population)} renewals selected.",
+        )
         return Redirect(f"/programs/{code}/audits/{drawn.audit_id}", status_code=303)
 
     @get("/audits/{audit_id:uuid}")
@@ -237,6 +341,7 @@ class ProgramPages(Controller):
 
     async def _audit_page(self, request: Request[Any, Any, Any], principal: Viewer, code: str,
                           audit_id: UUID, *, errors: dict[str, str] | None = None,
+                          values: dict[str, Any] | None = None,
                           status_code: int = 200) -> Template:  # fmt: skip
         found = await data.audit(request.app.state, audit_id)
         if found is None or found.program != code:
@@ -247,6 +352,7 @@ class ProgramPages(Controller):
             "audit": found,
             "findings": {f.renewal_id: f for f in found.findings},
             "errors": errors or {},
+            "values": values or {},
         }
         return Template("audit.html", context=context, status_code=status_code)
 
@@ -262,6 +368,8 @@ class ProgramPages(Controller):
         values = form_values(await request.form())
         try:
             body = parse_form(values, FindingBody, {"outcome": "passed or failed"})
+            if body.outcome == "failed":
+                _confirmed(values, "record a failed finding, which revokes the certification")
             await data.record_finding(
                 request.app.state, context_of(request, principal), audit_id,
                 renewal_id=body.renewal_id, passed=body.outcome == "passed", note=body.note,
@@ -269,8 +377,9 @@ class ProgramPages(Controller):
         except (FormInvalid, DomainError) as exc:
             found = exc.errors if isinstance(exc, FormInvalid) else errors_of(exc)
             return await self._audit_page(
-                request, principal, code, audit_id, errors=found, status_code=422
-            )
+                request, principal, code, audit_id, errors=found, values=values,
+                status_code=422,
+            )  # fmt: skip
         flash(request, f"Finding recorded: {body.outcome}.")
         return Redirect(f"/programs/{code}/audits/{audit_id}", status_code=303)
 
@@ -285,6 +394,7 @@ class ProgramPages(Controller):
             body = parse_form(values, StandingForm, STANDING_LABELS)
             match body.action:
                 case "revoke":
+                    _confirmed(values, "revoke this certification")
                     await data.revoke(state, ctx, body.manager_id, code, body.reason)
                 case "reinstate":
                     await data.reinstate(state, ctx, body.manager_id, code, body.reason)
@@ -300,6 +410,108 @@ class ProgramPages(Controller):
                 request, principal, code, errors={"standing": found},
                 values={"standing": values}, status_code=422,
             )  # fmt: skip
-        done = {"revoke": "revoked", "reinstate": "reinstated", "extend": "extended"}[body.action]
+        done = {
+            "revoke": "revoked",
+            "reinstate": "reinstated",
+            "extend": f"deadline moved to {day(body.ends_on)}",
+        }[body.action]
         flash(request, f"{code} certification of {body.manager_id}: {done}.")
         return Redirect(f"/programs/{code}#standing", status_code=303)
+
+    async def _act(
+        self, request: Request[Any, Any, Any], principal: Viewer, code: str, form: str,
+        values: dict[str, Any], exc: FormInvalid | DomainError,
+    ) -> Template:  # fmt: skip
+        """The program page again, with `form`'s mistakes beside its fields and what was typed."""
+        found = exc.errors if isinstance(exc, FormInvalid) else errors_of(exc)
+        return await program_page(
+            request, principal, code, errors={form: found}, values={form: values},
+            status_code=422,
+        )  # fmt: skip
+
+    @post("/managers", status_code=303)
+    async def enrol(
+        self, request: Request[Any, Any, Any], code: FromPath[str], principal: Viewer
+    ) -> Template | Redirect:
+        """Enrol a manager and certify them in this program (POST /v1/managers, then
+        POST /v1/managers/{id}/certifications when a day is given)."""
+        _may_audit(principal, code)
+        values = form_values(await request.form())
+        state, ctx = request.app.state, context_of(request, principal)
+        try:
+            body = parse_form(values, EnrolForm, ENROL_LABELS)
+            await data.enroll_manager(
+                state, ctx, manager_id=body.manager_id, name=body.name, email=body.email
+            )
+        except (FormInvalid, DomainError) as exc:
+            return await self._act(request, principal, code, "enrol", values, exc)
+        flash(request, f"{body.name} is enrolled as {body.manager_id}. Grant {code} below.")
+        return Redirect(f"/programs/{code}#certify", status_code=303)
+
+    @post("/certifications", status_code=303)
+    async def certify(
+        self, request: Request[Any, Any, Any], code: FromPath[str], principal: Viewer
+    ) -> Template | Redirect:
+        """POST /v1/managers/{manager_id}/certifications for this program."""
+        _may_audit(principal, code)
+        values = form_values(await request.form())
+        try:
+            body = parse_form(values, GrantForm, GRANT_LABELS)
+            await data.grant_certification(
+                request.app.state, context_of(request, principal), body.manager_id,
+                program=code, certified_on=body.certified_on,
+            )  # fmt: skip
+        except (FormInvalid, DomainError) as exc:
+            return await self._act(request, principal, code, "certify", values, exc)
+        flash(request, f"{code} granted to {body.manager_id} from {day(body.certified_on)}.")
+        return Redirect(f"/managers/{body.manager_id}", status_code=303)
+
+    @post("/fees", status_code=303)
+    async def fee(
+        self, request: Request[Any, Any, Any], code: FromPath[str], principal: Viewer
+    ) -> Template | Redirect:
+        """POST /v1/managers/{manager_id}/fees for this program, the amount in dollars."""
+        _may_audit(principal, code)
+        values = form_values(await request.form())
+        try:
+            body = parse_form(values, FeeForm, FEE_LABELS)
+            cents = cents_of(body.amount, "amount", "the amount")
+            await data.pay_fee(
+                request.app.state, context_of(request, principal), body.manager_id,
+                program=code, amount_cents=cents, reference=body.reference,
+            )  # fmt: skip
+        except (FormInvalid, DomainError) as exc:
+            return await self._act(request, principal, code, "fee", values, exc)
+        flash(request, f"{money(cents)} {code} fee of {body.manager_id} recorded.")
+        return Redirect(f"/programs/{code}#fee", status_code=303)
+
+    @post("/fees/{fee_id:uuid}/refund", status_code=303)
+    async def refund(
+        self,
+        request: Request[Any, Any, Any],
+        code: FromPath[str],
+        fee_id: FromPath[UUID],
+        principal: Viewer,
+    ) -> Template | Redirect:
+        """POST /v1/fees/{fee_id}/refund, from the manager's page (where the fees are)."""
+        _may_audit(principal, code)
+        state = request.app.state
+        paid = await data.fee_paid(state, fee_id)
+        if paid.program != code:
+            raise NotFound("fee", fee_id)
+        values = form_values(await request.form())
+        try:
+            body = parse_form(values, RefundForm, REFUND_LABELS)
+            cents = cents_of(body.amount, "amount", "the amount")
+            await data.refund_fee(
+                state, context_of(request, principal), fee_id, amount_cents=cents,
+                reason=body.reason,
+            )  # fmt: skip
+        except (FormInvalid, DomainError) as exc:
+            found = exc.errors if isinstance(exc, FormInvalid) else errors_of(exc)
+            return await manager_page(
+                request, principal, paid.manager_id, form_errors={str(fee_id): found},
+                form_values={str(fee_id): values},
+            )  # fmt: skip
+        flash(request, f"{money(cents)} of the {code} fee refunded.")
+        return Redirect(f"/managers/{paid.manager_id}#fees", status_code=303)
