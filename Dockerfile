@@ -2,7 +2,7 @@
 # Build: docker build -t ceu-ledger .
 # Run:   docker run -e DATABASE_URL=postgresql://... -e LEDGER_ADMIN_TOKEN=... -p 8000:8000 ceu-ledger
 
-FROM python:3.11-slim AS build
+FROM python:3.11-slim-bookworm AS build
 WORKDIR /src
 RUN python -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
@@ -12,7 +12,7 @@ COPY projections ./projections
 COPY ledger ./ledger
 RUN pip install --no-cache-dir .
 
-FROM python:3.11-slim AS runtime
+FROM python:3.11-slim-bookworm AS runtime
 # The service's Debian packages (PDF rendering: Pango, HarfBuzz's subsetter, a font), from the
 # same list `make run` and `make test` install from: the `runtime` lines of debian-packages.txt.
 COPY debian-packages.txt /opt/setup/debian-packages.txt
