@@ -42,7 +42,7 @@ from ledger.commands.rosters import record_completions
 from ledger.commands.streams import manager_stream, program_stream, provider_stream
 from ledger.csv_io import RosterFormatError, columns_of, csv_text, parse_roster_csv
 from ledger.demo import seed_demo
-from ledger.infra.database import database_dsn, why_unreachable
+from ledger.infra.database import database_dsn, service_login, why_unreachable
 from ledger.infra.limits import freeze_startup_heap, server_options
 from ledger.infra.logs import configure_logging
 from ledger.infra.migrations import load_migrations, migrate
@@ -123,7 +123,9 @@ def _to_stderr(line: str) -> None:
 async def migrated_dsn(
     settings: Settings, report: Callable[[str], None] = _to_stderr
 ) -> AsyncIterator[str]:
-    """The database's DSN, with every migration applied and the default programs recorded."""
+    """The database's DSN, with every migration applied and the default programs recorded.
+    Migrations run as the owner; the embedded server's DSN answered is the service's login
+    role (`service_login`), never the superuser's."""
     async with database_dsn(settings) as dsn:
         conn = await connect(dsn)
         try:
@@ -131,6 +133,8 @@ async def migrated_dsn(
                 report(f"applied migration {applied.version:04d}_{applied.name}")
         finally:
             await conn.close()
+        if settings.database_url is None:
+            dsn = await service_login(dsn)
         async with create_pool(dsn, min_size=1, max_size=2) as pool:
             await ensure_default_programs(Ledger(PostgresEventStore(pool)), SYSTEM)
         yield dsn

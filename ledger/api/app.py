@@ -14,7 +14,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 
 from events.postgres import PostgresEventStore, create_pool
 from events.store import utc_now
-from ledger.api.auth import TokenStore
+from ledger.api.auth import TokenStore, WebSessions
 from ledger.api.controllers.associations import AuditsController, ProgramAssociationController
 from ledger.api.controllers.catalogue import (
     ActivitiesController,
@@ -45,6 +45,7 @@ from ledger.api.openapi import describe
 from ledger.api.reads import Reads
 from ledger.api.request_log import RequestLogMiddleware
 from ledger.api.strict import StrictInput
+from ledger.api.throttle import FailureWindow, ThrottleMiddleware
 from ledger.commands import Ledger
 from ledger.credentials.kek import KeyEncryption
 from ledger.credentials.registry import Registry
@@ -55,6 +56,7 @@ from ledger.infra.projectors import running_deployment_tasks
 from ledger.settings import Settings
 from ledger.web import openapi_render_plugins, static_routers, template_config, web_router
 from ledger.web.controllers.verify import VerifyPages
+from ledger.web.headers import SecurityHeadersMiddleware
 from projections.registry import all_projections
 
 __all__ = ["MAX_BODY_BYTES", "create_app"]
@@ -108,15 +110,25 @@ def _session_key(settings: Settings) -> bytes | None:
     return hashlib.sha256(str(settings.session_secret).encode()).digest()
 
 
+def secure_cookies(settings: Settings) -> bool:
+    """The pages' cookies are Secure unless the public URL is plain http (the demo's
+    127.0.0.1, a test's server): secure by default, LEDGER_PUBLIC_URL unset included."""
+    return not (settings.public_url or "").lower().startswith("http://")
+
+
 def create_app(
     settings: Settings,
     dsn: str,
     *,
     run_projectors: bool = True,
     clock: Callable[[], datetime] = utc_now,
+    failures: FailureWindow | None = None,
 ) -> Litestar:
-    """The API over the database at `dsn`.  The pool, the services and (with `run_projectors`)
-    the projectors and reminders live exactly as long as the app's lifespan."""
+    """The API over the database at `dsn` (connecting as the service's role, never a
+    superuser: ledger.infra.database.service_login).  The pool, the services and (with
+    `run_projectors`) the projectors and reminders live exactly as long as the app's lifespan.
+    `failures` counts failed logins and bad tokens per client address (ledger.api.throttle;
+    a test passes one on its own clock)."""
     metrics = Metrics([p.name for p in all_projections()])
     kek = KeyEncryption.from_settings(settings.key_encryption_key, settings.data_dir)
 
@@ -132,6 +144,7 @@ def create_app(
                 reads=reads,
                 credentials=CredentialService(reads, Registry(pool, kek), settings.public_url),
                 tokens=TokenStore(pool, clock=clock),
+                sessions=WebSessions(pool, clock=clock),
                 metrics=metrics,
                 projectors=[],
             )
@@ -148,7 +161,11 @@ def create_app(
                     yield
 
     app = Litestar(
-        route_handlers=[*CONTROLLERS, web_router(_session_key(settings)), *static_routers()],
+        route_handlers=[
+            *CONTROLLERS,
+            web_router(_session_key(settings), secure_cookies=secure_cookies(settings)),
+            *static_routers(),
+        ],
         openapi_config=_openapi(),
         template_config=template_config(),
         dependencies=DEPENDENCIES,
@@ -161,7 +178,9 @@ def create_app(
         debug=False,
         logging_config=None,  # the process's logging is configured once: ledger.infra.logs
     )
-    # Outside the router, so that every answer (404 and 405 included) has its id and log line.
-    app.asgi_handler = RequestLogMiddleware(app.asgi_handler)
+    # Outside the router, so that every answer (404 and 405 included) has its id, its log line
+    # and its security headers, and a throttled attempt is refused before any route runs.
+    throttled = ThrottleMiddleware(app.asgi_handler, failures or FailureWindow())
+    app.asgi_handler = RequestLogMiddleware(SecurityHeadersMiddleware(throttled))
     describe(app)
     return app

@@ -1,6 +1,8 @@
 """Every request's id and its one log line, as an ASGI middleware around the whole app.
 
-The id is the client's `X-Request-ID` when it is sane (`SANE_ID`), else a new uuid4.  It is
+The id is the client's `X-Request-ID` when it is sane (`SANE_ID`: 1 to 64 letters, digits and
+`._:-`), else a new uuid4; nothing else ever reads the raw header (the web pages included), so a
+client cannot write markup, line breaks or a megabyte into the log's metadata.  It is
 put in the ASGI scope's state (where `deps.provide_context` reads it, so it reaches the
 metadata of every event the request records), in a context variable (so every log record
 written while serving the request carries it), and in the `X-Request-ID` response header.
@@ -26,7 +28,7 @@ from ledger.infra.logs import database_outage, request_id_var
 
 __all__ = ["SANE_ID", "RequestInfo", "RequestLogMiddleware", "request_info"]
 
-SANE_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+SANE_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 _HEADER = b"x-request-id"
 _log = logging.getLogger("ledger.request")
 

@@ -9,6 +9,14 @@ The wheel keeps the ids of the processes using a server in `<pgdata>/.handle_pid
 stops the server when the last of them leaves.  A process killed without warning (SIGKILL,
 an OOM kill) never leaves, so its id would keep the server running for good: ids of processes
 that are gone are dropped before each start (`drop_gone_users`).
+
+Migrations run as the database's owner (the embedded server's superuser), but the service
+never does: `service_login` makes (once) the login role `ceu_ledger_app`, a member of the
+group role `ceu_ledger_service` that migrations/0014_service_role.sql grants exactly what the
+service needs, and answers the DSN to connect as it.  That role is no superuser and owns no
+table, so it cannot UPDATE, DELETE or TRUNCATE events, nor disable their triggers: a bug or an
+injection in the service cannot rewrite history.  With DATABASE_URL the operator makes such a
+role and gives its URL (docs/database-roles.md says which grants).
 """
 
 from __future__ import annotations
@@ -21,6 +29,7 @@ import warnings
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
@@ -29,15 +38,22 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_DATABASE",
+    "SERVICE_LOGIN",
+    "SERVICE_ROLE",
     "EmbeddedPostgres",
     "NoDatabase",
     "create_database",
     "database_dsn",
     "drop_gone_users",
+    "service_login",
     "why_unreachable",
 ]
 
 DEFAULT_DATABASE = "ledger"
+SERVICE_ROLE = "ceu_ledger_service"
+"""The group role of the service's rights (made by migrations/0014_service_role.sql)."""
+SERVICE_LOGIN = "ceu_ledger_app"
+"""The login role the embedded set-up and the tests connect the service as."""
 USERS_FILE = ".handle_pids.json"
 
 
@@ -150,6 +166,27 @@ async def create_database(admin_dsn: str, name: str, *, template: str | None = N
             await conn.execute(f"CREATE DATABASE {ident}{clause}")
     finally:
         await conn.close()
+
+
+async def service_login(owner_dsn: str) -> str:
+    """The DSN of the same database as `owner_dsn`, connecting as `SERVICE_LOGIN`, a member of
+    `SERVICE_ROLE` and nothing more (made if missing; migrate first, which makes the group).
+
+    For the embedded server and the tests, whose server trusts local connections: the login
+    role has no password.  Two processes making it at once is fine."""
+    conn = await asyncpg.connect(owner_dsn)
+    try:
+        if not await conn.fetchval("SELECT 1 FROM pg_roles WHERE rolname = $1", SERVICE_LOGIN):
+            with contextlib.suppress(asyncpg.DuplicateObjectError, asyncpg.UniqueViolationError):
+                await conn.execute(
+                    f"CREATE ROLE {SERVICE_LOGIN} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE"
+                    f" NOBYPASSRLS NOREPLICATION INHERIT IN ROLE {SERVICE_ROLE}"
+                )
+    finally:
+        await conn.close()
+    parts = urlsplit(owner_dsn)
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{SERVICE_LOGIN}@{host}"))
 
 
 def _quote_ident(name: str) -> str:

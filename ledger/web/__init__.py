@@ -30,13 +30,14 @@ HERE = Path(__file__).parent
 SWAGGER_UI = Path(swagger_ui_bundle.swagger_ui_path)
 
 
-def web_router(secret: bytes | None = None) -> Router:
+def web_router(secret: bytes | None = None, *, secure_cookies: bool = True) -> Router:
     """The pages, with their session cookie and CSRF checks.  `secret` signs and encrypts both;
-    several processes behind one load balancer must share it (default: new per process)."""
+    several processes behind one load balancer must share it (default: new per process).
+    `secure_cookies`: the cookie's Secure flag (off only where the site is plain http)."""
     return Router(
         path="/",
         route_handlers=[AuthPages, ManagerPages, ProviderPages, ProgramPages, AdminPages],
-        middleware=session_middleware(secret or secrets.token_bytes(32)),
+        middleware=session_middleware(secret or secrets.token_bytes(32), secure=secure_cookies),
         exception_handlers=WEB_EXCEPTION_HANDLERS,
         include_in_schema=False,
     )

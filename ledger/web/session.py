@@ -1,32 +1,41 @@
 """Who is looking at a page: the session cookie, its check on every request, CSRF, and the
 pages for "sign in first", "not yours" and "not there".
 
-The session is an encrypted, signed cookie (Litestar's cookie backend: AES-GCM) holding the
-token's id only, never the token; HttpOnly and SameSite=Strict.  Every page looks the token up
-again by that id, so revoking the token ends the session at the next click.  Forms carry a
-CSRF token (Litestar's double-submit cookie, checked on every unsafe method of the pages'
-router); the JSON API under /v1 is not on this router and stays bearer-only.
+The session is kept on the server (`WebSessions`, a row per session in PostgreSQL); the cookie
+is Litestar's encrypted, signed cookie (AES-GCM) holding only that session's random id, never
+the token.  HttpOnly, SameSite=Strict, and Secure unless the public URL is plain http (secure
+by default).  Every page looks the session and its token up again, so signing out (the row is
+deleted) or revoking the token ends the session at the next click in every process, whatever
+the cookie says about its own lifetime.
+
+CSRF: every form carries a token bound to the session, an HMAC of a random seed kept in the
+session itself; an unsafe method of the pages' router must send the token of *its* session, so
+a token from one session (an attacker's own, or a stolen page) is refused in another.  Signing
+in starts a new session with a new seed.  The JSON API under /v1 is not on this router and
+stays bearer-only.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import secrets
 import uuid
 from typing import Any
-from uuid import UUID
 
 from litestar import Request, Response
-from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.exceptions import HTTPException, NotFoundException, PermissionDeniedException
 from litestar.middleware import DefineMiddleware
-from litestar.middleware.csrf import CSRFMiddleware
 from litestar.middleware.session.client_side import CookieBackendConfig
 from litestar.response import Redirect, Template
 from litestar.types import ASGIApp, Receive, Scope, Send
+from litestar.utils.scope.state import ScopeState
 
 from events.codec import Actor
 from ledger.api.auth import Principal
+from ledger.api.request_log import request_info
 from ledger.commands import Context
 from ledger.domain.errors import DomainError, NotFound
 from ledger.web import data
@@ -37,12 +46,17 @@ __all__ = [
     "WEB_EXCEPTION_HANDLERS",
     "home_of",
     "page_context",
+    "sign_in",
+    "sign_out",
     "session_middleware",
     "Viewer",
     "viewer",
 ]
 
 SESSION_HOURS = 8
+_SEED = "csrf_seed"
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+_FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 Viewer = NamedDependency[Principal]
 """A page handler's signed-in principal (the `viewer` dependency, named `principal`)."""
@@ -60,14 +74,14 @@ class _SessionMiddleware:
     """Litestar's cookie-session middleware, built when the route stack is: the router is
     deep-copied at registration, and the backend's AES-GCM key object cannot be copied."""
 
-    def __init__(self, app: ASGIApp, secret: bytes) -> None:
+    def __init__(self, app: ASGIApp, secret: bytes, secure: bool) -> None:
         config = CookieBackendConfig(
             secret=secret,
             key="ceu_session",
             max_age=SESSION_HOURS * 3600,
             httponly=True,
             samesite="strict",
-            secure=False,  # the demo serves plain http on 127.0.0.1; behind TLS set it
+            secure=secure,
         )
         self._inner = config.middleware(app)
 
@@ -75,17 +89,45 @@ class _SessionMiddleware:
         await self._inner(scope, receive, send)
 
 
-def session_middleware(secret: bytes) -> list[DefineMiddleware]:
-    """The session cookie, then CSRF on every form of the pages."""
-    csrf = CSRFConfig(
-        secret=secret.hex(),
-        cookie_name="ceu_csrf",
-        cookie_httponly=True,
-        cookie_samesite="strict",
-    )
+class _SessionCsrfMiddleware:
+    """CSRF tokens bound to the session (inside the session middleware, which has put the
+    session in the scope).  The token is HMAC(secret, the session's seed); a session without a
+    seed gets one (the login form's anonymous session included).  Litestar's own CSRF
+    middleware is a double-submit cookie, valid in any session that presents its pair."""
+
+    def __init__(self, app: ASGIApp, secret: bytes) -> None:
+        self.app = app
+        self._key = hashlib.sha256(b"csrf:" + secret).digest()
+
+    def _token(self, seed: str) -> str:
+        return hmac.new(self._key, seed.encode(), hashlib.sha256).hexdigest()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        session = scope.get("session")
+        session = dict(session) if isinstance(session, dict) else {}
+        if not isinstance(session.get(_SEED), str):
+            session[_SEED] = secrets.token_hex(16)
+            scope["session"] = session
+        expected = self._token(session[_SEED])
+        if scope["method"] not in _SAFE_METHODS:
+            request: Request[Any, Any, Any] = Request(scope, receive)
+            sent = request.headers.get("x-csrftoken")
+            if sent is None and request.content_type[0] in _FORMS:
+                sent = (await request.form()).get("_csrf_token")
+            if not isinstance(sent, str) or not hmac.compare_digest(sent, expected):
+                raise PermissionDeniedException("CSRF token verification failed")
+        ScopeState.from_scope(scope).csrf_token = expected
+        await self.app(scope, receive, send)
+
+
+def session_middleware(secret: bytes, *, secure: bool = True) -> list[DefineMiddleware]:
+    """The session cookie, then the session's CSRF check on every form of the pages."""
     return [
-        DefineMiddleware(_SessionMiddleware, secret=secret),
-        DefineMiddleware(CSRFMiddleware, config=csrf),
+        DefineMiddleware(_SessionMiddleware, secret=secret, secure=secure),
+        DefineMiddleware(_SessionCsrfMiddleware, secret=secret),
     ]
 
 
@@ -102,17 +144,33 @@ def home_of(principal: Principal) -> str:
 
 
 async def current(request: Request[Any, Any, Any]) -> Principal | None:
-    raw = request.session.get("token_id") if request.session else None
-    if not raw:
+    """The signed-in principal: the session's row on the server, then its token, both live."""
+    session_id = request.session.get("sid") if request.session else None
+    if not isinstance(session_id, str):
         return None
-    try:
-        token_id = UUID(raw)
-    except ValueError:
-        return None
-    principal = await data.session_principal(request.app.state, token_id)
+    state = request.app.state
+    token_id = await state.sessions.token_of(session_id)
+    principal = None if token_id is None else await data.session_principal(state, token_id)
     if principal is None:
         request.clear_session()
     return principal
+
+
+async def sign_in(request: Request[Any, Any, Any], principal: Principal) -> str:
+    """Start a session of `principal` on the server: a new session id and a new CSRF seed in
+    the cookie (nothing of the anonymous session before it is kept); its home."""
+    home = home_of(principal)
+    session_id = await request.app.state.sessions.start(principal.token_id)
+    request.set_session({"sid": session_id, "home": home, _SEED: secrets.token_hex(16)})
+    return home
+
+
+async def sign_out(request: Request[Any, Any, Any]) -> None:
+    """End the session on the server (its cookie opens nothing afterwards) and drop it."""
+    session_id = request.session.get("sid") if request.session else None
+    if isinstance(session_id, str):
+        await request.app.state.sessions.end(session_id)
+    request.clear_session()
 
 
 async def viewer(request: Request[Any, Any, Any]) -> Principal:
@@ -124,10 +182,10 @@ async def viewer(request: Request[Any, Any, Any]) -> Principal:
 
 
 def context_of(request: Request[Any, Any, Any], principal: Principal) -> Context:
-    request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
-    return Context(
-        actor=Actor(role=principal.role, id=principal.actor.id), request_id=request_id[:128]
-    )
+    """Who acts, and the request's id as the request log vetted it (never the raw header)."""
+    info = request_info(request.scope)
+    request_id = info.request_id if info is not None else uuid.uuid4().hex
+    return Context(actor=Actor(role=principal.role, id=principal.actor.id), request_id=request_id)
 
 
 def page_context(request: Request[Any, Any, Any], principal: Principal | None) -> dict[str, Any]:
@@ -149,7 +207,7 @@ def _error_page(request: Request[Any, Any, Any], status: int, title: str, detail
     session = request.session if request.scope.get("session") else {}
     context = {
         "principal": None,
-        "signed_in": bool(session.get("token_id")),
+        "signed_in": bool(session.get("sid")),
         "home": session.get("home"),
         "flash": None,
         "status": status,

@@ -15,6 +15,7 @@ from ledger.api.app import create_app
 from ledger.cli import SYSTEM
 from ledger.commands import Ledger
 from ledger.commands.catalogue import ensure_default_programs
+from ledger.infra.database import service_login
 from ledger.settings import Secret, Settings
 from tests.api.world import ADMIN_TOKEN, Api, World
 from tests.builders import SteppingClock
@@ -34,7 +35,8 @@ async def running_app(dsn: str, clock: SteppingClock) -> AsyncIterator[AsyncTest
         await ensure_default_programs(
             Ledger(PostgresEventStore(pool, clock=clock), clock=clock), SYSTEM
         )
-    app = create_app(settings, dsn, clock=clock)
+    # Migrated as the owner (the template); served as the service's role, as `serve` does.
+    app = create_app(settings, await service_login(dsn), clock=clock)
     async with AsyncTestClient(app) as client:
         yield client
 

@@ -26,6 +26,7 @@ from ledger.cli import SYSTEM
 from ledger.commands import Ledger
 from ledger.commands.catalogue import ensure_default_programs
 from ledger.demo import seed_demo
+from ledger.infra.database import service_login
 from ledger.settings import Settings
 from tests.conftest import fresh_database, system_command
 
@@ -80,8 +81,10 @@ async def site(admin_dsn: str, template_dsn: str) -> AsyncIterator[Site]:
             ledger = Ledger(PostgresEventStore(pool))
             await ensure_default_programs(ledger, SYSTEM)
             identities = await seed_demo(ledger, TokenStore(pool), SYSTEM)
-        app = create_app(Settings(poll_interval=0.05, pool_size=8), dsn)
         port = _free_port()
+        base_url = f"http://127.0.0.1:{port}"  # plain http: the session cookie is not Secure
+        settings = Settings(poll_interval=0.05, pool_size=8, public_url=base_url)
+        app = create_app(settings, await service_login(dsn))
         server = _ThreadServer(
             uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
         )
@@ -92,7 +95,6 @@ async def site(admin_dsn: str, template_dsn: str) -> AsyncIterator[Site]:
             assert thread.is_alive(), "uvicorn stopped at start"
             assert time.monotonic() < deadline, "uvicorn did not start within 30 s"
             await asyncio.sleep(0.05)
-        base_url = f"http://127.0.0.1:{port}"
         try:
             async with httpx.AsyncClient(base_url=base_url, timeout=30) as api:
                 yield Site(base_url, {subject: token for _, subject, token in identities}, api)

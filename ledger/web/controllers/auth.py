@@ -8,7 +8,7 @@ from litestar import Controller, Request, get, post
 from litestar.response import Redirect, Template
 
 from ledger.web import data
-from ledger.web.session import current, home_of, page_context
+from ledger.web.session import current, home_of, page_context, sign_in, sign_out
 
 __all__ = ["AuthPages"]
 
@@ -39,11 +39,9 @@ class AuthPages(Controller):
                 context={**page_context(request, None), "errors": {"token": message}},
                 status_code=401,
             )
-        home = home_of(principal)
-        request.set_session({"token_id": str(principal.token_id), "home": home})
-        return Redirect(home, status_code=303)
+        return Redirect(await sign_in(request, principal), status_code=303)
 
     @post("/logout", status_code=303)
     async def logout(self, request: Request[Any, Any, Any]) -> Redirect:
-        request.clear_session()
+        await sign_out(request)
         return Redirect("/login", status_code=303)
