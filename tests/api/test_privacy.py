@@ -312,6 +312,22 @@ async def test_a_cmom_auditor_reads_the_cmom_view_of_a_manager_holding_both_and_
     assert all("CMOM" in line["programs"] for line in lines)
 
 
+async def test_a_cmm_auditor_reads_no_cmom_notice_of_a_manager_holding_both(world):
+    api = world.api
+    await api.ok(await api.post_completion(world.tma, "notice-billing", ceus="12"))
+    await api.pay_fee("m-1", "CMOM")
+    filed = await api.ok(await api.file_renewal(world.m1, "m-1", "CMOM"))
+    decision = {"decision": "deny", "reason": "no certificate of attendance"}
+    path = f"/v1/renewals/{filed['renewal_id']}/decision"
+    await api.ok(await api.post(path, world.cmom_auditor, decision), 200)
+
+    cmm = await api.ok(await api.get("/v1/managers/m-1/notices", world.cmm_auditor), 200)
+    cmom = await api.ok(await api.get("/v1/managers/m-1/notices", world.cmom_auditor), 200)
+
+    assert cmm["notices"] == []
+    assert [n["program"] for n in cmom["notices"]] == ["CMOM"]
+
+
 @pytest.mark.parametrize("start", ["=", "+", "-", "@", "\t", "\r"])
 def test_a_cell_a_spreadsheet_would_evaluate_is_written_as_text(start):
     text = csv_text(["title"], [Titled(title=f'{start}HYPERLINK("http://x")')])
