@@ -23,7 +23,6 @@ __all__ = [
     "RequestContext",
     "TokensDep",
     "allow",
-    "allow_manager_read",
 ]
 
 # Handler parameters injected by name (Litestar wants them marked explicitly).
@@ -90,14 +89,3 @@ def allow(condition: bool, detail: str) -> None:
     not do this."""
     if not condition:
         raise forbid(detail)
-
-
-async def allow_manager_read(principal: Principal, reads: Reads, manager_id: str) -> None:
-    """403 unless the caller may see this manager's record: the manager, an admin, or an
-    auditor of a program the manager holds (only then is the record loaded to know)."""
-    if principal.is_admin() or principal.is_manager(manager_id):
-        return
-    allow(
-        principal.role == "auditor" and principal.may_read_profile(await reads.profile(manager_id)),
-        "a manager's record is theirs, their associations' and the admins'",
-    )

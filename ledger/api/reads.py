@@ -18,6 +18,7 @@ from datetime import UTC
 from typing import TYPE_CHECKING
 
 from events.postgres import fetch_head
+from ledger.access import WHOLE, ManagerScope
 from ledger.api.views import (
     AuditView,
     CertificationStatus,
@@ -139,36 +140,46 @@ class Reads:
         return day, list(found)
 
     async def status(
-        self, manager_id: str, *, as_of: date | None = None, known_at: datetime | None = None
-    ) -> StatusView:
+        self, manager_id: str, *, as_of: date | None = None, known_at: datetime | None = None,
+        scope: ManagerScope = WHOLE,
+    ) -> StatusView:  # fmt: skip
+        """Every certification `scope` sees (ledger/access.py), assessed."""
         day, found = await self.assessments(manager_id, as_of=as_of, known_at=known_at)
         return StatusView(
             manager_id=manager_id,
             as_of=day,
             known_at=known_at,
-            certifications=[CertificationStatus.of(a) for a in found],
+            certifications=[CertificationStatus.of(a) for a in found if scope.program(a.program)],
         )
 
     async def explain(
         self, manager_id: str, program: str, *, as_of: date | None = None,
-        known_at: datetime | None = None,
+        known_at: datetime | None = None, scope: ManagerScope = WHOLE,
     ) -> ExplainView:  # fmt: skip
+        """The allocation of every completion `scope` sees (a completion that counts only for
+        a program outside it is left out, not explained as "program not covered")."""
         day, found = await self.assessments(manager_id, as_of=as_of, known_at=known_at)
         a = _held(found, manager_id, program)
+        allocations = a.allocations
+        if not scope.whole:
+            record = await self.record(manager_id, as_of=as_of, known_at=known_at)
+            seen = scope.record(record).completions
+            allocations = tuple(x for x in allocations if x.completion_id in seen)
         return ExplainView(
             manager_id=manager_id,
             program=program,
             as_of=day,
             known_at=known_at,
             cycle=CycleView.of(a),
-            allocations=a.allocations,
+            allocations=allocations,
         )
 
     async def transcript(
         self, manager_id: str, program: str | None = None, *, as_of: date | None = None,
-        known_at: datetime | None = None,
+        known_at: datetime | None = None, scope: ManagerScope = WHOLE,
     ) -> list[TranscriptLine]:  # fmt: skip
-        record = await self.record(manager_id, as_of=as_of, known_at=known_at)
+        """Every completion `scope` sees, with its state for the certifications it sees."""
+        record = scope.record(await self.record(manager_id, as_of=as_of, known_at=known_at))
         if program is not None and program not in record.certifications:
             raise NotFound(f"{program} certification for manager", manager_id)
         programs = await self.catalogue.programs(known_at=_aware(known_at))
@@ -176,9 +187,9 @@ class Reads:
 
     async def cycles(
         self, manager_id: str, program: str, *, as_of: date | None = None,
-        known_at: datetime | None = None,
+        known_at: datetime | None = None, scope: ManagerScope = WHOLE,
     ) -> list[CycleReport]:  # fmt: skip
-        record = await self.record(manager_id, as_of=as_of, known_at=known_at)
+        record = scope.record(await self.record(manager_id, as_of=as_of, known_at=known_at))
         if program not in record.certifications:
             raise NotFound(f"{program} certification for manager", manager_id)
         known = await self.catalogue.program(program, known_at=_aware(known_at))
@@ -195,8 +206,9 @@ class Reads:
             **Recorded.place(result),
         )  # fmt: skip
 
-    async def profile(self, manager_id: str) -> ProfileView:
-        return ProfileView.of(await self.record(manager_id))
+    async def profile(self, manager_id: str, *, scope: ManagerScope = WHOLE) -> ProfileView:
+        """The profile, with the certifications `scope` sees."""
+        return ProfileView.of(scope.record(await self.record(manager_id)))
 
     async def completion(self, cid: UUID) -> CompletionView:
         found = await find_completion(self.store, cid)

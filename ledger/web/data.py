@@ -136,9 +136,13 @@ async def manager_status(app_state: State, manager_id: str) -> StatusView:
     return await _reads(app_state).status(manager_id)
 
 
-async def manager_transcript(app_state: State, manager_id: str) -> list[TranscriptLine]:
-    """GET /v1/managers/{manager_id}/transcript (every program)."""
-    return await _reads(app_state).transcript(manager_id)
+async def manager_transcript(
+    app_state: State, manager_id: str, program: str | None = None
+) -> list[TranscriptLine]:
+    """GET /v1/managers/{manager_id}/transcript?program= (default every program).  An
+    association's page asks for its program only, so that a line's state is that program's
+    and never another's (ledger/access.py)."""
+    return await _reads(app_state).transcript(manager_id, program)
 
 
 async def manager_cycles(app_state: State, manager_id: str, program: str) -> list[CycleReport]:

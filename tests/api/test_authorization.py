@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from tests.api.world import World
+from tests.api.world import ADMIN_TOKEN, World, assert_problem
 
 CALLERS = ("none", "bad", "admin", "tma", "mgma", "m1", "m2", "cmm_auditor", "cmom_auditor")
 BAD_TOKEN = "ceu_this-token-was-never-issued"
@@ -233,20 +233,22 @@ MATRIX = [
         body=batch),
     row("GET /v1/completions/{completion}",        401, 401, 200, 200, 403, 200, 403, 200, 200,
         given=Given.a_completion),
-    row("POST /v1/completions/{completion}/void",  401, 401, 200, 200, 403, 403, 403, 200, 200,
+    # It counts for CMM and CMOM (m-1 holds both): an auditor of one of them may not move the
+    # other's figures (SPEC 6: an auditor of every program it counts for).
+    row("POST /v1/completions/{completion}/void",  401, 401, 200, 200, 403, 403, 403, 403, 403,
         body={"reason": "posted twice"}, given=Given.a_fresh_completion),
-    row("POST /v1/completions/{completion}/amend", 401, 401, 200, 200, 403, 403, 403, 200, 200,
+    row("POST /v1/completions/{completion}/amend", 401, 401, 200, 200, 403, 403, 403, 403, 403,
         body=CORRECTION, given=Given.a_fresh_completion),
     # A CMM-only completion is outside the CMOM auditor's scope, and tma did not post it.
     row("POST /v1/completions/{completion}/void",  401, 401, 200, 403, 200, 403, 403, 200, 403,
         body={"reason": "posted twice"}, given=Given.a_fresh_cmm_only_completion,
         on="a CMM-only completion"),
-    # m-2 reading m-1's record: 403.
+    # m-2 reading m-1's record: 403; the CMOM auditor asking for m-1's CMM: 403.
     row("GET /v1/managers/m-1/status",             401, 401, 200, 403, 403, 200, 403, 200, 200),
-    row("GET /v1/managers/m-1/status/explain",     401, 401, 200, 403, 403, 200, 403, 200, 200,
+    row("GET /v1/managers/m-1/status/explain",     401, 401, 200, 403, 403, 200, 403, 200, 403,
         query={"program": "CMM"}),
     row("GET /v1/managers/m-1/transcript",         401, 401, 200, 403, 403, 200, 403, 200, 200),
-    row("GET /v1/managers/m-1/cycles",             401, 401, 200, 403, 403, 200, 403, 200, 200,
+    row("GET /v1/managers/m-1/cycles",             401, 401, 200, 403, 403, 200, 403, 200, 403,
         query={"program": "CMM"}),
     row("GET /v1/managers/m-1/notices",            401, 401, 200, 403, 403, 200, 403, 200, 200),
     row("POST /v1/managers/m-2/fees",              401, 401, 201, 403, 403, 403, 403, 201, 403,
@@ -284,7 +286,8 @@ MATRIX = [
         query={"program": "CMM"}),
     # m-2 holds CMM only: the CMOM auditor audits none of its programs; m-1 is another manager.
     row("GET /v1/managers/m-2",                    401, 401, 200, 403, 403, 403, 200, 200, 403),
-    row("POST /v1/managers/m-2/profile",           401, 401, 200, 403, 403, 403, 200, 200, 403,
+    # Only the manager or an admin changes a profile, not even the auditor of its program.
+    row("POST /v1/managers/m-2/profile",           401, 401, 200, 403, 403, 403, 200, 403, 403,
         body={"name": "Pat Doe"}),
     row("GET /v1/providers",                       401, 401, 200, 200, 200, 200, 200, 200, 200),
     row("GET /v1/activities",                      401, 401, 200, 200, 200, 200, 200, 200, 200,
@@ -343,3 +346,74 @@ async def wrong_answers(world: World, entry: Row) -> dict[str, Any]:
 @pytest.mark.parametrize("entry", MATRIX, ids=str)
 async def test_each_caller_gets_what_the_who_column_of_section_6_allows(world, entry):
     assert await wrong_answers(world, entry) == {}
+
+
+# -- a hostile auditor (issue 16, attacks 1 and 2): scope, not the activity, decides ----------
+
+
+async def carlas_completion(world: World) -> str:
+    """Carla holds CMM only; tma's billing workshop (for CMM and CMOM) is posted for her."""
+    await world.api.enrol_person("m-carla", "Carla Cmm-Only", "carla@cmm.example", CMM="2026-01-15")
+    posted = await world.api.post_completion(world.tma, "carla-billing", manager_id="m-carla")
+    return (await world.api.ok(posted))["id"]
+
+
+@pytest.mark.parametrize(
+    ("correction", "body"),
+    [("void", {"reason": "posted twice"}), ("amend", {"reason": "typo", "ceus": "1"})],
+)
+async def test_an_auditor_of_cmom_cannot_correct_a_completion_that_counts_only_for_cmm(
+    world, correction, body
+):
+    completion = await carlas_completion(world)
+    before = await world.api.certification(ADMIN_TOKEN, "m-carla", "CMM")
+    head = await world.api.head()
+
+    response = await world.api.post(
+        f"/v1/completions/{completion}/{correction}", world.cmom_auditor, body
+    )
+
+    assert_problem(response, 403)
+    assert await world.api.head() == head
+    assert await world.api.certification(ADMIN_TOKEN, "m-carla", "CMM") == before
+
+
+async def test_an_auditor_of_one_of_two_programs_a_completion_counts_for_cannot_void_it(world):
+    """m-1 holds CMM and CMOM: the billing workshop counts for both, so neither auditor alone
+    may move the other association's figures; an admin may."""
+    completion = (await world.api.ok(await world.api.post_completion(world.tma, "both")))["id"]
+    path = f"/v1/completions/{completion}/void"
+
+    for auditor in (world.cmm_auditor, world.cmom_auditor):
+        assert_problem(await world.api.post(path, auditor, {"reason": "posted twice"}), 403)
+    assert (await world.api.post(path, ADMIN_TOKEN, {"reason": "posted twice"})).status_code == 200
+
+
+async def test_an_auditor_of_its_only_program_voids_a_completion_as_before(world):
+    completion = await carlas_completion(world)
+
+    response = await world.api.post(
+        f"/v1/completions/{completion}/void", world.cmm_auditor, {"reason": "posted twice"}
+    )
+
+    assert response.status_code == 200, response.text
+
+
+async def test_an_auditor_of_cmom_that_granted_cmom_cannot_change_the_managers_email(world):
+    await carlas_completion(world)
+    grant = {"program": "CMOM", "certified_on": "2026-01-15"}
+    await world.api.ok(
+        await world.api.post("/v1/managers/m-carla/certifications", world.cmom_auditor, grant)
+    )
+
+    refused = await world.api.change_profile(
+        world.cmom_auditor, "m-carla", email="attacker@evil.example"
+    )
+
+    assert_problem(refused, 403)
+    profile = await world.api.ok(await world.api.profile(ADMIN_TOKEN, "m-carla"), 200)
+    assert profile["email"] == "carla@cmm.example"
+    carla = await world.api.token("manager", manager_id="m-carla")
+    for token, email in ((carla, "carla@home.example"), (ADMIN_TOKEN, "carla@work.example")):
+        changed = await world.api.change_profile(token, "m-carla", email=email)
+        assert (await world.api.ok(changed, 200))["email"] == email

@@ -651,13 +651,15 @@ async def test_a_provider_cannot_amend_after_the_window_either(world, clock):
     assert "window" in assert_problem(response, 403)["detail"]
 
 
-async def test_after_the_window_an_auditor_of_its_program_and_an_admin_still_correct(world, clock):
+async def test_after_the_window_an_auditor_of_its_programs_and_an_admin_still_correct(world, clock):
     api = world.api
     cid = await posted(api, world.tma, ceus="6")
+    # It counts for CMM and CMOM (m-1 holds both): only an auditor of both corrects it.
+    auditor = await api.token("auditor", programs=["CMM", "CMOM"])
     clock.advance(days=90)
 
     amended = await api.post(
-        f"/v1/completions/{cid}/amend", world.cmom_auditor, {"reason": "audit", "ceus": "3"}
+        f"/v1/completions/{cid}/amend", auditor, {"reason": "audit", "ceus": "3"}
     )
     voided = await api.post(f"/v1/completions/{cid}/void", world.admin, {"reason": "fraud"})
 

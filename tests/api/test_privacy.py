@@ -8,6 +8,8 @@ from __future__ import annotations
 import csv
 import io
 import itertools
+import subprocess
+from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -116,7 +118,7 @@ async def test_what_a_cmom_auditor_reads_in_full(scoped):
         expected = (
             data.get("program") == "CMOM"
             if "program" in data
-            else "CMOM" in data["programs"]
+            else "CMOM" in data["programs"] and data.get("manager_id") in (None, "m-1", "m-olga")
             if "programs" in data
             else data.get("manager_id") in ("m-1", "m-olga")
         )
@@ -177,6 +179,153 @@ async def test_a_manager_holding_both_programs_is_read_by_both_auditors(scoped):
     for auditor in (scoped.cmm_auditor, scoped.cmom_auditor):
         response = await scoped.api.get("/v1/managers/m-1/status", auditor)
         assert response.status_code == 200, response.text
+
+
+# -- a hostile auditor (issue 16, attacks 2 and 4): one association's view, and no more -------
+
+
+def pdf_text(content: bytes, tmp_path: Path) -> str:
+    """The text of a PDF, as pdftotext reads it (poppler-utils)."""
+    source = tmp_path / "document.pdf"
+    source.write_bytes(content)
+    done = subprocess.run(["pdftotext", source, "-"], check=True, timeout=60, capture_output=True)
+    return " ".join(done.stdout.decode().split())
+
+
+@pytest.fixture
+async def carla_with_cmm_work(scoped: World) -> dict[str, str]:
+    """Carla (CMM only) with a completion of tma-billing (counts for CMM and CMOM), one of
+    mgma-hr (CMM only) and a CMM fee; the ids of both completions."""
+    api = scoped.api
+    both = await api.ok(
+        await api.post_completion(scoped.tma, "carla-billing", manager_id="m-carla")
+    )
+    cmm = await api.ok(
+        await api.post_completion(
+            scoped.mgma, "carla-hr", manager_id="m-carla", activity_id="mgma-hr",
+            completed_on="2026-03-02",
+        )
+    )  # fmt: skip
+    await api.pay_fee("m-carla", "CMM")
+    return {"both": both["id"], "cmm": cmm["id"]}
+
+
+@pytest.fixture
+async def carla_granted_cmom(scoped: World, carla_with_cmm_work: dict[str, str]) -> dict[str, str]:
+    """...and then the CMOM auditor grants CMOM to Carla (SPEC 6 allows it)."""
+    path = "/v1/managers/m-carla/certifications"
+    body = {"program": "CMOM", "certified_on": "2026-01-15"}
+    await scoped.api.ok(await scoped.api.post(path, scoped.cmom_auditor, body))
+    return carla_with_cmm_work
+
+
+async def test_a_cmom_auditor_that_grants_cmom_to_a_cmm_only_manager_sees_only_the_cmom_record(
+    scoped, carla_granted_cmom, tmp_path
+):
+    api, auditor, ids = scoped.api, scoped.cmom_auditor, carla_granted_cmom
+    base = "/v1/managers/m-carla"
+
+    status = await api.ok(await api.get(f"{base}/status", auditor), 200)
+    explained = await api.ok(await api.get(f"{base}/status/explain", auditor, program="CMOM"), 200)
+    transcript = await api.ok(await api.get(f"{base}/transcript", auditor), 200)
+    as_csv = await api.get(f"{base}/transcript", auditor, format="csv")
+    cycles = await api.ok(await api.get(f"{base}/cycles", auditor, program="CMOM"), 200)
+    profile = await api.ok(await api.profile(auditor, "m-carla"), 200)
+    pdf = await api.get(f"{base}/transcript", auditor, format="pdf")
+
+    assert [c["program"] for c in status["certifications"]] == ["CMOM"]
+    assert {a["completion_id"] for a in explained["allocations"]} == {ids["both"]}
+    assert {line["completion_id"] for line in transcript} == {ids["both"]}
+    assert as_csv.status_code == 200
+    assert ids["both"] in as_csv.text
+    assert ids["cmm"] not in as_csv.text
+    assert all(c["fee_paid_cents"] == 0 for c in cycles)
+    assert profile["certifications"] == ["CMOM"]
+    assert pdf.status_code == 200, pdf.text
+    text = pdf_text(pdf.content, tmp_path)
+    assert "CMOM" in text
+    assert "CMM" not in text.replace("CMOM", "")
+    assert "HR for practice managers" not in text
+    for path, query in (
+        (f"{base}/status/explain", {"program": "CMM"}),
+        (f"{base}/transcript", {"program": "CMM"}),
+        (f"{base}/transcript", {"program": "CMM", "format": "pdf"}),
+        (f"{base}/cycles", {"program": "CMM"}),
+    ):
+        assert_problem(await api.get(path, auditor, **query), 403)
+
+
+async def test_the_manager_and_an_admin_still_see_the_whole_record_after_the_grant(
+    scoped, carla_granted_cmom
+):
+    carla = await scoped.api.token("manager", manager_id="m-carla")
+    for token in (carla, ADMIN_TOKEN):
+        status = await scoped.api.ok(
+            await scoped.api.get("/v1/managers/m-carla/status", token), 200
+        )
+        lines = await scoped.api.ok(
+            await scoped.api.get("/v1/managers/m-carla/transcript", token), 200
+        )
+
+        assert [c["program"] for c in status["certifications"]] == ["CMM", "CMOM"]
+        assert {line["completion_id"] for line in lines} == set(carla_granted_cmom.values())
+
+
+async def test_a_cmom_auditor_reads_no_completion_event_of_a_cmm_only_manager_in_the_feed(
+    scoped, carla_with_cmm_work
+):
+    void = {"reason": "posted twice"}
+    path = f"/v1/completions/{carla_with_cmm_work['both']}/void"
+    await scoped.api.ok(await scoped.api.post(path, ADMIN_TOKEN, void), 200)
+    full, _ = await feed(scoped, ADMIN_TOKEN)
+    carlas = {e["position"] for e in full if (e["data"] or {}).get("manager_id") == "m-carla"}
+
+    events, sent = await feed(scoped, scoped.cmom_auditor)
+
+    assert [e["position"] for e in events] == list(range(1, len(full) + 1))
+    assert all(e["redacted"] and e["data"] is None for e in events if e["position"] in carlas)
+    assert b"Billing and coding update" in sent  # the activity itself is the catalogue's
+    assert b"carla-billing" not in sent
+    assert b"posted twice" not in sent
+
+
+async def test_a_cmom_auditor_cannot_read_a_completion_of_a_cmm_only_manager(
+    scoped, carla_with_cmm_work
+):
+    path = f"/v1/completions/{carla_with_cmm_work['both']}"
+
+    refused = await scoped.api.get(path, scoped.cmom_auditor)
+    read = await scoped.api.get(path, scoped.cmm_auditor)
+
+    assert_problem(refused, 403)
+    assert read.status_code == 200, read.text
+
+
+async def test_a_cmom_auditor_reads_the_cmom_view_of_a_manager_holding_both_and_no_more(scoped):
+    api = scoped.api
+    await api.ok(await api.post_completion(scoped.mgma, "m1-hr", activity_id="mgma-hr"))
+
+    status = await api.ok(await api.get("/v1/managers/m-1/status", scoped.cmom_auditor), 200)
+    lines = await api.ok(await api.get("/v1/managers/m-1/transcript", scoped.cmom_auditor), 200)
+
+    assert [c["program"] for c in status["certifications"]] == ["CMOM"]
+    assert all("CMOM" in line["programs"] for line in lines)
+
+
+async def test_a_cmm_auditor_reads_no_cmom_notice_of_a_manager_holding_both(world):
+    api = world.api
+    await api.ok(await api.post_completion(world.tma, "notice-billing", ceus="12"))
+    await api.pay_fee("m-1", "CMOM")
+    filed = await api.ok(await api.file_renewal(world.m1, "m-1", "CMOM"))
+    decision = {"decision": "deny", "reason": "no certificate of attendance"}
+    path = f"/v1/renewals/{filed['renewal_id']}/decision"
+    await api.ok(await api.post(path, world.cmom_auditor, decision), 200)
+
+    cmm = await api.ok(await api.get("/v1/managers/m-1/notices", world.cmm_auditor), 200)
+    cmom = await api.ok(await api.get("/v1/managers/m-1/notices", world.cmom_auditor), 200)
+
+    assert cmm["notices"] == []
+    assert [n["program"] for n in cmom["notices"]] == ["CMOM"]
 
 
 @pytest.mark.parametrize("start", ["=", "+", "-", "@", "\t", "\r"])

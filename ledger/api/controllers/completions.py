@@ -13,8 +13,10 @@ from litestar.openapi.spec import OpenAPIMediaType, Operation, RequestBody, Sche
 from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
+from ledger import access
 from ledger.api.deps import CurrentPrincipal, LedgerDep, ReadsDep, RequestContext, allow
 from ledger.api.errors import BATCH_PROBLEMS, READ_PROBLEMS, WRITE_PROBLEMS
+from ledger.api.reads import Reads
 from ledger.api.rosters import batch_items, batch_result
 from ledger.api.schemas import MAX_BATCH, AmendBody, CompletionBody, VoidBody
 from ledger.api.views import BatchResult, CompletionView
@@ -102,15 +104,17 @@ class CompletionsController(Controller):
     async def get_one(
         self, completion_id: FromPath[UUID], principal: CurrentPrincipal, reads: ReadsDep
     ) -> CompletionView:
-        """One completion with its history (its poster, its manager, auditors and admins)."""
+        """One completion with its history: its poster, its manager, an admin, or an auditor
+        of a program the manager holds that the completion counts for (ledger/access.py)."""
         view = await reads.completion(completion_id)
+        held = () if principal.role != "auditor" else await _held(reads, view.manager_id)
         allow(
-            principal.is_admin()
-            or principal.role == "auditor"
-            or principal.is_provider(view.provider_id)
-            or principal.is_manager(view.manager_id),
-            "only the poster, the manager, an auditor or an admin",
-        )
+            access.may_read_completion(
+                principal, manager_id=view.manager_id, provider_id=view.provider_id,
+                programs=view.programs, held=held,
+            ),
+            "only the poster, the manager, an auditor of a program it counts for, or an admin",
+        )  # fmt: skip
         return view
 
     @post(
@@ -129,7 +133,7 @@ class CompletionsController(Controller):
         reads: ReadsDep,
     ) -> CompletionView:
         """Void a completion; the poster within its correction window, an auditor or an admin."""
-        corrector = await _corrector(completion_id, principal, ledger)
+        corrector = await _corrector(completion_id, principal, ledger, reads)
         await cmd.void_completion(
             ledger, ctx, completion_id, reason=data.reason, provider_id=corrector
         )
@@ -151,7 +155,7 @@ class CompletionsController(Controller):
         reads: ReadsDep,
     ) -> CompletionView:
         """Amend a completion (CEUs or date); the poster within its correction window."""
-        corrector = await _corrector(completion_id, principal, ledger)
+        corrector = await _corrector(completion_id, principal, ledger, reads)
         await cmd.amend_completion(
             ledger, ctx, completion_id, reason=data.reason, ceus=data.ceus,
             completed_on=data.completed_on, provider_id=corrector,
@@ -159,15 +163,28 @@ class CompletionsController(Controller):
         return await reads.completion(completion_id)
 
 
-async def _corrector(completion_id: UUID, principal: CurrentPrincipal, ledger: Any) -> str | None:
-    """Who corrects: the posting provider (window applies), or None for an auditor or admin."""
+async def _held(reads: Reads, manager_id: str) -> tuple[str, ...]:
+    """The programs the manager holds now (what a completion counts for depends on them)."""
+    return (await reads.profile(manager_id)).certifications
+
+
+async def _corrector(
+    completion_id: UUID, principal: CurrentPrincipal, ledger: Any, reads: Reads
+) -> str | None:
+    """Who corrects: the posting provider (window applies), or None for an admin or an
+    auditor of every program the completion counts for (ledger/access.py)."""
     posted = await require_completion(ledger.store, completion_id)
-    if principal.is_admin() or (
-        principal.role == "auditor" and set(principal.programs) & set(posted.programs)
-    ):
+    if principal.is_admin():
+        return None
+    if principal.role == "auditor":
+        held = await _held(reads, posted.manager_id)
+        allow(
+            access.corrects_freely(principal, programs=posted.programs, held=held),
+            "an auditor corrects only a completion that counts for its programs alone",
+        )
         return None
     allow(
         principal.is_provider(posted.provider_id),
-        "only the poster, an auditor of its programs, or an admin",
+        "only the poster, an auditor of every program it counts for, or an admin",
     )
     return principal.provider_id

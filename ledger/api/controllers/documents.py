@@ -19,6 +19,7 @@ from litestar.params import FromPath
 
 from events.codec import decode
 from events.store import RecordedEvent
+from ledger.access import WHOLE, ManagerScope
 from ledger.api.deps import CurrentPrincipal, ReadsDep, allow
 from ledger.api.errors import problems
 from ledger.api.reads import Reads
@@ -65,12 +66,13 @@ async def _last_event(reads: Reads, manager_id: str, version: int) -> RecordedEv
 async def transcript_pdf(
     reads: Reads, credentials: CredentialService, base: str, manager_id: str,
     program: str | None, *, as_of: date | None, known_at: datetime | None,
+    scope: ManagerScope = WHOLE,
 ) -> Response[bytes]:  # fmt: skip
     """The transcript (and the status beside it) as a PDF, with a verification link per
-    program whose latest renewal was approved."""
-    status = await reads.status(manager_id, as_of=as_of, known_at=known_at)
-    lines = await reads.transcript(manager_id, program, as_of=as_of, known_at=known_at)
-    record = await reads.record(manager_id, as_of=as_of, known_at=known_at)
+    program whose latest renewal was approved: only what `scope` sees (ledger/access.py)."""
+    status = await reads.status(manager_id, as_of=as_of, known_at=known_at, scope=scope)
+    lines = await reads.transcript(manager_id, program, as_of=as_of, known_at=known_at, scope=scope)
+    record = scope.record(await reads.record(manager_id, as_of=as_of, known_at=known_at))
     held = [c for c in status.certifications if program is None or c.program == program]
     verify = []
     for c in held:

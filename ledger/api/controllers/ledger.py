@@ -20,6 +20,7 @@ from ledger.api.deps import CurrentPrincipal, LedgerDep, PoolDep, allow
 from ledger.api.errors import READ_PROBLEMS, problems
 from ledger.api.metrics import Metrics, ProjectionHealth, projection_health
 from ledger.api.schemas import MAX_INT
+from ledger.commands.loaders import find_completions
 from ledger.infra.limits import ACQUIRE_TIMEOUT
 
 __all__ = ["LedgerController", "OperationsController"]
@@ -100,19 +101,25 @@ class LedgerController(Controller):
         before it, so the chain's linkage is checkable on any page."""
         _auditor_or_admin(principal)
         batch = await ledger.store.read_all(after=after, limit=limit)
+        if principal.is_admin():
+            return Feed(
+                events=[_feed_event(e, full=True) for e in batch],
+                next_after=batch[-1].position if batch else after,
+            )
         scoped = {e.position: privacy.names(e.data) for e in batch}
-        certified: set[str] = set()
-        if not principal.is_admin():
-            managers = {n.manager_id for n in scoped.values() if n.manager_id is not None}
-            async with pool.acquire() as conn:
-                certified = await privacy.certified_managers(conn, principal.programs, managers)
+        managers = {n.manager_id for n in scoped.values() if n.manager_id is not None}
+        async with pool.acquire() as conn:
+            held = await privacy.held_programs(conn, principal.programs, managers)
+        corrected = {
+            n.completion_id
+            for n in scoped.values()
+            if n.completion_id is not None and n.programs is None and n.manager_id in held
+        }
+        found = await find_completions(ledger.store, corrected) if corrected else {}
+        counts = {cid: event.programs for cid, (event, _) in found.items()}
         return Feed(
             events=[
-                _feed_event(
-                    e,
-                    full=principal.is_admin()
-                    or privacy.inside(scoped[e.position], principal.programs, certified),
-                )
+                _feed_event(e, full=privacy.inside(scoped[e.position], principal, held, counts))
                 for e in batch
             ],
             next_after=batch[-1].position if batch else after,

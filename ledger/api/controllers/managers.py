@@ -8,8 +8,10 @@ from litestar import Controller, get, post
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
+from ledger import access
 from ledger.api.deps import CurrentPrincipal, LedgerDep, ReadsDep, RequestContext, allow
 from ledger.api.errors import READ_PROBLEMS, WRITE_PROBLEMS, bad_query
+from ledger.api.privacy import manager_scope
 from ledger.api.schemas import (
     CertificationBody,
     ExtensionBody,
@@ -77,10 +79,11 @@ class ManagersController(Controller):
     async def profile(
         self, manager_id: FromPath[str], principal: CurrentPrincipal, reads: ReadsDep
     ) -> ProfileView:
-        """The manager's profile: name, email and the programs held."""
-        view = await reads.profile(manager_id)
-        allow(principal.may_read_profile(view), "a manager reads only their own record")
-        return view
+        """The manager's profile: name, email and the programs held (an auditor: those of its
+        programs only)."""
+        return await reads.profile(
+            manager_id, scope=await manager_scope(principal, reads, manager_id)
+        )
 
     @post(
         "/{manager_id:str}/profile",
@@ -97,8 +100,12 @@ class ManagersController(Controller):
         ledger: LedgerDep,
         reads: ReadsDep,
     ) -> ProfileView:
-        """Change the name or the email (or both)."""
-        allow(principal.may_read_profile(await reads.profile(manager_id)), "not your record")
+        """Change the name or the email (or both): the manager or an admin only, since the
+        email is where the manager's notices go."""
+        allow(
+            access.may_change_profile(principal, manager_id),
+            "only the manager or an admin changes a profile",
+        )
         await cmd.change_profile(ledger, ctx, manager_id, name=data.name, email=data.email)
         return await reads.profile(manager_id)
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 from litestar import Controller, get
 from litestar.params import FromPath
 
-from ledger.api.deps import CurrentPrincipal, ReadsDep, allow_manager_read
+from ledger.access import WHOLE, ManagerScope
+from ledger.api.deps import CurrentPrincipal, ReadsDep
 from ledger.api.errors import READ_PROBLEMS
+from ledger.api.privacy import manager_scope
 from ledger.api.reads import Reads
 from ledger.api.views import NoticesView
 from projections.notices import manager_notices
@@ -14,14 +16,15 @@ from projections.notices import manager_notices
 __all__ = ["NoticesController", "notices_of"]
 
 
-async def notices_of(reads: Reads, manager_id: str) -> NoticesView:
+async def notices_of(reads: Reads, manager_id: str, *, scope: ManagerScope = WHOLE) -> NoticesView:
     """The manager's outbox, once the `notices` projection has seen every event so far (a
-    decision just recorded is listed).  404 for an unknown manager."""
+    decision just recorded is listed), about the programs `scope` sees.  404 for an unknown
+    manager."""
     await reads.profile(manager_id)
     async with reads.pool.acquire() as conn:
         await reads.caught_up(conn, "notices")
         rows = await manager_notices(conn, manager_id)
-    return NoticesView(manager_id=manager_id, notices=rows)
+    return NoticesView(manager_id=manager_id, notices=[n for n in rows if scope.program(n.program)])
 
 
 class NoticesController(Controller):
@@ -34,5 +37,5 @@ class NoticesController(Controller):
     ) -> NoticesView:
         """Reminders (deadline in 90/45/15/1 days, grace started, lapsed) and news (renewal
         approved or denied, selected for audit), with whether and when each was sent."""
-        await allow_manager_read(principal, reads, manager_id)
-        return await notices_of(reads, manager_id)
+        scope = await manager_scope(principal, reads, manager_id)
+        return await notices_of(reads, manager_id, scope=scope)

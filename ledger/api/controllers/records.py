@@ -9,9 +9,10 @@ from litestar import Controller, Request, Response, get
 from litestar.params import FromPath, FromQuery, QueryParameter
 
 from ledger.api.controllers.documents import CREDENTIALS, CredentialsDep, base_url, transcript_pdf
-from ledger.api.deps import CurrentPrincipal, ReadsDep, allow_manager_read
+from ledger.api.deps import CurrentPrincipal, ReadsDep
 from ledger.api.errors import READ_PROBLEMS, bad_query
 from ledger.api.openapi import CsvOperation, csv_response, json_or_csv
+from ledger.api.privacy import manager_scope, require_program
 from ledger.api.views import ExplainView, StatusView
 from ledger.domain.reports import CycleReport, TranscriptLine
 from ledger.domain.values import LATEST
@@ -52,9 +53,9 @@ class RecordsController(Controller):
         known_at: KnownAt = None,
     ) -> StatusView:
         """Status of every certification: totals, shortfalls, renewal, days to the deadline."""
-        await allow_manager_read(principal, reads, manager_id)
+        scope = await manager_scope(principal, reads, manager_id)
         _check_as_of(as_of)
-        return await reads.status(manager_id, as_of=as_of, known_at=known_at)
+        return await reads.status(manager_id, as_of=as_of, known_at=known_at, scope=scope)
 
     @get("/status/explain", operation_id="explainStatus", responses=READ_PROBLEMS)
     async def explain(
@@ -67,9 +68,10 @@ class RecordsController(Controller):
         known_at: KnownAt = None,
     ) -> ExplainView:
         """Where every completion counted, or why it did not."""
-        await allow_manager_read(principal, reads, manager_id)
+        scope = await manager_scope(principal, reads, manager_id)
+        require_program(scope, principal, program)
         _check_as_of(as_of)
-        return await reads.explain(manager_id, program, as_of=as_of, known_at=known_at)
+        return await reads.explain(manager_id, program, as_of=as_of, known_at=known_at, scope=scope)
 
     @get(
         "/transcript",
@@ -95,14 +97,18 @@ class RecordsController(Controller):
     ) -> Response[list[TranscriptLine]] | Response[str] | Response[bytes]:
         """Every completion with its state (counted, amended, voided, late, repeat); as a
         PDF with the status, the ledger position it was made from and verification links."""
-        await allow_manager_read(principal, reads, manager_id)
+        scope = await manager_scope(principal, reads, manager_id)
+        require_program(scope, principal, program)
         _check_as_of(as_of)
         if format == "pdf":
             base = base_url(request, credentials)
             return await transcript_pdf(
-                reads, credentials, base, manager_id, program, as_of=as_of, known_at=known_at
-            )
-        lines = await reads.transcript(manager_id, program, as_of=as_of, known_at=known_at)
+                reads, credentials, base, manager_id, program, as_of=as_of, known_at=known_at,
+                scope=scope,
+            )  # fmt: skip
+        lines = await reads.transcript(
+            manager_id, program, as_of=as_of, known_at=known_at, scope=scope
+        )
         if format == "json":
             return Response(lines)
         return csv_response(TRANSCRIPT_COLUMNS, lines, f"{manager_id}-transcript.csv")
@@ -118,6 +124,7 @@ class RecordsController(Controller):
         known_at: KnownAt = None,
     ) -> list[CycleReport]:
         """Renewal-cycle history: dates, rules, CEUs, fee, renewal, late credits, audit."""
-        await allow_manager_read(principal, reads, manager_id)
+        scope = await manager_scope(principal, reads, manager_id)
+        require_program(scope, principal, program)
         _check_as_of(as_of)
-        return await reads.cycles(manager_id, program, as_of=as_of, known_at=known_at)
+        return await reads.cycles(manager_id, program, as_of=as_of, known_at=known_at, scope=scope)

@@ -247,7 +247,7 @@ class ProgramPages(Controller):
             raise NotFound("renewal", renewal_id)
         transcript = {
             line.completion_id: line
-            for line in await data.manager_transcript(state, filed.manager_id)
+            for line in await data.manager_transcript(state, filed.manager_id, code)
         }
         context = {
             **page_context(request, principal),
