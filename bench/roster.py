@@ -7,7 +7,7 @@ Each roster is 1,000 distinct postings that all count, spread over `--managers` 
 lines each at 200), like bench.http's roster row.  After `--warmup` untimed rosters, each
 of `--rosters` timed ones is split by timers wrapped around the roster's own steps:
 
-- parse: `batch_items` (the body decoded and every line checked)
+- parse: `read_batch` (the body decoded and every line checked)
 - find: the earlier postings (`find_many`), load: the managers' records (`current_many`,
   its `read_streams` included), append: `append_many` (sealing, the INSERT and the commit)
 - decide: the rest of `record_completions` (the rules, the events encoded)
@@ -155,7 +155,7 @@ def _instrument(app: Any, timers: Timers) -> None:
     store.append_many = timers.wrap("append", store.append_many)
     managers = app.state.ledger.managers
     managers.current_many = timers.wrap("load", managers.current_many)
-    controller.batch_items = timers.wrap("parse", controller.batch_items)
+    controller.read_batch = timers.wrap("parse", controller.read_batch)
     controller.batch_result = timers.wrap("answer", controller.batch_result)
     controller.record_completions = timers.wrap("command", controller.record_completions)
 

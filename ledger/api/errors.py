@@ -37,6 +37,7 @@ from ledger.domain.errors import (
     WrongState,
 )
 from ledger.infra.logs import database_outage
+from ledger.infra.workers import WorkersBusy
 
 __all__ = [
     "BATCH_PROBLEMS",
@@ -366,6 +367,11 @@ def _behind(request: Request[Any, Any, Any], exc: ProjectionBehind) -> ProblemRe
     )
 
 
+def _busy(request: Request[Any, Any, Any], exc: WorkersBusy) -> ProblemResponse:
+    """Too many PDFs (or large rosters) wait for a worker process: a retry, not a pile-up."""
+    return problem(request, 503, str(exc), headers={"Retry-After": RETRY_AFTER})
+
+
 def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> ProblemResponse:
     _log.exception("unhandled error on %s %s", request.method, request.url.path)
     return problem(request, 500, "an unexpected error occurred; it has been logged")
@@ -378,6 +384,7 @@ EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
     ConcurrencyConflict: _conflict,
     DuplicateEventId: _conflict,
     ProjectionBehind: _behind,
+    WorkersBusy: _busy,
     asyncpg.CharacterNotInRepertoireError: _unstorable,
     asyncpg.UntranslatableCharacterError: _unstorable,
     asyncpg.DataError: _out_of_range,

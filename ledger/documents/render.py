@@ -2,8 +2,10 @@
 
 WeasyPrint fetches what a page links to; its fetcher here allows `data:` URLs only, so a
 document never reaches the network or the file system (the stylesheet is inlined and the QR
-code is an SVG data URI).  Rendering takes a few hundred milliseconds of CPU, so it runs on a
-worker thread and the event loop keeps serving.
+code is an SVG data URI).  Printing takes a few hundred milliseconds of CPU, most of it holding
+the GIL, so a worker thread would hold the event loop too: the page is made here (Jinja, a few
+milliseconds) and printed in a worker process (ledger/infra/workers.py), two at a time and
+sixteen more in line; past that a PDF request is answered 503 with Retry-After.
 """
 
 from __future__ import annotations
@@ -12,15 +14,18 @@ import functools
 from pathlib import Path
 from typing import Any
 
-import anyio.to_thread
 import segno
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from weasyprint import HTML
 from weasyprint.urls import URLFetcher
 
+from ledger.infra.workers import WorkerPool
+
 __all__ = ["TEMPLATES", "html", "pdf", "qr_data_uri"]
 
 TEMPLATES = Path(__file__).parent / "templates"
+PRINTERS = WorkerPool("PDFs", waiting=16)
+"""The processes that print PDFs, for the whole process (each API worker has its own)."""
 
 
 @functools.cache
@@ -53,5 +58,6 @@ def _print(page: str) -> bytes:
 
 
 async def pdf(template: str, **context: Any) -> bytes:
-    """The template rendered to a PDF, on a worker thread."""
-    return await anyio.to_thread.run_sync(_print, html(template, **context))
+    """The template rendered to a PDF, printed in a worker process (`WorkersBusy` when too
+    many wait for one)."""
+    return await PRINTERS.run(_print, html(template, **context))

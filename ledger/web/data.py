@@ -21,7 +21,7 @@ from events.chain import ChainReport, verify
 from ledger.api.auth import Created, Principal, Role, TokenEntry, TokenStore
 from ledger.api.controllers.notices import notices_of
 from ledger.api.reads import Reads
-from ledger.api.rosters import batch_items, batch_result
+from ledger.api.rosters import batch_result, read_batch
 from ledger.api.views import (
     AuditView,
     BatchResult,
@@ -183,7 +183,7 @@ async def upload_roster(
     app_state: State, ctx: Context, provider_id: str, csv_bytes: bytes
 ) -> BatchResult:
     """POST /v1/completions/batch with text/csv."""
-    parsed = batch_items(csv_bytes, "text/csv")
+    parsed = await read_batch(csv_bytes, "text/csv")
     postings = [p for p in parsed if isinstance(p, Posting)]
     outcomes = await record_completions(_ledger(app_state), ctx, provider_id, postings)
     return batch_result(parsed, outcomes)

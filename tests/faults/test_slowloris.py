@@ -16,12 +16,14 @@ SECONDS = 6.0
 NORMAL_REQUESTS = 20
 
 
-async def _stall(port: int, stop: asyncio.Event) -> bool:
-    """Open a connection and dribble a request that never ends; True if the server closed it."""
+async def _stall(port: int, stop: asyncio.Event, opened: list[int]) -> bool:
+    """Open a connection and dribble a request that never ends; True if the server closed it.
+    `opened` counts the connections whose request line is sent."""
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     try:
         writer.write(b"POST /v1/completions HTTP/1.1\r\nHost: 127.0.0.1\r\n")
         await writer.drain()
+        opened.append(1)
         n = 0
         while not stop.is_set():
             writer.write(f"X-Slow-{n}: {'a' * 8}\r\n".encode())
@@ -42,8 +44,11 @@ async def _stall(port: int, stop: asyncio.Event) -> bool:
 
 async def test_fifty_stalled_connections_do_not_stop_a_normal_client(server: Server):
     stop = asyncio.Event()
-    stalls = [asyncio.create_task(_stall(server.port, stop)) for _ in range(STALLED)]
-    await asyncio.sleep(0.5)  # every stalled connection is open before the client comes
+    opened: list[int] = []
+    stalls = [asyncio.create_task(_stall(server.port, stop, opened)) for _ in range(STALLED)]
+    async with asyncio.timeout(30):  # every stalled connection is open before the client comes
+        while len(opened) < STALLED:
+            await asyncio.sleep(0.01)
     answered, slowest = 0, 0.0
     try:
         async with asyncio.timeout(60):

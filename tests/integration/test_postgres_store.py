@@ -25,6 +25,22 @@ def _in_own_thread(make_coro):
     return asyncio.to_thread(lambda: asyncio.run(make_coro()))
 
 
+async def _until_a_session_waits_for_a_lock(dsn: str) -> None:
+    """Until a session of this database waits for a lock (the head lock the held-open append
+    holds): a poll of pg_stat_activity with a deadline, not a pause that guesses."""
+    waiting = """
+        SELECT count(*) FROM pg_stat_activity
+        WHERE datname = current_database() AND wait_event_type = 'Lock'
+    """
+    conn = await asyncpg.connect(dsn)
+    try:
+        async with asyncio.timeout(30):
+            while not await conn.fetchval(waiting):
+                await asyncio.sleep(0.01)
+    finally:
+        await conn.close()
+
+
 async def test_a_tailing_reader_sees_every_position_once_and_in_order(dsn, pg_store):
     threads, appends_per_writer = 6, 40
 
@@ -93,7 +109,7 @@ async def test_an_append_cannot_take_a_position_until_the_one_before_commits(dsn
     slow = asyncio.ensure_future(_in_own_thread(slow_append))
     await asyncio.to_thread(holding.wait, 30)
     fast = asyncio.create_task(pg_store.append("fast", facts(1), expected_version=0))
-    await asyncio.sleep(0.3)
+    await _until_a_session_waits_for_a_lock(dsn)
 
     assert not fast.done(), "the second append must wait for the head lock"
     assert await pg_store.read_all() == []

@@ -17,7 +17,7 @@ from events.postgres import connect
 from ledger.cli import SYSTEM
 from ledger.commands import Ledger, catalogue
 from ledger.infra.projectors import SHUTDOWN_TIMEOUT, running_projectors
-from projections.engine import CheckpointMoved, ProjectionRunner, read_checkpoint
+from projections.engine import _LOCK_CLASS, CheckpointMoved, ProjectionRunner, read_checkpoint
 from projections.streams import StreamSummaries
 from tests.builders import facts
 
@@ -212,7 +212,7 @@ async def test_a_running_projector_is_woken_by_notify_and_a_standby_takes_over(d
     active = ProjectionRunner(dsn, StreamSummaries(), poll_interval=600)
     standby = ProjectionRunner(dsn, StreamSummaries(), poll_interval=0.05)
     tasks = [asyncio.create_task(active.run(stop_active))]
-    await asyncio.sleep(0.2)
+    await _until_locked(pool, active)  # the standby starts only once the active one holds it
     tasks.append(asyncio.create_task(standby.run(stop_standby)))
 
     try:
@@ -230,6 +230,20 @@ async def test_a_running_projector_is_woken_by_notify_and_a_standby_takes_over(d
         stop_active.set()
         stop_standby.set()
         await asyncio.gather(*tasks)
+
+
+async def _until_locked(pool, runner: ProjectionRunner, seconds: float = 20) -> None:
+    """Until some session holds `runner`'s advisory lock (`try_lock`'s two keys) in this
+    database: a poll of pg_locks with a deadline, not a guess of how long connecting takes."""
+    held = """
+        SELECT count(*) FROM pg_locks
+        WHERE locktype = 'advisory' AND granted AND objsubid = 2
+          AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+          AND classid::int8 = $1 AND objid::int8 = hashtext($2)::int8 & 4294967295
+    """
+    async with asyncio.timeout(seconds):
+        while not await pool.fetchval(held, _LOCK_CLASS, runner.projection.name):
+            await asyncio.sleep(0.01)
 
 
 async def _until(pool, position: int, seconds: float = 20) -> None:

@@ -17,7 +17,7 @@ from ledger import access
 from ledger.api.deps import CurrentPrincipal, LedgerDep, ReadsDep, RequestContext, allow
 from ledger.api.errors import BATCH_PROBLEMS, READ_PROBLEMS, WRITE_PROBLEMS
 from ledger.api.reads import Reads
-from ledger.api.rosters import batch_items, batch_result
+from ledger.api.rosters import batch_result, read_batch
 from ledger.api.schemas import MAX_BATCH, AmendBody, CompletionBody, VoidBody
 from ledger.api.views import BatchResult, CompletionView
 from ledger.commands import Posting, Receipt
@@ -95,7 +95,7 @@ class CompletionsController(Controller):
     ) -> BatchResult:
         """Post a roster: each item is recorded, found a duplicate, or rejected with its reason."""
         provider_id = _provider(principal)
-        parsed = batch_items(await request.body(), request.headers.get("content-type", ""))
+        parsed = await read_batch(await request.body(), request.headers.get("content-type", ""))
         postings = [p for p in parsed if isinstance(p, Posting)]
         outcomes = await record_completions(ledger, ctx, provider_id, postings)
         return batch_result(parsed, outcomes)
