@@ -149,6 +149,8 @@ class Catalogue:
         """The highest position known to be stored (NOTIFY, this process's writes)."""
         self._following = False
         self._lock = asyncio.Lock()
+        self.heard = 0
+        """The last position of the last append the follower told of, catalogue or not."""
         self.refreshes = 0
         """Reads of the store this catalogue made (for tests and the benchmark)."""
         self._program_events: list[tuple[ProgramDefined | ProgramRulesRevised, datetime]] = []
@@ -178,6 +180,7 @@ class Catalogue:
     def stored(self, position: int, types: Iterable[str]) -> None:
         """An append up to `position` stored events of `types`: news only if one of them is
         a catalogue event."""
+        self.heard = max(self.heard, position)
         if not _CATALOGUE_TYPES.isdisjoint(types):
             self.saw(position)
 
