@@ -104,6 +104,9 @@ async def test_a_server_killed_during_a_1000_line_roster_then_sent_it_again_hold
             await wait_for(lambda: first.done() or _busy(watcher), 30, step=0.0005)
             await server.kill()
             interrupted = await asyncio.gather(first, return_exceptions=True)
+        # The killed server's sessions outlive it until PostgreSQL notices the closed sockets;
+        # one may still be committing the roster.  Count only once they are all gone.
+        await wait_for(lambda: _gone(watcher), 30)
     finally:
         await watcher.close()
     stored_at_kill = sum((await completion_counts(ledger_dsn)).values())
@@ -145,4 +148,13 @@ async def _busy(watcher: asyncpg.Connection) -> bool:
             " AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
             " AND state IN ('active', 'idle in transaction')"
         )
+    )
+
+
+async def _gone(watcher: asyncpg.Connection) -> bool:
+    """No other client session of the ledger's database is left (the killed server's
+    backends have ended, after finishing or rolling back what they were doing)."""
+    return not await watcher.fetchval(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+        " AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
     )
