@@ -35,9 +35,11 @@ from litestar.utils.scope.state import ScopeState
 
 from events.codec import Actor
 from ledger.api.auth import Principal
+from ledger.api.errors import RETRY_AFTER
 from ledger.api.request_log import request_info
 from ledger.commands import Context
 from ledger.domain.errors import DomainError, NotFound
+from ledger.infra.workers import WorkersBusy
 from ledger.web import data
 
 __all__ = [
@@ -242,8 +244,15 @@ def _domain(request: Request[Any, Any, Any], exc: DomainError) -> Response[Any]:
     return _error_page(request, 422, "That cannot be done", exc.detail)
 
 
+def _busy(request: Request[Any, Any, Any], exc: WorkersBusy) -> Response[Any]:
+    page = _error_page(request, 503, "Busy: try again in a moment", str(exc))
+    page.headers["Retry-After"] = RETRY_AFTER
+    return page
+
+
 WEB_EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
     LoginRequired: _login_required,
+    WorkersBusy: _busy,
     HTTPException: _http,
     NotFoundException: _http,
     DomainError: _domain,
