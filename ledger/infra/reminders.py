@@ -11,10 +11,15 @@ each.  `ReminderScheduler.run` calls it every `interval` seconds with the clock'
 several processes are harmless, and a transaction-level advisory lock lets only one do the
 work at a time.  A lapsed certification whose lapse notice is out is not looked at again.
 
-It also runs as soon as the `ceu` read model has moved on (checked every `check` seconds, one
-small query): the notices of data recorded after start-up (the demo's, an import, a new
-certification) are queued within seconds, not at the next hourly run.  The first `make run`
-records the demo data after this job has started, and showed no reminder for an hour.
+It also runs as soon as the `ceu` read model has moved on: the notices of data recorded after
+start-up (the demo's, an import, a new certification) are queued within moments, not at the
+next hourly run (the first `make run` records the demo data after this job has started, and
+showed no reminder for an hour).  It learns of new data as the projectors do, by LISTEN on the
+store's channel (every append's commit sends NOTIFY with the new head), on one connection it
+keeps: a notification makes it look at the `ceu` checkpoint (one small query), again after a
+short pause while the projector has not yet reached the announced head, and otherwise only
+every `fallback` seconds (a connection lost and made again also makes it look).  Nothing is
+queried while nothing is stored: it used to open a connection every 5 s to look.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ from collections.abc import AsyncIterator, Callable
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from events.postgres import connect
+from events.postgres import NOTIFY_CHANNEL, connect
 from events.store import utc_now
 from ledger.domain.notices import REMINDER_DAYS, on_date
 from ledger.infra.mailer import Mailer, Smtp
@@ -87,23 +92,62 @@ class ReminderScheduler:
         *,
         clock: Callable[[], datetime] = utc_now,
         interval: float = 3600.0,
-        check: float = 5.0,
+        fallback: float = 60.0,
+        check: float = 0.2,
     ) -> None:
-        self.dsn, self.clock, self.interval, self.check = dsn, clock, interval, check
+        self.dsn, self.clock, self.interval = dsn, clock, interval
+        self.fallback, self.check = fallback, check
         self.failures = 0
         self.seen: int | None = None
         """The `ceu` read model's position at the last run."""
+        self.projected = 0
+        """The `ceu` read model's position when last looked at."""
+        self.heard = 0
+        """The highest head position a NOTIFY announced."""
         self.last = -float("inf")
         """When the last run started (time.monotonic)."""
+        self.runs = 0
+        """How many times `remind` has run (for the tests: they wait on `ran`, not a clock)."""
+        self.ran = asyncio.Event()
+        self.wake = asyncio.Event()
+        self._behind = 0
+        self._conn: asyncpg.Connection | None = None
 
-    async def run_once(self) -> int:
+    async def _connection(self) -> asyncpg.Connection:
+        """The one connection kept, listening on the store's channel (made again when lost)."""
+        if self._conn is not None and not self._conn.is_closed():
+            return self._conn
         conn = await connect(self.dsn, timeout=CONNECT_TIMEOUT, command_timeout=COMMAND_TIMEOUT)
         try:
-            self.seen = (await read_checkpoint(conn, "ceu")).position
-            now = self.clock()
-            return await remind(conn, now.date(), now)
-        finally:
+            conn.add_termination_listener(lambda _conn: self.wake.set())
+            await conn.add_listener(NOTIFY_CHANNEL, self._announced)
+        except BaseException:
             conn.terminate()
+            raise
+        self._conn = conn
+        return conn
+
+    def _announced(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
+        with contextlib.suppress(ValueError):
+            self.heard = max(self.heard, int(payload))
+        self._behind = 0
+        self.wake.set()
+
+    async def close(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.shield(conn.close(timeout=1))
+            conn.terminate()
+
+    async def run_once(self) -> int:
+        conn = await self._connection()
+        self.seen = self.projected = (await read_checkpoint(conn, "ceu")).position
+        now = self.clock()
+        added = await remind(conn, now.date(), now)
+        self.runs += 1
+        self.ran.set()
+        return added
 
     async def step(self) -> int | None:
         """`run_once` if `interval` has passed since the last run or the read model moved on
@@ -115,30 +159,52 @@ class ReminderScheduler:
 
     async def moved(self) -> bool:
         """Whether the `ceu` read model has new data since the last run."""
-        conn = await connect(self.dsn, timeout=CONNECT_TIMEOUT, command_timeout=COMMAND_TIMEOUT)
-        try:
-            return (await read_checkpoint(conn, "ceu")).position != self.seen
-        finally:
-            conn.terminate()
+        conn = await self._connection()
+        self.projected = (await read_checkpoint(conn, "ceu")).position
+        return self.projected != self.seen
+
+    def pause(self) -> float:
+        """How long to wait for a NOTIFY before looking again: a short pause, doubling, while
+        the projector has not reached the announced head; else the fallback (or the hour)."""
+        left = max(0.0, self.interval - (time.monotonic() - self.last))
+        if self.heard > self.projected:
+            self._behind += 1
+            return min(self.check * 2 ** (self._behind - 1), self.fallback, left)
+        return min(self.fallback, left)
 
     async def run(self, stop: asyncio.Event) -> None:
         """`run_once` now, every `interval` seconds, and whenever the `ceu` read model has
-        moved on (looked at every `check` seconds), until `stop`; errors are logged and
-        retried sooner (at most a minute later)."""
-        while not stop.is_set():
-            pause = min(self.check, self.interval)
-            try:
-                added = await self.step()
-                if added:
-                    _log.info("reminders: %d notices due", added)
-                self.failures = 0
-            except Exception as exc:
-                self.failures += 1
-                self.last = -float("inf")
-                pause = min(self.interval, 0.5 * 2**self.failures, 60.0)
-                _log.warning("reminders failed: %s; retrying in %.1f s", exc, pause)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), pause)
+        moved on (looked at on each NOTIFY, and every `fallback` seconds), until `stop`;
+        errors are logged and retried sooner (at most a minute later)."""
+        try:
+            while not stop.is_set():
+                self.wake.clear()
+                try:
+                    added = await self.step()
+                    if added:
+                        _log.info("reminders: %d notices due", added)
+                    self.failures = 0
+                    pause = self.pause()
+                except Exception as exc:
+                    self.failures += 1
+                    self.last = -float("inf")
+                    await self.close()
+                    pause = min(self.interval, 0.5 * 2**self.failures, 60.0)
+                    _log.warning("reminders failed: %s; retrying in %.1f s", exc, pause)
+                await _wait_any(stop, self.wake, pause)
+        finally:
+            await self.close()
+
+
+async def _wait_any(stop: asyncio.Event, wake: asyncio.Event, seconds: float) -> None:
+    """Until `stop` or `wake` is set, or `seconds` have passed."""
+    waiters = [asyncio.create_task(stop.wait()), asyncio.create_task(wake.wait())]
+    try:
+        await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()
+        await asyncio.gather(*waiters, return_exceptions=True)
 
 
 @contextlib.asynccontextmanager

@@ -61,6 +61,7 @@ __all__ = [
     "enroll_manager",
     "fee_paid",
     "grant_certification",
+    "manager_names",
     "manager_record",
     "pay_fee",
     "refund_fee",
@@ -405,6 +406,21 @@ class DueLine(msgspec.Struct, frozen=True, kw_only=True):
 async def manager_record(app_state: State, manager_id: str) -> ManagerRecord:
     """The manager's record now (name, fees, standing), as the status read folds it."""
     return await _reads(app_state).record(manager_id)
+
+
+async def manager_names(app_state: State, code: str) -> dict[str, str]:
+    """Manager id -> name, of every manager certified in `code`: GET /v1/managers?program=,
+    the read that shows an association the managers of its program, page by page."""
+    names: dict[str, str] = {}
+    after = 0
+    while True:
+        page = await _reads(app_state).managers_list(
+            program=code, q=None, status=None, after=after, limit=500
+        )
+        names.update((m.manager_id, m.name) for m in page.managers)
+        if page.next_after is None:
+            return names
+        after = page.next_after
 
 
 async def associations(app_state: State) -> dict[str, str]:

@@ -5,6 +5,7 @@ notices of those lives, each sent once, on the day it became due."""
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -300,4 +301,42 @@ async def test_the_scheduler_runs_again_as_soon_as_new_data_is_projected_not_an_
         kinds = [r[1] for r in await _outbox(conn)]
     finally:
         await conn.close()
+        await scheduler.close()
     assert kinds == ["deadline_90"]
+
+
+async def test_the_running_scheduler_is_woken_by_notify_not_by_polling(dsn, pool) -> None:
+    """It used to open a connection every 5 s to look at the read model.  With the hour and
+    the fallback far longer than the test, only the store's NOTIFY can make it run again."""
+    clock = SteppingClock(at_nine(date(2025, 12, 1)))
+    ledger = Ledger(PostgresEventStore(pool, clock=clock), clock=clock)
+    runner = ProjectionRunner(dsn, CeuProjection())
+    scheduler = ReminderScheduler(dsn, clock=lambda: clock.now, interval=3600, fallback=3600)
+    stop = asyncio.Event()
+    task = asyncio.create_task(scheduler.run(stop))
+    conn = await connect(dsn)
+    try:
+        async with asyncio.timeout(30):  # a guard against hanging, not an ordering
+            await _ran(scheduler, 1)  # on start, listening from then on
+            assert scheduler.heard <= scheduler.projected  # nothing announced yet
+            await catalogue.ensure_default_programs(ledger, ADMIN)
+            await enrolment.enroll_manager(
+                ledger, ADMIN, manager_id="alex", name="Alex", email="alex@example.org"
+            )
+            await enrolment.grant_certification(
+                ledger, ADMIN, "alex", program="CMM", certified_on=CERTIFIED
+            )
+            await runner.catch_up(conn)
+            await _ran(scheduler, 2)
+        assert [r[1] for r in await _outbox(conn)] == ["deadline_90"]
+        assert scheduler.heard == scheduler.projected  # caught up: back to the fallback
+    finally:
+        stop.set()
+        await task
+        await conn.close()
+
+
+async def _ran(scheduler: ReminderScheduler, runs: int) -> None:
+    while scheduler.runs < runs:
+        scheduler.ran.clear()
+        await scheduler.ran.wait()

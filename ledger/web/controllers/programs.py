@@ -149,6 +149,33 @@ STANDING_LABELS = {
 }
 
 
+async def _decided(state: Any, code: str, renewal_id: UUID) -> str | None:
+    """What a decision posted twice finds: when and by whom the renewal was decided; None if
+    it is still to decide."""
+    _, row = await data.renewal_evidence(state, renewal_id)
+    if row is None or row.decided_at is None:
+        return None
+    by = (await data.associations(state)).get(code, code)
+    return (
+        f"Nothing was recorded: this renewal was already {row.state} on {day(row.decided_at)} "
+        f"by {by}."
+    )
+
+
+async def _revoked(state: Any, manager_id: str, code: str) -> str | None:
+    """What a revocation posted twice (a reload, a second tab) finds: when and by whom the
+    certification was revoked; None if it is not revoked after all."""
+    record = await data.manager_record(state, manager_id)
+    names = await data.associations(state)
+    held = data.standing_of(record, code, names.get(code, code))
+    if held is None:
+        return None
+    return (
+        f"Nothing was recorded: the {code} certification of {record.name} was already revoked "
+        f"on {day(held.at)} by {held.association}."
+    )
+
+
 def _may_audit(principal: Viewer, code: str) -> None:
     """The register, the due list and audits are the association's (as in the API)."""
     if not principal.audits(code):
@@ -189,6 +216,7 @@ async def program_page(
         **page_context(request, principal),
         "code": code,
         "register": register,
+        "names": await data.manager_names(state, code),
         "register_counts": counts,
         "register_total": len(everything),
         "filter_errors": filter_errors,
@@ -253,6 +281,7 @@ class ProgramPages(Controller):
             **page_context(request, principal),
             "code": code,
             "filed": filed,
+            "name": (await data.manager_record(state, filed.manager_id)).name,
             "row": row,
             "lines": transcript,
             "errors": errors or {},
@@ -283,14 +312,14 @@ class ProgramPages(Controller):
                 approve=body.decision == "approve",
                 reason=body.reason,
             )
-        except WrongState:
-            _, row = await data.renewal_evidence(request.app.state, renewal_id)
-            if row is not None and row.decided_at is not None:
-                flash(request, f"Nothing was recorded: this renewal was already {row.state} on "
-                               f"{day(row.decided_at)}.")  # fmt: skip
-                return Redirect(f"/programs/{code}/renewals/{renewal_id}", status_code=303)
-            raise
         except (FormInvalid, DomainError) as exc:
+            # Posted twice (a reload, a stale second tab, its "I confirm" ticked or not): say
+            # what had happened, and by whom, rather than what is wrong with a stale form.
+            if (done := await _decided(request.app.state, code, renewal_id)) is not None:
+                flash(request, done)
+                return Redirect(f"/programs/{code}/renewals/{renewal_id}", status_code=303)
+            if isinstance(exc, WrongState):
+                raise
             found = exc.errors if isinstance(exc, FormInvalid) else errors_of(exc)
             return await self._renewal_page(
                 request, principal, code, renewal_id, errors=found, values=values,
@@ -351,6 +380,13 @@ class ProgramPages(Controller):
             "code": code,
             "audit": found,
             "findings": {f.renewal_id: f for f in found.findings},
+            "names": await data.manager_names(request.app.state, code),
+            "holders": {
+                str(r.renewal_id): r.manager_id
+                for r in await data.renewal_register(request.app.state, code)
+                if r.renewal_id in found.selected
+            },
+            "selected_ids": [str(rid) for rid in found.selected],
             "errors": errors or {},
             "values": values or {},
         }
@@ -395,7 +431,13 @@ class ProgramPages(Controller):
             match body.action:
                 case "revoke":
                     _confirmed(values, "revoke this certification")
-                    await data.revoke(state, ctx, body.manager_id, code, body.reason)
+                    try:
+                        await data.revoke(state, ctx, body.manager_id, code, body.reason)
+                    except WrongState:
+                        if (done := await _revoked(state, body.manager_id, code)) is None:
+                            raise
+                        flash(request, done)
+                        return Redirect(f"/programs/{code}#standing", status_code=303)
                 case "reinstate":
                     await data.reinstate(state, ctx, body.manager_id, code, body.reason)
                 case "extend":
