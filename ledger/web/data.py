@@ -18,6 +18,7 @@ from litestar.datastructures import State
 
 from events.catalog import ActivityRegistered, CompletionRecorded, FeePaid, RenewalFiled
 from events.chain import ChainReport, verify
+from ledger.access import WHOLE, ManagerScope
 from ledger.api.auth import Created, Principal, Role, TokenEntry, TokenStore
 from ledger.api.controllers.notices import notices_of
 from ledger.api.reads import Reads
@@ -132,28 +133,34 @@ async def session_principal(app_state: State, token_id: UUID) -> Principal | Non
 # --- managers ---------------------------------------------------------------------------------
 
 
-async def manager_status(app_state: State, manager_id: str) -> StatusView:
-    """GET /v1/managers/{manager_id}/status."""
-    return await _reads(app_state).status(manager_id)
+async def manager_status(
+    app_state: State, manager_id: str, scope: ManagerScope = WHOLE
+) -> StatusView:
+    """GET /v1/managers/{manager_id}/status, as `scope` sees it (ledger/access.py)."""
+    return await _reads(app_state).status(manager_id, scope=scope)
 
 
 async def manager_transcript(
-    app_state: State, manager_id: str, program: str | None = None
+    app_state: State, manager_id: str, program: str | None = None, scope: ManagerScope = WHOLE
 ) -> list[TranscriptLine]:
     """GET /v1/managers/{manager_id}/transcript?program= (default every program).  An
     association's page asks for its program only, so that a line's state is that program's
     and never another's (ledger/access.py)."""
-    return await _reads(app_state).transcript(manager_id, program)
+    return await _reads(app_state).transcript(manager_id, program, scope=scope)
 
 
-async def manager_cycles(app_state: State, manager_id: str, program: str) -> list[CycleReport]:
+async def manager_cycles(
+    app_state: State, manager_id: str, program: str, scope: ManagerScope = WHOLE
+) -> list[CycleReport]:
     """GET /v1/managers/{manager_id}/cycles?program=."""
-    return await _reads(app_state).cycles(manager_id, program)
+    return await _reads(app_state).cycles(manager_id, program, scope=scope)
 
 
-async def manager_notices(app_state: State, manager_id: str) -> NoticesView:
+async def manager_notices(
+    app_state: State, manager_id: str, scope: ManagerScope = WHOLE
+) -> NoticesView:
     """GET /v1/managers/{manager_id}/notices."""
-    return await notices_of(_reads(app_state), manager_id)
+    return await notices_of(_reads(app_state), manager_id, scope=scope)
 
 
 async def file_renewal(app_state: State, ctx: Context, manager_id: str, program: str) -> UUID:

@@ -12,6 +12,7 @@ from litestar.di import Provide
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
+from ledger.access import ManagerScope, scope_of
 from ledger.api.controllers.documents import RenewalDocumentsController, transcript_pdf
 from ledger.api.controllers.records import TRANSCRIPT_COLUMNS
 from ledger.api.openapi import csv_response
@@ -23,16 +24,22 @@ from ledger.web.session import OutOfScope, Viewer, context_of, flash, page_conte
 __all__ = ["ManagerPages"]
 
 
-async def _may_read(request: Request[Any, Any, Any], principal: Viewer, manager_id: str) -> None:
-    """The manager, an admin, or an auditor of a program the manager holds (as the API)."""
+async def _scope(
+    request: Request[Any, Any, Any], principal: Viewer, manager_id: str
+) -> ManagerScope:
+    """What the viewer sees of the manager (ledger/access.py, the API's own policy): all of it
+    for the manager and an admin; an auditor, only the programs it audits that the manager
+    holds; OutOfScope if nothing."""
     held: tuple[str, ...] = ()
     if principal.role == "auditor":
         try:
             held = tuple((await data.manager_record(request.app.state, manager_id)).certifications)
         except NotFound:
             held = ()
-    if not principal.may_read_manager(manager_id, held):
+    scope = scope_of(principal, manager_id, held)
+    if not scope.any:
         raise OutOfScope(detail="A manager's page is for that manager and the associations.")
+    return scope
 
 
 async def manager_page(
@@ -46,13 +53,14 @@ async def manager_page(
     form_values: dict[str, dict[str, str]] | None = None,
 ) -> Template:
     state = request.app.state
-    status = await data.manager_status(state, manager_id)
-    record = await data.manager_record(state, manager_id)
-    held = tuple(c.program for c in status.certifications if _sees(principal, c.program))
+    scope = await _scope(request, principal, manager_id)
+    status = await data.manager_status(state, manager_id, scope)
+    record = scope.record(await data.manager_record(state, manager_id))
+    held = tuple(c.program for c in status.certifications)
     names = await data.associations(state)
     base = state.credentials.base(str(request.base_url))
     cycles = {
-        c.program: await data.manager_cycles(state, manager_id, c.program)
+        c.program: await data.manager_cycles(state, manager_id, c.program, scope)
         for c in status.certifications
     }
     context = {
@@ -67,9 +75,9 @@ async def manager_page(
             for code in held
             if principal.audits(code) or principal.is_admin()
         },
-        "transcript": await data.manager_transcript(state, manager_id),
+        "transcript": await data.manager_transcript(state, manager_id, scope=scope),
         "cycles": cycles,
-        "notices": (await data.manager_notices(state, manager_id)).notices,
+        "notices": (await data.manager_notices(state, manager_id, scope)).notices,
         "is_self": principal.is_manager(manager_id),
         "refused": refused,
         "refused_program": refused_program,
@@ -78,11 +86,6 @@ async def manager_page(
     }
     failed = refused is not None or bool(form_errors)
     return Template("manager.html", context=context, status_code=422 if failed else 200)
-
-
-def _sees(principal: Viewer, program: str) -> bool:
-    """Documents and fees of a program: the holder's, the program's auditors', the admins'."""
-    return principal.role in ("manager", "admin") or principal.audits(program)
 
 
 class ManagerPages(Controller):
@@ -94,15 +97,14 @@ class ManagerPages(Controller):
     async def page(
         self, request: Request[Any, Any, Any], manager_id: FromPath[str], principal: Viewer
     ) -> Template:
-        await _may_read(request, principal, manager_id)
         return await manager_page(request, principal, manager_id)
 
     @get("/{manager_id:str}/transcript.csv")
     async def transcript_csv(
         self, request: Request[Any, Any, Any], manager_id: FromPath[str], principal: Viewer
     ) -> Response[str]:
-        await _may_read(request, principal, manager_id)
-        lines = await data.manager_transcript(request.app.state, manager_id)
+        scope = await _scope(request, principal, manager_id)
+        lines = await data.manager_transcript(request.app.state, manager_id, scope=scope)
         return csv_response(TRANSCRIPT_COLUMNS, lines, f"transcript-{manager_id}.csv")
 
     @get("/{manager_id:str}/transcript.pdf")
@@ -110,11 +112,18 @@ class ManagerPages(Controller):
         self, request: Request[Any, Any, Any], manager_id: FromPath[str], principal: Viewer
     ) -> Response[bytes]:
         """The API's transcript PDF (ledger/api/controllers/documents.py), for the session."""
-        await _may_read(request, principal, manager_id)
+        scope = await _scope(request, principal, manager_id)
         state = request.app.state
         base = state.credentials.base(str(request.base_url))
         return await transcript_pdf(
-            state.reads, state.credentials, base, manager_id, None, as_of=None, known_at=None
+            state.reads,
+            state.credentials,
+            base,
+            manager_id,
+            None,
+            as_of=None,
+            known_at=None,
+            scope=scope,
         )
 
     @get("/{manager_id:str}/renewals/{renewal_id:uuid}/certificate.pdf")
@@ -127,7 +136,7 @@ class ManagerPages(Controller):
     ) -> Response[bytes]:
         """The API's certificate PDF (GET /v1/renewals/{id}/certificate.pdf, its own checks),
         for the session."""
-        await _may_read(request, principal, manager_id)
+        await _scope(request, principal, manager_id)
         state = request.app.state
         certificate = RenewalDocumentsController.certificate.fn
         return await certificate(  # type: ignore[no-any-return]
