@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 import msgspec
 
-from ledger.api.schemas import is_decimal_marker
+from ledger.api.schemas import PATTERN_WORDS, is_decimal_marker
 from ledger.api.strict import convert_form
 from ledger.domain.errors import DomainError, Invalid
 
@@ -53,8 +53,9 @@ def _message(label: str, annotation: Any, detail: str) -> str:
         return f"Enter {label} as a whole number"
     if typing.get_origin(base) is typing.Literal:
         return f"Choose {label}: one of {', '.join(map(str, typing.get_args(base)))}"
-    if "pattern" in detail:
-        return f"Enter {label} using letters, digits and . _ : - only (program codes: CMM)"
+    for pattern, words in PATTERN_WORDS.items():
+        if f"regex '{pattern}'" in detail.replace("\\\\", "\\"):
+            return f"Enter {label} as {words}"
     if "length" in detail:
         return f"{label.capitalize()} is too long or empty"
     return f"Check {label}: {detail}"
