@@ -15,7 +15,7 @@ from uuid import UUID
 
 from litestar.datastructures import State
 
-from events.catalog import ActivityRegistered, CompletionRecorded, RenewalFiled
+from events.catalog import ActivityRegistered, CompletionRecorded, RenewalFiled, Rules
 from events.chain import ChainReport, verify
 from ledger.api.auth import Created, Principal, Role, TokenEntry, TokenStore
 from ledger.api.controllers.notices import notices_of
@@ -35,7 +35,7 @@ from ledger.commands import standing as standings
 from ledger.commands.loaders import find_completion, find_renewal
 from ledger.commands.rosters import record_completions
 from ledger.domain.catalogue import Activity
-from ledger.domain.errors import NotFound
+from ledger.domain.errors import FieldError, NotFound
 from ledger.domain.reports import CycleReport, TranscriptLine
 from projections.ceu_queries import RegisterRow
 
@@ -66,10 +66,14 @@ __all__ = [
     "renewal_evidence",
     "renewal_register",
     "revoke",
+    "revise_rules",
     "revoke_token",
     "session_principal",
+    "spreadsheet_header",
     "tokens",
+    "unknown_scope",
     "upload_roster",
+    "upload_roster_lines",
     "verify_ledger",
     "void_completion",
 ]
@@ -331,3 +335,38 @@ async def register_provider(
     await catalogue.register_provider(
         _ledger(app_state), ctx, provider_id=provider_id, name=name, programs=programs
     )
+
+
+# provider and admin pages ---------------------------------------------------------------------
+
+
+async def unknown_scope(
+    app_state: State, *, provider_id: str | None, manager_id: str | None, programs: list[str]
+) -> list[FieldError]:
+    """What POST /v1/tokens refuses beyond the shape: a provider, manager or program the
+    ledger does not know (as `ceu-ledger token create` does)."""
+    return await _tokens(app_state).unknown_scope(
+        provider_id=provider_id, manager_id=manager_id, programs=programs
+    )
+
+
+async def revise_rules(app_state: State, ctx: Context, code: str, rules: Rules) -> None:
+    """POST /v1/programs/{code}/rules."""
+    await catalogue.revise_rules(_ledger(app_state), ctx, code, rules)
+
+
+async def upload_roster_lines(
+    app_state: State, ctx: Context, provider_id: str, csv_bytes: bytes
+) -> BatchResult:
+    """POST /v1/completions/batch with text/csv, the header read as a spreadsheet writes it:
+    `External ID` for external_id (any case, spaces for underscores, a byte order mark)."""
+    return await upload_roster(app_state, ctx, provider_id, spreadsheet_header(csv_bytes))
+
+
+def spreadsheet_header(csv_bytes: bytes) -> bytes:
+    """The roster with its first line's names in the API's spelling; the lines unchanged."""
+    body = csv_bytes.removeprefix(b"\xef\xbb\xbf")
+    first, newline, rest = body.partition(b"\n")
+    names = first.rstrip(b"\r").split(b",")
+    spelled = b",".join(b"_".join(name.strip(b' "').lower().split()) for name in names)
+    return spelled + (b"\r" if first.endswith(b"\r") else b"") + newline + rest

@@ -1,4 +1,9 @@
-"""A provider's page: its activities, a roster upload with a result per line, its postings."""
+"""A provider's page: its activities, a roster upload with a result per line, its postings.
+
+A roster is read as a spreadsheet writes it (`External ID`, any case, a byte order mark), and
+a roster the API would refuse as a whole (over 1,000 lines, a header it cannot read) is
+answered on the same page, beside the upload form.  A void cannot be undone, so its form has
+a box to tick."""
 
 from __future__ import annotations
 
@@ -9,15 +14,17 @@ from uuid import UUID
 from litestar import Controller, Request, get, post
 from litestar.datastructures import UploadFile
 from litestar.di import Provide
+from litestar.exceptions import ClientException
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from events.catalog import ActivityRegistered
-from ledger.api.schemas import ActivityBody, AmendBody, VoidBody
+from ledger.api.schemas import MAX_BATCH, ActivityBody, AmendBody, VoidBody
 from ledger.api.views import BatchResult
 from ledger.csv_io import CSV_HEADER, RosterFormatError, csv_text
-from ledger.domain.errors import DomainError
+from ledger.domain.errors import DomainError, Invalid
 from ledger.web import data
+from ledger.web.filters import long_date
 from ledger.web.forms import FormInvalid, errors_of, form_values, parse_form
 from ledger.web.session import OutOfScope, Viewer, context_of, flash, page_context, viewer
 
@@ -145,7 +152,7 @@ class ProviderPages(Controller):
                 values={"activity": values},
                 status_code=422,
             )
-        flash(request, f"Activity {body.activity_id} added.")
+        flash(request, f"{body.title} is added to your activities ({body.activity_id}).")
         return Redirect(f"/providers/{provider_id}", status_code=303)
 
     @post("/roster", status_code=200)
@@ -162,11 +169,17 @@ class ProviderPages(Controller):
                 request, principal, provider_id, errors={"roster": errors}, status_code=422
             )
         try:
-            result = await data.upload_roster(
+            if (lines := _roster_lines(content)) > MAX_BATCH:
+                raise RosterFormatError(
+                    "items",
+                    f"it has {lines:,} lines and a roster holds at most {MAX_BATCH:,}: split it"
+                    f" into files of at most {MAX_BATCH:,} lines, each with the header line",
+                )
+            result = await data.upload_roster_lines(
                 request.app.state, context_of(request, principal), provider_id, content
             )
-        except RosterFormatError as exc:
-            errors = {"roster": f"The file cannot be read as a roster: {exc.message}"}
+        except (RosterFormatError, Invalid, ClientException) as exc:
+            errors = {"roster": f"The file cannot be read as a roster: {_whole_roster(exc)}"}
             return await provider_page(
                 request, principal, provider_id, errors={"roster": errors}, status_code=422
             )
@@ -188,7 +201,17 @@ class ProviderPages(Controller):
         principal: Viewer,
     ) -> Template | Redirect:
         async def apply(values: dict[str, Any], ctx: Any, corrector: str | None) -> None:
-            body = parse_form(values, VoidBody, {"reason": "the reason"})
+            confirmed = values.pop("confirm", "") == "yes"
+            try:
+                body = parse_form(values, VoidBody, {"reason": "the reason"})
+            except FormInvalid as exc:
+                errors = exc.errors
+            else:
+                errors = {}
+            if not confirmed:
+                errors["confirm"] = "Tick the box to confirm the void: it cannot be undone"
+            if errors:
+                raise FormInvalid(errors)
             await data.void_completion(
                 request.app.state, ctx, completion_id, reason=body.reason, provider_id=corrector
             )
@@ -232,8 +255,28 @@ class ProviderPages(Controller):
                 request, principal, provider_id, errors={key: found}, values={key: values},
                 status_code=422,
             )  # fmt: skip
-        flash(request, f"The posting is {kind}ed.")
+        posting = await data.completion_posting(request.app.state, completion_id)
+        what = (
+            f"{posting.external_id} ({posting.manager_id}, {long_date(posting.completed_on)})"
+            if posting is not None
+            else ""
+        )
+        flash(request, f"The posting {what} is {kind}ed.")
         return Redirect(f"/providers/{provider_id}#postings", status_code=303)
+
+
+def _roster_lines(content: bytes) -> int:
+    """The roster's lines after the header, blank ones aside: counted before any is read."""
+    return sum(1 for line in content.splitlines()[1:] if line.strip(b" ,\r\t"))
+
+
+def _whole_roster(exc: Exception) -> str:
+    """Why a roster was refused as a whole, in words."""
+    if isinstance(exc, RosterFormatError):
+        return exc.message
+    if isinstance(exc, Invalid):
+        return "; ".join(e.message for e in exc.errors)
+    return str(getattr(exc, "detail", exc))
 
 
 async def _newest_first(state: Any, provider_id: str, manager_id: str | None) -> list[Any]:
