@@ -49,6 +49,8 @@ NEW_TOKEN = "new_token"
 """The session key under which a token just created waits for its one showing."""
 ROLES = {"admin": "administrator"}
 """A role's name in a sentence, where it is not the role's own word."""
+MADE_BY = {"ceu-ledger": "the ceu-ledger command", "demo": "the demo data"}
+"""Who made a token when no token did."""
 
 
 def _admin(principal: Viewer) -> None:
@@ -69,9 +71,13 @@ def _creator(entry: TokenEntry, by_id: dict[str, TokenEntry]) -> str:
     creator = by_id.get(entry.created_by)
     if creator is not None:
         return f"the {scope_in_words(creator)} made on {long_date(creator.created_at)}"
-    if entry.created_by == "ceu-ledger":
-        return "the ceu-ledger command"
-    return entry.created_by
+    if entry.created_by in MADE_BY:
+        return MADE_BY[entry.created_by]
+    try:
+        UUID(entry.created_by)
+    except ValueError:
+        return entry.created_by
+    return "a token no longer listed"
 
 
 def _no_such(message: str) -> str:
