@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from axe_playwright_python.async_playwright import Axe
@@ -81,7 +82,7 @@ async def test_an_activity_whose_ceus_are_typed_with_a_dot_is_added_and_the_api_
 ) -> None:
     await visitor.login("tma")
     await add_activity(visitor, "web-dot", "2.5", title="Coding update\nfor 2027")
-    assert visitor.page.url == f"{site.base_url}/providers/tma"
+    assert urlsplit(visitor.page.url).path == "/providers/tma"
     assert "is added to your activities" in await visitor.page.locator(".notice").inner_text()
     row = visitor.page.locator("#activities tbody tr", has_text="web-dot")
     assert "2.50" in await row.inner_text()
@@ -125,7 +126,7 @@ async def posted(site: Site, external_id: str, days_ago: int) -> str:
 
 async def open_posting(visitor: Visitor, site: Site, completion_id: str) -> None:
     await visitor.page.goto(site.base_url + "/providers/tma?manager_id=kim-grace")
-    form = visitor.page.locator(f"form[action$='/postings/{completion_id}/amend']")
+    form = visitor.page.locator(f"form[action*='/postings/{completion_id}/amend']")
     await visitor.page.locator("#postings tbody tr", has=form).locator("summary").click()
 
 
@@ -275,7 +276,7 @@ async def test_a_new_token_is_shown_once_after_a_redirect_and_a_reload_creates_n
     await visitor.page.select_option("#token-role", "manager")
     await visitor.page.fill("#token-manager_id", "lee-core")
     await visitor.page.click("text=Create the token")
-    assert visitor.page.url == f"{site.base_url}/admin/tokens/new"
+    assert urlsplit(visitor.page.url).path == "/admin/tokens/new"
     secret = await visitor.page.locator("#new-token").inner_text()
     assert secret.startswith("ceu_")
     assert "manager token for lee-core" in await visitor.page.locator("h1").inner_text()
@@ -310,14 +311,12 @@ async def test_revoking_a_token_asks_for_confirmation_first(visitor: Visitor, si
 
 async def fill_rules(visitor: Visitor, code: str, **typed: str) -> None:
     page = visitor.page
-    details = page.locator(
-        "details", has=page.locator(f"form[action='/admin/programs/{code}/rules']")
-    )
+    details = page.locator("details", has=page.locator(f"form#rules-{code}-form"))
     if await details.get_attribute("open") is None:
         await details.locator("summary").click()
     for name, value in typed.items():
         await page.fill(f"#rules-{code}-{name}", value)
-    await page.locator(f"form[action='/admin/programs/{code}/rules'] button").click()
+    await page.locator(f"form#rules-{code}-form button").click()
 
 
 async def test_a_rule_version_typed_with_dots_is_added_and_the_api_lists_it(

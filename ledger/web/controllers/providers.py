@@ -153,7 +153,7 @@ class ProviderPages(Controller):
                 status_code=422,
             )
         flash(request, f"{body.title} is added to your activities ({body.activity_id}).")
-        return Redirect(f"/providers/{provider_id}", status_code=303)
+        return Redirect(f"/providers/{provider_id}#activities", status_code=303)
 
     @post("/roster", status_code=200)
     async def upload_roster(
