@@ -53,6 +53,7 @@ __all__ = [
     "manager_cycles",
     "manager_notices",
     "manager_status",
+    "post_completion",
     "manager_transcript",
     "principal_for_token",
     "program_audits",
@@ -370,3 +371,10 @@ def spreadsheet_header(csv_bytes: bytes) -> bytes:
     names = first.rstrip(b"\r").split(b",")
     spelled = b",".join(b"_".join(name.strip(b' "').lower().split()) for name in names)
     return spelled + (b"\r" if first.endswith(b"\r") else b"") + newline + rest
+
+
+async def post_completion(
+    app_state: State, ctx: Context, provider_id: str, posting: Posting
+) -> completions.Posted:
+    """POST /v1/completions: created, or the receipt of the same posting made before."""
+    return await completions.record_completion(_ledger(app_state), ctx, provider_id, posting)

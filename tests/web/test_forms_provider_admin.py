@@ -114,6 +114,41 @@ async def test_an_activity_whose_ceus_are_mistyped_is_named_beside_the_field_and
     await on_a_phone(visitor, f"provider-activity-{activity_id}")
 
 
+async def post_one(visitor: Visitor, external_id: str, ceus: str, days_ago: int) -> None:
+    page = visitor.page
+    await page.fill("#completion-external_id", external_id)
+    await page.fill("#completion-manager_id", "kim-grace")
+    await page.select_option("#completion-activity_id", "tma-hipaa")
+    await page.fill("#completion-completed_on", str(TODAY - timedelta(days=days_ago)))
+    await page.fill("#completion-ceus", ceus)
+    await page.click("text=Post the completion")
+
+
+async def test_one_completion_typed_with_a_dot_is_posted_once_however_often_it_is_sent(
+    visitor: Visitor, site: Site
+) -> None:
+    await visitor.login("tma")
+    for typed, message in [("1,5", "use a dot for decimals"), ("", "Enter the CEUs"),
+                           ("1.255", "at most 2 decimal places")]:  # fmt: skip
+        await post_one(visitor, "web-one-1", typed, 15)
+        assert message in await error_beside(visitor, "completion-ceus")
+        assert await visitor.page.input_value("#completion-ceus") == typed
+        assert await visitor.page.input_value("#completion-external_id") == "web-one-1"
+    await on_a_phone(visitor, "provider-completion-error")
+    transcript = await site.api_get("demo", "/v1/managers/kim-grace/transcript")
+    assert "web-one-1" not in {line["external_id"] for line in transcript}
+
+    await post_one(visitor, "web-one-1", "1.5", 15)
+    assert "Posted web-one-1 for kim-grace" in await visitor.page.locator(".notice").inner_text()
+    await post_one(visitor, "web-one-1", "1.5", 15)  # sent again, as from a stale tab
+    again = await visitor.page.locator(".notice").inner_text()
+    assert "web-one-1 was already posted on" in again
+    assert "nothing new was recorded" in again
+    transcript = await site.api_get("demo", "/v1/managers/kim-grace/transcript")
+    lines = [line for line in transcript if line["external_id"] == "web-one-1"]
+    assert [Decimal(line["ceus"]) for line in lines] == [Decimal("1.5")]
+
+
 async def posted(site: Site, external_id: str, days_ago: int) -> str:
     """A posting of tma's for kim-grace (one a day: a second on the same day is a repeat)."""
     receipt = await api_post(

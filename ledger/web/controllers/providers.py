@@ -11,6 +11,7 @@ import base64
 from typing import Any
 from uuid import UUID
 
+import msgspec
 from litestar import Controller, Request, get, post
 from litestar.datastructures import UploadFile
 from litestar.di import Provide
@@ -19,8 +20,9 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from events.catalog import ActivityRegistered
-from ledger.api.schemas import MAX_BATCH, ActivityBody, AmendBody, VoidBody
+from ledger.api.schemas import MAX_BATCH, ActivityBody, AmendBody, CompletionBody, VoidBody
 from ledger.api.views import BatchResult
+from ledger.commands import Posting
 from ledger.csv_io import CSV_HEADER, RosterFormatError, csv_text
 from ledger.domain.errors import DomainError, Invalid
 from ledger.web import data
@@ -39,6 +41,14 @@ ACTIVITY_LABELS = {
     "programs": "the programs",
     "starts_on": "the first day",
     "ends_on": "the last day",
+}
+
+COMPLETION_LABELS = {
+    "external_id": "your reference for this completion",
+    "manager_id": "the manager id",
+    "activity_id": "the activity",
+    "completed_on": "the day it was completed",
+    "ceus": "the CEUs",
 }
 
 
@@ -81,6 +91,7 @@ async def provider_page(
     status_code: int = 200,
 ) -> Template:
     state = request.app.state
+    activities = await data.provider_activities(state, provider_id)
     manager_id = request.query_params.get("manager_id", "").strip() or None
     result_href = None
     if roster is not None:
@@ -89,7 +100,10 @@ async def provider_page(
     context = {
         **page_context(request, principal),
         "provider_id": provider_id,
-        "activities": await data.provider_activities(state, provider_id),
+        "activities": activities,
+        "activity_options": [
+            (a.activity_id, f"{a.title} ({a.ceus} CEUs, {a.activity_id})") for a in activities
+        ],
         # Newest first on the page; the API's page is in log order.
         "postings": (await data.provider_postings(state, provider_id, manager_id)).completions[
             ::-1
@@ -154,6 +168,37 @@ class ProviderPages(Controller):
             )
         flash(request, f"{body.title} is added to your activities ({body.activity_id}).")
         return Redirect(f"/providers/{provider_id}#activities", status_code=303)
+
+    @post("/completions", status_code=303)
+    async def post_completion(
+        self, request: Request[Any, Any, Any], provider_id: FromPath[str], principal: Viewer
+    ) -> Template | Redirect:
+        """One completion, as POST /v1/completions; the same form sent twice (a reload, a
+        second tab) records nothing new and says so."""
+        if not principal.is_provider(provider_id):
+            raise OutOfScope(detail="Only the provider itself posts its completions.")
+        values = form_values(await request.form())
+        try:
+            body = parse_form(values, CompletionBody, COMPLETION_LABELS)
+            posted = await data.post_completion(
+                request.app.state,
+                context_of(request, principal),
+                provider_id,
+                Posting(**msgspec.structs.asdict(body)),
+            )
+        except (FormInvalid, DomainError) as exc:
+            found = exc.errors if isinstance(exc, FormInvalid) else errors_of(exc)
+            return await provider_page(
+                request, principal, provider_id, errors={"completion": found},
+                values={"completion": values}, status_code=422,
+            )  # fmt: skip
+        receipt = posted.receipt
+        if posted.created:
+            flash(request, f"Posted {receipt.external_id} for {receipt.manager_id}.")
+        else:
+            flash(request, f"{receipt.external_id} was already posted on"
+                  f" {long_date(receipt.recorded_at)}: nothing new was recorded.")  # fmt: skip
+        return Redirect(f"/providers/{provider_id}#postings", status_code=303)
 
     @post("/roster", status_code=200)
     async def upload_roster(
