@@ -101,9 +101,7 @@ async def provider_page(
         **page_context(request, principal),
         "provider_id": provider_id,
         "activities": activities,
-        "activity_options": [
-            (a.activity_id, f"{a.title} ({a.ceus} CEUs, {a.activity_id})") for a in activities
-        ],
+        "activity_options": [(a.activity_id, f"{a.title} ({a.ceus} CEUs)") for a in activities],
         # Newest first on the page; the API's page is in log order.
         "postings": (await data.provider_postings(state, provider_id, manager_id)).completions[
             ::-1
