@@ -46,6 +46,7 @@ __all__ = [
     "completion_posting",
     "create_token",
     "decide_renewal",
+    "define_program",
     "draw_audit",
     "due_list",
     "extend_deadline",
@@ -378,3 +379,12 @@ async def post_completion(
 ) -> completions.Posted:
     """POST /v1/completions: created, or the receipt of the same posting made before."""
     return await completions.record_completion(_ledger(app_state), ctx, provider_id, posting)
+
+
+async def define_program(
+    app_state: State, ctx: Context, *, code: str, name: str, association: str, rules: Rules
+) -> None:
+    """POST /v1/programs."""
+    await catalogue.define_program(
+        _ledger(app_state), ctx, code=code, name=name, association=association, rules=rules
+    )

@@ -400,6 +400,40 @@ async def test_a_mistyped_rule_version_is_named_beside_its_field_and_nothing_is_
         await on_a_phone(visitor, "admin-rules-error")
 
 
+async def test_a_program_is_defined_with_its_rules_typed_as_people_type_them(
+    visitor: Visitor, site: Site
+) -> None:
+    await visitor.login("demo")
+    page = visitor.page
+    await page.fill("#new-program-code", "CPC")
+    await page.fill("#new-program-name", "Certified Practice Coordinator")
+    await page.fill("#new-program-association", "AAPC")
+    await page.fill("#new-program-required_ceus", "20,5")
+    await page.fill("#new-program-fee", "")
+    await page.click("text=Define the program")
+    assert "use a dot for decimals" in await error_beside(visitor, "new-program-required_ceus")
+    assert "Enter the fee in dollars" in await error_beside(visitor, "new-program-fee")
+    assert await page.input_value("#new-program-name") == "Certified Practice Coordinator"
+    await on_a_phone(visitor, "admin-program-error")
+    codes = {p["code"] for p in await site.api_get("demo", "/v1/programs")}
+    assert "CPC" not in codes
+
+    await page.fill("#new-program-required_ceus", "20.5")
+    await page.fill("#new-program-fee", "60")
+    await page.fill("#new-program-min_core", "4.25")
+    await page.click("text=Define the program")
+    assert "CPC" in await page.locator(".notice").inner_text()
+    program = await site.api_get("demo", "/v1/programs/CPC")
+    rules = program["rules"][0]
+    assert (program["name"], program["association"]) == ("Certified Practice Coordinator", "AAPC")
+    assert Decimal(rules["required_ceus"]) == Decimal("20.5")
+    assert rules["fee_cents"] == 6000
+    assert Decimal(rules["audit_rate"]) == Decimal("0.1")
+    assert {k: Decimal(v) for k, v in rules["category_minimums"].items()} == {
+        "core": Decimal("4.25")
+    }
+
+
 async def test_a_provider_is_registered_and_a_mistyped_one_is_named_beside_its_field(
     visitor: Visitor, site: Site
 ) -> None:

@@ -12,6 +12,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from uuid import UUID
 
+import msgspec
 from litestar import Controller, Request, get, post
 from litestar.di import Provide
 from litestar.params import FromPath
@@ -19,7 +20,7 @@ from litestar.response import Redirect, Template
 
 from events.catalog import Rules
 from ledger.api.auth import TokenEntry
-from ledger.api.schemas import ProviderBody, RuleVersionBody, TokenBody
+from ledger.api.schemas import ProgramBody, ProviderBody, RuleVersionBody, TokenBody
 from ledger.domain.errors import DomainError, NotFound
 from ledger.web import data
 from ledger.web.filters import long_date
@@ -34,6 +35,10 @@ TOKEN_LABELS = {
     "manager_id": "the manager id",
     "programs": "the programs",
 }
+PROGRAM_LABELS = {"code": "the program code", "name": "the name", "association": "the association"}
+NEW_PROGRAM = "new-program"
+"""The form key of "Define a program"; its rules start as the demo's (core and general)."""
+NEW_CATEGORIES = ("core", "general")
 PROVIDER_LABELS = {"provider_id": "the provider id", "name": "the name", "programs": "programs"}
 RULE_LABELS = {
     "effective_from": "the first day the rules apply",
@@ -80,6 +85,15 @@ def _creator(entry: TokenEntry, by_id: dict[str, TokenEntry]) -> str:
     return "a token no longer listed"
 
 
+_ProgramNames: Any = msgspec.defstruct(
+    "_ProgramNames",
+    [(f.name, f.type) for f in msgspec.structs.fields(ProgramBody) if f.name != "rules"],
+    kw_only=True,
+)
+"""A program's names as POST /v1/programs checks them; its rules come from the rule fields,
+which the form spells as people do (a fee in dollars, the audit rate in percent)."""
+
+
 def _no_such(message: str) -> str:
     """ "the ledger has no manager nobody" -> "There is no manager nobody"."""
     return "There is no " + message.removeprefix("the ledger has no ")
@@ -115,7 +129,7 @@ def _rule_values(rules: Rules | None) -> dict[str, str]:
     return values
 
 
-def _rule_version(values: dict[str, Any], latest: Rules) -> Rules:
+def _rule_version(values: dict[str, Any], categories: tuple[str, ...]) -> Rules:
     """The form as the API's body: the fee typed in dollars, the audit rate in percent, a
     minimum per category of the latest version (the categories stay as they are)."""
     errors: dict[str, str] = {}
@@ -135,7 +149,7 @@ def _rule_version(values: dict[str, Any], latest: Rules) -> Rules:
     else:
         given["audit_rate"] = f"{(rate / 100).normalize():f}"
     minimums: dict[str, Decimal] = {}
-    for category in latest.categories:
+    for category in categories:
         found = _plain_number(
             values.get(f"min_{category}", "") or "0", f"the minimum {category} CEUs, such as 6", 2
         )
@@ -158,7 +172,7 @@ def _rule_version(values: dict[str, Any], latest: Rules) -> Rules:
         effective_from=body.effective_from,
         cycle_months=body.cycle_months,
         required_ceus=body.required_ceus,
-        categories=latest.categories,
+        categories=categories,
         category_minimums=minimums,
         grace_days=body.grace_days,
         fee_cents=body.fee_cents,
@@ -201,8 +215,14 @@ async def admin_page(
     rule_values = {
         f"rules-{p.code}": _rule_values(p.rules[-1] if p.rules else None) for p in programs
     }
+    rule_values[NEW_PROGRAM] = {
+        "cycle_months": "24", "grace_days": "30", "audit_percent": "10",
+        "correction_window_days": "60", "carryover_max_ceus": "0", "min_core": "0",
+        "min_general": "0", "effective_from": str(state.ledger.today()),
+    }  # fmt: skip
     context = {
         **page_context(request, principal),
+        "new_categories": NEW_CATEGORIES,
         "tokens": [(t, scope_in_words(t), _creator(t, by_id)) for t in tokens],
         "programs": programs,
         "providers": await data.providers(state),
@@ -321,7 +341,7 @@ class AdminPages(Controller):
         if code not in programs or not programs[code].rules:
             raise NotFound("program", code)
         try:
-            rules = _rule_version(values, programs[code].rules[-1])
+            rules = _rule_version(values, programs[code].rules[-1].categories)
             await data.revise_rules(request.app.state, context_of(request, principal), code, rules)
         except (FormInvalid, DomainError) as exc:
             found = exc.errors if isinstance(exc, FormInvalid) else errors_of(exc)
@@ -335,6 +355,36 @@ class AdminPages(Controller):
             )
         flash(request, f"The {code} rules from {long_date(rules.effective_from)} are recorded.")
         return Redirect(f"/admin#program-{code}", status_code=303)
+
+    @post("/programs", status_code=303)
+    async def define_program(
+        self, request: Request[Any, Any, Any], principal: Viewer
+    ) -> Template | Redirect:
+        _admin(principal)
+        values = form_values(await request.form())
+        try:
+            errors: dict[str, str] = {}
+            body: Any = None
+            try:
+                body = parse_form(values, _ProgramNames, PROGRAM_LABELS)
+            except FormInvalid as exc:
+                errors = exc.errors
+            try:
+                rules = _rule_version(values, NEW_CATEGORIES)
+            except FormInvalid as exc:
+                errors |= exc.errors
+            if errors:
+                raise FormInvalid(errors)
+            await data.define_program(
+                request.app.state, context_of(request, principal), code=body.code,
+                name=body.name, association=body.association, rules=rules,
+            )  # fmt: skip
+        except (FormInvalid, DomainError) as exc:
+            found = exc.errors if isinstance(exc, FormInvalid) else errors_of(exc)
+            return await admin_page(request, principal, errors={NEW_PROGRAM: found},
+                                    values={NEW_PROGRAM: values}, status_code=422)  # fmt: skip
+        flash(request, f"The program {body.code}, {body.name}, is defined.")
+        return Redirect(f"/admin#program-{body.code}", status_code=303)
 
     @post("/providers", status_code=303)
     async def register_provider(
