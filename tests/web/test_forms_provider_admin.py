@@ -66,27 +66,27 @@ async def add_activity(visitor: Visitor, activity_id: str, ceus: str, title: str
     await page.fill("#activity-format", "webinar")
     await page.fill("#activity-ceus", ceus)
     await page.fill("#activity-category", "general")
-    await page.fill("#activity-programs", "CMM")
+    await page.fill("#activity-programs", "CMOM")
     await page.fill("#activity-starts_on", "2026-01-05")
     await page.fill("#activity-ends_on", "2026-01-05")
     await page.click("text=Add the activity")
 
 
-async def tma_activity(site: Site, activity_id: str) -> dict[str, Any] | None:
-    activities = await site.api_get("tma", "/v1/activities")
+async def listed_activity(site: Site, activity_id: str) -> dict[str, Any] | None:
+    activities = await site.api_get("pmi-online", "/v1/activities")
     return next((a for a in activities if a["activity_id"] == activity_id), None)
 
 
 async def test_an_activity_whose_ceus_are_typed_with_a_dot_is_added_and_the_api_lists_it(
     visitor: Visitor, site: Site
 ) -> None:
-    await visitor.login("tma")
+    await visitor.login("pmi-online")  # tma's activities are counted by test_pages
     await add_activity(visitor, "web-dot", "2.5", title="Coding update\nfor 2027")
-    assert urlsplit(visitor.page.url).path == "/providers/tma"
+    assert urlsplit(visitor.page.url).path == "/providers/pmi-online"
     assert "is added to your activities" in await visitor.page.locator(".notice").inner_text()
     row = visitor.page.locator("#activities tbody tr", has_text="web-dot")
     assert "2.50" in await row.inner_text()
-    added = await tma_activity(site, "web-dot")
+    added = await listed_activity(site, "web-dot")
     assert added is not None
     assert Decimal(added["ceus"]) == Decimal("2.5")
     assert "\n" not in added["title"]  # a text box keeps no line break a person types
@@ -104,13 +104,13 @@ async def test_an_activity_whose_ceus_are_typed_with_a_dot_is_added_and_the_api_
 async def test_an_activity_whose_ceus_are_mistyped_is_named_beside_the_field_and_kept(
     visitor: Visitor, site: Site, typed: str, message: str
 ) -> None:
-    await visitor.login("tma")
+    await visitor.login("pmi-online")
     activity_id = f"web-bad-{len(typed)}"
     await add_activity(visitor, activity_id, typed)
     assert message in await error_beside(visitor, "activity-ceus")
     assert await visitor.page.input_value("#activity-ceus") == typed
     assert await visitor.page.input_value("#activity-activity_id") == activity_id
-    assert await tma_activity(site, activity_id) is None
+    assert await listed_activity(site, activity_id) is None
     await on_a_phone(visitor, f"provider-activity-{activity_id}")
 
 
