@@ -24,6 +24,7 @@ from ledger.api.rosters import batch_items, batch_result
 from ledger.api.views import (
     AuditView,
     BatchResult,
+    CompletionView,
     DueView,
     NoticesView,
     PostingsPage,
@@ -43,6 +44,7 @@ __all__ = [
     "add_activity",
     "amend_completion",
     "audit",
+    "completion",
     "completion_posting",
     "create_token",
     "decide_renewal",
@@ -388,3 +390,8 @@ async def define_program(
     await catalogue.define_program(
         _ledger(app_state), ctx, code=code, name=name, association=association, rules=rules
     )
+
+
+async def completion(app_state: State, completion_id: UUID) -> CompletionView:
+    """GET /v1/completions/{id}: the posting with its history (when it was voided, and why)."""
+    return await _reads(app_state).completion(completion_id)

@@ -232,6 +232,24 @@ async def test_a_void_asks_for_its_box_to_be_ticked_before_it_is_recorded(
     assert (await site.api_get("tma", f"/v1/completions/{completion_id}"))["voided"] is True
 
 
+async def test_a_void_sent_from_a_stale_tab_says_the_posting_was_already_voided(
+    visitor: Visitor, site: Site
+) -> None:
+    completion_id = await posted(site, "web-void-2", 13)
+    await visitor.login("tma")
+    prefix = f"#void-{completion_id}-"
+    await open_posting(visitor, site, completion_id)  # the tab is open ...
+    await api_post(site, "tma", f"/v1/completions/{completion_id}/void", {"reason": "Twice"})
+    await visitor.page.fill(prefix + "reason", "Did not attend")  # ... and sent later
+    await visitor.page.check(prefix + "confirm")
+    await visitor.page.locator("button", has_text="Void").first.click()
+    summary = await visitor.page.locator(f"#posting-{completion_id}-stale").inner_text()
+    assert "already voided" in summary
+    await on_a_phone(visitor, "provider-void-stale")
+    history = (await site.api_get("tma", f"/v1/completions/{completion_id}"))["history"]
+    assert len(history) == 2  # posted, voided once
+
+
 async def test_a_roster_with_a_spreadsheets_header_is_read(
     visitor: Visitor, site: Site, tmp_path: Path
 ) -> None:

@@ -24,7 +24,7 @@ from ledger.api.schemas import MAX_BATCH, ActivityBody, AmendBody, CompletionBod
 from ledger.api.views import BatchResult
 from ledger.commands import Posting
 from ledger.csv_io import CSV_HEADER, RosterFormatError, csv_text
-from ledger.domain.errors import DomainError, Invalid
+from ledger.domain.errors import DomainError, Invalid, WrongState
 from ledger.web import data
 from ledger.web.filters import long_date
 from ledger.web.forms import FormInvalid, errors_of, form_values, parse_form
@@ -293,6 +293,8 @@ class ProviderPages(Controller):
             await apply(values, context_of(request, principal), corrector)
         except (FormInvalid, DomainError) as exc:
             found = exc.errors if isinstance(exc, FormInvalid) else errors_of(exc)
+            if isinstance(exc, WrongState) and (done := await _voided(request, completion_id)):
+                found = {"stale": done}  # a stale tab: say what happened, not the rule
             key = f"{kind}-{completion_id}"
             return await provider_page(
                 request, principal, provider_id, errors={key: found}, values={key: values},
@@ -306,6 +308,19 @@ class ProviderPages(Controller):
         )
         flash(request, f"The posting {what} is {kind}ed.")
         return Redirect(f"/providers/{provider_id}#postings", status_code=303)
+
+
+async def _voided(request: Request[Any, Any, Any], completion_id: UUID) -> str:
+    """ "This posting was already voided on 6 December 2026 (reason): ...", if it was."""
+    view = await data.completion(request.app.state, completion_id)
+    void = next((c for c in view.history if c.kind == "voided"), None)
+    if void is None:
+        return ""
+    why = f" ({void.reason})" if void.reason else ""
+    return (
+        f"This posting was already voided on {long_date(void.at)}{why}, perhaps from another"
+        " tab or by the association: nothing more was recorded."
+    )
 
 
 def _roster_lines(content: bytes) -> int:
