@@ -9,6 +9,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from litestar import Litestar
+from litestar.exceptions import HTTPException, NotFoundException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
@@ -57,6 +58,7 @@ from ledger.settings import Settings
 from ledger.web import openapi_render_plugins, static_routers, template_config, web_router
 from ledger.web.controllers.verify import VerifyPages
 from ledger.web.headers import SecurityHeadersMiddleware
+from ledger.web.not_found import not_found_for
 from projections.registry import all_projections
 
 __all__ = ["MAX_BODY_BYTES", "create_app"]
@@ -169,7 +171,10 @@ def create_app(
         openapi_config=_openapi(),
         template_config=template_config(),
         dependencies=DEPENDENCIES,
-        exception_handlers=EXCEPTION_HANDLERS,
+        exception_handlers={
+            **EXCEPTION_HANDLERS,
+            NotFoundException: not_found_for(EXCEPTION_HANDLERS[HTTPException]),
+        },
         middleware=[metrics.config.middleware],
         plugins=[StrictInput()],
         lifespan=[lifespan],

@@ -16,7 +16,7 @@ from uuid import UUID
 import msgspec
 from litestar.datastructures import State
 
-from events.catalog import ActivityRegistered, CompletionRecorded, FeePaid, RenewalFiled
+from events.catalog import ActivityRegistered, CompletionRecorded, FeePaid, RenewalFiled, Rules
 from events.chain import ChainReport, verify
 from ledger.access import WHOLE, ManagerScope
 from ledger.api.auth import Created, Principal, Role, TokenEntry, TokenStore
@@ -26,6 +26,7 @@ from ledger.api.rosters import batch_result, read_batch
 from ledger.api.views import (
     AuditView,
     BatchResult,
+    CompletionView,
     DueView,
     NoticesView,
     PostingsPage,
@@ -47,7 +48,7 @@ from ledger.commands.loaders import find_completion, find_fee, find_renewal
 from ledger.commands.rosters import record_completions
 from ledger.credentials.service import CredentialService
 from ledger.domain.catalogue import Activity
-from ledger.domain.errors import NotFound
+from ledger.domain.errors import FieldError, NotFound
 from ledger.domain.record import ManagerRecord
 from ledger.domain.reports import CycleReport, RenewalReport, TranscriptLine
 from projections.ceu_queries import RegisterRow
@@ -70,9 +71,11 @@ __all__ = [
     "add_activity",
     "amend_completion",
     "audit",
+    "completion",
     "completion_posting",
     "create_token",
     "decide_renewal",
+    "define_program",
     "draw_audit",
     "due_list",
     "extend_deadline",
@@ -80,6 +83,7 @@ __all__ = [
     "manager_cycles",
     "manager_notices",
     "manager_status",
+    "post_completion",
     "manager_transcript",
     "principal_for_token",
     "program_audits",
@@ -93,10 +97,14 @@ __all__ = [
     "renewal_evidence",
     "renewal_register",
     "revoke",
+    "revise_rules",
     "revoke_token",
     "session_principal",
+    "spreadsheet_header",
     "tokens",
+    "unknown_scope",
     "upload_roster",
+    "upload_roster_lines",
     "verify_ledger",
     "void_completion",
 ]
@@ -553,3 +561,59 @@ async def refund_fee(
     await renewals.refund_fee(
         _ledger(app_state), ctx, fee_id, amount_cents=amount_cents, reason=reason
     )
+
+
+# provider and admin pages ---------------------------------------------------------------------
+
+
+async def unknown_scope(
+    app_state: State, *, provider_id: str | None, manager_id: str | None, programs: list[str]
+) -> list[FieldError]:
+    """What POST /v1/tokens refuses beyond the shape: a provider, manager or program the
+    ledger does not know (as `ceu-ledger token create` does)."""
+    return await _tokens(app_state).unknown_scope(
+        provider_id=provider_id, manager_id=manager_id, programs=programs
+    )
+
+
+async def revise_rules(app_state: State, ctx: Context, code: str, rules: Rules) -> None:
+    """POST /v1/programs/{code}/rules."""
+    await catalogue.revise_rules(_ledger(app_state), ctx, code, rules)
+
+
+async def upload_roster_lines(
+    app_state: State, ctx: Context, provider_id: str, csv_bytes: bytes
+) -> BatchResult:
+    """POST /v1/completions/batch with text/csv, the header read as a spreadsheet writes it:
+    `External ID` for external_id (any case, spaces for underscores, a byte order mark)."""
+    return await upload_roster(app_state, ctx, provider_id, spreadsheet_header(csv_bytes))
+
+
+def spreadsheet_header(csv_bytes: bytes) -> bytes:
+    """The roster with its first line's names in the API's spelling; the lines unchanged."""
+    body = csv_bytes.removeprefix(b"\xef\xbb\xbf")
+    first, newline, rest = body.partition(b"\n")
+    names = first.rstrip(b"\r").split(b",")
+    spelled = b",".join(b"_".join(name.strip(b' "').lower().split()) for name in names)
+    return spelled + (b"\r" if first.endswith(b"\r") else b"") + newline + rest
+
+
+async def post_completion(
+    app_state: State, ctx: Context, provider_id: str, posting: Posting
+) -> completions.Posted:
+    """POST /v1/completions: created, or the receipt of the same posting made before."""
+    return await completions.record_completion(_ledger(app_state), ctx, provider_id, posting)
+
+
+async def define_program(
+    app_state: State, ctx: Context, *, code: str, name: str, association: str, rules: Rules
+) -> None:
+    """POST /v1/programs."""
+    await catalogue.define_program(
+        _ledger(app_state), ctx, code=code, name=name, association=association, rules=rules
+    )
+
+
+async def completion(app_state: State, completion_id: UUID) -> CompletionView:
+    """GET /v1/completions/{id}: the posting with its history (when it was voided, and why)."""
+    return await _reads(app_state).completion(completion_id)

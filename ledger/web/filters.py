@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-__all__ = ["FILTERS", "ceus", "missing_in_words", "money"]
+__all__ = [
+    "FILTERS",
+    "ceus",
+    "count",
+    "days_in_words",
+    "long_date",
+    "missing_in_words",
+    "money",
+    "moment",
+    "percent",
+]
 
 
 def ceus(value: Decimal | None) -> str:
@@ -43,7 +54,38 @@ def days_in_words(days: int) -> str:
     return f"{-days} day{'s' if days < -1 else ''} past the deadline"
 
 
+def long_date(value: date | datetime | None) -> str:
+    """2026-12-06 -> "6 December 2026" (an instant: its UTC day)."""
+    if value is None:
+        return ""
+    return f"{value.day} {value:%B %Y}"
+
+
+def moment(value: datetime | None) -> str:
+    """An instant to the minute, as people write it: "6 December 2026, 14:05 UTC"."""
+    if value is None:
+        return ""
+    return f"{long_date(value)}, {value:%H:%M} UTC"
+
+
+def percent(fraction: Decimal | None) -> str:
+    """0.10 -> "10%", 0.125 -> "12.5%"."""
+    if fraction is None:
+        return ""
+    shown = (Decimal(fraction) * 100).normalize()
+    return f"{shown:f}%"
+
+
+def count(n: int, singular: str, plural: str | None = None) -> str:
+    """(1, "renewal") -> "1 renewal"; (2, "renewal") -> "2 renewals"."""
+    return f"{n:,} {singular if n == 1 else (plural or singular + 's')}"
+
+
 FILTERS = {
+    "long_date": long_date,
+    "moment": moment,
+    "percent": percent,
+    "count": count,
     "ceus": ceus,
     "money": money,
     "missing_in_words": missing_in_words,

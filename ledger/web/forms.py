@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 import msgspec
 
+from ledger.api.schemas import PATTERN_WORDS, is_decimal_marker
 from ledger.api.strict import convert_form
 from ledger.domain.errors import DomainError, Invalid
 
@@ -41,6 +42,9 @@ def _base(annotation: Any) -> Any:
 
 def _message(label: str, annotation: Any, detail: str) -> str:
     base = _base(annotation)
+    if is_decimal_marker(base):
+        # decimal_of's own words ("use a dot for decimals, such as 2.5"), minus msgspec's path
+        return f"Enter {label} as a number: {detail.split(' - at ')[0]}"
     if base is date:
         return f"Enter {label} as a date, YYYY-MM-DD (for example 2026-03-31)"
     if base is Decimal:
@@ -49,8 +53,9 @@ def _message(label: str, annotation: Any, detail: str) -> str:
         return f"Enter {label} as a whole number"
     if typing.get_origin(base) is typing.Literal:
         return f"Choose {label}: one of {', '.join(map(str, typing.get_args(base)))}"
-    if "pattern" in detail:
-        return f"Enter {label} using letters, digits and . _ : - only (program codes: CMM)"
+    for pattern, words in PATTERN_WORDS.items():
+        if f"regex '{pattern}'" in detail.replace("\\\\", "\\"):
+            return f"Enter {label} as {words}"
     if "length" in detail:
         return f"{label.capitalize()} is too long or empty"
     return f"Check {label}: {detail}"
@@ -83,6 +88,9 @@ def parse_form(values: Mapping[str, Any], body: type[T], labels: Mapping[str, st
             given[field.name] = convert_form(value, field.type)
         except msgspec.ValidationError as exc:
             errors[field.name] = _message(label, field.type, str(exc))
+        else:
+            if problem := _decimal_problem(field.type, given[field.name]):
+                errors[field.name] = f"Enter {label} {problem}"
     if errors:
         raise FormInvalid(errors)
     # Each field is converted once, above, with its own constraints; the values are already
@@ -91,6 +99,25 @@ def parse_form(values: Mapping[str, Any], body: type[T], labels: Mapping[str, st
         return body(**given)
     except (TypeError, ValueError) as exc:
         raise FormInvalid({"": str(exc)}) from exc
+
+
+def _decimal_problem(annotation: Any, value: Any) -> str:
+    """What a person must change in a decimal the parser read: its places and its range are
+    the marker's (CEUs: at most 2 places), said here beside the field rather than by the
+    domain in its own terms."""
+    marker = _base(annotation)
+    if not (is_decimal_marker(marker) and isinstance(value, Decimal)):
+        return ""
+    if not value.is_finite():
+        return "as a number such as " + marker.EXAMPLE
+    if value < 0:
+        return "as a number of 0 or more, without a sign"
+    exponent = value.as_tuple().exponent
+    if isinstance(exponent, int) and -exponent > marker.PLACES:
+        return f"with at most {marker.PLACES} decimal places"
+    if value > marker.LIMIT:
+        return f"as a number no larger than {marker.LIMIT}"
+    return ""
 
 
 def errors_of(exc: DomainError) -> dict[str, str]:

@@ -75,6 +75,7 @@ async def test_a_provider_voids_a_posting_and_the_api_sees_it(visitor: Visitor, 
     row = visitor.page.locator("#postings tbody tr").first
     await row.locator("summary").click()
     await row.locator("input[name=reason]").first.fill("Did not attend")
+    await row.locator("input[name=confirm]").check()
     await row.locator("button", has_text="Void").click()
     assert "voided" in await visitor.page.locator(".notice").inner_text()
     transcript = await site.api_get("lee-core", "/v1/managers/lee-core/transcript")
@@ -137,8 +138,9 @@ async def test_an_admin_revokes_a_token_and_it_stops_working_everywhere(
     assert manager.page.url.endswith("/managers/kim-grace")
 
     await admin.page.goto(site.base_url + "/admin")
-    row = admin.page.locator("tr", has_text="manager kim-grace").first
-    await row.locator("button", has_text="Revoke").click()
+    row = admin.page.locator("#tokens li", has_text="Manager token for kim-grace").first
+    await row.locator("a", has_text="Revoke").click()
+    await admin.page.click("text=Yes, revoke this token")
     assert "revoked" in await admin.page.locator(".notice").inner_text()
 
     refused = await site.api.get(

@@ -1,4 +1,9 @@
-"""A provider's page: its activities, a roster upload with a result per line, its postings."""
+"""A provider's page: its activities, a roster upload with a result per line, its postings.
+
+A roster is read as a spreadsheet writes it (`External ID`, any case, a byte order mark), and
+a roster the API would refuse as a whole (over 1,000 lines, a header it cannot read) is
+answered on the same page, beside the upload form.  A void cannot be undone, so its form has
+a box to tick."""
 
 from __future__ import annotations
 
@@ -6,18 +11,22 @@ import base64
 from typing import Any
 from uuid import UUID
 
+import msgspec
 from litestar import Controller, Request, get, post
 from litestar.datastructures import UploadFile
 from litestar.di import Provide
+from litestar.exceptions import ClientException
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from events.catalog import ActivityRegistered
-from ledger.api.schemas import ActivityBody, AmendBody, VoidBody
+from ledger.api.schemas import MAX_BATCH, ActivityBody, AmendBody, CompletionBody, VoidBody
 from ledger.api.views import BatchResult
+from ledger.commands import Posting
 from ledger.csv_io import CSV_HEADER, RosterFormatError, csv_text
-from ledger.domain.errors import DomainError
+from ledger.domain.errors import DomainError, Invalid, WrongState
 from ledger.web import data
+from ledger.web.filters import long_date
 from ledger.web.forms import FormInvalid, errors_of, form_values, parse_form
 from ledger.web.session import OutOfScope, Viewer, context_of, flash, page_context, viewer
 
@@ -32,6 +41,14 @@ ACTIVITY_LABELS = {
     "programs": "the programs",
     "starts_on": "the first day",
     "ends_on": "the last day",
+}
+
+COMPLETION_LABELS = {
+    "external_id": "your reference for this completion",
+    "manager_id": "the manager id",
+    "activity_id": "the activity",
+    "completed_on": "the day it was completed",
+    "ceus": "the CEUs",
 }
 
 
@@ -74,6 +91,7 @@ async def provider_page(
     status_code: int = 200,
 ) -> Template:
     state = request.app.state
+    activities = await data.provider_activities(state, provider_id)
     manager_id = request.query_params.get("manager_id", "").strip() or None
     result_href = None
     if roster is not None:
@@ -82,7 +100,8 @@ async def provider_page(
     context = {
         **page_context(request, principal),
         "provider_id": provider_id,
-        "activities": await data.provider_activities(state, provider_id),
+        "activities": activities,
+        "activity_options": [(a.activity_id, f"{a.title} ({a.ceus} CEUs)") for a in activities],
         # Newest first on the page; the API's page is in log order.
         "postings": (await data.provider_postings(state, provider_id, manager_id)).completions[
             ::-1
@@ -145,8 +164,39 @@ class ProviderPages(Controller):
                 values={"activity": values},
                 status_code=422,
             )
-        flash(request, f"Activity {body.activity_id} added.")
-        return Redirect(f"/providers/{provider_id}", status_code=303)
+        flash(request, f"{body.title} is added to your activities ({body.activity_id}).")
+        return Redirect(f"/providers/{provider_id}#activities", status_code=303)
+
+    @post("/completions", status_code=303)
+    async def post_completion(
+        self, request: Request[Any, Any, Any], provider_id: FromPath[str], principal: Viewer
+    ) -> Template | Redirect:
+        """One completion, as POST /v1/completions; the same form sent twice (a reload, a
+        second tab) records nothing new and says so."""
+        if not principal.is_provider(provider_id):
+            raise OutOfScope(detail="Only the provider itself posts its completions.")
+        values = form_values(await request.form())
+        try:
+            body = parse_form(values, CompletionBody, COMPLETION_LABELS)
+            posted = await data.post_completion(
+                request.app.state,
+                context_of(request, principal),
+                provider_id,
+                Posting(**msgspec.structs.asdict(body)),
+            )
+        except (FormInvalid, DomainError) as exc:
+            found = exc.errors if isinstance(exc, FormInvalid) else errors_of(exc)
+            return await provider_page(
+                request, principal, provider_id, errors={"completion": found},
+                values={"completion": values}, status_code=422,
+            )  # fmt: skip
+        receipt = posted.receipt
+        if posted.created:
+            flash(request, f"Posted {receipt.external_id} for {receipt.manager_id}.")
+        else:
+            flash(request, f"{receipt.external_id} was already posted on"
+                  f" {long_date(receipt.recorded_at)}: nothing new was recorded.")  # fmt: skip
+        return Redirect(f"/providers/{provider_id}#postings", status_code=303)
 
     @post("/roster", status_code=200)
     async def upload_roster(
@@ -162,11 +212,17 @@ class ProviderPages(Controller):
                 request, principal, provider_id, errors={"roster": errors}, status_code=422
             )
         try:
-            result = await data.upload_roster(
+            if (lines := _roster_lines(content)) > MAX_BATCH:
+                raise RosterFormatError(
+                    "items",
+                    f"it has {lines:,} lines and a roster holds at most {MAX_BATCH:,}: split it"
+                    f" into files of at most {MAX_BATCH:,} lines, each with the header line",
+                )
+            result = await data.upload_roster_lines(
                 request.app.state, context_of(request, principal), provider_id, content
             )
-        except RosterFormatError as exc:
-            errors = {"roster": f"The file cannot be read as a roster: {exc.message}"}
+        except (RosterFormatError, Invalid, ClientException) as exc:
+            errors = {"roster": f"The file cannot be read as a roster: {_whole_roster(exc)}"}
             return await provider_page(
                 request, principal, provider_id, errors={"roster": errors}, status_code=422
             )
@@ -188,7 +244,17 @@ class ProviderPages(Controller):
         principal: Viewer,
     ) -> Template | Redirect:
         async def apply(values: dict[str, Any], ctx: Any, corrector: str | None) -> None:
-            body = parse_form(values, VoidBody, {"reason": "the reason"})
+            confirmed = values.pop("confirm", "") == "yes"
+            try:
+                body = parse_form(values, VoidBody, {"reason": "the reason"})
+            except FormInvalid as exc:
+                errors = exc.errors
+            else:
+                errors = {}
+            if not confirmed:
+                errors["confirm"] = "Tick the box to confirm the void: it cannot be undone"
+            if errors:
+                raise FormInvalid(errors)
             await data.void_completion(
                 request.app.state, ctx, completion_id, reason=body.reason, provider_id=corrector
             )
@@ -227,13 +293,48 @@ class ProviderPages(Controller):
             await apply(values, context_of(request, principal), corrector)
         except (FormInvalid, DomainError) as exc:
             found = exc.errors if isinstance(exc, FormInvalid) else errors_of(exc)
+            if isinstance(exc, WrongState) and (done := await _voided(request, completion_id)):
+                found = {"stale": done}  # a stale tab: say what happened, not the rule
             key = f"{kind}-{completion_id}"
             return await provider_page(
                 request, principal, provider_id, errors={key: found}, values={key: values},
                 status_code=422,
             )  # fmt: skip
-        flash(request, f"The posting is {kind}ed.")
+        posting = await data.completion_posting(request.app.state, completion_id)
+        what = (
+            f"{posting.external_id} ({posting.manager_id}, {long_date(posting.completed_on)})"
+            if posting is not None
+            else ""
+        )
+        flash(request, f"The posting {what} is {kind}ed.")
         return Redirect(f"/providers/{provider_id}#postings", status_code=303)
+
+
+async def _voided(request: Request[Any, Any, Any], completion_id: UUID) -> str:
+    """ "This posting was already voided on 6 December 2026 (reason): ...", if it was."""
+    view = await data.completion(request.app.state, completion_id)
+    void = next((c for c in view.history if c.kind == "voided"), None)
+    if void is None:
+        return ""
+    why = f" ({void.reason})" if void.reason else ""
+    return (
+        f"This posting was already voided on {long_date(void.at)}{why}, perhaps from another"
+        " tab or by the association: nothing more was recorded."
+    )
+
+
+def _roster_lines(content: bytes) -> int:
+    """The roster's lines after the header, blank ones aside: counted before any is read."""
+    return sum(1 for line in content.splitlines()[1:] if line.strip(b" ,\r\t"))
+
+
+def _whole_roster(exc: Exception) -> str:
+    """Why a roster was refused as a whole, in words."""
+    if isinstance(exc, RosterFormatError):
+        return exc.message
+    if isinstance(exc, Invalid):
+        return "; ".join(e.message for e in exc.errors)
+    return str(getattr(exc, "detail", exc))
 
 
 async def _newest_first(state: Any, provider_id: str, manager_id: str | None) -> list[Any]:

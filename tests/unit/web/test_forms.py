@@ -55,3 +55,29 @@ def test_an_optional_decimal_left_empty_is_none_and_a_rate_with_a_dot_is_read() 
         {"filed_from": "2026-01-01", "filed_to": "2026-12-31", "rate": "0.25"}, AuditBody, {}
     )
     assert audit.rate == Decimal("0.25")
+
+
+def test_a_decimal_with_a_comma_says_use_a_dot_for_decimals() -> None:
+    with pytest.raises(FormInvalid) as refused:
+        activity("2,5")
+    assert refused.value.errors["ceus"] == (
+        "Enter the CEUs as a number: use a dot for decimals, such as 2.5"
+    )
+
+
+def test_a_decimal_with_too_many_places_says_at_most_2_decimal_places() -> None:
+    with pytest.raises(FormInvalid) as refused:
+        activity("1.255")
+    assert refused.value.errors["ceus"] == "Enter the CEUs with at most 2 decimal places"
+    with pytest.raises(FormInvalid) as amended:
+        parse_form({"reason": "typo", "ceus": "0.125"}, AmendBody, {"ceus": "the new CEUs"})
+    assert amended.value.errors == {"ceus": "Enter the new CEUs with at most 2 decimal places"}
+
+
+def test_a_negative_or_huge_decimal_is_named_beside_its_field() -> None:
+    with pytest.raises(FormInvalid) as negative:
+        activity("-1")
+    assert "0 or more" in negative.value.errors["ceus"]
+    with pytest.raises(FormInvalid) as huge:
+        activity("100000")
+    assert "no larger than" in huge.value.errors["ceus"]
