@@ -21,7 +21,6 @@ from ledger.web.controllers.managers import ManagerPages
 from ledger.web.controllers.programs import ProgramPages
 from ledger.web.controllers.providers import ProviderPages
 from ledger.web.filters import FILTERS
-from ledger.web.format import FORMAT_FILTERS
 from ledger.web.session import WEB_EXCEPTION_HANDLERS, session_middleware
 
 __all__ = ["openapi_render_plugins", "static_routers", "template_config", "web_router"]
@@ -45,7 +44,7 @@ def web_router(secret: bytes | None = None, *, secure_cookies: bool = True) -> R
 
 def _register_filters(engine: JinjaTemplateEngine) -> None:
     env: Environment = engine.engine
-    env.filters.update(FILTERS | FORMAT_FILTERS)
+    env.filters.update(FILTERS)
 
 
 def template_config() -> TemplateConfig[Any]:

@@ -1,21 +1,24 @@
-"""Jinja filters: how values read on a page.  Formatting only; every number comes from a view."""
+"""Jinja filters: how values read on a page, as people write them ("6 December 2026", "10%",
+"$75.00", "1 renewal"), never ISO stamps, fractions, cents or "1 renewals".  Formatting only;
+every number comes from a view."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
 __all__ = [
     "FILTERS",
     "ceus",
-    "count",
+    "day",
     "days_in_words",
-    "long_date",
     "missing_in_words",
     "money",
     "moment",
     "percent",
+    "plural",
+    "words",
 ]
 
 
@@ -54,38 +57,47 @@ def days_in_words(days: int) -> str:
     return f"{-days} day{'s' if days < -1 else ''} past the deadline"
 
 
-def long_date(value: date | datetime | None) -> str:
-    """2026-12-06 -> "6 December 2026" (an instant: its UTC day)."""
+def day(value: date | datetime | None) -> str:
+    """2026-12-06 -> "6 December 2026" (an instant: its day in UTC); None -> ""."""
     if value is None:
         return ""
+    if isinstance(value, datetime):
+        value = (value.astimezone(UTC) if value.tzinfo else value).date()
     return f"{value.day} {value:%B %Y}"
 
 
 def moment(value: datetime | None) -> str:
-    """An instant to the minute, as people write it: "6 December 2026, 14:05 UTC"."""
+    """An instant to the minute, as people write it: "6 December 2026 at 14:05 UTC"."""
     if value is None:
         return ""
-    return f"{long_date(value)}, {value:%H:%M} UTC"
+    at = value.astimezone(UTC) if value.tzinfo else value
+    return f"{day(at)} at {at:%H:%M} UTC"
 
 
-def percent(fraction: Decimal | None) -> str:
+def percent(fraction: Decimal | float | None) -> str:
     """0.10 -> "10%", 0.125 -> "12.5%"."""
     if fraction is None:
         return ""
-    shown = (Decimal(fraction) * 100).normalize()
+    shown = (Decimal(str(fraction)) * 100).normalize()
     return f"{shown:f}%"
 
 
-def count(n: int, singular: str, plural: str | None = None) -> str:
-    """(1, "renewal") -> "1 renewal"; (2, "renewal") -> "2 renewals"."""
-    return f"{n:,} {singular if n == 1 else (plural or singular + 's')}"
+def plural(n: int, singular: str, many: str | None = None) -> str:
+    """(1, "renewal") -> "1 renewal"; (1000, "line") -> "1,000 lines"."""
+    return f"{n:,} {singular if n == 1 else (many or singular + 's')}"
+
+
+def words(value: Any) -> str:
+    """An enum-like value as a word: "not_counted" -> "Not counted"; None -> ""."""
+    return "" if value is None else str(value).replace("_", " ").capitalize()
 
 
 FILTERS = {
-    "long_date": long_date,
+    "day": day,
     "moment": moment,
     "percent": percent,
-    "count": count,
+    "plural": plural,
+    "words": words,
     "ceus": ceus,
     "money": money,
     "missing_in_words": missing_in_words,

@@ -23,7 +23,7 @@ from ledger.api.auth import TokenEntry
 from ledger.api.schemas import ProgramBody, ProviderBody, RuleVersionBody, TokenBody
 from ledger.domain.errors import DomainError, NotFound
 from ledger.web import data
-from ledger.web.filters import long_date
+from ledger.web.filters import day
 from ledger.web.forms import FormInvalid, errors_of, form_values, parse_form
 from ledger.web.session import OutOfScope, Viewer, context_of, flash, page_context, viewer
 
@@ -75,7 +75,7 @@ def _creator(entry: TokenEntry, by_id: dict[str, TokenEntry]) -> str:
     scope, the command line as such; never a bare id."""
     creator = by_id.get(entry.created_by)
     if creator is not None:
-        return f"the {scope_in_words(creator)} made on {long_date(creator.created_at)}"
+        return f"the {scope_in_words(creator)} made on {day(creator.created_at)}"
     if entry.created_by in MADE_BY:
         return MADE_BY[entry.created_by]
     try:
@@ -323,8 +323,7 @@ class AdminPages(Controller):
         elif before.revoked_at is not None:
             flash(
                 request,
-                f"The {scope_in_words(before)} was already revoked on"
-                f" {long_date(before.revoked_at)}.",
+                f"The {scope_in_words(before)} was already revoked on {day(before.revoked_at)}.",
             )
         else:
             await data.revoke_token(request.app.state, token_id)
@@ -353,7 +352,7 @@ class AdminPages(Controller):
             return await admin_page(
                 request, principal, errors={key: found}, values={key: values}, status_code=422
             )
-        flash(request, f"The {code} rules from {long_date(rules.effective_from)} are recorded.")
+        flash(request, f"The {code} rules from {day(rules.effective_from)} are recorded.")
         return Redirect(f"/admin#program-{code}", status_code=303)
 
     @post("/programs", status_code=303)

@@ -18,7 +18,7 @@ from ledger.api.controllers.records import TRANSCRIPT_COLUMNS
 from ledger.api.openapi import csv_response
 from ledger.domain.errors import NotFound, RenewalNotReady, WrongState
 from ledger.web import data
-from ledger.web.format import day
+from ledger.web.filters import day
 from ledger.web.session import OutOfScope, Viewer, context_of, flash, page_context, viewer
 
 __all__ = ["ManagerPages"]

@@ -36,8 +36,7 @@ from ledger.csv_io import columns_of
 from ledger.domain.errors import DomainError, NotFound, WrongState
 from ledger.web import data
 from ledger.web.controllers.managers import manager_page
-from ledger.web.filters import money
-from ledger.web.format import day, percent
+from ledger.web.filters import day, money, percent
 from ledger.web.forms import FormInvalid, errors_of, form_values, parse_form
 from ledger.web.session import OutOfScope, Viewer, context_of, flash, page_context, viewer
 from projections.ceu_queries import RegisterRow

@@ -26,7 +26,7 @@ from ledger.commands import Posting
 from ledger.csv_io import CSV_HEADER, RosterFormatError, csv_text
 from ledger.domain.errors import DomainError, Invalid, WrongState
 from ledger.web import data
-from ledger.web.filters import long_date
+from ledger.web.filters import day
 from ledger.web.forms import FormInvalid, errors_of, form_values, parse_form
 from ledger.web.session import OutOfScope, Viewer, context_of, flash, page_context, viewer
 
@@ -195,7 +195,7 @@ class ProviderPages(Controller):
             flash(request, f"Posted {receipt.external_id} for {receipt.manager_id}.")
         else:
             flash(request, f"{receipt.external_id} was already posted on"
-                  f" {long_date(receipt.recorded_at)}: nothing new was recorded.")  # fmt: skip
+                  f" {day(receipt.recorded_at)}: nothing new was recorded.")  # fmt: skip
         return Redirect(f"/providers/{provider_id}#postings", status_code=303)
 
     @post("/roster", status_code=200)
@@ -302,7 +302,7 @@ class ProviderPages(Controller):
             )  # fmt: skip
         posting = await data.completion_posting(request.app.state, completion_id)
         what = (
-            f"{posting.external_id} ({posting.manager_id}, {long_date(posting.completed_on)})"
+            f"{posting.external_id} ({posting.manager_id}, {day(posting.completed_on)})"
             if posting is not None
             else ""
         )
@@ -318,7 +318,7 @@ async def _voided(request: Request[Any, Any, Any], completion_id: UUID) -> str:
         return ""
     why = f" ({void.reason})" if void.reason else ""
     return (
-        f"This posting was already voided on {long_date(void.at)}{why}, perhaps from another"
+        f"This posting was already voided on {day(void.at)}{why}, perhaps from another"
         " tab or by the association: nothing more was recorded."
     )
 

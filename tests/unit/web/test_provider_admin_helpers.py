@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from ledger.csv_io import parse_roster_csv
 from ledger.web.data import spreadsheet_header
-from ledger.web.filters import count, long_date, moment, percent
+from ledger.web.filters import day, moment, percent, plural
 
 
 def test_a_spreadsheets_header_is_read_as_the_apis_and_the_lines_are_unchanged() -> None:
@@ -29,11 +29,11 @@ def test_a_roster_already_in_the_apis_spelling_is_left_as_it_is() -> None:
 
 
 def test_dates_money_rates_and_counts_read_as_people_write_them() -> None:
-    assert long_date(date(2026, 12, 6)) == "6 December 2026"
+    assert day(date(2026, 12, 6)) == "6 December 2026"
     assert moment(datetime(2026, 12, 6, 14, 5, 59, 123456, tzinfo=UTC)) == (
-        "6 December 2026, 14:05 UTC"
+        "6 December 2026 at 14:05 UTC"
     )
     assert (percent(Decimal("0.10")), percent(Decimal("0.125"))) == ("10%", "12.5%")
-    assert (count(1, "renewal"), count(2, "renewal"), count(1000, "line")) == (
+    assert (plural(1, "renewal"), plural(2, "renewal"), plural(1000, "line")) == (
         "1 renewal", "2 renewals", "1,000 lines",
     )  # fmt: skip
