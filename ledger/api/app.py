@@ -117,6 +117,9 @@ def create_app(
 ) -> Litestar:
     """The API over the database at `dsn`.  The pool, the services and (with `run_projectors`)
     the projectors and reminders live exactly as long as the app's lifespan."""
+    if settings.public_url is None:
+        raise ValueError("LEDGER_PUBLIC_URL is not set: the address credentials and PDFs name")
+    public_url = settings.public_url
     metrics = Metrics([p.name for p in all_projections()])
     kek = KeyEncryption.from_settings(settings.key_encryption_key, settings.data_dir)
 
@@ -130,7 +133,7 @@ def create_app(
                 pool=pool,
                 ledger=ledger,
                 reads=reads,
-                credentials=CredentialService(reads, Registry(pool, kek), settings.public_url),
+                credentials=CredentialService(reads, Registry(pool, kek), public_url),
                 tokens=TokenStore(pool, clock=clock),
                 metrics=metrics,
                 projectors=[],

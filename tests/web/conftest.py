@@ -93,8 +93,9 @@ async def site(admin_dsn: str, template_dsn: str) -> AsyncIterator[Site]:
             ledger = Ledger(PostgresEventStore(pool))
             await ensure_default_programs(ledger, SYSTEM)
             identities = await seed_demo(ledger, TokenStore(pool), SYSTEM)
-        app = create_app(Settings(poll_interval=0.05, pool_size=8), dsn)
         port = _free_port()
+        public_url = f"http://127.0.0.1:{port}"
+        app = create_app(Settings(poll_interval=0.05, pool_size=8, public_url=public_url), dsn)
         server = _ThreadServer(
             uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
         )

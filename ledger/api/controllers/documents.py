@@ -44,10 +44,6 @@ PDF_RESPONSE = {
 }
 
 
-def base_url(request: Request[Any, Any, Any], credentials: CredentialService) -> str:
-    return credentials.base(str(request.base_url))
-
-
 def pdf_response(content: bytes, filename: str) -> Response[bytes]:
     return Response(
         content,
@@ -121,8 +117,8 @@ class RenewalDocumentsController(Controller):
             or principal.audits(filed.program),
             "a certificate is its holder's, their association's and the admins'",
         )  # fmt: skip
-        base = base_url(request, credentials)
-        issued = await credentials.for_renewal(renewal_id, base)
+        base = credentials.public_url  # never the request's Host (SPEC 6)
+        issued = await credentials.for_renewal(renewal_id)
         record = await reads.record(filed.manager_id, known_at=issued.approved_at)
         renewal = record.certifications[filed.program].renewal(renewal_id)
         program = await reads.catalogue.program(filed.program, known_at=issued.approved_at)

@@ -79,7 +79,7 @@ class ManagerPages(Controller):
         """The API's transcript PDF (ledger/api/controllers/documents.py), for the session."""
         _may_read(principal, manager_id)
         state = request.app.state
-        base = state.credentials.base(str(request.base_url))
+        base = state.credentials.public_url  # never the request's Host (SPEC 6)
         return await transcript_pdf(
             state.reads, state.credentials, base, manager_id, None, as_of=None, known_at=None
         )
