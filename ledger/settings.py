@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -13,6 +14,8 @@ from ledger.infra.migrations import MIGRATIONS_DIR
 __all__ = ["LOG_LEVELS", "REQUIRED_TO_SERVE", "Secret", "Settings"]
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
+_PUBLIC_URL = re.compile(r"https?://[^/\s?#]+(/[^\s?#]*)?")
+"""An absolute http(s) URL without query or fragment: the base every public URL extends."""
 
 
 REQUIRED_TO_SERVE = {
@@ -106,6 +109,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         if kek := get("LEDGER_KEY_ENCRYPTION_KEY"):
             fields["key_encryption_key"] = Secret(kek)
         if public_url := get("LEDGER_PUBLIC_URL"):
+            if not _PUBLIC_URL.fullmatch(public_url):
+                raise ValueError(
+                    f"LEDGER_PUBLIC_URL={public_url!r} is not an http(s) address such as"
+                    " https://ceu.example.org"
+                )
             fields["public_url"] = public_url.rstrip("/")
         for name, key in (
             ("data_dir", "LEDGER_DATA_DIR"),
