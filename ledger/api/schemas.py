@@ -173,17 +173,17 @@ def is_text_marker(annotation: object) -> bool:
 
 
 def text_of(marker: type[_TextMarker], value: object) -> str:
-    """`value` as checked, NFC-normalised text; else ValueError saying what is wrong."""
+    """`value` as checked, NFC-normalised text; else ValueError saying what is wrong.  Its
+    length is judged as sent (as the OpenAPI schema says), before normalising."""
     if not isinstance(value, str):
         raise ValueError("must be text")
     if (why := unsafe_character(value)) is not None:
         raise ValueError(why)
-    text = unicodedata.normalize("NFC", value)
-    if len(text) < marker.MIN:
+    if len(value) < marker.MIN:
         raise ValueError("must not be empty" if marker.MIN == 1 else f"at least {marker.MIN}")
-    if len(text) > marker.MAX:
+    if len(value) > marker.MAX:
         raise ValueError(f"at most {marker.MAX} characters")
-    return text
+    return unicodedata.normalize("NFC", value)
 
 
 _PLAIN = re.compile(r"-?[0-9]+(\.[0-9]+)?|-?(NaN|sNaN|Infinity|Inf)", re.IGNORECASE)
