@@ -38,6 +38,14 @@ def urls_in(document: Any) -> list[str]:
     return [word for word in text.replace('"', " ").split() if "://" in word]
 
 
+async def text_of(pdf: bytes, tmp_path: Path) -> str:
+    (tmp_path / "document.pdf").write_bytes(pdf)
+    pdftotext = await asyncio.create_subprocess_exec(
+        "pdftotext", tmp_path / "document.pdf", "-", stdout=asyncio.subprocess.PIPE
+    )
+    return (await pdftotext.communicate())[0].decode()
+
+
 async def hostile_get(world: World, path: str, token: str | None = None, **params: Any) -> Any:
     headers = {"Host": EVIL}
     if token is not None:
@@ -64,12 +72,11 @@ async def test_a_hostile_host_header_reaches_no_credential_status_list_page_or_p
     issuer = (await hostile_get(world, "/v1/issuers/CMOM")).json()
     verification = (await hostile_get(world, f"/verify/{issued['credential_id']}.json")).json()
     page = await hostile_get(world, f"/verify/{issued['credential_id']}", Accept="text/html")
-    pdf = await hostile_get(world, f"/v1/renewals/{renewal_id}/certificate.pdf", world.m1)
-    (tmp_path / "certificate.pdf").write_bytes(pdf.content)
-    pdftotext = await asyncio.create_subprocess_exec(
-        "pdftotext", tmp_path / "certificate.pdf", "-", stdout=asyncio.subprocess.PIPE
+    certificate = await hostile_get(world, f"/v1/renewals/{renewal_id}/certificate.pdf", world.m1)
+    transcript = await hostile_get(world, "/v1/managers/m-1/transcript", world.m1, format="pdf")
+    pdf_text = await text_of(certificate.content, tmp_path) + await text_of(
+        transcript.content, tmp_path
     )
-    pdf_text = (await pdftotext.communicate())[0].decode()
 
     stored = payload(issued["vc_jwt"])  # what the registry stored and signed
     signed_list = payload(status_list.text)
@@ -81,7 +88,7 @@ async def test_a_hostile_host_header_reaches_no_credential_status_list_page_or_p
             for url in found
         ), found
     assert EVIL not in status_list.text + page.text + pdf_text + json.dumps(stored)
-    assert f"{PUBLIC_URL}/verify/{issued['credential_id']}" in pdf_text
+    assert pdf_text.count(f"{PUBLIC_URL}/verify/{issued['credential_id']}") == 2
     assert f'href="{PUBLIC_URL}/v1/credentials/{issued["credential_id"]}"' in page.text
 
 

@@ -72,7 +72,7 @@ async def transcript_pdf(
     for c in held:
         approved = [r for r in record.certifications[c.program].renewals if r.state == "approved"]
         if approved:
-            issued = await credentials.for_renewal(approved[-1].renewal_id, base)
+            issued = await credentials.for_renewal(approved[-1].renewal_id)
             url = f"{base}/verify/{issued.credential_id}"
             verify.append({"program": c.program, "url": url, "qr": qr_data_uri(url)})
     last = await _last_event(reads, manager_id, record.version)
