@@ -4,7 +4,9 @@ Each command reads the settings once, finds its database (DATABASE_URL, or the e
 server in LEDGER_DATA_DIR) and delegates.  Exit status (SPEC 7): 0 it did what it says; 1 it
 ran and its check failed (a broken chain, rejected roster lines); 2 it could not run (bad
 arguments, a missing file, an unknown provider or program, no database), with one line on
-stderr and never a traceback (`--debug` shows it).  SIGINT and SIGTERM cancel the command
+stderr and never a traceback (`--debug` shows it); `serve` outside `--demo` cannot run
+without LEDGER_PUBLIC_URL, LEDGER_SESSION_SECRET and LEDGER_KEY_ENCRYPTION_KEY, and says so
+before it starts anything (SPEC 6).  SIGINT and SIGTERM cancel the command
 (128 + the signal's number), and its `finally` blocks still stop an embedded PostgreSQL.
 """
 
