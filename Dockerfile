@@ -1,6 +1,10 @@
 # syntax=docker/dockerfile:1
 # Build: docker build -t ceu-ledger .
-# Run:   docker run -e DATABASE_URL=postgresql://... -e LEDGER_ADMIN_TOKEN=... -p 8000:8000 ceu-ledger
+# Run:   docker run -e DATABASE_URL=postgresql://... -e LEDGER_ADMIN_TOKEN=... \
+#          -e LEDGER_PUBLIC_URL=https://ceu.example.org -e LEDGER_SESSION_SECRET=... \
+#          -e LEDGER_KEY_ENCRYPTION_KEY=... -p 8000:8000 ceu-ledger
+#        `serve` refuses to start (exit 2, one line naming them) without the last three:
+#        nothing signed is ever built from a request's Host header (README, Configuration).
 
 FROM python:3.11-slim-bookworm AS build
 WORKDIR /src
@@ -31,4 +35,6 @@ ENV PATH=/opt/venv/bin:$PATH \
 USER ledger
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s CMD python -c "import urllib.request,sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/health').status != 200)"
+# LEDGER_PUBLIC_URL, LEDGER_SESSION_SECRET and LEDGER_KEY_ENCRYPTION_KEY are required and
+# deliberately not set here: give them at `docker run` (see the top of this file).
 CMD ["ceu-ledger", "serve"]

@@ -34,6 +34,7 @@ import contextlib
 import itertools
 import json
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -46,6 +47,7 @@ from pathlib import Path
 
 import msgspec
 import psutil
+from cryptography.fernet import Fernet
 
 from bench._common import run_with_database
 from events.catalog import ActivityRegistered
@@ -327,6 +329,10 @@ async def bench(dsn: str) -> None:
         "LEDGER_POOL_SIZE": "20",
         "LEDGER_ADMIN_TOKEN": "bench-admin",
         "LEDGER_LOG_LEVEL": "warning",
+        # What `serve` requires outside --demo (SPEC 6).
+        "LEDGER_PUBLIC_URL": "http://127.0.0.1",
+        "LEDGER_SESSION_SECRET": secrets.token_urlsafe(48),
+        "LEDGER_KEY_ENCRYPTION_KEY": Fernet.generate_key().decode(),
     }
     ledger_port, bare_port = _free_port(), _free_port()
     serve = [sys.executable, "-m", "ledger.cli", "serve", "--log-level", "warning"]

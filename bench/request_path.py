@@ -223,6 +223,7 @@ async def bench(dsn: str) -> None:
         "LEDGER_POOL_SIZE": "20",
         "LEDGER_ADMIN_TOKEN": "bench-admin",
         "LEDGER_LOG_LEVEL": "warning",
+        "LEDGER_PUBLIC_URL": "http://127.0.0.1",
     }
     trees: dict[str, Path] = args.trees
     if args.direct:

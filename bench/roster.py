@@ -334,7 +334,10 @@ async def bench(dsn: str) -> None:
     args = parse_args()
     token = await _set_up(dsn, args.managers)
     with tempfile.TemporaryDirectory(prefix="ceu-roster-") as data_dir:
-        settings = Settings(pool_size=10, data_dir=Path(data_dir), log_level="warning")
+        settings = Settings(
+            pool_size=10, data_dir=Path(data_dir), log_level="warning",
+            public_url="http://127.0.0.1",
+        )  # fmt: skip
         app = create_app(settings, dsn, run_projectors=args.projectors)
         timers = Timers()
         async with _served(app) as port:

@@ -36,7 +36,9 @@ async def _ledger_of(dsn: str, size: int) -> None:
 
 
 async def _timed(dsn: str, requests: int) -> list[float]:
-    settings = Settings(admin_token=Secret(ADMIN), pool_size=4)
+    settings = Settings(
+        admin_token=Secret(ADMIN), pool_size=4, public_url="http://testserver.local"
+    )
     async with AsyncTestClient(create_app(settings, dsn, run_projectors=False)) as client:
         admin = {"Authorization": f"Bearer {ADMIN}"}
 

@@ -4,7 +4,9 @@ Each command reads the settings once, finds its database (DATABASE_URL, or the e
 server in LEDGER_DATA_DIR) and delegates.  Exit status (SPEC 7): 0 it did what it says; 1 it
 ran and its check failed (a broken chain, rejected roster lines); 2 it could not run (bad
 arguments, a missing file, an unknown provider or program, no database), with one line on
-stderr and never a traceback (`--debug` shows it).  SIGINT and SIGTERM cancel the command
+stderr and never a traceback (`--debug` shows it); `serve` outside `--demo` cannot run
+without LEDGER_PUBLIC_URL, LEDGER_SESSION_SECRET and LEDGER_KEY_ENCRYPTION_KEY, and says so
+before it starts anything (SPEC 6).  SIGINT and SIGTERM cancel the command
 (128 + the signal's number), and its `finally` blocks still stop an embedded PostgreSQL.
 """
 
@@ -209,15 +211,32 @@ class _Server(uvicorn.Server):
         yield
 
 
+def settings_to_serve(settings: Settings, args: argparse.Namespace, listen: str) -> Settings:
+    """The settings `serve` runs with: outside `--demo`, CannotRun (exit 2) unless every one
+    of REQUIRED_TO_SERVE is set (SPEC 6); the demo's public URL is its own listen address."""
+    if args.demo:
+        return msgspec.structs.replace(settings, public_url=settings.public_url or listen)
+    if missing := settings.missing_to_serve():
+        raise CannotRun(
+            f"serve needs {', '.join(missing)} (see README, 'Configuration');"
+            " or try it on this machine with --demo"
+        )
+    return settings
+
+
 async def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     host = args.host or settings.host
     port = args.port or settings.port
+    settings = settings_to_serve(settings, args, f"http://{host}:{port}")
     configure_logging((args.log_level or settings.log_level).upper())
-    async with migrated_dsn(settings, report=_log.info) as dsn, _projector_beside(args, dsn):
+    async with (
+        migrated_dsn(settings, report=_log.info) as dsn,
+        _projector_beside(args, dsn, settings),
+    ):
         if args.demo:
             await _print_demo_tokens(dsn, f"http://{host}:{port}")
         if args.workers > 1:
-            return await _serve_workers(args, dsn, host, port)
+            return await _serve_workers(args, dsn, host, port, settings)
         app = create_app(settings, dsn, run_projectors=args.projectors == "inline")
         # Our request log replaces uvicorn's access log; `log_config=None` leaves the
         # logging configured above alone, so uvicorn's own lines are JSON too.
@@ -237,7 +256,9 @@ async def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
 
 @contextlib.asynccontextmanager
-async def _projector_beside(args: argparse.Namespace, dsn: str) -> AsyncIterator[None]:
+async def _projector_beside(
+    args: argparse.Namespace, dsn: str, settings: Settings
+) -> AsyncIterator[None]:
     """With `--projectors process` (the default), `ceu-ledger project` as a supervised child
     for as long as the block lasts: restarted if it dies, stopped before the database is
     (ledger/infra/projectors.py `ProjectorProcess`)."""
@@ -247,7 +268,8 @@ async def _projector_beside(args: argparse.Namespace, dsn: str) -> AsyncIterator
     command = [sys.executable, "-m", "ledger.cli", "project", "--parent", str(os.getpid())]
     if args.log_level:
         command += ["--log-level", args.log_level]
-    async with ProjectorProcess(command, {**os.environ, "DATABASE_URL": dsn}).running():
+    env = {**os.environ, "DATABASE_URL": dsn, "LEDGER_PUBLIC_URL": str(settings.public_url)}
+    async with ProjectorProcess(command, env).running():
         yield
 
 
@@ -272,7 +294,9 @@ async def cmd_project(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-async def _serve_workers(args: argparse.Namespace, dsn: str, host: str, port: int) -> int:
+async def _serve_workers(
+    args: argparse.Namespace, dsn: str, host: str, port: int, settings: Settings
+) -> int:
     """N worker processes (ledger/api/asgi.py) on one socket, under uvicorn's supervisor,
     which runs in a thread: this process keeps the embedded database until they are gone.
     The supervisor takes SIGINT and SIGTERM (it stops the workers, each draining its
@@ -282,6 +306,7 @@ async def _serve_workers(args: argparse.Namespace, dsn: str, host: str, port: in
     os.environ[WORKER_LOG_LEVEL] = (args.log_level or "info").upper()
     # The workers share the pages' cookie key, or a session would only work on one of them.
     os.environ.setdefault("LEDGER_SESSION_SECRET", secrets.token_urlsafe(48))
+    os.environ["LEDGER_PUBLIC_URL"] = str(settings.public_url)  # the demo's, if it is one
     config = uvicorn.Config(
         "ledger.api.asgi:create", factory=True, host=host, port=port, workers=args.workers,
         log_config=None, access_log=False, **server_options(),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -10,9 +11,21 @@ import msgspec
 
 from ledger.infra.migrations import MIGRATIONS_DIR
 
-__all__ = ["LOG_LEVELS", "Secret", "Settings"]
+__all__ = ["LOG_LEVELS", "REQUIRED_TO_SERVE", "Secret", "Settings"]
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
+_PUBLIC_URL = re.compile(r"https?://[^/\s?#]+(/[^\s?#]*)?")
+"""An absolute http(s) URL without query or fragment: the base every public URL extends."""
+
+
+REQUIRED_TO_SERVE = {
+    "public_url": "LEDGER_PUBLIC_URL",
+    "session_secret": "LEDGER_SESSION_SECRET",
+    "key_encryption_key": "LEDGER_KEY_ENCRYPTION_KEY",
+}
+"""The settings `serve` refuses to start without outside `--demo` (SPEC 6): without them the
+service would sign what a request's Host names, forget every session at each restart, and
+keep its signing keys beside the data they protect."""
 
 
 class Secret(str):
@@ -39,8 +52,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """An admin bearer token guaranteed to exist at start (LEDGER_ADMIN_TOKEN)."""
     session_secret: Secret | None = None
     """Signs and encrypts the web pages' session and CSRF cookies (LEDGER_SESSION_SECRET, at
-    least 32 characters).  Every API process behind one load balancer needs the same one;
-    unset, each process makes its own at start (sessions then live as long as the process)."""
+    least 32 characters).  Every API process behind one load balancer needs the same one.
+    `serve` requires it outside `--demo`; unset (the demo, the tests), each process makes its
+    own at start (sessions then live as long as the process)."""
     poll_interval: float = 1.0
     """Seconds a projector waits for a NOTIFY before it polls anyway (LEDGER_POLL_INTERVAL)."""
     pool_size: int = 10
@@ -60,11 +74,18 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """The From address of every notice (LEDGER_SMTP_FROM)."""
     key_encryption_key: Secret | None = None
     """A Fernet key (32 random bytes, url-safe base64) that encrypts the credential signing
-    keys at rest (LEDGER_KEY_ENCRYPTION_KEY).  Unset: a key file made once in `data_dir`
-    (for `make run` and the tests; docs/credentials.md)."""
+    keys at rest (LEDGER_KEY_ENCRYPTION_KEY).  `serve` requires it outside `--demo`; unset
+    (the demo, the tests): a key file made once in `data_dir` (docs/credentials.md)."""
     public_url: str | None = None
-    """The address the world reaches this service at, written into credentials, PDFs and QR
-    codes (LEDGER_PUBLIC_URL).  Unset: the base URL of the request that issues them."""
+    """The address the world reaches this service at, such as https://ceu.example.org: the one
+    base of every URL written into credentials, status lists, PDFs, QR codes and mail
+    (LEDGER_PUBLIC_URL).  Never a request's Host header, which its sender chooses.  `serve`
+    refuses to start without it outside `--demo` (which uses its own listen address); the
+    app cannot be built without it."""
+
+    def missing_to_serve(self) -> list[str]:
+        """The environment variables of REQUIRED_TO_SERVE that are not set."""
+        return [env for name, env in REQUIRED_TO_SERVE.items() if getattr(self, name) is None]
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -88,6 +109,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         if kek := get("LEDGER_KEY_ENCRYPTION_KEY"):
             fields["key_encryption_key"] = Secret(kek)
         if public_url := get("LEDGER_PUBLIC_URL"):
+            if not _PUBLIC_URL.fullmatch(public_url):
+                raise ValueError(
+                    f"LEDGER_PUBLIC_URL={public_url!r} is not an http(s) address such as"
+                    " https://ceu.example.org"
+                )
             fields["public_url"] = public_url.rstrip("/")
         for name, key in (
             ("data_dir", "LEDGER_DATA_DIR"),

@@ -131,6 +131,9 @@ def create_app(
     `run_projectors`) the projectors and reminders live exactly as long as the app's lifespan.
     `failures` counts failed logins and bad tokens per client address (ledger.api.throttle;
     a test passes one on its own clock)."""
+    if settings.public_url is None:
+        raise ValueError("LEDGER_PUBLIC_URL is not set: the address credentials and PDFs name")
+    public_url = settings.public_url
     metrics = Metrics([p.name for p in all_projections()])
     kek = KeyEncryption.from_settings(settings.key_encryption_key, settings.data_dir)
 
@@ -144,7 +147,7 @@ def create_app(
                 pool=pool,
                 ledger=ledger,
                 reads=reads,
-                credentials=CredentialService(reads, Registry(pool, kek), settings.public_url),
+                credentials=CredentialService(reads, Registry(pool, kek), public_url),
                 tokens=TokenStore(pool, clock=clock),
                 sessions=WebSessions(pool, clock=clock),
                 metrics=metrics,

@@ -11,6 +11,7 @@ Decimal amounts are `Ceus` or `Fraction`: a JSON number, or a string written out
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
@@ -19,40 +20,46 @@ from uuid import UUID
 import msgspec
 from msgspec import Meta
 
+from ledger.domain.values import TEXT_PATTERN, unsafe_character
+
 __all__ = [
     "MAX_INT",
     "MAX_SEED",
     "PATTERN_WORDS",
+    "TEXT_PATTERN",
     "AmendBody",
     "AuditBody",
     "BatchBody",
     "CertificationBody",
     "CompletionBody",
     "DecisionBody",
+    "Email",
     "ExtensionBody",
+    "ExternalId",
     "FeeBody",
     "FindingBody",
+    "Label",
     "ManagerBody",
+    "Note",
     "ProfileBody",
     "ProgramBody",
     "ProviderBody",
+    "Reason",
     "RefundBody",
     "RenewalBody",
-    "RulesBody",
     "RuleVersionBody",
+    "RulesBody",
     "StandingBody",
+    "Text",
     "TokenBody",
     "VoidBody",
     "decimal_of",
     "is_decimal_marker",
+    "is_text_marker",
+    "text_of",
 ]
 
-_PRINTABLE = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
-"""No control characters but tab and line breaks (PostgreSQL cannot even store a NUL)."""
-Text = Annotated[str, Meta(min_length=1, max_length=500, pattern=_PRINTABLE)]
-Reason = Annotated[str, Meta(min_length=1, max_length=2000, pattern=_PRINTABLE)]
-Note = Annotated[str, Meta(max_length=2000, pattern=_PRINTABLE)]
-Email = Annotated[str, Meta(min_length=3, max_length=254, pattern=_PRINTABLE)]
+_TEXT_WORDS = "text without control, bidirectional or zero-width characters"
 Cents = Annotated[int, Meta(ge=0, le=10_000_000)]
 MAX_BATCH = 1000
 MAX_INT = 2**63 - 1
@@ -64,7 +71,7 @@ _CODE_WORDS = "a program code such as CMM"
 Id = Annotated[str, Meta(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$", description=_ID_WORDS)]
 Code = Annotated[str, Meta(pattern=r"^[A-Z][A-Z0-9]{1,15}$", description=_CODE_WORDS)]
 PATTERN_WORDS = {
-    _PRINTABLE: "text without control characters (such as NUL)",
+    TEXT_PATTERN: _TEXT_WORDS,
     r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$": _ID_WORDS,
     r"^[A-Z][A-Z0-9]{1,15}$": _CODE_WORDS,
 }
@@ -107,6 +114,77 @@ if TYPE_CHECKING:
     Fraction = Decimal
 else:
     Ceus, Fraction = _Ceus, _Fraction
+
+
+class _PlainText(type):
+    """The metaclass of the text markers below, as `_PlainDecimal` is of the decimal ones:
+    msgspec hands the raw JSON value (or form or CSV cell) to `dec_hook`, which returns it
+    checked and NFC-normalised (`text_of`), an ordinary `str`."""
+
+    def __instancecheck__(cls, obj: object) -> bool:
+        return type(obj) is str
+
+
+class _TextMarker(metaclass=_PlainText):
+    MIN: ClassVar[int] = 1
+    MAX: ClassVar[int]
+    DESCRIPTION: ClassVar[str] = _TEXT_WORDS
+
+
+class _Text(_TextMarker):
+    MAX = 500
+
+
+class _Reason(_TextMarker):
+    MAX = 2000
+
+
+class _Note(_TextMarker):
+    MIN = 0
+    MAX = 2000
+
+
+class _Email(_TextMarker):
+    MIN = 3
+    MAX = 254
+
+
+class _Label(_TextMarker):
+    MAX = 64
+
+
+class _ExternalId(_TextMarker):
+    MAX = 128
+
+
+if TYPE_CHECKING:
+    Text = Reason = Note = Email = Label = ExternalId = str
+else:
+    Text, Reason, Note, Email = _Text, _Reason, _Note, _Email
+    Label, ExternalId = _Label, _ExternalId
+"""The one type of every name, title, reason, note, email and label a person writes (SPEC 6):
+refused with a clear message when it holds a control, bidirectional or zero-width formatting
+character, and stored NFC-normalised, whichever door it came through (API body, roster line,
+web form, CLI roster)."""
+
+
+def is_text_marker(annotation: object) -> bool:
+    return isinstance(annotation, type) and issubclass(annotation, _TextMarker)
+
+
+def text_of(marker: type[_TextMarker], value: object) -> str:
+    """`value` as checked, NFC-normalised text; else ValueError saying what is wrong.  Its
+    length is judged as sent (as the OpenAPI schema says), before normalising."""
+    if not isinstance(value, str):
+        raise ValueError("must be text")
+    if (why := unsafe_character(value)) is not None:
+        raise ValueError(why)
+    if len(value) < marker.MIN:
+        raise ValueError("must not be empty" if marker.MIN == 1 else f"at least {marker.MIN}")
+    if len(value) > marker.MAX:
+        raise ValueError(f"at most {marker.MAX} characters")
+    return unicodedata.normalize("NFC", value)
+
 
 _PLAIN = re.compile(r"-?[0-9]+(\.[0-9]+)?|-?(NaN|sNaN|Infinity|Inf)", re.IGNORECASE)
 """What `decimal_of` lets through to the domain, which judges the value: its sign, places,
@@ -161,11 +239,11 @@ class RulesBody(Strict, kw_only=True):
     cycle_months: Annotated[int, Meta(ge=1, le=120)]
     required_ceus: Ceus
     categories: Annotated[
-        tuple[Annotated[str, Meta(min_length=1, max_length=64)], ...],
+        tuple[Label, ...],
         Meta(min_length=1, max_length=50),
     ] = ("core", "general")
     category_minimums: Annotated[
-        dict[Annotated[str, Meta(min_length=1, max_length=64, pattern=_PRINTABLE)], Ceus],
+        dict[Annotated[str, Meta(min_length=1, max_length=64, pattern=TEXT_PATTERN)], Ceus],
         Meta(max_length=50),
     ] = {}
     grace_days: Annotated[int, Meta(ge=0, le=366)]
@@ -195,9 +273,9 @@ class ProviderBody(Strict, kw_only=True):
 class ActivityBody(Strict, kw_only=True):
     activity_id: Id
     title: Text
-    format: Annotated[str, Meta(min_length=1, max_length=64, pattern=_PRINTABLE)]
+    format: Label
     ceus: Ceus
-    category: Annotated[str, Meta(min_length=1, max_length=64, pattern=_PRINTABLE)]
+    category: Label
     programs: Annotated[list[Code], Meta(min_length=1, max_length=50)]
     starts_on: date
     ends_on: date
@@ -215,7 +293,7 @@ class CertificationBody(Strict, kw_only=True):
 
 
 class CompletionBody(Strict, kw_only=True):
-    external_id: Annotated[str, Meta(min_length=1, max_length=128, pattern=_PRINTABLE)]
+    external_id: ExternalId
     manager_id: Id
     activity_id: Id
     completed_on: date

@@ -41,7 +41,15 @@ from litestar.plugins import InitPlugin, OpenAPISchemaPlugin, SerializationPlugi
 from litestar.typing import FieldDefinition
 
 from ledger.api.errors import field_problem
-from ledger.api.schemas import MAX_INT, Strict, decimal_of, is_decimal_marker
+from ledger.api.schemas import (
+    MAX_INT,
+    TEXT_PATTERN,
+    Strict,
+    decimal_of,
+    is_decimal_marker,
+    is_text_marker,
+    text_of,
+)
 
 __all__ = ["StrictInput", "check_request", "convert", "decode", "decoder", "invalid"]
 
@@ -51,6 +59,8 @@ T = TypeVar("T")
 def _dec_hook(kind: type, value: Any) -> Any:
     if is_decimal_marker(kind):
         return decimal_of(kind, value)
+    if is_text_marker(kind):
+        return text_of(kind, value)
     raise NotImplementedError(f"no decoder for {kind!r}")
 
 
@@ -155,6 +165,25 @@ class DecimalSchemas(OpenAPISchemaPlugin):
         )
 
 
+class TextSchemas(OpenAPISchemaPlugin):
+    """The text markers (`Text`, `Reason`, `Email`, ...) in the OpenAPI document: a string of
+    their lengths without the characters they refuse."""
+
+    @staticmethod
+    def is_plugin_supported_type(value: Any) -> bool:
+        return is_text_marker(value)
+
+    def to_openapi_schema(self, field_definition: FieldDefinition, schema_creator: Any) -> Schema:
+        marker = field_definition.annotation
+        return Schema(
+            type=OpenAPIType.STRING,
+            min_length=marker.MIN,
+            max_length=marker.MAX,
+            pattern=TEXT_PATTERN,
+            description=marker.DESCRIPTION,
+        )
+
+
 _DIGITS = re.compile(r"-?[0-9]+")
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _INSTANT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ].+")
@@ -226,7 +255,7 @@ class StrictInput(InitPlugin):
     """The one thing the app installs: strict bodies, their schemas, and `check_request`."""
 
     def on_app_init(self, app_config: AppConfig) -> AppConfig:
-        app_config.plugins.extend([StrictBodies(), DecimalSchemas()])
+        app_config.plugins.extend([StrictBodies(), DecimalSchemas(), TextSchemas()])
         earlier = app_config.before_request
         if earlier is None:
             app_config.before_request = check_request

@@ -24,6 +24,7 @@ from ledger.credentials.badge import BadgeFacts, issuer_profile, renewal_badge
 from ledger.credentials.standing import renewed_and_next, revoked_at
 from ledger.credentials.status_list import Purpose, status_list
 from ledger.domain.errors import NotFound, WrongState
+from ledger.domain.values import shown
 
 if TYPE_CHECKING:
     from ledger.api.reads import Reads
@@ -61,16 +62,14 @@ def _midnight(day: Any) -> datetime:
 
 
 class CredentialService:
-    def __init__(self, reads: Reads, registry: Registry, public_url: str | None) -> None:
+    def __init__(self, reads: Reads, registry: Registry, public_url: str) -> None:
         self.reads = reads
         self.registry = registry
-        self.public_url = public_url
+        self.public_url = public_url.rstrip("/")
+        """The service's public address (LEDGER_PUBLIC_URL), the one base of every URL it
+        signs or shows: never a request's Host header, which its sender chooses (SPEC 6)."""
 
-    def base(self, request_base: str) -> str:
-        """The service's public address: LEDGER_PUBLIC_URL, else the request's own."""
-        return (self.public_url or request_base).rstrip("/")
-
-    async def for_renewal(self, renewal_id: UUID, base_url: str) -> Issued:
+    async def for_renewal(self, renewal_id: UUID) -> Issued:
         """The approved renewal's credential (issued now if nobody asked for it before)."""
         filed = await find_renewal(self.reads.store, renewal_id)
         now = await self.reads.record(filed.manager_id)
@@ -88,17 +87,18 @@ class CredentialService:
         def make(credential_id: UUID, index: int) -> tuple[dict[str, Any], dict[str, Any]]:
             facts = BadgeFacts(
                 credential_id=credential_id, program=program.code, program_name=program.name,
-                association=program.association, holder_name=then.name, ceus=renewal.ceus,
+                association=program.association, holder_name=shown(then.name),
+                ceus=renewal.ceus,
                 required_ceus=renewed.cycle.rules.required_ceus,
                 cycle_starts_on=renewed.counts_from, cycle_ends_on=renewed.deadline,
                 approved_at=approved_at, valid_until=opened.deadline, status_index=index,
             )  # fmt: skip
             fields = {
-                "manager_id": then.manager_id, "holder_name": then.name,
+                "manager_id": then.manager_id, "holder_name": shown(then.name),
                 "approved_at": approved_at, "valid_from": approved_at,
                 "valid_until": _midnight(opened.deadline),
             }  # fmt: skip
-            return fields, renewal_badge(facts, base_url)
+            return fields, renewal_badge(facts, self.public_url)
 
         return await self.registry.issue(renewal_id, program.code, make)
 
@@ -108,7 +108,7 @@ class CredentialService:
             raise NotFound("credential", credential_id)
         return issued
 
-    async def verification(self, credential_id: UUID, base_url: str) -> Verification:
+    async def verification(self, credential_id: UUID) -> Verification:
         issued = await self.find(credential_id)
         status, revoked = await self._standing(issued)
         program = await self.reads.catalogue.program(issued.program)
@@ -116,13 +116,13 @@ class CredentialService:
         expired = now >= issued.valid_until
         lapsed = status == "lapsed"
         return Verification(
-            credential_id=issued.credential_id, holder_name=issued.holder_name,
+            credential_id=issued.credential_id, holder_name=shown(issued.holder_name),
             program=issued.program, program_name=program.name, association=program.association,
             status=status, valid_from=issued.valid_from, valid_until=issued.valid_until,
             revoked=revoked is not None, revoked_at=revoked, lapsed=lapsed, expired=expired,
             valid=revoked is None and not lapsed and not expired and now >= issued.valid_from,
-            checked_at=now, credential_url=f"{base_url}/v1/credentials/{credential_id}",
-            verify_url=f"{base_url}/verify/{credential_id}",
+            checked_at=now, credential_url=f"{self.public_url}/v1/credentials/{credential_id}",
+            verify_url=f"{self.public_url}/verify/{credential_id}",
         )  # fmt: skip
 
     async def _standing(self, issued: Issued) -> tuple[Status, datetime | None]:
@@ -132,7 +132,7 @@ class CredentialService:
         record = await self.reads.record(issued.manager_id)
         return status, revoked_at(record.certifications[issued.program], issued.approved_at)
 
-    async def status_list(self, code: str, purpose: Purpose, base_url: str) -> dict[str, Any]:
+    async def status_list(self, code: str, purpose: Purpose) -> dict[str, Any]:
         """The program's status list for `purpose`, unsigned (bits as of now)."""
         program = await self.reads.catalogue.program(code)
         marked = []
@@ -141,16 +141,16 @@ class CredentialService:
             if (revoked is not None) if purpose == "revocation" else (status == "lapsed"):
                 marked.append(issued.status_index)
         return status_list(
-            list_url=f"{base_url}/v1/status-lists/{code}/{purpose}",
-            issuer=issuer_profile(base_url, code, program.association),
+            list_url=f"{self.public_url}/v1/status-lists/{code}/{purpose}",
+            issuer=issuer_profile(self.public_url, code, program.association),
             purpose=purpose, set_indices=marked, valid_from=self.reads.clock(),
         )  # fmt: skip
 
-    async def issuer(self, code: str, base_url: str) -> dict[str, Any]:
+    async def issuer(self, code: str) -> dict[str, Any]:
         """The association's OB 3.0 Profile for the program, with its public key."""
         program = await self.reads.catalogue.program(code)
         key = await self.registry.key(code)
-        return issuer_profile(base_url, code, program.association) | {
+        return issuer_profile(self.public_url, code, program.association) | {
             "description": f"Issuer of the {program.name} ({code}) credential.",
             "publicKeyJwk": key.public_jwk,
         }

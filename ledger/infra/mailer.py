@@ -29,6 +29,12 @@ Retries.  A failed attempt (connection refused, timeout, a 4xx answer) puts the 
 answer to the recipient or the message is final (`failed`) at once, as is the last of
 `max_attempts`.  Rows whose manager is not yet in the `ceu` read model (which gives the
 address) wait for it.
+
+One notice's fault is its own.  A notice whose message cannot even be built (a name or an
+address with a line break, written before SPEC 6 refused them) is marked `failed` at once,
+inside the same handling as a refused one; the rest of its batch is sent as usual.  Before,
+the error escaped the batch and left every notice claimed with it pending, claimed again and
+again behind the same bad one.
 """
 
 from __future__ import annotations
@@ -76,6 +82,8 @@ class Smtp(msgspec.Struct, frozen=True, kw_only=True):
     user: str | None = None
     password: str | None = None
     sender: str
+    public_url: str | None = None
+    """LEDGER_PUBLIC_URL: the base of the link in every notice (a path alone if unset)."""
 
     @classmethod
     def of(cls, settings: Settings) -> Smtp | None:
@@ -85,7 +93,7 @@ class Smtp(msgspec.Struct, frozen=True, kw_only=True):
         password = None if settings.smtp_password is None else str(settings.smtp_password)
         return cls(
             host=settings.smtp_host, port=settings.smtp_port, user=settings.smtp_user,
-            password=password, sender=settings.smtp_from,
+            password=password, sender=settings.smtp_from, public_url=settings.public_url,
         )  # fmt: skip
 
 
@@ -136,8 +144,11 @@ _BODIES = {
 }
 
 
-def compose(notice: Claimed, sender: str, at: datetime) -> EmailMessage:
-    """The message of a notice; the same Message-ID on every attempt."""
+def compose(
+    notice: Claimed, sender: str, at: datetime, public_url: str | None = None
+) -> EmailMessage:
+    """The message of a notice; the same Message-ID on every attempt.  ValueError if a
+    header cannot hold it (a line break in the name or address)."""
     fields = msgspec.structs.asdict(notice)
     message = EmailMessage()
     message["From"] = sender
@@ -148,7 +159,7 @@ def compose(notice: Claimed, sender: str, at: datetime) -> EmailMessage:
     message["X-CEU-Notice"] = f"{notice.kind} {notice.program} cycle {notice.cycle}"
     message.set_content(
         f"Dear {notice.name},\n\n{_BODIES[notice.kind].format(**fields)}\n\n"
-        f"See where you stand: /managers/{notice.manager_id}\n"
+        f"See where you stand: {public_url or ''}/managers/{notice.manager_id}\n"
     )
     return message
 
@@ -257,7 +268,11 @@ class Mailer:
     async def _send(
         self, conn: asyncpg.Connection, client: aiosmtplib.SMTP, notice: Claimed
     ) -> int:
-        message = compose(notice, self.smtp.sender, self.clock())
+        try:
+            message = compose(notice, self.smtp.sender, self.clock(), self.smtp.public_url)
+        except Exception as exc:  # it will never build: failed now, the others go on
+            await self._failed(conn, notice, exc, final=True)
+            return 0
         try:
             async with asyncio.timeout(self.send_timeout):
                 await client.send_message(message)
@@ -271,8 +286,10 @@ class Mailer:
         self.sent += 1
         return 1
 
-    async def _failed(self, conn: asyncpg.Connection, notice: Claimed, exc: Exception) -> None:
-        final = _final(exc)
+    async def _failed(
+        self, conn: asyncpg.Connection, notice: Claimed, exc: Exception, *, final: bool = False
+    ) -> None:
+        final = final or _final(exc)
         retry_at = self.clock() + timedelta(seconds=backoff(notice.attempts))
         error = f"{type(exc).__name__}: {exc}"[:500]
         _log.warning("notice %s to %s: %s", notice.notice_id, notice.manager_id, error)

@@ -27,9 +27,15 @@ def clock() -> SteppingClock:
     return SteppingClock(datetime(2026, 6, 15, 14, 30, tzinfo=UTC))
 
 
+PUBLIC_URL = "http://testserver.local"
+"""The test client's own address, passed as LEDGER_PUBLIC_URL (the app requires one)."""
+
+
 @contextlib.asynccontextmanager
 async def running_app(dsn: str, clock: SteppingClock) -> AsyncIterator[AsyncTestClient]:
-    settings = Settings(admin_token=Secret(ADMIN_TOKEN), poll_interval=0.05, pool_size=8)
+    settings = Settings(
+        admin_token=Secret(ADMIN_TOKEN), poll_interval=0.05, pool_size=8, public_url=PUBLIC_URL
+    )
 
     async with create_pool(dsn, min_size=1, max_size=2) as pool:  # what `serve` does at start
         await ensure_default_programs(

@@ -27,7 +27,14 @@ async def served_app(dsn: str, clock: SteppingClock) -> AsyncIterator[str]:
     """The app on `dsn` (with its projectors), served until the block ends; its base URL."""
     port = _free_port()
     app = create_app(
-        Settings(admin_token=Secret("admin"), pool_size=16, poll_interval=0.1), dsn, clock=clock
+        Settings(
+            admin_token=Secret("admin"),
+            pool_size=16,
+            poll_interval=0.1,
+            public_url=f"http://127.0.0.1:{port}",
+        ),
+        dsn,
+        clock=clock,
     )
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     served = uvicorn.Server(config)

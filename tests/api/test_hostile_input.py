@@ -1,7 +1,8 @@
 """Hostile input, as a fuzzer or a careless client sends it: every answer is a clear 4xx
 problem in the caller's words (never a 500, never a parser's message), and nothing is stored:
 the log's head does not move.  Free text that is merely odd (quotes, SQL, any script) is
-stored as it was sent, and shown back exactly."""
+stored as it was sent (NFC-normalised), and shown back exactly; text that holds a control,
+bidirectional or zero-width formatting character is refused (SPEC 6)."""
 
 from __future__ import annotations
 
@@ -11,10 +12,10 @@ from typing import Any
 
 import pytest
 
-from tests.api.world import ADMIN_TOKEN, World, assert_problem
+from tests.api.world import ADMIN_TOKEN, World, assert_problem, bad_fields
 
 SQL = "x'); DROP TABLE events; --"
-UNICODE = "Zoë ✓ \U0001d518\U0001d52b\U0001d526 \u202ertl ﷽"
+UNICODE = "Zoë ✓ \U0001d518\U0001d52b\U0001d526 שלום ﷽"
 NUL = "a\x00b"
 LONG = "x" * 10_000
 PARSER_WORDS = ("RFC3339", "Object contains", "Object missing", "Expected `", "msgspec")
@@ -337,3 +338,103 @@ async def test_a_strict_json_body_still_takes_numbers_and_plain_decimal_strings(
             world.tma, f"plain-{day}", ceus=ceus, completed_on=f"2026-05-{day}"
         )
         assert response.status_code == 201, response.text
+
+
+# -- names, titles, reasons and emails: no control or formatting characters (SPEC 6) ---------
+
+UNSAFE = {
+    "LF": "Ann\nBcc: all@example.org",
+    "CR": "Ann\r",
+    "NUL": "a\x00b",
+    "tab": "Ann\tLee",
+    "NEL (U+0085)": "Ann\x85",
+    "RLO (U+202E)": "Dr. Gregory House\u202e\u200b",
+    "ZWSP (U+200B)": "Ann\u200bLee",
+    "RLM (U+200F)": "Ann\u200f",
+    "FSI (U+2068)": "\u2068Ann",
+}
+SOME_ID = "00000000-0000-4000-8000-000000000001"
+FREE_TEXT = [
+    # (path, caller, body builder, its free-text fields)
+    ("/v1/managers", "admin", manager, ("name", "email")),
+    ("/v1/managers/m-1/profile", "admin", lambda **c: c or {"name": "Ann"}, ("name", "email")),
+    ("/v1/providers/tma/activities", "tma", activity, ("title", "format", "category")),
+    ("/v1/providers", "admin", lambda **c: {"provider_id": "p-x", "name": "P",
+                                            "programs": ["CMM"]} | c, ("name",)),
+    ("/v1/programs", "admin", lambda **c: {"code": "CXX", "name": "X", "association": "A",
+                                           "rules": RULES} | c, ("name", "association")),
+    ("/v1/completions", "tma", completion, ("external_id",)),
+    ("/v1/managers/m-1/fees", "admin", fee, ("reference",)),
+    (f"/v1/completions/{SOME_ID}/void", "admin", lambda **c: {"reason": "typo"} | c, ("reason",)),
+    (f"/v1/completions/{SOME_ID}/amend", "admin", lambda **c: {"reason": "t"} | c, ("reason",)),
+    (f"/v1/renewals/{SOME_ID}/decision", "cmm_auditor",
+     lambda **c: {"decision": "deny"} | c, ("reason",)),
+    (f"/v1/audits/{SOME_ID}/findings", "cmm_auditor",
+     lambda **c: {"renewal_id": SOME_ID, "outcome": "failed"} | c, ("note",)),
+    ("/v1/managers/m-1/certifications/CMM/revoke", "cmm_auditor",
+     lambda **c: {"reason": "fraud"} | c, ("reason",)),
+    ("/v1/managers/m-1/certifications/CMM/reinstate", "cmm_auditor",
+     lambda **c: {"reason": "appeal"} | c, ("reason",)),
+    ("/v1/managers/m-1/certifications/CMM/extensions", "cmm_auditor",
+     lambda **c: {"ends_on": "2027-12-31", "reason": "illness"} | c, ("reason",)),
+    (f"/v1/fees/{SOME_ID}/refund", "admin",
+     lambda **c: {"amount_cents": 100, "reason": "twice"} | c, ("reason",)),
+]  # fmt: skip
+UNSAFE_TEXT = [
+    (post(f"{path} {name} {kind}", path, caller, build(**{name: value})), name)
+    for path, caller, build, names in FREE_TEXT
+    for name in names
+    for kind, value in UNSAFE.items()
+]
+
+
+@pytest.mark.parametrize(("sent", "name"), UNSAFE_TEXT, ids=[str(s) for s, _ in UNSAFE_TEXT])
+async def test_a_line_break_or_a_bidi_override_in_any_free_text_is_refused_naming_the_field(
+    shared_world, sent, name
+):
+    """Attack 5 and 7: a line break made a notice unbuildable; a right-to-left override was
+    signed into a credential."""
+    head = await shared_world.api.head()
+
+    response = await send(shared_world, sent)
+
+    body = assert_problem(response, 422)
+    assert [e["field"] for e in body["errors"]] == [name], body
+    assert "control, bidirectional or zero-width" in body["errors"][0]["message"], body
+    assert await shared_world.api.head() == head
+
+
+@pytest.mark.parametrize("kind", ["LF", "RLO (U+202E)", "ZWSP (U+200B)"])
+async def test_a_roster_line_with_a_control_or_bidi_character_is_rejected_alone(shared_world, kind):
+    external_id = f'"{UNSAFE[kind]}"'  # a quoted CSV cell may hold a line break
+    head = await shared_world.api.head()
+
+    response = await send(shared_world, roster(kind, f"{external_id},m-1,tma-billing,2026-05-20,2"))
+
+    result = response.json()
+    assert (result["created"], result["rejected"]) == (0, 1), result
+    (error,) = result["results"][0]["error"]["errors"]
+    assert error["field"] == "external_id", result
+    assert "control, bidirectional or zero-width" in error["message"], result
+    assert await shared_world.api.head() == head
+
+
+async def test_the_house_name_attack_is_refused_as_a_profile_change(world):
+    """Attack 7: `Dr. Gregory House` followed by U+202E and U+200B."""
+    response = await world.api.change_profile(world.m1, "m-1", name="Dr. Gregory House\u202e\u200b")
+
+    assert bad_fields(response) == {"name"}
+    assert "\u202e" not in (await world.api.profile(world.m1, "m-1")).json()["name"]
+
+
+async def test_names_are_stored_nfc_normalised(world):
+    decomposed = "Rene\u0301e Mu\u0308ller"  # e + combining acute, u + combining diaeresis
+
+    response = await world.api.post(
+        "/v1/managers", ADMIN_TOKEN, manager(name=decomposed, email="rene\u0301e@example.org")
+    )
+
+    assert response.status_code == 201, response.text
+    feed = (await world.api.get("/v1/events", ADMIN_TOKEN, limit=1000)).json()["events"]
+    assert feed[-1]["data"]["name"] == "Renée Müller"
+    assert feed[-1]["data"]["email"] == "renée@example.org"

@@ -20,3 +20,23 @@ async def test_every_operation_has_a_summary_and_a_description(api):
 
     assert len(operations) >= 40
     assert undescribed == []
+
+
+async def test_a_signed_document_documents_both_media_types_it_answers(api):
+    """The fuzzer's finding: `GET /v1/status-lists/{program}?format=json` answered
+    application/json, documented only as application/vc+jwt."""
+    schema = (await api.ok(await api.get("/schema/openapi.json", None), 200))["paths"]
+    signed = {
+        "/v1/status-lists/{program}": "CMM",
+        "/v1/status-lists/{program}/{purpose}": "CMM/revocation",
+    }
+
+    for path, filled in signed.items():
+        documented = set(schema[path]["get"]["responses"]["200"]["content"])
+        assert documented == {"application/vc+jwt", "application/json"}, (path, documented)
+        for format in ("jwt", "json"):
+            response = await api.get(f"/v1/status-lists/{filled}", None, format=format)
+            assert response.status_code == 200, response.text
+            assert response.headers["content-type"].split(";")[0] in documented
+    credential = schema["/v1/credentials/{credential_id}"]["get"]["responses"]["200"]
+    assert set(credential["content"]) == {"application/vc+jwt", "application/json"}

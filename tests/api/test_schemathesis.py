@@ -111,8 +111,11 @@ async def server(dsn: str, clock: SteppingClock) -> AsyncIterator[Server]:
         await ensure_default_programs(
             Ledger(PostgresEventStore(pool, clock=clock), clock=clock), SYSTEM
         )
-    settings = Settings(admin_token=Secret(ADMIN_TOKEN), poll_interval=0.05, pool_size=4)
     port = _free_port()
+    settings = Settings(
+        admin_token=Secret(ADMIN_TOKEN), poll_interval=0.05, pool_size=4,
+        public_url=f"http://127.0.0.1:{port}",
+    )  # fmt: skip
     app = create_app(settings, dsn, clock=clock)
     served = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")

@@ -27,7 +27,10 @@ def main() -> None:
     parser.add_argument("--no-projectors", action="store_true")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    settings = Settings(admin_token=Secret(ADMIN_TOKEN), poll_interval=0.2, pool_size=10)
+    settings = Settings(
+        admin_token=Secret(ADMIN_TOKEN), poll_interval=0.2, pool_size=10,
+        public_url=f"http://127.0.0.1:{args.port}",
+    )  # fmt: skip
     app = create_app(settings, args.dsn, run_projectors=not args.no_projectors)
     config = uvicorn.Config(
         app, host="127.0.0.1", port=args.port, log_level="warning", **server_options()

@@ -14,6 +14,11 @@ from tests.builders import run_cli
 from tests.conftest import with_database
 
 UNREACHABLE = "postgresql://postgres@127.0.0.1:1/ledger"  # nothing listens on port 1
+SERVE_SETTINGS = {  # what `serve` requires outside --demo
+    "LEDGER_PUBLIC_URL": "https://ceu.example.org",
+    "LEDGER_SESSION_SECRET": "s" * 48,
+    "LEDGER_KEY_ENCRYPTION_KEY": "bm90LWNoZWNrZWQtYmVmb3JlLXRoZS1tZXNzYWdlISE=",
+}
 ROSTER = "external_id,manager_id,activity_id,completed_on,ceus\nr1,m-1,course,2026-01-05,2\n"
 
 
@@ -163,7 +168,7 @@ async def test_serve_without_database_url_and_without_the_embedded_extra_exits_2
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     env["LEDGER_DATA_DIR"] = str(tmp_path / "data")
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-c", python, env=env, stderr=asyncio.subprocess.PIPE
+        sys.executable, "-c", python, env=env | SERVE_SETTINGS, stderr=asyncio.subprocess.PIPE
     )
     _, err = await asyncio.wait_for(process.communicate(), 60)
 
@@ -224,3 +229,44 @@ async def test_the_register_of_a_known_program_exits_0(dsn):
 
     assert status == 0, err
     assert out.startswith("renewal_id,")
+
+
+# -- serve outside --demo requires its settings (SPEC 6) -------------------------------------
+
+
+@pytest.mark.parametrize("missing", sorted(SERVE_SETTINGS))
+async def test_serve_without_each_required_setting_exits_2_naming_it(missing):
+    """Attack 3 and item 9: `serve` started without LEDGER_PUBLIC_URL (and so signed the
+    Host header's), LEDGER_SESSION_SECRET or LEDGER_KEY_ENCRYPTION_KEY."""
+    env = SERVE_SETTINGS | {missing: ""}
+
+    status, _, err = await cli("serve", env=env)
+
+    assert status == 2
+    line = one_line(err)
+    assert line.startswith("ceu-ledger: serve needs "), line
+    assert missing in line
+    assert all(name not in line for name in SERVE_SETTINGS if name != missing), line
+
+
+async def test_serve_without_any_required_setting_names_all_three():
+    status, _, err = await cli("serve", env=dict.fromkeys(SERVE_SETTINGS, ""))
+
+    assert status == 2
+    line = one_line(err)
+    assert all(name in line for name in SERVE_SETTINGS), line
+    assert "--demo" in line
+
+
+async def test_serve_demo_needs_none_of_them(tmp_path):
+    """The demo uses its own listen address: it gets as far as the database."""
+    status, _, err = await cli(
+        "serve",
+        "--demo",
+        env=dict.fromkeys(SERVE_SETTINGS, "") | {"LEDGER_DATA_DIR": str(tmp_path)},
+    )
+
+    assert status == 2
+    line = one_line(err)
+    assert "needs" not in line, line
+    assert "127.0.0.1:1" in line or "reach" in line, line

@@ -340,3 +340,62 @@ async def _ran(scheduler: ReminderScheduler, runs: int) -> None:
     while scheduler.runs < runs:
         scheduler.ran.clear()
         await scheduler.ran.wait()
+
+
+# -- one notice's fault is its own (issue 16, attack 5) ---------------------------------------
+
+
+async def test_a_notice_that_cannot_be_built_fails_alone_and_the_rest_of_its_batch_is_sent(
+    dsn, pool
+):
+    """A name with a line break, written before SPEC 6 refused it (here through the commands,
+    which the API's validation stands in front of), made its notice fail to build outside the
+    sender's error handling: the up to nine others claimed with it stayed pending for ever."""
+    clock = SteppingClock(datetime(2026, 4, 1, 9, tzinfo=UTC))
+    ledger = Ledger(PostgresEventStore(pool, clock=clock), clock=clock)
+    names = {"m-0": "Mo\nBcc: all@example.org"} | {f"m-{n}": f"M{n}" for n in range(1, 10)}
+    for manager_id, name in names.items():
+        await enrolment.enroll_manager(
+            ledger, ADMIN, manager_id=manager_id, name=name, email=f"{manager_id}@example.org"
+        )
+    with smtp_server(Inbox()) as inbox:
+        mailer = Mailer(dsn, Smtp(host=inbox.host, port=inbox.port, sender="x@example.org"),
+                        clock=clock, lease=30, batch_size=10)  # fmt: skip
+        conn = await connect(dsn)
+        try:
+            await ProjectionRunner(dsn, CeuProjection()).catch_up(conn)
+            await enqueue(conn, [_notice(m, 1) for m in names], clock.now)
+
+            assert await mailer.send_due(conn) == 9
+            clock.advance(hours=2)
+            assert await mailer.send_due(conn) == 0, "the bad one is not tried again"
+            rows = await conn.fetch(
+                "SELECT manager_id, status, last_error FROM notice_outbox ORDER BY manager_id"
+            )
+        finally:
+            await conn.close()
+
+    assert [(r[0], r[1]) for r in rows] == [("m-0", "failed")] + [
+        (f"m-{n}", "sent") for n in range(1, 10)
+    ]
+    assert "ValueError" in rows[0][2]
+    assert len(inbox.messages) == 9
+    assert all(m["Bcc"] is None for m in inbox.messages)
+
+
+async def test_a_notice_links_to_the_configured_public_url(dsn, pool):
+    """SPEC 6: mail uses LEDGER_PUBLIC_URL (before, the link was a bare path)."""
+    clock = SteppingClock(datetime(2026, 4, 1, 9, tzinfo=UTC))
+    await _one_notice(dsn, pool, clock)
+    with smtp_server(Inbox()) as inbox:
+        smtp = Smtp(host=inbox.host, port=inbox.port, sender="x@example.org",
+                    public_url="https://ceu.example.org")  # fmt: skip
+        conn = await connect(dsn)
+        try:
+            assert await Mailer(dsn, smtp, clock=clock).send_due(conn) == 1
+        finally:
+            await conn.close()
+
+    (message,) = inbox.messages
+    body = message.get_payload(decode=True).decode()
+    assert "See where you stand: https://ceu.example.org/managers/m\r\n" in body

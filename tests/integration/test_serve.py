@@ -9,6 +9,7 @@ import contextlib
 import json
 import os
 import re
+import secrets
 import signal
 import socket
 import sys
@@ -18,6 +19,7 @@ from pathlib import Path
 
 import httpx
 import psutil
+from cryptography.fernet import Fernet
 
 from events.postgres import PostgresEventStore, connect, create_pool
 from ledger.cli import SYSTEM
@@ -64,10 +66,16 @@ def users(pgdata: Path) -> list[int]:
 async def serving(
     env: dict[str, str], port: int, *options: str
 ) -> AsyncIterator[tuple[Process, httpx.AsyncClient]]:
-    """`ceu-ledger serve` until /health answers; SIGTERM at the end."""
+    """`ceu-ledger serve` until /health answers; SIGTERM at the end.  With the settings it
+    requires outside --demo, unless `env` names its own."""
+    required = {
+        "LEDGER_PUBLIC_URL": f"http://127.0.0.1:{port}",
+        "LEDGER_SESSION_SECRET": secrets.token_urlsafe(48),
+        "LEDGER_KEY_ENCRYPTION_KEY": Fernet.generate_key().decode(),
+    }
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "ledger.cli", "serve", "--port", str(port), *options,
-        env=env, stdout=PIPE, stderr=PIPE,
+        env=required | env, stdout=PIPE, stderr=PIPE,
     )  # fmt: skip
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:

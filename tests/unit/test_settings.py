@@ -52,3 +52,25 @@ def test_a_session_secret_must_be_long_enough_to_sign_cookies():
     assert Settings.from_env({"LEDGER_SESSION_SECRET": "x" * 32}).session_secret == "x" * 32
     with pytest.raises(ValueError, match="LEDGER_SESSION_SECRET"):
         Settings.from_env({"LEDGER_SESSION_SECRET": "short"})
+
+
+def test_the_public_url_is_an_http_address_without_a_trailing_slash():
+    settings = Settings.from_env({"LEDGER_PUBLIC_URL": "https://ceu.example.org/ledger/"})
+    assert settings.public_url == "https://ceu.example.org/ledger"
+    for bad in ("ceu.example.org", "ftp://ceu.example.org", "https://x.org/?q=1", "https://"):
+        with pytest.raises(ValueError, match="LEDGER_PUBLIC_URL"):
+            Settings.from_env({"LEDGER_PUBLIC_URL": bad})
+
+
+def test_serve_names_each_required_setting_that_is_missing():
+    assert Settings.from_env({}).missing_to_serve() == [
+        "LEDGER_PUBLIC_URL",
+        "LEDGER_SESSION_SECRET",
+        "LEDGER_KEY_ENCRYPTION_KEY",
+    ]
+    complete = {
+        "LEDGER_PUBLIC_URL": "https://ceu.example.org",
+        "LEDGER_SESSION_SECRET": "s" * 32,
+        "LEDGER_KEY_ENCRYPTION_KEY": "k",
+    }
+    assert Settings.from_env(complete).missing_to_serve() == []

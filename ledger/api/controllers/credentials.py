@@ -9,16 +9,18 @@ the admins get the credential of a renewal by the renewal's id.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID
 
 import msgspec
-from litestar import Controller, Request, Response, get
+from litestar import Controller, Response, get
 from litestar.openapi import ResponseSpec
+from litestar.openapi.spec import OpenAPIMediaType, OpenAPIResponse, OpenAPIType, Operation, Schema
 from litestar.params import FromPath, FromQuery
 
-from ledger.api.controllers.documents import CREDENTIALS, CredentialsDep, base_url
+from ledger.api.controllers.documents import CREDENTIALS, CredentialsDep
 from ledger.api.deps import CurrentPrincipal, ReadsDep, allow
 from ledger.api.errors import problems
 from ledger.commands.loaders import find_renewal
@@ -41,6 +43,18 @@ SIGNED = {
 }
 
 Format = FromQuery[Literal["jwt", "json"]]
+
+
+@dataclass
+class SignedOperation(Operation):
+    """A signed document's 200 in both media types it answers: the VC-JWT, and with
+    format=json the credential document (`application/json`) it carries."""
+
+    def __post_init__(self) -> None:
+        ok = (self.responses or {}).get("200")
+        if isinstance(ok, OpenAPIResponse):
+            document = OpenAPIMediaType(schema=Schema(type=OpenAPIType.OBJECT))
+            ok.content = {**(ok.content or {}), "application/json": document}
 
 
 class IssuedView(msgspec.Struct, frozen=True, kw_only=True):
@@ -85,7 +99,6 @@ class RenewalCredentialsController(Controller):
     )
     async def credential(
         self,
-        request: Request[Any, Any, Any],
         renewal_id: FromPath[UUID],
         principal: CurrentPrincipal,
         reads: ReadsDep,
@@ -98,8 +111,8 @@ class RenewalCredentialsController(Controller):
             or principal.audits(filed.program),
             "a credential is its holder's, their association's and the admins'",
         )  # fmt: skip
-        base = base_url(request, credentials)
-        return IssuedView.of(await credentials.for_renewal(renewal_id, base), base)
+        issued = await credentials.for_renewal(renewal_id)
+        return IssuedView.of(issued, credentials.public_url)
 
 
 class CredentialsController(Controller):
@@ -112,6 +125,7 @@ class CredentialsController(Controller):
         operation_id="getCredential",
         responses=PUBLIC_PROBLEMS | SIGNED,
         security=[],
+        operation_class=SignedOperation,
     )
     async def credential(
         self, credential_id: FromPath[UUID], credentials: CredentialsDep, format: Format = "jwt"
@@ -125,26 +139,23 @@ class CredentialsController(Controller):
         operation_id="getRevocationList",
         responses=PUBLIC_PROBLEMS | SIGNED,
         security=[],
+        operation_class=SignedOperation,
     )
     async def revocation_list(
-        self,
-        request: Request[Any, Any, Any],
-        program: FromPath[str],
-        credentials: CredentialsDep,
-        format: Format = "jwt",
+        self, program: FromPath[str], credentials: CredentialsDep, format: Format = "jwt"
     ) -> Response[Any]:
         """The program's revocation list (as `/status-lists/{program}/revocation`)."""
-        return await _status_list(request, credentials, program, "revocation", format)
+        return await _status_list(credentials, program, "revocation", format)
 
     @get(
         "/status-lists/{program:str}/{purpose:str}",
         operation_id="getStatusList",
         responses=PUBLIC_PROBLEMS | SIGNED,
         security=[],
+        operation_class=SignedOperation,
     )
     async def status_list(
         self,
-        request: Request[Any, Any, Any],
         program: FromPath[str],
         purpose: FromPath[str],
         credentials: CredentialsDep,
@@ -152,20 +163,15 @@ class CredentialsController(Controller):
     ) -> Response[Any]:
         """The program's Bitstring Status List credential for `revocation` or `suspension`
         (lapsed certifications), signed now (no login)."""
-        return await _status_list(request, credentials, program, purpose, format)
+        return await _status_list(credentials, program, purpose, format)
 
 
 async def _status_list(
-    request: Request[Any, Any, Any], credentials: CredentialService, program: str,
-    purpose: str, format: str,
-) -> Response[Any]:  # fmt: skip
+    credentials: CredentialService, program: str, purpose: str, format: str
+) -> Response[Any]:
     if purpose not in PURPOSES:
         raise NotFound("status list", f"{program}/{purpose}")
-    document = await credentials.status_list(
-        program,
-        purpose,
-        base_url(request, credentials),  # type: ignore[arg-type]
-    )
+    document = await credentials.status_list(program, purpose)  # type: ignore[arg-type]
     vc_jwt = "" if format == "json" else await credentials.registry.sign(program, document)
     return signed(vc_jwt, document, format)
 
@@ -176,11 +182,9 @@ class IssuersController(Controller):
     dependencies = CREDENTIALS
 
     @get("/{program:str}", operation_id="getIssuer", responses=PUBLIC_PROBLEMS, security=[])
-    async def issuer(
-        self, request: Request[Any, Any, Any], program: FromPath[str], credentials: CredentialsDep
-    ) -> dict[str, Any]:
+    async def issuer(self, program: FromPath[str], credentials: CredentialsDep) -> dict[str, Any]:
         """The association's Open Badges Profile for the program, with its public key."""
-        return await credentials.issuer(program, base_url(request, credentials))
+        return await credentials.issuer(program)
 
     @get(
         "/{program:str}/jwks", operation_id="getIssuerKeys", responses=PUBLIC_PROBLEMS, security=[]

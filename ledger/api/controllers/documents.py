@@ -45,10 +45,6 @@ PDF_RESPONSE = {
 }
 
 
-def base_url(request: Request[Any, Any, Any], credentials: CredentialService) -> str:
-    return credentials.base(str(request.base_url))
-
-
 def pdf_response(content: bytes, filename: str) -> Response[bytes]:
     return Response(
         content,
@@ -78,7 +74,7 @@ async def transcript_pdf(
     for c in held:
         approved = [r for r in record.certifications[c.program].renewals if r.state == "approved"]
         if approved:
-            issued = await credentials.for_renewal(approved[-1].renewal_id, base)
+            issued = await credentials.for_renewal(approved[-1].renewal_id)
             url = f"{base}/verify/{issued.credential_id}"
             verify.append({"program": c.program, "url": url, "qr": qr_data_uri(url)})
     last = await _last_event(reads, manager_id, record.version)
@@ -123,8 +119,8 @@ class RenewalDocumentsController(Controller):
             or principal.audits(filed.program),
             "a certificate is its holder's, their association's and the admins'",
         )  # fmt: skip
-        base = base_url(request, credentials)
-        issued = await credentials.for_renewal(renewal_id, base)
+        base = credentials.public_url  # never the request's Host (SPEC 6)
+        issued = await credentials.for_renewal(renewal_id)
         record = await reads.record(filed.manager_id, known_at=issued.approved_at)
         renewal = record.certifications[filed.program].renewal(renewal_id)
         program = await reads.catalogue.program(filed.program, known_at=issued.approved_at)

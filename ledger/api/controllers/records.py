@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from litestar import Controller, Request, Response, get
 from litestar.params import FromPath, FromQuery, QueryParameter
 
-from ledger.api.controllers.documents import CREDENTIALS, CredentialsDep, base_url, transcript_pdf
+from ledger.api.controllers.documents import CREDENTIALS, CredentialsDep, transcript_pdf
 from ledger.api.deps import CurrentPrincipal, ReadsDep
 from ledger.api.errors import READ_PROBLEMS, bad_query
 from ledger.api.openapi import CsvOperation, csv_response, json_or_csv
@@ -101,7 +101,7 @@ class RecordsController(Controller):
         require_program(scope, principal, program)
         _check_as_of(as_of)
         if format == "pdf":
-            base = base_url(request, credentials)
+            base = credentials.public_url  # never the request's Host (SPEC 6)
             return await transcript_pdf(
                 reads, credentials, base, manager_id, program, as_of=as_of, known_at=known_at,
                 scope=scope,

@@ -58,7 +58,7 @@ async def manager_page(
     record = scope.record(await data.manager_record(state, manager_id))
     held = tuple(c.program for c in status.certifications)
     names = await data.associations(state)
-    base = state.credentials.base(str(request.base_url))
+    base = state.credentials.public_url  # never the request's Host (SPEC 6)
     cycles = {
         c.program: await data.manager_cycles(state, manager_id, c.program, scope)
         for c in status.certifications
@@ -114,7 +114,7 @@ class ManagerPages(Controller):
         """The API's transcript PDF (ledger/api/controllers/documents.py), for the session."""
         scope = await _scope(request, principal, manager_id)
         state = request.app.state
-        base = state.credentials.base(str(request.base_url))
+        base = state.credentials.public_url  # never the request's Host (SPEC 6)
         return await transcript_pdf(
             state.reads,
             state.credentials,

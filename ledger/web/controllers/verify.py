@@ -3,7 +3,9 @@ browser, JSON for `Accept: application/json` or the `.json` variant), no login.
 
 It says what the credential's holder agreed to show by handing out its id: their name, the
 program, the certification's status now, the validity dates and whether it was revoked or has
-lapsed.  The page and the JSON are the same `Verification` (CredentialService.verification).
+lapsed.  The page and the JSON are the same `Verification` (CredentialService.verification);
+its links are on LEDGER_PUBLIC_URL, never on the Host the request names, and its holder's name
+is shown without control or bidirectional characters, even one an old event holds.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from litestar import Controller, Request, Response, get
 from litestar.params import FromPath
 from litestar.response import Template
 
-from ledger.api.controllers.documents import CREDENTIALS, CredentialsDep, base_url
+from ledger.api.controllers.documents import CREDENTIALS, CredentialsDep
 from ledger.domain.errors import NotFound
 
 __all__ = ["VerifyPages"]
@@ -41,7 +43,7 @@ class VerifyPages(Controller):
         )
         raw = credential_id.removesuffix(".json")
         try:
-            found = await credentials.verification(uuid.UUID(raw), base_url(request, credentials))
+            found = await credentials.verification(uuid.UUID(raw))
         except (ValueError, NotFound):
             if wants_json:
                 detail = {"status": 404, "title": "Not Found", "detail": f"no credential {raw}"}
