@@ -453,7 +453,7 @@ def standing_of(record: ManagerRecord, program: str, association: str) -> Standi
 
 
 async def credentials_of(
-    app_state: State, record: ManagerRecord, held: tuple[str, ...], base: str
+    app_state: State, record: ManagerRecord, held: tuple[str, ...]
 ) -> list[Credential]:
     """Every approved renewal's credential among the programs `held` (issued on first ask,
     as GET /v1/renewals/{id}/credential does), newest first."""
@@ -463,7 +463,7 @@ async def credentials_of(
         for renewal in record.certifications[code].renewals:
             if renewal.state != "approved" or renewal.decided_at is None:
                 continue
-            issued = await service.for_renewal(renewal.renewal_id, base)
+            issued = await service.for_renewal(renewal.renewal_id)
             found.append(
                 Credential(
                     program=code,
@@ -472,7 +472,7 @@ async def credentials_of(
                     approved_at=renewal.decided_at,
                     credential_id=issued.credential_id,
                     valid_until=issued.valid_until,
-                    verify_url=f"{base}/verify/{issued.credential_id}",
+                    verify_url=f"{service.public_url}/verify/{issued.credential_id}",
                 )
             )
     return sorted(found, key=lambda c: c.approved_at, reverse=True)

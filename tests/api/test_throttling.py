@@ -14,6 +14,7 @@ from ledger.api.app import create_app
 from ledger.api.throttle import FailureWindow
 from ledger.infra.database import service_login
 from ledger.settings import Secret, Settings
+from tests.api.conftest import PUBLIC_URL
 from tests.api.world import ADMIN_TOKEN
 
 
@@ -27,7 +28,9 @@ class FakeMonotonic:
 
 @contextlib.asynccontextmanager
 async def throttled_app(dsn: str, clock: FakeMonotonic) -> AsyncIterator[AsyncTestClient[Any]]:
-    settings = Settings(admin_token=Secret(ADMIN_TOKEN), poll_interval=0.05, pool_size=4)
+    settings = Settings(
+        admin_token=Secret(ADMIN_TOKEN), poll_interval=0.05, pool_size=4, public_url=PUBLIC_URL
+    )
     app = create_app(
         settings,
         await service_login(dsn),

@@ -57,8 +57,8 @@ async def test_after_logout_the_saved_session_cookie_opens_no_page_in_any_proces
 
 @pytest.mark.parametrize(
     ("public_url", "secure"),
-    [(None, True), ("https://ceu.example.org", True), ("http://127.0.0.1:8000", False)],
-    ids=["unset: secure by default", "https", "plain http (the demo)"],
+    [("https://ceu.example.org", True), ("http://127.0.0.1:8000", False)],
+    ids=["https", "plain http (the demo)"],
 )
 async def test_the_session_cookie_is_secure_unless_the_public_url_is_plain_http(
     dsn, public_url, secure

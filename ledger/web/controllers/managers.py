@@ -58,7 +58,6 @@ async def manager_page(
     record = scope.record(await data.manager_record(state, manager_id))
     held = tuple(c.program for c in status.certifications)
     names = await data.associations(state)
-    base = state.credentials.public_url  # never the request's Host (SPEC 6)
     cycles = {
         c.program: await data.manager_cycles(state, manager_id, c.program, scope)
         for c in status.certifications
@@ -69,7 +68,7 @@ async def manager_page(
         "name": record.name,
         "status": status,
         "standing": {code: data.standing_of(record, code, names.get(code, code)) for code in held},
-        "credentials": await data.credentials_of(state, record, held, base),
+        "credentials": await data.credentials_of(state, record, held),
         "fees": {
             code: [f for f in record.certifications[code].fees if f.fee_id is not None]
             for code in held
