@@ -6,29 +6,40 @@ renewal is approved: everything a credential says is read from the ledger *as it
 the approval* (`known_at = decided_at`), so it is the same whenever it is first asked for,
 and nothing is signed for renewals nobody ever asks about.  Where a credential stands now
 (revoked, lapsed) is read from the manager's current record by the same `Reads` the API
-answers with, on every request: no second copy of the rules to keep in step.
+answers with, on every request: no second copy of the rules to keep in step.  The status
+lists' bits are computed the same way on each request, and signed only when they change
+(Registry.status_list).
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import secrets
 from datetime import UTC, datetime, time
 from typing import TYPE_CHECKING, Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import msgspec
 
 from ledger.commands.loaders import find_renewal
-from ledger.credentials.badge import BadgeFacts, issuer_profile, renewal_badge
+from ledger.credentials.badge import (
+    CONTEXTS,
+    BadgeFacts,
+    issuer_id,
+    issuer_profile,
+    key_url,
+    renewal_badge,
+)
+from ledger.credentials.registry import ALGORITHM
 from ledger.credentials.standing import renewed_and_next, revoked_at
-from ledger.credentials.status_list import Purpose, status_list
+from ledger.credentials.status_list import Purpose, encode_list, status_list
 from ledger.domain.errors import NotFound, WrongState
 from ledger.domain.values import shown
 
 if TYPE_CHECKING:
     from ledger.api.reads import Reads
-    from ledger.credentials.registry import Issued, Registry
+    from ledger.credentials.registry import Issued, Registry, SignedList
     from ledger.domain.assess import Status
 
 __all__ = ["CredentialService", "Verification"]
@@ -55,6 +66,12 @@ class Verification(msgspec.Struct, frozen=True, kw_only=True):
     checked_at: datetime
     credential_url: str
     verify_url: str
+    format: int
+    """1: signed before issue 22 (verifies with its key, but OB 3.0 verifiers refuse it);
+    2: the OB 3.0 VC-JWT."""
+    reissued_as: UUID | None
+    """The credential that replaced a format-1 one, once its holder asked for it again."""
+    reissued_url: str | None
 
 
 def _midnight(day: Any) -> datetime:
@@ -86,9 +103,9 @@ class CredentialService:
 
         def make(credential_id: UUID, index: int) -> tuple[dict[str, Any], dict[str, Any]]:
             facts = BadgeFacts(
-                credential_id=credential_id, program=program.code, program_name=program.name,
-                association=program.association, holder_name=shown(then.name),
-                ceus=renewal.ceus,
+                credential_id=credential_id, subject_id=uuid4(), program=program.code,
+                program_name=program.name, association=program.association,
+                holder_email=then.email, salt=secrets.token_hex(16), ceus=renewal.ceus,
                 required_ceus=renewed.cycle.rules.required_ceus,
                 cycle_starts_on=renewed.counts_from, cycle_ends_on=renewed.deadline,
                 approved_at=approved_at, valid_until=opened.deadline, status_index=index,
@@ -100,7 +117,7 @@ class CredentialService:
             }  # fmt: skip
             return fields, renewal_badge(facts, self.public_url)
 
-        return await self.registry.issue(renewal_id, program.code, make)
+        return await self.registry.issue(renewal_id, program.code, make, self.public_url)
 
     async def find(self, credential_id: UUID) -> Issued:
         issued = await self.registry.find(credential_id)
@@ -122,7 +139,10 @@ class CredentialService:
             revoked=revoked is not None, revoked_at=revoked, lapsed=lapsed, expired=expired,
             valid=revoked is None and not lapsed and not expired and now >= issued.valid_from,
             checked_at=now, credential_url=f"{self.public_url}/v1/credentials/{credential_id}",
-            verify_url=f"{self.public_url}/verify/{credential_id}",
+            verify_url=f"{self.public_url}/verify/{credential_id}", format=issued.format,
+            reissued_as=issued.reissued_as,
+            reissued_url=None if issued.reissued_as is None
+            else f"{self.public_url}/verify/{issued.reissued_as}",
         )  # fmt: skip
 
     async def _standing(self, issued: Issued) -> tuple[Status, datetime | None]:
@@ -132,35 +152,61 @@ class CredentialService:
         record = await self.reads.record(issued.manager_id)
         return status, revoked_at(record.certifications[issued.program], issued.approved_at)
 
-    async def status_list(self, code: str, purpose: Purpose) -> dict[str, Any]:
-        """The program's status list for `purpose`, unsigned (bits as of now)."""
-        program = await self.reads.catalogue.program(code)
+    async def status_list(self, code: str, purpose: Purpose) -> SignedList:
+        """The program's status list for `purpose` as signed, its bits as of now: the
+        `revocation` bit of a credential revoked since its approval; the `suspension` bit (the
+        one a credential of format 2 names) of one revoked, or whose certification is lapsed.
+        """
+        await self.reads.catalogue.program(code)
         marked = []
         for issued in await self.registry.of_program(code):
             status, revoked = await self._standing(issued)
-            if (revoked is not None) if purpose == "revocation" else (status == "lapsed"):
+            if revoked is not None or (purpose == "suspension" and status == "lapsed"):
                 marked.append(issued.status_index)
-        return status_list(
-            list_url=f"{self.public_url}/v1/status-lists/{code}/{purpose}",
-            issuer=issuer_profile(self.public_url, code, program.association),
-            purpose=purpose, set_indices=marked, valid_from=self.reads.clock(),
-        )  # fmt: skip
+        list_url = f"{self.public_url}/v1/status-lists/{code}/{purpose}"
+
+        def make(encoded: str, now: datetime) -> dict[str, Any]:
+            return status_list(
+                list_url=list_url, issuer=issuer_id(self.public_url, code), purpose=purpose,
+                encoded_list=encoded, valid_from=now,
+            )  # fmt: skip
+
+        return await self.registry.status_list(
+            code, purpose, encode_list(marked), self.reads.clock(), make, self.public_url
+        )
 
     async def issuer(self, code: str) -> dict[str, Any]:
-        """The association's OB 3.0 Profile for the program, with its public key."""
+        """The association's OB 3.0 Profile for the program (its keys: `jwks`)."""
         program = await self.reads.catalogue.program(code)
-        key = await self.registry.key(code)
-        return issuer_profile(self.public_url, code, program.association) | {
-            "description": f"Issuer of the {program.name} ({code}) credential.",
-            "publicKeyJwk": key.public_jwk,
-        }
+        return (
+            {"@context": list(CONTEXTS)}
+            | issuer_profile(self.public_url, code, program.association)
+            | {"description": f"Issuer of the {program.name} ({code}) credential."}
+        )
 
     async def jwks(self, code: str) -> dict[str, Any]:
+        """The program's key twice: under its `kid` URL (what credentials name now), and as
+        stored, under its bare thumbprint (what format-1 credentials name)."""
         await self.reads.catalogue.program(code)
-        return {"keys": [(await self.registry.key(code)).public_jwk]}
+        key = await self.registry.key(code)
+        return {"keys": [await self.key_jwk(code, key.kid), key.public_jwk]}
+
+    async def key_jwk(self, code: str, thumbprint: str) -> dict[str, Any]:
+        """The JWK a credential's `kid` URL dereferences to."""
+        await self.reads.catalogue.program(code)
+        key = await self.registry.key(code)
+        if thumbprint != key.kid:
+            raise NotFound("key", f"{code}/{thumbprint}")
+        kid = key_url(self.public_url, code, key.kid)
+        return key.public_jwk | {"kid": kid, "alg": ALGORITHM, "use": "sig"}
+
+    @classmethod
+    def document(cls, issued: Issued) -> dict[str, Any]:
+        """The credential inside the VC-JWT (the JWS payload, which the signature covers)."""
+        return cls.payload(issued.vc_jwt)
 
     @staticmethod
-    def document(issued: Issued) -> dict[str, Any]:
-        """The credential inside the VC-JWT (the JWS payload, which the signature covers)."""
-        payload = issued.vc_jwt.split(".")[1]
+    def payload(vc_jwt: str) -> dict[str, Any]:
+        """The payload of a compact JWS."""
+        payload = vc_jwt.split(".")[1]
         return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))

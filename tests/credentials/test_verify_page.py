@@ -27,8 +27,9 @@ async def test_the_verification_json_says_who_what_and_whether_it_holds_and_no_m
     assert set(by_suffix) == {
         "credential_id", "holder_name", "program", "program_name", "association", "status",
         "valid_from", "valid_until", "revoked", "revoked_at", "lapsed", "expired", "valid",
-        "checked_at", "credential_url", "verify_url",
+        "checked_at", "credential_url", "verify_url", "format", "reissued_as", "reissued_url",
     }  # fmt: skip
+    assert (by_suffix["format"], by_suffix["reissued_as"]) == (2, None)
 
 
 async def test_the_verification_page_is_html_for_a_browser(world: World) -> None:
@@ -42,6 +43,7 @@ async def test_the_verification_page_is_html_for_a_browser(world: World) -> None
     assert 'data-field="holder_name">m-1<' in page.text
     assert 'data-field="valid_until">30 September 2027<' in page.text
     assert 'data-field="revoked">no<' in page.text
+    assert 'data-field="format">Open Badges 3.0<' in page.text
 
 
 async def test_an_unknown_or_malformed_id_is_a_404_page_or_problem(world: World) -> None:

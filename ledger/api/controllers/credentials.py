@@ -5,17 +5,25 @@ Public: a credential by its id (an unguessable random UUID, which its holder han
 says what the public verification page says), the status lists and the issuers' profiles and
 keys, which any verifier must fetch without an account.  The holder, their association and
 the admins get the credential of a renewal by the renewal's id.
+
+A signed document (a credential, a status list) is served as `text/plain`, as OB 3.0 says a
+compact JWS should be; `Accept: application/vc+jwt` gets the same bytes under VC-JOSE-COSE's
+media type, and `format=json` (or `Accept: application/json`) the document inside.  A status
+list carries an ETag (of the signed bytes) and `Cache-Control: public, max-age=300`: it is
+re-signed only when a bit changes or half its one-day validity has passed, and answers
+`If-None-Match` with 304.
 """
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID
 
 import msgspec
-from litestar import Controller, Response, get
+from litestar import Controller, Request, Response, get
 from litestar.openapi import ResponseSpec
 from litestar.openapi.spec import OpenAPIMediaType, OpenAPIResponse, OpenAPIType, Operation, Schema
 from litestar.params import FromPath, FromQuery
@@ -26,35 +34,38 @@ from ledger.api.errors import problems
 from ledger.commands.loaders import find_renewal
 from ledger.credentials.registry import Issued
 from ledger.credentials.service import CredentialService
-from ledger.credentials.status_list import PURPOSES
+from ledger.credentials.status_list import PURPOSES, TTL
 from ledger.domain.errors import NotFound
 
 __all__ = ["CredentialsController", "IssuersController", "RenewalCredentialsController"]
 
-VC_JWT = "application/vc+jwt"
+TEXT, VC_JWT, JSON = "text/plain", "application/vc+jwt", "application/json"
 PUBLIC_PROBLEMS = problems(404, 422, 503)
 SIGNED = {
     200: ResponseSpec(
         data_container=str,
-        media_type=VC_JWT,
-        description="the credential as a VC-JWT (compact JWS, EdDSA over Ed25519); "
-        "format=json gives the credential document it carries",
+        media_type=TEXT,
+        description="the credential as an OB 3.0 VC-JWT (compact JWS, EdDSA over Ed25519), "
+        "text/plain as OB 3.0 asks, or application/vc+jwt when accepted; format=json gives "
+        "the credential document it carries",
     )
 }
+LIST_CACHE = f"public, max-age={int(TTL.total_seconds())}"
 
 Format = FromQuery[Literal["jwt", "json"]]
 
 
 @dataclass
 class SignedOperation(Operation):
-    """A signed document's 200 in both media types it answers: the VC-JWT, and with
-    format=json the credential document (`application/json`) it carries."""
+    """A signed document's 200 in the media types it answers: the VC-JWT as text/plain or
+    application/vc+jwt, and with format=json the credential document (`application/json`)."""
 
     def __post_init__(self) -> None:
         ok = (self.responses or {}).get("200")
         if isinstance(ok, OpenAPIResponse):
             document = OpenAPIMediaType(schema=Schema(type=OpenAPIType.OBJECT))
-            ok.content = {**(ok.content or {}), "application/json": document}
+            token = OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING))
+            ok.content = {**(ok.content or {}), VC_JWT: token, JSON: document}
 
 
 class IssuedView(msgspec.Struct, frozen=True, kw_only=True):
@@ -81,10 +92,19 @@ class IssuedView(msgspec.Struct, frozen=True, kw_only=True):
         )  # fmt: skip
 
 
-def signed(vc_jwt: str, document: dict[str, Any], format: str) -> Response[Any]:
+def media_type(request: Request[Any, Any, Any], format: str) -> str:
+    """What a signed document is answered as: `format=json` first, then Accept, text/plain
+    when the client has no preference (OB 3.0 8.2: a compact JWS SHOULD be text/plain)."""
     if format == "json":
-        return Response(document, media_type="application/json")
-    return Response(vc_jwt, media_type=VC_JWT)
+        return JSON
+    return request.accept.best_match([TEXT, VC_JWT, JSON], default=TEXT) or TEXT
+
+
+def signed(vc_jwt: str, media: str, headers: dict[str, str] | None = None) -> Response[Any]:
+    headers = {"Vary": "Accept", **(headers or {})}
+    if media == JSON:
+        return Response(CredentialService.payload(vc_jwt), media_type=JSON, headers=headers)
+    return Response(vc_jwt, media_type=media, headers=headers)
 
 
 class RenewalCredentialsController(Controller):
@@ -128,11 +148,15 @@ class CredentialsController(Controller):
         operation_class=SignedOperation,
     )
     async def credential(
-        self, credential_id: FromPath[UUID], credentials: CredentialsDep, format: Format = "jwt"
+        self,
+        request: Request[Any, Any, Any],
+        credential_id: FromPath[UUID],
+        credentials: CredentialsDep,
+        format: Format = "jwt",
     ) -> Response[Any]:
         """The Open Badges 3.0 credential, signed by the association (no login)."""
         issued = await credentials.find(credential_id)
-        return signed(issued.vc_jwt, credentials.document(issued), format)
+        return signed(issued.vc_jwt, media_type(request, format))
 
     @get(
         "/status-lists/{program:str}",
@@ -142,10 +166,14 @@ class CredentialsController(Controller):
         operation_class=SignedOperation,
     )
     async def revocation_list(
-        self, program: FromPath[str], credentials: CredentialsDep, format: Format = "jwt"
+        self,
+        request: Request[Any, Any, Any],
+        program: FromPath[str],
+        credentials: CredentialsDep,
+        format: Format = "jwt",
     ) -> Response[Any]:
         """The program's revocation list (as `/status-lists/{program}/revocation`)."""
-        return await _status_list(credentials, program, "revocation", format)
+        return await _status_list(request, credentials, program, "revocation", format)
 
     @get(
         "/status-lists/{program:str}/{purpose:str}",
@@ -156,24 +184,34 @@ class CredentialsController(Controller):
     )
     async def status_list(
         self,
+        request: Request[Any, Any, Any],
         program: FromPath[str],
         purpose: FromPath[str],
         credentials: CredentialsDep,
         format: Format = "jwt",
     ) -> Response[Any]:
         """The program's Bitstring Status List credential for `revocation` or `suspension`
-        (lapsed certifications), signed now (no login)."""
-        return await _status_list(credentials, program, purpose, format)
+        (revoked or lapsed: the entry credentials name), valid for a day, re-signed only when
+        a bit changes (no login)."""
+        return await _status_list(request, credentials, program, purpose, format)
 
 
 async def _status_list(
-    credentials: CredentialService, program: str, purpose: str, format: str
+    request: Request[Any, Any, Any],
+    credentials: CredentialService,
+    program: str,
+    purpose: str,
+    format: str,
 ) -> Response[Any]:
     if purpose not in PURPOSES:
         raise NotFound("status list", f"{program}/{purpose}")
-    document = await credentials.status_list(program, purpose)  # type: ignore[arg-type]
-    vc_jwt = "" if format == "json" else await credentials.registry.sign(program, document)
-    return signed(vc_jwt, document, format)
+    listed = await credentials.status_list(program, purpose)  # type: ignore[arg-type]
+    media = media_type(request, format)
+    digest = hashlib.sha256(f"{media}\n{listed.vc_jwt}".encode()).hexdigest()[:32]
+    headers = {"ETag": f'"{digest}"', "Cache-Control": LIST_CACHE}
+    if digest in request.headers.get("if-none-match", ""):
+        return Response(b"", status_code=304, headers={"Vary": "Accept", **headers})
+    return signed(listed.vc_jwt, media, headers)
 
 
 class IssuersController(Controller):
@@ -192,3 +230,17 @@ class IssuersController(Controller):
     async def jwks(self, program: FromPath[str], credentials: CredentialsDep) -> dict[str, Any]:
         """The program's public signing keys as a JWK Set (RFC 7517)."""
         return await credentials.jwks(program)
+
+    @get(
+        "/{program:str}/keys/{thumbprint:str}",
+        operation_id="getIssuerKey",
+        responses=PUBLIC_PROBLEMS,
+        security=[],
+        media_type="application/jwk+json",
+    )
+    async def key(
+        self, program: FromPath[str], thumbprint: FromPath[str], credentials: CredentialsDep
+    ) -> dict[str, Any]:
+        """The public key a credential's `kid` names, as a JWK (RFC 7517): the `kid` URL
+        dereferences to it, as OB 3.0 asks."""
+        return await credentials.key_jwk(program, thumbprint)
