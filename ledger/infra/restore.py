@@ -211,7 +211,7 @@ async def _recovering(
     pgtools.own(data_dir)
     sockets = pgtools.own(Path(tempfile.mkdtemp(prefix="ceur-")))
     log = sockets / "postgres.log"
-    options = f"-h '' -k {sockets} -c summarize_wal=off"
+    options = f"-h '' -k {sockets} -c summarize_wal=off {_as_large_as_the_source(data_dir)}"
     try:
         try:
             pgtools.run(
@@ -228,6 +228,27 @@ async def _recovering(
         with contextlib.suppress(PgToolError):
             pgtools.run("pg_ctl", "-D", str(data_dir), "-m", "fast", "-w", "stop", timeout=120)
         shutil.rmtree(sockets, ignore_errors=True)
+
+
+_CONTROL = {
+    "max_connections setting": "max_connections",
+    "max_worker_processes setting": "max_worker_processes",
+    "max_wal_senders setting": "max_wal_senders",
+    "max_prepared_xacts setting": "max_prepared_transactions",
+    "max_locks_per_xact setting": "max_locks_per_transaction",
+}
+
+
+def _as_large_as_the_source(data_dir: Path) -> str:
+    """A read-only (hot standby) recovery needs these settings at least as large as on the
+    server that wrote the WAL, which its control file records (the source may have set them
+    on its command line, which no backup holds)."""
+    options = []
+    for line in pgtools.run("pg_controldata", str(data_dir)).splitlines():
+        name, _, value = line.partition(":")
+        if name.strip() in _CONTROL:
+            options.append(f"-c {_CONTROL[name.strip()]}={value.strip()}")
+    return " ".join(options)
 
 
 async def _replayed(
@@ -281,8 +302,11 @@ def _forget_recovery(data_dir: Path) -> None:
         conf.write_text(text[: text.index(_MARK)].rstrip("\n") + "\n")
 
 
-def _last_lines(log: Path, n: int = 3) -> str:
+def _last_lines(log: Path, n: int = 2) -> str:
+    """The server's FATAL and PANIC lines, else its last lines."""
     try:
-        return " | ".join(log.read_text(errors="replace").splitlines()[-n:])
+        lines = log.read_text(errors="replace").splitlines()
     except OSError:
         return "no log"
+    fatal = [line for line in lines if "FATAL:" in line or "PANIC:" in line]
+    return " | ".join((fatal or lines)[-n:])

@@ -32,14 +32,18 @@ _SETTINGS = (
 
 
 class Cluster:
-    def __init__(self) -> None:
+    def __init__(self, data: Path | None = None) -> None:
+        """A new cluster, or (`data`) one made elsewhere: a restored data directory."""
         # A short path: a unix socket's path must stay under 108 bytes.
         self.base = Path(tempfile.mkdtemp(prefix="ceuf-"))
-        self.data = self.base / "data"
+        self.data = data or self.base / "data"
         self.log = self.base / "postgres.log"
         if _USER is not None:
             shutil.chown(self.base, _USER)
-        self._run("initdb", "-D", str(self.data), "--auth=trust", "-U", "postgres", "-E", "utf8")
+        if data is None:
+            self._run(
+                "initdb", "-D", str(self.data), "--auth=trust", "-U", "postgres", "-E", "utf8"
+            )
 
     def dsn(self, database: str = "postgres") -> str:
         return f"postgresql://postgres@/{database}?host={self.base}"
