@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import contextvars
 import itertools
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from http.cookies import SimpleCookie
 from typing import TYPE_CHECKING, Any
@@ -30,6 +30,8 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from events.store import AppendItem, AppendResult, EventStore, EventStoreError, Head, RecordedEvent
 
 if TYPE_CHECKING:
+    from uuid import UUID
+
     from ledger.api.reads import Reads
     from ledger.infra.replicas import Replica
 
@@ -85,6 +87,15 @@ class PositionRecorder(EventStore):
 
     async def head(self) -> Head:
         return await self._inner.head()
+
+    async def find(self, event_id: UUID) -> RecordedEvent | None:
+        return await self._inner.find(event_id)
+
+    async def find_many(self, event_ids: Iterable[UUID]) -> dict[UUID, RecordedEvent]:
+        return await self._inner.find_many(event_ids)
+
+    async def read_streams(self, after: Mapping[str, int]) -> dict[str, list[RecordedEvent]]:
+        return await self._inner.read_streams(after)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)
