@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: setup system-runtime system-all run test lint format bench clean
+.PHONY: setup system-runtime system-all run cluster test lint format bench clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "CEU Ledger needs Python 3.11, got " + sys.version'
@@ -32,6 +32,11 @@ lint: setup
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 	$(BIN)/mypy
+
+# SPEC 8 fail-over on this machine: etcd, two Patroni nodes (a primary and a synchronous
+# standby of the wheel's PostgreSQL 18) and `ceu-ledger serve` against both; Ctrl-C stops all.
+cluster: setup system-all
+	$(BIN)/python -m tests.faults.patroni --demo
 
 test: lint system-all
 	$(BIN)/pytest

@@ -21,6 +21,7 @@ import secrets
 import signal
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -44,11 +45,14 @@ from ledger.commands.rosters import record_completions
 from ledger.commands.streams import manager_stream, program_stream, provider_stream
 from ledger.csv_io import RosterFormatError, columns_of, csv_text, parse_roster_csv
 from ledger.demo import seed_demo
+from ledger.infra.backup import run_backup
 from ledger.infra.database import database_dsn, service_login, why_unreachable
 from ledger.infra.limits import freeze_startup_heap, server_options
 from ledger.infra.logs import configure_logging
 from ledger.infra.migrations import load_migrations, migrate
+from ledger.infra.pgtools import PgToolError
 from ledger.infra.projectors import ProjectorProcess, running_deployment_tasks
+from ledger.infra.restore import NotRestorable, Target, restore
 from ledger.settings import LOG_LEVELS, Settings
 from projections import ceu_queries
 from projections.ceu import CeuProjection
@@ -430,6 +434,71 @@ async def cmd_export_renewals(settings: Settings, args: argparse.Namespace) -> i
     return 0
 
 
+def _bar(desc: str, unit: str, scale: int = 1) -> tuple[tqdm, Callable[[int, int], None]]:
+    bar = tqdm(desc=desc, unit=unit, file=sys.stderr, unit_scale=scale > 1)
+
+    def progress(done: int, total: int) -> None:
+        bar.total = total // scale
+        bar.update(done // scale - bar.n)
+
+    return bar, progress
+
+
+async def cmd_backup(settings: Settings, args: argparse.Namespace) -> int:
+    """A base backup (incremental after the first) and the WAL archive up to now, in DIR."""
+    async with database_dsn(settings) as dsn:
+        bar, progress = _bar("base backup", "kB")
+        with bar:
+            try:
+                info = await run_backup(args.dir, dsn, full=args.full, progress=progress)
+            except PgToolError as exc:
+                raise CannotRun(str(exc)) from None
+    took = (info.finished_at - info.started_at).total_seconds()
+    print(
+        f"backup {info.name} ({info.kind}) of {info.database} in {args.dir}: {took:.1f} s,"
+        f" ledger head {info.head_after} when it ended; WAL archived"
+    )
+    return 0
+
+
+def check_restore(args: argparse.Namespace) -> None:
+    if (args.to is None) == (args.position is None):
+        raise CannotRun("restore needs exactly one of --to TIME and --position N")
+    if args.position is not None and args.position < 1:
+        raise CannotRun("--position must be at least 1")
+    if args.to is not None:
+        try:
+            when = datetime.fromisoformat(args.to)
+        except ValueError:
+            raise CannotRun(f"--to {args.to!r}: not an ISO 8601 time") from None
+        if when.tzinfo is None:
+            raise CannotRun(f"--to {args.to!r}: give the time zone (e.g. +00:00 or Z)")
+        args.target = Target(time=when)
+    else:
+        args.target = Target(position=args.position)
+    if not (args.dir / "archive.json").is_file():
+        raise CannotRun(f"{args.dir}: not a backup directory (no archive.json)")
+    if args.data_dir.exists() and any(args.data_dir.iterdir()):
+        raise CannotRun(f"{args.data_dir}: not empty; restore writes a new data directory")
+
+
+async def cmd_restore(settings: Settings, args: argparse.Namespace) -> int:
+    """Recover into a new data directory up to the target; exit 1 if its chain is broken."""
+    bar, progress = _bar("WAL replayed", "B", scale=1)
+    with bar:
+        try:
+            result = await restore(
+                args.dir, args.target, args.data_dir, progress=progress, say=bar.write
+            )
+        except (NotRestorable, PgToolError) as exc:
+            raise CannotRun(str(exc)) from None
+    print(
+        f"restored {result.database} up to ledger position {result.head} into"
+        f" {result.data_dir} (from backups {', '.join(result.backups)})"
+    )
+    return 0
+
+
 def _no_check(args: argparse.Namespace) -> None:
     pass
 
@@ -504,6 +573,27 @@ def build_parser() -> argparse.ArgumentParser:
     renewals.set_defaults(handler=cmd_export_renewals)
     renewals.add_argument("--program", required=True)
     renewals.add_argument("--format", choices=("csv", "json"), default="csv")
+    backup = add(
+        "backup", cmd_backup,
+        "take a base backup (incremental after the first) and archive the WAL, into DIR",
+    )  # fmt: skip
+    backup.add_argument("dir", type=Path, metavar="DIR")
+    backup.add_argument("--full", action="store_true", help="a full backup: a new chain")
+    restore_ = add(
+        "restore", cmd_restore,
+        "recover the backups in DIR up to a time or a ledger position into a new data directory",
+        check_restore,
+    )  # fmt: skip
+    restore_.add_argument("dir", type=Path, metavar="DIR")
+    restore_.add_argument(
+        "--to", metavar="TIME", help="ISO 8601 with a zone: every commit up to it"
+    )
+    restore_.add_argument(
+        "--position", type=int, metavar="N", help="every append transaction up to position N"
+    )
+    restore_.add_argument(
+        "--data-dir", type=Path, required=True, metavar="NEW", help="a new, empty directory"
+    )
     add("verify", cmd_verify, "recompute the hash chain; exit 1 naming the first bad position")
     rebuild = add(
         "rebuild",

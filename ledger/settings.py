@@ -40,6 +40,9 @@ class Secret(str):
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
     database_url: Secret | None = None
     """A PostgreSQL DSN.  Unset: an embedded server is started in `data_dir`."""
+    database_replica_urls: tuple[Secret, ...] = ()
+    """DSNs of streaming read replicas (DATABASE_REPLICA_URLS, separated by spaces or commas):
+    reads go there, waiting for a `Min-Position` (ledger/api/positions.py)."""
     data_dir: Path = Path(".ledger-data")
     """Where the embedded PostgreSQL keeps its files (LEDGER_DATA_DIR)."""
     host: str = "127.0.0.1"
@@ -98,6 +101,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         fields: dict[str, object] = {}
         if url := get("DATABASE_URL"):
             fields["database_url"] = Secret(url)
+        if replicas := get("DATABASE_REPLICA_URLS"):
+            fields["database_replica_urls"] = tuple(
+                Secret(url) for url in replicas.replace(",", " ").split()
+            )
         if token := get("LEDGER_ADMIN_TOKEN"):
             fields["admin_token"] = Secret(token)
         if secret := get("LEDGER_SESSION_SECRET"):

@@ -43,17 +43,20 @@ from ledger.api.deps import DEPENDENCIES
 from ledger.api.errors import EXCEPTION_HANDLERS
 from ledger.api.metrics import CountingStore, Metrics
 from ledger.api.openapi import describe
+from ledger.api.positions import PositionRecorder, PositionsMiddleware
 from ledger.api.reads import Reads
 from ledger.api.request_log import RequestLogMiddleware
 from ledger.api.strict import StrictInput
 from ledger.api.throttle import FailureWindow, ThrottleMiddleware
 from ledger.commands import Ledger
+from ledger.commands.loaders import Catalogue, ManagerLoader
 from ledger.credentials.kek import KeyEncryption
 from ledger.credentials.registry import Registry
 from ledger.credentials.service import CredentialService
 from ledger.infra.limits import pool_options
 from ledger.infra.notify import following_catalogue
 from ledger.infra.projectors import running_deployment_tasks
+from ledger.infra.replicas import Replica
 from ledger.settings import Settings
 from ledger.web import openapi_render_plugins, static_routers, template_config, web_router
 from ledger.web.controllers.verify import VerifyPages
@@ -118,6 +121,25 @@ def secure_cookies(settings: Settings) -> bool:
     return not (settings.public_url or "").lower().startswith("http://")
 
 
+@contextlib.asynccontextmanager
+async def replica_reads(
+    settings: Settings, catalogue: Catalogue, clock: Callable[[], datetime]
+) -> AsyncIterator[list[tuple[Replica, Reads]]]:
+    """A pool, a Replica and the reads over it for each of DATABASE_REPLICA_URLS."""
+    async with contextlib.AsyncExitStack() as stack:
+        replicas = []
+        for url in settings.database_replica_urls:
+            pool = await stack.enter_async_context(
+                create_pool(str(url), max_size=settings.pool_size, **pool_options())
+            )
+            store = PostgresEventStore(pool, clock=clock)
+            replica = Replica(pool)
+            stack.push_async_callback(replica.close)
+            reads = Reads(store, ManagerLoader(store), catalogue, pool, clock)
+            replicas.append((replica, reads))
+        yield replicas
+
+
 def create_app(
     settings: Settings,
     dsn: str,
@@ -140,7 +162,8 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         async with create_pool(dsn, max_size=settings.pool_size, **pool_options()) as pool:
-            store = CountingStore(PostgresEventStore(pool, clock=clock), metrics.appended)
+            primary = PostgresEventStore(pool, clock=clock)
+            store = CountingStore(PositionRecorder(primary), metrics.appended)
             ledger = Ledger(store, clock=clock)
             reads = Reads(store, ledger.managers, ledger.catalogue, pool, clock)
             app.state.update(
@@ -155,7 +178,11 @@ def create_app(
             )
             if settings.admin_token is not None:
                 await app.state.tokens.ensure_admin(str(settings.admin_token))
-            async with following_catalogue(dsn, ledger.catalogue):
+            async with (
+                following_catalogue(dsn, ledger.catalogue),
+                replica_reads(settings, ledger.catalogue, clock) as replicas,
+            ):
+                app.state.replicas = replicas
                 if not run_projectors:
                     yield
                     return
@@ -187,8 +214,11 @@ def create_app(
         logging_config=None,  # the process's logging is configured once: ledger.infra.logs
     )
     # Outside the router, so that every answer (404 and 405 included) has its id, its log line
-    # and its security headers, and a throttled attempt is refused before any route runs.
-    throttled = ThrottleMiddleware(app.asgi_handler, failures or FailureWindow())
+    # and its security headers, a throttled attempt is refused before any route runs, and every
+    # write answers with its Ledger-Position.
+    throttled = ThrottleMiddleware(
+        PositionsMiddleware(app.asgi_handler), failures or FailureWindow()
+    )
     app.asgi_handler = RequestLogMiddleware(SecurityHeadersMiddleware(throttled))
     describe(app)
     return app

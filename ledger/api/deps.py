@@ -10,6 +10,7 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 
 from ledger.api.auth import Principal, TokenStore, forbid
+from ledger.api.positions import READS_KEY
 from ledger.api.reads import Reads
 from ledger.api.request_log import request_info
 from ledger.commands import Context, Ledger
@@ -62,8 +63,9 @@ def provide_ledger(state: State, ctx: RequestContext) -> Ledger:
     return state.ledger
 
 
-def provide_reads(state: State, principal: CurrentPrincipal) -> Reads:
-    return state.reads
+def provide_reads(request: Request, state: State, principal: CurrentPrincipal) -> Reads:
+    """The primary's reads, or a replica's that `PositionsMiddleware` chose for this read."""
+    return request.scope.get("state", {}).get(READS_KEY) or state.reads
 
 
 def provide_pool(state: State, principal: CurrentPrincipal) -> asyncpg.Pool:

@@ -32,20 +32,25 @@ _SETTINGS = (
 
 
 class Cluster:
-    def __init__(self) -> None:
+    def __init__(self, data: Path | None = None) -> None:
+        """A new cluster, or (`data`) one made elsewhere: a restored data directory."""
         # A short path: a unix socket's path must stay under 108 bytes.
         self.base = Path(tempfile.mkdtemp(prefix="ceuf-"))
-        self.data = self.base / "data"
+        self.data = data or self.base / "data"
         self.log = self.base / "postgres.log"
         if _USER is not None:
             shutil.chown(self.base, _USER)
-        self._run("initdb", "-D", str(self.data), "--auth=trust", "-U", "postgres", "-E", "utf8")
+        if data is None:
+            self._run(
+                "initdb", "-D", str(self.data), "--auth=trust", "-U", "postgres", "-E", "utf8"
+            )
 
     def dsn(self, database: str = "postgres") -> str:
         return f"postgresql://postgres@/{database}?host={self.base}"
 
-    def start(self) -> None:
-        options = " ".join((*_SETTINGS, f"-k {self.base}"))
+    def start(self, *extra: str) -> None:
+        """Start it (`extra`: more `-c name=value` options)."""
+        options = " ".join((*_SETTINGS, f"-k {self.base}", *extra))
         self._pg_ctl("-w", "-t", "30", "-l", str(self.log), "-o", options, "start")
 
     def stop(self, mode: str = "fast") -> None:
@@ -61,6 +66,18 @@ class Cluster:
             ).returncode
             == 0
         )
+
+    def replica(self) -> Cluster:
+        """A streaming replica of this cluster (pg_basebackup -R: standby.signal and
+        primary_conninfo over this cluster's socket), not started."""
+        replica = Cluster(Path(tempfile.mkdtemp(prefix="ceur-")) / "data")
+        if _USER is not None:
+            shutil.chown(replica.data.parent, _USER)
+        self._run(
+            "pg_basebackup", "-d", f"host={self.base} user=postgres", "-D", str(replica.data),
+            "-R", "-X", "stream", "-c", "fast",
+        )  # fmt: skip
+        return replica
 
     def remove(self) -> None:
         if self.running():

@@ -54,8 +54,10 @@ def figures(test: str, **values: Any) -> None:
 class Server:
     """`tests.faults.launcher` as a child process on 127.0.0.1:`port`."""
 
-    def __init__(self, dsn: str, log: Path, *, projectors: bool = True) -> None:
-        self.dsn, self.log, self.projectors = dsn, log, projectors
+    def __init__(
+        self, dsn: str, log: Path, *, projectors: bool = True, replicas: tuple[str, ...] = ()
+    ) -> None:
+        self.dsn, self.log, self.projectors, self.replicas = dsn, log, projectors, replicas
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process: asyncio.subprocess.Process | None = None
@@ -64,6 +66,8 @@ class Server:
         args = [sys.executable, "-m", "tests.faults.launcher", self.dsn, str(self.port)]
         if not self.projectors:
             args.append("--no-projectors")
+        for replica in self.replicas:
+            args += ["--replica", replica]
         with self.log.open("ab") as log:
             self.process = await asyncio.create_subprocess_exec(*args, stdout=log, stderr=log)
         async with httpx.AsyncClient(base_url=self.url, timeout=2) as client:

@@ -1,0 +1,171 @@
+"""Read-your-writes across replicas (SPEC 8), as an ASGI middleware around the whole app.
+
+* Every write (POST, PUT, PATCH, DELETE) that the app answers below 500 carries
+  `Ledger-Position`: the last position its appends wrote (an exact retry's original one), or,
+  for a write that appended nothing, the ledger's head as the primary has it then.  A request
+  that came with cookies (a person's browser on the pages) also gets the `ledger_position`
+  cookie: the pages' session remembers its last write without any page knowing.
+* A read (GET, HEAD), with replicas configured, goes to a replica (round robin).  When it
+  carries `Min-Position` (or the cookie), it waits until that replica has replayed at least
+  that position (at most `MAX_WAIT` seconds), and otherwise reads the primary: a read never
+  shows a state older than the caller's own last write.  Without either it reads the replica
+  as it is, which may be behind.
+* The choice is put in the scope (`READS_KEY`), where `deps.provide_reads` takes it.
+
+The position of a request's appends is collected by `PositionRecorder`, the store wrapper,
+into a holder that this middleware puts in a context variable for the request.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import itertools
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from http.cookies import SimpleCookie
+from typing import TYPE_CHECKING, Any
+
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from events.store import AppendItem, AppendResult, EventStore, EventStoreError, Head, RecordedEvent
+
+if TYPE_CHECKING:
+    from uuid import UUID
+
+    from ledger.api.reads import Reads
+    from ledger.infra.replicas import Replica
+
+__all__ = ["MAX_WAIT", "READS_KEY", "PositionRecorder", "PositionsMiddleware"]
+
+MAX_WAIT = 2.0
+"""Seconds a read waits for a replica to reach its Min-Position before it reads the primary."""
+READS_KEY = "ledger.reads"
+COOKIE = "ledger_position"
+_WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+_READS = frozenset({"GET", "HEAD"})
+
+
+class _Written:
+    __slots__ = ("position",)
+
+    def __init__(self) -> None:
+        self.position = 0
+
+
+_written: contextvars.ContextVar[_Written | None] = contextvars.ContextVar(
+    "ledger_written", default=None
+)
+
+
+class PositionRecorder(EventStore):
+    """The store, noting the last position each request's appends wrote."""
+
+    def __init__(self, inner: EventStore) -> None:
+        self._inner = inner
+
+    async def append_many(
+        self, items: Sequence[AppendItem], *, atomic: bool = False
+    ) -> list[AppendResult | EventStoreError]:
+        outcomes = await self._inner.append_many(items, atomic=atomic)
+        if (written := _written.get()) is not None:
+            for outcome in outcomes:
+                if isinstance(outcome, AppendResult):
+                    written.position = max(written.position, outcome.last_position)
+        return outcomes
+
+    async def read_stream(
+        self, stream_id: str, *, after_version: int = 0, known_at: datetime | None = None
+    ) -> list[RecordedEvent]:
+        return await self._inner.read_stream(
+            stream_id, after_version=after_version, known_at=known_at
+        )
+
+    async def read_all(
+        self, *, after: int = 0, limit: int = 1000, types: Sequence[str] | None = None
+    ) -> list[RecordedEvent]:
+        return await self._inner.read_all(after=after, limit=limit, types=types)
+
+    async def head(self) -> Head:
+        return await self._inner.head()
+
+    async def find(self, event_id: UUID) -> RecordedEvent | None:
+        return await self._inner.find(event_id)
+
+    async def find_many(self, event_ids: Iterable[UUID]) -> dict[UUID, RecordedEvent]:
+        return await self._inner.find_many(event_ids)
+
+    async def read_streams(self, after: Mapping[str, int]) -> dict[str, list[RecordedEvent]]:
+        return await self._inner.read_streams(after)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+def _header(scope: Scope, name: bytes) -> bytes | None:
+    for key, value in scope["headers"]:
+        if key.lower() == name:
+            return value
+    return None
+
+
+def _wanted(scope: Scope) -> int | None:
+    """The position a read must not go back before: Min-Position, or the pages' cookie."""
+    found = []
+    if (raw := _header(scope, b"min-position")) is not None and raw.strip().isdigit():
+        found.append(int(raw))
+    if (cookies := _header(scope, b"cookie")) is not None:
+        morsel = SimpleCookie(cookies.decode("latin-1")).get(COOKIE)
+        if morsel is not None and morsel.value.isdigit():
+            found.append(int(morsel.value))
+    return max(found) if found else None
+
+
+class PositionsMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self._turn = itertools.count()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if scope["method"] in _WRITES:
+            await self._write(scope, receive, send)
+            return
+        replicas: list[tuple[Replica, Reads]] = getattr(scope["app"].state, "replicas", [])
+        if scope["method"] in _READS and replicas:
+            replica, reads = replicas[next(self._turn) % len(replicas)]
+            wanted = _wanted(scope)
+            if wanted is None or await replica.reached(wanted, MAX_WAIT):
+                scope.setdefault("state", {})[READS_KEY] = reads  # type: ignore[typeddict-unknown-key]
+        await self.app(scope, receive, send)
+
+    async def _write(self, scope: Scope, receive: Receive, send: Send) -> None:
+        written = _Written()
+        token = _written.set(written)
+        browser = _header(scope, b"cookie") is not None
+
+        async def send_with_position(message: Message) -> None:
+            if message["type"] == "http.response.start" and message["status"] < 500:
+                position = written.position or await _head(scope)
+                headers = list(message.get("headers", ()))
+                if position is not None:
+                    headers.append((b"ledger-position", b"%d" % position))
+                if browser and position is not None:
+                    cookie = f"{COOKIE}={position}; Path=/; HttpOnly; SameSite=Lax"
+                    headers.append((b"set-cookie", cookie.encode()))
+                message["headers"] = headers
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_position)
+        finally:
+            _written.reset(token)
+
+
+async def _head(scope: Scope) -> int | None:
+    """The primary's head (None if it cannot say: the answer goes out without the header)."""
+    try:
+        return int(await scope["app"].state.pool.fetchval("SELECT position FROM event_head"))
+    except Exception:
+        return None
