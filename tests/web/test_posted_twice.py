@@ -237,7 +237,11 @@ async def test_the_documents_of_an_approved_renewal_open_from_the_managers_page(
     assert jwt.status == 200
     assert len((await jwt.text()).split(".")) == 3  # header.payload.signature
     as_json = await visitor.page.request.get(site.base_url + (href or "") + "?format=json")
-    assert "Vera Verified" in await as_json.text()
+    credential = await as_json.json()
+    identity = credential["credentialSubject"]["identifier"][0]
+    assert identity["hashed"] is True  # the holder is named by a salted hash (OB 3.0), never
+    assert identity["identityHash"].startswith("sha256$")  # in the clear: not "Vera Verified"
+    assert "Vera Verified" not in await as_json.text()
 
     await documents.locator("a.share").click()
     await visitor.page.wait_for_load_state()
