@@ -32,7 +32,7 @@ from collections.abc import AsyncIterator, Callable
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from events.postgres import NOTIFY_CHANNEL, connect
+from events.postgres import NOTIFY_CHANNEL, connect, fetch_head
 from events.store import utc_now
 from ledger.domain.notices import REMINDER_DAYS, on_date
 from ledger.infra.mailer import Mailer, Smtp
@@ -143,6 +143,10 @@ class ReminderScheduler:
     async def run_once(self) -> int:
         conn = await self._connection()
         self.seen = self.projected = (await read_checkpoint(conn, "ceu")).position
+        # What was stored before this process listened (the demo's data, recorded by `serve`
+        # before its projector process started) is announced by no NOTIFY: the head says so,
+        # and the read model's catching up with it is then looked at soon, not at the fallback.
+        self.heard = max(self.heard, (await fetch_head(conn)).position)
         now = self.clock()
         added = await remind(conn, now.date(), now)
         self.runs += 1
@@ -165,11 +169,12 @@ class ReminderScheduler:
 
     def pause(self) -> float:
         """How long to wait for a NOTIFY before looking again: a short pause, doubling, while
-        the projector has not reached the announced head; else the fallback (or the hour)."""
+        the projector has not reached the announced head (5 s at most); else the fallback (or
+        the hour)."""
         left = max(0.0, self.interval - (time.monotonic() - self.last))
         if self.heard > self.projected:
             self._behind += 1
-            return min(self.check * 2 ** (self._behind - 1), self.fallback, left)
+            return min(self.check * 2 ** (self._behind - 1), 5.0, self.fallback, left)
         return min(self.fallback, left)
 
     async def run(self, stop: asyncio.Event) -> None:

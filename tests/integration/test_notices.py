@@ -336,6 +336,39 @@ async def test_the_running_scheduler_is_woken_by_notify_not_by_polling(dsn, pool
         await conn.close()
 
 
+async def test_data_stored_before_the_scheduler_started_is_reminded_of_once_projected(
+    dsn, pool
+) -> None:
+    """`serve` records the demo before its projector process starts: no NOTIFY announces that
+    data to the scheduler, which ran first before the read model had it.  The head it reads
+    at each run says the read model is behind, so it looks again soon, not at the fallback."""
+    clock = SteppingClock(at_nine(date(2025, 12, 1)))
+    ledger = Ledger(PostgresEventStore(pool, clock=clock), clock=clock)
+    await catalogue.ensure_default_programs(ledger, ADMIN)
+    await enrolment.enroll_manager(
+        ledger, ADMIN, manager_id="alex", name="Alex", email="alex@example.org"
+    )
+    await enrolment.grant_certification(
+        ledger, ADMIN, "alex", program="CMM", certified_on=CERTIFIED
+    )
+    runner = ProjectionRunner(dsn, CeuProjection())
+    scheduler = ReminderScheduler(dsn, clock=lambda: clock.now, interval=3600, fallback=3600)
+    stop = asyncio.Event()
+    task = asyncio.create_task(scheduler.run(stop))
+    conn = await connect(dsn)
+    try:
+        async with asyncio.timeout(60):  # a guard against hanging, not an ordering
+            await _ran(scheduler, 1)  # on start: the read model has nothing yet
+            assert await _outbox(conn) == []
+            await runner.catch_up(conn)
+            await _ran(scheduler, 2)
+        assert [r[1] for r in await _outbox(conn)] == ["deadline_90"]
+    finally:
+        stop.set()
+        await task
+        await conn.close()
+
+
 async def _ran(scheduler: ReminderScheduler, runs: int) -> None:
     while scheduler.runs < runs:
         scheduler.ran.clear()
