@@ -28,7 +28,7 @@ from tests.faults.harness import (
     posting,
     seed,
 )
-from tests.faults.patroni import PatroniCluster
+from ledger.infra.cluster import PatroniCluster
 
 pytestmark = pytest.mark.cluster
 
