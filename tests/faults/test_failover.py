@@ -8,16 +8,21 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import os
+import shutil
 import signal
 import sys
+import tempfile
 import time
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import asyncpg
 import httpx
 import pytest
 
+from ledger.infra import pgtools
 from ledger.infra.cluster import PASSWORD, Node, PatroniCluster
 from ledger.infra.database import create_database
 from tests.faults.harness import (
@@ -281,5 +286,67 @@ async def wait_for_sync_rep(node: Node, pid: int) -> str:
             if event == "SyncRep":
                 return str(event)
             await asyncio.sleep(0.05)
+    finally:
+        await conn.close()
+
+
+async def test_backups_through_the_cluster_s_address_and_a_new_backup_directory_after_a_failover(
+    patroni: PatroniCluster, failover_server: Server
+) -> None:
+    """`ceu-ledger backup DIR` with the cluster's DATABASE_URL backs up whichever node is the
+    primary, and restores.  After a fail-over the archive cannot go on in the same directory
+    (the slot stays on the old primary; the WAL of the new timeline is the new primary's), so
+    the operator starts a new directory (docs/operations.md): that one restores the ledger as
+    the new primary has it."""
+    server = failover_server
+    async with httpx.AsyncClient(base_url=server.url, timeout=30) as http:
+        writers = Writers(server, await seed(http, MANAGERS))
+    writers.start("bk")
+    try:
+        await writers.acknowledged_more_than(5 * WRITERS)
+        before = await backed_up_and_restored(server.dsn, writers)
+        old = patroni.primary()
+        assert old is not None
+        pid = old.postmaster_pid()
+        assert pid is not None
+        os.kill(pid, signal.SIGKILL)
+        await wait_until(lambda: patroni.primary() not in (None, old), 60)
+        await writers.acknowledged_more_than(len(writers.acknowledged) + 5 * WRITERS)
+        after = await backed_up_and_restored(server.dsn, writers)
+    finally:
+        await writers.stop()
+    await wait_until(patroni.healthy, 120)
+    figures("cluster_backup", restored_before_failover=before, restored_after_failover=after)
+    assert after > before
+
+
+async def backed_up_and_restored(dsn: str, writers: Writers) -> int:
+    """`backup` into a new directory, more writes, `backup` again (the archive goes on),
+    then `restore --position` the archive's last position into a new data directory; that
+    position."""
+    backups = pgtools.own(Path(tempfile.mkdtemp(prefix="ceubk-")))
+    restored = pgtools.own(Path(tempfile.mkdtemp(prefix="ceurs-")))
+    try:
+        for _ in range(2):
+            code, out = await ceu_ledger(dsn, "backup", str(backups))
+            assert code == 0, out
+            await writers.acknowledged_more_than(len(writers.acknowledged) + WRITERS)
+        head = json.loads((backups / "archive.json").read_text())["head"]
+        code, out = await ceu_ledger(
+            dsn, "restore", str(backups), "--position", str(head),
+            "--data-dir", str(restored / "data"),
+        )  # fmt: skip
+        assert code == 0, out
+        assert f"up to ledger position {head} " in out
+        return int(head)
+    finally:
+        shutil.rmtree(backups, ignore_errors=True)
+        shutil.rmtree(restored, ignore_errors=True)
+
+
+async def head_of(dsn: str) -> int:
+    conn = await asyncpg.connect(dsn)
+    try:
+        return int(await conn.fetchval("SELECT position FROM event_head"))
     finally:
         await conn.close()
