@@ -217,9 +217,7 @@ async def _recovering(
     log = sockets / "postgres.log"
     # The port names the socket's file: the one the DSN below assumes, whatever port the
     # backed-up server's own configuration gives (a Patroni node's does).
-    options = (
-        f"-h '' -k {sockets} -p 5432 -c summarize_wal=off {_as_large_as_the_source(data_dir)}"
-    )
+    options = f"-h '' -k {sockets} -p 5432 -c summarize_wal=off {_as_large_as_the_source(data_dir)}"
     try:
         try:
             pgtools.run(
