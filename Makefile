@@ -34,9 +34,11 @@ lint: setup
 	$(BIN)/mypy
 
 # SPEC 8 fail-over on this machine: etcd, two Patroni nodes (a primary and a synchronous
-# standby of the wheel's PostgreSQL 18) and `ceu-ledger serve` against both; Ctrl-C stops all.
+# standby of the wheel's PostgreSQL 18) and `ceu-ledger serve --demo` against both; it prints
+# the addresses; Ctrl-C (or SIGTERM) stops all.  CLUSTER_DIR=path keeps the cluster there.
+CLUSTER_DIR ?=
 cluster: setup system-all
-	$(BIN)/python -m tests.faults.patroni --demo
+	$(BIN)/python -m ledger.infra.cluster $(if $(CLUSTER_DIR),--dir $(CLUSTER_DIR)) --demo
 
 test: lint system-all
 	$(BIN)/pytest

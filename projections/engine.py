@@ -57,6 +57,7 @@ __all__ = [
     "CheckpointMoved",
     "Projection",
     "ProjectionRunner",
+    "peek_checkpoint",
     "read_checkpoint",
 ]
 
@@ -110,6 +111,15 @@ async def read_checkpoint(conn: asyncpg.Connection, name: str) -> Checkpoint:
         "SELECT position, rebuild_started_at FROM projection_checkpoints WHERE name = $1", name
     )
     return Checkpoint(row[0], row[1])
+
+
+async def peek_checkpoint(conn: asyncpg.Connection, name: str) -> Checkpoint:
+    """The checkpoint as it is, without writing (a projection never run is at 0): what a read
+    may ask on a read replica, where `read_checkpoint`'s INSERT is refused."""
+    row = await conn.fetchrow(
+        "SELECT position, rebuild_started_at FROM projection_checkpoints WHERE name = $1", name
+    )
+    return Checkpoint(0, None) if row is None else Checkpoint(row[0], row[1])
 
 
 _ADVANCE = """

@@ -8,6 +8,7 @@ does not happen for any input.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from typing import Any
@@ -343,6 +344,23 @@ def database_unavailable(
     )
 
 
+def _read_only(request: Request[Any, Any, Any], exc: Exception) -> ProblemResponse:
+    """A write reached a server that is no longer the primary (a planned switchover demoted
+    it under an open connection): to the client, the same as no primary at all (503, try
+    again).  The pool's connections are renewed, so that the retry connects anew and finds
+    the writable host (`target_session_attrs=read-write`)."""
+    pool = getattr(request.app.state, "pool", None)
+    if pool is not None:
+        task = asyncio.get_running_loop().create_task(pool.expire_connections())
+        _renewals.add(task)
+        task.add_done_callback(_renewals.discard)
+    return database_unavailable(request, exc)
+
+
+_renewals: set[asyncio.Task[None]] = set()
+"""The pending `expire_connections` (an exception handler is not a coroutine)."""
+
+
 def _unstorable(request: Request[Any, Any, Any], exc: Exception) -> ProblemResponse:
     """Text PostgreSQL refuses (a NUL character, say in a path segment such as a manager id):
     the request is bad, the server is fine."""
@@ -391,5 +409,6 @@ EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
     OverflowError: _out_of_range,
     RecursionError: _too_deep,
     **dict.fromkeys(DATABASE_ERRORS, database_unavailable),
+    asyncpg.ReadOnlySQLTransactionError: _read_only,
     Exception: _unexpected,
 }

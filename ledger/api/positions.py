@@ -10,7 +10,12 @@
   that position (at most `MAX_WAIT` seconds), and otherwise reads the primary: a read never
   shows a state older than the caller's own last write.  Without either it reads the replica
   as it is, which may be behind.
-* The choice is put in the scope (`READS_KEY`), where `deps.provide_reads` takes it.
+* A replica that does not answer is not the reader's problem: a read it answered 503 (its
+  database unreachable, or a read model behind there) is run again on the primary (GET and
+  HEAD change nothing), and the replica is skipped until it answers again
+  (ledger/infra/replicas.py).
+* The choice is put in the scope (`READS_KEY`), where `deps.provide_reads` takes it, and
+  in a context variable (`chosen_reads`), where the pages' reads (ledger/web/data.py) do.
 
 The position of a request's appends is collected by `PositionRecorder`, the store wrapper,
 into a holder that this middleware puts in a context variable for the request.
@@ -35,7 +40,13 @@ if TYPE_CHECKING:
     from ledger.api.reads import Reads
     from ledger.infra.replicas import Replica
 
-__all__ = ["MAX_WAIT", "READS_KEY", "PositionRecorder", "PositionsMiddleware"]
+__all__ = [
+    "MAX_WAIT",
+    "READS_KEY",
+    "PositionRecorder",
+    "PositionsMiddleware",
+    "chosen_reads",
+]
 
 MAX_WAIT = 2.0
 """Seconds a read waits for a replica to reach its Min-Position before it reads the primary."""
@@ -55,6 +66,29 @@ class _Written:
 _written: contextvars.ContextVar[_Written | None] = contextvars.ContextVar(
     "ledger_written", default=None
 )
+_chosen: contextvars.ContextVar[Reads | None] = contextvars.ContextVar(
+    "ledger_chosen_reads", default=None
+)
+
+
+def chosen_reads() -> Reads | None:
+    """The replica's reads this request was given (None: read the primary).  The pages
+    (ledger/web/data.py) ask this, as `deps.provide_reads` asks the scope for the API."""
+    return _chosen.get()
+
+
+def _no_body(receive: Receive) -> Receive:
+    """`receive` for a read run a second time: its (empty) body again, then the original."""
+    sent = False
+
+    async def again() -> Message:
+        nonlocal sent
+        if sent:
+            return await receive()
+        sent = True
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    return again
 
 
 class PositionRecorder(EventStore):
@@ -136,9 +170,36 @@ class PositionsMiddleware:
         if scope["method"] in _READS and replicas:
             replica, reads = replicas[next(self._turn) % len(replicas)]
             wanted = _wanted(scope)
-            if wanted is None or await replica.reached(wanted, MAX_WAIT):
-                scope.setdefault("state", {})[READS_KEY] = reads  # type: ignore[typeddict-unknown-key]
+            if replica.usable() and (wanted is None or await replica.reached(wanted, MAX_WAIT)):
+                await self._read_on_replica(scope, receive, send, replica, reads)
+                return
         await self.app(scope, receive, send)
+
+    async def _read_on_replica(
+        self, scope: Scope, receive: Receive, send: Send, replica: Replica, reads: Reads
+    ) -> None:
+        """The read on `reads`; if it answers 503, the replica is marked down and the same
+        read runs on the primary (its 503 is never sent)."""
+        held = False
+
+        async def send_unless_503(message: Message) -> None:
+            nonlocal held
+            if message["type"] == "http.response.start" and message["status"] == 503:
+                held = True
+            if not held:
+                await send(message)
+
+        state = scope.setdefault("state", {})  # type: ignore[typeddict-item]
+        state[READS_KEY] = reads
+        token = _chosen.set(reads)
+        try:
+            await self.app(scope, receive, send_unless_503)
+        finally:
+            _chosen.reset(token)
+        if held:
+            replica.failed()
+            del state[READS_KEY]
+            await self.app(scope, _no_body(receive), send)
 
     async def _write(self, scope: Scope, receive: Receive, send: Send) -> None:
         written = _Written()

@@ -40,7 +40,7 @@ from ledger.domain.assess import Assessment, assess
 from ledger.domain.errors import NotFound
 from ledger.domain.reports import cycle_reports, transcript
 from projections import ceu_queries
-from projections.engine import read_checkpoint
+from projections.engine import peek_checkpoint
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -250,7 +250,7 @@ class Reads:
         delay = 0.002
         try:
             async with asyncio.timeout(self.catch_up_timeout):
-                while (await read_checkpoint(conn, projection)).position < head:
+                while (await peek_checkpoint(conn, projection)).position < head:
                     await asyncio.sleep(delay)
                     delay = min(delay * 2, 0.1)
         except TimeoutError as exc:

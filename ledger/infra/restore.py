@@ -201,6 +201,10 @@ async def _recovering(
         _MARK,
         f"restore_command = 'cp {wal}/%f %p 2>/dev/null || cp {wal}/%f.partial %p'",
         "archive_mode = off",
+        # A backup of a Patroni node carries its configuration: a replica's (or a just
+        # promoted one's) names the live primary, which a restore must never follow.
+        "primary_conninfo = ''",
+        "primary_slot_name = ''",
         *(f"{name} = '{value}'" for name, value in targets.items()),
     ]
     if targets:
@@ -211,7 +215,9 @@ async def _recovering(
     pgtools.own(data_dir)
     sockets = pgtools.own(Path(tempfile.mkdtemp(prefix="ceur-")))
     log = sockets / "postgres.log"
-    options = f"-h '' -k {sockets} -c summarize_wal=off {_as_large_as_the_source(data_dir)}"
+    # The port names the socket's file: the one the DSN below assumes, whatever port the
+    # backed-up server's own configuration gives (a Patroni node's does).
+    options = f"-h '' -k {sockets} -p 5432 -c summarize_wal=off {_as_large_as_the_source(data_dir)}"
     try:
         try:
             pgtools.run(

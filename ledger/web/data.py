@@ -21,6 +21,7 @@ from events.chain import ChainReport, verify
 from ledger.access import WHOLE, ManagerScope
 from ledger.api.auth import Created, Principal, Role, TokenEntry, TokenStore
 from ledger.api.controllers.notices import notices_of
+from ledger.api.positions import chosen_reads
 from ledger.api.reads import Reads
 from ledger.api.rosters import batch_result, read_batch
 from ledger.api.views import (
@@ -115,7 +116,9 @@ def _ledger(app_state: State) -> Ledger:
 
 
 def _reads(app_state: State) -> Reads:
-    return app_state.reads
+    """A replica's reads if PositionsMiddleware chose one for this request (having waited
+    for the session's last write, its `ledger_position` cookie), else the primary's."""
+    return chosen_reads() or app_state.reads
 
 
 def _tokens(app_state: State) -> TokenStore:

@@ -5,6 +5,7 @@ without it the same reads do miss it, so the test can tell."""
 from __future__ import annotations
 
 import asyncio
+import re
 import shutil
 import time
 from collections.abc import Iterator
@@ -95,3 +96,98 @@ async def test_a_read_with_min_position_through_a_delayed_replica_never_misses_i
     assert stale == 0
     assert tally.server_errors == 0
     assert without > 0, "without Min-Position the delayed replica must be seen behind"
+
+
+@pytest.fixture
+def replica(cluster: Cluster, ledger_dsn: str) -> Iterator[Cluster]:
+    replica = cluster.replica()
+    replica.start()
+    try:
+        yield replica
+    finally:
+        replica.remove()
+        shutil.rmtree(replica.data.parent, ignore_errors=True)
+
+
+@pytest.mark.no_projectors
+async def test_reads_go_on_through_the_primary_when_the_replica_is_stopped(
+    ledger_dsn: str, replica: Cluster, tmp_path
+) -> None:
+    replica_dsn = replica.dsn(urlsplit(ledger_dsn).path.lstrip("/"))
+    server = Server(ledger_dsn, tmp_path / "server.log", projectors=False, replicas=(replica_dsn,))
+    await server.start()
+    tally = Tally()
+    try:
+        async with httpx.AsyncClient(base_url=server.url, timeout=30) as http:
+            headers = {"Authorization": f"Bearer {await seed(http, 1)}"}
+            posted = await http.post(
+                "/v1/completions", json=posting("dead-replica", 0), headers=headers
+            )
+            assert posted.status_code == 201, posted.text
+            path = f"/v1/completions/{posted.json()['id']}"
+            at = {**headers, "Min-Position": posted.headers["ledger-position"]}
+            tally.saw(await http.get(path, headers=at))
+            replica.stop()
+            for n in range(50):
+                tally.saw(await http.get(path, headers=at if n % 2 else headers))
+    finally:
+        await server.close()
+    figures("dead_replica", answers=dict(tally.statuses))
+    assert tally.statuses == {200: 51}, "every read answered, by the primary once the replica died"
+
+
+async def sign_in(http: httpx.AsyncClient, token: str) -> None:
+    page = await http.get("/login")
+    answer = await http.post("/login", data={"token": token, "_csrf_token": csrf_of(page)})
+    assert answer.status_code == 303, answer.text
+
+
+def csrf_of(page: httpx.Response) -> str:
+    found = re.search(r'name="_csrf_token" value="([^"]+)"', page.text)
+    assert found is not None, page.text[:500]
+    return found[1]
+
+
+async def page_write_then_read(
+    http: httpx.AsyncClient, pairs: int, *, cookie: bool, prefix: str
+) -> int:
+    """`pairs` completions posted through the provider page's form, each followed by the
+    page itself; how many times the page did not list the posting just made."""
+    stale = 0
+    for i in range(pairs):
+        page = await http.get("/providers/fp/")
+        assert page.status_code == 200, page.text
+        body = {**posting(f"{prefix}-{i}", i % MANAGERS), "_csrf_token": csrf_of(page)}
+        posted = await http.post("/providers/fp/completions", data=body)
+        assert posted.status_code == 303, posted.text
+        assert "ledger_position" in posted.cookies
+        if not cookie:
+            http.cookies.delete("ledger_position")
+        shown = await http.get("/providers/fp/")
+        assert shown.status_code == 200, shown.text
+        # Listed: named by more than the flash message ("Posted <id> for <manager>.").
+        named = shown.text.count(f"{prefix}-{i}")
+        stale += named <= shown.text.count(f"Posted {prefix}-{i} for")
+    return stale
+
+
+async def test_a_page_shows_its_own_write_through_a_delayed_replica(
+    ledger_dsn: str, delayed_replica: Cluster, tmp_path
+) -> None:
+    """A provider posts a completion through its page's form; the page it is sent back to,
+    read on a replica 200 ms behind, lists it (the `ledger_position` cookie); without the
+    cookie the same page misses it, so the test can tell."""
+    replica_dsn = delayed_replica.dsn(urlsplit(ledger_dsn).path.lstrip("/"))
+    server = Server(ledger_dsn, tmp_path / "server.log", replicas=(replica_dsn,))
+    await server.start()
+    try:
+        async with httpx.AsyncClient(base_url=server.url, timeout=30) as http:
+            token = await seed(http, MANAGERS)
+            await sign_in(http, token)
+            stale = await page_write_then_read(http, 30, cookie=True, prefix="page")
+            without = await page_write_then_read(http, 10, cookie=False, prefix="nocookie")
+    finally:
+        await server.close()
+    figures("page_reads", pairs=30, stale_with_cookie=stale, stale_without_of_10=without)
+    assert stale == 0
+    assert without > 0, "without the cookie the delayed replica must be seen behind"
