@@ -13,6 +13,7 @@ from litestar.exceptions import HTTPException, NotFoundException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
+from events.observed import ObservedStore
 from events.postgres import PostgresEventStore, create_pool
 from events.store import utc_now
 from ledger.api.auth import TokenStore, WebSessions
@@ -41,9 +42,9 @@ from ledger.api.controllers.renewals import (
 )
 from ledger.api.deps import DEPENDENCIES
 from ledger.api.errors import EXCEPTION_HANDLERS
-from ledger.api.metrics import CountingStore, Metrics
+from ledger.api.metrics import Metrics, count_appended
 from ledger.api.openapi import describe
-from ledger.api.positions import PositionRecorder, PositionsMiddleware
+from ledger.api.positions import PositionsMiddleware, note_position
 from ledger.api.reads import Reads
 from ledger.api.request_log import RequestLogMiddleware
 from ledger.api.strict import StrictInput
@@ -163,7 +164,7 @@ def create_app(
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         async with create_pool(dsn, max_size=settings.pool_size, **pool_options()) as pool:
             primary = PostgresEventStore(pool, clock=clock)
-            store = CountingStore(PositionRecorder(primary), metrics.appended)
+            store = ObservedStore(primary, note_position, count_appended(metrics.appended))
             ledger = Ledger(store, clock=clock)
             reads = Reads(store, ledger.managers, ledger.catalogue, pool, clock)
             app.state.update(

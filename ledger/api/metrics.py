@@ -6,7 +6,7 @@ of this process, their consecutive failures and the time of their last error."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -15,28 +15,24 @@ from litestar.enums import ScopeType
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusMiddleware
 from prometheus_client import REGISTRY, Counter, Gauge, generate_latest
 
+from events.observed import AppendObserver
 from events.postgres import fetch_head
 from events.store import (
     AppendItem,
     AppendResult,
-    EventStore,
     EventStoreError,
-    Head,
-    RecordedEvent,
 )
 from ledger.infra.limits import ACQUIRE_TIMEOUT
 
 if TYPE_CHECKING:
-    from uuid import UUID
-
     import asyncpg
     from litestar.types import Message, Receive, Scope, Send
 
     from projections.engine import ProjectionRunner
 
 __all__ = [
+    "count_appended",
     "DEGRADED_LAG",
-    "CountingStore",
     "LeanPrometheusMiddleware",
     "Metrics",
     "ProjectionHealth",
@@ -201,43 +197,16 @@ class Metrics:
         return generate_latest(REGISTRY).decode()
 
 
-class CountingStore(EventStore):
-    """The store, counting what this process appends (for `ceu_ledger_events_appended_total`)."""
+def count_appended(counter: Counter) -> AppendObserver:
+    """An observer of the store (events.observed) counting the events this process appends,
+    by type, for `ceu_ledger_events_appended_total`; a retry that stored nothing counts none."""
 
-    def __init__(self, inner: EventStore, counter: Counter) -> None:
-        self._inner = inner
-        self._counter = counter
-
-    async def append_many(
-        self, items: Sequence[AppendItem], *, atomic: bool = False
-    ) -> list[AppendResult | EventStoreError]:
-        outcomes = await self._inner.append_many(items, atomic=atomic)
+    def observe(
+        items: Sequence[AppendItem], outcomes: Sequence[AppendResult | EventStoreError]
+    ) -> None:
         for (_, events, _), outcome in zip(items, outcomes, strict=True):
             if isinstance(outcome, AppendResult) and outcome.created:
                 for event in events:
-                    self._counter.labels(type=event.type).inc()
-        return outcomes
+                    counter.labels(type=event.type).inc()
 
-    async def read_stream(
-        self, stream_id: str, *, after_version: int = 0, known_at: datetime | None = None
-    ) -> list[RecordedEvent]:
-        return await self._inner.read_stream(
-            stream_id, after_version=after_version, known_at=known_at
-        )
-
-    async def read_all(
-        self, *, after: int = 0, limit: int = 1000, types: Sequence[str] | None = None
-    ) -> list[RecordedEvent]:
-        return await self._inner.read_all(after=after, limit=limit, types=types)
-
-    async def head(self) -> Head:
-        return await self._inner.head()
-
-    async def find(self, event_id: UUID) -> RecordedEvent | None:
-        return await self._inner.find(event_id)
-
-    async def find_many(self, event_ids: Iterable[UUID]) -> dict[UUID, RecordedEvent]:
-        return await self._inner.find_many(event_ids)
-
-    async def read_streams(self, after: Mapping[str, int]) -> dict[str, list[RecordedEvent]]:
-        return await self._inner.read_streams(after)
+    return observe

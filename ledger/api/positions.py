@@ -17,33 +17,31 @@
 * The choice is put in the scope (`READS_KEY`), where `deps.provide_reads` takes it, and
   in a context variable (`chosen_reads`), where the pages' reads (ledger/web/data.py) do.
 
-The position of a request's appends is collected by `PositionRecorder`, the store wrapper,
-into a holder that this middleware puts in a context variable for the request.
+The position of a request's appends is collected by `note_position`, an observer of the store
+(events.observed), into a holder that this middleware puts in a context variable for the
+request.
 """
 
 from __future__ import annotations
 
 import contextvars
 import itertools
-from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
+from collections.abc import Sequence
 from http.cookies import SimpleCookie
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from events.store import AppendItem, AppendResult, EventStore, EventStoreError, Head, RecordedEvent
+from events.store import AppendItem, AppendResult, EventStoreError
 
 if TYPE_CHECKING:
-    from uuid import UUID
-
     from ledger.api.reads import Reads
     from ledger.infra.replicas import Replica
 
 __all__ = [
     "MAX_WAIT",
     "READS_KEY",
-    "PositionRecorder",
+    "note_position",
     "PositionsMiddleware",
     "chosen_reads",
 ]
@@ -91,48 +89,15 @@ def _no_body(receive: Receive) -> Receive:
     return again
 
 
-class PositionRecorder(EventStore):
-    """The store, noting the last position each request's appends wrote."""
-
-    def __init__(self, inner: EventStore) -> None:
-        self._inner = inner
-
-    async def append_many(
-        self, items: Sequence[AppendItem], *, atomic: bool = False
-    ) -> list[AppendResult | EventStoreError]:
-        outcomes = await self._inner.append_many(items, atomic=atomic)
-        if (written := _written.get()) is not None:
-            for outcome in outcomes:
-                if isinstance(outcome, AppendResult):
-                    written.position = max(written.position, outcome.last_position)
-        return outcomes
-
-    async def read_stream(
-        self, stream_id: str, *, after_version: int = 0, known_at: datetime | None = None
-    ) -> list[RecordedEvent]:
-        return await self._inner.read_stream(
-            stream_id, after_version=after_version, known_at=known_at
-        )
-
-    async def read_all(
-        self, *, after: int = 0, limit: int = 1000, types: Sequence[str] | None = None
-    ) -> list[RecordedEvent]:
-        return await self._inner.read_all(after=after, limit=limit, types=types)
-
-    async def head(self) -> Head:
-        return await self._inner.head()
-
-    async def find(self, event_id: UUID) -> RecordedEvent | None:
-        return await self._inner.find(event_id)
-
-    async def find_many(self, event_ids: Iterable[UUID]) -> dict[UUID, RecordedEvent]:
-        return await self._inner.find_many(event_ids)
-
-    async def read_streams(self, after: Mapping[str, int]) -> dict[str, list[RecordedEvent]]:
-        return await self._inner.read_streams(after)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
+def note_position(
+    items: Sequence[AppendItem], outcomes: Sequence[AppendResult | EventStoreError]
+) -> None:
+    """An observer of the store (events.observed): the last position the request's appends
+    wrote, for its `Ledger-Position` header."""
+    if (written := _written.get()) is not None:
+        for outcome in outcomes:
+            if isinstance(outcome, AppendResult):
+                written.position = max(written.position, outcome.last_position)
 
 
 def _header(scope: Scope, name: bytes) -> bytes | None:

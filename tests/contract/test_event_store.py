@@ -11,8 +11,9 @@ from msgspec.structs import replace
 
 from events.chain import GENESIS_HASH, verify
 from events.memory import InMemoryEventStore
+from events.observed import ObservedStore
 from events.postgres import PostgresEventStore
-from events.store import ConcurrencyConflict, DuplicateEventId, EventStore
+from events.store import AppendItem, ConcurrencyConflict, DuplicateEventId, EventStore
 from tests.builders import SteppingClock, fact, facts
 
 
@@ -21,11 +22,28 @@ def clock() -> SteppingClock:
     return SteppingClock()
 
 
-@pytest.fixture(params=["memory", "postgres"])
+@pytest.fixture(params=["memory", "postgres", "observed postgres"])
 def store(request: pytest.FixtureRequest, clock: SteppingClock) -> EventStore:
     if request.param == "memory":
         return InMemoryEventStore(clock=clock)
-    return PostgresEventStore(request.getfixturevalue("pool"), clock=clock)
+    postgres = PostgresEventStore(request.getfixturevalue("pool"), clock=clock)
+    if request.param == "observed postgres":  # as the API composes it (ledger/api/app.py)
+        return ObservedStore(postgres, lambda items, outcomes: None)
+    return postgres
+
+
+async def test_an_observer_is_told_of_each_append_with_its_outcomes(store, clock):
+    seen: list[list[str]] = []
+    observed = ObservedStore(
+        store, lambda items, outcomes: seen.append([type(o).__name__ for o in outcomes])
+    )
+    await observed.append("manager-7", facts(2), expected_version=0)
+    await observed.append_many(
+        [AppendItem("manager-7", facts(1), 0), AppendItem("manager-8", facts(1), 0)]
+    )
+
+    assert seen == [["AppendResult"], ["ConcurrencyConflict", "AppendResult"]]
+    assert [e.version for e in await observed.read_stream("manager-7")] == [1, 2]
 
 
 async def test_a_new_stream_starts_at_version_one_and_the_log_at_position_one(store):
