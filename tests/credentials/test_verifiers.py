@@ -6,6 +6,9 @@
 * PyJWT, a third JOSE implementation (not joserfc, the signer; not jwcrypto): the JWS and
   its registered claims.
 
+On the API tests' world (one CMOM credential, moved through its states), and on the demo
+ledger (`seed_demo`): every credential it issues and every program's status lists.
+
 Those verifiers read the wall clock; here they read the test's clock instead (`verifiers_at`),
 so that moving the clock moves them too and no test depends on the day it runs.
 """
@@ -13,10 +16,11 @@ so that moving the clock moves them too and no test depends on the day it runs.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import gzip
 import json
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any
@@ -32,9 +36,17 @@ from joserfc.jwk import OKPKey
 from jsonschema import Draft201909Validator
 from jwcrypto import jwk
 from jwcrypto import jws as jwcrypto_jws
-from openbadgeslib.ob3 import IdentityObject, OB3VerificationError, OB3Verifier
+from openbadgeslib.ob3 import IdentityObject, Issuer, OB3VerificationError, OB3Verifier
+from openbadgeslib.ob3.status import check_credential_status, decode_encoded_list, set_indices
 
-from tests.api.world import World
+from events.postgres import PostgresEventStore, create_pool
+from ledger.api.auth import TokenStore
+from ledger.cli import SYSTEM
+from ledger.commands import Ledger
+from ledger.commands.catalogue import ensure_default_programs
+from ledger.demo import seed_demo
+from tests.api.conftest import running_app
+from tests.api.world import ADMIN_TOKEN, Api, World
 from tests.builders import SteppingClock
 from tests.credentials.given import approved_cmom_renewal, credential_of
 from tests.credentials.test_credentials_api import dereferenced
@@ -368,3 +380,139 @@ async def test_a_kid_names_a_key_url_and_an_unknown_key_is_a_404(world: World) -
     assert (await dereferenced(world, kid)).thumbprint() == kid.rsplit("/", 1)[1]
     missing = await world.api.get("/v1/issuers/CMOM/keys/not-a-key", None)
     assert missing.status_code == 404
+
+
+REVOKED = "cy-revoked"
+"""The demo's manager whose CMM certification a failed audit revoked after its approval."""
+
+
+@pytest.fixture
+async def demo(dsn: str, clock: SteppingClock) -> AsyncIterator[tuple[World, dict[str, str]]]:
+    """The demo ledger (`seed_demo`, recorded before the app starts, as `serve --demo` and
+    tests/web do), at the test's clock, served by the API tests' app.  The helpers above take
+    a World for its client: its roles are filled with demo identities of the same role.  And
+    every demo identity's token, by its id (PAHCOM and PMI: the auditors of CMM and CMOM)."""
+    async with create_pool(dsn, min_size=1, max_size=2) as pool:
+        ledger = Ledger(PostgresEventStore(pool, clock=clock), clock=clock)
+        await ensure_default_programs(ledger, SYSTEM)
+        identities = await seed_demo(ledger, TokenStore(pool), SYSTEM)
+    tokens = {subject: token for _, subject, token in identities}
+    async with running_app(dsn, clock) as client:
+        yield World(
+            api=Api(client), admin=ADMIN_TOKEN, tma=tokens["tma"], mgma=tokens["pmi-online"],
+            m1=tokens["ben-approved"], m2=tokens[REVOKED], cmm_auditor=tokens["PAHCOM"],
+            cmom_auditor=tokens["PMI"],
+        ), tokens  # fmt: skip
+
+
+async def verdict(world: World, verifier: OB3Verifier, token: str) -> str | None:
+    """openbadgeslib's whole check of a credential (signature, claims, structure, validity,
+    recipient, and status on the list it names as served now, with that list's own
+    signature): None if it verifies, else why it refuses."""
+    try:
+        verifier.verify(
+            token, expected_recipient=part(token, 1)["credentialSubject"]["id"],
+            check_status=True, verify_status_list=True, download=await status_lists(world, token),
+        )  # fmt: skip
+    except OB3VerificationError as refused:
+        return str(refused)
+    return None
+
+
+def list_verdict(credential: Any, url: str, served: str, pem: bytes) -> str | None:
+    """openbadgeslib's status check of `credential` on the list `served` at `url`: the list's
+    signature under `pem`, its issuer the credential's, its window, its purpose, the bit."""
+    try:
+        check_credential_status(
+            credential, {url: served.encode()}.__getitem__, verify_list=True, list_pubkey_pem=pem
+        )
+    except OB3VerificationError as refused:
+        return str(refused)
+    return None
+
+
+async def test_every_credential_of_the_demo_passes_the_outside_verifiers(
+    demo: tuple[World, dict[str, str]], verifiers_at: None
+) -> None:
+    """Must show, to the letter: openbadgeslib verifies every credential the demo issues
+    (each approved renewal in each program's register, asked for by the program's auditor)
+    and every program's status lists; 1EdTech's schemas validate every payload and issuer;
+    PyJWT verifies every JWS.  The revoked manager's credential verifies as a signature, and
+    openbadgeslib's status check reports it suspended; nothing else is refused."""
+    world, tokens = demo
+    api = world.api
+    listed_programs = await api.ok(await api.get("/v1/programs", world.admin), 200)
+    auditors = {p["code"]: tokens[p["association"]] for p in listed_programs}  # PAHCOM, PMI
+    programs = list(auditors)
+    issuers = {code: f"{BASE}/v1/issuers/{code}" for code in programs}
+    checked: list[str] = []
+    credentials: list[Any] = []
+    set_bits: dict[str, set[int]] = {code: set() for code in programs}
+    for code in programs:
+        issuer_id, auditor = issuers[code], auditors[code]
+        issuer = (await fetch(world, f"/v1/issuers/{code}")).json()
+        assert list(PROFILE.iter_errors(issuer)) == [], code
+        register = f"/v1/programs/{code}/renewals"
+        for row in await api.ok(await api.get(register, auditor, state="approved"), 200):
+            manager = row["manager_id"]
+            issued = await credential_of(world, row["renewal_id"], auditor)
+            token = issued["vc_jwt"]
+            assert (await fetch(world, issued["credential_url"])).text == token
+            header, payload = part(token, 0), part(token, 1)
+            assert header == {"alg": "EdDSA", "typ": "JWT", "kid": header["kid"]}, manager
+            assert list(ACHIEVEMENT_CREDENTIAL.iter_errors(payload)) == [], manager
+
+            key = jwt.PyJWK(json.loads((await dereferenced(world, header["kid"])).export()))
+            claims = jwt.decode(
+                token, key, algorithms=["EdDSA"], issuer=issuer_id,
+                options={"require": ["iss", "jti", "sub", "nbf", "exp"]},
+            )  # fmt: skip
+            assert claims["jti"] == payload["id"]
+            assert claims["sub"] == payload["credentialSubject"]["id"]
+            assert claims["nbf"] == int(datetime.fromisoformat(payload["validFrom"]).timestamp())
+            assert claims["exp"] == int(datetime.fromisoformat(payload["validUntil"]).timestamp())
+
+            verifier = OB3Verifier(await key_pem(world, token))
+            credential = verifier.verify(token)  # signature, claims, structure, validity
+            assert (credential.id, credential.issuer.id) == (payload["id"], issuer_id)
+            status = payload["credentialStatus"]
+            expected = None
+            if manager == REVOKED:
+                expected = (
+                    f"Credential status 'suspension' is set at index "
+                    f"{status['statusListIndex']} in {status['statusListCredential']}"
+                )
+                set_bits[code].add(int(status["statusListIndex"]))
+            assert await verdict(world, verifier, token) == expected, manager
+            checked.append(manager)
+            credentials.append(credential)
+    assert REVOKED in checked, checked
+    assert len(checked) > 1, checked  # and at least one that verifies with its status
+
+    # Every program's two lists, whether or not a credential of the demo names them: PyJWT,
+    # openbadgeslib's reading of the bits set, and its status check of a credential of the
+    # program naming each bit set and one clear (the demo's first credential, re-pointed).
+    for code in programs:
+        for purpose in ("revocation", "suspension"):
+            url = f"{BASE}/v1/status-lists/{code}/{purpose}"
+            served = (await fetch(world, url)).text
+            assert part(served, 0)["kid"].startswith(f"{issuers[code]}/keys/"), url
+            pem = await key_pem(world, served)  # the issuer's key, as its kid names it
+            listed = jwt.decode(
+                served, pem, algorithms=["EdDSA"], issuer=issuers[code],
+                options={"require": ["iss", "nbf", "exp"]},
+            )  # fmt: skip
+            bits = set_indices(decode_encoded_list(listed["credentialSubject"]["encodedList"]))
+            assert bits == set_bits[code], (url, sorted(bits))
+            for index in sorted({*bits, max(bits, default=0) + 1}):
+                entry = {
+                    "type": "BitstringStatusListEntry", "statusPurpose": purpose,
+                    "statusListIndex": str(index), "statusListCredential": url,
+                }  # fmt: skip
+                named = dataclasses.replace(
+                    credentials[0], issuer=Issuer(id=issuers[code], name=code),
+                    credential_status=[entry],
+                )  # fmt: skip
+                refused = f"Credential status '{purpose}' is set at index {index} in {url}"
+                expected = refused if index in bits else None
+                assert list_verdict(named, url, served, pem) == expected
