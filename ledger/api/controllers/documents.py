@@ -60,12 +60,14 @@ async def _last_event(reads: Reads, manager_id: str, version: int) -> RecordedEv
 
 
 async def transcript_pdf(
-    reads: Reads, credentials: CredentialService, base: str, manager_id: str,
+    reads: Reads, credentials: CredentialService, manager_id: str,
     program: str | None, *, as_of: date | None, known_at: datetime | None,
     scope: ManagerScope = WHOLE,
 ) -> Response[bytes]:  # fmt: skip
     """The transcript (and the status beside it) as a PDF, with a verification link per
-    program whose latest renewal was approved: only what `scope` sees (ledger/access.py)."""
+    program whose latest renewal was approved: only what `scope` sees (ledger/access.py).
+    Its links name the configured public URL, never the request's Host (SPEC 6)."""
+    base = credentials.public_url
     status = await reads.status(manager_id, as_of=as_of, known_at=known_at, scope=scope)
     lines = await reads.transcript(manager_id, program, as_of=as_of, known_at=known_at, scope=scope)
     record = scope.record(await reads.record(manager_id, as_of=as_of, known_at=known_at))

@@ -101,9 +101,8 @@ class RecordsController(Controller):
         require_program(scope, principal, program)
         _check_as_of(as_of)
         if format == "pdf":
-            base = credentials.public_url  # never the request's Host (SPEC 6)
             return await transcript_pdf(
-                reads, credentials, base, manager_id, program, as_of=as_of, known_at=known_at,
+                reads, credentials, manager_id, program, as_of=as_of, known_at=known_at,
                 scope=scope,
             )  # fmt: skip
         lines = await reads.transcript(

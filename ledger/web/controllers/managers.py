@@ -113,11 +113,9 @@ class ManagerPages(Controller):
         """The API's transcript PDF (ledger/api/controllers/documents.py), for the session."""
         scope = await _scope(request, principal, manager_id)
         state = request.app.state
-        base = state.credentials.public_url  # never the request's Host (SPEC 6)
         return await transcript_pdf(
             state.reads,
             state.credentials,
-            base,
             manager_id,
             None,
             as_of=None,

@@ -335,8 +335,3 @@ def _whole_roster(exc: Exception) -> str:
     if isinstance(exc, Invalid):
         return "; ".join(e.message for e in exc.errors)
     return str(getattr(exc, "detail", exc))
-
-
-async def _newest_first(state: Any, provider_id: str, manager_id: str | None) -> list[Any]:
-    """The provider's postings, newest first (the API's page is in log order)."""
-    return (await data.provider_postings(state, provider_id, manager_id)).completions[::-1]
