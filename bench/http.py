@@ -52,7 +52,7 @@ from cryptography.fernet import Fernet
 from bench._common import run_with_database
 from events.catalog import ActivityRegistered
 from events.postgres import PostgresEventStore, create_pool
-from ledger.api.auth import TokenStore
+from ledger.access.tokens import TokenStore
 from ledger.cli import SYSTEM, migrated_dsn
 from ledger.commands import Ledger, catalogue, managers
 from ledger.settings import Secret, Settings

@@ -77,7 +77,7 @@ def parse_args() -> argparse.Namespace:
 
 _SERVE = """
 import os, uvicorn
-from ledger.api.app import create_app
+from ledger.app.factory import create_app
 from ledger.infra.limits import server_options
 from ledger.infra.logs import configure_logging
 from ledger.settings import Settings
@@ -100,7 +100,7 @@ if {bare}:
     paths = [("GET", f"/bare/{{1 + i % 200}}") for i in range({n})]
     headers = []
 else:
-    from ledger.api.app import create_app
+    from ledger.app.factory import create_app
     app = create_app(Settings.from_env(), os.environ["DATABASE_URL"], run_projectors=False)
     paths = [("GET", f"/v1/managers/m-{{i % {m}}}/status") for i in range({n})]
     headers = [(b"authorization", b"Bearer bench-admin")]

@@ -54,7 +54,7 @@ import uvicorn
 import ledger.api.controllers.completions as controller
 from bench._common import run_with_database
 from bench.http import Postings, _set_up
-from ledger.api.app import create_app
+from ledger.app.factory import create_app
 from ledger.settings import Settings
 
 PHASES = ("parse", "find", "load", "decide", "append", "answer", "http", "gc", "gc2", "whole")

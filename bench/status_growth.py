@@ -18,7 +18,7 @@ from litestar.testing import AsyncTestClient
 from bench._common import run_with_database, sibling_database
 from bench.rebuild import generate
 from events.postgres import connect
-from ledger.api.app import create_app
+from ledger.app.factory import create_app
 from ledger.infra.migrations import load_migrations, migrate
 from ledger.settings import Secret, Settings
 

@@ -34,11 +34,11 @@ from uvicorn.supervisors.multiprocess import Multiprocess
 from events.chain_postgres import verify_database
 from events.codec import Actor
 from events.postgres import PostgresEventStore, connect, create_pool
+from ledger.access.tokens import TokenStore
 from ledger.api import strict
-from ledger.api.app import create_app
-from ledger.api.asgi import WORKER_DSN, WORKER_LOG_LEVEL, WORKER_PROJECTORS
-from ledger.api.auth import TokenStore
 from ledger.api.schemas import CompletionBody
+from ledger.app.asgi import WORKER_DSN, WORKER_LOG_LEVEL, WORKER_PROJECTORS
+from ledger.app.factory import create_app
 from ledger.commands import Context, Ledger, Posted, Posting
 from ledger.commands.catalogue import ensure_default_programs
 from ledger.commands.rosters import record_completions
@@ -301,7 +301,7 @@ async def cmd_project(settings: Settings, args: argparse.Namespace) -> int:
 async def _serve_workers(
     args: argparse.Namespace, dsn: str, host: str, port: int, settings: Settings
 ) -> int:
-    """N worker processes (ledger/api/asgi.py) on one socket, under uvicorn's supervisor,
+    """N worker processes (ledger/app/asgi.py) on one socket, under uvicorn's supervisor,
     which runs in a thread: this process keeps the embedded database until they are gone.
     The supervisor takes SIGINT and SIGTERM (it stops the workers, each draining its
     requests), and restarts a worker that dies."""
@@ -312,7 +312,7 @@ async def _serve_workers(
     os.environ.setdefault("LEDGER_SESSION_SECRET", secrets.token_urlsafe(48))
     os.environ["LEDGER_PUBLIC_URL"] = str(settings.public_url)  # the demo's, if it is one
     config = uvicorn.Config(
-        "ledger.api.asgi:create", factory=True, host=host, port=port, workers=args.workers,
+        "ledger.app.asgi:create", factory=True, host=host, port=port, workers=args.workers,
         log_config=None, access_log=False, **server_options(),
     )  # fmt: skip
     try:

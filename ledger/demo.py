@@ -22,7 +22,7 @@ from ledger.domain.cycles import add_months
 from ledger.domain.errors import DomainError
 
 if TYPE_CHECKING:
-    from ledger.api.auth import TokenStore
+    from ledger.access.tokens import TokenStore
     from ledger.commands import Ledger
 
 __all__ = ["seed_demo"]

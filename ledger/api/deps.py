@@ -9,11 +9,11 @@ from litestar import Request
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 
-from ledger.api.auth import Principal, TokenStore, forbid
+from ledger.access.tokens import Principal, TokenStore, forbid
 from ledger.api.positions import READS_KEY
-from ledger.api.reads import Reads
 from ledger.api.request_log import request_info
 from ledger.commands import Context, Ledger
+from ledger.queries.reads import Reads
 
 __all__ = [
     "DEPENDENCIES",

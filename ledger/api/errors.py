@@ -24,7 +24,6 @@ from litestar.exceptions import (
 from litestar.openapi import ResponseSpec
 
 from events.store import ConcurrencyConflict, DuplicateEventId
-from ledger.api.reads import ProjectionBehind
 from ledger.api.schemas import PATTERN_WORDS
 from ledger.commands import Duplicate
 from ledger.domain.errors import (
@@ -39,6 +38,7 @@ from ledger.domain.errors import (
 )
 from ledger.infra.logs import database_outage
 from ledger.infra.workers import WorkersBusy
+from ledger.queries.reads import ProjectionBehind
 
 __all__ = [
     "BATCH_PROBLEMS",

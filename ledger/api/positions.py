@@ -35,8 +35,8 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from events.store import AppendItem, AppendResult, EventStoreError
 
 if TYPE_CHECKING:
-    from ledger.api.reads import Reads
     from ledger.infra.replicas import Replica
+    from ledger.queries.reads import Reads
 
 __all__ = [
     "MAX_WAIT",

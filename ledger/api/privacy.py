@@ -1,4 +1,4 @@
-"""The scope policy (ledger/access.py) put to work on the API's requests and on the event feed.
+"""The scope policy (ledger/access/policy.py) at work on the API's requests and the event feed.
 
 The policy decides; this module gathers what it decides from (the programs a manager holds,
 the programs a completion counts for) and turns "no" into a 403.
@@ -30,9 +30,9 @@ from uuid import UUID
 import asyncpg
 import msgspec
 
-from ledger.access import WHOLE, Caller, ManagerScope, scope_of
-from ledger.api.auth import forbid
-from ledger.api.reads import Reads
+from ledger.access.policy import WHOLE, Caller, ManagerScope, scope_of
+from ledger.access.tokens import forbid
+from ledger.queries.reads import Reads
 
 __all__ = [
     "held_programs",

@@ -16,11 +16,11 @@ from msgspec import Meta
 from ledger.api import strict
 from ledger.api.errors import human, status_of
 from ledger.api.schemas import MAX_BATCH, BatchBody, CompletionBody, Strict
-from ledger.api.views import BatchResult, ItemResult
 from ledger.commands import Outcome, Posting
 from ledger.csv_io import RosterFormatError, parse_roster_csv
 from ledger.domain.errors import DomainError, FieldError, Invalid
 from ledger.infra.workers import WorkerPool
+from ledger.queries.views import BatchResult, ItemResult
 
 __all__ = ["INLINE_BYTES", "batch_items", "batch_result", "read_batch"]
 

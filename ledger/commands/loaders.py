@@ -161,7 +161,7 @@ class Catalogue:
     @property
     def programs_version(self) -> int:
         """How many program events are folded: `programs()` (as known now) changes only when
-        this does (memo keys: ledger/api/reads.py)."""
+        this does (memo keys: ledger/queries/reads.py)."""
         return len(self._program_events)
 
     def follow(self, head: int) -> None:

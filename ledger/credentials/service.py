@@ -38,9 +38,9 @@ from ledger.domain.errors import NotFound, WrongState
 from ledger.domain.values import shown
 
 if TYPE_CHECKING:
-    from ledger.api.reads import Reads
     from ledger.credentials.registry import Issued, Registry, SignedList
     from ledger.domain.assess import Status
+    from ledger.queries.reads import Reads
 
 __all__ = ["CredentialService", "Verification"]
 

@@ -19,6 +19,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from weasyprint import HTML
 from weasyprint.urls import URLFetcher
 
+from ledger.documents.filters import FILTERS
 from ledger.infra.workers import WorkerPool
 
 __all__ = ["TEMPLATES", "html", "pdf", "qr_data_uri"]
@@ -30,10 +31,7 @@ PRINTERS = WorkerPool("PDFs", waiting=16)
 
 @functools.cache
 def _environment() -> Environment:
-    """The templates, with the web pages' filters (imported here, not at the top: the web
-    package imports the API's controllers, and one of them renders these documents)."""
-    from ledger.web.filters import FILTERS
-
+    """The templates, with the filters the documents and the pages share."""
     env = Environment(
         loader=FileSystemLoader(TEMPLATES),
         autoescape=select_autoescape(["html"]),

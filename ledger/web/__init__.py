@@ -15,12 +15,12 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 
+from ledger.documents.filters import FILTERS
 from ledger.web.controllers.admin import AdminPages
 from ledger.web.controllers.auth import AuthPages
 from ledger.web.controllers.managers import ManagerPages
 from ledger.web.controllers.programs import ProgramPages
 from ledger.web.controllers.providers import ProviderPages
-from ledger.web.filters import FILTERS
 from ledger.web.session import WEB_EXCEPTION_HANDLERS, session_middleware
 
 __all__ = ["openapi_render_plugins", "static_routers", "template_config", "web_router"]

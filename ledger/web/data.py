@@ -1,6 +1,6 @@
 """Every read and write the web pages make, one small function per need.
 
-Each one calls exactly what the matching API route calls: the read side (ledger/api/reads.py,
+Each one calls exactly what the matching API route calls: the read side (ledger/queries/reads.py,
 which returns the API's own views) or a command handler (ledger/commands).  A page therefore
 shows the numbers the JSON API gives, computed once, by the domain's pure functions.
 """
@@ -18,22 +18,11 @@ from litestar.datastructures import State
 
 from events.catalog import ActivityRegistered, CompletionRecorded, FeePaid, RenewalFiled, Rules
 from events.chain import ChainReport, verify
-from ledger.access import WHOLE, ManagerScope
-from ledger.api.auth import Created, Principal, Role, TokenEntry, TokenStore
+from ledger.access.policy import WHOLE, ManagerScope
+from ledger.access.tokens import Created, Principal, Role, TokenEntry, TokenStore
 from ledger.api.controllers.notices import notices_of
 from ledger.api.positions import chosen_reads
-from ledger.api.reads import Reads
 from ledger.api.rosters import batch_result, read_batch
-from ledger.api.views import (
-    AuditView,
-    BatchResult,
-    CompletionView,
-    DueView,
-    NoticesView,
-    PostingsPage,
-    ProgramView,
-    StatusView,
-)
 from ledger.commands import (
     Context,
     Ledger,
@@ -52,6 +41,17 @@ from ledger.domain.catalogue import Activity
 from ledger.domain.errors import FieldError, NotFound
 from ledger.domain.record import ManagerRecord
 from ledger.domain.reports import CycleReport, RenewalReport, TranscriptLine
+from ledger.queries.reads import Reads
+from ledger.queries.views import (
+    AuditView,
+    BatchResult,
+    CompletionView,
+    DueView,
+    NoticesView,
+    PostingsPage,
+    ProgramView,
+    StatusView,
+)
 from projections.ceu_queries import RegisterRow
 
 __all__ = [
@@ -147,7 +147,7 @@ async def session_principal(app_state: State, token_id: UUID) -> Principal | Non
 async def manager_status(
     app_state: State, manager_id: str, scope: ManagerScope = WHOLE
 ) -> StatusView:
-    """GET /v1/managers/{manager_id}/status, as `scope` sees it (ledger/access.py)."""
+    """GET /v1/managers/{manager_id}/status, as `scope` sees it (ledger/access/policy.py)."""
     return await _reads(app_state).status(manager_id, scope=scope)
 
 
@@ -156,7 +156,7 @@ async def manager_transcript(
 ) -> list[TranscriptLine]:
     """GET /v1/managers/{manager_id}/transcript?program= (default every program).  An
     association's page asks for its program only, so that a line's state is that program's
-    and never another's (ledger/access.py)."""
+    and never another's (ledger/access/policy.py)."""
     return await _reads(app_state).transcript(manager_id, program, scope=scope)
 
 

@@ -34,7 +34,7 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 from litestar.utils.scope.state import ScopeState
 
 from events.codec import Actor
-from ledger.api.auth import Principal
+from ledger.access.tokens import Principal
 from ledger.api.errors import RETRY_AFTER
 from ledger.api.request_log import request_info
 from ledger.commands import Context

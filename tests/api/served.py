@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 
 import uvicorn
 
-from ledger.api.app import create_app
+from ledger.app.factory import create_app
 from ledger.settings import Secret, Settings
 from tests.builders import SteppingClock
 

@@ -26,7 +26,7 @@ import pytest
 
 from events.catalog import ActivityRegistered
 from events.postgres import PostgresEventStore, create_pool
-from ledger.api.auth import TokenStore
+from ledger.access.tokens import TokenStore
 from ledger.cli import SYSTEM
 from ledger.commands import Ledger, Posting, catalogue, managers
 from ledger.commands import completions as cmd

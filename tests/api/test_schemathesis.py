@@ -30,7 +30,7 @@ from hypothesis import strategies as st
 from schemathesis import GenerationMode, checks
 
 from events.postgres import PostgresEventStore, create_pool
-from ledger.api.app import create_app
+from ledger.app.factory import create_app
 from ledger.cli import SYSTEM
 from ledger.commands import Ledger
 from ledger.commands.catalogue import ensure_default_programs

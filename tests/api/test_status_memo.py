@@ -1,4 +1,4 @@
-"""GET status memoises the assessment of an unchanged record (ledger/api/reads.py): asked
+"""GET status memoises the assessment of an unchanged record (ledger/queries/reads.py): asked
 again, the same answer without assessing again; a new event, a new day or a rules revision
 is assessed afresh (read-your-writes holds).  The world: m-1 holds CMM and CMOM."""
 

@@ -27,7 +27,7 @@ def store(request: pytest.FixtureRequest, clock: SteppingClock) -> EventStore:
     if request.param == "memory":
         return InMemoryEventStore(clock=clock)
     postgres = PostgresEventStore(request.getfixturevalue("pool"), clock=clock)
-    if request.param == "observed postgres":  # as the API composes it (ledger/api/app.py)
+    if request.param == "observed postgres":  # as the API composes it (ledger/app/app.py)
         return ObservedStore(postgres, lambda items, outcomes: None)
     return postgres
 

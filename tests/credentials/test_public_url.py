@@ -16,7 +16,7 @@ import pytest
 
 from events.codec import Actor
 from events.postgres import PostgresEventStore, create_pool
-from ledger.api.app import create_app
+from ledger.app.factory import create_app
 from ledger.commands import Context, Ledger
 from ledger.commands import managers as enrolment
 from ledger.settings import Settings

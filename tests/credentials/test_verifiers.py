@@ -40,7 +40,7 @@ from openbadgeslib.ob3 import IdentityObject, Issuer, OB3VerificationError, OB3V
 from openbadgeslib.ob3.status import check_credential_status, decode_encoded_list, set_indices
 
 from events.postgres import PostgresEventStore, create_pool
-from ledger.api.auth import TokenStore
+from ledger.access.tokens import TokenStore
 from ledger.cli import SYSTEM
 from ledger.commands import Ledger
 from ledger.commands.catalogue import ensure_default_programs

@@ -13,7 +13,7 @@ import logging
 
 import uvicorn
 
-from ledger.api.app import create_app
+from ledger.app.factory import create_app
 from ledger.infra.limits import server_options
 from ledger.settings import Secret, Settings
 

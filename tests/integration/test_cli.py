@@ -9,7 +9,7 @@ import asyncpg
 
 from events.catalog import ActivityRegistered
 from events.postgres import PostgresEventStore, create_pool
-from ledger.api.auth import hash_token
+from ledger.access.tokens import hash_token
 from ledger.cli import SYSTEM
 from ledger.commands import Ledger, catalogue, managers
 from tests.builders import run_cli

@@ -1,10 +1,16 @@
-"""The scope policy (ledger/access.py) on its own: who sees and corrects what of a manager."""
+"""The scope policy (ledger/access/policy.py) alone: who sees and corrects what of a manager."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ledger.access import WHOLE, corrects_freely, may_change_profile, may_read_completion, scope_of
+from ledger.access.policy import (
+    WHOLE,
+    corrects_freely,
+    may_change_profile,
+    may_read_completion,
+    scope_of,
+)
 
 
 @dataclass(frozen=True)

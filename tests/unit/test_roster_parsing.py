@@ -8,8 +8,8 @@ import msgspec
 import pytest
 
 from ledger.api.rosters import batch_items
-from ledger.api.views import ItemResult
 from ledger.commands import Posting
+from ledger.queries.views import ItemResult
 
 
 def _item(n: int, **changes: object) -> dict[str, object]:

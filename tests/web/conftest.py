@@ -20,8 +20,8 @@ import uvicorn
 from playwright.async_api import Browser, Page, async_playwright
 
 from events.postgres import PostgresEventStore, create_pool
-from ledger.api.app import create_app
-from ledger.api.auth import TokenStore
+from ledger.access.tokens import TokenStore
+from ledger.app.factory import create_app
 from ledger.cli import SYSTEM
 from ledger.commands import Ledger
 from ledger.commands.catalogue import ensure_default_programs

@@ -1,5 +1,5 @@
 """The manager's page, its transcript CSV and PDF show an auditor what the API shows it
-(ledger/access.py): the certifications of its own programs and the completions that count
+(ledger/access/policy.py): the certifications of its own programs and the completions that count
 for one of them, never another association's (SPEC 6 "Privacy", SPEC 9 "numbers equal the
 API's")."""
 

@@ -20,11 +20,11 @@ from ledger.api.deps import CurrentPrincipal, LedgerDep, ReadsDep, RequestContex
 from ledger.api.errors import READ_PROBLEMS, WRITE_PROBLEMS
 from ledger.api.openapi import CsvOperation, csv_response, json_or_csv
 from ledger.api.schemas import AuditBody, FindingBody
-from ledger.api.views import AuditView, DueView, FindingView
 from ledger.commands import audits as cmd
 from ledger.commands.loaders import find_audit
 from ledger.csv_io import columns_of
 from ledger.domain.errors import FieldError, Invalid
+from ledger.queries.views import AuditView, DueView, FindingView
 from projections.ceu_queries import RegisterRow
 
 __all__ = ["AuditsController", "ProgramAssociationController"]

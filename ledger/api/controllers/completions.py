@@ -13,18 +13,18 @@ from litestar.openapi.spec import OpenAPIMediaType, Operation, RequestBody, Sche
 from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
-from ledger import access
+from ledger.access import policy as access
 from ledger.api.deps import CurrentPrincipal, LedgerDep, ReadsDep, RequestContext, allow
 from ledger.api.errors import BATCH_PROBLEMS, READ_PROBLEMS, WRITE_PROBLEMS
-from ledger.api.reads import Reads
 from ledger.api.rosters import batch_result, read_batch
 from ledger.api.schemas import MAX_BATCH, AmendBody, CompletionBody, VoidBody
-from ledger.api.views import BatchResult, CompletionView
 from ledger.commands import Posting, Receipt
 from ledger.commands import completions as cmd
 from ledger.commands.loaders import require_completion
 from ledger.commands.rosters import record_completions
 from ledger.csv_io import CSV_HEADER
+from ledger.queries.reads import Reads
+from ledger.queries.views import BatchResult, CompletionView
 
 __all__ = ["CompletionsController"]
 
@@ -105,7 +105,7 @@ class CompletionsController(Controller):
         self, completion_id: FromPath[UUID], principal: CurrentPrincipal, reads: ReadsDep
     ) -> CompletionView:
         """One completion with its history: its poster, its manager, an admin, or an auditor
-        of a program the manager holds that the completion counts for (ledger/access.py)."""
+        of a program the manager holds that the completion counts for (ledger/access/policy.py)."""
         view = await reads.completion(completion_id)
         held = () if principal.role != "auditor" else await _held(reads, view.manager_id)
         allow(
@@ -172,7 +172,7 @@ async def _corrector(
     completion_id: UUID, principal: CurrentPrincipal, ledger: Any, reads: Reads
 ) -> str | None:
     """Who corrects: the posting provider (window applies), or None for an admin or an
-    auditor of every program the completion counts for (ledger/access.py)."""
+    auditor of every program the completion counts for (ledger/access/policy.py)."""
     posted = await require_completion(ledger.store, completion_id)
     if principal.is_admin():
         return None

@@ -19,15 +19,15 @@ from litestar.params import FromPath
 
 from events.codec import decode
 from events.store import RecordedEvent
-from ledger.access import WHOLE, ManagerScope
+from ledger.access.policy import WHOLE, ManagerScope
 from ledger.api.deps import CurrentPrincipal, ReadsDep, allow
 from ledger.api.errors import problems
-from ledger.api.reads import Reads
 from ledger.commands.loaders import find_renewal
 from ledger.commands.streams import manager_stream
 from ledger.credentials.service import CredentialService
 from ledger.documents.render import pdf, qr_data_uri
 from ledger.domain.errors import NotFound
+from ledger.queries.reads import Reads
 
 __all__ = ["CredentialsDep", "RenewalDocumentsController", "provide_credentials", "transcript_pdf"]
 
@@ -65,7 +65,7 @@ async def transcript_pdf(
     scope: ManagerScope = WHOLE,
 ) -> Response[bytes]:  # fmt: skip
     """The transcript (and the status beside it) as a PDF, with a verification link per
-    program whose latest renewal was approved: only what `scope` sees (ledger/access.py).
+    program whose latest renewal was approved: only what `scope` sees (ledger/access/policy.py).
     Its links name the configured public URL, never the request's Host (SPEC 6)."""
     base = credentials.public_url
     status = await reads.status(manager_id, as_of=as_of, known_at=known_at, scope=scope)

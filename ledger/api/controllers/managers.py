@@ -8,7 +8,7 @@ from litestar import Controller, get, post
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
-from ledger import access
+from ledger.access import policy as access
 from ledger.api.deps import CurrentPrincipal, LedgerDep, ReadsDep, RequestContext, allow
 from ledger.api.errors import READ_PROBLEMS, WRITE_PROBLEMS, bad_query
 from ledger.api.privacy import manager_scope
@@ -19,9 +19,9 @@ from ledger.api.schemas import (
     ProfileBody,
     StandingBody,
 )
-from ledger.api.views import ExtensionView, ManagerList, ProfileView, StandingView
 from ledger.commands import managers as cmd
 from ledger.commands import standing
+from ledger.queries.views import ExtensionView, ManagerList, ProfileView, StandingView
 
 __all__ = ["ManagersController"]
 

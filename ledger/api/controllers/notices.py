@@ -5,12 +5,12 @@ from __future__ import annotations
 from litestar import Controller, get
 from litestar.params import FromPath
 
-from ledger.access import WHOLE, ManagerScope
+from ledger.access.policy import WHOLE, ManagerScope
 from ledger.api.deps import CurrentPrincipal, ReadsDep
 from ledger.api.errors import READ_PROBLEMS
 from ledger.api.privacy import manager_scope
-from ledger.api.reads import Reads
-from ledger.api.views import NoticesView
+from ledger.queries.reads import Reads
+from ledger.queries.views import NoticesView
 from projections.notices import manager_notices
 
 __all__ = ["NoticesController", "notices_of"]

@@ -13,9 +13,9 @@ from ledger.api.deps import CurrentPrincipal, ReadsDep
 from ledger.api.errors import READ_PROBLEMS, bad_query
 from ledger.api.openapi import CsvOperation, csv_response, json_or_csv
 from ledger.api.privacy import manager_scope, require_program
-from ledger.api.views import ExplainView, StatusView
 from ledger.domain.reports import CycleReport, TranscriptLine
 from ledger.domain.values import LATEST
+from ledger.queries.views import ExplainView, StatusView
 
 __all__ = ["RecordsController"]
 

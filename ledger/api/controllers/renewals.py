@@ -11,9 +11,9 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from ledger.api.deps import CurrentPrincipal, LedgerDep, RequestContext, allow
 from ledger.api.errors import WRITE_PROBLEMS
 from ledger.api.schemas import DecisionBody, FeeBody, RefundBody, RenewalBody
-from ledger.api.views import DecisionView, FeeView, Recorded, RefundView, RenewalFiledView
 from ledger.commands import renewals as cmd
 from ledger.commands.loaders import find_fee, find_renewal
+from ledger.queries.views import DecisionView, FeeView, Recorded, RefundView, RenewalFiledView
 
 __all__ = ["FeesController", "ManagerRenewalsController", "RenewalsController"]
 

@@ -19,11 +19,11 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from events.catalog import Rules
-from ledger.api.auth import TokenEntry
+from ledger.access.tokens import TokenEntry
 from ledger.api.schemas import ProgramBody, ProviderBody, RuleVersionBody, TokenBody
+from ledger.documents.filters import day
 from ledger.domain.errors import DomainError, NotFound
 from ledger.web import data
-from ledger.web.filters import day
 from ledger.web.forms import FormInvalid, errors_of, form_values, parse_form
 from ledger.web.session import OutOfScope, Viewer, context_of, flash, page_context, viewer
 

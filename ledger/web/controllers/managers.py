@@ -12,13 +12,13 @@ from litestar.di import Provide
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
-from ledger.access import ManagerScope, scope_of
+from ledger.access.policy import ManagerScope, scope_of
 from ledger.api.controllers.documents import RenewalDocumentsController, transcript_pdf
 from ledger.api.controllers.records import TRANSCRIPT_COLUMNS
 from ledger.api.openapi import csv_response
+from ledger.documents.filters import day
 from ledger.domain.errors import NotFound, RenewalNotReady, WrongState
 from ledger.web import data
-from ledger.web.filters import day
 from ledger.web.session import OutOfScope, Viewer, context_of, flash, page_context, viewer
 
 __all__ = ["ManagerPages"]
@@ -27,7 +27,7 @@ __all__ = ["ManagerPages"]
 async def _scope(
     request: Request[Any, Any, Any], principal: Viewer, manager_id: str
 ) -> ManagerScope:
-    """What the viewer sees of the manager (ledger/access.py, the API's own policy): all of it
+    """What the viewer sees of the manager (ledger/access/policy.py): all of it
     for the manager and an admin; an auditor, only the programs it audits that the manager
     holds; OutOfScope if nothing."""
     held: tuple[str, ...] = ()

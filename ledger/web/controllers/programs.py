@@ -33,10 +33,10 @@ from ledger.api.schemas import (
     Text,
 )
 from ledger.csv_io import columns_of
+from ledger.documents.filters import day, money, percent
 from ledger.domain.errors import DomainError, NotFound, WrongState
 from ledger.web import data
 from ledger.web.controllers.managers import manager_page
-from ledger.web.filters import day, money, percent
 from ledger.web.forms import FormInvalid, errors_of, form_values, parse_form
 from ledger.web.session import OutOfScope, Viewer, context_of, flash, page_context, viewer
 from projections.ceu_queries import RegisterRow

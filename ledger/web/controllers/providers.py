@@ -21,12 +21,12 @@ from litestar.response import Redirect, Template
 
 from events.catalog import ActivityRegistered
 from ledger.api.schemas import MAX_BATCH, ActivityBody, AmendBody, CompletionBody, VoidBody
-from ledger.api.views import BatchResult
 from ledger.commands import Posting
 from ledger.csv_io import CSV_HEADER, RosterFormatError, csv_text
+from ledger.documents.filters import day
 from ledger.domain.errors import DomainError, Invalid, WrongState
+from ledger.queries.views import BatchResult
 from ledger.web import data
-from ledger.web.filters import day
 from ledger.web.forms import FormInvalid, errors_of, form_values, parse_form
 from ledger.web.session import OutOfScope, Viewer, context_of, flash, page_context, viewer
 

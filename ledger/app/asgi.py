@@ -16,7 +16,7 @@ import os
 
 from litestar import Litestar
 
-from ledger.api.app import create_app
+from ledger.app.factory import create_app
 from ledger.infra.limits import freeze_startup_heap
 from ledger.infra.logs import configure_logging
 from ledger.settings import Settings
@@ -29,7 +29,7 @@ WORKER_LOG_LEVEL = "LEDGER_WORKER_LOG_LEVEL"
 
 
 def create() -> Litestar:
-    """uvicorn's factory (`ledger.api.asgi:create`, factory=True)."""
+    """uvicorn's factory (`ledger.app.asgi:create`, factory=True)."""
     settings = Settings.from_env()
     configure_logging(os.environ.get(WORKER_LOG_LEVEL, settings.log_level).upper())
     app = create_app(

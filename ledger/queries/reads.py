@@ -18,8 +18,12 @@ from datetime import UTC
 from typing import TYPE_CHECKING
 
 from events.postgres import fetch_head
-from ledger.access import WHOLE, ManagerScope
-from ledger.api.views import (
+from ledger.access.policy import WHOLE, ManagerScope
+from ledger.commands.loaders import find_audit, find_completion
+from ledger.domain.assess import Assessment, assess
+from ledger.domain.errors import NotFound
+from ledger.domain.reports import cycle_reports, transcript
+from ledger.queries.views import (
     AuditView,
     CertificationStatus,
     CompletionView,
@@ -35,10 +39,6 @@ from ledger.api.views import (
     StandingView,
     StatusView,
 )
-from ledger.commands.loaders import find_audit, find_completion
-from ledger.domain.assess import Assessment, assess
-from ledger.domain.errors import NotFound
-from ledger.domain.reports import cycle_reports, transcript
 from projections import ceu_queries
 from projections.engine import peek_checkpoint
 
@@ -143,7 +143,7 @@ class Reads:
         self, manager_id: str, *, as_of: date | None = None, known_at: datetime | None = None,
         scope: ManagerScope = WHOLE,
     ) -> StatusView:  # fmt: skip
-        """Every certification `scope` sees (ledger/access.py), assessed."""
+        """Every certification `scope` sees (ledger/access/policy.py), assessed."""
         day, found = await self.assessments(manager_id, as_of=as_of, known_at=known_at)
         return StatusView(
             manager_id=manager_id,

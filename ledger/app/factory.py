@@ -16,7 +16,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from events.observed import ObservedStore
 from events.postgres import PostgresEventStore, create_pool
 from events.store import utc_now
-from ledger.api.auth import TokenStore, WebSessions
+from ledger.access.tokens import TokenStore, WebSessions
 from ledger.api.controllers.associations import AuditsController, ProgramAssociationController
 from ledger.api.controllers.catalogue import (
     ActivitiesController,
@@ -45,7 +45,6 @@ from ledger.api.errors import EXCEPTION_HANDLERS
 from ledger.api.metrics import Metrics, count_appended
 from ledger.api.openapi import describe
 from ledger.api.positions import PositionsMiddleware, note_position
-from ledger.api.reads import Reads
 from ledger.api.request_log import RequestLogMiddleware
 from ledger.api.strict import StrictInput
 from ledger.api.throttle import FailureWindow, ThrottleMiddleware
@@ -58,6 +57,7 @@ from ledger.infra.limits import pool_options
 from ledger.infra.notify import following_catalogue
 from ledger.infra.projectors import running_deployment_tasks
 from ledger.infra.replicas import Replica
+from ledger.queries.reads import Reads
 from ledger.settings import Settings
 from ledger.web import openapi_render_plugins, static_routers, template_config, web_router
 from ledger.web.controllers.verify import VerifyPages

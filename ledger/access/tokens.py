@@ -21,9 +21,9 @@ from litestar.exceptions import NotAuthorizedException, PermissionDeniedExceptio
 
 from events.codec import Actor
 from events.store import utc_now
-from ledger.api.views import ProfileView
 from ledger.commands.streams import manager_stream, program_stream, provider_stream
 from ledger.domain.errors import FieldError
+from ledger.queries.views import ProfileView
 
 __all__ = [
     "Created",
