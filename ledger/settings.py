@@ -42,7 +42,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """A PostgreSQL DSN.  Unset: an embedded server is started in `data_dir`."""
     database_replica_urls: tuple[Secret, ...] = ()
     """DSNs of streaming read replicas (DATABASE_REPLICA_URLS, separated by spaces or commas):
-    reads go there, waiting for a `Min-Position` (ledger/api/positions.py)."""
+    reads go there, waiting for a `Min-Position` (ledger/http/positions.py)."""
     data_dir: Path = Path(".ledger-data")
     """Where the embedded PostgreSQL keeps its files (LEDGER_DATA_DIR)."""
     host: str = "127.0.0.1"

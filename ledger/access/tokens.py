@@ -11,76 +11,28 @@ from __future__ import annotations
 import hashlib
 import secrets
 import uuid
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Literal
 
 import asyncpg
 import msgspec
-from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 
-from events.codec import Actor
 from events.store import utc_now
+from ledger.access.errors import Unauthenticated
+from ledger.access.principals import Principal, Role
 from ledger.commands.streams import manager_stream, program_stream, provider_stream
 from ledger.domain.errors import FieldError
-from ledger.queries.views import ProfileView
 
 __all__ = [
     "Created",
-    "Principal",
-    "Role",
     "TokenEntry",
     "TokenStore",
-    "WebSessions",
-    "forbid",
     "hash_token",
     "new_token",
 ]
 
-Role = Literal["admin", "provider", "manager", "auditor"]
 _PREFIX = "ceu_"
-
-
-class Principal(msgspec.Struct, frozen=True, kw_only=True):
-    token_id: uuid.UUID
-    role: Role
-    provider_id: str | None = None
-    manager_id: str | None = None
-    programs: tuple[str, ...] = ()
-
-    @property
-    def actor(self) -> Actor:
-        subject = self.provider_id or self.manager_id or str(self.token_id)
-        return Actor(role=self.role, id=subject)
-
-    def is_admin(self) -> bool:
-        return self.role == "admin"
-
-    def audits(self, program: str) -> bool:
-        return self.role == "auditor" and program in self.programs
-
-    def is_provider(self, provider_id: str) -> bool:
-        return self.role == "provider" and self.provider_id == provider_id
-
-    def is_manager(self, manager_id: str) -> bool:
-        return self.role == "manager" and self.manager_id == manager_id
-
-    def may_read_manager(self, manager_id: str, certified_in: Collection[str] = ()) -> bool:
-        """Whether this caller may read the manager's record and personal data (name, email):
-        a manager itself; an admin; an auditor only of a manager certified (`certified_in`,
-        the programs the manager holds) in one of the auditor's programs: an auditor sees the
-        whole record of such a manager, whatever else the manager holds, since an audit of a
-        renewal needs it."""
-        if self.is_admin() or self.is_manager(manager_id):
-            return True
-        return self.role == "auditor" and any(p in self.programs for p in certified_in)
-
-    def may_read_profile(self, profile: ProfileView) -> bool:
-        return self.may_read_manager(profile.manager_id, profile.certifications)
-
-
-def forbid(detail: str) -> PermissionDeniedException:
-    return PermissionDeniedException(detail=detail)
 
 
 def new_token() -> str:
@@ -238,13 +190,13 @@ class TokenStore:
     # -- who is calling ---------------------------------------------------------------------
 
     async def principal(self, authorization: str | None) -> Principal:
-        """Who the Authorization header speaks for; NotAuthorizedException (401) if nobody."""
+        """Who the Authorization header speaks for; Unauthenticated if nobody."""
         scheme, _, token = (authorization or "").partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
-            raise NotAuthorizedException(detail="send Authorization: Bearer <token>")
+            raise Unauthenticated("send Authorization: Bearer <token>")
         principal = await self._live("token_hash", hash_token(token.strip()))
         if isinstance(principal, str):
-            raise NotAuthorizedException(detail=principal)
+            raise Unauthenticated(principal)
         return principal
 
     async def principal_of(self, token_id: uuid.UUID) -> Principal | None:
@@ -284,52 +236,4 @@ class TokenStore:
             digest,
             now,
             now - _LAST_USED_EVERY,
-        )
-
-
-SESSION_LIFETIME = timedelta(hours=8)
-
-
-class WebSessions:
-    """The web pages' sessions, on the server (migrations/0013_web_sessions.sql).
-
-    The cookie holds a random session id; the table keeps its SHA-256 with the token it signs
-    in and a fixed end (`SESSION_LIFETIME` after sign-in, never extended).  Ending a session
-    deletes its row, so the saved cookie opens nothing afterwards in any API process: a
-    cookie, however it was kept or re-issued, is only a pointer to a row.
-    """
-
-    def __init__(self, pool: asyncpg.Pool, *, clock: Callable[[], datetime] = utc_now) -> None:
-        self._pool = pool
-        self._clock = clock
-
-    async def start(self, token_id: uuid.UUID) -> str:
-        """A new session of `token_id`: its id, for the cookie.  Ended sessions' rows past
-        their end are cleared on the way."""
-        session_id = secrets.token_urlsafe(32)
-        now = self._clock()
-        async with self._pool.acquire() as conn, conn.transaction():
-            await conn.execute("DELETE FROM web_sessions WHERE expires_at <= $1", now)
-            await conn.execute(
-                "INSERT INTO web_sessions (session_hash, token_id, created_at, expires_at)"
-                " VALUES ($1, $2, $3, $4)",
-                hash_token(session_id),
-                token_id,
-                now,
-                now + SESSION_LIFETIME,
-            )
-        return session_id
-
-    async def token_of(self, session_id: str) -> uuid.UUID | None:
-        """The token a live session signs in with, or None (ended, expired, never was)."""
-        token_id: uuid.UUID | None = await self._pool.fetchval(
-            "SELECT token_id FROM web_sessions WHERE session_hash = $1 AND expires_at > $2",
-            hash_token(session_id),
-            self._clock(),
-        )
-        return token_id
-
-    async def end(self, session_id: str) -> None:
-        await self._pool.execute(
-            "DELETE FROM web_sessions WHERE session_hash = $1", hash_token(session_id)
         )

@@ -9,10 +9,12 @@ from litestar import Request
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 
-from ledger.access.tokens import Principal, TokenStore, forbid
-from ledger.api.positions import READS_KEY
-from ledger.api.request_log import request_info
+from ledger.access.errors import Forbidden
+from ledger.access.principals import Principal
+from ledger.access.tokens import TokenStore
 from ledger.commands import Context, Ledger
+from ledger.http.positions import READS_KEY
+from ledger.http.request_log import request_info
 from ledger.queries.reads import Reads
 
 __all__ = [
@@ -90,4 +92,4 @@ def allow(condition: bool, detail: str) -> None:
     """403 unless `condition`: the caller is known (or we would have answered 401) but may
     not do this."""
     if not condition:
-        raise forbid(detail)
+        raise Forbidden(detail)

@@ -24,6 +24,7 @@ from litestar.exceptions import (
 from litestar.openapi import ResponseSpec
 
 from events.store import ConcurrencyConflict, DuplicateEventId
+from ledger.access.errors import AccessError, Unauthenticated
 from ledger.api.schemas import PATTERN_WORDS
 from ledger.commands import Duplicate
 from ledger.domain.errors import (
@@ -317,6 +318,15 @@ def _http(request: Request[Any, Any, Any], exc: HTTPException) -> ProblemRespons
     return problem(request, exc.status_code, exc.detail, headers=headers)
 
 
+def _access(request: Request[Any, Any, Any], exc: AccessError) -> ProblemResponse:
+    """Access's refusals: nobody is calling (401, with the scheme to use) or the caller may
+    not (403)."""
+    if isinstance(exc, Unauthenticated):
+        headers = {"WWW-Authenticate": 'Bearer realm="ceu-ledger"'}
+        return problem(request, 401, exc.detail, headers=headers)
+    return problem(request, 403, exc.detail)
+
+
 DATABASE_ERRORS: tuple[type[Exception], ...] = (
     OSError,  # refused, reset, the unix socket gone (FileNotFoundError), timeouts
     asyncpg.PostgresConnectionError,  # ConnectionDoesNotExistError, ConnectionFailureError
@@ -399,6 +409,7 @@ EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
     ValidationException: _validation,
     HTTPException: _http,
     DomainError: _domain,
+    AccessError: _access,
     ConcurrencyConflict: _conflict,
     DuplicateEventId: _conflict,
     ProjectionBehind: _behind,

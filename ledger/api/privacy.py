@@ -30,8 +30,8 @@ from uuid import UUID
 import asyncpg
 import msgspec
 
+from ledger.access.errors import Forbidden
 from ledger.access.policy import WHOLE, Caller, ManagerScope, scope_of
-from ledger.access.tokens import forbid
 from ledger.queries.reads import Reads
 
 __all__ = [
@@ -113,7 +113,7 @@ async def manager_scope(caller: Caller, reads: Reads, manager_id: str) -> Manage
     held = (await reads.profile(manager_id)).certifications if caller.role == "auditor" else ()
     scope = scope_of(caller, manager_id, held)
     if not scope.any:
-        raise forbid("a manager's record is theirs, their associations' and the admins'")
+        raise Forbidden("a manager's record is theirs, their associations' and the admins'")
     return scope
 
 
@@ -121,4 +121,4 @@ def require_program(scope: ManagerScope, caller: Caller, program: str | None) ->
     """403 when the caller asks for a program of the manager outside its view.  A program it
     audits but the manager does not hold is left to the read (a 404, as for the manager)."""
     if program is not None and not scope.program(program) and program not in caller.programs:
-        raise forbid(f"outside your programs: {program}")
+        raise Forbidden(f"outside your programs: {program}")

@@ -16,7 +16,8 @@ from litestar.openapi.spec import Components, SecurityScheme
 from events.observed import ObservedStore
 from events.postgres import PostgresEventStore, create_pool
 from events.store import utc_now
-from ledger.access.tokens import TokenStore, WebSessions
+from ledger.access.sessions import WebSessions
+from ledger.access.tokens import TokenStore
 from ledger.api.controllers.associations import AuditsController, ProgramAssociationController
 from ledger.api.controllers.catalogue import (
     ActivitiesController,
@@ -44,15 +45,16 @@ from ledger.api.deps import DEPENDENCIES
 from ledger.api.errors import EXCEPTION_HANDLERS
 from ledger.api.metrics import Metrics, count_appended
 from ledger.api.openapi import describe
-from ledger.api.positions import PositionsMiddleware, note_position
-from ledger.api.request_log import RequestLogMiddleware
 from ledger.api.strict import StrictInput
-from ledger.api.throttle import FailureWindow, ThrottleMiddleware
 from ledger.commands import Ledger
 from ledger.commands.loaders import Catalogue, ManagerLoader
 from ledger.credentials.kek import KeyEncryption
 from ledger.credentials.registry import Registry
 from ledger.credentials.service import CredentialService
+from ledger.http.headers import SecurityHeadersMiddleware
+from ledger.http.positions import PositionsMiddleware, note_position
+from ledger.http.request_log import RequestLogMiddleware
+from ledger.http.throttle import FailureWindow, ThrottleMiddleware
 from ledger.infra.limits import pool_options
 from ledger.infra.notify import following_catalogue
 from ledger.infra.projectors import running_deployment_tasks
@@ -61,7 +63,6 @@ from ledger.queries.reads import Reads
 from ledger.settings import Settings
 from ledger.web import openapi_render_plugins, static_routers, template_config, web_router
 from ledger.web.controllers.verify import VerifyPages
-from ledger.web.headers import SecurityHeadersMiddleware
 from ledger.web.not_found import not_found_for
 from projections.registry import all_projections
 
@@ -152,7 +153,7 @@ def create_app(
     """The API over the database at `dsn` (connecting as the service's role, never a
     superuser: ledger.infra.database.service_login).  The pool, the services and (with
     `run_projectors`) the projectors and reminders live exactly as long as the app's lifespan.
-    `failures` counts failed logins and bad tokens per client address (ledger.api.throttle;
+    `failures` counts failed logins and bad tokens per client address (ledger.http.throttle;
     a test passes one on its own clock)."""
     if settings.public_url is None:
         raise ValueError("LEDGER_PUBLIC_URL is not set: the address credentials and PDFs name")

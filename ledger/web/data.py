@@ -18,10 +18,11 @@ from litestar.datastructures import State
 
 from events.catalog import ActivityRegistered, CompletionRecorded, FeePaid, RenewalFiled, Rules
 from events.chain import ChainReport, verify
+from ledger.access.errors import Unauthenticated
 from ledger.access.policy import WHOLE, ManagerScope
-from ledger.access.tokens import Created, Principal, Role, TokenEntry, TokenStore
+from ledger.access.principals import Principal, Role
+from ledger.access.tokens import Created, TokenEntry, TokenStore
 from ledger.api.controllers.notices import notices_of
-from ledger.api.positions import chosen_reads
 from ledger.api.rosters import batch_result, read_batch
 from ledger.commands import (
     Context,
@@ -41,6 +42,7 @@ from ledger.domain.catalogue import Activity
 from ledger.domain.errors import FieldError, NotFound
 from ledger.domain.record import ManagerRecord
 from ledger.domain.reports import CycleReport, RenewalReport, TranscriptLine
+from ledger.http.positions import chosen_reads
 from ledger.queries.reads import Reads
 from ledger.queries.views import (
     AuditView,
@@ -132,7 +134,7 @@ async def principal_for_token(app_state: State, token: str) -> Principal | None:
     """The principal a token stands for (the API's own check), or None if it is unknown."""
     try:
         return await _tokens(app_state).principal(f"Bearer {token}")
-    except Exception:  # NotAuthorizedException: unknown, revoked, expired or empty
+    except Unauthenticated:
         return None
 
 

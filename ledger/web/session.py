@@ -34,11 +34,11 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 from litestar.utils.scope.state import ScopeState
 
 from events.codec import Actor
-from ledger.access.tokens import Principal
+from ledger.access.principals import Principal
 from ledger.api.errors import RETRY_AFTER
-from ledger.api.request_log import request_info
 from ledger.commands import Context
 from ledger.domain.errors import DomainError, NotFound
+from ledger.http.request_log import request_info
 from ledger.infra.workers import WorkersBusy
 from ledger.web import data
 

@@ -14,7 +14,7 @@ from litestar import Litestar, get
 from litestar.testing import AsyncTestClient
 
 from ledger.api.errors import EXCEPTION_HANDLERS
-from ledger.api.request_log import RequestLogMiddleware
+from ledger.http.request_log import RequestLogMiddleware
 from ledger.infra.logs import RequestFilter, database_outage, json_formatter
 from tests.api.world import ADMIN_TOKEN
 from tests.web.pages_client import sign_in, submit, web_world

@@ -10,8 +10,8 @@ from typing import Any
 
 from litestar.testing import AsyncTestClient
 
-from ledger.api.throttle import FailureWindow
 from ledger.app.factory import create_app
+from ledger.http.throttle import FailureWindow
 from ledger.infra.database import service_login
 from ledger.settings import Secret, Settings
 from tests.api.conftest import PUBLIC_URL

@@ -13,11 +13,11 @@ from httpx import Response
 from litestar.testing import AsyncTestClient
 
 from events.postgres import PostgresEventStore, create_pool
-from ledger.api.throttle import FailureWindow
 from ledger.app.factory import create_app
 from ledger.cli import SYSTEM
 from ledger.commands import Ledger
 from ledger.commands.catalogue import ensure_default_programs
+from ledger.http.throttle import FailureWindow
 from ledger.infra.database import service_login
 from ledger.settings import Secret, Settings
 from tests.api.world import ADMIN_TOKEN, Api, World

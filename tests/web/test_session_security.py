@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from litestar.testing import AsyncTestClient
 
-from ledger.api.throttle import FailureWindow
+from ledger.http.throttle import FailureWindow
 from tests.api.world import World
 from tests.web.pages_client import FakeMonotonic, csrf_of, pages, sign_in, submit, web_world
 
