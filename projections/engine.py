@@ -41,7 +41,8 @@ from typing import TYPE_CHECKING, Protocol
 import asyncpg
 import msgspec
 
-from events.postgres import NOTIFY_CHANNEL, connect, fetch_events, fetch_head
+from events.postgres.connection import connect
+from events.postgres.reads import NOTIFY_CHANNEL, fetch_events, fetch_head
 
 if TYPE_CHECKING:
     from datetime import datetime

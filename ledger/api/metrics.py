@@ -16,7 +16,7 @@ from litestar.plugins.prometheus import PrometheusConfig, PrometheusMiddleware
 from prometheus_client import REGISTRY, Counter, Gauge, generate_latest
 
 from events.observed import AppendObserver
-from events.postgres import fetch_head
+from events.postgres.reads import fetch_head
 from events.store import (
     AppendItem,
     AppendResult,

@@ -54,7 +54,7 @@ from uuid import UUID
 import aiosmtplib
 import msgspec
 
-from events.postgres import connect
+from events.postgres.connection import connect
 from events.store import utc_now
 from projections.engine import COMMAND_TIMEOUT, CONNECT_TIMEOUT
 

@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 import asyncpg
 
-from events.postgres import TYPES_CHANNEL, connect, fetch_head
+from events.postgres.connection import connect
+from events.postgres.reads import TYPES_CHANNEL, fetch_head
 from ledger.infra.logs import Outage
 
 if TYPE_CHECKING:

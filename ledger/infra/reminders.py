@@ -32,7 +32,8 @@ from collections.abc import AsyncIterator, Callable
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from events.postgres import NOTIFY_CHANNEL, connect, fetch_head
+from events.postgres.connection import connect
+from events.postgres.reads import NOTIFY_CHANNEL, fetch_head
 from events.store import utc_now
 from ledger.domain.notices import REMINDER_DAYS, on_date
 from ledger.infra.mailer import Mailer, Smtp

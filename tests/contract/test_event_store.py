@@ -12,7 +12,7 @@ from msgspec.structs import replace
 from events.chain import GENESIS_HASH, verify
 from events.memory import InMemoryEventStore
 from events.observed import ObservedStore
-from events.postgres import PostgresEventStore
+from events.postgres.store import PostgresEventStore
 from events.store import AppendItem, ConcurrencyConflict, DuplicateEventId, EventStore
 from tests.builders import SteppingClock, fact, facts
 

@@ -13,7 +13,7 @@ from asyncio.subprocess import PIPE
 import asyncpg
 import pytest
 
-from events.postgres import connect
+from events.postgres.connection import connect
 from ledger.cli import SYSTEM
 from ledger.commands import Ledger, catalogue
 from ledger.infra.projectors import SHUTDOWN_TIMEOUT, running_projectors
