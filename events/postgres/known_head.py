@@ -18,8 +18,8 @@ before it is durable.  If any assumption fails (another process appended, a stal
 version, an exact retry), the function writes nothing and the batch takes the locked path,
 which answers from the state it reads.  A refusal (conflict, duplicate) is never answered
 from the guess: a batch whose guessed plan refuses anything takes the locked path.  After a
-miss the next few batches go straight to the locked path (2, 4, ... up to 64), so two
-processes appending all the time pay little for guessing.
+miss the next few batches go straight to the locked path (2, 4, ... up to 64: events/backoff.py
+`KNOWN_HEAD_SKIPS`), so two processes appending all the time pay little for guessing.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from typing import NamedTuple
 from msgspec.structs import astuple
 
 from events.append import Batch, Outcome
+from events.backoff import KNOWN_HEAD_SKIPS, Backoff
 from events.postgres.coalescing import Request, succeeded
 from events.postgres.reads import Executor
 from events.store import EventStoreError, RecordedEvent
@@ -42,10 +43,6 @@ _APPEND_IF_HEAD = (
     " $7::uuid[], $8::text[], $9::int[], $10::text[], $11::int[], $12::json[], $13::json[],"
     " $14::timestamptz[], $15::bytea[], $16::bytea[])"
 )
-
-# After a miss of the known-head path, the next 2, 4, ... up to this many batches take the
-# locked path straight away (another process is appending: the guess would miss again).
-_MAX_SKIP = 64
 
 
 class Known(NamedTuple):
@@ -63,8 +60,11 @@ class Known(NamedTuple):
 class KnownHead:
     """What one store knows of the head, and whether the next batch should guess on it."""
 
-    def __init__(self, clock: Callable[[], datetime]) -> None:
+    def __init__(self, clock: Callable[[], datetime], *, skips: Backoff = KNOWN_HEAD_SKIPS) -> None:
         self._clock = clock
+        self._skips = skips
+        """After the n-th miss in a row, `skips.delay(n)` batches take the locked path at once
+        (another process is appending: the guess would miss again)."""
         self.known: Known | None = None
         self._misses = 0
         self._skip = 0
@@ -88,7 +88,7 @@ class KnownHead:
         outcomes = await self._flush(conn, batch, known)
         if outcomes is None:
             self._misses += 1
-            self._skip = min(2**self._misses, _MAX_SKIP)
+            self._skip = round(self._skips.delay(self._misses))
         else:
             self._misses = 0
         return outcomes

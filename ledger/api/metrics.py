@@ -22,7 +22,7 @@ from events.store import (
     AppendResult,
     EventStoreError,
 )
-from ledger.infra.limits import ACQUIRE_TIMEOUT
+from events.timeouts import ACQUIRE_TIMEOUT
 
 if TYPE_CHECKING:
     import asyncpg

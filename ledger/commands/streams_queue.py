@@ -36,8 +36,8 @@ and one drain task per busy stream runs them in rounds:
      (another process appended first, or an earlier item of this round did not go in).
      Those callers are decided again in the next round, first in line, against the fresh
      tail.  Conflicts can then only come from other processes, so a hot stream is queued,
-     not refused; after `attempts` rounds lost to other processes, the caller gets the
-     ConcurrencyConflict.
+     not refused; after the policy's attempts (events/backoff.py `CONFLICTS`) lost to other
+     processes, the caller gets the ConcurrencyConflict.
    * A decision whose event ids repeat those of an earlier decision in the same round (two
      identical postings racing) waits for the next round, where the store answers it as
      the exact retry it is (`created=False`, the original's positions).
@@ -50,13 +50,13 @@ still be stored, as a plain append cancelled during COMMIT could be.
 from __future__ import annotations
 
 import asyncio
-import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import msgspec
 
+from events.backoff import CONFLICTS, Backoff
 from events.catalog import Event
 from events.codec import encode_all
 from events.store import AppendItem, AppendResult, ConcurrencyConflict, EventStoreError
@@ -104,13 +104,13 @@ class StreamQueue:
         *,
         clock: Callable[[], datetime],
         event_id: Callable[[Event], UUID],
-        attempts: int = 20,
+        backoff: Backoff = CONFLICTS,
     ) -> None:
         self._store = store
         self._managers = managers
         self._clock = clock
         self._event_id = event_id
-        self._attempts = attempts
+        self._backoff = backoff
         self._queues: dict[str, list[_Job]] = {}
         self._drains: dict[str, asyncio.Task[None]] = {}
         self.rounds = 0
@@ -200,7 +200,7 @@ class StreamQueue:
                 # The first item conflicts only if another process appended first (after
                 # a speculation: before the snapshot was taken, perhaps; not a lost round).
                 job.lost += index == 0 and not speculative
-                if job.lost >= self._attempts:
+                if self._backoff.gives_up(job.lost):
                     _fail(job, outcome)
                 else:
                     again.append(job)
@@ -208,7 +208,7 @@ class StreamQueue:
                 _fail(job, outcome)
         if again and again[0] is taken[0]:
             # Another process is writing this stream too: spread out a little.
-            await asyncio.sleep(random.uniform(0, 0.002 * again[0].lost))
+            await self._backoff.pause(again[0].lost)
         return again + later
 
     def _keep(
