@@ -23,7 +23,7 @@ import asyncpg
 
 from events.catalog import CompletionRecorded
 from events.codec import Actor, Metadata, encode
-from events.postgres import connect
+from events.postgres.connection import connect
 from events.store import NewEvent
 from ledger.infra.database import EmbeddedPostgres, create_database
 from ledger.infra.migrations import load_migrations, migrate

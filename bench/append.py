@@ -31,7 +31,8 @@ import asyncpg
 
 from bench import eventsourcing_env
 from bench._common import fact, run_with_database, sibling_database
-from events.postgres import PostgresEventStore, create_pool
+from events.postgres.connection import create_pool
+from events.postgres.store import PostgresEventStore
 from events.store import NewEvent
 
 # (stream, events, the stream's version before them) -> one append or insert

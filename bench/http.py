@@ -51,7 +51,8 @@ from cryptography.fernet import Fernet
 
 from bench._common import run_with_database
 from events.catalog import ActivityRegistered
-from events.postgres import PostgresEventStore, create_pool
+from events.postgres.connection import create_pool
+from events.postgres.store import PostgresEventStore
 from ledger.access.tokens import TokenStore
 from ledger.cli import SYSTEM, migrated_dsn
 from ledger.commands import Ledger, catalogue, managers

@@ -33,7 +33,8 @@ from events.catalog import CompletionRecorded, ManagerEnrolled
 from events.chain import GENESIS_HASH, ChainReport, ChainVerifier, verify
 from events.chain_postgres import fetch_rows, verify_database
 from events.codec import Actor, Metadata, encode
-from events.postgres import PostgresEventStore, connect, create_pool
+from events.postgres.connection import connect, create_pool
+from events.postgres.store import PostgresEventStore
 from projections.engine import ProjectionRunner
 from projections.registry import all_projections
 

@@ -26,7 +26,8 @@ import asyncpg
 from bench._common import Run, best_of, fact, print_row, run_with_database
 from events.chain import verify
 from events.codec import decode
-from events.postgres import PostgresEventStore, create_pool
+from events.postgres.connection import create_pool
+from events.postgres.store import PostgresEventStore
 
 _PAGE = """
 SELECT position, event_id, stream_id, version, type, schema_version,

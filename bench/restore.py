@@ -25,7 +25,8 @@ from pathlib import Path
 
 from bench._common import fact, run_with_database
 from bench.rebuild import generate
-from events.postgres import PostgresEventStore, create_pool
+from events.postgres.connection import create_pool
+from events.postgres.store import PostgresEventStore
 from ledger.infra import pgtools
 from ledger.infra.backup import run_backup
 from ledger.infra.restore import Target, restore

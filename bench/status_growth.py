@@ -17,7 +17,7 @@ from litestar.testing import AsyncTestClient
 
 from bench._common import run_with_database, sibling_database
 from bench.rebuild import generate
-from events.postgres import connect
+from events.postgres.connection import connect
 from ledger.app.factory import create_app
 from ledger.infra.migrations import load_migrations, migrate
 from ledger.settings import Secret, Settings

@@ -31,12 +31,13 @@ import asyncio
 import os
 import sys
 from collections import deque
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, cast
 
 import msgspec
 
 from events.chain import GENESIS_HASH, ChainReport, ChainVerifier, RangeCheck, Row
-from events.postgres import connect, fetch_head
+from events.postgres.connection import connect
+from events.postgres.reads import fetch_head
 
 if TYPE_CHECKING:
     import asyncpg
@@ -205,8 +206,7 @@ async def _check_range(
 async def fetch_rows(conn: asyncpg.Connection, after: int, up_to: int) -> list[Row]:
     """The stored events after < position <= up_to as `Row`s, in position order (asyncpg's
     records, which unpack as the tuples do)."""
-    rows: list[Row] = await conn.fetch(_RANGE, after, up_to)
-    return rows
+    return cast("list[Row]", await conn.fetch(_RANGE, after, up_to))
 
 
 if __name__ == "__main__":

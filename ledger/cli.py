@@ -33,7 +33,8 @@ from uvicorn.supervisors.multiprocess import Multiprocess
 
 from events.chain_postgres import verify_database
 from events.codec import Actor
-from events.postgres import PostgresEventStore, connect, create_pool
+from events.postgres.connection import connect, create_pool
+from events.postgres.store import PostgresEventStore
 from ledger.access.tokens import TokenStore
 from ledger.api import strict
 from ledger.api.schemas import CompletionBody

@@ -33,10 +33,10 @@ from events.catalog import (
     ProgramRulesRevised,
 )
 from events.codec import decode
+from events.timeouts import WORKER_STATEMENT_TIMEOUT
 from ledger.domain.catalogue import Program, evolve_program
 from ledger.domain.cycles import cycles, open_cycle
 from ledger.domain.record import Change, Completion, ManagerRecord, evolve
-from projections.engine import COMMAND_TIMEOUT
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator, Sequence
@@ -60,7 +60,7 @@ _decode_history = msgspec.json.Decoder(tuple[Change, ...]).decode
 _SKIPPED = frozenset({"provider_registered", "activity_registered"})
 """Providers and activities are read from their own streams; nothing here needs them."""
 
-_TIMEOUT = COMMAND_TIMEOUT
+_TIMEOUT = WORKER_STATEMENT_TIMEOUT
 """Every statement here is bounded, whatever connection it is given: a connection that dies
 mid-write must end the batch with an error, not leave `executemany` waiting forever."""
 

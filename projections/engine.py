@@ -22,26 +22,29 @@ transactions:
   a default `command_timeout` (asyncpg applies it to every execute/fetch/executemany, COMMIT
   and ROLLBACK included, and to the cancel request it sends on a timeout), and a whole batch
   is bounded too, so a connection that dies mid-write (a restart of PostgreSQL) ends in an
-  error, never in a wait forever.  `run` treats *any* error the same way: drop the
-  connection (`terminate`, which does not wait on a dead socket), back off (capped,
-  exponential), and start over with a fresh connection, lock and LISTEN.  It logs a warning
-  when a runner starts failing and one info line when it recovers, and keeps the count and
-  the last error for /health and /metrics.
+  error, never in a wait forever.  `run` treats *any* error the same way
+  (events/supervise.py): drop the connection (`terminate`, which does not wait on a dead
+  socket), back off (events/backoff.py `PROJECTION_RECONNECT`: capped, exponential), and
+  start over with a fresh connection, lock and LISTEN.  It logs a warning when a runner
+  starts failing and one info line when it recovers, and keeps the count and the last error
+  for /health and /metrics.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Protocol
 
 import asyncpg
 import msgspec
 
-from events.postgres import NOTIFY_CHANNEL, connect, fetch_events, fetch_head
+from events.backoff import PROJECTION_RECONNECT
+from events.postgres.connection import connect
+from events.postgres.reads import NOTIFY_CHANNEL, fetch_events, fetch_head
+from events.supervise import Supervisor, sleep_unless
+from events.timeouts import BATCH_TIMEOUT, CLOSE_TIMEOUT, CONNECT_TIMEOUT, WORKER_STATEMENT_TIMEOUT
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -49,10 +52,6 @@ if TYPE_CHECKING:
     from events.store import RecordedEvent
 
 __all__ = [
-    "BACKOFF_MAX",
-    "BATCH_TIMEOUT",
-    "COMMAND_TIMEOUT",
-    "CONNECT_TIMEOUT",
     "Checkpoint",
     "CheckpointMoved",
     "Projection",
@@ -64,18 +63,6 @@ __all__ = [
 _log = logging.getLogger(__name__)
 _LOCK_CLASS = 0x4345  # first key of the two-key advisory lock: "projection runners"
 
-CONNECT_TIMEOUT = 5.0
-"""Seconds to open a connection (TCP or unix socket, start-up and authentication)."""
-COMMAND_TIMEOUT = 5.0
-"""Seconds any one statement may take, COMMIT included; far above a healthy batch's (a few
-milliseconds), and short enough that a statement stuck on a connection the server dropped
-without a word (seen with `pg_ctl -m immediate` under load) gives up well within the 10 s
-the projections have to reach the head after the database returns."""
-BATCH_TIMEOUT = 120.0
-"""Seconds a whole batch (one transaction) may take, whatever it waits on."""
-BACKOFF_FIRST = 0.25
-BACKOFF_MAX = 5.0
-"""Pauses between attempts of a failing runner: 0.25 s, doubled each time, at most 5 s."""
 
 Progress = Callable[[int, int], None]
 """Called after each batch with (checkpoint position, head position)."""
@@ -139,7 +126,7 @@ class ProjectionRunner:
         *,
         batch_size: int = 500,
         poll_interval: float = 1.0,
-        command_timeout: float = COMMAND_TIMEOUT,
+        command_timeout: float = WORKER_STATEMENT_TIMEOUT,
         batch_timeout: float = BATCH_TIMEOUT,
     ) -> None:
         self.dsn = dsn
@@ -150,12 +137,11 @@ class ProjectionRunner:
         self.batch_timeout = batch_timeout
         self.position = 0
         """The checkpoint as of the last batch this runner committed or saw."""
-        self.failures = 0
-        """Consecutive failed attempts of `run` (0 while it works)."""
-        self.last_error: str | None = None
-        self.last_error_at: float | None = None
-        """The last error `run` met, and when (Unix seconds); kept after a recovery."""
-        self._failing_since: float | None = None
+        self.supervisor = Supervisor(
+            f"projection {projection.name}", PROJECTION_RECONNECT, logger=_log
+        )
+        """The failures of `run`: `failures` in a row (0 while it works), `last_error` and
+        `last_error_at` (Unix seconds; kept after a recovery)."""
 
     async def _connect(self) -> asyncpg.Connection:
         return await connect(
@@ -275,39 +261,19 @@ class ProjectionRunner:
         Any error (a lost connection, a timeout, a bug in a projection) is counted, logged
         once per outage, and retried after a capped exponential pause; nothing is lost
         because the next attempt resumes from the committed checkpoint."""
-        while not stop.is_set():
-            try:
-                await self._serve(stop)
-            except Exception as exc:
-                self._failed(exc)
-                if await _sleep_unless(stop, self._backoff()):
-                    return
+        await self.supervisor.run(lambda: self._serve(stop), stop)
 
-    def _backoff(self) -> float:
-        return min(BACKOFF_FIRST * 2 ** (self.failures - 1), BACKOFF_MAX)
+    @property
+    def failures(self) -> int:
+        return self.supervisor.failures
 
-    def _failed(self, exc: Exception) -> None:
-        self.failures += 1
-        self.last_error, self.last_error_at = f"{type(exc).__name__}: {exc}"[:500], time.time()
-        if self._failing_since is None:
-            self._failing_since = time.monotonic()
-            _log.warning(
-                "projection %s stopped: %s; retrying with backoff",
-                self.projection.name,
-                self.last_error,
-            )
-        else:
-            _log.debug("projection %s: still failing: %s", self.projection.name, self.last_error)
+    @property
+    def last_error(self) -> str | None:
+        return self.supervisor.last_error
 
-    def _working(self) -> None:
-        if self._failing_since is not None:
-            _log.info(
-                "projection %s recovered after %d failed attempts in %.1f s",
-                self.projection.name,
-                self.failures,
-                time.monotonic() - self._failing_since,
-            )
-        self.failures, self._failing_since = 0, None
+    @property
+    def last_error_at(self) -> float | None:
+        return self.supervisor.last_error_at
 
     async def _serve(self, stop: asyncio.Event) -> None:
         wake = asyncio.Event()
@@ -316,14 +282,14 @@ class ProjectionRunner:
             # A connection that dies while the runner waits wakes it, to fail and reconnect.
             conn.add_termination_listener(lambda _: wake.set())
             while not await self.try_lock(conn):
-                self._working()  # a standby that can reach the database is healthy
-                if await _sleep_unless(stop, self.poll_interval):
+                self.supervisor.working()  # a standby that can reach the database is healthy
+                if await sleep_unless(stop, self.poll_interval):
                     return
             await conn.add_listener(NOTIFY_CHANNEL, lambda *_: wake.set())
             while not stop.is_set():
                 wake.clear()
                 await self.catch_up(conn)
-                self._working()
+                self.supervisor.working()
                 await _wait_any(stop, wake, self.poll_interval)
         finally:
             await _close(conn)
@@ -332,19 +298,12 @@ class ProjectionRunner:
 async def _close(conn: asyncpg.Connection) -> None:
     """Close politely if the server answers within a second, else drop the socket."""
     try:
-        await conn.close(timeout=1)
+        await conn.close(timeout=CLOSE_TIMEOUT)
     except asyncio.CancelledError:
         conn.terminate()
         raise
     except Exception:
         conn.terminate()
-
-
-async def _sleep_unless(stop: asyncio.Event, seconds: float) -> bool:
-    """Sleep up to `seconds`; True if `stop` was set meanwhile."""
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(stop.wait(), seconds)
-    return stop.is_set()
 
 
 async def _wait_any(stop: asyncio.Event, wake: asyncio.Event, seconds: float) -> None:

@@ -23,8 +23,8 @@ import msgspec
 from events.catalog import AuditSampleDrawn, RenewalApproved, RenewalDenied, RenewalFiled
 from events.codec import decode
 from events.store import RecordedEvent
+from events.timeouts import WORKER_STATEMENT_TIMEOUT
 from ledger.domain.notices import Kind, Notice, on_decision, on_selection
-from projections.engine import COMMAND_TIMEOUT
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -53,7 +53,9 @@ async def enqueue(conn: asyncpg.Connection, notices: Sequence[Notice], at: datet
          n.grace_ends_on, n.renewal_id, n.audit_id, n.reason, at)
         for n in notices
     ]  # fmt: skip
-    status = await conn.execute(_ENQUEUE, *zip(*rows, strict=True), timeout=COMMAND_TIMEOUT)
+    status = await conn.execute(
+        _ENQUEUE, *zip(*rows, strict=True), timeout=WORKER_STATEMENT_TIMEOUT
+    )
     return int(status.split()[-1])
 
 
@@ -63,7 +65,7 @@ async def _filings(conn: asyncpg.Connection, renewal_ids: Sequence[UUID]) -> lis
         " recorded_at, prev_hash, hash FROM events"
         " WHERE event_id = ANY($1::uuid[]) AND type = 'renewal_filed'",
         list(renewal_ids),
-        timeout=COMMAND_TIMEOUT,
+        timeout=WORKER_STATEMENT_TIMEOUT,
     )
     found = [decode(RecordedEvent(*row)) for row in rows]
     return [f for f in found if isinstance(f, RenewalFiled)]
@@ -118,6 +120,6 @@ async def manager_notices(conn: asyncpg.Connection, manager_id: str) -> list[Not
         " audit_id, reason, created_at, status, attempts, next_attempt_at, sent_at"
         " FROM notice_outbox WHERE manager_id = $1 ORDER BY due_on, created_at, program, kind",
         manager_id,
-        timeout=COMMAND_TIMEOUT,
+        timeout=WORKER_STATEMENT_TIMEOUT,
     )
     return [NoticeRow(**dict(row)) for row in rows]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from projections.engine import COMMAND_TIMEOUT
+from events.timeouts import WORKER_STATEMENT_TIMEOUT
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -52,4 +52,6 @@ class StreamSummaries:
             else:
                 row[1], row[4], row[6], row[7] = e.version, e.position, e.recorded_at, e.type
                 row[2] += 1
-        await conn.execute(_UPSERT, *zip(*rows.values(), strict=True), timeout=COMMAND_TIMEOUT)
+        await conn.execute(
+            _UPSERT, *zip(*rows.values(), strict=True), timeout=WORKER_STATEMENT_TIMEOUT
+        )

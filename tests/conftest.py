@@ -18,7 +18,8 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import pytest
 
-from events.postgres import PostgresEventStore, connect, create_pool
+from events.postgres.connection import connect, create_pool
+from events.postgres.store import PostgresEventStore
 from ledger.infra.database import EmbeddedPostgres, create_database
 from ledger.infra.migrations import load_migrations, migrate
 

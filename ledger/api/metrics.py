@@ -1,7 +1,8 @@
 """Prometheus metrics: requests by route and status with latency (Litestar's middleware,
-grouped by route template), events appended by this process, and each projection's progress:
-its lag behind the log's head (read from the database, whoever runs it) and, for the runners
-of this process, their consecutive failures and the time of their last error."""
+grouped by route template), events appended by this process (counted by the metered store,
+events/metered.py), and each projection's progress: its lag behind the log's head (read from
+the database, whoever runs it) and, for the runners of this process, their consecutive
+failures and the time of their last error."""
 
 from __future__ import annotations
 
@@ -15,14 +16,8 @@ from litestar.enums import ScopeType
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusMiddleware
 from prometheus_client import REGISTRY, Counter, Gauge, generate_latest
 
-from events.observed import AppendObserver
-from events.postgres import fetch_head
-from events.store import (
-    AppendItem,
-    AppendResult,
-    EventStoreError,
-)
-from ledger.infra.limits import ACQUIRE_TIMEOUT
+from events.postgres.reads import fetch_head
+from events.timeouts import ACQUIRE_TIMEOUT
 
 if TYPE_CHECKING:
     import asyncpg
@@ -31,7 +26,6 @@ if TYPE_CHECKING:
     from projections.engine import ProjectionRunner
 
 __all__ = [
-    "count_appended",
     "DEGRADED_LAG",
     "LeanPrometheusMiddleware",
     "Metrics",
@@ -195,18 +189,3 @@ class Metrics:
                 when = 0.0 if h.last_error_at is None else h.last_error_at.timestamp()
                 self.last_error.labels(projection=name).set(when)
         return generate_latest(REGISTRY).decode()
-
-
-def count_appended(counter: Counter) -> AppendObserver:
-    """An observer of the store (events.observed) counting the events this process appends,
-    by type, for `ceu_ledger_events_appended_total`; a retry that stored nothing counts none."""
-
-    def observe(
-        items: Sequence[AppendItem], outcomes: Sequence[AppendResult | EventStoreError]
-    ) -> None:
-        for (_, events, _), outcome in zip(items, outcomes, strict=True):
-            if isinstance(outcome, AppendResult) and outcome.created:
-                for event in events:
-                    counter.labels(type=event.type).inc()
-
-    return observe

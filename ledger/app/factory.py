@@ -13,8 +13,9 @@ from litestar.exceptions import HTTPException, NotFoundException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
-from events.observed import ObservedStore
-from events.postgres import PostgresEventStore, create_pool
+from events.metered import metered
+from events.postgres.connection import create_pool
+from events.postgres.store import PostgresEventStore
 from events.store import utc_now
 from ledger.access.sessions import WebSessions
 from ledger.access.tokens import TokenStore
@@ -43,7 +44,7 @@ from ledger.api.controllers.renewals import (
 )
 from ledger.api.deps import DEPENDENCIES
 from ledger.api.errors import EXCEPTION_HANDLERS
-from ledger.api.metrics import Metrics, count_appended
+from ledger.api.metrics import Metrics
 from ledger.api.openapi import describe
 from ledger.api.strict import StrictInput
 from ledger.commands import Ledger
@@ -165,7 +166,7 @@ def create_app(
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         async with create_pool(dsn, max_size=settings.pool_size, **pool_options()) as pool:
             primary = PostgresEventStore(pool, clock=clock)
-            store = ObservedStore(primary, note_position, count_appended(metrics.appended))
+            store = metered(primary, metrics.appended, note_position)
             ledger = Ledger(store, clock=clock)
             reads = Reads(store, ledger.managers, ledger.catalogue, pool, clock)
             app.state.update(

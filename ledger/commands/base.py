@@ -15,17 +15,16 @@ and only another process's append can make a decision run again.
 
 from __future__ import annotations
 
-import asyncio
-import random
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 from typing import TypeVar
 from uuid import UUID
 
+from events.backoff import CONFLICTS, Backoff
 from events.catalog import CompletionRecorded, Event, FeePaid, RenewalFiled
 from events.codec import Metadata, encode
-from events.store import ConcurrencyConflict, EventStore, utc_now
+from events.store import EventStore, utc_now
 from ledger.commands.loaders import Catalogue, ManagerLoader
 from ledger.commands.streams_queue import StreamQueue, Written
 from ledger.domain.managers import require_manager
@@ -88,24 +87,20 @@ async def write(
     load: Load[S],
     decide: Callable[[S], list[Event]],
     *,
-    attempts: int = 20,
+    backoff: Backoff = CONFLICTS,
 ) -> Written:
-    """Load, decide, append; again on a conflict.  A decision either raises or returns events."""
-    for attempt in range(attempts):
+    """Load, decide, append; again on a conflict, after a pause with jitter so that a crowd
+    of writers spreads out (events/backoff.py).  A decision either raises or returns events."""
+
+    async def attempt() -> Written:
         state, version = await load()
         events = decide(state)
         assert events, "a decision that records nothing should have raised"
         batch = [encode(e, metadata=ctx, event_id=event_id(e, ledger.new_id)) for e in events]
-        try:
-            result = await ledger.store.append(stream, batch, expected_version=version)
-        except ConcurrencyConflict:
-            if attempt == attempts - 1:
-                raise
-            # Back off a little, with jitter, so that a crowd of writers spreads out.
-            await asyncio.sleep(random.uniform(0, 0.002 * (attempt + 1)))
-        else:
-            return Written(events=events, result=result)
-    raise AssertionError("unreachable")
+        result = await ledger.store.append(stream, batch, expected_version=version)
+        return Written(events=events, result=result)
+
+    return await backoff.call(attempt)
 
 
 async def write_manager(

@@ -10,10 +10,22 @@
 3. Every group goes to the store in one `append_many` (one transaction, one commit), one
    item per manager expecting the version its lines were decided on; each item has its own
    outcome.  A group that met a ConcurrencyConflict (another writer appended to that manager
-   meanwhile) is decided again on its fresh tail, alone with the other conflicted groups, a
-   few rounds at most, then line by line through the stream queue.  A group that met a
-   DuplicateEventId (a concurrent request recorded one of its ids first) falls back to
-   posting its lines one at a time, which resolves each against what is stored.
+   meanwhile) goes through the same stream queue as a single posting
+   (ledger/commands/streams_queue.py), as one decision of that manager's stream: decided
+   again on the fresh tail, queued behind (and combined with) the process's other writes to
+   that manager, retried with the one conflict policy (events/backoff.py `CONFLICTS`) while
+   other processes keep getting there first.  A group that met a DuplicateEventId (a
+   concurrent request recorded one of its ids first), or that lost every round, falls back
+   to posting its lines one at a time, which resolves each against what is stored.
+
+   Why the first append is not the queue's too: the queue decides one stream at a time, on
+   a load of that stream, so a roster over 500 managers would cost 500 loads (and 500
+   queue rounds, coalesced into a few transactions by the store, but each waiting for its
+   own).  The first round instead loads every manager in one read (`current_many`) and
+   appends every group in one call, one transaction and one commit for the whole roster,
+   with the same per-group guarantees: each item is checked against its own expected
+   version, and a group that fails takes nothing else with it.  Only the groups that met
+   another writer, a few at most, pay for the queue.
 4. A group appended keeps its record, with its events folded in at the append's
    recorded_at, as the manager's snapshot (`ManagerLoader.keep_appended`): the next load of that
    manager reads no tail instead of reading back, decoding and folding what was just written.
@@ -29,14 +41,15 @@ A line repeated within the roster is answered like a retry of its first occurren
 from __future__ import annotations
 
 import asyncio
-import random
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from functools import partial
+from typing import TYPE_CHECKING, NamedTuple
 
 import msgspec
 
-from events.catalog import CompletionRecorded
+from events.catalog import CompletionRecorded, Event
 from events.codec import encode_all
-from events.store import AppendItem, AppendResult, ConcurrencyConflict
+from events.store import AppendItem, AppendResult, ConcurrencyConflict, EventStoreError
 from ledger.commands.completions import (
     Duplicate,
     Posted,
@@ -55,14 +68,13 @@ if TYPE_CHECKING:
 
     from ledger.commands.base import Context, Ledger
     from ledger.domain.catalogue import Activity
+    from ledger.domain.record import ManagerRecord
 
 __all__ = ["Outcome", "record_completions"]
 
 Outcome = Posted | DomainError
 Line = tuple[int, rules.NewCompletion]
 """A roster line's index and the posting as the rules see it (with its completion id)."""
-ROUNDS = 4
-"""Rounds of `append_many` for groups that keep conflicting, before going line by line."""
 
 
 async def record_completions(
@@ -118,6 +130,49 @@ async def _activities(ledger: Ledger, groups: dict[str, list[Line]]) -> dict[str
     return {a: await ledger.catalogue.activity(a) for a in sorted(ids)}
 
 
+class _Group:
+    """One manager's new lines of the roster, and what the rules made of them the last time
+    they were decided."""
+
+    __slots__ = ("lines", "manager_id", "refused", "taken")
+
+    def __init__(self, manager_id: str, lines: list[Line]) -> None:
+        self.manager_id = manager_id
+        self.lines = lines
+        self.refused: dict[int, Outcome] = {}
+        self.taken: list[tuple[int, CompletionRecorded]] = []
+
+    def decide(self, record: ManagerRecord | None, rule: Rule) -> list[CompletionRecorded]:
+        """The lines decided on `record`, one after the other; the events of those accepted."""
+        self.refused, self.taken = {}, []
+        decided = rule(record, [line for _, line in self.lines])
+        for (i, _), outcome in zip(self.lines, decided, strict=True):
+            if isinstance(outcome, DomainError):
+                self.refused[i] = outcome
+            else:
+                self.taken.append((i, outcome))
+        return [event for _, event in self.taken]
+
+    def posted(self, result: AppendResult) -> dict[int, Outcome]:
+        """Every line's outcome, the accepted ones appended as `result` says."""
+        outcomes = dict(self.refused)
+        for offset, (i, event) in enumerate(self.taken):
+            receipt = Receipt.of(event, result.first_position + offset, result.recorded_at)
+            outcomes[i] = Posted(receipt=receipt, created=result.created)
+        return outcomes
+
+
+Rule = Callable[
+    ["ManagerRecord | None", list[rules.NewCompletion]],
+    list["CompletionRecorded | DomainError"],
+]
+"""`rules.record_completions` with the roster's activities, provider and day."""
+
+
+class _NothingAccepted(Exception):
+    """A group's lines were all refused: nothing to append (the refusals are the answer)."""
+
+
 async def _record_groups(
     ledger: Ledger,
     ctx: Context,
@@ -125,57 +180,68 @@ async def _record_groups(
     groups: dict[str, list[Line]],
     postings: list[Posting],
 ) -> dict[int, Outcome]:
+    """Every group decided on one load and appended in one call; a group that met another
+    writer through the stream queue, one that met a recorded id line by line."""
     activities, today = await _activities(ledger, groups), ledger.today()
+    rule: Rule = partial(
+        rules.record_completions, activities=activities, provider_id=provider_id, today=today
+    )
+    states = await ledger.managers.current_many(groups)
     outcomes: dict[int, Outcome] = {}
+    items: list[AppendItem] = []
+    accepted: list[_Group] = []
+    for manager_id, lines in groups.items():
+        group = _Group(manager_id, lines)
+        record, version = states[manager_id]
+        if events := group.decide(record, rule):
+            batch = encode_all(((e, e.completion_id) for e in events), metadata=ctx)
+            items.append(AppendItem(manager_stream(manager_id), batch, version))
+            accepted.append(group)
+        outcomes |= group.refused
+    if not items:
+        return outcomes
+    conflicted: list[_Group] = []
     alone: list[int] = []
-    pending = groups
-    for round_ in range(ROUNDS):
-        states = await ledger.managers.current_many(pending)
-        items: list[AppendItem] = []
-        accepted: list[tuple[str, list[tuple[int, CompletionRecorded]]]] = []
-        for manager_id, lines in pending.items():
-            record, version = states[manager_id]
-            decided = rules.record_completions(
-                record, [line for _, line in lines], activities,
-                provider_id=provider_id, today=today,
-            )  # fmt: skip
-            taken: list[tuple[int, CompletionRecorded]] = []
-            for (i, _), outcome in zip(lines, decided, strict=True):
-                if isinstance(outcome, DomainError):
-                    outcomes[i] = outcome
-                else:
-                    taken.append((i, outcome))
-            if taken:
-                batch = encode_all(((e, e.completion_id) for _, e in taken), metadata=ctx)
-                items.append(AppendItem(manager_stream(manager_id), batch, version))
-                accepted.append((manager_id, taken))
-        if not items:
-            return outcomes
-        conflicted: dict[str, list[Line]] = {}
-        for (manager_id, taken), outcome in zip(
-            accepted, await ledger.store.append_many(items), strict=True
-        ):
-            if isinstance(outcome, AppendResult):
-                for offset, (i, event) in enumerate(taken):
-                    position = outcome.first_position + offset
-                    receipt = Receipt.of(event, position, outcome.recorded_at)
-                    outcomes[i] = Posted(receipt=receipt, created=outcome.created)
-                if outcome.created:
-                    record = states[manager_id][0]
-                    ledger.managers.keep_appended(record, [e for _, e in taken], outcome)
-            elif isinstance(outcome, ConcurrencyConflict):
-                conflicted[manager_id] = pending[manager_id]
-            else:  # DuplicateEventId: one of the ids was recorded meanwhile
-                alone += [i for i, _ in pending[manager_id]]
-        if not conflicted:
-            break
-        pending = conflicted
-        await asyncio.sleep(random.uniform(0, 0.002 * (round_ + 1)))
-    else:
-        alone += [i for lines in pending.values() for i, _ in lines]
-    for i in alone:
+    for group, outcome in zip(accepted, await ledger.store.append_many(items), strict=True):
+        if isinstance(outcome, AppendResult):
+            outcomes |= group.posted(outcome)
+            if outcome.created:
+                record = states[group.manager_id][0]
+                ledger.managers.keep_appended(record, [e for _, e in group.taken], outcome)
+        elif isinstance(outcome, ConcurrencyConflict):
+            conflicted.append(group)
+        else:  # DuplicateEventId: one of the ids was recorded meanwhile
+            alone += [i for i, _ in group.lines]
+    for answer in await asyncio.gather(*(_queued(ledger, ctx, g, rule) for g in conflicted)):
+        outcomes |= answer.outcomes
+        alone += answer.alone
+    for i in sorted(alone):
         outcomes[i] = await _alone(ledger, ctx, provider_id, postings[i])
     return outcomes
+
+
+class _Answer(NamedTuple):
+    outcomes: dict[int, Outcome]
+    alone: list[int]
+    """The lines to post one at a time."""
+
+
+async def _queued(ledger: Ledger, ctx: Context, group: _Group, rule: Rule) -> _Answer:
+    """A group that met another writer, through the manager's stream queue as one decision
+    (on the stream as stored: the snapshot is behind)."""
+
+    def decide(record: ManagerRecord | None) -> list[Event]:
+        if events := group.decide(record, rule):
+            return list(events)
+        raise _NothingAccepted
+
+    try:
+        written = await ledger.writes.write(ctx, group.manager_id, decide, fresh=True)
+    except _NothingAccepted:
+        return _Answer(dict(group.refused), [])
+    except EventStoreError:  # a recorded id, or every round lost: line by line
+        return _Answer({}, [i for i, _ in group.lines])
+    return _Answer(group.posted(written.result), [])
 
 
 async def _alone(ledger: Ledger, ctx: Context, provider_id: str, posting: Posting) -> Outcome:

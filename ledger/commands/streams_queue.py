@@ -36,8 +36,8 @@ and one drain task per busy stream runs them in rounds:
      (another process appended first, or an earlier item of this round did not go in).
      Those callers are decided again in the next round, first in line, against the fresh
      tail.  Conflicts can then only come from other processes, so a hot stream is queued,
-     not refused; after `attempts` rounds lost to other processes, the caller gets the
-     ConcurrencyConflict.
+     not refused; after the policy's attempts (events/backoff.py `CONFLICTS`) lost to other
+     processes, the caller gets the ConcurrencyConflict.
    * A decision whose event ids repeat those of an earlier decision in the same round (two
      identical postings racing) waits for the next round, where the store answers it as
      the exact retry it is (`created=False`, the original's positions).
@@ -50,13 +50,13 @@ still be stored, as a plain append cancelled during COMMIT could be.
 from __future__ import annotations
 
 import asyncio
-import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import msgspec
 
+from events.backoff import CONFLICTS, Backoff
 from events.catalog import Event
 from events.codec import encode_all
 from events.store import AppendItem, AppendResult, ConcurrencyConflict, EventStoreError
@@ -68,7 +68,7 @@ if TYPE_CHECKING:
     from uuid import UUID
 
     from events.codec import Metadata
-    from events.store import EventStore
+    from events.store import EventStore, NewEvent
     from ledger.commands.loaders import ManagerLoader
     from ledger.domain.record import ManagerRecord
 
@@ -91,7 +91,33 @@ class _Job:
     """Rounds this job lost to another process's append."""
     tries: int = 0
     """Rounds this job was decided in."""
+    fresh: bool = False
+    """Never decided on the kept snapshot (its caller knows the snapshot is behind)."""
     events: list[Event] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class _Plan:
+    """One round's append, as its jobs are decided: one item per job taken, each expecting
+    the version left by the items before it."""
+
+    stream: str
+    version: int
+    speculative: bool
+    start: ManagerRecord | None
+    """The record the round was decided on."""
+    now: datetime
+    items: list[AppendItem] = field(default_factory=list)
+    taken: list[_Job] = field(default_factory=list)
+    later: list[_Job] = field(default_factory=list)
+    ids: set[UUID] = field(default_factory=set)
+
+    def add(self, job: _Job, events: list[Event], batch: list[NewEvent]) -> None:
+        self.ids.update(e.event_id for e in batch)
+        job.events = events
+        self.items.append(AppendItem(self.stream, batch, self.version))
+        self.taken.append(job)
+        self.version += len(events)
 
 
 class StreamQueue:
@@ -104,13 +130,13 @@ class StreamQueue:
         *,
         clock: Callable[[], datetime],
         event_id: Callable[[Event], UUID],
-        attempts: int = 20,
+        backoff: Backoff = CONFLICTS,
     ) -> None:
         self._store = store
         self._managers = managers
         self._clock = clock
         self._event_id = event_id
-        self._attempts = attempts
+        self._backoff = backoff
         self._queues: dict[str, list[_Job]] = {}
         self._drains: dict[str, asyncio.Task[None]] = {}
         self.rounds = 0
@@ -118,10 +144,15 @@ class StreamQueue:
         self.speculative_rounds = 0
         """Of those, the ones decided on the snapshot without reading the tail."""
 
-    async def write(self, ctx: Metadata, manager_id: str, decide: Decide) -> Written:
+    async def write(
+        self, ctx: Metadata, manager_id: str, decide: Decide, *, fresh: bool = False
+    ) -> Written:
         """Decide on the manager's record (after every write queued before this one) and
-        append; the decision raises to refuse."""
-        job = _Job(ctx, decide, asyncio.get_running_loop().create_future())
+        append; the decision raises to refuse.  `fresh`: decide on the stream as stored, not
+        on the kept snapshot, from the first round on (for a caller whose own append just
+        met another writer's, as a roster's group can: the snapshot is behind, and a
+        speculative round would only conflict)."""
+        job = _Job(ctx, decide, asyncio.get_running_loop().create_future(), fresh=fresh)
         self._queues.setdefault(manager_id, []).append(job)
         if manager_id not in self._drains:
             self._drains[manager_id] = asyncio.create_task(self._drain(manager_id))
@@ -150,66 +181,73 @@ class StreamQueue:
     async def _round(self, manager_id: str, jobs: list[_Job]) -> list[_Job]:
         """Decide `jobs` on one load, append them in one call; the jobs to run again."""
         self.rounds += 1
-        kept = self._managers.kept(manager_id)
-        speculative = kept is not None and not any(job.tries for job in jobs)
-        if speculative:
-            assert kept is not None
-            record, version = kept, kept.version
-            self.speculative_rounds += 1
-        else:
-            record, version = await self._managers.current(manager_id)
-        start, stream, now = record, manager_stream(manager_id), self._clock()
-        taken: list[_Job] = []
-        later: list[_Job] = []
-        ids: set[UUID] = set()
-        items: list[AppendItem] = []
+        speculative, record, version = await self._load(manager_id, jobs)
+        plan = _Plan(manager_stream(manager_id), version, speculative, record, self._clock())
         for job in jobs:
-            job.tries += 1
-            try:
-                events = job.decide(record)
-                assert events, "a decision that records nothing should have raised"
-                batch = encode_all(((e, self._event_id(e)) for e in events), metadata=job.ctx)
-                if ids.intersection(e.event_id for e in batch):
-                    later.append(job)  # an exact repeat of an earlier decision: next round
-                    continue
-                after = record
-                for event in events:  # the next decision sees this one as stored
-                    after = evolve(after, event, now)
-            except Exception as refused:
-                if speculative:
-                    later.append(job)  # refused on the snapshot: decide again on the tail
-                else:
-                    _fail(job, refused)
-                continue
-            record = after
-            ids.update(e.event_id for e in batch)
-            job.events = events
-            items.append(AppendItem(stream, batch, version))
-            taken.append(job)
-            version += len(events)
-        if not items:
-            return later
-        outcomes = await self._store.append_many(items)
-        self._keep(start, taken, outcomes)
+            record = self._decide(plan, job, record)
+        if not plan.items:
+            return plan.later
+        outcomes = await self._store.append_many(plan.items)
+        self._keep(plan.start, plan.taken, outcomes)
+        again = self._answer(plan, outcomes)
+        if again and again[0] is plan.taken[0]:
+            # Another process is writing this stream too: spread out a little.
+            await self._backoff.pause(again[0].lost)
+        return again + plan.later
+
+    async def _load(
+        self, manager_id: str, jobs: list[_Job]
+    ) -> tuple[bool, ManagerRecord | None, int]:
+        """Whether the round is speculative, and the record and version it decides on: the
+        kept snapshot for a round of first tries, else the stream as stored."""
+        kept = self._managers.kept(manager_id)
+        if kept is not None and not any(job.tries or job.fresh for job in jobs):
+            self.speculative_rounds += 1
+            return True, kept, kept.version
+        record, version = await self._managers.current(manager_id)
+        return False, record, version
+
+    def _decide(self, plan: _Plan, job: _Job, record: ManagerRecord | None) -> ManagerRecord | None:
+        """`job` decided on `record` and added to the round's plan (or refused, or put off to
+        the next round); the record the next job decides on."""
+        job.tries += 1
+        try:
+            events = job.decide(record)
+            assert events, "a decision that records nothing should have raised"
+            batch = encode_all(((e, self._event_id(e)) for e in events), metadata=job.ctx)
+            if plan.ids.intersection(e.event_id for e in batch):
+                plan.later.append(job)  # an exact repeat of an earlier decision: next round
+                return record
+            after = record
+            for event in events:  # the next decision sees this one as stored
+                after = evolve(after, event, plan.now)
+        except Exception as refused:
+            if plan.speculative:
+                plan.later.append(job)  # refused on the snapshot: decide again on the tail
+            else:
+                _fail(job, refused)
+            return record
+        plan.add(job, events, batch)
+        return after
+
+    def _answer(self, plan: _Plan, outcomes: list[AppendResult | EventStoreError]) -> list[_Job]:
+        """Each taken job's answer from its outcome; the conflicted ones to decide again."""
         again: list[_Job] = []
-        for index, (job, outcome) in enumerate(zip(taken, outcomes, strict=True)):
+        for index, (job, outcome) in enumerate(zip(plan.taken, outcomes, strict=True)):
             if isinstance(outcome, AppendResult):
                 if not job.future.done():  # (its caller may have gone meanwhile)
                     job.future.set_result(Written(events=job.events, result=outcome))
             elif isinstance(outcome, ConcurrencyConflict):
                 # The first item conflicts only if another process appended first (after
                 # a speculation: before the snapshot was taken, perhaps; not a lost round).
-                job.lost += index == 0 and not speculative
-                if job.lost >= self._attempts:
+                job.lost += index == 0 and not plan.speculative
+                if self._backoff.gives_up(job.lost):
                     _fail(job, outcome)
                 else:
                     again.append(job)
             else:
                 _fail(job, outcome)
-        if again and again[0] is taken[0]:
-            # Another process is writing this stream too: spread out a little.
-            await asyncio.sleep(random.uniform(0, 0.002 * again[0].lost))
-        return again + later
+        return again
 
     def _keep(
         self,

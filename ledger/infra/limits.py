@@ -6,7 +6,7 @@ asyncpg's pool already reconnects lazily: a connection whose socket closed is di
 release or at the next acquire, and a new one is opened then.  What it does not do by
 default is bound the waits, so a connection attempt to a socket that accepts nothing, or a
 statement on a connection that died mid-flight, could hold a request (and a pool slot)
-for a long time.  These options bound them.
+for a long time.  These options bound them (the bounds themselves: events/timeouts.py).
 """
 
 from __future__ import annotations
@@ -14,14 +14,9 @@ from __future__ import annotations
 import gc
 from typing import Any
 
-__all__ = ["ACQUIRE_TIMEOUT", "freeze_startup_heap", "pool_options", "server_options"]
+from events.timeouts import CONNECT_TIMEOUT, REQUEST_STATEMENT_TIMEOUT
 
-CONNECT_TIMEOUT = 5.0
-"""Seconds to open a connection (socket, start-up, authentication)."""
-COMMAND_TIMEOUT = 15.0
-"""Seconds any one statement may take (asyncpg cancels it, COMMIT included)."""
-ACQUIRE_TIMEOUT = 5.0
-"""Seconds a health check waits for a pool connection."""
+__all__ = ["freeze_startup_heap", "pool_options", "server_options"]
 
 
 def pool_options() -> dict[str, Any]:
@@ -31,7 +26,7 @@ def pool_options() -> dict[str, Any]:
         # logging a traceback each time; connections are opened when requests need them.
         "min_size": 0,
         "timeout": CONNECT_TIMEOUT,
-        "command_timeout": COMMAND_TIMEOUT,
+        "command_timeout": REQUEST_STATEMENT_TIMEOUT,
         # Idle connections are recycled, so a pool never holds on to half-dead sockets.
         "max_inactive_connection_lifetime": 60.0,
     }

@@ -54,9 +54,11 @@ from uuid import UUID
 import aiosmtplib
 import msgspec
 
-from events.postgres import connect
+from events.backoff import NOTICE_RETRY, SENDER_RECONNECT
+from events.postgres.connection import connect
 from events.store import utc_now
-from projections.engine import COMMAND_TIMEOUT, CONNECT_TIMEOUT
+from events.supervise import Supervisor, sleep_unless
+from events.timeouts import CONNECT_TIMEOUT, WORKER_STATEMENT_TIMEOUT
 
 if TYPE_CHECKING:
     import asyncpg
@@ -67,13 +69,11 @@ __all__ = ["Claimed", "Mailer", "Smtp", "backoff", "compose"]
 
 _log = logging.getLogger(__name__)
 
-BACKOFF_FIRST = 30.0
-BACKOFF_MAX = 3600.0
 
-
-def backoff(attempts: int, first: float = BACKOFF_FIRST, cap: float = BACKOFF_MAX) -> float:
-    """Seconds before the next try after `attempts` failed ones: 30, 60, 120, ... at most 3600."""
-    return min(first * 2 ** max(attempts - 1, 0), cap)
+def backoff(attempts: int) -> float:
+    """Seconds before the next try after `attempts` failed ones: 30, 60, 120, ... at most 3600
+    (events/backoff.py `NOTICE_RETRY`)."""
+    return NOTICE_RETRY.delay(max(attempts, 1))
 
 
 class Smtp(msgspec.Struct, frozen=True, kw_only=True):
@@ -228,13 +228,13 @@ class Mailer:
             max_attempts,
         )
         self.sent = 0
-        self.failures = 0
+        self.supervisor = Supervisor(f"notice sender {self.name}", SENDER_RECONNECT, logger=_log)
 
     async def claim(self, conn: asyncpg.Connection) -> list[Claimed]:
         now = self.clock()
         rows = await conn.fetch(
             _CLAIM, self.name, now, self.batch_size, now + timedelta(seconds=self.lease),
-            timeout=COMMAND_TIMEOUT,
+            timeout=WORKER_STATEMENT_TIMEOUT,
         )  # fmt: skip
         return [Claimed(**dict(row)) for row in rows]
 
@@ -281,7 +281,7 @@ class Mailer:
             return 0
         # The window: accepted by the server, not yet marked (see the module's docstring).
         await conn.execute(
-            _SENT, notice.notice_id, self.clock(), notice.email, timeout=COMMAND_TIMEOUT
+            _SENT, notice.notice_id, self.clock(), notice.email, timeout=WORKER_STATEMENT_TIMEOUT
         )
         self.sent += 1
         return 1
@@ -295,31 +295,23 @@ class Mailer:
         _log.warning("notice %s to %s: %s", notice.notice_id, notice.manager_id, error)
         await conn.execute(
             _FAILED, notice.notice_id, self.name, retry_at, error, final, self.max_attempts,
-            timeout=COMMAND_TIMEOUT,
+            timeout=WORKER_STATEMENT_TIMEOUT,
         )  # fmt: skip
 
     async def run(self, stop: asyncio.Event) -> None:
         """Send what is due every `poll_interval` seconds until `stop`; any error (the
-        database gone, a bug) is logged and retried with a capped pause."""
-        while not stop.is_set():
-            try:
-                conn = await connect(
-                    self.dsn, timeout=CONNECT_TIMEOUT, command_timeout=COMMAND_TIMEOUT
-                )
-                try:
-                    while not stop.is_set():
-                        while await self.send_due(conn):
-                            pass
-                        self.failures = 0
-                        await _sleep_unless(stop, self.poll_interval)
-                finally:
-                    conn.terminate()
-            except Exception as exc:
-                self.failures += 1
-                _log.warning("notice sender %s: %s; retrying", self.name, exc)
-                await _sleep_unless(stop, min(0.5 * 2**self.failures, 30.0))
+        database gone, a bug) is logged and retried with a capped pause (events/supervise.py)."""
+        await self.supervisor.run(lambda: self._serve(stop), stop)
 
-
-async def _sleep_unless(stop: asyncio.Event, seconds: float) -> None:
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(stop.wait(), seconds)
+    async def _serve(self, stop: asyncio.Event) -> None:
+        conn = await connect(
+            self.dsn, timeout=CONNECT_TIMEOUT, command_timeout=WORKER_STATEMENT_TIMEOUT
+        )
+        try:
+            while not stop.is_set():
+                while await self.send_due(conn):
+                    pass
+                self.supervisor.working()
+                await sleep_unless(stop, self.poll_interval)
+        finally:
+            conn.terminate()

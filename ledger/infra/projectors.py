@@ -25,6 +25,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from events.store import utc_now
+from events.timeouts import SHUTDOWN_TIMEOUT
 from ledger.infra.reminders import running_notices
 from projections.engine import Projection, ProjectionRunner
 from projections.registry import all_projections
@@ -33,13 +34,10 @@ if TYPE_CHECKING:
     from ledger.settings import Settings
 
 __all__ = [
-    "SHUTDOWN_TIMEOUT",
     "ProjectorProcess",
     "running_deployment_tasks",
     "running_projectors",
 ]
-
-SHUTDOWN_TIMEOUT = 5.0
 
 _log = logging.getLogger(__name__)
 

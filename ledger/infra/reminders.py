@@ -32,13 +32,22 @@ from collections.abc import AsyncIterator, Callable
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from events.postgres import NOTIFY_CHANNEL, connect, fetch_head
+from events.backoff import REMINDER_RECONNECT
+from events.postgres.connection import connect
+from events.postgres.reads import NOTIFY_CHANNEL, fetch_head
 from events.store import utc_now
+from events.supervise import Supervisor
+from events.timeouts import (
+    CLOSE_TIMEOUT,
+    CONNECT_TIMEOUT,
+    SHUTDOWN_TIMEOUT,
+    WORKER_STATEMENT_TIMEOUT,
+)
 from ledger.domain.notices import REMINDER_DAYS, on_date
 from ledger.infra.mailer import Mailer, Smtp
 from projections.ceu import decode_record
 from projections.ceu_queries import programs
-from projections.engine import COMMAND_TIMEOUT, CONNECT_TIMEOUT, read_checkpoint
+from projections.engine import read_checkpoint
 from projections.notices import enqueue
 
 if TYPE_CHECKING:
@@ -76,7 +85,12 @@ async def remind(conn: asyncpg.Connection, today: date, at: datetime) -> int:
         added, after = 0, ""
         while True:
             rows = await conn.fetch(
-                _CANDIDATES, today, max(REMINDER_DAYS), after, PAGE, timeout=COMMAND_TIMEOUT
+                _CANDIDATES,
+                today,
+                max(REMINDER_DAYS),
+                after,
+                PAGE,
+                timeout=WORKER_STATEMENT_TIMEOUT,
             )
             notices = [n for row in rows for n in on_date(decode_record(row[1]), versions, today)]
             added += await enqueue(conn, notices, at)
@@ -97,7 +111,7 @@ class ReminderScheduler:
     ) -> None:
         self.dsn, self.clock, self.interval = dsn, clock, interval
         self.fallback, self.check = fallback, check
-        self.failures = 0
+        self.supervisor = Supervisor("reminders", REMINDER_RECONNECT, logger=_log)
         self.seen: int | None = None
         """The `ceu` read model's position at the last run."""
         self.projected = 0
@@ -117,7 +131,9 @@ class ReminderScheduler:
         """The one connection kept, listening on the store's channel (made again when lost)."""
         if self._conn is not None and not self._conn.is_closed():
             return self._conn
-        conn = await connect(self.dsn, timeout=CONNECT_TIMEOUT, command_timeout=COMMAND_TIMEOUT)
+        conn = await connect(
+            self.dsn, timeout=CONNECT_TIMEOUT, command_timeout=WORKER_STATEMENT_TIMEOUT
+        )
         try:
             conn.add_termination_listener(lambda _conn: self.wake.set())
             await conn.add_listener(NOTIFY_CHANNEL, self._announced)
@@ -137,7 +153,7 @@ class ReminderScheduler:
         conn, self._conn = self._conn, None
         if conn is not None:
             with contextlib.suppress(Exception):
-                await asyncio.shield(conn.close(timeout=1))
+                await asyncio.shield(conn.close(timeout=CLOSE_TIMEOUT))
             conn.terminate()
 
     async def run_once(self) -> int:
@@ -180,25 +196,36 @@ class ReminderScheduler:
     async def run(self, stop: asyncio.Event) -> None:
         """`run_once` now, every `interval` seconds, and whenever the `ceu` read model has
         moved on (looked at on each NOTIFY, and every `fallback` seconds), until `stop`;
-        errors are logged and retried sooner (at most a minute later)."""
+        errors are logged and retried sooner (events/supervise.py; at most a minute later,
+        never later than the next run was due)."""
+
+        async def wait(pause: float) -> None:
+            await _wait_any(stop, self.wake, min(self.interval, pause))
+
         try:
-            while not stop.is_set():
-                self.wake.clear()
-                try:
-                    added = await self.step()
-                    if added:
-                        _log.info("reminders: %d notices due", added)
-                    self.failures = 0
-                    pause = self.pause()
-                except Exception as exc:
-                    self.failures += 1
-                    self.last = -float("inf")
-                    await self.close()
-                    pause = min(self.interval, 0.5 * 2**self.failures, 60.0)
-                    _log.warning("reminders failed: %s; retrying in %.1f s", exc, pause)
-                await _wait_any(stop, self.wake, pause)
+            await self.supervisor.run(
+                lambda: self._serve(stop), stop, cleanup=self._failed, wait=wait
+            )
         finally:
             await self.close()
+
+    async def _serve(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            self.wake.clear()
+            added = await self.step()
+            if added:
+                _log.info("reminders: %d notices due", added)
+            self.supervisor.working()
+            await _wait_any(stop, self.wake, self.pause())
+
+    async def _failed(self) -> None:
+        """After an error: run as soon as it works again, on a fresh connection."""
+        self.last = -float("inf")
+        await self.close()
+
+    @property
+    def failures(self) -> int:
+        return self.supervisor.failures
 
 
 async def _wait_any(stop: asyncio.Event, wake: asyncio.Event, seconds: float) -> None:
@@ -233,7 +260,7 @@ async def running_notices(
         yield mailer
     finally:
         stop.set()
-        _, pending = await asyncio.wait(tasks, timeout=5.0)
+        _, pending = await asyncio.wait(tasks, timeout=SHUTDOWN_TIMEOUT)
         for task in pending:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)

@@ -18,6 +18,8 @@ import asyncio
 import contextlib
 from typing import TYPE_CHECKING
 
+from events.timeouts import REPLICA_PROBE_TIMEOUT
+
 if TYPE_CHECKING:
     import asyncpg
 
@@ -53,7 +55,9 @@ class Replica:
     async def check(self) -> bool:
         """Ask it its head once: up (and how far it has replayed), or down."""
         try:
-            head = await self.pool.fetchval("SELECT position FROM event_head", timeout=1)
+            head = await self.pool.fetchval(
+                "SELECT position FROM event_head", timeout=REPLICA_PROBE_TIMEOUT
+            )
         except Exception:
             self.failed()
         else:
@@ -89,7 +93,9 @@ class Replica:
         while self._waiters:
             # A replica that cannot answer is down: its waiters read the primary at once.
             try:
-                head = await self.pool.fetchval("SELECT position FROM event_head", timeout=1)
+                head = await self.pool.fetchval(
+                    "SELECT position FROM event_head", timeout=REPLICA_PROBE_TIMEOUT
+                )
                 self.replayed = max(self.replayed, int(head))
             except Exception:
                 self.failed()

@@ -17,7 +17,7 @@ from collections import OrderedDict
 from datetime import UTC
 from typing import TYPE_CHECKING
 
-from events.postgres import fetch_head
+from events.postgres.reads import fetch_head
 from ledger.access.policy import WHOLE, ManagerScope
 from ledger.commands.loaders import find_audit, find_completion
 from ledger.domain.assess import Assessment, assess

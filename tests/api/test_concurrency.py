@@ -18,7 +18,8 @@ import httpx
 import pytest
 
 from events.catalog import ActivityRegistered
-from events.postgres import PostgresEventStore, create_pool
+from events.postgres.connection import create_pool
+from events.postgres.store import PostgresEventStore
 from ledger.access.tokens import TokenStore
 from ledger.cli import SYSTEM
 from ledger.commands import Ledger, catalogue, managers

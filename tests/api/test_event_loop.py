@@ -25,7 +25,8 @@ import psutil
 import pytest
 
 from events.catalog import ActivityRegistered
-from events.postgres import PostgresEventStore, create_pool
+from events.postgres.connection import create_pool
+from events.postgres.store import PostgresEventStore
 from ledger.access.tokens import TokenStore
 from ledger.cli import SYSTEM
 from ledger.commands import Ledger, Posting, catalogue, managers

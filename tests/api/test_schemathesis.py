@@ -29,7 +29,8 @@ import uvicorn
 from hypothesis import strategies as st
 from schemathesis import GenerationMode, checks
 
-from events.postgres import PostgresEventStore, create_pool
+from events.postgres.connection import create_pool
+from events.postgres.store import PostgresEventStore
 from ledger.app.factory import create_app
 from ledger.cli import SYSTEM
 from ledger.commands import Ledger

@@ -1,4 +1,5 @@
-"""The event store contract: one suite, run against every adapter."""
+"""The event store contract: one suite, run against every adapter, and against the metered
+store (events/metered.py, as the API composes it) wrapping each of them."""
 
 from __future__ import annotations
 
@@ -8,11 +9,13 @@ from datetime import timedelta
 
 import pytest
 from msgspec.structs import replace
+from prometheus_client import CollectorRegistry, Counter
 
 from events.chain import GENESIS_HASH, verify
 from events.memory import InMemoryEventStore
+from events.metered import metered
 from events.observed import ObservedStore
-from events.postgres import PostgresEventStore
+from events.postgres.store import PostgresEventStore
 from events.store import AppendItem, ConcurrencyConflict, DuplicateEventId, EventStore
 from tests.builders import SteppingClock, fact, facts
 
@@ -22,14 +25,46 @@ def clock() -> SteppingClock:
     return SteppingClock()
 
 
-@pytest.fixture(params=["memory", "postgres", "observed postgres"])
+def _counter() -> Counter:
+    """A real Prometheus counter, in a registry of its own."""
+    return Counter("appended", "test", ["type"], registry=CollectorRegistry())
+
+
+@pytest.fixture(params=["memory", "postgres", "metered memory", "metered postgres"])
 def store(request: pytest.FixtureRequest, clock: SteppingClock) -> EventStore:
-    if request.param == "memory":
-        return InMemoryEventStore(clock=clock)
-    postgres = PostgresEventStore(request.getfixturevalue("pool"), clock=clock)
-    if request.param == "observed postgres":  # as the API composes it (ledger/app/app.py)
-        return ObservedStore(postgres, lambda items, outcomes: None)
-    return postgres
+    kind = request.param.removeprefix("metered ")
+    if kind == "memory":
+        inner: EventStore = InMemoryEventStore(clock=clock)
+    else:
+        inner = PostgresEventStore(request.getfixturevalue("pool"), clock=clock)
+    if request.param.startswith("metered"):  # as the API composes it (ledger/app/factory.py)
+        return metered(inner, _counter(), lambda items, outcomes: None)
+    return inner
+
+
+def _counted(counter: Counter) -> dict[str, float]:
+    return {
+        sample.labels["type"]: sample.value
+        for metric in counter.collect()
+        for sample in metric.samples
+        if sample.name.endswith("_total")
+    }
+
+
+async def test_a_metered_store_counts_each_newly_stored_event_by_type_once(store):
+    counter = _counter()
+    counted = metered(store, counter)
+    first = [fact("completion_recorded"), fact("fee_paid")]
+    await counted.append("manager-7", first, expected_version=0)
+    await counted.append("manager-7", first, expected_version=0)  # an exact retry: none
+    outcomes = await counted.append_many(
+        [AppendItem("manager-7", facts(1), 0), AppendItem("manager-8", facts(3), 0)]
+    )  # a conflict counts nothing, the other item its three
+
+    assert [type(o).__name__ for o in outcomes] == ["ConcurrencyConflict", "AppendResult"]
+    kinds = [e.type for e in await store.read_all()]
+    assert _counted(counter) == {t: kinds.count(t) for t in set(kinds)}
+    assert sum(_counted(counter).values()) == 5
 
 
 async def test_an_observer_is_told_of_each_append_with_its_outcomes(store, clock):

@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 
 from events.codec import Actor
-from events.postgres import PostgresEventStore, create_pool
+from events.postgres.connection import create_pool
+from events.postgres.store import PostgresEventStore
 from ledger.app.factory import create_app
 from ledger.commands import Context, Ledger
 from ledger.commands import managers as enrolment

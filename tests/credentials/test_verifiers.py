@@ -39,7 +39,8 @@ from jwcrypto import jws as jwcrypto_jws
 from openbadgeslib.ob3 import IdentityObject, Issuer, OB3VerificationError, OB3Verifier
 from openbadgeslib.ob3.status import check_credential_status, decode_encoded_list, set_indices
 
-from events.postgres import PostgresEventStore, create_pool
+from events.postgres.connection import create_pool
+from events.postgres.store import PostgresEventStore
 from ledger.access.tokens import TokenStore
 from ledger.cli import SYSTEM
 from ledger.commands import Ledger

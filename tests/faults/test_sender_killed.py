@@ -14,7 +14,8 @@ from datetime import UTC, date, datetime
 import asyncpg
 
 from events.codec import Actor
-from events.postgres import PostgresEventStore, connect
+from events.postgres.connection import connect
+from events.postgres.store import PostgresEventStore
 from ledger.commands import Context, Ledger
 from ledger.commands import managers as enrolment
 from ledger.domain.notices import Notice

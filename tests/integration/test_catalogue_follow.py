@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import asyncio
 
-from events.postgres import PostgresEventStore, create_pool
+from events.postgres.connection import create_pool
+from events.postgres.store import PostgresEventStore
 from ledger.cli import SYSTEM
 from ledger.commands import Ledger, catalogue
 from ledger.infra.notify import following_catalogue

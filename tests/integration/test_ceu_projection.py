@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 
 from events.catalog import ActivityRegistered
 from events.codec import Actor
-from events.postgres import PostgresEventStore, connect, create_pool
+from events.postgres.connection import connect, create_pool
+from events.postgres.store import PostgresEventStore
 from ledger.commands import (
     Context,
     Ledger,

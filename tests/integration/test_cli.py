@@ -8,7 +8,8 @@ from decimal import Decimal
 import asyncpg
 
 from events.catalog import ActivityRegistered
-from events.postgres import PostgresEventStore, create_pool
+from events.postgres.connection import create_pool
+from events.postgres.store import PostgresEventStore
 from ledger.access.tokens import hash_token
 from ledger.cli import SYSTEM
 from ledger.commands import Ledger, catalogue, managers

@@ -9,7 +9,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from events.postgres import connect
+from events.postgres.connection import connect
 from ledger.infra.migrations import MIGRATIONS_DIR, MigrationError, load_migrations, migrate
 
 

@@ -14,7 +14,8 @@ import pytest
 
 from events.catalog import ActivityRegistered
 from events.codec import Actor
-from events.postgres import PostgresEventStore, connect
+from events.postgres.connection import connect
+from events.postgres.store import PostgresEventStore
 from ledger.commands import Context, Ledger, Posting, audits, catalogue, completions, renewals
 from ledger.commands import managers as enrolment
 from ledger.domain.notices import Notice

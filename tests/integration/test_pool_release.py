@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncpg
 
-from events.postgres import create_pool
+from events.postgres.connection import create_pool
 from ledger.infra.limits import pool_options
 
 _LAST = "SELECT state, query FROM pg_stat_activity WHERE pid = $1"

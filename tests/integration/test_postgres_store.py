@@ -14,7 +14,9 @@ import msgspec
 import pytest
 
 from events.chain import verify
-from events.postgres import NOTIFY_CHANNEL, PostgresEventStore, connect, create_pool
+from events.postgres.connection import connect, create_pool
+from events.postgres.reads import NOTIFY_CHANNEL
+from events.postgres.store import PostgresEventStore
 from events.store import ConcurrencyConflict
 from tests.builders import fact, facts, run_cli
 

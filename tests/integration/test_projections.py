@@ -13,10 +13,11 @@ from asyncio.subprocess import PIPE
 import asyncpg
 import pytest
 
-from events.postgres import connect
+from events.postgres.connection import connect
+from events.timeouts import SHUTDOWN_TIMEOUT
 from ledger.cli import SYSTEM
 from ledger.commands import Ledger, catalogue
-from ledger.infra.projectors import SHUTDOWN_TIMEOUT, running_projectors
+from ledger.infra.projectors import running_projectors
 from projections.engine import _LOCK_CLASS, CheckpointMoved, ProjectionRunner, read_checkpoint
 from projections.streams import StreamSummaries
 from tests.builders import facts

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from events.catalog import ActivityRegistered
 from events.codec import Actor, decode
-from events.postgres import PostgresEventStore
+from events.postgres.store import PostgresEventStore
 from ledger.commands import Context, Ledger, Posted, Posting, catalogue, managers
 from ledger.commands.rosters import record_completions
 from ledger.commands.streams import manager_stream

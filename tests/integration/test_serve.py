@@ -21,7 +21,8 @@ import httpx
 import psutil
 from cryptography.fernet import Fernet
 
-from events.postgres import PostgresEventStore, connect, create_pool
+from events.postgres.connection import connect, create_pool
+from events.postgres.store import PostgresEventStore
 from ledger.cli import SYSTEM
 from ledger.commands import Ledger
 from ledger.commands.catalogue import ensure_default_programs

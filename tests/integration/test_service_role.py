@@ -11,7 +11,8 @@ from datetime import UTC, datetime
 import asyncpg
 import pytest
 
-from events.postgres import PostgresEventStore, create_pool
+from events.postgres.connection import create_pool
+from events.postgres.store import PostgresEventStore
 from ledger.infra.database import SERVICE_LOGIN, service_login
 from tests.api.conftest import running_app
 from tests.builders import SteppingClock, facts

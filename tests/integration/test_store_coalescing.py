@@ -9,7 +9,8 @@ import asyncpg
 import pytest
 
 from events.chain import verify
-from events.postgres import PostgresEventStore, create_pool
+from events.postgres.connection import create_pool
+from events.postgres.store import PostgresEventStore
 from events.store import ConcurrencyConflict, DuplicateEventId, NewEvent
 from tests.builders import fact, facts
 

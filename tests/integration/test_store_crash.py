@@ -16,7 +16,8 @@ from events.chain import verify
 # printing an event id only once its append has returned, i.e. after COMMIT.
 _WRITER = r"""
 import asyncio, sys, uuid
-from events.postgres import PostgresEventStore, create_pool
+from events.postgres.connection import create_pool
+from events.postgres.store import PostgresEventStore
 from events.store import NewEvent
 
 async def appender(store, n):

@@ -10,7 +10,8 @@ import asyncpg
 import pytest
 
 from events.chain import verify
-from events.postgres import PostgresEventStore, create_pool
+from events.postgres.connection import create_pool
+from events.postgres.store import PostgresEventStore
 from events.store import ConcurrencyConflict, DuplicateEventId
 from tests.builders import fact, facts
 

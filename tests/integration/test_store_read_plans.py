@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 
-from events.postgres import events_query
+from events.postgres.reads import events_query
 from tests.builders import facts
 
 _GENERIC = "SET plan_cache_mode = force_generic_plan"

@@ -19,7 +19,8 @@ import pytest
 import uvicorn
 from playwright.async_api import Browser, Page, async_playwright
 
-from events.postgres import PostgresEventStore, create_pool
+from events.postgres.connection import create_pool
+from events.postgres.store import PostgresEventStore
 from ledger.access.tokens import TokenStore
 from ledger.app.factory import create_app
 from ledger.cli import SYSTEM

@@ -12,7 +12,8 @@ from typing import Any
 from httpx import Response
 from litestar.testing import AsyncTestClient
 
-from events.postgres import PostgresEventStore, create_pool
+from events.postgres.connection import create_pool
+from events.postgres.store import PostgresEventStore
 from ledger.app.factory import create_app
 from ledger.cli import SYSTEM
 from ledger.commands import Ledger

@@ -10,6 +10,7 @@ from decimal import Decimal
 
 import pytest
 
+from events.backoff import CONFLICTS
 from events.catalog import ActivityRegistered
 from events.codec import Actor, decode
 from events.memory import InMemoryEventStore
@@ -150,7 +151,7 @@ async def test_a_caller_that_loses_every_round_to_another_process_gets_the_confl
         return [ConcurrencyConflict(s, v or 0, (v or 0) + 1) for s, _, v in items]
 
     monkeypatch.setattr(store, "append_many", always_behind)
-    ledger.writes._attempts, before = 3, ledger.writes.rounds
+    ledger.writes._backoff, before = CONFLICTS.with_(attempts=3), ledger.writes.rounds
     with pytest.raises(ConcurrencyConflict):
         await completions.record_completion(ledger, _provider(1), "tma", _posting(1))
     # The first round decided on the snapshot (a conflict there is no lost round), then 3.
