@@ -147,7 +147,7 @@ class StreamQueue:
         finally:
             del self._drains[manager_id]
 
-    async def _round(self, manager_id: str, jobs: list[_Job]) -> list[_Job]:
+    async def _round(self, manager_id: str, jobs: list[_Job]) -> list[_Job]:  # noqa: C901 (split by the commands change of issue 17)
         """Decide `jobs` on one load, append them in one call; the jobs to run again."""
         self.rounds += 1
         kept = self._managers.kept(manager_id)
