@@ -95,6 +95,8 @@ from events.store import (
 if TYPE_CHECKING:
     from uuid import UUID
 
+    from events.connections import Conn
+
 
 __all__ = [
     "NOTIFY_CHANNEL",
@@ -191,7 +193,7 @@ async def keep_session(conn: asyncpg.Connection) -> None:
     https://magicstack.github.io/asyncpg/current/api/index.html#asyncpg.pool.create_pool"""
 
 
-async def fetch_head(conn: asyncpg.Connection) -> Head:
+async def fetch_head(conn: Conn) -> Head:
     row = await conn.fetchrow("SELECT position, hash FROM event_head")
     assert row is not None, "event_head has its row from the first migration"
     return Head(position=row[0], hash=row[1])

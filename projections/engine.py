@@ -46,6 +46,7 @@ from events.postgres import NOTIFY_CHANNEL, connect, fetch_events, fetch_head
 if TYPE_CHECKING:
     from datetime import datetime
 
+    from events.connections import Conn
     from events.store import RecordedEvent
 
 __all__ = [
@@ -110,10 +111,11 @@ async def read_checkpoint(conn: asyncpg.Connection, name: str) -> Checkpoint:
     row = await conn.fetchrow(
         "SELECT position, rebuild_started_at FROM projection_checkpoints WHERE name = $1", name
     )
+    assert row is not None, "inserted just above"
     return Checkpoint(row[0], row[1])
 
 
-async def peek_checkpoint(conn: asyncpg.Connection, name: str) -> Checkpoint:
+async def peek_checkpoint(conn: Conn, name: str) -> Checkpoint:
     """The checkpoint as it is, without writing (a projection never run is at 0): what a read
     may ask on a read replica, where `read_checkpoint`'s INSERT is refused."""
     row = await conn.fetchrow(
@@ -284,7 +286,7 @@ class ProjectionRunner:
                     return
 
     def _backoff(self) -> float:
-        return min(BACKOFF_FIRST * 2 ** (self.failures - 1), BACKOFF_MAX)
+        return min(BACKOFF_FIRST * 2.0 ** (self.failures - 1), BACKOFF_MAX)
 
     def _failed(self, exc: Exception) -> None:
         self.failures += 1
