@@ -73,7 +73,7 @@ BACKOFF_MAX = 3600.0
 
 def backoff(attempts: int, first: float = BACKOFF_FIRST, cap: float = BACKOFF_MAX) -> float:
     """Seconds before the next try after `attempts` failed ones: 30, 60, 120, ... at most 3600."""
-    return min(first * 2 ** max(attempts - 1, 0), cap)
+    return min(first * 2.0 ** max(attempts - 1, 0), cap)
 
 
 class Smtp(msgspec.Struct, frozen=True, kw_only=True):

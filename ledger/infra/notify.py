@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import asyncpg
 
@@ -24,6 +24,7 @@ from events.postgres import TYPES_CHANNEL, connect, fetch_head
 from ledger.infra.logs import Outage
 
 if TYPE_CHECKING:
+    from events.connections import Conn
     from ledger.commands.loaders import Catalogue
 
 __all__ = ["following_catalogue"]
@@ -37,8 +38,8 @@ async def _listen(conn: asyncpg.Connection, catalogue: Catalogue) -> None:
     """Announce every catalogue event's position until the connection is lost."""
     lost = asyncio.Event()
 
-    def announced(_conn: Any, _pid: int, _channel: str, payload: str) -> None:
-        position, *types = payload.split(" ")
+    def announced(_conn: Conn, _pid: int, _channel: str, payload: object) -> None:
+        position, *types = str(payload).split(" ")
         catalogue.stored(int(position), types)
 
     conn.add_termination_listener(lambda _conn: lost.set())
