@@ -319,40 +319,48 @@ def _frame(raw: str) -> str:
     return f"{package}:{module}.{name}" if "site-packages" in where else f"{module}.{name}"
 
 
-async def bench(dsn: str) -> None:
-    args = parse_args()
-    # `serve` would apply migrations and defaults itself; doing it here first keeps timing clean.
-    async with migrated_dsn(Settings(database_url=Secret(dsn))):
-        token = await _set_up(dsn, 2 * args.managers)  # m-0.. separate, m-{managers}.. inline
-    env = {
-        **os.environ,
-        "DATABASE_URL": dsn,
-        "LEDGER_POOL_SIZE": "20",
-        "LEDGER_ADMIN_TOKEN": "bench-admin",
-        "LEDGER_LOG_LEVEL": "warning",
-        # What `serve` requires outside --demo (SPEC 6).
-        "LEDGER_PUBLIC_URL": "http://127.0.0.1",
-        "LEDGER_SESSION_SECRET": secrets.token_urlsafe(48),
-        "LEDGER_KEY_ENCRYPTION_KEY": Fernet.generate_key().decode(),
-    }
-    ledger_port, bare_port = _free_port(), _free_port()
-    serve = [sys.executable, "-m", "ledger.cli", "serve", "--log-level", "warning"]
-    ledger_server = _start([*serve, "--port", str(ledger_port)], env, ledger_port)
-    uvicorn = [sys.executable, "-m", "uvicorn", "bench.bare_app:app", "--port", str(bare_port)]
-    bare_server = _start([*uvicorn, "--log-level", "warning", "--no-access-log"], env, bare_port)
-    print(
-        f"ledger pid {ledger_server.pid} (one API process, projector process beside it),"
-        f" bare pid {bare_server.pid}",
-        flush=True,
-    )
-    postings = Postings()
-    n, c, m = args.requests, args.connections, args.managers
-    spread = [f"m-{i % m}" for i in range(n)]
-    bare = Target(bare_port)
+Cases = dict[str, Callable[[], Awaitable[Measured]]]
+Best = dict[str, tuple[float, list[float]]]
 
-    def cases(port: int, first: int = 0) -> dict[str, Callable[[], Awaitable[Measured]]]:
+
+class _Run:
+    """One run of the bench: the servers' command lines and environment, the bare app, the
+    postings, and the loads on each."""
+
+    def __init__(self, args: argparse.Namespace, dsn: str, token: str, bare_port: int) -> None:
+        self.args, self.token = args, token
+        self.env = {
+            **os.environ,
+            "DATABASE_URL": dsn,
+            "LEDGER_POOL_SIZE": "20",
+            "LEDGER_ADMIN_TOKEN": "bench-admin",
+            "LEDGER_LOG_LEVEL": "warning",
+            # What `serve` requires outside --demo (SPEC 6).
+            "LEDGER_PUBLIC_URL": "http://127.0.0.1",
+            "LEDGER_SESSION_SECRET": secrets.token_urlsafe(48),
+            "LEDGER_KEY_ENCRYPTION_KEY": Fernet.generate_key().decode(),
+        }
+        self.serve = [sys.executable, "-m", "ledger.cli", "serve", "--log-level", "warning"]
+        self.postings = Postings()
+        self.n, self.c, self.m = args.requests, args.connections, args.managers
+        self.spread = [f"m-{i % self.m}" for i in range(self.n)]
+        self.bare = Target(bare_port)
+
+    def start(self, port: int, *options: str) -> subprocess.Popen[bytes]:
+        return _start([*self.serve, "--port", str(port), *options], self.env, port)
+
+    async def warm(self, port: int) -> None:
+        """200 postings first, so the timed runs start on a warm server."""
+        await Target(port, self.token).run(
+            [self.postings.post(x) for x in self.spread[:200]], self.c
+        )
+
+    def cases(self, port: int, first: int = 0) -> Cases:
         """The loads on the server at `port`; POST and status on managers m-first...."""
-        ledger, admin = Target(port, token), Target(port, "bench-admin")
+        ledger, admin = Target(port, self.token), Target(port, "bench-admin")
+        n, c, m, postings, spread, hot_n = (
+            self.n, self.c, self.m, self.postings, self.spread, self.args.hot
+        )  # fmt: skip
         mine = [f"m-{first + i % m}" for i in range(n)]
 
         async def post() -> Measured:
@@ -362,10 +370,10 @@ async def bench(dsn: str) -> None:
             return await admin.run([("GET", f"/v1/managers/{x}/status", b"") for x in mine], c)
 
         async def hot() -> Measured:
-            return await ledger.run([postings.post("hot") for _ in range(args.hot)], 16)
+            return await ledger.run([postings.post("hot") for _ in range(hot_n)], 16)
 
         async def spread16() -> Measured:
-            return await ledger.run([postings.post(spread[i]) for i in range(args.hot)], 16)
+            return await ledger.run([postings.post(spread[i]) for i in range(hot_n)], 16)
 
         async def roster(concurrency: int) -> Measured:
             bodies = [
@@ -381,61 +389,35 @@ async def bench(dsn: str) -> None:
             "roster1": lambda: roster(1), "roster2": lambda: roster(2),
         }  # fmt: skip
 
-    async def insert() -> Measured:
-        body = msgspec.json.encode(postings.body("bare"))
-        return await bare.run([("POST", "/bare", body)] * n, c)
+    async def insert(self) -> Measured:
+        body = msgspec.json.encode(self.postings.body("bare"))
+        return await self.bare.run([("POST", "/bare", body)] * self.n, self.c)
 
-    async def select() -> Measured:
-        return await bare.run([("GET", f"/bare/{1 + i % 200}", b"") for i in range(n)], c)
+    async def select(self) -> Measured:
+        return await self.bare.run(
+            [("GET", f"/bare/{1 + i % 200}", b"") for i in range(self.n)], self.c
+        )
 
-    async def post_and_status(
-        label: str, loads: dict[str, Callable[[], Awaitable[Measured]]]
-    ) -> tuple[dict[str, tuple[float, list[float]]], dict[str, tuple[float, list[float]]]]:
-        posts = await _best(args.rounds, {"ledger": loads["post"], "bare": insert})
+    async def post_and_status(self, label: str, loads: Cases) -> tuple[Best, Best]:
+        rounds = self.args.rounds
+        posts = await _best(rounds, {"ledger": loads["post"], "bare": self.insert})
         _row(f"POST{label}", posts["ledger"], posts["bare"], ("ledger", "bare insert"), ">= 0.5")
-        reads = await _best(args.rounds, {"ledger": loads["status"], "bare": select}, (200,))
+        reads = await _best(rounds, {"ledger": loads["status"], "bare": self.select}, (200,))
         _row(f"GET status{label}", reads["ledger"], reads["bare"], ("ledger", "bare select"),
              ">= 0.6")  # fmt: skip
         return posts, reads
 
-    async def projector_rows() -> None:
+    async def projector_rows(self) -> None:
         """POST and GET status with the projector in its own process (`serve`) and inline
         (`serve --projectors inline`), each mode on a server of its own started afresh each
         round (modes alternating in order), each figure against the bare app right after it:
         a machine shared with other work drifts, so only ratios taken side by side count."""
         ratios: dict[str, dict[str, list[float]]] = {}
-        print(f"\nprojector in its own process vs inline, {args.rounds} rounds", flush=True)
-        for round_ in range(args.rounds):
+        print(f"\nprojector in its own process vs inline, {self.args.rounds} rounds", flush=True)
+        for round_ in range(self.args.rounds):
             modes = ["process", "inline"] if round_ % 2 == 0 else ["inline", "process"]
             for mode in modes:
-                port = _free_port()
-                server = _start([*serve, "--port", str(port), "--projectors", mode], env, port)
-                try:
-                    # Managers of their own per mode: a status costs more as completions grow.
-                    loads = cases(port, first=m if mode == "inline" else 0)
-                    await Target(port, token).run([postings.post(x) for x in spread[:200]], c)
-                    await _settled(port)
-                    mine = ratios.setdefault(mode, {"POST": [], "GET status": []})
-                    for what, ours, theirs in (
-                        ("POST", loads["post"], insert), ("GET status", loads["status"], select)
-                    ):  # fmt: skip
-                        api, beside = _cpu(server)
-                        rate, latencies, statuses = await ours()
-                        api_after, beside_after = _cpu(server)
-                        if set(statuses) - {200, 201}:
-                            raise SystemExit(f"{mode} {what}: unexpected statuses {statuses}")
-                        bare_rate, _, _ = await theirs()
-                        mine[what].append(rate / bare_rate)
-                        per = 1000 / len(latencies)  # CPU ms per request
-                        print(
-                            f"  round {round_ + 1} {mode:<8} {what:<10} ledger {rate:>7,.0f}/s"
-                            f"  bare {bare_rate:>7,.0f}/s  ratio {rate / bare_rate:.2f}"
-                            f"   CPU ms/request: API process {per * (api_after - api):.2f},"
-                            f" projector process {per * (beside_after - beside):.2f}",
-                            flush=True,
-                        )
-                finally:
-                    _stop(server)
+                await self._projector_round(round_, mode, ratios.setdefault(mode, {}))
         for what, goal in (("POST", ">= 0.5"), ("GET status", ">= 0.6")):
             separate, inline = ratios["process"][what], ratios["inline"][what]
             print(
@@ -444,42 +426,102 @@ async def bench(dsn: str) -> None:
                 flush=True,
             )
 
-    try:
-        one = cases(ledger_port)
-        await Target(ledger_port, token).run([postings.post(x) for x in spread[:200]], c)
-        await bare.run([("POST", "/bare", b"{}")] * 200, c)
-        print(f"\n{c} connections, best of {args.rounds}; ratio = ledger / bare\n", flush=True)
-        if args.projector_rows:
-            _stop(ledger_server)
-            await projector_rows()
-            return
-        posts, reads = await post_and_status("", one)
-        hot = await _best(args.rounds, {"hot": one["hot"], "spread": one["spread"]})
+    async def _projector_round(self, round_: int, mode: str, mine: dict[str, list[float]]) -> None:
+        """One mode's POST and GET status on a server started afresh; their ratios to bare
+        are appended to `mine`."""
+        port = _free_port()
+        server = self.start(port, "--projectors", mode)
+        try:
+            # Managers of their own per mode: a status costs more as completions grow.
+            loads = self.cases(port, first=self.m if mode == "inline" else 0)
+            await self.warm(port)
+            await _settled(port)
+            for what, ours, theirs in (
+                ("POST", loads["post"], self.insert), ("GET status", loads["status"], self.select)
+            ):  # fmt: skip
+                api, beside = _cpu(server)
+                rate, latencies, statuses = await ours()
+                api_after, beside_after = _cpu(server)
+                if set(statuses) - {200, 201}:
+                    raise SystemExit(f"{mode} {what}: unexpected statuses {statuses}")
+                bare_rate, _, _ = await theirs()
+                mine.setdefault(what, []).append(rate / bare_rate)
+                per = 1000 / len(latencies)  # CPU ms per request
+                print(
+                    f"  round {round_ + 1} {mode:<8} {what:<10} ledger {rate:>7,.0f}/s"
+                    f"  bare {bare_rate:>7,.0f}/s  ratio {rate / bare_rate:.2f}"
+                    f"   CPU ms/request: API process {per * (api_after - api):.2f},"
+                    f" projector process {per * (beside_after - beside):.2f}",
+                    flush=True,
+                )
+        finally:
+            _stop(server)
+
+    async def one_worker_rows(
+        self, server: subprocess.Popen[bytes], port: int
+    ) -> tuple[Best, Best]:
+        """POST, GET status, 16 writers on one manager and rosters on the one-worker server."""
+        one = self.cases(port)
+        posts, reads = await self.post_and_status("", one)
+        hot = await _best(self.args.rounds, {"hot": one["hot"], "spread": one["spread"]})
         _row("16 writers, 1 manager", hot["hot"], hot["spread"], ("one", "spread"), ">= 0.5")
         for concurrency in (1, 2):
-            best = await _best(args.rounds, {"roster": one[f"roster{concurrency}"]}, (200,))
+            best = await _best(self.args.rounds, {"roster": one[f"roster{concurrency}"]}, (200,))
             rate, latencies = best["roster"]
             print(
                 f"roster of 1,000 x{concurrency}       {rate:>8,.0f} completions/s "
                 f"({_latency(latencies)} per roster)  (goal >= 20,000/s)",
                 flush=True,
             )
-        if args.profile:
-            await _profile(ledger_server.pid, args.profile, one["post"])
-        _stop(ledger_server)
-        await projector_rows()
-        two_port = _free_port()
-        two = _start([*serve, "--port", str(two_port), "--workers", "2"], env, two_port)
+        if self.args.profile:
+            await _profile(server.pid, self.args.profile, one["post"])
+        return posts, reads
+
+    async def two_worker_rows(self, posts: Best, reads: Best) -> None:
+        """POST and GET status on `serve --workers 2`, against the one-worker figures."""
+        port = _free_port()
+        two = self.start(port, "--workers", "2")
         try:
             await asyncio.sleep(2)  # both workers up
-            two_cases = cases(two_port)
-            await Target(two_port, token).run([postings.post(x) for x in spread[:200]], c)
-            posts2 = await _best(args.rounds, {"two": two_cases["post"]})
+            two_cases = self.cases(port)
+            await self.warm(port)
+            posts2 = await _best(self.args.rounds, {"two": two_cases["post"]})
             _row("POST, 2 vs 1 worker", posts2["two"], posts["ledger"], ("2 workers", "1"), "")
-            reads2 = await _best(args.rounds, {"two": two_cases["status"]}, (200,))
+            reads2 = await _best(self.args.rounds, {"two": two_cases["status"]}, (200,))
             _row("GET status, 2 vs 1", reads2["two"], reads["ledger"], ("2 workers", "1"), "")
         finally:
             _stop(two)
+
+
+async def bench(dsn: str) -> None:
+    args = parse_args()
+    # `serve` would apply migrations and defaults itself; doing it here first keeps timing clean.
+    async with migrated_dsn(Settings(database_url=Secret(dsn))):
+        token = await _set_up(dsn, 2 * args.managers)  # m-0.. separate, m-{managers}.. inline
+    ledger_port, bare_port = _free_port(), _free_port()
+    run = _Run(args, dsn, token, bare_port)
+    ledger_server = run.start(ledger_port)
+    uvicorn = [sys.executable, "-m", "uvicorn", "bench.bare_app:app", "--port", str(bare_port)]
+    bare_server = _start(
+        [*uvicorn, "--log-level", "warning", "--no-access-log"], run.env, bare_port
+    )
+    print(
+        f"ledger pid {ledger_server.pid} (one API process, projector process beside it),"
+        f" bare pid {bare_server.pid}",
+        flush=True,
+    )
+    try:
+        await run.warm(ledger_port)
+        await run.bare.run([("POST", "/bare", b"{}")] * 200, run.c)
+        print(f"\n{run.c} connections, best of {args.rounds}; ratio = ledger / bare\n", flush=True)
+        if args.projector_rows:
+            _stop(ledger_server)
+            await run.projector_rows()
+            return
+        posts, reads = await run.one_worker_rows(ledger_server, ledger_port)
+        _stop(ledger_server)
+        await run.projector_rows()
+        await run.two_worker_rows(posts, reads)
     finally:
         for process in (ledger_server, bare_server):
             if process.poll() is None:

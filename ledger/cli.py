@@ -23,7 +23,7 @@ import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Never
 
 import asyncpg
 import msgspec
@@ -188,7 +188,7 @@ async def cmd_rebuild(settings: Settings, args: argparse.Namespace) -> int:
             )
             with tqdm(desc=projection.name, unit="ev", file=sys.stderr) as bar:
 
-                def progress(done: int, total: int, bar: tqdm = bar) -> None:
+                def progress(done: int, total: int, bar: tqdm[Never] = bar) -> None:
                     bar.total = total
                     bar.update(done - bar.n)
 
@@ -435,7 +435,7 @@ async def cmd_export_renewals(settings: Settings, args: argparse.Namespace) -> i
     return 0
 
 
-def _bar(desc: str, unit: str, scale: int = 1) -> tuple[tqdm, Callable[[int, int], None]]:
+def _bar(desc: str, unit: str, scale: int = 1) -> tuple[tqdm[Never], Callable[[int, int], None]]:
     bar = tqdm(desc=desc, unit=unit, file=sys.stderr, unit_scale=scale > 1)
 
     def progress(done: int, total: int) -> None:

@@ -82,7 +82,9 @@ class _Manager(NamedTuple):
 
 
 def _managers(today: date) -> list[_Manager]:
-    months = lambda n, days=0: add_months(today, -n) - timedelta(days=days)  # noqa: E731
+    def months(n: int, days: int = 0) -> date:
+        return add_months(today, -n) - timedelta(days=days)
+
     return [
         _Manager("pat-ready", "Pat Rivera", "CMM", months(23),
                  [("tma-revenue-cycle", 200, "12"), ("tma-compliance", 30, "12")], paid=True),

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import msgspec
+import msgspec.structs
 
 from ledger.infra.migrations import MIGRATIONS_DIR
 
@@ -92,60 +93,81 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """The settings of `environ` (the process's environment by default): each variable of
+        `_FROM_ENV` that is set and not blank, read by its parser; the rest keep defaults."""
         env = os.environ if environ is None else environ
-
-        def get(name: str) -> str | None:
-            value = env.get(name, "").strip()
-            return value or None
-
         fields: dict[str, object] = {}
-        if url := get("DATABASE_URL"):
-            fields["database_url"] = Secret(url)
-        if replicas := get("DATABASE_REPLICA_URLS"):
-            fields["database_replica_urls"] = tuple(
-                Secret(url) for url in replicas.replace(",", " ").split()
-            )
-        if token := get("LEDGER_ADMIN_TOKEN"):
-            fields["admin_token"] = Secret(token)
-        if secret := get("LEDGER_SESSION_SECRET"):
-            if len(secret) < 32:
-                raise ValueError("LEDGER_SESSION_SECRET must be at least 32 characters")
-            fields["session_secret"] = Secret(secret)
-        if password := get("LEDGER_SMTP_PASSWORD"):
-            fields["smtp_password"] = Secret(password)
-        if kek := get("LEDGER_KEY_ENCRYPTION_KEY"):
-            fields["key_encryption_key"] = Secret(kek)
-        if public_url := get("LEDGER_PUBLIC_URL"):
-            if not _PUBLIC_URL.fullmatch(public_url):
-                raise ValueError(
-                    f"LEDGER_PUBLIC_URL={public_url!r} is not an http(s) address such as"
-                    " https://ceu.example.org"
-                )
-            fields["public_url"] = public_url.rstrip("/")
-        for name, key in (
-            ("data_dir", "LEDGER_DATA_DIR"),
-            ("migrations_dir", "LEDGER_MIGRATIONS_DIR"),
-        ):
-            if (path := get(key)) is not None:
-                fields[name] = Path(path)
-        for name, key, cast in (
-            ("host", "LEDGER_HOST", str),
-            ("port", "LEDGER_PORT", int),
-            ("poll_interval", "LEDGER_POLL_INTERVAL", float),
-            ("pool_size", "LEDGER_POOL_SIZE", int),
-            ("smtp_host", "LEDGER_SMTP_HOST", str),
-            ("smtp_port", "LEDGER_SMTP_PORT", int),
-            ("smtp_user", "LEDGER_SMTP_USER", str),
-            ("smtp_from", "LEDGER_SMTP_FROM", str),
-        ):
-            if (raw := get(key)) is not None:
-                try:
-                    fields[name] = cast(raw)
-                except ValueError as exc:
-                    raise ValueError(f"{key}={raw!r} is not a valid {cast.__name__}") from exc
-        if (level := get("LEDGER_LOG_LEVEL")) is not None:
-            if level.lower() not in LOG_LEVELS:
-                known = ", ".join(LOG_LEVELS)
-                raise ValueError(f"LEDGER_LOG_LEVEL={level!r} is not one of {known}")
-            fields["log_level"] = level.lower()
-        return cls(**fields)  # type: ignore[arg-type]
+        for name, key, parse in _FROM_ENV:
+            if raw := env.get(key, "").strip():
+                fields[name] = parse(key, raw)
+        return msgspec.structs.replace(cls(), **fields)
+
+
+_Parse = Callable[[str, str], object]
+"""Reads one variable's value (its name, for the error message, and its stripped text)."""
+
+
+def _secret(key: str, raw: str) -> Secret:
+    return Secret(raw)
+
+
+def _secrets(key: str, raw: str) -> tuple[Secret, ...]:
+    return tuple(Secret(value) for value in raw.replace(",", " ").split())
+
+
+def _session_secret(key: str, raw: str) -> Secret:
+    if len(raw) < 32:
+        raise ValueError(f"{key} must be at least 32 characters")
+    return Secret(raw)
+
+
+def _public_url(key: str, raw: str) -> str:
+    if not _PUBLIC_URL.fullmatch(raw):
+        raise ValueError(f"{key}={raw!r} is not an http(s) address such as https://ceu.example.org")
+    return raw.rstrip("/")
+
+
+def _path(key: str, raw: str) -> Path:
+    return Path(raw)
+
+
+def _log_level(key: str, raw: str) -> str:
+    if raw.lower() not in LOG_LEVELS:
+        raise ValueError(f"{key}={raw!r} is not one of {', '.join(LOG_LEVELS)}")
+    return raw.lower()
+
+
+def _typed(cast: Callable[[str], object]) -> _Parse:
+    """A parser by `cast` (str, int, float) whose error names the variable and its value."""
+
+    def parse(key: str, raw: str) -> object:
+        try:
+            return cast(raw)
+        except ValueError as exc:
+            raise ValueError(f"{key}={raw!r} is not a valid {cast.__name__}") from exc
+
+    return parse
+
+
+_FROM_ENV: tuple[tuple[str, str, _Parse], ...] = (
+    ("database_url", "DATABASE_URL", _secret),
+    ("database_replica_urls", "DATABASE_REPLICA_URLS", _secrets),
+    ("data_dir", "LEDGER_DATA_DIR", _path),
+    ("host", "LEDGER_HOST", _typed(str)),
+    ("port", "LEDGER_PORT", _typed(int)),
+    ("migrations_dir", "LEDGER_MIGRATIONS_DIR", _path),
+    ("admin_token", "LEDGER_ADMIN_TOKEN", _secret),
+    ("session_secret", "LEDGER_SESSION_SECRET", _session_secret),
+    ("poll_interval", "LEDGER_POLL_INTERVAL", _typed(float)),
+    ("pool_size", "LEDGER_POOL_SIZE", _typed(int)),
+    ("log_level", "LEDGER_LOG_LEVEL", _log_level),
+    ("smtp_host", "LEDGER_SMTP_HOST", _typed(str)),
+    ("smtp_port", "LEDGER_SMTP_PORT", _typed(int)),
+    ("smtp_user", "LEDGER_SMTP_USER", _typed(str)),
+    ("smtp_password", "LEDGER_SMTP_PASSWORD", _secret),
+    ("smtp_from", "LEDGER_SMTP_FROM", _typed(str)),
+    ("key_encryption_key", "LEDGER_KEY_ENCRYPTION_KEY", _secret),
+    ("public_url", "LEDGER_PUBLIC_URL", _public_url),
+)
+"""Each setting read from the environment: its field, its variable, its parser (in the order
+of the fields)."""

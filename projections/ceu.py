@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     import asyncpg
 
     from events.catalog import Rules
+    from events.connections import Conn
     from events.store import RecordedEvent
     from ledger.domain.cycles import Cycle
     from ledger.domain.record import Certification
@@ -125,7 +126,7 @@ class CeuProjection:
     """Every type: nearly every event is one this projection folds, and reading the log
     whole costs the database a third of what reading it type by type does; the few it does
     not need are skipped below, before decoding."""
-    tables = (
+    tables: tuple[str, ...] = (
         "ceu_programs",
         "ceu_managers",
         "ceu_certifications",
@@ -212,7 +213,7 @@ async def _with_corrected(
     return {m: replace(r, completions=found[m]) if m in found else r for m, r in heads.items()}
 
 
-async def load_records(conn: asyncpg.Connection, ids: list[str]) -> dict[str, ManagerRecord]:
+async def load_records(conn: Conn, ids: list[str]) -> dict[str, ManagerRecord]:
     """The managers' records as the read model holds them, completions included."""
     heads = await _heads(conn, ids)
     found = await _completions(conn, "manager_id = ANY($1::text[])", list(heads))
@@ -226,9 +227,7 @@ FROM ceu_postings WHERE {} ORDER BY position
 """
 
 
-async def _completions(
-    conn: asyncpg.Connection, where: str, arg: list[Any]
-) -> dict[str, dict[UUID, Completion]]:
+async def _completions(conn: Conn, where: str, arg: list[Any]) -> dict[str, dict[UUID, Completion]]:
     """Completions from their rows of `ceu_postings`, by manager, in the order posted."""
     found: dict[str, dict[UUID, Completion]] = {}
     for row in await conn.fetch(_COMPLETIONS.format(where), arg, timeout=_TIMEOUT):
@@ -241,14 +240,14 @@ async def _completions(
     return found
 
 
-async def _programs(conn: asyncpg.Connection) -> dict[str, Program]:
+async def _programs(conn: Conn) -> dict[str, Program]:
     return {
         row[0]: decode_program(row[1])
         for row in await conn.fetch("SELECT code, program FROM ceu_programs", timeout=_TIMEOUT)
     }
 
 
-async def _heads(conn: asyncpg.Connection, ids: list[str]) -> dict[str, ManagerRecord]:
+async def _heads(conn: Conn, ids: list[str]) -> dict[str, ManagerRecord]:
     """The managers' rows: their records without completions."""
     rows = await conn.fetch(
         "SELECT manager_id, record FROM ceu_managers WHERE manager_id = ANY($1::text[])",

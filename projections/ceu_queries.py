@@ -14,8 +14,7 @@ from events.catalog import AuditSampleDrawn
 from projections.ceu import decode_program, load_records
 
 if TYPE_CHECKING:
-    import asyncpg
-
+    from events.connections import Conn
     from ledger.domain.catalogue import Program
     from ledger.domain.record import ManagerRecord
 
@@ -102,12 +101,12 @@ class PostingRow(msgspec.Struct, frozen=True, kw_only=True):
     amended: bool
 
 
-async def programs(conn: asyncpg.Connection) -> dict[str, Program]:
+async def programs(conn: Conn) -> dict[str, Program]:
     rows = await conn.fetch("SELECT code, program FROM ceu_programs ORDER BY code")
     return {row[0]: decode_program(row[1]) for row in rows}
 
 
-async def manager_record(conn: asyncpg.Connection, manager_id: str) -> ManagerRecord | None:
+async def manager_record(conn: Conn, manager_id: str) -> ManagerRecord | None:
     return (await load_records(conn, [manager_id])).get(manager_id)
 
 
@@ -124,7 +123,7 @@ ORDER BY cycle_ends_on, filed_at, renewal_id
 
 
 async def renewal_register(
-    conn: asyncpg.Connection,
+    conn: Conn,
     program: str,
     *,
     state: str | None = None,
@@ -136,7 +135,7 @@ async def renewal_register(
 
 
 async def due_certifications(
-    conn: asyncpg.Connection, program: str, *, today: date, within_days: int
+    conn: Conn, program: str, *, today: date, within_days: int
 ) -> list[DueCertification]:
     """Certifications whose open cycle's deadline falls within `within_days` of `today`,
     including those already past it but still in grace; not revoked, not lapsed."""
@@ -153,7 +152,7 @@ async def due_certifications(
 
 
 async def audit_population(
-    conn: asyncpg.Connection, program: str, filed_from: date, filed_to: date
+    conn: Conn, program: str, filed_from: date, filed_to: date
 ) -> list[UUID]:
     """Renewals of `program` filed `filed_from`..`filed_to` (UTC days, inclusive), not denied."""
     rows = await conn.fetch(
@@ -166,9 +165,7 @@ async def audit_population(
     return [row[0] for row in rows]
 
 
-async def audit(
-    conn: asyncpg.Connection, audit_id: UUID
-) -> tuple[AuditSampleDrawn, list[Finding]] | None:
+async def audit(conn: Conn, audit_id: UUID) -> tuple[AuditSampleDrawn, list[Finding]] | None:
     raw = await conn.fetchval("SELECT drawn FROM ceu_audits WHERE audit_id = $1", audit_id)
     if raw is None:
         return None
@@ -180,7 +177,7 @@ async def audit(
     return _decode_drawn(raw), [Finding(**dict(row)) for row in rows]
 
 
-async def audits(conn: asyncpg.Connection, program: str) -> list[AuditSampleDrawn]:
+async def audits(conn: Conn, program: str) -> list[AuditSampleDrawn]:
     """The program's audit draws, newest first."""
     rows = await conn.fetch(
         "SELECT drawn FROM ceu_audits WHERE program = $1 ORDER BY drawn_at DESC, audit_id", program
@@ -188,7 +185,7 @@ async def audits(conn: asyncpg.Connection, program: str) -> list[AuditSampleDraw
     return [_decode_drawn(row[0]) for row in rows]
 
 
-async def findings(conn: asyncpg.Connection, audit_id: UUID) -> list[Finding]:
+async def findings(conn: Conn, audit_id: UUID) -> list[Finding]:
     rows = await conn.fetch(
         "SELECT renewal_id, manager_id, outcome, note, recorded_at FROM ceu_findings"
         " WHERE audit_id = $1 ORDER BY recorded_at, renewal_id",
@@ -232,7 +229,7 @@ def _like(q: str) -> str:
 
 
 async def managers(
-    conn: asyncpg.Connection,
+    conn: Conn,
     *,
     program: str | None,
     q: str | None,
@@ -260,7 +257,7 @@ async def managers(
 
 
 async def postings(
-    conn: asyncpg.Connection, provider_id: str, *, manager_id: str | None, after: int, limit: int
+    conn: Conn, provider_id: str, *, manager_id: str | None, after: int, limit: int
 ) -> list[PostingRow]:
     rows = await conn.fetch(
         "SELECT completion_id AS id, external_id, manager_id, activity_id, activity_title,"

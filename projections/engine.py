@@ -49,6 +49,7 @@ from events.timeouts import BATCH_TIMEOUT, CLOSE_TIMEOUT, CONNECT_TIMEOUT, WORKE
 if TYPE_CHECKING:
     from datetime import datetime
 
+    from events.connections import Conn
     from events.store import RecordedEvent
 
 __all__ = [
@@ -97,10 +98,11 @@ async def read_checkpoint(conn: asyncpg.Connection, name: str) -> Checkpoint:
     row = await conn.fetchrow(
         "SELECT position, rebuild_started_at FROM projection_checkpoints WHERE name = $1", name
     )
+    assert row is not None, "inserted just above"
     return Checkpoint(row[0], row[1])
 
 
-async def peek_checkpoint(conn: asyncpg.Connection, name: str) -> Checkpoint:
+async def peek_checkpoint(conn: Conn, name: str) -> Checkpoint:
     """The checkpoint as it is, without writing (a projection never run is at 0): what a read
     may ask on a read replica, where `read_checkpoint`'s INSERT is refused."""
     row = await conn.fetchrow(

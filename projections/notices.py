@@ -31,6 +31,8 @@ if TYPE_CHECKING:
 
     import asyncpg
 
+    from events.connections import Conn
+
 __all__ = ["NoticeProjection", "NoticeRow", "enqueue", "manager_notices"]
 
 _ENQUEUE = """
@@ -113,7 +115,7 @@ class NoticeRow(msgspec.Struct, frozen=True, kw_only=True):
     sent_at: datetime | None
 
 
-async def manager_notices(conn: asyncpg.Connection, manager_id: str) -> list[NoticeRow]:
+async def manager_notices(conn: Conn, manager_id: str) -> list[NoticeRow]:
     """A manager's notices, oldest due first."""
     rows = await conn.fetch(
         "SELECT notice_id, program, cycle, kind, due_on, deadline, grace_ends_on, renewal_id,"

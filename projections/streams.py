@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import TYPE_CHECKING
 
 from events.timeouts import WORKER_STATEMENT_TIMEOUT
@@ -32,26 +33,27 @@ ON CONFLICT (stream_id) DO UPDATE SET
 class StreamSummaries:
     name = "stream_summaries"
     handles: frozenset[str] | None = None
-    tables = ("stream_summaries",)
+    tables: tuple[str, ...] = ("stream_summaries",)
 
     async def apply(self, conn: asyncpg.Connection, events: Sequence[RecordedEvent]) -> None:
-        rows: dict[str, list] = {}
+        first: dict[str, RecordedEvent] = {}
+        last: dict[str, RecordedEvent] = {}
+        counts: Counter[str] = Counter()
         for e in events:
-            row = rows.get(e.stream_id)
-            if row is None:
-                rows[e.stream_id] = [
-                    e.stream_id,
-                    e.version,
-                    1,
-                    e.position,
-                    e.position,
-                    e.recorded_at,
-                    e.recorded_at,
-                    e.type,
-                ]
-            else:
-                row[1], row[4], row[6], row[7] = e.version, e.position, e.recorded_at, e.type
-                row[2] += 1
-        await conn.execute(
-            _UPSERT, *zip(*rows.values(), strict=True), timeout=WORKER_STATEMENT_TIMEOUT
-        )
+            first.setdefault(e.stream_id, e)
+            last[e.stream_id] = e
+            counts[e.stream_id] += 1
+        rows = [
+            (
+                stream_id,
+                last[stream_id].version,
+                counts[stream_id],
+                head.position,
+                last[stream_id].position,
+                head.recorded_at,
+                last[stream_id].recorded_at,
+                last[stream_id].type,
+            )
+            for stream_id, head in first.items()
+        ]
+        await conn.execute(_UPSERT, *zip(*rows, strict=True), timeout=WORKER_STATEMENT_TIMEOUT)

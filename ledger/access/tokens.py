@@ -152,6 +152,7 @@ class TokenStore:
             created_by,
             expires_at,
         )
+        assert row is not None, "INSERT ... RETURNING returns the row it inserted"
         return Created(token=token, **msgspec.structs.asdict(_entry(row)))
 
     async def entries(self) -> list[TokenEntry]:

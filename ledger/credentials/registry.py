@@ -46,6 +46,7 @@ from ledger.credentials.status_list import LIST_SIZE, VALIDITY
 if TYPE_CHECKING:
     import asyncpg
 
+    from events.connections import Conn
     from ledger.credentials.kek import KeyEncryption
 
 __all__ = ["ALGORITHM", "FORMAT", "TYP", "Issued", "ProgramKey", "Registry", "SignedList"]
@@ -59,7 +60,7 @@ FORMAT = 2
 
 
 class _EdDSA(EdDSAAlgorithm):
-    security_warning = None  # chosen knowingly: see the module docstring
+    security_warning = ""  # none: chosen knowingly, see the module docstring
 
 
 class _Signing(jws.JWSRegistry):
@@ -148,13 +149,13 @@ class Registry:
         return key
 
     @staticmethod
-    async def _key_row(conn: asyncpg.Connection, program: str) -> asyncpg.Record | None:
+    async def _key_row(conn: Conn, program: str) -> asyncpg.Record | None:
         return await conn.fetchrow(
             "SELECT kid, public_jwk, private_key_enc FROM credential_keys WHERE program = $1",
             program,
         )
 
-    async def _make_key(self, conn: asyncpg.Connection, program: str) -> None:
+    async def _make_key(self, conn: Conn, program: str) -> None:
         made = OKPKey.generate_key("Ed25519")
         kid = made.thumbprint()
         public = made.as_dict(private=False) | {"kid": kid, "alg": ALGORITHM, "use": "sig"}
@@ -231,6 +232,7 @@ class Registry:
                 fields["holder_name"], fields["approved_at"], fields["valid_from"],
                 fields["valid_until"], vc_jwt, FORMAT,
             )  # fmt: skip
+        assert new is not None, "INSERT ... RETURNING returns the row it inserted"
         return _issued(new)
 
     # -- status lists ------------------------------------------------------------------
@@ -272,10 +274,11 @@ class Registry:
                 datetime.fromisoformat(document["validFrom"]),
                 datetime.fromisoformat(document["validUntil"]),
             )  # fmt: skip
+        assert row is not None, "the upsert returns the row it stored"
         return SignedList(**dict(row.items()))
 
 
-async def _free_slot(conn: asyncpg.Connection, program: str) -> int:
+async def _free_slot(conn: Conn, program: str) -> int:
     """A random index not yet given in the program's list (the advisory lock is held)."""
     taken = await conn.fetchval("SELECT count(*) FROM credentials WHERE program = $1", program)
     if taken >= LIST_SIZE:

@@ -209,4 +209,7 @@ class CredentialService:
     def payload(vc_jwt: str) -> dict[str, Any]:
         """The payload of a compact JWS."""
         payload = vc_jwt.split(".")[1]
-        return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        document: dict[str, Any] = json.loads(
+            base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
+        )
+        return document

@@ -52,7 +52,8 @@ def html(template: str, **context: Any) -> str:
 
 def _print(page: str) -> bytes:
     fetcher = URLFetcher(allowed_protocols=("data",))
-    return HTML(string=page, url_fetcher=fetcher).write_pdf()
+    printed: bytes = HTML(string=page, url_fetcher=fetcher).write_pdf()
+    return printed
 
 
 async def pdf(template: str, **context: Any) -> bytes:

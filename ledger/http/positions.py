@@ -30,7 +30,8 @@ from collections.abc import Sequence
 from http.cookies import SimpleCookie
 from typing import TYPE_CHECKING
 
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.enums import ScopeType
+from litestar.types import ASGIApp, Message, Receive, ReceiveMessage, Scope, Send
 
 from events.store import AppendItem, AppendResult, EventStoreError
 
@@ -79,7 +80,7 @@ def _no_body(receive: Receive) -> Receive:
     """`receive` for a read run a second time: its (empty) body again, then the original."""
     sent = False
 
-    async def again() -> Message:
+    async def again() -> ReceiveMessage:
         nonlocal sent
         if sent:
             return await receive()
@@ -125,7 +126,7 @@ class PositionsMiddleware:
         self._turn = itertools.count()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != ScopeType.HTTP:
             await self.app(scope, receive, send)
             return
         if scope["method"] in _WRITES:
@@ -154,7 +155,7 @@ class PositionsMiddleware:
             if not held:
                 await send(message)
 
-        state = scope.setdefault("state", {})  # type: ignore[typeddict-item]
+        state = scope.setdefault("state", {})
         state[READS_KEY] = reads
         token = _chosen.set(reads)
         try:

@@ -22,6 +22,7 @@ import time
 import uuid
 from typing import Any
 
+from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from ledger.infra.logs import database_outage, request_id_var
@@ -44,7 +45,7 @@ class RequestInfo:
 
 
 def request_info(scope: Scope) -> RequestInfo | None:
-    return scope.get("state", {}).get("ledger.request")  # type: ignore[no-any-return]
+    return scope.get("state", {}).get("ledger.request")
 
 
 def _request_id(scope: Scope) -> str:
@@ -62,11 +63,11 @@ class RequestLogMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != ScopeType.HTTP:
             await self.app(scope, receive, send)
             return
         info = RequestInfo(_request_id(scope))
-        scope.setdefault("state", {})["ledger.request"] = info  # type: ignore[typeddict-unknown-key]
+        scope.setdefault("state", {})["ledger.request"] = info
         token = request_id_var.set(info.request_id)
         header = (_HEADER, info.request_id.encode())
         status = 500  # unless the app answers: an exception that escapes it is uvicorn's 500

@@ -29,7 +29,17 @@ from collections import deque
 from collections.abc import Callable
 
 import msgspec
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.enums import ScopeType
+from litestar.types import (
+    ASGIApp,
+    HTTPResponseBodyEvent,
+    HTTPResponseStartEvent,
+    HTTPScope,
+    Message,
+    Receive,
+    Scope,
+    Send,
+)
 
 __all__ = ["LIMIT", "WINDOW", "FailureWindow", "ThrottleMiddleware"]
 
@@ -91,7 +101,7 @@ class FailureWindow:
         times.append(now)
 
 
-def _attempt(scope: Scope) -> bool:
+def _attempt(scope: HTTPScope) -> bool:
     if scope["method"] == "POST" and scope["path"] == "/login":
         return True
     return any(name == b"authorization" for name, _ in scope.get("headers", ()))
@@ -110,7 +120,7 @@ class ThrottleMiddleware:
         self.failures = failures
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not _attempt(scope):
+        if scope["type"] != ScopeType.HTTP or not _attempt(scope):
             await self.app(scope, receive, send)
             return
         address = _client(scope)
@@ -146,15 +156,15 @@ async def _too_many(scope: Scope, send: Send, seconds: int) -> None:
     else:
         content_type = b"text/html; charset=utf-8"
         body = _PAGE.format(seconds=seconds).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 429,
-            "headers": [
-                (b"content-type", content_type),
-                (b"content-length", str(len(body)).encode()),
-                (b"retry-after", str(seconds).encode()),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+    start: HTTPResponseStartEvent = {
+        "type": "http.response.start",
+        "status": 429,
+        "headers": [
+            (b"content-type", content_type),
+            (b"content-length", str(len(body)).encode()),
+            (b"retry-after", str(seconds).encode()),
+        ],
+    }
+    end: HTTPResponseBodyEvent = {"type": "http.response.body", "body": body, "more_body": False}
+    await send(start)
+    await send(end)

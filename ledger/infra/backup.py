@@ -147,7 +147,7 @@ async def run_backup(
         target = backups.backups_dir / name
         started_at = datetime.now(UTC)
         try:
-            await _basebackup(dsn, target, parent and backups.path(parent), progress)
+            await _basebackup(dsn, target, backups.path(parent) if parent else None, progress)
         except PgToolError as exc:
             if parent is None or "WAL summar" not in str(exc):
                 raise

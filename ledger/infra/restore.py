@@ -274,9 +274,9 @@ async def _replayed(
         except (OSError, asyncpg.PostgresError) as exc:
             raise PgToolError(f"the restoring server stopped: {exc}") from None
         try:
-            recovering, replayed = await conn.fetchrow(
-                "SELECT pg_is_in_recovery(), pg_last_wal_replay_lsn()::text"
-            )
+            row = await conn.fetchrow("SELECT pg_is_in_recovery(), pg_last_wal_replay_lsn()::text")
+            assert row is not None, "a SELECT without FROM returns one row"
+            recovering, replayed = row
         finally:
             await conn.close()
         if replayed is not None and progress is not None:

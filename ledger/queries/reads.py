@@ -49,6 +49,7 @@ if TYPE_CHECKING:
 
     import asyncpg
 
+    from events.connections import Conn
     from events.store import AppendResult, EventStore
     from ledger.commands.loaders import Catalogue, ManagerLoader
     from ledger.domain.catalogue import Activity, Program
@@ -244,7 +245,7 @@ class Reads:
 
     # -- across managers -----------------------------------------------------------------
 
-    async def caught_up(self, conn: asyncpg.Connection, projection: str = "ceu") -> None:
+    async def caught_up(self, conn: Conn, projection: str = "ceu") -> None:
         """Return once `projection` has processed every event committed before this call."""
         head = (await fetch_head(conn)).position
         delay = 0.002

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Literal
+from typing import Literal, TypedDict
 from uuid import UUID
 
 import msgspec
@@ -195,6 +195,13 @@ ActivityView = Activity
 """An activity of the catalogue is answered as the domain folds it."""
 
 
+class Place(TypedDict):
+    """The fields of `Recorded`, to spread into a view's constructor."""
+
+    position: int
+    recorded_at: datetime
+
+
 class Recorded(msgspec.Struct, frozen=True, kw_only=True):
     """Where a write landed in the log."""
 
@@ -202,7 +209,7 @@ class Recorded(msgspec.Struct, frozen=True, kw_only=True):
     recorded_at: datetime
 
     @staticmethod
-    def place(result: AppendResult) -> dict[str, object]:
+    def place(result: AppendResult) -> Place:
         """The fields of this base, for the last event of an append."""
         return {"position": result.last_position, "recorded_at": result.recorded_at}
 

@@ -100,93 +100,127 @@ operations = st.one_of(
 
 
 class Scenario:
+    """Runs the operations drawn above: `run(("void", 3))` calls `self._void(3)`.  Each
+    returns whether it ran (False when what it needs, a completion or a renewal, is missing)."""
+
     def __init__(self, ledger: Ledger, clock: SteppingClock) -> None:
         self.ledger, self.clock = ledger, clock
         self.completions: list = []
         self.renewals: list = []
 
-    async def run(self, op: tuple) -> None:
-        ledger, today = self.ledger, self.clock.now.date()
-        match op:
-            case ("post", manager_id, activity_id, days_ago, ceus):
-                posting = Posting(
-                    external_id=f"x{len(self.completions)}-{self.clock.now.timestamp()}",
-                    manager_id=manager_id,
-                    activity_id=activity_id,
-                    completed_on=max(today - timedelta(days=days_ago), date(2020, 1, 1)),
-                    ceus=ceus,
-                )
-                posted = await completions.record_completion(ledger, ADMIN, "p", posting)
-                self.completions.append(posted.receipt.id)
-            case ("void", n) if self.completions:
-                await completions.void_completion(
-                    ledger,
-                    ADMIN,
-                    self.completions[n % len(self.completions)],
-                    reason="v",
-                    provider_id=None,
-                )
-            case ("amend", n, ceus) if self.completions:
-                cid = self.completions[n % len(self.completions)]
-                await completions.amend_completion(
-                    ledger, ADMIN, cid, reason="a", ceus=ceus, completed_on=None, provider_id=None
-                )
-            case ("fee", manager_id, program):
-                await renewals.pay_fee(
-                    ledger, ADMIN, manager_id, program=program, amount_cents=7500, reference="r"
-                )
-            case ("file", manager_id, program):
-                filed, _ = await renewals.file_renewal(ledger, ADMIN, manager_id, program=program)
-                self.renewals.append(filed.renewal_id)
-            case ("earn and file", manager_id, program):
-                for _ in range(2):  # 24 core CEUs dated today: enough for either program
-                    await self.run(("post", manager_id, "core-course", 0, Decimal(12)))
-                await self.run(("fee", manager_id, program))
-                await self.run(("file", manager_id, program))
-            case ("decide", n, approve) if self.renewals:
-                await renewals.decide_renewal(
-                    ledger,
-                    ADMIN,
-                    self.renewals[n % len(self.renewals)],
-                    approve=approve,
-                    reason="r",
-                )
-            case ("revoke", manager_id, program, revoke):
-                change = standing.revoke if revoke else standing.reinstate
-                await change(ledger, ADMIN, manager_id, program=program, reason="r")
-            case ("extend", manager_id, program, days):
-                await standing.extend_deadline(
-                    ledger,
-                    ADMIN,
-                    manager_id,
-                    program=program,
-                    until=today + timedelta(days=days),
-                    reason="leave",
-                )
-            case ("audit", seed, passed) if self.renewals:
-                drawn = await audits.draw_audit(
-                    ledger,
-                    ADMIN,
-                    program="CMM",
-                    filed_from=date(2020, 1, 1),
-                    filed_to=today,
-                    rate=Decimal("0.5"),
-                    seed=seed,
-                    population=self.renewals,
-                )
-                for renewal_id in drawn.selected:
-                    await audits.record_finding(
-                        ledger,
-                        ADMIN,
-                        drawn.audit_id,
-                        renewal_id=renewal_id,
-                        passed=passed,
-                        note="n",
-                    )
-            case ("advance", days):
-                self.clock.advance(days=days)
-            case _:
-                return False
+    async def run(self, op: tuple) -> bool:
+        name, *args = op
+        handler = getattr(self, "_" + name.replace(" ", "_"))
+        return await handler(*args)
+
+    @property
+    def today(self) -> date:
+        return self.clock.now.date()
+
+    async def _post(self, manager_id, activity_id, days_ago, ceus) -> bool:
+        posting = Posting(
+            external_id=f"x{len(self.completions)}-{self.clock.now.timestamp()}",
+            manager_id=manager_id,
+            activity_id=activity_id,
+            completed_on=max(self.today - timedelta(days=days_ago), date(2020, 1, 1)),
+            ceus=ceus,
+        )
+        posted = await completions.record_completion(self.ledger, ADMIN, "p", posting)
+        self.completions.append(posted.receipt.id)
+        return True
+
+    async def _void(self, n) -> bool:
+        if not self.completions:
+            return False
+        await completions.void_completion(
+            self.ledger,
+            ADMIN,
+            self.completions[n % len(self.completions)],
+            reason="v",
+            provider_id=None,
+        )
+        return True
+
+    async def _amend(self, n, ceus) -> bool:
+        if not self.completions:
+            return False
+        cid = self.completions[n % len(self.completions)]
+        await completions.amend_completion(
+            self.ledger, ADMIN, cid, reason="a", ceus=ceus, completed_on=None, provider_id=None
+        )
+        return True
+
+    async def _fee(self, manager_id, program) -> bool:
+        await renewals.pay_fee(
+            self.ledger, ADMIN, manager_id, program=program, amount_cents=7500, reference="r"
+        )
+        return True
+
+    async def _file(self, manager_id, program) -> bool:
+        filed, _ = await renewals.file_renewal(self.ledger, ADMIN, manager_id, program=program)
+        self.renewals.append(filed.renewal_id)
+        return True
+
+    async def _earn_and_file(self, manager_id, program) -> bool:
+        for _ in range(2):  # 24 core CEUs dated today: enough for either program
+            await self._post(manager_id, "core-course", 0, Decimal(12))
+        await self._fee(manager_id, program)
+        return await self._file(manager_id, program)
+
+    async def _decide(self, n, approve) -> bool:
+        if not self.renewals:
+            return False
+        await renewals.decide_renewal(
+            self.ledger,
+            ADMIN,
+            self.renewals[n % len(self.renewals)],
+            approve=approve,
+            reason="r",
+        )
+        return True
+
+    async def _revoke(self, manager_id, program, revoke) -> bool:
+        change = standing.revoke if revoke else standing.reinstate
+        await change(self.ledger, ADMIN, manager_id, program=program, reason="r")
+        return True
+
+    async def _extend(self, manager_id, program, days) -> bool:
+        await standing.extend_deadline(
+            self.ledger,
+            ADMIN,
+            manager_id,
+            program=program,
+            until=self.today + timedelta(days=days),
+            reason="leave",
+        )
+        return True
+
+    async def _audit(self, seed, passed) -> bool:
+        if not self.renewals:
+            return False
+        drawn = await audits.draw_audit(
+            self.ledger,
+            ADMIN,
+            program="CMM",
+            filed_from=date(2020, 1, 1),
+            filed_to=self.today,
+            rate=Decimal("0.5"),
+            seed=seed,
+            population=self.renewals,
+        )
+        for renewal_id in drawn.selected:
+            await audits.record_finding(
+                self.ledger,
+                ADMIN,
+                drawn.audit_id,
+                renewal_id=renewal_id,
+                passed=passed,
+                note="n",
+            )
+        return True
+
+    async def _advance(self, days) -> bool:
+        self.clock.advance(days=days)
         return True
 
 
