@@ -23,7 +23,7 @@ from ledger.access.policy import WHOLE, ManagerScope
 from ledger.access.principals import Principal, Role
 from ledger.access.tokens import Created, TokenEntry, TokenStore
 from ledger.api.controllers.notices import notices_of
-from ledger.api.rosters import batch_result, read_batch
+from ledger.http.rosters import batch_result, read_batch
 from ledger.commands import (
     Context,
     Ledger,

@@ -11,11 +11,12 @@ from litestar.params import FromPath, FromQuery, QueryParameter
 from ledger.api.controllers.documents import CREDENTIALS, CredentialsDep, transcript_pdf
 from ledger.api.deps import CurrentPrincipal, ReadsDep
 from ledger.api.errors import READ_PROBLEMS, bad_query
-from ledger.api.openapi import CsvOperation, csv_response, json_or_csv
+from ledger.api.openapi import CsvOperation, json_or_csv
 from ledger.api.privacy import manager_scope, require_program
 from ledger.domain.reports import CycleReport, TranscriptLine
 from ledger.domain.values import LATEST
-from ledger.queries.views import ExplainView, StatusView
+from ledger.http.responses import csv_response
+from ledger.queries.views import TRANSCRIPT_COLUMNS, ExplainView, StatusView
 
 __all__ = ["RecordsController"]
 
@@ -23,13 +24,6 @@ AsOf = Annotated[date | None, QueryParameter(description="judge as of this day (
 KnownAt = Annotated[
     datetime | None, QueryParameter(description="only what had been recorded by this instant")
 ]
-
-TRANSCRIPT_COLUMNS = (
-    "completion_id", "completed_on", "activity_id", "activity_title", "provider_id", "external_id",
-    "category", "programs", "ceus", "state", "counted", "amended", "voided", "late", "cycle",
-    "reason", "posted_at",
-)  # fmt: skip
-
 
 def _check_as_of(as_of: date | None) -> None:
     """422 for an `as_of` past the dates the ledger deals in: cycles are laid out up to the one
