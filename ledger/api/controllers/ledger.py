@@ -16,11 +16,12 @@ from litestar.params import QueryParameter
 from events.chain import ChainReport, verify
 from events.store import RecordedEvent
 from ledger.api import privacy
-from ledger.api.deps import CurrentPrincipal, LedgerDep, PoolDep, allow
+from ledger.api.deps import allow
 from ledger.api.errors import READ_PROBLEMS, problems
 from ledger.api.metrics import Metrics, ProjectionHealth, projection_health
 from ledger.api.schemas import MAX_INT
 from ledger.commands.loaders import find_completions
+from ledger.http.injected import CurrentPrincipal, LedgerDep, PoolDep
 from ledger.infra.limits import ACQUIRE_TIMEOUT
 
 __all__ = ["LedgerController", "OperationsController"]

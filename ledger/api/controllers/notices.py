@@ -5,9 +5,9 @@ from __future__ import annotations
 from litestar import Controller, get
 from litestar.params import FromPath
 
-from ledger.api.deps import CurrentPrincipal, ReadsDep
 from ledger.api.errors import READ_PROBLEMS
 from ledger.api.privacy import manager_scope
+from ledger.http.injected import CurrentPrincipal, ReadsDep
 from ledger.queries.notices import notices_of
 from ledger.queries.views import NoticesView
 
