@@ -10,8 +10,6 @@ from pathlib import Path
 import msgspec
 import msgspec.structs
 
-from ledger.infra.migrations import MIGRATIONS_DIR
-
 __all__ = ["LOG_LEVELS", "REQUIRED_TO_SERVE", "Secret", "Settings"]
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
@@ -50,7 +48,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Interface the HTTP server binds (LEDGER_HOST)."""
     port: int = 8000
     """Port the HTTP server binds (LEDGER_PORT)."""
-    migrations_dir: Path = MIGRATIONS_DIR
+    migrations_dir: Path = Path(__file__).resolve().parents[1] / "migrations"
     """The SQL migrations to apply (LEDGER_MIGRATIONS_DIR); the repo's by default."""
     admin_token: Secret | None = None
     """An admin bearer token guaranteed to exist at start (LEDGER_ADMIN_TOKEN)."""

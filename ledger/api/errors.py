@@ -25,18 +25,12 @@ from litestar.openapi import ResponseSpec
 
 from events.store import ConcurrencyConflict, DuplicateEventId
 from ledger.access.errors import AccessError, Unauthenticated
-from ledger.api.schemas import PATTERN_WORDS
-from ledger.commands import Duplicate
 from ledger.domain.errors import (
-    AlreadyExists,
-    AlreadyRecorded,
     DomainError,
     Invalid,
-    NotAllowed,
-    NotFound,
     RenewalNotReady,
-    WrongState,
 )
+from ledger.http.problems import RETRY_AFTER, human, status_of
 from ledger.infra.logs import database_outage
 from ledger.infra.workers import WorkersBusy
 from ledger.queries.reads import ProjectionBehind
@@ -50,12 +44,10 @@ __all__ = [
     "bad_query",
     "Problem",
     "field_problem",
-    "human",
     "ProblemResponse",
     "database_unavailable",
     "problem",
     "problems",
-    "status_of",
 ]
 
 _log = logging.getLogger(__name__)
@@ -146,70 +138,6 @@ _NAMED_FIELD = re.compile(r"(?:unknown|missing required) field `([^`]+)`")
 _AT = re.compile(r" - at `\$\.?([^`]*)`$")
 _MISSING_PARAMETER = re.compile(r"Missing required (\w+) parameter '([^']+)'")
 
-_WORDS = {
-    "int": "a whole number",
-    "float": "a number",
-    "str": "text",
-    "bool": "true or false",
-    "object": "a JSON object",
-    "array": "a list",
-    "null": "null",
-    "decimal": "a number",
-    "date": "a date (YYYY-MM-DD)",
-    "datetime": "an ISO 8601 instant",
-    "uuid": "a UUID",
-}
-
-
-def _words(kind: str) -> str:
-    return " or ".join(_WORDS.get(k.strip(), k.strip()) for k in kind.split("|"))
-
-
-def _bound(kind: str, op: str, n: str) -> str:
-    sized = {"str": "characters", "array": "items", "object": "entries"}.get(kind)
-    word = {">=": "at least", "<=": "at most", ">": "more than", "<": "less than"}[op]
-    if sized is None:
-        return f"{word} {n}"
-    if op == ">=" and n == "1":
-        return "must not be empty"
-    return f"{word} {n} {sized}"
-
-
-def _pattern(regex: str) -> str:
-    return PATTERN_WORDS.get(regex, f"must match {regex}")
-
-
-_PHRASES: list[tuple[re.Pattern[str], Any]] = [
-    (re.compile(r"Invalid RFC3339 encoded date$"), lambda m: "use YYYY-MM-DD"),
-    (
-        re.compile(r"Invalid RFC3339 encoded datetime$"),
-        lambda m: "use an ISO 8601 instant such as 2026-06-15T14:30:00Z",
-    ),
-    (re.compile(r"Invalid UUID"), lambda m: "must be a UUID"),
-    (re.compile(r"Object contains unknown field `([^`]+)`"), lambda m: f"unknown field {m[1]}"),
-    (re.compile(r"Object missing required field `([^`]+)`"), lambda m: f"{m[1]} is required"),
-    (re.compile(r"Invalid enum value (.+)$"), lambda m: f"{m[1]} is not one of the allowed values"),
-    (re.compile(r"Expected `int`, got `float`"), lambda m: "must be a whole number (no decimals)"),
-    (
-        re.compile(r"Expected `([^`]+)`, got `([^`]+)`"),
-        lambda m: f"must be {_words(m[1])}, not {_words(m[2])}",
-    ),
-    (re.compile(r"Expected `str` matching regex '(.+)'"), lambda m: _pattern(m[1])),
-    (
-        re.compile(r"Expected `(\w+)` of length (>=|<=) (\d+)"),
-        lambda m: _bound(m[1], m[2], m[3]),
-    ),
-    (re.compile(r"Expected `(\w+)` (>=|<=|>|<) (\S+)"), lambda m: _bound(m[1], m[2], m[3])),
-]
-
-
-def human(message: str) -> str:
-    """A parser's message (msgspec's, without its ` - at ...` part) in the caller's words."""
-    for pattern, say in _PHRASES:
-        if (found := pattern.search(message)) is not None:
-            return say(found)
-    return message
-
 
 def field_problem(message: str, *, default: str) -> tuple[str, str]:
     """msgspec's `... - at `$.items[3].ceus``: the field it names and what is wrong with it."""
@@ -246,18 +174,6 @@ def bad_query(name: str, message: str) -> ValidationException:
     """A 422 naming one query parameter (raise it)."""
     error = {"key": name, "message": message, "source": "query"}
     return ValidationException(detail="invalid query parameters", extra=[error])
-
-
-def status_of(exc: DomainError) -> int:
-    """The one mapping from a refused command to an HTTP status."""
-    match exc:
-        case NotFound():
-            return 404
-        case AlreadyExists() | AlreadyRecorded() | WrongState() | Duplicate():
-            return 409
-        case NotAllowed():
-            return 403
-    return 422
 
 
 def _domain(request: Request[Any, Any, Any], exc: DomainError) -> ProblemResponse:
@@ -337,8 +253,6 @@ DATABASE_ERRORS: tuple[type[Exception], ...] = (
 )
 """What asyncpg raises while PostgreSQL is unreachable, starting up or shutting down: the
 client may try again (503), the request itself was fine."""
-
-RETRY_AFTER = "1"
 
 
 def database_unavailable(

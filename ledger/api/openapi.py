@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from litestar import Litestar, Response
+from litestar import Litestar
 from litestar.openapi import ResponseSpec
 from litestar.openapi.spec import OpenAPIMediaType, OpenAPIResponse, OpenAPIType, Operation, Schema
 
-from ledger.csv_io import csv_text
-
-__all__ = ["CsvOperation", "csv_response", "describe", "json_or_csv"]
+__all__ = ["CsvOperation", "describe", "json_or_csv"]
 
 
 def json_or_csv(rows: Any) -> dict[int, ResponseSpec]:
@@ -36,15 +33,6 @@ class CsvOperation(Operation):
         if isinstance(ok, OpenAPIResponse):
             csv_schema = OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING))
             ok.content = {**(ok.content or {}), "text/csv": csv_schema}
-
-
-def csv_response(columns: Sequence[str], rows: Iterable[Any], filename: str) -> Response[str]:
-    """A CSV download of `columns` of the rows."""
-    return Response(
-        csv_text(columns, rows),
-        media_type="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
 
 
 def describe(app: Litestar) -> None:

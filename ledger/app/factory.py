@@ -42,11 +42,11 @@ from ledger.api.controllers.renewals import (
     ManagerRenewalsController,
     RenewalsController,
 )
-from ledger.api.deps import DEPENDENCIES
 from ledger.api.errors import EXCEPTION_HANDLERS
 from ledger.api.metrics import Metrics
 from ledger.api.openapi import describe
 from ledger.api.strict import StrictInput
+from ledger.app.dependencies import DEPENDENCIES
 from ledger.commands import Ledger
 from ledger.commands.loaders import Catalogue, ManagerLoader
 from ledger.credentials.kek import KeyEncryption

@@ -40,9 +40,10 @@ from ledger.domain.values import shown
 if TYPE_CHECKING:
     from ledger.credentials.registry import Issued, Registry, SignedList
     from ledger.domain.assess import Status
+    from ledger.domain.record import ManagerRecord
     from ledger.queries.reads import Reads
 
-__all__ = ["CredentialService", "Verification"]
+__all__ = ["CredentialService", "HeldCredential", "Verification"]
 
 
 class Verification(msgspec.Struct, frozen=True, kw_only=True):
@@ -72,6 +73,19 @@ class Verification(msgspec.Struct, frozen=True, kw_only=True):
     reissued_as: UUID | None
     """The credential that replaced a format-1 one, once its holder asked for it again."""
     reissued_url: str | None
+
+
+class HeldCredential(msgspec.Struct, frozen=True, kw_only=True):
+    """An approved renewal's documents, for its holder's page: the certificate PDF, the signed
+    credential and the public link to share."""
+
+    program: str
+    renewal_id: UUID
+    cycle: int
+    approved_at: datetime
+    credential_id: UUID
+    valid_until: datetime
+    verify_url: str
 
 
 def _midnight(day: Any) -> datetime:
@@ -118,6 +132,28 @@ class CredentialService:
             return fields, renewal_badge(facts, self.public_url)
 
         return await self.registry.issue(renewal_id, program.code, make, self.public_url)
+
+    async def held(self, record: ManagerRecord, held: tuple[str, ...]) -> list[HeldCredential]:
+        """Every approved renewal's credential among the programs `held` (issued on first
+        ask, as GET /v1/renewals/{id}/credential does), newest first."""
+        found = []
+        for code in held:
+            for renewal in record.certifications[code].renewals:
+                if renewal.state != "approved" or renewal.decided_at is None:
+                    continue
+                issued = await self.for_renewal(renewal.renewal_id)
+                found.append(
+                    HeldCredential(
+                        program=code,
+                        renewal_id=renewal.renewal_id,
+                        cycle=renewal.cycle,
+                        approved_at=renewal.decided_at,
+                        credential_id=issued.credential_id,
+                        valid_until=issued.valid_until,
+                        verify_url=f"{self.public_url}/verify/{issued.credential_id}",
+                    )
+                )
+        return sorted(found, key=lambda c: c.approved_at, reverse=True)
 
     async def find(self, credential_id: UUID) -> Issued:
         issued = await self.registry.find(credential_id)

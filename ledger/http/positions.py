@@ -14,8 +14,8 @@
   database unreachable, or a read model behind there) is run again on the primary (GET and
   HEAD change nothing), and the replica is skipped until it answers again
   (ledger/infra/replicas.py).
-* The choice is put in the scope (`READS_KEY`), where `deps.provide_reads` takes it, and
-  in a context variable (`chosen_reads`), where the pages' reads (ledger/web/data.py) do.
+* The choice is put in the scope (`READS_KEY`), where the `reads` dependency of both doors
+  takes it (ledger/app/dependencies.py).
 
 The position of a request's appends is collected by `note_position`, an observer of the store
 (events.observed), into a holder that this middleware puts in a context variable for the
@@ -44,7 +44,6 @@ __all__ = [
     "READS_KEY",
     "note_position",
     "PositionsMiddleware",
-    "chosen_reads",
 ]
 
 MAX_WAIT = 2.0
@@ -65,15 +64,6 @@ class _Written:
 _written: contextvars.ContextVar[_Written | None] = contextvars.ContextVar(
     "ledger_written", default=None
 )
-_chosen: contextvars.ContextVar[Reads | None] = contextvars.ContextVar(
-    "ledger_chosen_reads", default=None
-)
-
-
-def chosen_reads() -> Reads | None:
-    """The replica's reads this request was given (None: read the primary).  The pages
-    (ledger/web/data.py) ask this, as `deps.provide_reads` asks the scope for the API."""
-    return _chosen.get()
 
 
 def _no_body(receive: Receive) -> Receive:
@@ -157,11 +147,7 @@ class PositionsMiddleware:
 
         state = scope.setdefault("state", {})
         state[READS_KEY] = reads
-        token = _chosen.set(reads)
-        try:
-            await self.app(scope, receive, send_unless_503)
-        finally:
-            _chosen.reset(token)
+        await self.app(scope, receive, send_unless_503)
         if held:
             replica.failed()
             del state[READS_KEY]

@@ -31,6 +31,7 @@ from projections.ceu_queries import Finding, ManagerRow, PostingRow
 from projections.notices import NoticeRow
 
 __all__ = [
+    "TRANSCRIPT_COLUMNS",
     "ActivityView",
     "AuditView",
     "BatchResult",
@@ -396,3 +397,11 @@ class NoticesView(msgspec.Struct, frozen=True, kw_only=True):
 
     manager_id: str
     notices: list[NoticeRow]
+
+
+TRANSCRIPT_COLUMNS = (
+    "completion_id", "completed_on", "activity_id", "activity_title", "provider_id", "external_id",
+    "category", "programs", "ceus", "state", "counted", "amended", "voided", "late", "cycle",
+    "reason", "posted_at",
+)  # fmt: skip
+"""The columns of a transcript's CSV, in order (GET /v1/managers/{id}/transcript?format=csv)."""

@@ -20,11 +20,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-import uuid
 from typing import Any
 
 from litestar import Request, Response
-from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.exceptions import HTTPException, NotFoundException, PermissionDeniedException
 from litestar.middleware import DefineMiddleware
@@ -33,17 +31,16 @@ from litestar.response import Redirect, Template
 from litestar.types import ASGIApp, Receive, Scope, Send
 from litestar.utils.scope.state import ScopeState
 
-from events.codec import Actor
+from ledger.access.errors import Forbidden, Unauthenticated
 from ledger.access.principals import Principal
-from ledger.api.errors import RETRY_AFTER
-from ledger.commands import Context
+from ledger.access.sessions import WebSessions
+from ledger.access.tokens import TokenStore
 from ledger.domain.errors import DomainError, NotFound
-from ledger.http.request_log import request_info
+from ledger.http.injected import SessionsDep, TokensDep
+from ledger.http.problems import RETRY_AFTER
 from ledger.infra.workers import WorkersBusy
-from ledger.web import data
 
 __all__ = [
-    "LoginRequired",
     "OutOfScope",
     "WEB_EXCEPTION_HANDLERS",
     "home_of",
@@ -64,11 +61,7 @@ Viewer = NamedDependency[Principal]
 """A page handler's signed-in principal (the `viewer` dependency, named `principal`)."""
 
 
-class LoginRequired(Exception):
-    """No session, or its token was revoked: the answer is the login page."""
-
-
-class OutOfScope(PermissionDeniedException):
+class OutOfScope(Forbidden):
     """A page outside the viewer's scope: a 403 page (never a redirect loop)."""
 
 
@@ -145,49 +138,57 @@ def home_of(principal: Principal) -> str:
     return "/admin"
 
 
-async def current(request: Request[Any, Any, Any]) -> Principal | None:
-    """The signed-in principal: the session's row on the server, then its token, both live."""
+async def current(
+    request: Request[Any, Any, Any], sessions: WebSessions, tokens: TokenStore
+) -> Principal | None:
+    """The signed-in principal: the session's row on the server, then its token, both live
+    (None once the session ended or its token was revoked)."""
     session_id = request.session.get("sid") if request.session else None
     if not isinstance(session_id, str):
         return None
-    state = request.app.state
-    token_id = await state.sessions.token_of(session_id)
-    principal = None if token_id is None else await data.session_principal(state, token_id)
+    token_id = await sessions.token_of(session_id)
+    principal = None if token_id is None else await tokens.principal_of(token_id)
     if principal is None:
         request.clear_session()
     return principal
 
 
-async def sign_in(request: Request[Any, Any, Any], principal: Principal) -> str:
+async def principal_for_token(tokens: TokenStore, token: str) -> Principal | None:
+    """The principal a token typed at the login form stands for (the API's own check), or
+    None if it is unknown, revoked or expired."""
+    try:
+        return await tokens.principal(f"Bearer {token}")
+    except Unauthenticated:
+        return None
+
+
+async def sign_in(
+    request: Request[Any, Any, Any], sessions: WebSessions, principal: Principal
+) -> str:
     """Start a session of `principal` on the server: a new session id and a new CSRF seed in
     the cookie (nothing of the anonymous session before it is kept); its home."""
     home = home_of(principal)
-    session_id = await request.app.state.sessions.start(principal.token_id)
+    session_id = await sessions.start(principal.token_id)
     request.set_session({"sid": session_id, "home": home, _SEED: secrets.token_hex(16)})
     return home
 
 
-async def sign_out(request: Request[Any, Any, Any]) -> None:
+async def sign_out(request: Request[Any, Any, Any], sessions: WebSessions) -> None:
     """End the session on the server (its cookie opens nothing afterwards) and drop it."""
     session_id = request.session.get("sid") if request.session else None
     if isinstance(session_id, str):
-        await request.app.state.sessions.end(session_id)
+        await sessions.end(session_id)
     request.clear_session()
 
 
-async def viewer(request: Request[Any, Any, Any]) -> Principal:
-    """The dependency of every page: the signed-in principal, or LoginRequired."""
-    principal = await current(request)
+async def viewer(
+    request: Request[Any, Any, Any], sessions: SessionsDep, tokens: TokensDep
+) -> Principal:
+    """The pages' `principal`: the signed-in principal, or Unauthenticated (the login page)."""
+    principal = await current(request, sessions, tokens)
     if principal is None:
-        raise LoginRequired
+        raise Unauthenticated("sign in first")
     return principal
-
-
-def context_of(request: Request[Any, Any, Any], principal: Principal) -> Context:
-    """Who acts, and the request's id as the request log vetted it (never the raw header)."""
-    info = request_info(request.scope)
-    request_id = info.request_id if info is not None else uuid.uuid4().hex
-    return Context(actor=Actor(role=principal.role, id=principal.actor.id), request_id=request_id)
 
 
 def page_context(request: Request[Any, Any, Any], principal: Principal | None) -> dict[str, Any]:
@@ -219,8 +220,12 @@ def _error_page(request: Request[Any, Any, Any], status: int, title: str, detail
     return Template("error.html", context=context, status_code=status)
 
 
-def _login_required(request: Request[Any, Any, Any], exc: LoginRequired) -> Redirect:
+def _login_required(request: Request[Any, Any, Any], exc: Unauthenticated) -> Redirect:
     return Redirect("/login")
+
+
+def _forbidden(request: Request[Any, Any, Any], exc: Forbidden) -> Response[Any]:
+    return _error_page(request, 403, "You cannot see this page", exc.detail)
 
 
 def _http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
@@ -251,13 +256,10 @@ def _busy(request: Request[Any, Any, Any], exc: WorkersBusy) -> Response[Any]:
 
 
 WEB_EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
-    LoginRequired: _login_required,
+    Unauthenticated: _login_required,
+    Forbidden: _forbidden,
     WorkersBusy: _busy,
     HTTPException: _http,
     NotFoundException: _http,
     DomainError: _domain,
 }
-
-
-def state_of(request: Request[Any, Any, Any]) -> State:
-    return request.app.state

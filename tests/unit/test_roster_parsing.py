@@ -7,8 +7,8 @@ from __future__ import annotations
 import msgspec
 import pytest
 
-from ledger.api.rosters import batch_items
 from ledger.commands import Posting
+from ledger.http.rosters import batch_items
 from ledger.queries.views import ItemResult
 
 

@@ -16,14 +16,16 @@ from litestar.openapi.spec import Parameter as OpenAPIParameter
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED
 
-from ledger.api.deps import CurrentPrincipal, LedgerDep, ReadsDep, RequestContext, allow
+from ledger.api.deps import allow
 from ledger.api.errors import READ_PROBLEMS, WRITE_PROBLEMS
-from ledger.api.openapi import CsvOperation, csv_response, json_or_csv
+from ledger.api.openapi import CsvOperation, json_or_csv
 from ledger.api.schemas import AuditBody, FindingBody
 from ledger.commands import audits as cmd
 from ledger.commands.loaders import find_audit
 from ledger.csv_io import columns_of
 from ledger.domain.errors import FieldError, Invalid
+from ledger.http.injected import CurrentPrincipal, LedgerDep, ReadsDep, RequestContext
+from ledger.http.responses import csv_response
 from ledger.queries.views import AuditView, DueView, FindingView
 from projections.ceu_queries import RegisterRow
 

@@ -11,11 +11,12 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from events.catalog import ActivityRegistered, Rules
 from ledger.access.tokens import Created, TokenEntry
-from ledger.api.deps import CurrentPrincipal, LedgerDep, ReadsDep, RequestContext, TokensDep, allow
+from ledger.api.deps import allow
 from ledger.api.errors import READ_PROBLEMS, WRITE_PROBLEMS
 from ledger.api.schemas import ActivityBody, ProgramBody, ProviderBody, RuleVersionBody, TokenBody
 from ledger.commands import catalogue as cmd
 from ledger.domain.errors import FieldError, Invalid, NotFound
+from ledger.http.injected import CurrentPrincipal, LedgerDep, ReadsDep, RequestContext, TokensDep
 from ledger.queries.views import ActivityView, PostingsPage, ProgramView, ProviderView
 
 __all__ = [

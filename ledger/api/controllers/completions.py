@@ -14,15 +14,16 @@ from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from ledger.access import policy as access
-from ledger.api.deps import CurrentPrincipal, LedgerDep, ReadsDep, RequestContext, allow
+from ledger.api.deps import allow
 from ledger.api.errors import BATCH_PROBLEMS, READ_PROBLEMS, WRITE_PROBLEMS
-from ledger.api.rosters import batch_result, read_batch
 from ledger.api.schemas import MAX_BATCH, AmendBody, CompletionBody, VoidBody
 from ledger.commands import Posting, Receipt
 from ledger.commands import completions as cmd
 from ledger.commands.loaders import require_completion
 from ledger.commands.rosters import record_completions
 from ledger.csv_io import CSV_HEADER
+from ledger.http.injected import CurrentPrincipal, LedgerDep, ReadsDep, RequestContext
+from ledger.http.rosters import batch_result, read_batch
 from ledger.queries.reads import Reads
 from ledger.queries.views import BatchResult, CompletionView
 

@@ -28,14 +28,14 @@ from litestar.openapi import ResponseSpec
 from litestar.openapi.spec import OpenAPIMediaType, OpenAPIResponse, OpenAPIType, Operation, Schema
 from litestar.params import FromPath, FromQuery
 
-from ledger.api.controllers.documents import CREDENTIALS, CredentialsDep
-from ledger.api.deps import CurrentPrincipal, ReadsDep, allow
+from ledger.api.deps import allow
 from ledger.api.errors import problems
 from ledger.commands.loaders import find_renewal
 from ledger.credentials.registry import Issued
 from ledger.credentials.service import CredentialService
 from ledger.credentials.status_list import PURPOSES, TTL
 from ledger.domain.errors import NotFound
+from ledger.http.injected import CredentialsDep, CurrentPrincipal, ReadsDep
 
 __all__ = ["CredentialsController", "IssuersController", "RenewalCredentialsController"]
 
@@ -110,7 +110,6 @@ def signed(vc_jwt: str, media: str, headers: dict[str, str] | None = None) -> Re
 class RenewalCredentialsController(Controller):
     path = "/v1/renewals"
     tags = ("credentials",)
-    dependencies = CREDENTIALS
 
     @get(
         "/{renewal_id:uuid}/credential",
@@ -138,7 +137,6 @@ class RenewalCredentialsController(Controller):
 class CredentialsController(Controller):
     path = "/v1"
     tags = ("credentials",)
-    dependencies = CREDENTIALS
 
     @get(
         "/credentials/{credential_id:uuid}",
@@ -217,7 +215,6 @@ async def _status_list(
 class IssuersController(Controller):
     path = "/v1/issuers"
     tags = ("credentials",)
-    dependencies = CREDENTIALS
 
     @get("/{program:str}", operation_id="getIssuer", responses=PUBLIC_PROBLEMS, security=[])
     async def issuer(self, program: FromPath[str], credentials: CredentialsDep) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from ledger.access import policy as access
-from ledger.api.deps import CurrentPrincipal, LedgerDep, ReadsDep, RequestContext, allow
+from ledger.api.deps import allow
 from ledger.api.errors import READ_PROBLEMS, WRITE_PROBLEMS, bad_query
 from ledger.api.privacy import manager_scope
 from ledger.api.schemas import (
@@ -21,6 +21,7 @@ from ledger.api.schemas import (
 )
 from ledger.commands import managers as cmd
 from ledger.commands import standing
+from ledger.http.injected import CurrentPrincipal, LedgerDep, ReadsDep, RequestContext
 from ledger.queries.views import ExtensionView, ManagerList, ProfileView, StandingView
 
 __all__ = ["ManagersController"]

@@ -5,26 +5,13 @@ from __future__ import annotations
 from litestar import Controller, get
 from litestar.params import FromPath
 
-from ledger.access.policy import WHOLE, ManagerScope
-from ledger.api.deps import CurrentPrincipal, ReadsDep
 from ledger.api.errors import READ_PROBLEMS
 from ledger.api.privacy import manager_scope
-from ledger.queries.reads import Reads
+from ledger.http.injected import CurrentPrincipal, ReadsDep
+from ledger.queries.notices import notices_of
 from ledger.queries.views import NoticesView
-from projections.notices import manager_notices
 
-__all__ = ["NoticesController", "notices_of"]
-
-
-async def notices_of(reads: Reads, manager_id: str, *, scope: ManagerScope = WHOLE) -> NoticesView:
-    """The manager's outbox, once the `notices` projection has seen every event so far (a
-    decision just recorded is listed), about the programs `scope` sees.  404 for an unknown
-    manager."""
-    await reads.profile(manager_id)
-    async with reads.pool.acquire() as conn:
-        await reads.caught_up(conn, "notices")
-        rows = await manager_notices(conn, manager_id)
-    return NoticesView(manager_id=manager_id, notices=[n for n in rows if scope.program(n.program)])
+__all__ = ["NoticesController"]
 
 
 class NoticesController(Controller):

@@ -8,14 +8,15 @@ from typing import Annotated, Any, Literal
 from litestar import Controller, Request, Response, get
 from litestar.params import FromPath, FromQuery, QueryParameter
 
-from ledger.api.controllers.documents import CREDENTIALS, CredentialsDep, transcript_pdf
-from ledger.api.deps import CurrentPrincipal, ReadsDep
 from ledger.api.errors import READ_PROBLEMS, bad_query
-from ledger.api.openapi import CsvOperation, csv_response, json_or_csv
+from ledger.api.openapi import CsvOperation, json_or_csv
 from ledger.api.privacy import manager_scope, require_program
+from ledger.documents.pdfs import transcript_pdf
 from ledger.domain.reports import CycleReport, TranscriptLine
 from ledger.domain.values import LATEST
-from ledger.queries.views import ExplainView, StatusView
+from ledger.http.injected import CredentialsDep, CurrentPrincipal, ReadsDep
+from ledger.http.responses import csv_response, pdf_response
+from ledger.queries.views import TRANSCRIPT_COLUMNS, ExplainView, StatusView
 
 __all__ = ["RecordsController"]
 
@@ -23,12 +24,6 @@ AsOf = Annotated[date | None, QueryParameter(description="judge as of this day (
 KnownAt = Annotated[
     datetime | None, QueryParameter(description="only what had been recorded by this instant")
 ]
-
-TRANSCRIPT_COLUMNS = (
-    "completion_id", "completed_on", "activity_id", "activity_title", "provider_id", "external_id",
-    "category", "programs", "ceus", "state", "counted", "amended", "voided", "late", "cycle",
-    "reason", "posted_at",
-)  # fmt: skip
 
 
 def _check_as_of(as_of: date | None) -> None:
@@ -41,7 +36,6 @@ def _check_as_of(as_of: date | None) -> None:
 class RecordsController(Controller):
     path = "/v1/managers/{manager_id:str}"
     tags = ("managers",)
-    dependencies = CREDENTIALS  # the transcript PDF's verification links
 
     @get("/status", operation_id="getStatus", responses=READ_PROBLEMS)
     async def status(
@@ -101,9 +95,11 @@ class RecordsController(Controller):
         require_program(scope, principal, program)
         _check_as_of(as_of)
         if format == "pdf":
-            return await transcript_pdf(
-                reads, credentials, manager_id, program, as_of=as_of, known_at=known_at,
-                scope=scope,
+            return pdf_response(
+                *await transcript_pdf(
+                    reads, credentials, manager_id, program, as_of=as_of, known_at=known_at,
+                    scope=scope,
+                )
             )  # fmt: skip
         lines = await reads.transcript(
             manager_id, program, as_of=as_of, known_at=known_at, scope=scope

@@ -8,11 +8,12 @@ from litestar import Controller, post
 from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
-from ledger.api.deps import CurrentPrincipal, LedgerDep, RequestContext, allow
+from ledger.api.deps import allow
 from ledger.api.errors import WRITE_PROBLEMS
 from ledger.api.schemas import DecisionBody, FeeBody, RefundBody, RenewalBody
 from ledger.commands import renewals as cmd
 from ledger.commands.loaders import find_fee, find_renewal
+from ledger.http.injected import CurrentPrincipal, LedgerDep, RequestContext
 from ledger.queries.views import DecisionView, FeeView, Recorded, RefundView, RenewalFiledView
 
 __all__ = ["FeesController", "ManagerRenewalsController", "RenewalsController"]

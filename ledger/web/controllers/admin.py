@@ -19,13 +19,15 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from events.catalog import Rules
-from ledger.access.tokens import TokenEntry
+from ledger.access.tokens import TokenEntry, TokenStore
 from ledger.api.schemas import ProgramBody, ProviderBody, RuleVersionBody, TokenBody
+from ledger.commands import Ledger, catalogue
 from ledger.documents.filters import day
 from ledger.domain.errors import DomainError, NotFound
-from ledger.web import data
+from ledger.http.injected import LedgerDep, ReadsDep, RequestContext, TokensDep
+from ledger.queries.reads import Reads
 from ledger.web.forms import FormInvalid, errors_of, form_values, parse_form
-from ledger.web.session import OutOfScope, Viewer, context_of, flash, page_context, viewer
+from ledger.web.session import OutOfScope, Viewer, flash, page_context, viewer
 
 __all__ = ["AdminPages", "scope_in_words"]
 
@@ -200,33 +202,40 @@ def _plain_number(text: str, what: str, places: int) -> Decimal | str:
     return number
 
 
+async def _tokens(tokens: TokenStore) -> list[TokenEntry]:
+    """Every token, newest first (GET /v1/tokens is oldest first)."""
+    return (await tokens.entries())[::-1]
+
+
 async def admin_page(
     request: Request[Any, Any, Any],
     principal: Viewer,
+    tokens: TokenStore,
+    reads: Reads,
+    ledger: Ledger,
     *,
     errors: dict[str, dict[str, str]] | None = None,
     values: dict[str, dict[str, Any]] | None = None,
     status_code: int = 200,
 ) -> Template:
-    state = request.app.state
-    tokens = await data.tokens(state)
-    by_id = {str(t.token_id): t for t in tokens}
-    programs = await data.programs(state)
+    entries = await _tokens(tokens)
+    by_id = {str(t.token_id): t for t in entries}
+    programs = await reads.programs()
     rule_values = {
         f"rules-{p.code}": _rule_values(p.rules[-1] if p.rules else None) for p in programs
     }
     rule_values[NEW_PROGRAM] = {
         "cycle_months": "24", "grace_days": "30", "audit_percent": "10",
         "correction_window_days": "60", "carryover_max_ceus": "0", "min_core": "0",
-        "min_general": "0", "effective_from": str(state.ledger.today()),
+        "min_general": "0", "effective_from": str(ledger.today()),
     }  # fmt: skip
     context = {
         **page_context(request, principal),
         "new_categories": NEW_CATEGORIES,
-        "tokens": [(t, scope_in_words(t), _creator(t, by_id)) for t in tokens],
+        "tokens": [(t, scope_in_words(t), _creator(t, by_id)) for t in entries],
         "programs": programs,
-        "providers": await data.providers(state),
-        "today": state.ledger.today(),
+        "providers": await reads.providers(),
+        "today": ledger.today(),
         "errors": errors or {},
         "values": rule_values | (values or {}),
     }
@@ -239,32 +248,34 @@ class AdminPages(Controller):
     dependencies = {"principal": Provide(viewer)}
 
     @get("/")
-    async def page(self, request: Request[Any, Any, Any], principal: Viewer) -> Template:
+    async def page(
+        self, request: Request[Any, Any, Any], principal: Viewer, tokens: TokensDep,
+        reads: ReadsDep, ledger: LedgerDep,
+    ) -> Template:  # fmt: skip
         _admin(principal)
-        return await admin_page(request, principal)
+        return await admin_page(request, principal, tokens, reads, ledger)
 
     @post("/tokens", status_code=303)
     async def create_token(
-        self, request: Request[Any, Any, Any], principal: Viewer
-    ) -> Template | Redirect:
+        self, request: Request[Any, Any, Any], principal: Viewer, tokens: TokensDep,
+        reads: ReadsDep, ledger: LedgerDep, ctx: RequestContext,
+    ) -> Template | Redirect:  # fmt: skip
         _admin(principal)
         values = form_values(await request.form(), lists=("programs",))
         try:
             body = parse_form(values, TokenBody, TOKEN_LABELS)
             if errors := _scope_errors(body):
                 raise FormInvalid(errors)
-            unknown = await data.unknown_scope(
-                request.app.state,
+            unknown = await tokens.unknown_scope(
                 provider_id=body.provider_id,
                 manager_id=body.manager_id,
                 programs=body.programs,
             )
             if unknown:
                 raise FormInvalid({e.field.split("[")[0]: _no_such(e.message) for e in unknown})
-            created = await data.create_token(
-                request.app.state,
-                principal,
+            created = await tokens.create(
                 role=body.role,
+                created_by=principal.actor.id,
                 provider_id=body.provider_id,
                 manager_id=body.manager_id,
                 programs=tuple(body.programs),
@@ -274,6 +285,9 @@ class AdminPages(Controller):
             return await admin_page(
                 request,
                 principal,
+                tokens,
+                reads,
+                ledger,
                 errors={"token": exc.errors},
                 values={"token": values},
                 status_code=422,
@@ -295,12 +309,11 @@ class AdminPages(Controller):
 
     @get("/tokens/{token_id:uuid}/revoke")
     async def confirm_revoke(
-        self, request: Request[Any, Any, Any], token_id: FromPath[UUID], principal: Viewer
-    ) -> Template:
+        self, request: Request[Any, Any, Any], token_id: FromPath[UUID], principal: Viewer,
+        tokens: TokensDep,
+    ) -> Template:  # fmt: skip
         _admin(principal)
-        entry = next(
-            (t for t in await data.tokens(request.app.state) if t.token_id == token_id), None
-        )
+        entry = next((t for t in await _tokens(tokens) if t.token_id == token_id), None)
         if entry is None:
             raise NotFound("token", token_id)
         context = {
@@ -312,12 +325,11 @@ class AdminPages(Controller):
 
     @post("/tokens/{token_id:uuid}/revoke", status_code=303)
     async def revoke_token(
-        self, request: Request[Any, Any, Any], token_id: FromPath[UUID], principal: Viewer
-    ) -> Redirect:
+        self, request: Request[Any, Any, Any], token_id: FromPath[UUID], principal: Viewer,
+        tokens: TokensDep,
+    ) -> Redirect:  # fmt: skip
         _admin(principal)
-        before = next(
-            (t for t in await data.tokens(request.app.state) if t.token_id == token_id), None
-        )
+        before = next((t for t in await _tokens(tokens) if t.token_id == token_id), None)
         if before is None:
             flash(request, "There is no such token.")
         elif before.revoked_at is not None:
@@ -326,22 +338,23 @@ class AdminPages(Controller):
                 f"The {scope_in_words(before)} was already revoked on {day(before.revoked_at)}.",
             )
         else:
-            await data.revoke_token(request.app.state, token_id)
+            await tokens.revoke(token_id)
             flash(request, f"The {scope_in_words(before)} is revoked: it no longer opens anything.")
         return Redirect("/admin#tokens", status_code=303)
 
     @post("/programs/{code:str}/rules", status_code=303)
     async def add_rule_version(
-        self, request: Request[Any, Any, Any], code: FromPath[str], principal: Viewer
-    ) -> Template | Redirect:
+        self, request: Request[Any, Any, Any], code: FromPath[str], principal: Viewer,
+        tokens: TokensDep, reads: ReadsDep, ledger: LedgerDep, ctx: RequestContext,
+    ) -> Template | Redirect:  # fmt: skip
         _admin(principal)
         values = form_values(await request.form())
-        programs = {p.code: p for p in await data.programs(request.app.state)}
+        programs = {p.code: p for p in await reads.programs()}
         if code not in programs or not programs[code].rules:
             raise NotFound("program", code)
         try:
             rules = _rule_version(values, programs[code].rules[-1].categories)
-            await data.revise_rules(request.app.state, context_of(request, principal), code, rules)
+            await catalogue.revise_rules(ledger, ctx, code, rules)
         except (FormInvalid, DomainError) as exc:
             found = exc.errors if isinstance(exc, FormInvalid) else errors_of(exc)
             if "audit_rate" in found:
@@ -350,15 +363,17 @@ class AdminPages(Controller):
                 found["fee"] = found.pop("fee_cents")
             key = f"rules-{code}"
             return await admin_page(
-                request, principal, errors={key: found}, values={key: values}, status_code=422
-            )
+                request, principal, tokens, reads, ledger, errors={key: found},
+                values={key: values}, status_code=422,
+            )  # fmt: skip
         flash(request, f"The {code} rules from {day(rules.effective_from)} are recorded.")
         return Redirect(f"/admin#program-{code}", status_code=303)
 
     @post("/programs", status_code=303)
     async def define_program(
-        self, request: Request[Any, Any, Any], principal: Viewer
-    ) -> Template | Redirect:
+        self, request: Request[Any, Any, Any], principal: Viewer, tokens: TokensDep,
+        reads: ReadsDep, ledger: LedgerDep, ctx: RequestContext,
+    ) -> Template | Redirect:  # fmt: skip
         _admin(principal)
         values = form_values(await request.form())
         try:
@@ -374,28 +389,30 @@ class AdminPages(Controller):
                 errors |= exc.errors
             if errors:
                 raise FormInvalid(errors)
-            await data.define_program(
-                request.app.state, context_of(request, principal), code=body.code,
-                name=body.name, association=body.association, rules=rules,
+            await catalogue.define_program(
+                ledger, ctx, code=body.code, name=body.name, association=body.association,
+                rules=rules,
             )  # fmt: skip
         except (FormInvalid, DomainError) as exc:
             found = exc.errors if isinstance(exc, FormInvalid) else errors_of(exc)
-            return await admin_page(request, principal, errors={NEW_PROGRAM: found},
+            return await admin_page(request, principal, tokens, reads, ledger,
+                                    errors={NEW_PROGRAM: found},
                                     values={NEW_PROGRAM: values}, status_code=422)  # fmt: skip
         flash(request, f"The program {body.code}, {body.name}, is defined.")
         return Redirect(f"/admin#program-{body.code}", status_code=303)
 
     @post("/providers", status_code=303)
     async def register_provider(
-        self, request: Request[Any, Any, Any], principal: Viewer
-    ) -> Template | Redirect:
+        self, request: Request[Any, Any, Any], principal: Viewer, tokens: TokensDep,
+        reads: ReadsDep, ledger: LedgerDep, ctx: RequestContext,
+    ) -> Template | Redirect:  # fmt: skip
         _admin(principal)
         values = form_values(await request.form(), lists=("programs",))
         try:
             body = parse_form(values, ProviderBody, PROVIDER_LABELS)
-            await data.register_provider(
-                request.app.state,
-                context_of(request, principal),
+            await catalogue.register_provider(
+                ledger,
+                ctx,
                 provider_id=body.provider_id,
                 name=body.name,
                 programs=tuple(body.programs),
@@ -406,6 +423,9 @@ class AdminPages(Controller):
             return await admin_page(
                 request,
                 principal,
+                tokens,
+                reads,
+                ledger,
                 errors={"provider": found},
                 values={"provider": values},
                 status_code=422,

@@ -7,8 +7,15 @@ from typing import Any
 from litestar import Controller, Request, get, post
 from litestar.response import Redirect, Template
 
-from ledger.web import data
-from ledger.web.session import current, home_of, page_context, sign_in, sign_out
+from ledger.http.injected import SessionsDep, TokensDep
+from ledger.web.session import (
+    current,
+    home_of,
+    page_context,
+    principal_for_token,
+    sign_in,
+    sign_out,
+)
 
 __all__ = ["AuthPages"]
 
@@ -17,21 +24,27 @@ class AuthPages(Controller):
     include_in_schema = False
 
     @get("/")
-    async def front_door(self, request: Request[Any, Any, Any]) -> Redirect:
-        principal = await current(request)
+    async def front_door(
+        self, request: Request[Any, Any, Any], sessions: SessionsDep, tokens: TokensDep
+    ) -> Redirect:
+        principal = await current(request, sessions, tokens)
         return Redirect(home_of(principal) if principal else "/login")
 
     @get("/login")
-    async def login_form(self, request: Request[Any, Any, Any]) -> Template | Redirect:
-        principal = await current(request)
+    async def login_form(
+        self, request: Request[Any, Any, Any], sessions: SessionsDep, tokens: TokensDep
+    ) -> Template | Redirect:
+        principal = await current(request, sessions, tokens)
         if principal is not None:
             return Redirect(home_of(principal))
         return Template("login.html", context={**page_context(request, None), "errors": {}})
 
     @post("/login", status_code=303)
-    async def login(self, request: Request[Any, Any, Any]) -> Template | Redirect:
+    async def login(
+        self, request: Request[Any, Any, Any], sessions: SessionsDep, tokens: TokensDep
+    ) -> Template | Redirect:
         token = str((await request.form()).get("token", "")).strip()
-        principal = await data.principal_for_token(request.app.state, token) if token else None
+        principal = await principal_for_token(tokens, token) if token else None
         if principal is None:
             message = "Enter your access token" if not token else "That token is not valid"
             return Template(
@@ -39,9 +52,9 @@ class AuthPages(Controller):
                 context={**page_context(request, None), "errors": {"token": message}},
                 status_code=401,
             )
-        return Redirect(await sign_in(request, principal), status_code=303)
+        return Redirect(await sign_in(request, sessions, principal), status_code=303)
 
     @post("/logout", status_code=303)
-    async def logout(self, request: Request[Any, Any, Any]) -> Redirect:
-        await sign_out(request)
+    async def logout(self, request: Request[Any, Any, Any], sessions: SessionsDep) -> Redirect:
+        await sign_out(request, sessions)
         return Redirect("/login", status_code=303)

@@ -13,27 +13,30 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from ledger.access.policy import ManagerScope, scope_of
-from ledger.api.controllers.documents import RenewalDocumentsController, transcript_pdf
-from ledger.api.controllers.records import TRANSCRIPT_COLUMNS
-from ledger.api.openapi import csv_response
+from ledger.commands import renewals
+from ledger.commands.loaders import find_renewal
 from ledger.documents.filters import day
+from ledger.documents.pdfs import certificate_pdf, transcript_pdf
 from ledger.domain.errors import NotFound, RenewalNotReady, WrongState
-from ledger.web import data
-from ledger.web.session import OutOfScope, Viewer, context_of, flash, page_context, viewer
+from ledger.http.injected import CredentialsDep, LedgerDep, ReadsDep, RequestContext
+from ledger.http.responses import csv_response, pdf_response
+from ledger.queries.managers import associations, standing_of
+from ledger.queries.notices import notices_of
+from ledger.queries.reads import Reads
+from ledger.queries.views import TRANSCRIPT_COLUMNS
+from ledger.web.session import OutOfScope, Viewer, flash, page_context, viewer
 
 __all__ = ["ManagerPages"]
 
 
-async def _scope(
-    request: Request[Any, Any, Any], principal: Viewer, manager_id: str
-) -> ManagerScope:
+async def _scope(reads: Reads, principal: Viewer, manager_id: str) -> ManagerScope:
     """What the viewer sees of the manager (ledger/access/policy.py): all of it
     for the manager and an admin; an auditor, only the programs it audits that the manager
     holds; OutOfScope if nothing."""
     held: tuple[str, ...] = ()
     if principal.role == "auditor":
         try:
-            held = tuple((await data.manager_record(request.app.state, manager_id)).certifications)
+            held = tuple((await reads.record(manager_id)).certifications)
         except NotFound:
             held = ()
     scope = scope_of(principal, manager_id, held)
@@ -45,6 +48,8 @@ async def _scope(
 async def manager_page(
     request: Request[Any, Any, Any],
     principal: Viewer,
+    reads: Reads,
+    credentials: CredentialsDep,
     manager_id: str,
     *,
     refused: RenewalNotReady | None = None,
@@ -52,14 +57,13 @@ async def manager_page(
     form_errors: dict[str, dict[str, str]] | None = None,
     form_values: dict[str, dict[str, str]] | None = None,
 ) -> Template:
-    state = request.app.state
-    scope = await _scope(request, principal, manager_id)
-    status = await data.manager_status(state, manager_id, scope)
-    record = scope.record(await data.manager_record(state, manager_id))
+    scope = await _scope(reads, principal, manager_id)
+    status = await reads.status(manager_id, scope=scope)
+    record = scope.record(await reads.record(manager_id))
     held = tuple(c.program for c in status.certifications)
-    names = await data.associations(state)
+    names = await associations(reads)
     cycles = {
-        c.program: await data.manager_cycles(state, manager_id, c.program, scope)
+        c.program: await reads.cycles(manager_id, c.program, scope=scope)
         for c in status.certifications
     }
     context = {
@@ -67,16 +71,16 @@ async def manager_page(
         "manager_id": manager_id,
         "name": record.name,
         "status": status,
-        "standing": {code: data.standing_of(record, code, names.get(code, code)) for code in held},
-        "credentials": await data.credentials_of(state, record, held),
+        "standing": {code: standing_of(record, code, names.get(code, code)) for code in held},
+        "credentials": await credentials.held(record, held),
         "fees": {
             code: [f for f in record.certifications[code].fees if f.fee_id is not None]
             for code in held
             if principal.audits(code) or principal.is_admin()
         },
-        "transcript": await data.manager_transcript(state, manager_id, scope=scope),
+        "transcript": await reads.transcript(manager_id, None, scope=scope),
         "cycles": cycles,
-        "notices": (await data.manager_notices(state, manager_id, scope)).notices,
+        "notices": (await notices_of(reads, manager_id, scope=scope)).notices,
         "is_self": principal.is_manager(manager_id),
         "refused": refused,
         "refused_program": refused_program,
@@ -94,69 +98,69 @@ class ManagerPages(Controller):
 
     @get("/{manager_id:str}")
     async def page(
-        self, request: Request[Any, Any, Any], manager_id: FromPath[str], principal: Viewer
-    ) -> Template:
-        return await manager_page(request, principal, manager_id)
+        self, request: Request[Any, Any, Any], manager_id: FromPath[str], principal: Viewer,
+        reads: ReadsDep, credentials: CredentialsDep,
+    ) -> Template:  # fmt: skip
+        return await manager_page(request, principal, reads, credentials, manager_id)
 
     @get("/{manager_id:str}/transcript.csv")
     async def transcript_csv(
-        self, request: Request[Any, Any, Any], manager_id: FromPath[str], principal: Viewer
+        self, manager_id: FromPath[str], principal: Viewer, reads: ReadsDep
     ) -> Response[str]:
-        scope = await _scope(request, principal, manager_id)
-        lines = await data.manager_transcript(request.app.state, manager_id, scope=scope)
+        scope = await _scope(reads, principal, manager_id)
+        lines = await reads.transcript(manager_id, None, scope=scope)
         return csv_response(TRANSCRIPT_COLUMNS, lines, f"transcript-{manager_id}.csv")
 
     @get("/{manager_id:str}/transcript.pdf")
     async def transcript_pdf(
-        self, request: Request[Any, Any, Any], manager_id: FromPath[str], principal: Viewer
-    ) -> Response[bytes]:
-        """The API's transcript PDF (ledger/api/controllers/documents.py), for the session."""
-        scope = await _scope(request, principal, manager_id)
-        state = request.app.state
-        return await transcript_pdf(
-            state.reads,
-            state.credentials,
-            manager_id,
-            None,
-            as_of=None,
-            known_at=None,
-            scope=scope,
+        self, manager_id: FromPath[str], principal: Viewer, reads: ReadsDep,
+        credentials: CredentialsDep,
+    ) -> Response[bytes]:  # fmt: skip
+        """The API's transcript PDF (ledger/documents/pdfs.py), for the session."""
+        scope = await _scope(reads, principal, manager_id)
+        return pdf_response(
+            *await transcript_pdf(
+                reads, credentials, manager_id, None, as_of=None, known_at=None, scope=scope
+            )
         )
 
     @get("/{manager_id:str}/renewals/{renewal_id:uuid}/certificate.pdf")
     async def certificate_pdf(
         self,
-        request: Request[Any, Any, Any],
         manager_id: FromPath[str],
         renewal_id: FromPath[UUID],
         principal: Viewer,
+        reads: ReadsDep,
+        credentials: CredentialsDep,
     ) -> Response[bytes]:
-        """The API's certificate PDF (GET /v1/renewals/{id}/certificate.pdf, its own checks),
-        for the session."""
-        await _scope(request, principal, manager_id)
-        state = request.app.state
-        certificate = RenewalDocumentsController.certificate.fn
-        return await certificate(  # type: ignore[no-any-return]
-            None, request, renewal_id, principal, state.reads, state.credentials
-        )
+        """The API's certificate PDF (GET /v1/renewals/{id}/certificate.pdf, its checks), for
+        the session."""
+        await _scope(reads, principal, manager_id)
+        filed = await find_renewal(reads.store, renewal_id)
+        if not (
+            principal.is_admin() or principal.is_manager(filed.manager_id)
+            or principal.audits(filed.program)
+        ):  # fmt: skip
+            raise OutOfScope("a certificate is its holder's, their association's and the admins'")
+        return pdf_response(*await certificate_pdf(reads, credentials, filed))
 
     @post("/{manager_id:str}/renewals", status_code=303)
     async def file_renewal(
-        self, request: Request[Any, Any, Any], manager_id: FromPath[str], principal: Viewer
-    ) -> Template | Redirect:
+        self, request: Request[Any, Any, Any], manager_id: FromPath[str], principal: Viewer,
+        reads: ReadsDep, credentials: CredentialsDep, ledger: LedgerDep, ctx: RequestContext,
+    ) -> Template | Redirect:  # fmt: skip
         if not principal.is_manager(manager_id):
             raise OutOfScope(detail="Only the manager files their own renewal.")
         program = str((await request.form()).get("program", ""))
         try:
-            await data.file_renewal(
-                request.app.state, context_of(request, principal), manager_id, program
-            )
+            await renewals.file_renewal(ledger, ctx, manager_id, program=program)
         except RenewalNotReady as refused:
             return await manager_page(
-                request, principal, manager_id, refused=refused, refused_program=program
-            )
+                request, principal, reads, credentials, manager_id, refused=refused,
+                refused_program=program,
+            )  # fmt: skip
         except WrongState:
-            status = await data.manager_status(request.app.state, manager_id)
+            status = await reads.status(manager_id)
             held = next((c for c in status.certifications if c.program == program), None)
             if held is None or held.renewal is None:
                 raise

@@ -10,6 +10,7 @@ form posted twice says what had already happened instead of a bare refusal."""
 from __future__ import annotations
 
 import re
+import secrets
 from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any, Literal
@@ -22,7 +23,6 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Template
 from msgspec import Meta
 
-from ledger.api.openapi import csv_response
 from ledger.api.schemas import (
     MAX_SEED,
     DecisionBody,
@@ -32,13 +32,27 @@ from ledger.api.schemas import (
     Reason,
     Text,
 )
+from ledger.commands import Ledger, audits, managers, renewals
+from ledger.commands import standing as standings
+from ledger.commands.loaders import find_fee
 from ledger.csv_io import columns_of
 from ledger.documents.filters import day, money, percent
 from ledger.domain.errors import DomainError, NotFound, WrongState
-from ledger.web import data
+from ledger.http.injected import CredentialsDep, LedgerDep, ReadsDep, RequestContext
+from ledger.http.responses import csv_response
+from ledger.queries.managers import associations, standing_of
+from ledger.queries.programs import (
+    due_lines,
+    manager_names,
+    renewal_evidence,
+    renewal_register,
+    verify_ledger,
+)
+from ledger.queries.reads import Reads
+from ledger.queries.views import AuditView
 from ledger.web.controllers.managers import manager_page
 from ledger.web.forms import FormInvalid, errors_of, form_values, parse_form
-from ledger.web.session import OutOfScope, Viewer, context_of, flash, page_context, viewer
+from ledger.web.session import OutOfScope, Viewer, flash, page_context, viewer
 from projections.ceu_queries import RegisterRow
 
 __all__ = ["ProgramPages"]
@@ -148,25 +162,25 @@ STANDING_LABELS = {
 }
 
 
-async def _decided(state: Any, code: str, renewal_id: UUID) -> str | None:
+async def _decided(reads: Reads, code: str, renewal_id: UUID) -> str | None:
     """What a decision posted twice finds: when and by whom the renewal was decided; None if
     it is still to decide."""
-    _, row = await data.renewal_evidence(state, renewal_id)
+    _, row = await renewal_evidence(reads, renewal_id)
     if row is None or row.decided_at is None:
         return None
-    by = (await data.associations(state)).get(code, code)
+    by = (await associations(reads)).get(code, code)
     return (
         f"Nothing was recorded: this renewal was already {row.state} on {day(row.decided_at)} "
         f"by {by}."
     )
 
 
-async def _revoked(state: Any, manager_id: str, code: str) -> str | None:
+async def _revoked(reads: Reads, manager_id: str, code: str) -> str | None:
     """What a revocation posted twice (a reload, a second tab) finds: when and by whom the
     certification was revoked; None if it is not revoked after all."""
-    record = await data.manager_record(state, manager_id)
-    names = await data.associations(state)
-    held = data.standing_of(record, code, names.get(code, code))
+    record = await reads.record(manager_id)
+    names = await associations(reads)
+    held = standing_of(record, code, names.get(code, code))
     if held is None:
         return None
     return (
@@ -196,38 +210,39 @@ def _filters(
 async def program_page(
     request: Request[Any, Any, Any],
     principal: Viewer,
+    reads: Reads,
+    ledger: Ledger,
     code: str,
     *,
     errors: dict[str, dict[str, str]] | None = None,
     values: dict[str, dict[str, Any]] | None = None,
     status_code: int = 200,
 ) -> Template:
-    state = request.app.state
     filters, filter_errors, filter_values = _filters(request)
-    register = await data.renewal_register(state, code, **filters)
+    register = await renewal_register(reads, code, **filters)
     everything = (
         register
         if not filters or not any(filters.values())
-        else (await data.renewal_register(state, code))
+        else (await renewal_register(reads, code))
     )
     counts = {s: sum(r.state == s for r in everything) for s in ("filed", "approved", "denied")}
     context = {
         **page_context(request, principal),
         "code": code,
         "register": register,
-        "names": await data.manager_names(state, code),
+        "names": await manager_names(reads, code),
         "register_counts": counts,
         "register_total": len(everything),
         "filter_errors": filter_errors,
         "filter_values": filter_values,
         "csv_query": str(request.url.query or ""),
-        "due": await data.due_lines(state, code),
-        "audits": await data.program_audits(state, code),
-        "verification": await data.verify_ledger(state),
+        "due": await due_lines(reads, code),
+        "audits": await reads.audits(code),
+        "verification": await verify_ledger(ledger.store),
         "errors": errors or {},
         "values": values or {},
-        "today": state.ledger.today(),
-        "program": await state.reads.program(code),
+        "today": ledger.today(),
+        "program": await reads.program(code),
     }
     return Template("program.html", context=context, status_code=status_code)
 
@@ -239,18 +254,20 @@ class ProgramPages(Controller):
 
     @get("/")
     async def page(
-        self, request: Request[Any, Any, Any], code: FromPath[str], principal: Viewer
-    ) -> Template:
+        self, request: Request[Any, Any, Any], code: FromPath[str], principal: Viewer,
+        reads: ReadsDep, ledger: LedgerDep,
+    ) -> Template:  # fmt: skip
         _may_audit(principal, code)
-        return await program_page(request, principal, code)
+        return await program_page(request, principal, reads, ledger, code)
 
     @get("/renewals.csv")
     async def register_csv(
-        self, request: Request[Any, Any, Any], code: FromPath[str], principal: Viewer
-    ) -> Response[str]:
+        self, request: Request[Any, Any, Any], code: FromPath[str], principal: Viewer,
+        reads: ReadsDep,
+    ) -> Response[str]:  # fmt: skip
         _may_audit(principal, code)
         filters, _errors, _ = _filters(request)
-        rows = await data.renewal_register(request.app.state, code, **filters)
+        rows = await renewal_register(reads, code, **filters)
         return csv_response(columns_of(RegisterRow), rows, f"renewals-{code}.csv")
 
     @get("/renewals/{renewal_id:uuid}")
@@ -260,27 +277,27 @@ class ProgramPages(Controller):
         code: FromPath[str],
         renewal_id: FromPath[UUID],
         principal: Viewer,
+        reads: ReadsDep,
     ) -> Template:
         _may_audit(principal, code)
-        return await self._renewal_page(request, principal, code, renewal_id)
+        return await self._renewal_page(request, principal, reads, code, renewal_id)
 
     async def _renewal_page(self, request: Request[Any, Any, Any], principal: Viewer,
-                            code: str, renewal_id: UUID, *, errors: dict[str, str] | None = None,
+                            reads: Reads, code: str, renewal_id: UUID, *,
+                            errors: dict[str, str] | None = None,
                             values: dict[str, Any] | None = None,
                             status_code: int = 200) -> Template:  # fmt: skip
-        state = request.app.state
-        filed, row = await data.renewal_evidence(state, renewal_id)
+        filed, row = await renewal_evidence(reads, renewal_id)
         if filed.program != code:
             raise NotFound("renewal", renewal_id)
         transcript = {
-            line.completion_id: line
-            for line in await data.manager_transcript(state, filed.manager_id, code)
+            line.completion_id: line for line in await reads.transcript(filed.manager_id, code)
         }
         context = {
             **page_context(request, principal),
             "code": code,
             "filed": filed,
-            "name": (await data.manager_record(state, filed.manager_id)).name,
+            "name": (await reads.record(filed.manager_id)).name,
             "row": row,
             "lines": transcript,
             "errors": errors or {},
@@ -295,6 +312,9 @@ class ProgramPages(Controller):
         code: FromPath[str],
         renewal_id: FromPath[UUID],
         principal: Viewer,
+        reads: ReadsDep,
+        ledger: LedgerDep,
+        ctx: RequestContext,
     ) -> Template | Redirect:
         _may_audit(principal, code)
         values = form_values(await request.form())
@@ -304,24 +324,20 @@ class ProgramPages(Controller):
                 raise FormInvalid({"reason": "Enter the reason for the denial"})
             if body.decision == "deny":
                 _confirmed(values, "deny this renewal")
-            await data.decide_renewal(
-                request.app.state,
-                context_of(request, principal),
-                renewal_id,
-                approve=body.decision == "approve",
-                reason=body.reason,
+            await renewals.decide_renewal(
+                ledger, ctx, renewal_id, approve=body.decision == "approve", reason=body.reason
             )
         except (FormInvalid, DomainError) as exc:
             # Posted twice (a reload, a stale second tab, its "I confirm" ticked or not): say
             # what had happened, and by whom, rather than what is wrong with a stale form.
-            if (done := await _decided(request.app.state, code, renewal_id)) is not None:
+            if (done := await _decided(reads, code, renewal_id)) is not None:
                 flash(request, done)
                 return Redirect(f"/programs/{code}/renewals/{renewal_id}", status_code=303)
             if isinstance(exc, WrongState):
                 raise
             found = exc.errors if isinstance(exc, FormInvalid) else errors_of(exc)
             return await self._renewal_page(
-                request, principal, code, renewal_id, errors=found, values=values,
+                request, principal, reads, code, renewal_id, errors=found, values=values,
                 status_code=422,
             )  # fmt: skip
         flash(request, f"Renewal {'approved' if body.decision == 'approve' else 'denied'}.")
@@ -329,8 +345,9 @@ class ProgramPages(Controller):
 
     @post("/audits", status_code=303)
     async def draw(
-        self, request: Request[Any, Any, Any], code: FromPath[str], principal: Viewer
-    ) -> Template | Redirect:
+        self, request: Request[Any, Any, Any], code: FromPath[str], principal: Viewer,
+        reads: ReadsDep, ledger: LedgerDep, ctx: RequestContext,
+    ) -> Template | Redirect:  # fmt: skip
         _may_audit(principal, code)
         values = form_values(await request.form())
         try:
@@ -338,16 +355,21 @@ class ProgramPages(Controller):
             if body.filed_to < body.filed_from:
                 raise FormInvalid({"filed_to": "The last filing day must not be before the first"})
             rate = rate_of(body.rate)
-            drawn = await data.draw_audit(
-                request.app.state, context_of(request, principal), code,
-                filed_from=body.filed_from, filed_to=body.filed_to, rate=rate,
-                seed=body.seed,
+            program = await reads.program(code)
+            drawn = AuditView.of(
+                await audits.draw_audit(
+                    ledger, ctx, program=code, filed_from=body.filed_from,
+                    filed_to=body.filed_to,
+                    rate=rate if rate is not None else program.versions[-1].audit_rate,
+                    seed=body.seed if body.seed is not None else secrets.randbits(53),
+                    population=await reads.audit_population(code, body.filed_from, body.filed_to),
+                )
             )  # fmt: skip
         except (FormInvalid, DomainError) as exc:
             found = exc.errors if isinstance(exc, FormInvalid) else errors_of(exc)
             return await program_page(
-                request, principal, code, errors={"audit": found}, values={"audit": values},
-                status_code=422,
+                request, principal, reads, ledger, code, errors={"audit": found},
+                values={"audit": values}, status_code=422,
             )  # fmt: skip
         flash(
             request,
@@ -363,15 +385,20 @@ class ProgramPages(Controller):
         code: FromPath[str],
         audit_id: FromPath[UUID],
         principal: Viewer,
+        reads: ReadsDep,
     ) -> Template:
         _may_audit(principal, code)
-        return await self._audit_page(request, principal, code, audit_id)
+        return await self._audit_page(request, principal, reads, code, audit_id)
 
-    async def _audit_page(self, request: Request[Any, Any, Any], principal: Viewer, code: str,
-                          audit_id: UUID, *, errors: dict[str, str] | None = None,
+    async def _audit_page(self, request: Request[Any, Any, Any], principal: Viewer,
+                          reads: Reads, code: str, audit_id: UUID, *,
+                          errors: dict[str, str] | None = None,
                           values: dict[str, Any] | None = None,
                           status_code: int = 200) -> Template:  # fmt: skip
-        found = await data.audit(request.app.state, audit_id)
+        try:
+            found: AuditView | None = await reads.audit(audit_id)
+        except NotFound:
+            found = None
         if found is None or found.program != code:
             raise NotFound("audit", audit_id)
         context = {
@@ -379,10 +406,10 @@ class ProgramPages(Controller):
             "code": code,
             "audit": found,
             "findings": {f.renewal_id: f for f in found.findings},
-            "names": await data.manager_names(request.app.state, code),
+            "names": await manager_names(reads, code),
             "holders": {
                 str(r.renewal_id): r.manager_id
-                for r in await data.renewal_register(request.app.state, code)
+                for r in await renewal_register(reads, code)
                 if r.renewal_id in found.selected
             },
             "selected_ids": [str(rid) for rid in found.selected],
@@ -398,6 +425,9 @@ class ProgramPages(Controller):
         code: FromPath[str],
         audit_id: FromPath[UUID],
         principal: Viewer,
+        reads: ReadsDep,
+        ledger: LedgerDep,
+        ctx: RequestContext,
     ) -> Template | Redirect:
         _may_audit(principal, code)
         values = form_values(await request.form())
@@ -405,14 +435,14 @@ class ProgramPages(Controller):
             body = parse_form(values, FindingBody, {"outcome": "passed or failed"})
             if body.outcome == "failed":
                 _confirmed(values, "record a failed finding, which revokes the certification")
-            await data.record_finding(
-                request.app.state, context_of(request, principal), audit_id,
-                renewal_id=body.renewal_id, passed=body.outcome == "passed", note=body.note,
+            await audits.record_finding(
+                ledger, ctx, audit_id, renewal_id=body.renewal_id,
+                passed=body.outcome == "passed", note=body.note,
             )  # fmt: skip
         except (FormInvalid, DomainError) as exc:
             found = exc.errors if isinstance(exc, FormInvalid) else errors_of(exc)
             return await self._audit_page(
-                request, principal, code, audit_id, errors=found, values=values,
+                request, principal, reads, code, audit_id, errors=found, values=values,
                 status_code=422,
             )  # fmt: skip
         flash(request, f"Finding recorded: {body.outcome}.")
@@ -420,35 +450,40 @@ class ProgramPages(Controller):
 
     @post("/standing", status_code=303)
     async def standing(
-        self, request: Request[Any, Any, Any], code: FromPath[str], principal: Viewer
-    ) -> Template | Redirect:
+        self, request: Request[Any, Any, Any], code: FromPath[str], principal: Viewer,
+        reads: ReadsDep, ledger: LedgerDep, ctx: RequestContext,
+    ) -> Template | Redirect:  # fmt: skip
         _may_audit(principal, code)
         values = form_values(await request.form())
-        state, ctx = request.app.state, context_of(request, principal)
         try:
             body = parse_form(values, StandingForm, STANDING_LABELS)
             match body.action:
                 case "revoke":
                     _confirmed(values, "revoke this certification")
                     try:
-                        await data.revoke(state, ctx, body.manager_id, code, body.reason)
+                        await standings.revoke(
+                            ledger, ctx, body.manager_id, program=code, reason=body.reason
+                        )
                     except WrongState:
-                        if (done := await _revoked(state, body.manager_id, code)) is None:
+                        if (done := await _revoked(reads, body.manager_id, code)) is None:
                             raise
                         flash(request, done)
                         return Redirect(f"/programs/{code}#standing", status_code=303)
                 case "reinstate":
-                    await data.reinstate(state, ctx, body.manager_id, code, body.reason)
+                    await standings.reinstate(
+                        ledger, ctx, body.manager_id, program=code, reason=body.reason
+                    )
                 case "extend":
                     if body.ends_on is None:
                         raise FormInvalid({"ends_on": "Enter the new deadline, YYYY-MM-DD"})
-                    await data.extend_deadline(
-                        state, ctx, body.manager_id, code, body.ends_on, body.reason
-                    )
+                    await standings.extend_deadline(
+                        ledger, ctx, body.manager_id, program=code, until=body.ends_on,
+                        reason=body.reason,
+                    )  # fmt: skip
         except (FormInvalid, DomainError) as exc:
             found = exc.errors if isinstance(exc, FormInvalid) else errors_of(exc)
             return await program_page(
-                request, principal, code, errors={"standing": found},
+                request, principal, reads, ledger, code, errors={"standing": found},
                 values={"standing": values}, status_code=422,
             )  # fmt: skip
         done = {
@@ -460,69 +495,70 @@ class ProgramPages(Controller):
         return Redirect(f"/programs/{code}#standing", status_code=303)
 
     async def _act(
-        self, request: Request[Any, Any, Any], principal: Viewer, code: str, form: str,
-        values: dict[str, Any], exc: FormInvalid | DomainError,
+        self, request: Request[Any, Any, Any], principal: Viewer, reads: Reads, ledger: Ledger,
+        code: str, form: str, values: dict[str, Any], exc: FormInvalid | DomainError,
     ) -> Template:  # fmt: skip
         """The program page again, with `form`'s mistakes beside its fields and what was typed."""
         found = exc.errors if isinstance(exc, FormInvalid) else errors_of(exc)
         return await program_page(
-            request, principal, code, errors={form: found}, values={form: values},
+            request, principal, reads, ledger, code, errors={form: found}, values={form: values},
             status_code=422,
         )  # fmt: skip
 
     @post("/managers", status_code=303)
     async def enrol(
-        self, request: Request[Any, Any, Any], code: FromPath[str], principal: Viewer
-    ) -> Template | Redirect:
+        self, request: Request[Any, Any, Any], code: FromPath[str], principal: Viewer,
+        reads: ReadsDep, ledger: LedgerDep, ctx: RequestContext,
+    ) -> Template | Redirect:  # fmt: skip
         """Enrol a manager and certify them in this program (POST /v1/managers, then
         POST /v1/managers/{id}/certifications when a day is given)."""
         _may_audit(principal, code)
         values = form_values(await request.form())
-        state, ctx = request.app.state, context_of(request, principal)
         try:
             body = parse_form(values, EnrolForm, ENROL_LABELS)
-            await data.enroll_manager(
-                state, ctx, manager_id=body.manager_id, name=body.name, email=body.email
+            await managers.enroll_manager(
+                ledger, ctx, manager_id=body.manager_id, name=body.name, email=body.email
             )
         except (FormInvalid, DomainError) as exc:
-            return await self._act(request, principal, code, "enrol", values, exc)
+            return await self._act(request, principal, reads, ledger, code, "enrol", values, exc)
         flash(request, f"{body.name} is enrolled as {body.manager_id}. Grant {code} below.")
         return Redirect(f"/programs/{code}#certify", status_code=303)
 
     @post("/certifications", status_code=303)
     async def certify(
-        self, request: Request[Any, Any, Any], code: FromPath[str], principal: Viewer
-    ) -> Template | Redirect:
+        self, request: Request[Any, Any, Any], code: FromPath[str], principal: Viewer,
+        reads: ReadsDep, ledger: LedgerDep, ctx: RequestContext,
+    ) -> Template | Redirect:  # fmt: skip
         """POST /v1/managers/{manager_id}/certifications for this program."""
         _may_audit(principal, code)
         values = form_values(await request.form())
         try:
             body = parse_form(values, GrantForm, GRANT_LABELS)
-            await data.grant_certification(
-                request.app.state, context_of(request, principal), body.manager_id,
-                program=code, certified_on=body.certified_on,
-            )  # fmt: skip
+            await managers.grant_certification(
+                ledger, ctx, body.manager_id, program=code, certified_on=body.certified_on
+            )
         except (FormInvalid, DomainError) as exc:
-            return await self._act(request, principal, code, "certify", values, exc)
+            return await self._act(request, principal, reads, ledger, code, "certify", values, exc)
         flash(request, f"{code} granted to {body.manager_id} from {day(body.certified_on)}.")
         return Redirect(f"/managers/{body.manager_id}", status_code=303)
 
     @post("/fees", status_code=303)
     async def fee(
-        self, request: Request[Any, Any, Any], code: FromPath[str], principal: Viewer
-    ) -> Template | Redirect:
+        self, request: Request[Any, Any, Any], code: FromPath[str], principal: Viewer,
+        reads: ReadsDep, ledger: LedgerDep, ctx: RequestContext,
+    ) -> Template | Redirect:  # fmt: skip
         """POST /v1/managers/{manager_id}/fees for this program, the amount in dollars."""
         _may_audit(principal, code)
         values = form_values(await request.form())
         try:
             body = parse_form(values, FeeForm, FEE_LABELS)
             cents = cents_of(body.amount, "amount", "the amount")
-            await data.pay_fee(
-                request.app.state, context_of(request, principal), body.manager_id,
-                program=code, amount_cents=cents, reference=body.reference,
+            await renewals.pay_fee(
+                ledger, ctx, body.manager_id, program=code, amount_cents=cents,
+                reference=body.reference,
             )  # fmt: skip
         except (FormInvalid, DomainError) as exc:
-            return await self._act(request, principal, code, "fee", values, exc)
+            return await self._act(request, principal, reads, ledger, code, "fee", values, exc)
         flash(request, f"{money(cents)} {code} fee of {body.manager_id} recorded.")
         return Redirect(f"/programs/{code}#fee", status_code=303)
 
@@ -533,25 +569,26 @@ class ProgramPages(Controller):
         code: FromPath[str],
         fee_id: FromPath[UUID],
         principal: Viewer,
+        reads: ReadsDep,
+        credentials: CredentialsDep,
+        ledger: LedgerDep,
+        ctx: RequestContext,
     ) -> Template | Redirect:
         """POST /v1/fees/{fee_id}/refund, from the manager's page (where the fees are)."""
         _may_audit(principal, code)
-        state = request.app.state
-        paid = await data.fee_paid(state, fee_id)
+        paid = await find_fee(ledger.store, fee_id)
         if paid.program != code:
             raise NotFound("fee", fee_id)
         values = form_values(await request.form())
         try:
             body = parse_form(values, RefundForm, REFUND_LABELS)
             cents = cents_of(body.amount, "amount", "the amount")
-            await data.refund_fee(
-                state, context_of(request, principal), fee_id, amount_cents=cents,
-                reason=body.reason,
-            )  # fmt: skip
+            await renewals.refund_fee(ledger, ctx, fee_id, amount_cents=cents, reason=body.reason)
         except (FormInvalid, DomainError) as exc:
             found = exc.errors if isinstance(exc, FormInvalid) else errors_of(exc)
             return await manager_page(
-                request, principal, paid.manager_id, form_errors={str(fee_id): found},
+                request, principal, reads, credentials, paid.manager_id,
+                form_errors={str(fee_id): found},
                 form_values={str(fee_id): values},
             )  # fmt: skip
         flash(request, f"{money(cents)} of the {code} fee refunded.")

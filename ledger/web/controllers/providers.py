@@ -19,16 +19,20 @@ from litestar.exceptions import ClientException
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
-from events.catalog import ActivityRegistered
+from events.catalog import ActivityRegistered, CompletionRecorded
 from ledger.api.schemas import MAX_BATCH, ActivityBody, AmendBody, CompletionBody, VoidBody
-from ledger.commands import Posting
+from ledger.commands import Context, Ledger, Posting, catalogue, completions
+from ledger.commands.loaders import find_completion
+from ledger.commands.rosters import record_completions
 from ledger.csv_io import CSV_HEADER, RosterFormatError, csv_text
 from ledger.documents.filters import day
 from ledger.domain.errors import DomainError, Invalid, WrongState
+from ledger.http.injected import LedgerDep, ReadsDep, RequestContext
+from ledger.http.rosters import batch_result, read_batch, spreadsheet_header
+from ledger.queries.reads import Reads
 from ledger.queries.views import BatchResult
-from ledger.web import data
 from ledger.web.forms import FormInvalid, errors_of, form_values, parse_form
-from ledger.web.session import OutOfScope, Viewer, context_of, flash, page_context, viewer
+from ledger.web.session import OutOfScope, Viewer, flash, page_context, viewer
 
 __all__ = ["ProviderPages"]
 
@@ -83,6 +87,8 @@ def result_csv(result: BatchResult) -> str:
 async def provider_page(
     request: Request[Any, Any, Any],
     principal: Viewer,
+    reads: Reads,
+    ledger: Ledger,
     provider_id: str,
     *,
     errors: dict[str, dict[str, str]] | None = None,
@@ -90,8 +96,7 @@ async def provider_page(
     roster: BatchResult | None = None,
     status_code: int = 200,
 ) -> Template:
-    state = request.app.state
-    activities = await data.provider_activities(state, provider_id)
+    activities = [a for a in await reads.activities() if a.provider_id == provider_id]
     manager_id = request.query_params.get("manager_id", "").strip() or None
     result_href = None
     if roster is not None:
@@ -103,9 +108,9 @@ async def provider_page(
         "activities": activities,
         "activity_options": [(a.activity_id, f"{a.title} ({a.ceus} CEUs)") for a in activities],
         # Newest first on the page; the API's page is in log order.
-        "postings": (await data.provider_postings(state, provider_id, manager_id)).completions[
-            ::-1
-        ],
+        "postings": (
+            await reads.postings(provider_id, manager_id=manager_id, after=0, limit=500)
+        ).completions[::-1],
         "manager_filter": manager_id or "",
         "errors": errors or {},
         "values": values or {},
@@ -113,7 +118,7 @@ async def provider_page(
         "roster_reasons": [_reason(r.error) for r in roster.results] if roster else [],
         "result_href": result_href,
         "csv_header": ",".join(CSV_HEADER),
-        "today": state.ledger.today(),
+        "today": ledger.today(),
     }
     return Template("provider.html", context=context, status_code=status_code)
 
@@ -125,22 +130,29 @@ class ProviderPages(Controller):
 
     @get("/")
     async def page(
-        self, request: Request[Any, Any, Any], provider_id: FromPath[str], principal: Viewer
-    ) -> Template:
+        self, request: Request[Any, Any, Any], provider_id: FromPath[str], principal: Viewer,
+        reads: ReadsDep, ledger: LedgerDep,
+    ) -> Template:  # fmt: skip
         _may_see(principal, provider_id)
-        return await provider_page(request, principal, provider_id)
+        return await provider_page(request, principal, reads, ledger, provider_id)
 
     @post("/activities", status_code=303)
     async def add_activity(
-        self, request: Request[Any, Any, Any], provider_id: FromPath[str], principal: Viewer
+        self,
+        request: Request[Any, Any, Any],
+        provider_id: FromPath[str],
+        principal: Viewer,
+        reads: ReadsDep,
+        ledger: LedgerDep,
+        ctx: RequestContext,
     ) -> Template | Redirect:
         _may_see(principal, provider_id)
         values = form_values(await request.form(), lists=("programs",))
         try:
             body = parse_form(values, ActivityBody, ACTIVITY_LABELS)
-            await data.add_activity(
-                request.app.state,
-                context_of(request, principal),
+            await catalogue.register_activity(
+                ledger,
+                ctx,
                 ActivityRegistered(
                     provider_id=provider_id,
                     activity_id=body.activity_id,
@@ -159,6 +171,8 @@ class ProviderPages(Controller):
             return await provider_page(
                 request,
                 principal,
+                reads,
+                ledger,
                 provider_id,
                 errors={"activity": found},
                 values={"activity": values},
@@ -169,7 +183,13 @@ class ProviderPages(Controller):
 
     @post("/completions", status_code=303)
     async def post_completion(
-        self, request: Request[Any, Any, Any], provider_id: FromPath[str], principal: Viewer
+        self,
+        request: Request[Any, Any, Any],
+        provider_id: FromPath[str],
+        principal: Viewer,
+        reads: ReadsDep,
+        ledger: LedgerDep,
+        ctx: RequestContext,
     ) -> Template | Redirect:
         """One completion, as POST /v1/completions; the same form sent twice (a reload, a
         second tab) records nothing new and says so."""
@@ -178,16 +198,13 @@ class ProviderPages(Controller):
         values = form_values(await request.form())
         try:
             body = parse_form(values, CompletionBody, COMPLETION_LABELS)
-            posted = await data.post_completion(
-                request.app.state,
-                context_of(request, principal),
-                provider_id,
-                Posting(**msgspec.structs.asdict(body)),
+            posted = await completions.record_completion(
+                ledger, ctx, provider_id, Posting(**msgspec.structs.asdict(body))
             )
         except (FormInvalid, DomainError) as exc:
             found = exc.errors if isinstance(exc, FormInvalid) else errors_of(exc)
             return await provider_page(
-                request, principal, provider_id, errors={"completion": found},
+                request, principal, reads, ledger, provider_id, errors={"completion": found},
                 values={"completion": values}, status_code=422,
             )  # fmt: skip
         receipt = posted.receipt
@@ -200,7 +217,13 @@ class ProviderPages(Controller):
 
     @post("/roster", status_code=200)
     async def upload_roster(
-        self, request: Request[Any, Any, Any], provider_id: FromPath[str], principal: Viewer
+        self,
+        request: Request[Any, Any, Any],
+        provider_id: FromPath[str],
+        principal: Viewer,
+        reads: ReadsDep,
+        ledger: LedgerDep,
+        ctx: RequestContext,
     ) -> Template:
         if not principal.is_provider(provider_id):
             raise OutOfScope(detail="Only the provider itself posts its rosters.")
@@ -209,8 +232,9 @@ class ProviderPages(Controller):
         if not content:
             errors = {"roster": "Choose a CSV file to upload"}
             return await provider_page(
-                request, principal, provider_id, errors={"roster": errors}, status_code=422
-            )
+                request, principal, reads, ledger, provider_id, errors={"roster": errors},
+                status_code=422,
+            )  # fmt: skip
         try:
             if (lines := _roster_lines(content)) > MAX_BATCH:
                 raise RosterFormatError(
@@ -218,19 +242,18 @@ class ProviderPages(Controller):
                     f"it has {lines:,} lines and a roster holds at most {MAX_BATCH:,}: split it"
                     f" into files of at most {MAX_BATCH:,} lines, each with the header line",
                 )
-            result = await data.upload_roster_lines(
-                request.app.state, context_of(request, principal), provider_id, content
-            )
+            result = await _upload_roster(ledger, ctx, provider_id, content)
         except (RosterFormatError, Invalid, ClientException) as exc:
             errors = {"roster": f"The file cannot be read as a roster: {_whole_roster(exc)}"}
             return await provider_page(
-                request, principal, provider_id, errors={"roster": errors}, status_code=422
-            )
-        return await provider_page(request, principal, provider_id, roster=result)
+                request, principal, reads, ledger, provider_id, errors={"roster": errors},
+                status_code=422,
+            )  # fmt: skip
+        return await provider_page(request, principal, reads, ledger, provider_id, roster=result)
 
-    async def _corrector(self, request: Request[Any, Any, Any], principal: Viewer,
+    async def _corrector(self, ledger: Ledger, principal: Viewer,
                          provider_id: str, completion_id: UUID) -> str | None:  # fmt: skip
-        posting = await data.completion_posting(request.app.state, completion_id)
+        posting = await _posting(ledger, completion_id)
         if posting is None or posting.provider_id != provider_id:
             raise OutOfScope(detail="That posting is not this provider's.")
         return None if principal.is_admin() else principal.provider_id
@@ -242,8 +265,11 @@ class ProviderPages(Controller):
         provider_id: FromPath[str],
         completion_id: FromPath[UUID],
         principal: Viewer,
+        reads: ReadsDep,
+        ledger: LedgerDep,
+        ctx: RequestContext,
     ) -> Template | Redirect:
-        async def apply(values: dict[str, Any], ctx: Any, corrector: str | None) -> None:
+        async def apply(values: dict[str, Any], corrector: str | None) -> None:
             confirmed = values.pop("confirm", "") == "yes"
             try:
                 body = parse_form(values, VoidBody, {"reason": "the reason"})
@@ -255,11 +281,13 @@ class ProviderPages(Controller):
                 errors["confirm"] = "Tick the box to confirm the void: it cannot be undone"
             if errors:
                 raise FormInvalid(errors)
-            await data.void_completion(
-                request.app.state, ctx, completion_id, reason=body.reason, provider_id=corrector
+            await completions.void_completion(
+                ledger, ctx, completion_id, reason=body.reason, provider_id=corrector
             )
 
-        return await self._correct(request, principal, provider_id, completion_id, "void", apply)
+        return await self._correct(
+            request, principal, reads, ledger, provider_id, completion_id, "void", apply
+        )
 
     @post("/postings/{completion_id:uuid}/amend", status_code=303)
     async def amend(
@@ -268,39 +296,44 @@ class ProviderPages(Controller):
         provider_id: FromPath[str],
         completion_id: FromPath[UUID],
         principal: Viewer,
+        reads: ReadsDep,
+        ledger: LedgerDep,
+        ctx: RequestContext,
     ) -> Template | Redirect:
         labels = {"reason": "the reason", "ceus": "the CEUs", "completed_on": "the date"}
 
-        async def apply(values: dict[str, Any], ctx: Any, corrector: str | None) -> None:
+        async def apply(values: dict[str, Any], corrector: str | None) -> None:
             body = parse_form(values, AmendBody, labels)
-            await data.amend_completion(
-                request.app.state, ctx, completion_id, reason=body.reason, ceus=body.ceus,
+            await completions.amend_completion(
+                ledger, ctx, completion_id, reason=body.reason, ceus=body.ceus,
                 completed_on=body.completed_on, provider_id=corrector,
             )  # fmt: skip
 
-        return await self._correct(request, principal, provider_id, completion_id, "amend", apply)
+        return await self._correct(
+            request, principal, reads, ledger, provider_id, completion_id, "amend", apply
+        )
 
     async def _correct(
-        self, request: Request[Any, Any, Any], principal: Viewer, provider_id: str,
-        completion_id: UUID, kind: str, apply: Any,
+        self, request: Request[Any, Any, Any], principal: Viewer, reads: Reads, ledger: Ledger,
+        provider_id: str, completion_id: UUID, kind: str, apply: Any,
     ) -> Template | Redirect:  # fmt: skip
         """A void or an amendment from its form: the page again with the errors beside the
         form, or back to the postings."""
         _may_see(principal, provider_id)
-        corrector = await self._corrector(request, principal, provider_id, completion_id)
+        corrector = await self._corrector(ledger, principal, provider_id, completion_id)
         values = form_values(await request.form())
         try:
-            await apply(values, context_of(request, principal), corrector)
+            await apply(values, corrector)
         except (FormInvalid, DomainError) as exc:
             found = exc.errors if isinstance(exc, FormInvalid) else errors_of(exc)
-            if isinstance(exc, WrongState) and (done := await _voided(request, completion_id)):
+            if isinstance(exc, WrongState) and (done := await _voided(reads, completion_id)):
                 found = {"stale": done}  # a stale tab: say what happened, not the rule
             key = f"{kind}-{completion_id}"
             return await provider_page(
-                request, principal, provider_id, errors={key: found}, values={key: values},
-                status_code=422,
+                request, principal, reads, ledger, provider_id, errors={key: found},
+                values={key: values}, status_code=422,
             )  # fmt: skip
-        posting = await data.completion_posting(request.app.state, completion_id)
+        posting = await _posting(ledger, completion_id)
         what = (
             f"{posting.external_id} ({posting.manager_id}, {day(posting.completed_on)})"
             if posting is not None
@@ -310,9 +343,25 @@ class ProviderPages(Controller):
         return Redirect(f"/providers/{provider_id}#postings", status_code=303)
 
 
-async def _voided(request: Request[Any, Any, Any], completion_id: UUID) -> str:
+async def _posting(ledger: Ledger, completion_id: UUID) -> CompletionRecorded | None:
+    """The posting itself (who posted it, for whom), to decide who may correct it."""
+    found = await find_completion(ledger.store, completion_id)
+    return None if found is None else found[0]
+
+
+async def _upload_roster(
+    ledger: Ledger, ctx: Context, provider_id: str, csv_bytes: bytes
+) -> BatchResult:
+    """POST /v1/completions/batch with text/csv, the header read as a spreadsheet writes it."""
+    parsed = await read_batch(spreadsheet_header(csv_bytes), "text/csv")
+    postings = [p for p in parsed if isinstance(p, Posting)]
+    outcomes = await record_completions(ledger, ctx, provider_id, postings)
+    return batch_result(parsed, outcomes)
+
+
+async def _voided(reads: Reads, completion_id: UUID) -> str:
     """ "This posting was already voided on 6 December 2026 (reason): ...", if it was."""
-    view = await data.completion(request.app.state, completion_id)
+    view = await reads.completion(completion_id)
     void = next((c for c in view.history if c.kind == "voided"), None)
     if void is None:
         return ""

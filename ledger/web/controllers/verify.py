@@ -17,8 +17,8 @@ from litestar import Controller, Request, Response, get
 from litestar.params import FromPath
 from litestar.response import Template
 
-from ledger.api.controllers.documents import CREDENTIALS, CredentialsDep
 from ledger.domain.errors import NotFound
+from ledger.http.injected import CredentialsDep
 
 __all__ = ["VerifyPages"]
 
@@ -28,7 +28,6 @@ JSON, HTML = "application/json", "text/html"
 class VerifyPages(Controller):
     path = "/verify"
     include_in_schema = False
-    dependencies = CREDENTIALS
 
     @get("/{credential_id:str}")
     async def verify(

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from ledger.csv_io import parse_roster_csv
 from ledger.documents.filters import day, moment, percent, plural
-from ledger.web.data import spreadsheet_header
+from ledger.http.rosters import spreadsheet_header
 
 
 def test_a_spreadsheets_header_is_read_as_the_apis_and_the_lines_are_unchanged() -> None:

@@ -14,15 +14,15 @@ from litestar.exceptions import ClientException, HTTPException
 from msgspec import Meta
 
 from ledger.api import strict
-from ledger.api.errors import human, status_of
 from ledger.api.schemas import MAX_BATCH, BatchBody, CompletionBody, Strict
 from ledger.commands import Outcome, Posting
 from ledger.csv_io import RosterFormatError, parse_roster_csv
 from ledger.domain.errors import DomainError, FieldError, Invalid
+from ledger.http.problems import human, status_of
 from ledger.infra.workers import WorkerPool
 from ledger.queries.views import BatchResult, ItemResult
 
-__all__ = ["INLINE_BYTES", "batch_items", "batch_result", "read_batch"]
+__all__ = ["INLINE_BYTES", "batch_items", "batch_result", "read_batch", "spreadsheet_header"]
 
 Parsed = Posting | ItemResult
 
@@ -157,3 +157,14 @@ def _item_result(external_id: str, outcome: Outcome) -> ItemResult:
     return ItemResult(
         external_id=external_id, status=status, id=receipt.id, position=receipt.position
     )
+
+
+def spreadsheet_header(csv_bytes: bytes) -> bytes:
+    """The roster with its first line's names in the API's spelling, as a spreadsheet writes
+    them (`External ID` for external_id: any case, spaces for underscores, a byte order mark);
+    the lines unchanged."""
+    body = csv_bytes.removeprefix(b"\xef\xbb\xbf")
+    first, newline, rest = body.partition(b"\n")
+    names = first.rstrip(b"\r").split(b",")
+    spelled = b",".join(b"_".join(name.strip(b' "').lower().split()) for name in names)
+    return spelled + (b"\r" if first.endswith(b"\r") else b"") + newline + rest
