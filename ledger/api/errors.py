@@ -25,7 +25,6 @@ from litestar.openapi import ResponseSpec
 
 from events.store import ConcurrencyConflict, DuplicateEventId
 from ledger.access.errors import AccessError, Unauthenticated
-from ledger.api.schemas import PATTERN_WORDS
 from ledger.commands import Duplicate
 from ledger.domain.errors import (
     AlreadyExists,
@@ -37,6 +36,7 @@ from ledger.domain.errors import (
     RenewalNotReady,
     WrongState,
 )
+from ledger.domain.values import PATTERN_WORDS
 from ledger.infra.logs import database_outage
 from ledger.infra.workers import WorkersBusy
 from ledger.queries.reads import ProjectionBehind

@@ -27,7 +27,6 @@ from ledger.api.rosters import batch_result, read_batch
 from ledger.commands import (
     Context,
     Ledger,
-    Posting,
     audits,
     catalogue,
     completions,
@@ -36,6 +35,7 @@ from ledger.commands import (
 )
 from ledger.commands import standing as standings
 from ledger.commands.loaders import find_completion, find_fee, find_renewal
+from ledger.commands.messages import AmendCompletion, PostCompletion, VoidCompletion
 from ledger.commands.rosters import record_completions
 from ledger.credentials.service import CredentialService
 from ledger.domain.catalogue import Activity
@@ -205,7 +205,7 @@ async def upload_roster(
 ) -> BatchResult:
     """POST /v1/completions/batch with text/csv."""
     parsed = await read_batch(csv_bytes, "text/csv")
-    postings = [p for p in parsed if isinstance(p, Posting)]
+    postings = [p for p in parsed if isinstance(p, PostCompletion)]
     outcomes = await record_completions(_ledger(app_state), ctx, provider_id, postings)
     return batch_result(parsed, outcomes)
 
@@ -224,23 +224,23 @@ async def completion_posting(app_state: State, completion_id: UUID) -> Completio
 
 
 async def void_completion(
-    app_state: State, ctx: Context, completion_id: UUID, *, reason: str, provider_id: str | None
-) -> None:
+    app_state: State, ctx: Context, completion_id: UUID, message: VoidCompletion, *,
+    provider_id: str | None,
+) -> None:  # fmt: skip
     """POST /v1/completions/{id}/void (provider_id: the correcting provider, window applies)."""
     await completions.void_completion(
-        _ledger(app_state), ctx, completion_id, reason=reason, provider_id=provider_id
+        _ledger(app_state), ctx, completion_id, message, provider_id=provider_id
     )
 
 
 async def amend_completion(
-    app_state: State, ctx: Context, completion_id: UUID, *, reason: str, ceus: Decimal | None,
-    completed_on: date | None, provider_id: str | None,
+    app_state: State, ctx: Context, completion_id: UUID, message: AmendCompletion, *,
+    provider_id: str | None,
 ) -> None:  # fmt: skip
     """POST /v1/completions/{id}/amend."""
     await completions.amend_completion(
-        _ledger(app_state), ctx, completion_id, reason=reason, ceus=ceus,
-        completed_on=completed_on, provider_id=provider_id,
-    )  # fmt: skip
+        _ledger(app_state), ctx, completion_id, message, provider_id=provider_id
+    )
 
 
 # --- associations -----------------------------------------------------------------------------
@@ -604,7 +604,7 @@ def spreadsheet_header(csv_bytes: bytes) -> bytes:
 
 
 async def post_completion(
-    app_state: State, ctx: Context, provider_id: str, posting: Posting
+    app_state: State, ctx: Context, provider_id: str, posting: PostCompletion
 ) -> completions.Posted:
     """POST /v1/completions: created, or the receipt of the same posting made before."""
     return await completions.record_completion(_ledger(app_state), ctx, provider_id, posting)

@@ -25,6 +25,7 @@ from ledger.commands import (
     standing,
 )
 from ledger.commands import managers as enrolment
+from ledger.commands.messages import AmendCompletion, VoidCompletion
 from ledger.domain.assess import assess
 from ledger.domain.errors import DomainError
 from projections import ceu_queries
@@ -122,13 +123,13 @@ class Scenario:
                     ledger,
                     ADMIN,
                     self.completions[n % len(self.completions)],
-                    reason="v",
+                    VoidCompletion(reason="v"),
                     provider_id=None,
                 )
             case ("amend", n, ceus) if self.completions:
                 cid = self.completions[n % len(self.completions)]
                 await completions.amend_completion(
-                    ledger, ADMIN, cid, reason="a", ceus=ceus, completed_on=None, provider_id=None
+                    ledger, ADMIN, cid, AmendCompletion(reason="a", ceus=ceus), provider_id=None
                 )
             case ("fee", manager_id, program):
                 await renewals.pay_fee(

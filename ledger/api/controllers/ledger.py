@@ -19,8 +19,8 @@ from ledger.api import privacy
 from ledger.api.deps import CurrentPrincipal, LedgerDep, PoolDep, allow
 from ledger.api.errors import READ_PROBLEMS, problems
 from ledger.api.metrics import Metrics, ProjectionHealth, projection_health
-from ledger.api.schemas import MAX_INT
 from ledger.commands.loaders import find_completions
+from ledger.domain.values import MAX_INT
 from ledger.infra.limits import ACQUIRE_TIMEOUT
 
 __all__ = ["LedgerController", "OperationsController"]

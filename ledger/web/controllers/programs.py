@@ -23,18 +23,11 @@ from litestar.response import Redirect, Template
 from msgspec import Meta
 
 from ledger.api.openapi import csv_response
-from ledger.api.schemas import (
-    MAX_SEED,
-    DecisionBody,
-    Email,
-    FindingBody,
-    Id,
-    Reason,
-    Text,
-)
+from ledger.commands.messages import DecideRenewal, RecordFinding
 from ledger.csv_io import columns_of
 from ledger.documents.filters import day, money, percent
 from ledger.domain.errors import DomainError, NotFound, WrongState
+from ledger.domain.values import MAX_SEED, Email, Id, Reason, Text
 from ledger.web import data
 from ledger.web.controllers.managers import manager_page
 from ledger.web.forms import FormInvalid, errors_of, form_values, parse_form
@@ -299,7 +292,7 @@ class ProgramPages(Controller):
         _may_audit(principal, code)
         values = form_values(await request.form())
         try:
-            body = parse_form(values, DecisionBody, {"decision": "approve or deny"})
+            body = parse_form(values, DecideRenewal, {"decision": "approve or deny"})
             if body.decision == "deny" and not body.reason:
                 raise FormInvalid({"reason": "Enter the reason for the denial"})
             if body.decision == "deny":
@@ -402,7 +395,7 @@ class ProgramPages(Controller):
         _may_audit(principal, code)
         values = form_values(await request.form())
         try:
-            body = parse_form(values, FindingBody, {"outcome": "passed or failed"})
+            body = parse_form(values, RecordFinding, {"outcome": "passed or failed"})
             if body.outcome == "failed":
                 _confirmed(values, "record a failed finding, which revokes the certification")
             await data.record_finding(

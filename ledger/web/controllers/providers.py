@@ -11,7 +11,6 @@ import base64
 from typing import Any
 from uuid import UUID
 
-import msgspec
 from litestar import Controller, Request, get, post
 from litestar.datastructures import UploadFile
 from litestar.di import Provide
@@ -20,11 +19,16 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from events.catalog import ActivityRegistered
-from ledger.api.schemas import MAX_BATCH, ActivityBody, AmendBody, CompletionBody, VoidBody
-from ledger.commands import Posting
+from ledger.commands.messages import (
+    AmendCompletion,
+    PostCompletion,
+    RegisterActivity,
+    VoidCompletion,
+)
 from ledger.csv_io import CSV_HEADER, RosterFormatError, csv_text
 from ledger.documents.filters import day
 from ledger.domain.errors import DomainError, Invalid, WrongState
+from ledger.domain.values import MAX_BATCH
 from ledger.queries.views import BatchResult
 from ledger.web import data
 from ledger.web.forms import FormInvalid, errors_of, form_values, parse_form
@@ -137,7 +141,7 @@ class ProviderPages(Controller):
         _may_see(principal, provider_id)
         values = form_values(await request.form(), lists=("programs",))
         try:
-            body = parse_form(values, ActivityBody, ACTIVITY_LABELS)
+            body = parse_form(values, RegisterActivity, ACTIVITY_LABELS)
             await data.add_activity(
                 request.app.state,
                 context_of(request, principal),
@@ -177,12 +181,12 @@ class ProviderPages(Controller):
             raise OutOfScope(detail="Only the provider itself posts its completions.")
         values = form_values(await request.form())
         try:
-            body = parse_form(values, CompletionBody, COMPLETION_LABELS)
+            body = parse_form(values, PostCompletion, COMPLETION_LABELS)
             posted = await data.post_completion(
                 request.app.state,
                 context_of(request, principal),
                 provider_id,
-                Posting(**msgspec.structs.asdict(body)),
+                body,
             )
         except (FormInvalid, DomainError) as exc:
             found = exc.errors if isinstance(exc, FormInvalid) else errors_of(exc)
@@ -246,7 +250,7 @@ class ProviderPages(Controller):
         async def apply(values: dict[str, Any], ctx: Any, corrector: str | None) -> None:
             confirmed = values.pop("confirm", "") == "yes"
             try:
-                body = parse_form(values, VoidBody, {"reason": "the reason"})
+                body = parse_form(values, VoidCompletion, {"reason": "the reason"})
             except FormInvalid as exc:
                 errors = exc.errors
             else:
@@ -256,7 +260,7 @@ class ProviderPages(Controller):
             if errors:
                 raise FormInvalid(errors)
             await data.void_completion(
-                request.app.state, ctx, completion_id, reason=body.reason, provider_id=corrector
+                request.app.state, ctx, completion_id, body, provider_id=corrector
             )
 
         return await self._correct(request, principal, provider_id, completion_id, "void", apply)
@@ -272,11 +276,10 @@ class ProviderPages(Controller):
         labels = {"reason": "the reason", "ceus": "the CEUs", "completed_on": "the date"}
 
         async def apply(values: dict[str, Any], ctx: Any, corrector: str | None) -> None:
-            body = parse_form(values, AmendBody, labels)
+            body = parse_form(values, AmendCompletion, labels)
             await data.amend_completion(
-                request.app.state, ctx, completion_id, reason=body.reason, ceus=body.ceus,
-                completed_on=body.completed_on, provider_id=corrector,
-            )  # fmt: skip
+                request.app.state, ctx, completion_id, body, provider_id=corrector
+            )
 
         return await self._correct(request, principal, provider_id, completion_id, "amend", apply)
 
