@@ -36,12 +36,11 @@ from events.codec import Actor
 from events.postgres.connection import connect, create_pool
 from events.postgres.store import PostgresEventStore
 from ledger.access.tokens import TokenStore
-from ledger.api import strict
-from ledger.api.schemas import CompletionBody
 from ledger.app.asgi import WORKER_DSN, WORKER_LOG_LEVEL, WORKER_PROJECTORS
 from ledger.app.factory import create_app
-from ledger.commands import Context, Ledger, Posted, Posting
+from ledger.commands import Context, Ledger, Posted
 from ledger.commands.catalogue import ensure_default_programs
+from ledger.commands.messages import PostCompletion, convert
 from ledger.commands.rosters import record_completions
 from ledger.commands.streams import manager_stream, program_stream, provider_stream
 from ledger.csv_io import RosterFormatError, columns_of, csv_text, parse_roster_csv
@@ -391,15 +390,15 @@ def check_roster(args: argparse.Namespace) -> None:
 async def cmd_import_roster(settings: Settings, args: argparse.Namespace) -> int:
     """Each line stands alone, as in POST /v1/completions/batch: malformed lines are reported
     and skipped, the others are posted."""
-    postings: list[tuple[int, Posting]] = []
+    postings: list[tuple[int, PostCompletion]] = []
     rejected: list[tuple[int, str, str]] = []
     for n, line in enumerate(args.lines, start=2):
         try:
-            body = strict.convert(line, CompletionBody)
+            posting = convert(line, PostCompletion)
         except msgspec.ValidationError as exc:
             rejected.append((n, str(line.get("external_id", "")), str(exc)))
         else:
-            postings.append((n, Posting(**msgspec.structs.asdict(body))))
+            postings.append((n, posting))
     ctx = Context(
         actor=Actor(role="provider", id=args.provider), request_id=f"import:{args.file.name}"
     )

@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, NamedTuple
 from uuid import UUID
 
 from events.catalog import ActivityRegistered
-from ledger.commands import Context, Posting, audits, catalogue, completions, managers, renewals
+from ledger.commands import Context, audits, catalogue, completions, managers, renewals
+from ledger.commands.messages import AmendCompletion, PostCompletion, VoidCompletion
 from ledger.domain.cycles import add_months
 from ledger.domain.errors import DomainError
 
@@ -172,7 +173,7 @@ async def _post(ledger: Ledger, ctx: Context, m: _Manager, n: int, line: tuple[s
                 today: date) -> UUID:  # fmt: skip
     activity_id, days_ago, ceus = line
     provider = "pmi-online" if activity_id.startswith("pmi") else "tma"
-    posting = Posting(
+    posting = PostCompletion(
         external_id=f"demo-{m.manager_id}-{n}",
         manager_id=m.manager_id,
         activity_id=activity_id,
@@ -189,13 +190,10 @@ async def _seed_manager(ledger: Ledger, ctx: Context, m: _Manager, today: date) 
     )
     posted = [await _post(ledger, ctx, m, n, line, today) for n, line in enumerate(m.completions)]
     if m.manager_id == "sam-short":  # one amended posting and one voided, by their provider
-        await completions.amend_completion(
-            ledger, ctx, posted[1], reason="Attended the first hour only", ceus=Decimal("1"),
-            completed_on=None, provider_id="tma",
-        )  # fmt: skip
-        await completions.void_completion(
-            ledger, ctx, posted[2], reason="Posted to the wrong manager", provider_id="tma"
-        )
+        amendment = AmendCompletion(reason="Attended the first hour only", ceus=Decimal("1"))
+        await completions.amend_completion(ledger, ctx, posted[1], amendment, provider_id="tma")
+        voiding = VoidCompletion(reason="Posted to the wrong manager")
+        await completions.void_completion(ledger, ctx, posted[2], voiding, provider_id="tma")
     if m.paid:
         fee = (await ledger.catalogue.program(m.program)).versions[-1].fee_cents
         await renewals.pay_fee(

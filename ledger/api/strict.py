@@ -7,7 +7,8 @@ signature model: `"7500"` and `7500.0` become the integer 7500, and no type deco
 them (msgspec only asks a hook about types it does not know).  The supported way to own the
 decoding is a DTO: `resolve_data_dto` asks the app's serialization plugins, and when a DTO
 decodes the body the signature model takes the result as it is.  `StrictBodies` (a
-serialization plugin) gives every handler whose `data` is one of our `schemas.Strict` bodies
+serialization plugin) gives every handler whose `data` is one of the commands' input messages
+(ledger/commands/messages.py)
 the `StrictBody` DTO, which decodes the raw bytes with `msgspec.json.Decoder(type,
 strict=True)`; handlers stay as they are.  The DTO decodes only (responses are encoded as
 before) and documents the body with its own struct's schema.
@@ -41,51 +42,24 @@ from litestar.plugins import InitPlugin, OpenAPISchemaPlugin, SerializationPlugi
 from litestar.typing import FieldDefinition
 
 from ledger.api.errors import field_problem
-from ledger.api.schemas import (
+from ledger.commands.messages import Message
+from ledger.domain.values import (
     MAX_INT,
     TEXT_PATTERN,
-    Strict,
-    decimal_of,
+    dec_hook,
     is_decimal_marker,
     is_text_marker,
-    text_of,
 )
 
-__all__ = ["StrictInput", "check_request", "convert", "decode", "decoder", "invalid"]
+__all__ = ["StrictInput", "check_request", "decode", "invalid"]
 
 T = TypeVar("T")
-
-
-def _dec_hook(kind: type, value: Any) -> Any:
-    if is_decimal_marker(kind):
-        return decimal_of(kind, value)
-    if is_text_marker(kind):
-        return text_of(kind, value)
-    raise NotImplementedError(f"no decoder for {kind!r}")
-
-
-def convert(raw: Any, kind: type[T]) -> T:
-    """Plain values (a JSON item, a CSV line) as `kind`, strictly: msgspec.ValidationError if
-    not.  Text stays text: a CSV line's cells must be the fields' own spellings."""
-    return msgspec.convert(raw, kind, strict=True, dec_hook=_dec_hook)
-
-
-def decoder(kind: type[T]) -> msgspec.json.Decoder[T]:
-    """A reusable JSON decoder for `kind`, as strict as `decode` (its errors unshaped)."""
-    return msgspec.json.Decoder(kind, strict=True, dec_hook=_dec_hook)
-
-
-def convert_form(raw: Any, kind: type[T]) -> T:
-    """An HTML form's values as `kind`.  A form sends only text, so numbers and dates are read
-    from their text here (strict=False), but the marker types (CEUs, fractions) keep their
-    own strict rules."""
-    return msgspec.convert(raw, kind, strict=False, dec_hook=_dec_hook)
 
 
 def decode(body: bytes, kind: type[T]) -> T:
     """A JSON body as `kind`, strictly; ValidationException (422) or ClientException (400)."""
     try:
-        return msgspec.json.decode(body, type=kind, strict=True, dec_hook=_dec_hook)
+        return msgspec.json.decode(body, type=kind, strict=True, dec_hook=dec_hook)
     except msgspec.ValidationError as exc:
         raise invalid(exc) from exc
     except msgspec.DecodeError as exc:
@@ -141,7 +115,7 @@ class StrictBody(AbstractDTO[Any]):
 
 class StrictBodies(SerializationPlugin):
     def supports_type(self, field_definition: FieldDefinition) -> bool:
-        return field_definition.name == "data" and field_definition.is_subclass_of(Strict)
+        return field_definition.name == "data" and field_definition.is_subclass_of(Message)
 
     def create_dto_for_type(self, field_definition: FieldDefinition) -> type[AbstractDTO[Any]]:
         return StrictBody

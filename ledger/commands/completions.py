@@ -12,8 +12,7 @@ the same external_id is refused as a duplicate.
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from decimal import Decimal
+from datetime import datetime
 from typing import TYPE_CHECKING
 from uuid import UUID
 
@@ -26,7 +25,6 @@ from ledger.commands.loaders import find_completion, require_completion
 from ledger.commands.streams import completion_id
 from ledger.domain import completions as rules
 from ledger.domain.errors import DomainError
-from ledger.domain.values import valid_ceus
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -34,13 +32,13 @@ if TYPE_CHECKING:
     from events.catalog import Event
     from events.store import AppendResult, RecordedEvent
     from ledger.commands.base import Context, Ledger
+    from ledger.commands.messages import AmendCompletion, PostCompletion, VoidCompletion
     from ledger.domain.catalogue import Activity
     from ledger.domain.record import ManagerRecord
 
 __all__ = [
     "Duplicate",
     "Posted",
-    "Posting",
     "Receipt",
     "amend_completion",
     "decide_posting",
@@ -49,28 +47,6 @@ __all__ = [
     "record_completion",
     "void_completion",
 ]
-
-_CENT = Decimal("0.01")
-
-
-class Posting(msgspec.Struct, frozen=True, kw_only=True):
-    """One provider's report that a manager completed an activity."""
-
-    external_id: str
-    manager_id: str
-    activity_id: str
-    completed_on: date
-    ceus: Decimal
-
-    def normalized(self) -> Posting:
-        """One spelling per amount ("1.5" and "1.50" are the same posting); amounts that are
-        not valid CEUs are left alone for the decision to refuse."""
-        if valid_ceus(self.ceus) is None:
-            return msgspec.structs.replace(self, ceus=self.ceus.quantize(_CENT))
-        return self
-
-    def content(self) -> tuple[object, ...]:
-        return self.manager_id, self.activity_id, self.completed_on, self.ceus
 
 
 class Receipt(msgspec.Struct, frozen=True, kw_only=True):
@@ -110,26 +86,17 @@ class Duplicate(DomainError):
 
 
 def decide_posting(
-    ledger: Ledger, provider_id: str, posting: Posting, activity: Activity | None
+    ledger: Ledger, provider_id: str, posting: PostCompletion, activity: Activity | None
 ) -> Callable[[ManagerRecord | None], list[Event]]:
     """The pure decision for one posting, given the activity; a function of the record."""
     cid, today = completion_id(provider_id, posting.external_id), ledger.today()
     return lambda record: rules.record_completion(
-        record,
-        activity,
-        provider_id=provider_id,
-        manager_id=posting.manager_id,
-        activity_id=posting.activity_id,
-        external_id=posting.external_id,
-        completion_id=cid,
-        completed_on=posting.completed_on,
-        ceus=posting.ceus,
-        today=today,
+        record, activity, posting, completion_id=cid, provider_id=provider_id, today=today
     )
 
 
 async def record_completion(
-    ledger: Ledger, ctx: Context, provider_id: str, posting: Posting
+    ledger: Ledger, ctx: Context, provider_id: str, posting: PostCompletion
 ) -> Posted:
     posting = posting.normalized()
     activity = await ledger.catalogue.activity(posting.activity_id)
@@ -152,7 +119,9 @@ async def record_completion(
     return Posted(receipt=receipt, created=result.created)
 
 
-async def earlier_posting(ledger: Ledger, provider_id: str, posting: Posting) -> Posted | None:
+async def earlier_posting(
+    ledger: Ledger, provider_id: str, posting: PostCompletion
+) -> Posted | None:
     """The original receipt if this exact (normalized) posting was recorded before; Duplicate
     if the same external_id was recorded with other content; None if it is new."""
     found = await find_completion(ledger.store, completion_id(provider_id, posting.external_id))
@@ -160,21 +129,20 @@ async def earlier_posting(ledger: Ledger, provider_id: str, posting: Posting) ->
 
 
 def earlier_of(
-    posting: Posting, found: tuple[CompletionRecorded, RecordedEvent] | None
+    posting: PostCompletion, found: tuple[CompletionRecorded, RecordedEvent] | None
 ) -> Posted | None:
     """`earlier_posting`, given what was found under the posting's id."""
     if found is None:
         return None
     event, recorded = found
-    stored = (event.manager_id, event.activity_id, event.completed_on, event.ceus)
-    if stored != posting.content():
+    if not posting.same_as(event):
         raise Duplicate(posting.external_id)
     receipt = Receipt.of(event, recorded.position, recorded.recorded_at)
     return Posted(receipt=receipt, created=False)
 
 
 async def void_completion(
-    ledger: Ledger, ctx: Context, cid: UUID, *, reason: str, provider_id: str | None
+    ledger: Ledger, ctx: Context, cid: UUID, message: VoidCompletion, *, provider_id: str | None
 ) -> AppendResult:
     """`provider_id` is the correcting provider, or None for an association or admin."""
     posted, programs = (
@@ -187,8 +155,8 @@ async def void_completion(
         ctx,
         posted.manager_id,
         lambda record: rules.void_completion(
-            record, posted.manager_id, cid, programs, reason=reason, provider_id=provider_id,
-            today=today,
+            record, posted.manager_id, cid, programs, reason=message.reason,
+            provider_id=provider_id, today=today,
         ),
     )  # fmt: skip
     return written.result
@@ -198,10 +166,8 @@ async def amend_completion(
     ledger: Ledger,
     ctx: Context,
     cid: UUID,
+    message: AmendCompletion,
     *,
-    reason: str,
-    ceus: Decimal | None,
-    completed_on: date | None,
     provider_id: str | None,
 ) -> AppendResult:
     posted, programs = (
@@ -209,15 +175,15 @@ async def amend_completion(
         await ledger.catalogue.programs(),
     )
     activity, today = await ledger.catalogue.activity(posted.activity_id), ledger.today()
-    if ceus is not None and valid_ceus(ceus) is None:
-        ceus = ceus.quantize(_CENT)
+    message = message.normalized()
     written = await write_manager(
         ledger,
         ctx,
         posted.manager_id,
         lambda record: rules.amend_completion(
-            record, posted.manager_id, cid, programs, activity, reason=reason, ceus=ceus,
-            completed_on=completed_on, provider_id=provider_id, today=today,
+            record, posted.manager_id, cid, programs, activity, reason=message.reason,
+            ceus=message.ceus, completed_on=message.completed_on, provider_id=provider_id,
+            today=today,
         ),
     )  # fmt: skip
     return written.result

@@ -53,7 +53,6 @@ from events.store import AppendItem, AppendResult, ConcurrencyConflict, EventSto
 from ledger.commands.completions import (
     Duplicate,
     Posted,
-    Posting,
     Receipt,
     earlier_of,
     record_completion,
@@ -67,18 +66,19 @@ if TYPE_CHECKING:
     from uuid import UUID
 
     from ledger.commands.base import Context, Ledger
+    from ledger.commands.messages import PostCompletion
     from ledger.domain.catalogue import Activity
     from ledger.domain.record import ManagerRecord
 
 __all__ = ["Outcome", "record_completions"]
 
 Outcome = Posted | DomainError
-Line = tuple[int, rules.NewCompletion]
+Line = tuple[int, rules.Line]
 """A roster line's index and the posting as the rules see it (with its completion id)."""
 
 
 async def record_completions(
-    ledger: Ledger, ctx: Context, provider_id: str, postings: list[Posting]
+    ledger: Ledger, ctx: Context, provider_id: str, postings: list[PostCompletion]
 ) -> list[Outcome]:
     """One outcome per posting, in order: a receipt (created or not), or why it was refused."""
     postings = [p.normalized() for p in postings]
@@ -108,16 +108,12 @@ async def record_completions(
     ]  # fmt: skip
 
 
-def _line(posting: Posting, cid: UUID) -> rules.NewCompletion:
-    return rules.NewCompletion(
-        manager_id=posting.manager_id, activity_id=posting.activity_id,
-        external_id=posting.external_id, completion_id=cid,
-        completed_on=posting.completed_on, ceus=posting.ceus,
-    )  # fmt: skip
+def _line(posting: PostCompletion, cid: UUID) -> rules.Line:
+    return cid, posting
 
 
-def _repeat(posting: Posting, first: Posting, first_outcome: Outcome) -> Outcome:
-    if posting.content() != first.content():
+def _repeat(posting: PostCompletion, first: PostCompletion, first_outcome: Outcome) -> Outcome:
+    if not posting.same_as(first):
         return Duplicate(posting.external_id)
     if isinstance(first_outcome, Posted):
         return msgspec.structs.replace(first_outcome, created=False)
@@ -126,7 +122,7 @@ def _repeat(posting: Posting, first: Posting, first_outcome: Outcome) -> Outcome
 
 async def _activities(ledger: Ledger, groups: dict[str, list[Line]]) -> dict[str, Activity | None]:
     """Every line's activity, looked up once per activity (None: not registered)."""
-    ids = {line.activity_id for lines in groups.values() for _, line in lines}
+    ids = {posting.activity_id for lines in groups.values() for _, (_, posting) in lines}
     return {a: await ledger.catalogue.activity(a) for a in sorted(ids)}
 
 
@@ -163,7 +159,7 @@ class _Group:
 
 
 Rule = Callable[
-    ["ManagerRecord | None", list[rules.NewCompletion]],
+    ["ManagerRecord | None", list[rules.Line]],
     list["CompletionRecorded | DomainError"],
 ]
 """`rules.record_completions` with the roster's activities, provider and day."""
@@ -178,7 +174,7 @@ async def _record_groups(
     ctx: Context,
     provider_id: str,
     groups: dict[str, list[Line]],
-    postings: list[Posting],
+    postings: list[PostCompletion],
 ) -> dict[int, Outcome]:
     """Every group decided on one load and appended in one call; a group that met another
     writer through the stream queue, one that met a recorded id line by line."""
@@ -244,7 +240,9 @@ async def _queued(ledger: Ledger, ctx: Context, group: _Group, rule: Rule) -> _A
     return _Answer(group.posted(written.result), [])
 
 
-async def _alone(ledger: Ledger, ctx: Context, provider_id: str, posting: Posting) -> Outcome:
+async def _alone(
+    ledger: Ledger, ctx: Context, provider_id: str, posting: PostCompletion
+) -> Outcome:
     try:
         return await record_completion(ledger, ctx, provider_id, posting)
     except DomainError as refused:

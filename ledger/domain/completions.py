@@ -5,10 +5,8 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 from uuid import UUID
-
-import msgspec
 
 from events.catalog import CompletionAmended, CompletionRecorded, CompletionVoided, Event
 from ledger.domain.cycles import rules_in_force
@@ -32,7 +30,8 @@ if TYPE_CHECKING:
     from ledger.domain.record import Completion, ManagerRecord
 
 __all__ = [
-    "NewCompletion",
+    "Line",
+    "Posting",
     "amend_completion",
     "correction_closes",
     "record_completion",
@@ -65,15 +64,31 @@ def _completion_errors(
     return errors + ([] if completed_on is None else _date_errors(activity, completed_on, today))
 
 
-class NewCompletion(msgspec.Struct, frozen=True, kw_only=True):
-    """A provider's posting as the rules see it: one line of `record_completions`."""
+class Posting(Protocol):
+    """A provider's posting as the rules read it: the PostCompletion message
+    (ledger/commands/messages.py), whose fields the recorded event takes as they are."""
 
-    manager_id: str
-    activity_id: str
-    external_id: str
-    completion_id: UUID
-    completed_on: date
-    ceus: Decimal
+    __struct_fields__: ClassVar[tuple[str, ...]]
+
+    @property
+    def external_id(self) -> str: ...
+    @property
+    def manager_id(self) -> str: ...
+    @property
+    def activity_id(self) -> str: ...
+    @property
+    def completed_on(self) -> date: ...
+    @property
+    def ceus(self) -> Decimal: ...
+
+
+Line = tuple[UUID, Posting]
+"""One line of `record_completions`: a posting with the id of the completion it records."""
+
+
+def _fields(posting: Posting) -> dict[str, Any]:
+    """The posting's own fields, named once by its message: the event takes them as they are."""
+    return {name: getattr(posting, name) for name in posting.__struct_fields__}
 
 
 class _Days:
@@ -81,9 +96,9 @@ class _Days:
     (activity, day) pairs of `lines`: what the same-day rule looks up, found in one pass over
     the record for any number of lines."""
 
-    def __init__(self, record: ManagerRecord, lines: Iterable[NewCompletion]) -> None:
+    def __init__(self, record: ManagerRecord, lines: Iterable[Line]) -> None:
         by: dict[tuple[str, date], list[tuple[UUID, str]]]
-        by = {(line.activity_id, line.completed_on): [] for line in lines}
+        by = {(posting.activity_id, posting.completed_on): [] for _, posting in lines}
         activities = {activity_id for activity_id, _ in by}
         for c in record.completions.values():
             if c.activity_id not in activities or c.voided:
@@ -98,31 +113,27 @@ class _Days:
             same[:] = [c for c in same if c[0] != completion_id]
         self._by.setdefault((activity_id, day), []).append((completion_id, external_id))
 
-    def earlier(self, line: NewCompletion) -> tuple[UUID, str] | None:
-        """A completion of the line's activity on its day, under another id."""
-        same = self._by.get((line.activity_id, line.completed_on), ())
-        return next((c for c in same if c[0] != line.completion_id), None)
+    def earlier(self, cid: UUID, posting: Posting) -> tuple[UUID, str] | None:
+        """A completion of the posting's activity on its day, under another id than `cid`."""
+        same = self._by.get((posting.activity_id, posting.completed_on), ())
+        return next((c for c in same if c[0] != cid), None)
 
 
 def record_completion(
     record: ManagerRecord | None,
     activity: Activity | None,
+    posting: Posting,
     *,
-    provider_id: str,
-    manager_id: str,
-    activity_id: str,
-    external_id: str,
     completion_id: UUID,
-    completed_on: date,
-    ceus: Decimal,
+    provider_id: str,
     today: date,
 ) -> list[Event]:
-    line = NewCompletion(
-        manager_id=manager_id, activity_id=activity_id, external_id=external_id,
-        completion_id=completion_id, completed_on=completed_on, ceus=ceus,
-    )  # fmt: skip
     [outcome] = record_completions(
-        record, [line], {activity_id: activity}, provider_id=provider_id, today=today
+        record,
+        [(completion_id, posting)],
+        {posting.activity_id: activity},
+        provider_id=provider_id,
+        today=today,
     )
     if isinstance(outcome, DomainError):
         raise outcome
@@ -131,7 +142,7 @@ def record_completion(
 
 def record_completions(
     record: ManagerRecord | None,
-    lines: Iterable[NewCompletion],
+    lines: Iterable[Line],
     activities: Mapping[str, Activity | None],
     *,
     provider_id: str,
@@ -144,17 +155,17 @@ def record_completions(
     lines = list(lines)
     days = None if record is None else _Days(record, lines)
     outcomes: list[CompletionRecorded | DomainError] = []
-    for line in lines:
-        activity = activities.get(line.activity_id)
+    for cid, posting in lines:
+        activity = activities.get(posting.activity_id)
         try:
             event = _recorded(
-                record, activity, line, provider_id=provider_id, today=today, days=days
+                record, activity, cid, posting, provider_id=provider_id, today=today, days=days
             )
         except DomainError as refused:
             outcomes.append(refused)
             continue
         assert days is not None  # a manager was found
-        days.add(line.activity_id, line.completed_on, line.completion_id, line.external_id)
+        days.add(posting.activity_id, posting.completed_on, cid, posting.external_id)
         outcomes.append(event)
     return outcomes
 
@@ -162,33 +173,30 @@ def record_completions(
 def _recorded(
     record: ManagerRecord | None,
     activity: Activity | None,
-    line: NewCompletion,
+    cid: UUID,
+    posting: Posting,
     *,
     provider_id: str,
     today: date,
     days: _Days | None,
 ) -> CompletionRecorded:
     if activity is None:
-        raise NotFound("activity", line.activity_id)
+        raise NotFound("activity", posting.activity_id)
     if activity.provider_id != provider_id:
-        raise NotAllowed(f"activity {line.activity_id} belongs to another provider")
-    record = require_manager(record, line.manager_id)
+        raise NotAllowed(f"activity {posting.activity_id} belongs to another provider")
+    require_manager(record, posting.manager_id)
     assert days is not None  # there is a record
-    if errors := _completion_errors(activity, line.ceus, line.completed_on, today):
+    if errors := _completion_errors(activity, posting.ceus, posting.completed_on, today):
         raise Invalid(errors)
-    if (earlier := days.earlier(line)) is not None:
+    if (earlier := days.earlier(cid, posting)) is not None:
         raise AlreadyRecorded(*earlier)
     return CompletionRecorded(
-        completion_id=line.completion_id,
-        manager_id=record.manager_id,
+        **_fields(posting),
+        completion_id=cid,
         provider_id=provider_id,
-        external_id=line.external_id,
-        activity_id=line.activity_id,
         activity_title=activity.title,
         category=activity.category,
         programs=activity.programs,
-        completed_on=line.completed_on,
-        ceus=line.ceus,
     )
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ledger.api.schemas import PATTERN_WORDS
 from ledger.commands import Duplicate
 from ledger.domain.errors import (
     AlreadyExists,
@@ -16,6 +15,7 @@ from ledger.domain.errors import (
     NotFound,
     WrongState,
 )
+from ledger.domain.values import PATTERN_WORDS
 
 __all__ = ["RETRY_AFTER", "human", "status_of"]
 

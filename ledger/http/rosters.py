@@ -13,18 +13,18 @@ import msgspec
 from litestar.exceptions import ClientException, HTTPException
 from msgspec import Meta
 
-from ledger.api import strict
-from ledger.api.schemas import MAX_BATCH, BatchBody, CompletionBody, Strict
-from ledger.commands import Outcome, Posting
+from ledger.commands import Outcome
+from ledger.commands.messages import Message, PostCompletion, PostCompletionBatch, convert, decoder
 from ledger.csv_io import RosterFormatError, parse_roster_csv
 from ledger.domain.errors import DomainError, FieldError, Invalid
+from ledger.domain.values import MAX_BATCH
 from ledger.http.problems import human, status_of
 from ledger.infra.workers import WorkerPool
 from ledger.queries.views import BatchResult, ItemResult
 
 __all__ = ["INLINE_BYTES", "batch_items", "batch_result", "read_batch", "spreadsheet_header"]
 
-Parsed = Posting | ItemResult
+Parsed = PostCompletion | ItemResult
 
 INLINE_BYTES = 256 * 1024
 """A body up to this size is read on the event loop: a roster of 1,000 lines is 30-150 KB and
@@ -36,14 +36,14 @@ thread would run holding the GIL, so the loop with it."""
 _workers = WorkerPool("large rosters", waiting=8)
 
 
-class _WellFormed(Strict, kw_only=True):
+class _WellFormed(Message, frozen=True, kw_only=True):
     """A JSON roster whose every item is a well-formed posting, the common case: decoded from
     the bytes in one pass, as strictly as each item is checked on its own below."""
 
-    items: Annotated[list[CompletionBody], Meta(min_length=1, max_length=MAX_BATCH)]
+    items: Annotated[list[PostCompletion], Meta(min_length=1, max_length=MAX_BATCH)]
 
 
-_well_formed = strict.decoder(_WellFormed)
+_well_formed = decoder(_WellFormed)
 
 
 async def read_batch(body: bytes, content_type: str) -> list[Parsed]:
@@ -74,12 +74,12 @@ def batch_items(body: bytes, content_type: str) -> list[Parsed]:
     """Each item as a posting, or its rejection if it is not a well-formed one."""
     if _is_json(content_type):
         try:
-            return [_of(item) for item in _well_formed.decode(body).items]
+            return list(_well_formed.decode(body).items)
         except (msgspec.ValidationError, msgspec.DecodeError, RecursionError):
             pass  # not all well-formed: each item on its own, answered on its own line
     items = _raw_items(body, content_type)
     try:  # all at once if all are well-formed (a CSV roster, usually)
-        return [_of(item) for item in strict.convert(items, list[CompletionBody])]
+        return list(convert(items, list[PostCompletion]))
     except msgspec.ValidationError:
         return [_posting(raw) for raw in items]
 
@@ -93,7 +93,7 @@ def batch_result(parsed: list[Parsed], outcomes: list[Outcome]) -> BatchResult:
     answers = iter(outcomes)
     return BatchResult.of(
         [
-            _item_result(p.external_id, next(answers)) if isinstance(p, Posting) else p
+            _item_result(p.external_id, next(answers)) if isinstance(p, PostCompletion) else p
             for p in parsed
         ]
     )
@@ -109,7 +109,7 @@ def _raw_items(body: bytes, content_type: str) -> list[Any]:
             raise Invalid([FieldError(exc.field, exc.message)]) from exc
     if _is_json(content_type):
         try:
-            return msgspec.json.decode(body, type=BatchBody).items
+            return msgspec.json.decode(body, type=PostCompletionBatch).items
         except msgspec.ValidationError as exc:
             raise Invalid([_field_of(exc, "items")]) from exc
         except msgspec.DecodeError as exc:
@@ -131,7 +131,7 @@ def _field_of(exc: msgspec.ValidationError, default: str) -> FieldError:
 
 def _posting(raw: Any) -> Parsed:
     try:
-        body = strict.convert(raw, CompletionBody)
+        return convert(raw, PostCompletion)
     except msgspec.ValidationError as exc:
         external_id = raw.get("external_id") if isinstance(raw, dict) else None
         return ItemResult(
@@ -139,11 +139,6 @@ def _posting(raw: Any) -> Parsed:
             status="rejected",
             error={"status": 422, "errors": [msgspec.to_builtins(_field_of(exc, "item"))]},
         )
-    return _of(body)
-
-
-def _of(body: CompletionBody) -> Posting:
-    return Posting(**msgspec.structs.asdict(body))
 
 
 def _item_result(external_id: str, outcome: Outcome) -> ItemResult:

@@ -1,6 +1,7 @@
-"""Forms people finish: a posted form becomes the API's own request body (ledger/api/schemas.py),
-checked field by field so that every mistake is named at once, in plain words, beside its
-field (the GOV.UK Design System's error summary and error message patterns)."""
+"""Forms people finish: a posted form becomes the command's own input message
+(ledger/commands/messages.py), checked field by field so that every mistake is named at once,
+in plain words, beside its field (the GOV.UK Design System's error summary and error message
+patterns)."""
 
 from __future__ import annotations
 
@@ -13,9 +14,9 @@ from typing import Any, TypeVar
 
 import msgspec
 
-from ledger.api.schemas import PATTERN_WORDS, is_decimal_marker
-from ledger.api.strict import convert_form
+from ledger.commands.messages import convert_form
 from ledger.domain.errors import DomainError, Invalid
+from ledger.domain.values import PATTERN_WORDS, is_decimal_marker
 
 __all__ = ["FormInvalid", "form_values", "parse_form", "errors_of"]
 

@@ -29,7 +29,7 @@ from events.postgres.connection import create_pool
 from events.postgres.store import PostgresEventStore
 from ledger.access.tokens import TokenStore
 from ledger.cli import SYSTEM
-from ledger.commands import Ledger, Posting, catalogue, managers
+from ledger.commands import Ledger, PostCompletion, catalogue, managers
 from ledger.commands import completions as cmd
 from ledger.csv_io import CSV_HEADER
 from tests.api.served import served_app
@@ -66,7 +66,7 @@ async def _set_up(dsn: str, clock: SteppingClock) -> str:
         )
         await cmd.record_completion(
             ledger, SYSTEM, "tma",
-            Posting(external_id="c-1", manager_id="m-1", activity_id="course",
+            PostCompletion(external_id="c-1", manager_id="m-1", activity_id="course",
                     completed_on=date(2026, 3, 1), ceus=Decimal(2)),
         )  # fmt: skip
         created = await TokenStore(pool).create(

@@ -18,7 +18,7 @@ from events.postgres.store import PostgresEventStore
 from ledger.commands import (
     Context,
     Ledger,
-    Posting,
+    PostCompletion,
     audits,
     catalogue,
     completions,
@@ -26,6 +26,7 @@ from ledger.commands import (
     standing,
 )
 from ledger.commands import managers as enrolment
+from ledger.commands.messages import AmendCompletion, VoidCompletion
 from ledger.domain.assess import assess
 from ledger.domain.errors import DomainError
 from projections import ceu_queries
@@ -118,7 +119,7 @@ class Scenario:
         return self.clock.now.date()
 
     async def _post(self, manager_id, activity_id, days_ago, ceus) -> bool:
-        posting = Posting(
+        posting = PostCompletion(
             external_id=f"x{len(self.completions)}-{self.clock.now.timestamp()}",
             manager_id=manager_id,
             activity_id=activity_id,
@@ -136,7 +137,7 @@ class Scenario:
             self.ledger,
             ADMIN,
             self.completions[n % len(self.completions)],
-            reason="v",
+            VoidCompletion(reason="v"),
             provider_id=None,
         )
         return True
@@ -146,7 +147,7 @@ class Scenario:
             return False
         cid = self.completions[n % len(self.completions)]
         await completions.amend_completion(
-            self.ledger, ADMIN, cid, reason="a", ceus=ceus, completed_on=None, provider_id=None
+            self.ledger, ADMIN, cid, AmendCompletion(reason="a", ceus=ceus), provider_id=None
         )
         return True
 

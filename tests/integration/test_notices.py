@@ -16,7 +16,15 @@ from events.catalog import ActivityRegistered
 from events.codec import Actor
 from events.postgres.connection import connect
 from events.postgres.store import PostgresEventStore
-from ledger.commands import Context, Ledger, Posting, audits, catalogue, completions, renewals
+from ledger.commands import (
+    Context,
+    Ledger,
+    PostCompletion,
+    audits,
+    catalogue,
+    completions,
+    renewals,
+)
 from ledger.commands import managers as enrolment
 from ledger.domain.notices import Notice
 from ledger.infra.mailer import Mailer, Smtp, backoff
@@ -71,7 +79,7 @@ class Life:
             )
 
     async def earn_and_pay(self, manager_id: str) -> None:
-        posting = Posting(
+        posting = PostCompletion(
             external_id=f"congress-{manager_id}", manager_id=manager_id, activity_id="congress",
             completed_on=self.clock.now.date(), ceus=Decimal(24),
         )  # fmt: skip

@@ -10,7 +10,7 @@ from decimal import Decimal
 from events.catalog import ActivityRegistered
 from events.codec import Actor, decode
 from events.postgres.store import PostgresEventStore
-from ledger.commands import Context, Ledger, Posted, Posting, catalogue, managers
+from ledger.commands import Context, Ledger, PostCompletion, Posted, catalogue, managers
 from ledger.commands.rosters import record_completions
 from ledger.commands.streams import manager_stream
 from ledger.domain.record import fold
@@ -42,7 +42,7 @@ async def test_a_rosters_snapshots_are_the_folds_of_the_streams_as_stored(pool):
             ledger, ADMIN, manager_id=manager_id, name="M", email=f"{manager_id}@example.org"
         )
     roster = [
-        Posting(
+        PostCompletion(
             external_id=f"r-{m}-{day}", manager_id=manager_id, activity_id="a-1",
             completed_on=date(2025, 5, day), ceus=Decimal("1.5"),
         )

@@ -12,7 +12,14 @@ import pytest
 from litestar.exceptions import ValidationException
 
 from ledger.api import strict
-from ledger.api.schemas import ActivityBody, CompletionBody, ManagerBody, ProfileBody, VoidBody
+from ledger.commands.messages import (
+    ChangeProfile,
+    EnrollManager,
+    PostCompletion,
+    RegisterActivity,
+    VoidCompletion,
+    convert,
+)
 from ledger.domain.values import shown
 from ledger.web.forms import FormInvalid, form_values, parse_form
 
@@ -35,7 +42,7 @@ def test_a_json_body_with_unsafe_text_is_a_422_naming_the_field(field: str, valu
     body = json.dumps(MANAGER | {field: value}).encode()
 
     with pytest.raises(ValidationException) as refused:
-        strict.decode(body, ManagerBody)
+        strict.decode(body, EnrollManager)
 
     assert isinstance(refused.value.extra, list)
     assert [e["key"] for e in refused.value.extra] == [field]
@@ -46,7 +53,7 @@ def test_a_roster_line_with_unsafe_text_is_refused_as_the_cli_and_the_api_read_i
     value: str,
 ) -> None:
     with pytest.raises(msgspec.ValidationError, match=r"external_id"):
-        strict.convert(LINE | {"external_id": value}, CompletionBody)
+        convert(LINE | {"external_id": value}, PostCompletion)
 
 
 @pytest.mark.parametrize("value", ["Coding\nupdate", "Coding \u202eupdate", "Coding\u2066"])
@@ -54,22 +61,22 @@ def test_a_web_form_with_unsafe_text_names_the_field(value: str) -> None:
     values = form_values(ACTIVITY | {"title": value}, lists=("programs",))
 
     with pytest.raises(FormInvalid) as refused:
-        parse_form(values, ActivityBody, {})
+        parse_form(values, RegisterActivity, {})
 
     assert set(refused.value.errors) == {"title"}
 
 
 def test_the_house_name_is_refused_as_a_profile_change() -> None:
     with pytest.raises(ValidationException):
-        strict.decode(json.dumps({"name": HOUSE}).encode(), ProfileBody)
+        strict.decode(json.dumps({"name": HOUSE}).encode(), ChangeProfile)
 
 
 def test_every_door_keeps_text_nfc_normalised() -> None:
     decomposed = "Rene\u0301e"
 
-    from_json = strict.decode(json.dumps(MANAGER | {"name": decomposed}).encode(), ManagerBody)
-    from_roster = strict.convert(LINE | {"external_id": decomposed}, CompletionBody)
-    from_form = parse_form(form_values({"reason": decomposed}), VoidBody, {})
+    from_json = strict.decode(json.dumps(MANAGER | {"name": decomposed}).encode(), EnrollManager)
+    from_roster = convert(LINE | {"external_id": decomposed}, PostCompletion)
+    from_form = parse_form(form_values({"reason": decomposed}), VoidCompletion, {})
 
     assert from_json.name == from_roster.external_id == from_form.reason == "Renée"
 
@@ -77,7 +84,7 @@ def test_every_door_keeps_text_nfc_normalised() -> None:
 def test_odd_but_safe_text_is_kept_as_written() -> None:
     for text in ("O'Brien; DROP TABLE", "Zoë ✓ \U0001d518", "שלום", "=HYPERLINK()"):
         body = json.dumps(MANAGER | {"name": text}).encode()
-        assert strict.decode(body, ManagerBody).name == text
+        assert strict.decode(body, EnrollManager).name == text
 
 
 def test_a_name_an_old_event_holds_is_shown_without_formatting_or_control_characters() -> None:

@@ -1,4 +1,4 @@
-"""A roster's body read in one pass when every item is well-formed (ledger/api/rosters.py),
+"""A roster's body read in one pass when every item is well-formed (ledger/http/rosters.py),
 item by item otherwise: the postings read are the same either way, and a bad item is
 rejected on its own line, naming its field."""
 
@@ -7,7 +7,7 @@ from __future__ import annotations
 import msgspec
 import pytest
 
-from ledger.commands import Posting
+from ledger.commands import PostCompletion
 from ledger.http.rosters import batch_items
 from ledger.queries.views import ItemResult
 
@@ -46,7 +46,7 @@ def test_a_bad_item_is_rejected_alone_and_the_others_read_as_when_all_are_good(l
     alone = batch_items(_json(good), "application/json")
     mixed = batch_items(_json([*good[:2], bad, *good[2:]]), "application/json")
 
-    assert all(isinstance(p, Posting) for p in alone)
+    assert all(isinstance(p, PostCompletion) for p in alone)
     assert alone == [*mixed[:2], *mixed[3:]]
     rejected = mixed[2]
     assert isinstance(rejected, ItemResult)

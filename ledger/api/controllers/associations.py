@@ -19,9 +19,9 @@ from litestar.status_codes import HTTP_201_CREATED
 from ledger.api.deps import allow
 from ledger.api.errors import READ_PROBLEMS, WRITE_PROBLEMS
 from ledger.api.openapi import CsvOperation, json_or_csv
-from ledger.api.schemas import AuditBody, FindingBody
 from ledger.commands import audits as cmd
 from ledger.commands.loaders import find_audit
+from ledger.commands.messages import DrawAudit, RecordFinding
 from ledger.csv_io import columns_of
 from ledger.domain.errors import FieldError, Invalid
 from ledger.http.injected import CurrentPrincipal, LedgerDep, ReadsDep, RequestContext
@@ -107,7 +107,7 @@ class ProgramAssociationController(Controller):
     async def draw(
         self,
         code: FromPath[str],
-        data: JSONBody[AuditBody],
+        data: JSONBody[DrawAudit],
         principal: CurrentPrincipal,
         ctx: RequestContext,
         ledger: LedgerDep,
@@ -158,7 +158,7 @@ class AuditsController(Controller):
     async def finding(
         self,
         audit_id: FromPath[UUID],
-        data: JSONBody[FindingBody],
+        data: JSONBody[RecordFinding],
         principal: CurrentPrincipal,
         ctx: RequestContext,
         ledger: LedgerDep,

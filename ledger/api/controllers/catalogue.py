@@ -13,8 +13,14 @@ from events.catalog import ActivityRegistered, Rules
 from ledger.access.tokens import Created, TokenEntry
 from ledger.api.deps import allow
 from ledger.api.errors import READ_PROBLEMS, WRITE_PROBLEMS
-from ledger.api.schemas import ActivityBody, ProgramBody, ProviderBody, RuleVersionBody, TokenBody
 from ledger.commands import catalogue as cmd
+from ledger.commands.messages import (
+    DefineProgram,
+    IssueToken,
+    RegisterActivity,
+    RegisterProvider,
+    RuleVersion,
+)
 from ledger.domain.errors import FieldError, Invalid, NotFound
 from ledger.http.injected import CurrentPrincipal, LedgerDep, ReadsDep, RequestContext, TokensDep
 from ledger.queries.views import ActivityView, PostingsPage, ProgramView, ProviderView
@@ -29,7 +35,7 @@ __all__ = [
 Filter = Annotated[str | None, QueryParameter(max_length=200)]
 
 
-def _rules(body: RuleVersionBody, prefix: str = "") -> Rules:
+def _rules(body: RuleVersion, prefix: str = "") -> Rules:
     """The rules, once every amount is a number: JSON may spell NaN or Infinity as a decimal,
     and no rule can be judged (or even compared) with one of those."""
     amounts = {
@@ -60,7 +66,7 @@ class TokensController(Controller):
 
     @post("/", operation_id="createToken", responses=WRITE_PROBLEMS, status_code=HTTP_201_CREATED)
     async def create(
-        self, data: JSONBody[TokenBody], principal: CurrentPrincipal, tokens: TokensDep
+        self, data: JSONBody[IssueToken], principal: CurrentPrincipal, tokens: TokensDep
     ) -> Created:
         """Issue a token; the token itself is in this response only, never again."""
         allow(principal.is_admin(), "only an admin issues tokens")
@@ -100,7 +106,7 @@ class TokensController(Controller):
         return entry
 
 
-def _scope_shape(data: TokenBody) -> list[FieldError]:
+def _scope_shape(data: IssueToken) -> list[FieldError]:
     """Each role has exactly its own scope field."""
     errors = []
     if (data.role == "provider") != (data.provider_id is not None):
@@ -133,7 +139,7 @@ class ProgramsController(Controller):
     @post("/", operation_id="defineProgram", responses=WRITE_PROBLEMS, status_code=HTTP_201_CREATED)
     async def define(
         self,
-        data: JSONBody[ProgramBody],
+        data: JSONBody[DefineProgram],
         principal: CurrentPrincipal,
         ctx: RequestContext,
         ledger: LedgerDep,
@@ -160,7 +166,7 @@ class ProgramsController(Controller):
     async def revise(
         self,
         code: FromPath[str],
-        data: JSONBody[RuleVersionBody],
+        data: JSONBody[RuleVersion],
         principal: CurrentPrincipal,
         ctx: RequestContext,
         ledger: LedgerDep,
@@ -181,11 +187,11 @@ class ProvidersController(Controller):
     )
     async def register(
         self,
-        data: JSONBody[ProviderBody],
+        data: JSONBody[RegisterProvider],
         principal: CurrentPrincipal,
         ctx: RequestContext,
         ledger: LedgerDep,
-    ) -> ProviderBody:
+    ) -> RegisterProvider:
         """Register a provider and the programs it is approved for (an admin)."""
         allow(principal.is_admin(), "only an admin registers providers")
         await cmd.register_provider(
@@ -226,11 +232,11 @@ class ProvidersController(Controller):
     async def register_activity(
         self,
         provider_id: FromPath[str],
-        data: JSONBody[ActivityBody],
+        data: JSONBody[RegisterActivity],
         principal: CurrentPrincipal,
         ctx: RequestContext,
         ledger: LedgerDep,
-    ) -> ActivityBody:
+    ) -> RegisterActivity:
         """Register an activity of the provider: its CEUs, category, programs and dates."""
         allow(
             principal.is_admin() or principal.is_provider(provider_id),

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.openapi import ResponseSpec
 from litestar.openapi.spec import OpenAPIMediaType, Operation, RequestBody, Schema
@@ -16,12 +15,13 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from ledger.access import policy as access
 from ledger.api.deps import allow
 from ledger.api.errors import BATCH_PROBLEMS, READ_PROBLEMS, WRITE_PROBLEMS
-from ledger.api.schemas import MAX_BATCH, AmendBody, CompletionBody, VoidBody
-from ledger.commands import Posting, Receipt
+from ledger.commands import Receipt
 from ledger.commands import completions as cmd
 from ledger.commands.loaders import require_completion
+from ledger.commands.messages import AmendCompletion, PostCompletion, VoidCompletion
 from ledger.commands.rosters import record_completions
 from ledger.csv_io import CSV_HEADER
+from ledger.domain.values import MAX_BATCH
 from ledger.http.injected import CurrentPrincipal, LedgerDep, ReadsDep, RequestContext
 from ledger.http.rosters import batch_result, read_batch
 from ledger.queries.reads import Reads
@@ -73,15 +73,14 @@ class CompletionsController(Controller):
     )
     async def post_one(
         self,
-        data: JSONBody[CompletionBody],
+        data: JSONBody[PostCompletion],
         principal: CurrentPrincipal,
         ctx: RequestContext,
         ledger: LedgerDep,
     ) -> Response[Receipt]:
         """Post one completion.  201 with a receipt; an identical retry returns the same receipt
         with 200; the same external_id with other content is a 409."""
-        posting = Posting(**msgspec.structs.asdict(data))
-        posted = await cmd.record_completion(ledger, ctx, _provider(principal), posting)
+        posted = await cmd.record_completion(ledger, ctx, _provider(principal), data)
         return Response(posted.receipt, status_code=HTTP_201_CREATED if posted.created else 200)
 
     @post(
@@ -97,7 +96,7 @@ class CompletionsController(Controller):
         """Post a roster: each item is recorded, found a duplicate, or rejected with its reason."""
         provider_id = _provider(principal)
         parsed = await read_batch(await request.body(), request.headers.get("content-type", ""))
-        postings = [p for p in parsed if isinstance(p, Posting)]
+        postings = [p for p in parsed if isinstance(p, PostCompletion)]
         outcomes = await record_completions(ledger, ctx, provider_id, postings)
         return batch_result(parsed, outcomes)
 
@@ -127,7 +126,7 @@ class CompletionsController(Controller):
     async def void(
         self,
         completion_id: FromPath[UUID],
-        data: JSONBody[VoidBody],
+        data: JSONBody[VoidCompletion],
         principal: CurrentPrincipal,
         ctx: RequestContext,
         ledger: LedgerDep,
@@ -135,9 +134,7 @@ class CompletionsController(Controller):
     ) -> CompletionView:
         """Void a completion; the poster within its correction window, an auditor or an admin."""
         corrector = await _corrector(completion_id, principal, ledger, reads)
-        await cmd.void_completion(
-            ledger, ctx, completion_id, reason=data.reason, provider_id=corrector
-        )
+        await cmd.void_completion(ledger, ctx, completion_id, data, provider_id=corrector)
         return await reads.completion(completion_id)
 
     @post(
@@ -149,7 +146,7 @@ class CompletionsController(Controller):
     async def amend(
         self,
         completion_id: FromPath[UUID],
-        data: JSONBody[AmendBody],
+        data: JSONBody[AmendCompletion],
         principal: CurrentPrincipal,
         ctx: RequestContext,
         ledger: LedgerDep,
@@ -157,10 +154,7 @@ class CompletionsController(Controller):
     ) -> CompletionView:
         """Amend a completion (CEUs or date); the poster within its correction window."""
         corrector = await _corrector(completion_id, principal, ledger, reads)
-        await cmd.amend_completion(
-            ledger, ctx, completion_id, reason=data.reason, ceus=data.ceus,
-            completed_on=data.completed_on, provider_id=corrector,
-        )  # fmt: skip
+        await cmd.amend_completion(ledger, ctx, completion_id, data, provider_id=corrector)
         return await reads.completion(completion_id)
 
 

@@ -20,8 +20,8 @@ from ledger.api import privacy
 from ledger.api.deps import allow
 from ledger.api.errors import READ_PROBLEMS, problems
 from ledger.api.metrics import Metrics, ProjectionHealth, projection_health
-from ledger.api.schemas import MAX_INT
 from ledger.commands.loaders import find_completions
+from ledger.domain.values import MAX_INT
 from ledger.http.injected import CurrentPrincipal, LedgerDep, PoolDep
 
 __all__ = ["LedgerController", "OperationsController"]

@@ -12,15 +12,15 @@ from ledger.access import policy as access
 from ledger.api.deps import allow
 from ledger.api.errors import READ_PROBLEMS, WRITE_PROBLEMS, bad_query
 from ledger.api.privacy import manager_scope
-from ledger.api.schemas import (
-    CertificationBody,
-    ExtensionBody,
-    ManagerBody,
-    ProfileBody,
-    StandingBody,
-)
 from ledger.commands import managers as cmd
 from ledger.commands import standing
+from ledger.commands.messages import (
+    ChangeProfile,
+    ChangeStanding,
+    EnrollManager,
+    ExtendDeadline,
+    GrantCertification,
+)
 from ledger.http.injected import CurrentPrincipal, LedgerDep, ReadsDep, RequestContext
 from ledger.queries.views import ExtensionView, ManagerList, ProfileView, StandingView
 
@@ -38,11 +38,11 @@ class ManagersController(Controller):
     @post("/", operation_id="enrollManager", responses=WRITE_PROBLEMS, status_code=HTTP_201_CREATED)
     async def enroll(
         self,
-        data: JSONBody[ManagerBody],
+        data: JSONBody[EnrollManager],
         principal: CurrentPrincipal,
         ctx: RequestContext,
         ledger: LedgerDep,
-    ) -> ManagerBody:
+    ) -> EnrollManager:
         """Enrol a manager (an admin or an auditor)."""
         allow(principal.is_admin() or principal.role == "auditor", "only an admin or an auditor")
         await cmd.enroll_manager(
@@ -95,7 +95,7 @@ class ManagersController(Controller):
     async def change_profile(
         self,
         manager_id: FromPath[str],
-        data: JSONBody[ProfileBody],
+        data: JSONBody[ChangeProfile],
         principal: CurrentPrincipal,
         ctx: RequestContext,
         ledger: LedgerDep,
@@ -119,11 +119,11 @@ class ManagersController(Controller):
     async def certify(
         self,
         manager_id: FromPath[str],
-        data: JSONBody[CertificationBody],
+        data: JSONBody[GrantCertification],
         principal: CurrentPrincipal,
         ctx: RequestContext,
         ledger: LedgerDep,
-    ) -> CertificationBody:
+    ) -> GrantCertification:
         """Grant a certification from `certified_on`; its cycles run back to back from then."""
         allow(
             principal.is_admin() or principal.audits(data.program),
@@ -144,7 +144,7 @@ class ManagersController(Controller):
         self,
         manager_id: FromPath[str],
         program: FromPath[str],
-        data: JSONBody[StandingBody],
+        data: JSONBody[ChangeStanding],
         principal: CurrentPrincipal,
         ctx: RequestContext,
         ledger: LedgerDep,
@@ -165,7 +165,7 @@ class ManagersController(Controller):
         self,
         manager_id: FromPath[str],
         program: FromPath[str],
-        data: JSONBody[StandingBody],
+        data: JSONBody[ChangeStanding],
         principal: CurrentPrincipal,
         ctx: RequestContext,
         ledger: LedgerDep,
@@ -188,7 +188,7 @@ class ManagersController(Controller):
         self,
         manager_id: FromPath[str],
         program: FromPath[str],
-        data: JSONBody[ExtensionBody],
+        data: JSONBody[ExtendDeadline],
         principal: CurrentPrincipal,
         ctx: RequestContext,
         ledger: LedgerDep,

@@ -10,9 +10,9 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from ledger.api.deps import allow
 from ledger.api.errors import WRITE_PROBLEMS
-from ledger.api.schemas import DecisionBody, FeeBody, RefundBody, RenewalBody
 from ledger.commands import renewals as cmd
 from ledger.commands.loaders import find_fee, find_renewal
+from ledger.commands.messages import DecideRenewal, FileRenewal, PayFee, RefundFee
 from ledger.http.injected import CurrentPrincipal, LedgerDep, RequestContext
 from ledger.queries.views import DecisionView, FeeView, Recorded, RefundView, RenewalFiledView
 
@@ -27,7 +27,7 @@ class ManagerRenewalsController(Controller):
     async def fee(
         self,
         manager_id: FromPath[str],
-        data: JSONBody[FeeBody],
+        data: JSONBody[PayFee],
         principal: CurrentPrincipal,
         ctx: RequestContext,
         ledger: LedgerDep,
@@ -56,7 +56,7 @@ class ManagerRenewalsController(Controller):
     async def renew(
         self,
         manager_id: FromPath[str],
-        data: JSONBody[RenewalBody],
+        data: JSONBody[FileRenewal],
         principal: CurrentPrincipal,
         ctx: RequestContext,
         ledger: LedgerDep,
@@ -80,7 +80,7 @@ class FeesController(Controller):
     async def refund(
         self,
         fee_id: FromPath[UUID],
-        data: JSONBody[RefundBody],
+        data: JSONBody[RefundFee],
         principal: CurrentPrincipal,
         ctx: RequestContext,
         ledger: LedgerDep,
@@ -114,7 +114,7 @@ class RenewalsController(Controller):
     async def decide(
         self,
         renewal_id: FromPath[UUID],
-        data: JSONBody[DecisionBody],
+        data: JSONBody[DecideRenewal],
         principal: CurrentPrincipal,
         ctx: RequestContext,
         ledger: LedgerDep,

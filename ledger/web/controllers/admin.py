@@ -20,8 +20,8 @@ from litestar.response import Redirect, Template
 
 from events.catalog import Rules
 from ledger.access.tokens import TokenEntry, TokenStore
-from ledger.api.schemas import ProgramBody, ProviderBody, RuleVersionBody, TokenBody
 from ledger.commands import Ledger, catalogue
+from ledger.commands.messages import DefineProgram, IssueToken, RegisterProvider, RuleVersion
 from ledger.documents.filters import day
 from ledger.domain.errors import DomainError, NotFound
 from ledger.http.injected import LedgerDep, ReadsDep, RequestContext, TokensDep
@@ -89,7 +89,7 @@ def _creator(entry: TokenEntry, by_id: dict[str, TokenEntry]) -> str:
 
 _ProgramNames: Any = msgspec.defstruct(
     "_ProgramNames",
-    [(f.name, f.type) for f in msgspec.structs.fields(ProgramBody) if f.name != "rules"],
+    [(f.name, f.type) for f in msgspec.structs.fields(DefineProgram) if f.name != "rules"],
     kw_only=True,
 )
 """A program's names as POST /v1/programs checks them; its rules come from the rule fields,
@@ -101,7 +101,7 @@ def _no_such(message: str) -> str:
     return "There is no " + message.removeprefix("the ledger has no ")
 
 
-def _scope_errors(body: TokenBody) -> dict[str, str]:
+def _scope_errors(body: IssueToken) -> dict[str, str]:
     """The checks of TokensController.create, in words."""
     errors = {}
     if (body.role == "provider") != (body.provider_id is not None):
@@ -160,7 +160,7 @@ def _rule_version(values: dict[str, Any], categories: tuple[str, ...]) -> Rules:
         elif found > 0:
             minimums[category] = found
     try:
-        body = parse_form(given, RuleVersionBody, RULE_LABELS)
+        body = parse_form(given, RuleVersion, RULE_LABELS)
     except FormInvalid as exc:
         errors = {("fee" if k == "fee_cents" else k): v for k, v in exc.errors.items()} | errors
         if "audit_rate" in errors:
@@ -263,7 +263,7 @@ class AdminPages(Controller):
         _admin(principal)
         values = form_values(await request.form(), lists=("programs",))
         try:
-            body = parse_form(values, TokenBody, TOKEN_LABELS)
+            body = parse_form(values, IssueToken, TOKEN_LABELS)
             if errors := _scope_errors(body):
                 raise FormInvalid(errors)
             unknown = await tokens.unknown_scope(
@@ -409,7 +409,7 @@ class AdminPages(Controller):
         _admin(principal)
         values = form_values(await request.form(), lists=("programs",))
         try:
-            body = parse_form(values, ProviderBody, PROVIDER_LABELS)
+            body = parse_form(values, RegisterProvider, PROVIDER_LABELS)
             await catalogue.register_provider(
                 ledger,
                 ctx,

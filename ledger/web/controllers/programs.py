@@ -23,21 +23,14 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Template
 from msgspec import Meta
 
-from ledger.api.schemas import (
-    MAX_SEED,
-    DecisionBody,
-    Email,
-    FindingBody,
-    Id,
-    Reason,
-    Text,
-)
 from ledger.commands import Ledger, audits, managers, renewals
 from ledger.commands import standing as standings
 from ledger.commands.loaders import find_fee
+from ledger.commands.messages import DecideRenewal, RecordFinding
 from ledger.csv_io import columns_of
 from ledger.documents.filters import day, money, percent
 from ledger.domain.errors import DomainError, NotFound, WrongState
+from ledger.domain.values import MAX_SEED, Email, Id, Reason, Text
 from ledger.http.injected import CredentialsDep, LedgerDep, ReadsDep, RequestContext
 from ledger.http.responses import csv_response
 from ledger.queries.managers import associations, standing_of
@@ -319,7 +312,7 @@ class ProgramPages(Controller):
         _may_audit(principal, code)
         values = form_values(await request.form())
         try:
-            body = parse_form(values, DecisionBody, {"decision": "approve or deny"})
+            body = parse_form(values, DecideRenewal, {"decision": "approve or deny"})
             if body.decision == "deny" and not body.reason:
                 raise FormInvalid({"reason": "Enter the reason for the denial"})
             if body.decision == "deny":
@@ -432,7 +425,7 @@ class ProgramPages(Controller):
         _may_audit(principal, code)
         values = form_values(await request.form())
         try:
-            body = parse_form(values, FindingBody, {"outcome": "passed or failed"})
+            body = parse_form(values, RecordFinding, {"outcome": "passed or failed"})
             if body.outcome == "failed":
                 _confirmed(values, "record a failed finding, which revokes the certification")
             await audits.record_finding(

@@ -11,7 +11,6 @@ import base64
 from typing import Any
 from uuid import UUID
 
-import msgspec
 from litestar import Controller, Request, get, post
 from litestar.datastructures import UploadFile
 from litestar.di import Provide
@@ -20,13 +19,19 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from events.catalog import ActivityRegistered, CompletionRecorded
-from ledger.api.schemas import MAX_BATCH, ActivityBody, AmendBody, CompletionBody, VoidBody
-from ledger.commands import Context, Ledger, Posting, catalogue, completions
+from ledger.commands import Context, Ledger, catalogue, completions
 from ledger.commands.loaders import find_completion
+from ledger.commands.messages import (
+    AmendCompletion,
+    PostCompletion,
+    RegisterActivity,
+    VoidCompletion,
+)
 from ledger.commands.rosters import record_completions
 from ledger.csv_io import CSV_HEADER, RosterFormatError, csv_text
 from ledger.documents.filters import day
 from ledger.domain.errors import DomainError, Invalid, WrongState
+from ledger.domain.values import MAX_BATCH
 from ledger.http.injected import LedgerDep, ReadsDep, RequestContext
 from ledger.http.rosters import batch_result, read_batch, spreadsheet_header
 from ledger.queries.reads import Reads
@@ -149,7 +154,7 @@ class ProviderPages(Controller):
         _may_see(principal, provider_id)
         values = form_values(await request.form(), lists=("programs",))
         try:
-            body = parse_form(values, ActivityBody, ACTIVITY_LABELS)
+            body = parse_form(values, RegisterActivity, ACTIVITY_LABELS)
             await catalogue.register_activity(
                 ledger,
                 ctx,
@@ -197,10 +202,8 @@ class ProviderPages(Controller):
             raise OutOfScope(detail="Only the provider itself posts its completions.")
         values = form_values(await request.form())
         try:
-            body = parse_form(values, CompletionBody, COMPLETION_LABELS)
-            posted = await completions.record_completion(
-                ledger, ctx, provider_id, Posting(**msgspec.structs.asdict(body))
-            )
+            body = parse_form(values, PostCompletion, COMPLETION_LABELS)
+            posted = await completions.record_completion(ledger, ctx, provider_id, body)
         except (FormInvalid, DomainError) as exc:
             found = exc.errors if isinstance(exc, FormInvalid) else errors_of(exc)
             return await provider_page(
@@ -272,7 +275,7 @@ class ProviderPages(Controller):
         async def apply(values: dict[str, Any], corrector: str | None) -> None:
             confirmed = values.pop("confirm", "") == "yes"
             try:
-                body = parse_form(values, VoidBody, {"reason": "the reason"})
+                body = parse_form(values, VoidCompletion, {"reason": "the reason"})
             except FormInvalid as exc:
                 errors = exc.errors
             else:
@@ -282,7 +285,7 @@ class ProviderPages(Controller):
             if errors:
                 raise FormInvalid(errors)
             await completions.void_completion(
-                ledger, ctx, completion_id, reason=body.reason, provider_id=corrector
+                ledger, ctx, completion_id, body, provider_id=corrector
             )
 
         return await self._correct(
@@ -303,11 +306,10 @@ class ProviderPages(Controller):
         labels = {"reason": "the reason", "ceus": "the CEUs", "completed_on": "the date"}
 
         async def apply(values: dict[str, Any], corrector: str | None) -> None:
-            body = parse_form(values, AmendBody, labels)
+            body = parse_form(values, AmendCompletion, labels)
             await completions.amend_completion(
-                ledger, ctx, completion_id, reason=body.reason, ceus=body.ceus,
-                completed_on=body.completed_on, provider_id=corrector,
-            )  # fmt: skip
+                ledger, ctx, completion_id, body, provider_id=corrector
+            )
 
         return await self._correct(
             request, principal, reads, ledger, provider_id, completion_id, "amend", apply
@@ -354,7 +356,7 @@ async def _upload_roster(
 ) -> BatchResult:
     """POST /v1/completions/batch with text/csv, the header read as a spreadsheet writes it."""
     parsed = await read_batch(spreadsheet_header(csv_bytes), "text/csv")
-    postings = [p for p in parsed if isinstance(p, Posting)]
+    postings = [p for p in parsed if isinstance(p, PostCompletion)]
     outcomes = await record_completions(ledger, ctx, provider_id, postings)
     return batch_result(parsed, outcomes)
 

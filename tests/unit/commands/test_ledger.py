@@ -15,7 +15,7 @@ from ledger.commands import (
     Context,
     Duplicate,
     Ledger,
-    Posting,
+    PostCompletion,
     audits,
     catalogue,
     completions,
@@ -23,6 +23,7 @@ from ledger.commands import (
     renewals,
     rosters,
 )
+from ledger.commands.messages import AmendCompletion, VoidCompletion
 from ledger.domain.errors import AlreadyExists, Invalid, NotAllowed, NotFound
 from ledger.domain.renewals import assess_program
 from tests.builders import SteppingClock
@@ -79,7 +80,7 @@ async def post(ledger: Ledger, external_id: str = "row-1", *, ceus: str = "12", 
         "ceus": Decimal(ceus),
     }
     return await completions.record_completion(
-        ledger, PROVIDER, provider_id, Posting(**(fields | changes))
+        ledger, PROVIDER, provider_id, PostCompletion(**(fields | changes))
     )
 
 
@@ -175,8 +176,9 @@ async def test_registering_an_activity_id_twice_is_refused_even_for_another_prov
 
 async def test_a_provider_voids_its_posting_and_the_credit_stops_counting(ledger):
     receipt = await post(ledger)
+    voiding = VoidCompletion(reason="wrong attendee")
     await completions.void_completion(
-        ledger, PROVIDER, receipt.receipt.id, reason="wrong attendee", provider_id="tma"
+        ledger, PROVIDER, receipt.receipt.id, voiding, provider_id="tma"
     )
 
     record = (await ledger.managers.current("m-1"))[0]
@@ -186,9 +188,7 @@ async def test_a_provider_voids_its_posting_and_the_credit_stops_counting(ledger
             ledger,
             PROVIDER,
             (await post(ledger, "row-2", ceus="3")).receipt.id,
-            reason="x",
-            ceus=Decimal(1),
-            completed_on=None,
+            AmendCompletion(reason="x", ceus=Decimal(1)),
             provider_id="mgma",
         )
 
@@ -275,7 +275,7 @@ async def test_a_record_read_as_known_at_an_earlier_instant(ledger, clock):
     assert len(((await ledger.managers.current("m-1"))[0]).completions) == 1
 
 
-def line(external_id: str, manager_id: str = "m-1", ceus: str = "1", **changes) -> Posting:
+def line(external_id: str, manager_id: str = "m-1", ceus: str = "1", **changes) -> PostCompletion:
     fields = {
         "external_id": external_id,
         "manager_id": manager_id,
@@ -283,7 +283,7 @@ def line(external_id: str, manager_id: str = "m-1", ceus: str = "1", **changes) 
         "completed_on": date(2025, 5, 5),
         "ceus": Decimal(ceus),
     }
-    return Posting(**(fields | changes))
+    return PostCompletion(**(fields | changes))
 
 
 async def test_a_roster_answers_each_line_on_its_own(ledger):

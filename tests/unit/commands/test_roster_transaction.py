@@ -14,7 +14,7 @@ import pytest
 from events.catalog import ActivityRegistered, CompletionRecorded
 from events.codec import Actor, decode, encode
 from events.memory import InMemoryEventStore
-from ledger.commands import Context, Duplicate, Ledger, Posted, Posting, catalogue, managers
+from ledger.commands import Context, Duplicate, Ledger, PostCompletion, Posted, catalogue, managers
 from ledger.commands.rosters import record_completions
 from ledger.commands.streams import completion_id, manager_stream
 from ledger.domain.record import fold
@@ -95,14 +95,14 @@ async def world() -> tuple[Ledger, CountingStore]:
     return ledger, store
 
 
-def _line(m: int, a: int) -> Posting:
-    return Posting(
+def _line(m: int, a: int) -> PostCompletion:
+    return PostCompletion(
         external_id=f"r-{m}-{a}", manager_id=f"m-{m}", activity_id=f"a-{a}",
         completed_on=date(2025, 5, 4), ceus=Decimal(1),
     )  # fmt: skip
 
 
-def _roster() -> list[Posting]:
+def _roster() -> list[PostCompletion]:
     return [_line(m, a) for m in range(MANAGERS) for a in range(ACTIVITIES)]
 
 
@@ -128,7 +128,7 @@ async def test_a_roster_is_one_lookup_one_load_and_one_append(world):
 async def test_a_group_that_met_another_writer_is_decided_again_on_its_fresh_tail(world):
     ledger, store = world
     other = Ledger(store, clock=ledger.clock)  # another process
-    racing = Posting(
+    racing = PostCompletion(
         external_id="elsewhere", manager_id="m-2", activity_id="a-3",
         completed_on=date(2025, 5, 4), ceus=Decimal(2),
     )  # fmt: skip

@@ -15,7 +15,8 @@ from events.catalog import ActivityRegistered
 from events.codec import Actor, decode
 from events.memory import InMemoryEventStore
 from events.store import ConcurrencyConflict
-from ledger.commands import Context, Ledger, Posting, catalogue, completions, managers
+from ledger.commands import Context, Ledger, PostCompletion, catalogue, completions, managers
+from ledger.commands.messages import VoidCompletion
 from ledger.domain.errors import AlreadyRecorded, NotFound
 from ledger.domain.record import fold
 from tests.builders import SteppingClock
@@ -59,9 +60,9 @@ async def ledger(store, clock) -> Ledger:
     return ledger
 
 
-def _posting(n: int) -> Posting:
+def _posting(n: int) -> PostCompletion:
     """Distinct postings: one activity, a day each (a course counts once a day)."""
-    return Posting(
+    return PostCompletion(
         external_id=f"p-{n}",
         manager_id="m-1",
         activity_id="course",
@@ -112,11 +113,11 @@ async def test_two_processes_on_one_stream_re_decide_on_the_fresh_tail(ledger, s
 
 async def test_each_caller_gets_its_own_answer_within_one_round(ledger, store):
     good = _posting(1)
-    same_day = Posting(
+    same_day = PostCompletion(
         external_id="other", manager_id="m-1", activity_id="course",
         completed_on=good.completed_on, ceus=Decimal(1),
     )  # fmt: skip
-    unknown = Posting(
+    unknown = PostCompletion(
         external_id="x", manager_id="m-1", activity_id="nope",
         completed_on=good.completed_on, ceus=Decimal(1),
     )  # fmt: skip
@@ -189,7 +190,7 @@ async def test_a_snapshot_behind_another_process_conflicts_and_is_decided_again(
 ):
     other = Ledger(store, clock=clock)  # another process appends behind this one's snapshot
     await completions.record_completion(other, _provider(1), "tma", _posting(1))
-    same_day = Posting(
+    same_day = PostCompletion(
         external_id="other", manager_id="m-1", activity_id="course",
         completed_on=_posting(1).completed_on, ceus=Decimal(1),
     )  # fmt: skip
@@ -212,9 +213,8 @@ async def test_a_refusal_on_a_stale_snapshot_is_decided_again_on_the_fresh_tail(
 
     # This process's snapshot of m-1 has no such completion: voiding it there would be
     # refused (NotFound); on the fresh tail it is voided.
-    await completions.void_completion(
-        ledger, ADMIN, posted.receipt.id, reason="entered twice", provider_id=None
-    )
+    voiding = VoidCompletion(reason="entered twice")
+    await completions.void_completion(ledger, ADMIN, posted.receipt.id, voiding, provider_id=None)
 
     record, _ = await ledger.managers.current("m-1")
     assert record is not None

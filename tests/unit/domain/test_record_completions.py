@@ -11,8 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from events.catalog import ActivityRegistered, CompletionRecorded, CompletionVoided
+from ledger.commands.messages import PostCompletion
 from ledger.domain.catalogue import Activity, evolve_activity
-from ledger.domain.completions import NewCompletion, record_completion, record_completions
+from ledger.domain.completions import Line, record_completion, record_completions
 from ledger.domain.errors import AlreadyRecorded, DomainError, Invalid, NotAllowed, NotFound
 from ledger.domain.record import ManagerRecord, evolve
 from tests.unit.domain.given import Manager
@@ -40,14 +41,12 @@ ACTIVITIES: dict[str, Activity | None] = {
 }
 
 
-def _line(
-    external_id: str, activity_id: str = "a-1", *, day: int = 4, ceus: str = "1"
-) -> NewCompletion:
-    return NewCompletion(
+def _line(external_id: str, activity_id: str = "a-1", *, day: int = 4, ceus: str = "1") -> Line:
+    posting = PostCompletion(
         manager_id="m-1", activity_id=activity_id, external_id=external_id,
-        completion_id=uuid.uuid5(uuid.NAMESPACE_URL, external_id),
         completed_on=date(2025, 5, day), ceus=Decimal(ceus),
     )  # fmt: skip
+    return uuid.uuid5(uuid.NAMESPACE_URL, external_id), posting
 
 
 def _record() -> ManagerRecord:
@@ -61,20 +60,18 @@ def _record() -> ManagerRecord:
     return manager.record()
 
 
-def _decide(record: ManagerRecord | None, lines: list[NewCompletion]) -> list[object]:
+def _decide(record: ManagerRecord | None, lines: list[Line]) -> list[object]:
     return record_completions(record, lines, ACTIVITIES, provider_id="tma", today=TODAY)
 
 
-def _one_by_one(record: ManagerRecord | None, lines: list[NewCompletion]) -> list[object]:
+def _one_by_one(record: ManagerRecord | None, lines: list[Line]) -> list[object]:
     """Each line through `record_completion`, an accepted one folded before the next."""
     outcomes: list[object] = []
-    for line in lines:
+    for cid, posting in lines:
         try:
             [event] = record_completion(
-                record, ACTIVITIES.get(line.activity_id), provider_id="tma",
-                manager_id=line.manager_id, activity_id=line.activity_id,
-                external_id=line.external_id, completion_id=line.completion_id,
-                completed_on=line.completed_on, ceus=line.ceus, today=TODAY,
+                record, ACTIVITIES.get(posting.activity_id), posting, completion_id=cid,
+                provider_id="tma", today=TODAY,
             )  # fmt: skip
         except DomainError as refused:
             outcomes.append(refused)
@@ -98,7 +95,7 @@ def test_a_second_line_of_the_same_activity_and_day_meets_the_first():
 
     assert isinstance(outcomes[0], CompletionRecorded)
     assert isinstance(outcomes[1], AlreadyRecorded)
-    assert (outcomes[1].completion_id, outcomes[1].external_id) == (first.completion_id, "r-1")
+    assert (outcomes[1].completion_id, outcomes[1].external_id) == (first[0], "r-1")
     assert isinstance(outcomes[2], CompletionRecorded)
 
 

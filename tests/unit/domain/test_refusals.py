@@ -10,6 +10,7 @@ from decimal import Decimal
 import msgspec
 import pytest
 
+from ledger.commands.messages import PostCompletion
 from ledger.domain import catalogue, completions, managers, renewals, standing
 from ledger.domain.errors import (
     AlreadyExists,
@@ -281,7 +282,8 @@ def posting(**changes: object) -> dict[str, object]:
 def test_a_posting_is_refused(pat, activity, changes, refused):
     args = posting(**changes)
     record = pat.record() if args["manager_id"] == "m-1" else None
-    assert refusal(completions.record_completion, record, activity, **args) == refused
+    message = PostCompletion(**{f: args.pop(f) for f in PostCompletion.__struct_fields__})
+    assert refusal(completions.record_completion, record, activity, message, **args) == refused
 
 
 def _posted(pat: Manager, posted: date = date(2025, 5, 2)) -> uuid.UUID:

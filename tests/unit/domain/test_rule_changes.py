@@ -10,6 +10,7 @@ from decimal import Decimal
 import msgspec
 import pytest
 
+from ledger.commands.messages import PostCompletion
 from ledger.domain import catalogue, completions
 from ledger.domain.errors import AlreadyRecorded, Invalid
 from ledger.domain.reports import transcript
@@ -132,10 +133,13 @@ BILLING = activity_of(workshop())
 
 
 def _post(record, external_id: str, *, completion_id: uuid.UUID, on: date = date(2025, 5, 2)):
+    posting = PostCompletion(
+        manager_id="m-1", activity_id="tma-billing", external_id=external_id, completed_on=on,
+        ceus=Decimal(12),
+    )  # fmt: skip
     return completions.record_completion(
-        record, BILLING, provider_id="tma", manager_id="m-1", activity_id="tma-billing",
-        external_id=external_id, completion_id=completion_id, completed_on=on,
-        ceus=Decimal(12), today=date(2025, 6, 1),
+        record, BILLING, posting, completion_id=completion_id, provider_id="tma",
+        today=date(2025, 6, 1),
     )  # fmt: skip
 
 

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from ledger.api.schemas import ActivityBody, AmendBody, AuditBody
+from ledger.commands.messages import AmendCompletion, DrawAudit, RegisterActivity
 from ledger.web.forms import FormInvalid, form_values, parse_form
 
 ACTIVITY = {
@@ -20,9 +20,9 @@ ACTIVITY = {
 }
 
 
-def activity(ceus: str) -> ActivityBody:
+def activity(ceus: str) -> RegisterActivity:
     values = form_values({**ACTIVITY, "ceus": ceus, "programs": "CMM CMOM"}, lists=("programs",))
-    return parse_form(values, ActivityBody, {"ceus": "the CEUs"})
+    return parse_form(values, RegisterActivity, {"ceus": "the CEUs"})
 
 
 def test_a_decimal_typed_with_a_dot_is_accepted() -> None:
@@ -49,10 +49,12 @@ def test_an_empty_required_decimal_is_asked_for() -> None:
 
 
 def test_an_optional_decimal_left_empty_is_none_and_a_rate_with_a_dot_is_read() -> None:
-    assert parse_form({"reason": "typo"}, AmendBody, {}).ceus is None
-    assert parse_form({"reason": "typo", "ceus": "1.25"}, AmendBody, {}).ceus == Decimal("1.25")
+    assert parse_form({"reason": "typo"}, AmendCompletion, {}).ceus is None
+    assert parse_form({"reason": "typo", "ceus": "1.25"}, AmendCompletion, {}).ceus == Decimal(
+        "1.25"
+    )
     audit = parse_form(
-        {"filed_from": "2026-01-01", "filed_to": "2026-12-31", "rate": "0.25"}, AuditBody, {}
+        {"filed_from": "2026-01-01", "filed_to": "2026-12-31", "rate": "0.25"}, DrawAudit, {}
     )
     assert audit.rate == Decimal("0.25")
 
@@ -70,7 +72,7 @@ def test_a_decimal_with_too_many_places_says_at_most_2_decimal_places() -> None:
         activity("1.255")
     assert refused.value.errors["ceus"] == "Enter the CEUs with at most 2 decimal places"
     with pytest.raises(FormInvalid) as amended:
-        parse_form({"reason": "typo", "ceus": "0.125"}, AmendBody, {"ceus": "the new CEUs"})
+        parse_form({"reason": "typo", "ceus": "0.125"}, AmendCompletion, {"ceus": "the new CEUs"})
     assert amended.value.errors == {"ceus": "Enter the new CEUs with at most 2 decimal places"}
 
 
