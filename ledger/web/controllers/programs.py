@@ -10,9 +10,10 @@ form posted twice says what had already happened instead of a bare refusal."""
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
+from urllib.parse import urlencode
 from uuid import UUID
 
 import msgspec
@@ -35,6 +36,8 @@ from ledger.api.schemas import (
 from ledger.csv_io import columns_of
 from ledger.documents.filters import day, money, percent
 from ledger.domain.errors import DomainError, NotFound, WrongState
+from ledger.http.positions import chosen_reads
+from ledger.queries import program_page as program_reads
 from ledger.web import data
 from ledger.web.controllers.managers import manager_page
 from ledger.web.forms import FormInvalid, errors_of, form_values, parse_form
@@ -193,6 +196,21 @@ def _filters(
     return msgspec.structs.asdict(parsed), {}, raw
 
 
+def _page_number(request: Request[Any, Any, Any], name: str) -> int:
+    """`?register_page=2`: a page number as typed; anything else is the first page."""
+    typed = request.query_params.get(name, "")
+    return int(typed) if typed.isdigit() and 0 < len(typed) < 7 else 1
+
+
+def _page_link(request: Request[Any, Any, Any], name: str, page: int, anchor: str) -> str:
+    """This page's address with `name` set to `page` (the other parameters kept)."""
+    params = {k: v for k, v in form_values(request.query_params).items() if k != name}
+    if page > 1:
+        params[name] = str(page)
+    query = urlencode(params)
+    return f"{request.url.path}{'?' + query if query else ''}#{anchor}"
+
+
 async def program_page(
     request: Request[Any, Any, Any],
     principal: Viewer,
@@ -203,27 +221,35 @@ async def program_page(
     status_code: int = 200,
 ) -> Template:
     state = request.app.state
+    reads = chosen_reads() or state.reads
     filters, filter_errors, filter_values = _filters(request)
-    register = await data.renewal_register(state, code, **filters)
-    everything = (
-        register
-        if not filters or not any(filters.values())
-        else (await data.renewal_register(state, code))
+    register = await program_reads.register_page(
+        reads, code, page=_page_number(request, "register_page"), **filters
     )
-    counts = {s: sum(r.state == s for r in everything) for s in ("filed", "approved", "denied")}
+    due = await program_reads.due_page(reads, code, page=_page_number(request, "due_page"))
+    verification = await program_reads.verification(reads)
+    links = {
+        f"{what}_{way}": _page_link(request, f"{what}_page", shown.page + step, what)
+        for what, shown in (("register", register), ("due", due))
+        for way, step in (("previous", -1), ("next", 1))
+    }
     context = {
         **page_context(request, principal),
         "code": code,
-        "register": register,
-        "names": await data.manager_names(state, code),
-        "register_counts": counts,
-        "register_total": len(everything),
+        "register": register.rows,
+        "register_page": register,
+        "names": register.names,
+        "register_counts": register.counts,
+        "register_total": register.total,
         "filter_errors": filter_errors,
         "filter_values": filter_values,
         "csv_query": str(request.url.query or ""),
-        "due": await data.due_lines(state, code),
+        "due": due.lines,
+        "due_page": due,
+        "page_links": links,
         "audits": await data.program_audits(state, code),
-        "verification": await data.verify_ledger(state),
+        "verification": verification,
+        "verification_age": program_reads.age_in_words(verification.checked_at, datetime.now(UTC)),
         "errors": errors or {},
         "values": values or {},
         "today": state.ledger.today(),
