@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from projections.ceu import CeuProjection
 from projections.notices import NoticeProjection
 from projections.streams import StreamSummaries
+from projections.verification import ChainVerification
 
 if TYPE_CHECKING:
     from projections.engine import Projection
@@ -15,7 +16,7 @@ __all__ = ["all_projections", "by_name"]
 
 
 def all_projections() -> list[Projection]:
-    return [StreamSummaries(), CeuProjection(), NoticeProjection()]
+    return [StreamSummaries(), CeuProjection(), NoticeProjection(), ChainVerification()]
 
 
 def by_name(names: list[str]) -> list[Projection]:

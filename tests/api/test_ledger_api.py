@@ -137,7 +137,12 @@ async def test_health_needs_no_token_and_reports_the_database_and_the_head(world
 
     health = await world.api.ok(response, 200)
     assert (health["status"], health["database"]) == ("ok", "ok")
-    assert set(health["projections"]) == {"ceu", "notices", "stream_summaries"}
+    assert set(health["projections"]) == {
+        "ceu",
+        "chain_verification",
+        "notices",
+        "stream_summaries",
+    }
     assert health["head_position"] == (await feed(world.api, limit=1000))["next_after"]
 
 

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import re
 import secrets
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
+from urllib.parse import urlencode
 from uuid import UUID
 
 import msgspec
@@ -33,14 +34,9 @@ from ledger.domain.errors import DomainError, NotFound, WrongState
 from ledger.domain.values import MAX_SEED, Email, Id, Reason, Text
 from ledger.http.injected import CredentialsDep, LedgerDep, ReadsDep, RequestContext
 from ledger.http.responses import csv_response
+from ledger.queries import program_page as program_reads
 from ledger.queries.managers import associations, standing_of
-from ledger.queries.programs import (
-    due_lines,
-    manager_names,
-    renewal_evidence,
-    renewal_register,
-    verify_ledger,
-)
+from ledger.queries.programs import manager_names, renewal_evidence, renewal_register
 from ledger.queries.reads import Reads
 from ledger.queries.views import AuditView
 from ledger.web.controllers.managers import manager_page
@@ -200,6 +196,21 @@ def _filters(
     return msgspec.structs.asdict(parsed), {}, raw
 
 
+def _page_number(request: Request[Any, Any, Any], name: str) -> int:
+    """`?register_page=2`: a page number as typed; anything else is the first page."""
+    typed = request.query_params.get(name, "")
+    return int(typed) if typed.isdigit() and 0 < len(typed) < 7 else 1
+
+
+def _page_link(request: Request[Any, Any, Any], name: str, page: int, anchor: str) -> str:
+    """This page's address with `name` set to `page` (the other parameters kept)."""
+    params = {k: v for k, v in form_values(request.query_params).items() if k != name}
+    if page > 1:
+        params[name] = str(page)
+    query = urlencode(params)
+    return f"{request.url.path}{'?' + query if query else ''}#{anchor}"
+
+
 async def program_page(
     request: Request[Any, Any, Any],
     principal: Viewer,
@@ -212,26 +223,33 @@ async def program_page(
     status_code: int = 200,
 ) -> Template:
     filters, filter_errors, filter_values = _filters(request)
-    register = await renewal_register(reads, code, **filters)
-    everything = (
-        register
-        if not filters or not any(filters.values())
-        else (await renewal_register(reads, code))
+    register = await program_reads.register_page(
+        reads, code, page=_page_number(request, "register_page"), **filters
     )
-    counts = {s: sum(r.state == s for r in everything) for s in ("filed", "approved", "denied")}
+    due = await program_reads.due_page(reads, code, page=_page_number(request, "due_page"))
+    verification = await program_reads.verification(reads)
+    links = {
+        f"{what}_{way}": _page_link(request, f"{what}_page", shown.page + step, what)
+        for what, shown in (("register", register), ("due", due))
+        for way, step in (("previous", -1), ("next", 1))
+    }
     context = {
         **page_context(request, principal),
         "code": code,
-        "register": register,
-        "names": await manager_names(reads, code),
-        "register_counts": counts,
-        "register_total": len(everything),
+        "register": register.rows,
+        "register_page": register,
+        "names": register.names,
+        "register_counts": register.counts,
+        "register_total": register.total,
         "filter_errors": filter_errors,
         "filter_values": filter_values,
         "csv_query": str(request.url.query or ""),
-        "due": await due_lines(reads, code),
+        "due": due.lines,
+        "due_page": due,
+        "page_links": links,
         "audits": await reads.audits(code),
-        "verification": await verify_ledger(ledger.store),
+        "verification": verification,
+        "verification_age": program_reads.age_in_words(verification.checked_at, datetime.now(UTC)),
         "errors": errors or {},
         "values": values or {},
         "today": ledger.today(),
