@@ -10,9 +10,11 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 
 from ledger.access.errors import Forbidden
+from ledger.access.policy import ManagerScope
 from ledger.access.principals import Principal
 from ledger.access.tokens import TokenStore
 from ledger.commands import Context, Ledger
+from ledger.http.guards import principal_of, seen_of_manager
 from ledger.http.positions import READS_KEY
 from ledger.http.request_log import request_info
 from ledger.queries.reads import Reads
@@ -24,6 +26,7 @@ __all__ = [
     "PoolDep",
     "ReadsDep",
     "RequestContext",
+    "SeenDep",
     "TokensDep",
     "allow",
 ]
@@ -34,15 +37,19 @@ RequestContext = NamedDependency[Context]
 LedgerDep = NamedDependency[Ledger]
 ReadsDep = NamedDependency[Reads]
 PoolDep = NamedDependency[asyncpg.Pool]
+SeenDep = NamedDependency[ManagerScope]
 TokensDep = NamedDependency[TokenStore]
 
 
-async def provide_principal(request: Request, state: State) -> Principal:
-    tokens: TokenStore = state.tokens
-    principal = await tokens.principal(request.headers.get("authorization"))
-    if (info := request_info(request.scope)) is not None:
-        info.actor_role = principal.role
-    return principal
+def provide_principal(request: Request) -> Principal:
+    """The caller `BearerAuthentication` found (ledger/http/authn.py), or Unauthenticated;
+    the route's guards have asked already."""
+    return principal_of(request)
+
+
+def provide_seen(request: Request, principal: CurrentPrincipal) -> ManagerScope:
+    """What the caller sees of the path's manager, as the `manager_of_path` guard found it."""
+    return seen_of_manager(request)
 
 
 def provide_context(request: Request, principal: CurrentPrincipal) -> Context:
@@ -79,12 +86,13 @@ def provide_tokens(state: State, principal: CurrentPrincipal) -> TokenStore:
 
 
 DEPENDENCIES = {
-    "principal": Provide(provide_principal),
+    "principal": Provide(provide_principal, sync_to_thread=False),
     "ctx": Provide(provide_context, sync_to_thread=False),
     "ledger": Provide(provide_ledger, sync_to_thread=False),
     "reads": Provide(provide_reads, sync_to_thread=False),
     "pool": Provide(provide_pool, sync_to_thread=False),
     "tokens": Provide(provide_tokens, sync_to_thread=False),
+    "seen": Provide(provide_seen, sync_to_thread=False),
 }
 
 
