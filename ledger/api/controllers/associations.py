@@ -16,7 +16,7 @@ from litestar.openapi.spec import Parameter as OpenAPIParameter
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED
 
-from ledger.api.deps import CurrentPrincipal, LedgerDep, ReadsDep, RequestContext, allow
+from ledger.api.deps import CurrentPrincipal, LedgerDep, ReadsDep, RequestContext
 from ledger.api.errors import READ_PROBLEMS, WRITE_PROBLEMS
 from ledger.api.openapi import CsvOperation, csv_response, json_or_csv
 from ledger.api.schemas import AuditBody, FindingBody
@@ -24,6 +24,7 @@ from ledger.commands import audits as cmd
 from ledger.commands.loaders import find_audit
 from ledger.csv_io import columns_of
 from ledger.domain.errors import FieldError, Invalid
+from ledger.http.guards import auditor, auditor_of_path_program, deny_unless
 from ledger.queries.views import AuditView, DueView, FindingView
 from projections.ceu_queries import RegisterRow
 
@@ -33,9 +34,10 @@ _STATES = ("filed", "approved", "denied")
 
 
 def _may_audit(principal: CurrentPrincipal, program: str) -> None:
-    """The register, the due list and audits are the association's: SPEC section 6 names
-    auditors only, not admins (as for decisions and findings)."""
-    allow(principal.audits(program), f"only an auditor of {program}")
+    """An audit is its program's association's: SPEC section 6 names auditors only, not admins
+    (as for decisions and findings).  The route's guard has let in auditors; the audit's
+    program is known once it is looked up."""
+    deny_unless(principal.audits(program), f"only an auditor of {program}")
 
 
 @dataclass
@@ -58,6 +60,7 @@ class _RegisterOperation(CsvOperation):
 class ProgramAssociationController(Controller):
     path = "/v1/programs/{code:str}"
     tags = ("associations",)
+    guards = [auditor_of_path_program]
 
     @get(
         "/renewals",
@@ -76,7 +79,6 @@ class ProgramAssociationController(Controller):
         format: FromQuery[Literal["json", "csv"]] = "json",
     ) -> Response[list[RegisterRow]] | Response[str]:
         """The renewal register of a program, filterable by state and by cycle end."""
-        _may_audit(principal, code)
         state = request.query_params.get("state")
         if state not in (None, *_STATES):
             raise Invalid([FieldError("state", f"one of {', '.join(_STATES)}")])
@@ -96,7 +98,6 @@ class ProgramAssociationController(Controller):
         within_days: Annotated[int, QueryParameter(ge=0, le=3650)] = 90,
     ) -> list[DueView]:
         """Certifications due within `within_days` (or past due, in grace), with shortfalls."""
-        _may_audit(principal, code)
         return await reads.due(code, within_days=within_days)
 
     @post(
@@ -112,7 +113,6 @@ class ProgramAssociationController(Controller):
         reads: ReadsDep,
     ) -> AuditView:
         """Draw a random sample of the renewals filed in a window; a seed redraws it exactly."""
-        _may_audit(principal, code)
         program = await reads.program(code)
         errors = []
         if data.filed_to < data.filed_from:
@@ -137,6 +137,7 @@ class ProgramAssociationController(Controller):
 class AuditsController(Controller):
     path = "/v1/audits"
     tags = ("associations",)
+    guards = [auditor]
 
     @get("/{audit_id:uuid}", operation_id="getAudit", responses=READ_PROBLEMS)
     async def get_audit(

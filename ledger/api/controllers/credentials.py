@@ -29,13 +29,14 @@ from litestar.openapi.spec import OpenAPIMediaType, OpenAPIResponse, OpenAPIType
 from litestar.params import FromPath, FromQuery
 
 from ledger.api.controllers.documents import CREDENTIALS, CredentialsDep
-from ledger.api.deps import CurrentPrincipal, ReadsDep, allow
+from ledger.api.deps import CurrentPrincipal, ReadsDep
 from ledger.api.errors import problems
 from ledger.commands.loaders import find_renewal
 from ledger.credentials.registry import Issued
 from ledger.credentials.service import CredentialService
 from ledger.credentials.status_list import PURPOSES, TTL
 from ledger.domain.errors import NotFound
+from ledger.http.guards import deny_unless, holder_association_or_admin, public
 
 __all__ = ["CredentialsController", "IssuersController", "RenewalCredentialsController"]
 
@@ -116,6 +117,7 @@ class RenewalCredentialsController(Controller):
         "/{renewal_id:uuid}/credential",
         operation_id="getRenewalCredential",
         responses=problems(401, 403, 404, 409, 503),
+        guards=[holder_association_or_admin],
     )
     async def credential(
         self,
@@ -126,7 +128,7 @@ class RenewalCredentialsController(Controller):
     ) -> IssuedView:
         """The approved renewal's credential, issued on first request (409 unless approved)."""
         filed = await find_renewal(reads.store, renewal_id)
-        allow(
+        deny_unless(  # the renewal's manager and program, once it is looked up
             principal.is_admin() or principal.is_manager(filed.manager_id)
             or principal.audits(filed.program),
             "a credential is its holder's, their association's and the admins'",
@@ -139,6 +141,7 @@ class CredentialsController(Controller):
     path = "/v1"
     tags = ("credentials",)
     dependencies = CREDENTIALS
+    guards = [public]
 
     @get(
         "/credentials/{credential_id:uuid}",
@@ -218,6 +221,7 @@ class IssuersController(Controller):
     path = "/v1/issuers"
     tags = ("credentials",)
     dependencies = CREDENTIALS
+    guards = [public]
 
     @get("/{program:str}", operation_id="getIssuer", responses=PUBLIC_PROBLEMS, security=[])
     async def issuer(self, program: FromPath[str], credentials: CredentialsDep) -> dict[str, Any]:

@@ -20,13 +20,14 @@ from litestar.params import FromPath
 from events.codec import decode
 from events.store import RecordedEvent
 from ledger.access.policy import WHOLE, ManagerScope
-from ledger.api.deps import CurrentPrincipal, ReadsDep, allow
+from ledger.api.deps import CurrentPrincipal, ReadsDep
 from ledger.api.errors import problems
 from ledger.commands.loaders import find_renewal
 from ledger.commands.streams import manager_stream
 from ledger.credentials.service import CredentialService
 from ledger.documents.render import pdf, qr_data_uri
 from ledger.domain.errors import NotFound
+from ledger.http.guards import deny_unless, holder_association_or_admin
 from ledger.queries.reads import Reads
 
 __all__ = ["CredentialsDep", "RenewalDocumentsController", "provide_credentials", "transcript_pdf"]
@@ -105,6 +106,7 @@ class RenewalDocumentsController(Controller):
         operation_id="getRenewalCertificate",
         responses=problems(401, 403, 404, 409, 503) | PDF_RESPONSE,
         media_type="application/pdf",
+        guards=[holder_association_or_admin],
     )
     async def certificate(
         self,
@@ -116,7 +118,7 @@ class RenewalDocumentsController(Controller):
     ) -> Response[bytes]:
         """The certificate of an approved renewal (409 while it is filed or if denied)."""
         filed = await find_renewal(reads.store, renewal_id)
-        allow(
+        deny_unless(  # the renewal's manager and program, once it is looked up
             principal.is_admin() or principal.is_manager(filed.manager_id)
             or principal.audits(filed.program),
             "a certificate is its holder's, their association's and the admins'",

@@ -16,11 +16,12 @@ from litestar.params import QueryParameter
 from events.chain import ChainReport, verify
 from events.store import RecordedEvent
 from ledger.api import privacy
-from ledger.api.deps import CurrentPrincipal, LedgerDep, PoolDep, allow
+from ledger.api.deps import CurrentPrincipal, LedgerDep, PoolDep
 from ledger.api.errors import READ_PROBLEMS, problems
 from ledger.api.metrics import Metrics, ProjectionHealth, projection_health
 from ledger.api.schemas import MAX_INT
 from ledger.commands.loaders import find_completions
+from ledger.http.guards import admin_or_auditor, public
 from ledger.infra.limits import ACQUIRE_TIMEOUT
 
 __all__ = ["LedgerController", "OperationsController"]
@@ -76,14 +77,9 @@ def _feed_event(e: RecordedEvent, *, full: bool) -> FeedEvent:
     )
 
 
-def _auditor_or_admin(principal: CurrentPrincipal) -> None:
-    allow(
-        principal.is_admin() or principal.role == "auditor", "only auditors and admins read the log"
-    )
-
-
 class LedgerController(Controller):
     tags = ("ledger",)
+    guards = [admin_or_auditor]
 
     @get("/v1/events", operation_id="eventFeed", responses=READ_PROBLEMS)
     async def events(
@@ -99,7 +95,6 @@ class LedgerController(Controller):
         others only position, ids, type, time and hashes (`redacted: true`): the scope rule is
         in ledger/api/privacy.py.  Positions stay dense and each `prev_hash` is the `hash`
         before it, so the chain's linkage is checkable on any page."""
-        _auditor_or_admin(principal)
         batch = await ledger.store.read_all(after=after, limit=limit)
         if principal.is_admin():
             return Feed(
@@ -129,7 +124,6 @@ class LedgerController(Controller):
     async def verify_chain(self, principal: CurrentPrincipal, ledger: LedgerDep) -> ChainReport:
         """Recompute the hash chain; names the first bad position if any.  Keep `head_hash`:
         a later report whose chain does not pass through it means history was rewritten."""
-        _auditor_or_admin(principal)
         return await verify(ledger.store)
 
 
@@ -143,6 +137,7 @@ class Health(msgspec.Struct, frozen=True, kw_only=True):
 
 class OperationsController(Controller):
     tags = ("operations",)
+    guards = [public]
 
     @get(
         "/health",

@@ -6,9 +6,9 @@ from litestar import Controller, get
 from litestar.params import FromPath
 
 from ledger.access.policy import WHOLE, ManagerScope
-from ledger.api.deps import CurrentPrincipal, ReadsDep
+from ledger.api.deps import CurrentPrincipal, ReadsDep, SeenDep
 from ledger.api.errors import READ_PROBLEMS
-from ledger.api.privacy import manager_scope
+from ledger.http.guards import manager_of_path
 from ledger.queries.reads import Reads
 from ledger.queries.views import NoticesView
 from projections.notices import manager_notices
@@ -30,12 +30,12 @@ async def notices_of(reads: Reads, manager_id: str, *, scope: ManagerScope = WHO
 class NoticesController(Controller):
     path = "/v1/managers/{manager_id:str}"
     tags = ("managers",)
+    guards = [manager_of_path]
 
     @get("/notices", operation_id="listNotices", responses=READ_PROBLEMS)
     async def notices(
-        self, manager_id: FromPath[str], principal: CurrentPrincipal, reads: ReadsDep
+        self, manager_id: FromPath[str], principal: CurrentPrincipal, reads: ReadsDep, seen: SeenDep
     ) -> NoticesView:
         """Reminders (deadline in 90/45/15/1 days, grace started, lapsed) and news (renewal
         approved or denied, selected for audit), with whether and when each was sent."""
-        scope = await manager_scope(principal, reads, manager_id)
-        return await notices_of(reads, manager_id, scope=scope)
+        return await notices_of(reads, manager_id, scope=seen)

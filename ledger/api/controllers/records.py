@@ -9,12 +9,13 @@ from litestar import Controller, Request, Response, get
 from litestar.params import FromPath, FromQuery, QueryParameter
 
 from ledger.api.controllers.documents import CREDENTIALS, CredentialsDep, transcript_pdf
-from ledger.api.deps import CurrentPrincipal, ReadsDep
+from ledger.api.deps import CurrentPrincipal, ReadsDep, SeenDep
 from ledger.api.errors import READ_PROBLEMS, bad_query
 from ledger.api.openapi import CsvOperation, csv_response, json_or_csv
-from ledger.api.privacy import manager_scope, require_program
+from ledger.api.privacy import require_program
 from ledger.domain.reports import CycleReport, TranscriptLine
 from ledger.domain.values import LATEST
+from ledger.http.guards import manager_of_path
 from ledger.queries.views import ExplainView, StatusView
 
 __all__ = ["RecordsController"]
@@ -41,6 +42,7 @@ def _check_as_of(as_of: date | None) -> None:
 class RecordsController(Controller):
     path = "/v1/managers/{manager_id:str}"
     tags = ("managers",)
+    guards = [manager_of_path]
     dependencies = CREDENTIALS  # the transcript PDF's verification links
 
     @get("/status", operation_id="getStatus", responses=READ_PROBLEMS)
@@ -49,11 +51,12 @@ class RecordsController(Controller):
         manager_id: FromPath[str],
         principal: CurrentPrincipal,
         reads: ReadsDep,
+        seen: SeenDep,
         as_of: AsOf = None,
         known_at: KnownAt = None,
     ) -> StatusView:
         """Status of every certification: totals, shortfalls, renewal, days to the deadline."""
-        scope = await manager_scope(principal, reads, manager_id)
+        scope = seen
         _check_as_of(as_of)
         return await reads.status(manager_id, as_of=as_of, known_at=known_at, scope=scope)
 
@@ -63,12 +66,13 @@ class RecordsController(Controller):
         manager_id: FromPath[str],
         principal: CurrentPrincipal,
         reads: ReadsDep,
+        seen: SeenDep,
         program: Annotated[str, QueryParameter(description="the program to explain")],
         as_of: AsOf = None,
         known_at: KnownAt = None,
     ) -> ExplainView:
         """Where every completion counted, or why it did not."""
-        scope = await manager_scope(principal, reads, manager_id)
+        scope = seen
         require_program(scope, principal, program)
         _check_as_of(as_of)
         return await reads.explain(manager_id, program, as_of=as_of, known_at=known_at, scope=scope)
@@ -87,6 +91,7 @@ class RecordsController(Controller):
         manager_id: FromPath[str],
         principal: CurrentPrincipal,
         reads: ReadsDep,
+        seen: SeenDep,
         credentials: CredentialsDep,
         program: Annotated[
             str | None, QueryParameter(description="one program (default all)")
@@ -97,7 +102,7 @@ class RecordsController(Controller):
     ) -> Response[list[TranscriptLine]] | Response[str] | Response[bytes]:
         """Every completion with its state (counted, amended, voided, late, repeat); as a
         PDF with the status, the ledger position it was made from and verification links."""
-        scope = await manager_scope(principal, reads, manager_id)
+        scope = seen
         require_program(scope, principal, program)
         _check_as_of(as_of)
         if format == "pdf":
@@ -118,12 +123,13 @@ class RecordsController(Controller):
         manager_id: FromPath[str],
         principal: CurrentPrincipal,
         reads: ReadsDep,
+        seen: SeenDep,
         program: Annotated[str, QueryParameter(description="the program")],
         as_of: AsOf = None,
         known_at: KnownAt = None,
     ) -> list[CycleReport]:
         """Renewal-cycle history: dates, rules, CEUs, fee, renewal, late credits, audit."""
-        scope = await manager_scope(principal, reads, manager_id)
+        scope = seen
         require_program(scope, principal, program)
         _check_as_of(as_of)
         return await reads.cycles(manager_id, program, as_of=as_of, known_at=known_at, scope=scope)
