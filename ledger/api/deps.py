@@ -9,7 +9,6 @@ from litestar import Request
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 
-from ledger.access.errors import Forbidden
 from ledger.access.policy import ManagerScope
 from ledger.access.principals import Principal
 from ledger.access.tokens import TokenStore
@@ -28,7 +27,6 @@ __all__ = [
     "RequestContext",
     "SeenDep",
     "TokensDep",
-    "allow",
 ]
 
 # Handler parameters injected by name (Litestar wants them marked explicitly).
@@ -94,10 +92,3 @@ DEPENDENCIES = {
     "tokens": Provide(provide_tokens, sync_to_thread=False),
     "seen": Provide(provide_seen, sync_to_thread=False),
 }
-
-
-def allow(condition: bool, detail: str) -> None:
-    """403 unless `condition`: the caller is known (or we would have answered 401) but may
-    not do this."""
-    if not condition:
-        raise Forbidden(detail)

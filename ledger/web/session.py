@@ -34,6 +34,7 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 from litestar.utils.scope.state import ScopeState
 
 from events.codec import Actor
+from ledger.access.errors import AccessError, Unauthenticated
 from ledger.access.principals import Principal
 from ledger.api.errors import RETRY_AFTER
 from ledger.commands import Context
@@ -125,11 +126,29 @@ class _SessionCsrfMiddleware:
         await self.app(scope, receive, send)
 
 
+class _SessionAuthentication:
+    """Who is signed in, once per page request (inside the session and its CSRF check): the
+    session's principal in `scope["user"]`, or None with `Unauthenticated` in `scope["auth"]`,
+    which the routes' guards (ledger/http/guards.py) read as the API's do."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            principal = await current(Request(scope, receive))
+            scope["user"] = principal
+            scope["auth"] = None if principal else Unauthenticated("sign in first")
+        await self.app(scope, receive, send)
+
+
 def session_middleware(secret: bytes, *, secure: bool = True) -> list[DefineMiddleware]:
-    """The session cookie, then the session's CSRF check on every form of the pages."""
+    """The session cookie, the session's CSRF check on every form of the pages, then who is
+    signed in."""
     return [
         DefineMiddleware(_SessionMiddleware, secret=secret, secure=secure),
         DefineMiddleware(_SessionCsrfMiddleware, secret=secret),
+        DefineMiddleware(_SessionAuthentication),
     ]
 
 
@@ -176,9 +195,10 @@ async def sign_out(request: Request[Any, Any, Any]) -> None:
 
 
 async def viewer(request: Request[Any, Any, Any]) -> Principal:
-    """The dependency of every page: the signed-in principal, or LoginRequired."""
-    principal = await current(request)
-    if principal is None:
+    """The dependency of every page: the signed-in principal (`_SessionAuthentication`), or
+    LoginRequired."""
+    principal = request.scope.get("user")
+    if not isinstance(principal, Principal):
         raise LoginRequired
     return principal
 
@@ -223,6 +243,13 @@ def _login_required(request: Request[Any, Any, Any], exc: LoginRequired) -> Redi
     return Redirect("/login")
 
 
+def _access(request: Request[Any, Any, Any], exc: AccessError) -> Response[Any]:
+    """A guard's refusal, as a page: sign in first, or the forbidden page."""
+    if isinstance(exc, Unauthenticated):
+        return Redirect("/login")
+    return _error_page(request, 403, "You cannot see this page", exc.detail)
+
+
 def _http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     match exc.status_code:
         case 403:
@@ -252,6 +279,7 @@ def _busy(request: Request[Any, Any, Any], exc: WorkersBusy) -> Response[Any]:
 
 WEB_EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
     LoginRequired: _login_required,
+    AccessError: _access,
     WorkersBusy: _busy,
     HTTPException: _http,
     NotFoundException: _http,

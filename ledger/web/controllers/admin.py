@@ -23,9 +23,11 @@ from ledger.access.tokens import TokenEntry
 from ledger.api.schemas import ProgramBody, ProviderBody, RuleVersionBody, TokenBody
 from ledger.documents.filters import day
 from ledger.domain.errors import DomainError, NotFound
+from ledger.http.authn import SESSION_GUARDED
+from ledger.http.guards import admin
 from ledger.web import data
 from ledger.web.forms import FormInvalid, errors_of, form_values, parse_form
-from ledger.web.session import OutOfScope, Viewer, context_of, flash, page_context, viewer
+from ledger.web.session import Viewer, context_of, flash, page_context, viewer
 
 __all__ = ["AdminPages", "scope_in_words"]
 
@@ -56,11 +58,6 @@ ROLES = {"admin": "administrator"}
 """A role's name in a sentence, where it is not the role's own word."""
 MADE_BY = {"ceu-ledger": "the ceu-ledger command", "demo": "the demo data"}
 """Who made a token when no token did."""
-
-
-def _admin(principal: Viewer) -> None:
-    if not principal.is_admin():
-        raise OutOfScope(detail="This page is for administrators.")
 
 
 def scope_in_words(entry: TokenEntry) -> str:
@@ -237,17 +234,17 @@ class AdminPages(Controller):
     path = "/admin"
     include_in_schema = False
     dependencies = {"principal": Provide(viewer)}
+    guards = [admin]
+    opt = {SESSION_GUARDED: True}
 
     @get("/")
     async def page(self, request: Request[Any, Any, Any], principal: Viewer) -> Template:
-        _admin(principal)
         return await admin_page(request, principal)
 
     @post("/tokens", status_code=303)
     async def create_token(
         self, request: Request[Any, Any, Any], principal: Viewer
     ) -> Template | Redirect:
-        _admin(principal)
         values = form_values(await request.form(), lists=("programs",))
         try:
             body = parse_form(values, TokenBody, TOKEN_LABELS)
@@ -285,7 +282,6 @@ class AdminPages(Controller):
     @get("/tokens/new")
     async def new_token(self, request: Request[Any, Any, Any], principal: Viewer) -> Template:
         """The token just created, once: the session gives it up as the page is made."""
-        _admin(principal)
         session = dict(request.session or {})
         created = session.pop(NEW_TOKEN, None)
         if created is not None:
@@ -297,7 +293,6 @@ class AdminPages(Controller):
     async def confirm_revoke(
         self, request: Request[Any, Any, Any], token_id: FromPath[UUID], principal: Viewer
     ) -> Template:
-        _admin(principal)
         entry = next(
             (t for t in await data.tokens(request.app.state) if t.token_id == token_id), None
         )
@@ -314,7 +309,6 @@ class AdminPages(Controller):
     async def revoke_token(
         self, request: Request[Any, Any, Any], token_id: FromPath[UUID], principal: Viewer
     ) -> Redirect:
-        _admin(principal)
         before = next(
             (t for t in await data.tokens(request.app.state) if t.token_id == token_id), None
         )
@@ -334,7 +328,6 @@ class AdminPages(Controller):
     async def add_rule_version(
         self, request: Request[Any, Any, Any], code: FromPath[str], principal: Viewer
     ) -> Template | Redirect:
-        _admin(principal)
         values = form_values(await request.form())
         programs = {p.code: p for p in await data.programs(request.app.state)}
         if code not in programs or not programs[code].rules:
@@ -359,7 +352,6 @@ class AdminPages(Controller):
     async def define_program(
         self, request: Request[Any, Any, Any], principal: Viewer
     ) -> Template | Redirect:
-        _admin(principal)
         values = form_values(await request.form())
         try:
             errors: dict[str, str] = {}
@@ -389,7 +381,6 @@ class AdminPages(Controller):
     async def register_provider(
         self, request: Request[Any, Any, Any], principal: Viewer
     ) -> Template | Redirect:
-        _admin(principal)
         values = form_values(await request.form(), lists=("programs",))
         try:
             body = parse_form(values, ProviderBody, PROVIDER_LABELS)

@@ -7,23 +7,25 @@ from typing import Any
 from litestar import Controller, Request, get, post
 from litestar.response import Redirect, Template
 
+from ledger.http.guards import public
 from ledger.web import data
-from ledger.web.session import current, home_of, page_context, sign_in, sign_out
+from ledger.web.session import home_of, page_context, sign_in, sign_out
 
 __all__ = ["AuthPages"]
 
 
 class AuthPages(Controller):
     include_in_schema = False
+    guards = [public]
 
     @get("/")
     async def front_door(self, request: Request[Any, Any, Any]) -> Redirect:
-        principal = await current(request)
+        principal = request.user  # the session's (ledger/web/session.py)
         return Redirect(home_of(principal) if principal else "/login")
 
     @get("/login")
     async def login_form(self, request: Request[Any, Any, Any]) -> Template | Redirect:
-        principal = await current(request)
+        principal = request.user  # the session's (ledger/web/session.py)
         if principal is not None:
             return Redirect(home_of(principal))
         return Template("login.html", context={**page_context(request, None), "errors": {}})

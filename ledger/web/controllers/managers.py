@@ -18,6 +18,8 @@ from ledger.api.controllers.records import TRANSCRIPT_COLUMNS
 from ledger.api.openapi import csv_response
 from ledger.documents.filters import day
 from ledger.domain.errors import NotFound, RenewalNotReady, WrongState
+from ledger.http.authn import SESSION_GUARDED
+from ledger.http.guards import MANAGER_SCOPE_KEY, manager_page_of_path, manager_themselves
 from ledger.web import data
 from ledger.web.session import OutOfScope, Viewer, context_of, flash, page_context, viewer
 
@@ -29,7 +31,11 @@ async def _scope(
 ) -> ManagerScope:
     """What the viewer sees of the manager (ledger/access/policy.py): all of it
     for the manager and an admin; an auditor, only the programs it audits that the manager
-    holds; OutOfScope if nothing."""
+    holds; OutOfScope if nothing.  On the manager's own routes the `manager_page_of_path`
+    guard has found it already; a program page showing a manager's page asks here."""
+    found = request.scope.get("state", {}).get(MANAGER_SCOPE_KEY)
+    if isinstance(found, ManagerScope) and request.path_params.get("manager_id") == manager_id:
+        return found
     held: tuple[str, ...] = ()
     if principal.role == "auditor":
         try:
@@ -91,6 +97,8 @@ class ManagerPages(Controller):
     path = "/managers"
     include_in_schema = False
     dependencies = {"principal": Provide(viewer)}
+    guards = [manager_page_of_path]
+    opt = {SESSION_GUARDED: True}
 
     @get("/{manager_id:str}")
     async def page(
@@ -140,12 +148,10 @@ class ManagerPages(Controller):
             None, request, renewal_id, principal, state.reads, state.credentials
         )
 
-    @post("/{manager_id:str}/renewals", status_code=303)
+    @post("/{manager_id:str}/renewals", status_code=303, guards=[manager_themselves])
     async def file_renewal(
         self, request: Request[Any, Any, Any], manager_id: FromPath[str], principal: Viewer
     ) -> Template | Redirect:
-        if not principal.is_manager(manager_id):
-            raise OutOfScope(detail="Only the manager files their own renewal.")
         program = str((await request.form()).get("program", ""))
         try:
             await data.file_renewal(

@@ -35,10 +35,12 @@ from ledger.api.schemas import (
 from ledger.csv_io import columns_of
 from ledger.documents.filters import day, money, percent
 from ledger.domain.errors import DomainError, NotFound, WrongState
+from ledger.http.authn import SESSION_GUARDED
+from ledger.http.guards import auditor_of_path_program
 from ledger.web import data
 from ledger.web.controllers.managers import manager_page
 from ledger.web.forms import FormInvalid, errors_of, form_values, parse_form
-from ledger.web.session import OutOfScope, Viewer, context_of, flash, page_context, viewer
+from ledger.web.session import Viewer, context_of, flash, page_context, viewer
 from projections.ceu_queries import RegisterRow
 
 __all__ = ["ProgramPages"]
@@ -175,12 +177,6 @@ async def _revoked(state: Any, manager_id: str, code: str) -> str | None:
     )
 
 
-def _may_audit(principal: Viewer, code: str) -> None:
-    """The register, the due list and audits are the association's (as in the API)."""
-    if not principal.audits(code):
-        raise OutOfScope(detail=f"This page is for the auditors of {code}.")
-
-
 def _filters(
     request: Request[Any, Any, Any],
 ) -> tuple[dict[str, Any], dict[str, str], dict[str, str]]:
@@ -236,19 +232,19 @@ class ProgramPages(Controller):
     path = "/programs/{code:str}"
     include_in_schema = False
     dependencies = {"principal": Provide(viewer)}
+    guards = [auditor_of_path_program]  # the association's pages (as in the API)
+    opt = {SESSION_GUARDED: True}
 
     @get("/")
     async def page(
         self, request: Request[Any, Any, Any], code: FromPath[str], principal: Viewer
     ) -> Template:
-        _may_audit(principal, code)
         return await program_page(request, principal, code)
 
     @get("/renewals.csv")
     async def register_csv(
         self, request: Request[Any, Any, Any], code: FromPath[str], principal: Viewer
     ) -> Response[str]:
-        _may_audit(principal, code)
         filters, _errors, _ = _filters(request)
         rows = await data.renewal_register(request.app.state, code, **filters)
         return csv_response(columns_of(RegisterRow), rows, f"renewals-{code}.csv")
@@ -261,7 +257,6 @@ class ProgramPages(Controller):
         renewal_id: FromPath[UUID],
         principal: Viewer,
     ) -> Template:
-        _may_audit(principal, code)
         return await self._renewal_page(request, principal, code, renewal_id)
 
     async def _renewal_page(self, request: Request[Any, Any, Any], principal: Viewer,
@@ -296,7 +291,6 @@ class ProgramPages(Controller):
         renewal_id: FromPath[UUID],
         principal: Viewer,
     ) -> Template | Redirect:
-        _may_audit(principal, code)
         values = form_values(await request.form())
         try:
             body = parse_form(values, DecisionBody, {"decision": "approve or deny"})
@@ -331,7 +325,6 @@ class ProgramPages(Controller):
     async def draw(
         self, request: Request[Any, Any, Any], code: FromPath[str], principal: Viewer
     ) -> Template | Redirect:
-        _may_audit(principal, code)
         values = form_values(await request.form())
         try:
             body = parse_form(values, AuditForm, AUDIT_LABELS)
@@ -364,7 +357,6 @@ class ProgramPages(Controller):
         audit_id: FromPath[UUID],
         principal: Viewer,
     ) -> Template:
-        _may_audit(principal, code)
         return await self._audit_page(request, principal, code, audit_id)
 
     async def _audit_page(self, request: Request[Any, Any, Any], principal: Viewer, code: str,
@@ -399,7 +391,6 @@ class ProgramPages(Controller):
         audit_id: FromPath[UUID],
         principal: Viewer,
     ) -> Template | Redirect:
-        _may_audit(principal, code)
         values = form_values(await request.form())
         try:
             body = parse_form(values, FindingBody, {"outcome": "passed or failed"})
@@ -422,7 +413,6 @@ class ProgramPages(Controller):
     async def standing(
         self, request: Request[Any, Any, Any], code: FromPath[str], principal: Viewer
     ) -> Template | Redirect:
-        _may_audit(principal, code)
         values = form_values(await request.form())
         state, ctx = request.app.state, context_of(request, principal)
         try:
@@ -476,7 +466,6 @@ class ProgramPages(Controller):
     ) -> Template | Redirect:
         """Enrol a manager and certify them in this program (POST /v1/managers, then
         POST /v1/managers/{id}/certifications when a day is given)."""
-        _may_audit(principal, code)
         values = form_values(await request.form())
         state, ctx = request.app.state, context_of(request, principal)
         try:
@@ -494,7 +483,6 @@ class ProgramPages(Controller):
         self, request: Request[Any, Any, Any], code: FromPath[str], principal: Viewer
     ) -> Template | Redirect:
         """POST /v1/managers/{manager_id}/certifications for this program."""
-        _may_audit(principal, code)
         values = form_values(await request.form())
         try:
             body = parse_form(values, GrantForm, GRANT_LABELS)
@@ -512,7 +500,6 @@ class ProgramPages(Controller):
         self, request: Request[Any, Any, Any], code: FromPath[str], principal: Viewer
     ) -> Template | Redirect:
         """POST /v1/managers/{manager_id}/fees for this program, the amount in dollars."""
-        _may_audit(principal, code)
         values = form_values(await request.form())
         try:
             body = parse_form(values, FeeForm, FEE_LABELS)
@@ -535,7 +522,6 @@ class ProgramPages(Controller):
         principal: Viewer,
     ) -> Template | Redirect:
         """POST /v1/fees/{fee_id}/refund, from the manager's page (where the fees are)."""
-        _may_audit(principal, code)
         state = request.app.state
         paid = await data.fee_paid(state, fee_id)
         if paid.program != code:

@@ -25,6 +25,8 @@ from ledger.commands import Posting
 from ledger.csv_io import CSV_HEADER, RosterFormatError, csv_text
 from ledger.documents.filters import day
 from ledger.domain.errors import DomainError, Invalid, WrongState
+from ledger.http.authn import SESSION_GUARDED
+from ledger.http.guards import provider_of_path, provider_themselves
 from ledger.queries.views import BatchResult
 from ledger.web import data
 from ledger.web.forms import FormInvalid, errors_of, form_values, parse_form
@@ -50,11 +52,6 @@ COMPLETION_LABELS = {
     "completed_on": "the day it was completed",
     "ceus": "the CEUs",
 }
-
-
-def _may_see(principal: Viewer, provider_id: str) -> None:
-    if not (principal.is_admin() or principal.is_provider(provider_id)):
-        raise OutOfScope(detail="A provider's page is for that provider only.")
 
 
 def _reason(error: dict[str, Any] | None) -> str:
@@ -122,19 +119,19 @@ class ProviderPages(Controller):
     path = "/providers/{provider_id:str}"
     include_in_schema = False
     dependencies = {"principal": Provide(viewer)}
+    guards = [provider_of_path]
+    opt = {SESSION_GUARDED: True}
 
     @get("/")
     async def page(
         self, request: Request[Any, Any, Any], provider_id: FromPath[str], principal: Viewer
     ) -> Template:
-        _may_see(principal, provider_id)
         return await provider_page(request, principal, provider_id)
 
     @post("/activities", status_code=303)
     async def add_activity(
         self, request: Request[Any, Any, Any], provider_id: FromPath[str], principal: Viewer
     ) -> Template | Redirect:
-        _may_see(principal, provider_id)
         values = form_values(await request.form(), lists=("programs",))
         try:
             body = parse_form(values, ActivityBody, ACTIVITY_LABELS)
@@ -167,14 +164,12 @@ class ProviderPages(Controller):
         flash(request, f"{body.title} is added to your activities ({body.activity_id}).")
         return Redirect(f"/providers/{provider_id}#activities", status_code=303)
 
-    @post("/completions", status_code=303)
+    @post("/completions", status_code=303, guards=[provider_themselves])
     async def post_completion(
         self, request: Request[Any, Any, Any], provider_id: FromPath[str], principal: Viewer
     ) -> Template | Redirect:
         """One completion, as POST /v1/completions; the same form sent twice (a reload, a
         second tab) records nothing new and says so."""
-        if not principal.is_provider(provider_id):
-            raise OutOfScope(detail="Only the provider itself posts its completions.")
         values = form_values(await request.form())
         try:
             body = parse_form(values, CompletionBody, COMPLETION_LABELS)
@@ -198,12 +193,10 @@ class ProviderPages(Controller):
                   f" {day(receipt.recorded_at)}: nothing new was recorded.")  # fmt: skip
         return Redirect(f"/providers/{provider_id}#postings", status_code=303)
 
-    @post("/roster", status_code=200)
+    @post("/roster", status_code=200, guards=[provider_themselves])
     async def upload_roster(
         self, request: Request[Any, Any, Any], provider_id: FromPath[str], principal: Viewer
     ) -> Template:
-        if not principal.is_provider(provider_id):
-            raise OutOfScope(detail="Only the provider itself posts its rosters.")
         upload = (await request.form()).get("roster")
         content = await upload.read() if isinstance(upload, UploadFile) else b""
         if not content:
@@ -286,7 +279,6 @@ class ProviderPages(Controller):
     ) -> Template | Redirect:  # fmt: skip
         """A void or an amendment from its form: the page again with the errors beside the
         form, or back to the postings."""
-        _may_see(principal, provider_id)
         corrector = await self._corrector(request, principal, provider_id, completion_id)
         values = form_values(await request.form())
         try:

@@ -19,6 +19,7 @@ from litestar.response import Template
 
 from ledger.api.controllers.documents import CREDENTIALS, CredentialsDep
 from ledger.domain.errors import NotFound
+from ledger.http.guards import public
 
 __all__ = ["VerifyPages"]
 
@@ -29,6 +30,7 @@ class VerifyPages(Controller):
     path = "/verify"
     include_in_schema = False
     dependencies = CREDENTIALS
+    guards = [public]
 
     @get("/{credential_id:str}")
     async def verify(
