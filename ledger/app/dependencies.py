@@ -17,11 +17,13 @@ from litestar import Request
 from litestar.datastructures import State
 from litestar.di import Provide
 
+from ledger.access.policy import ManagerScope
 from ledger.access.principals import Principal
 from ledger.access.sessions import WebSessions
 from ledger.access.tokens import TokenStore
 from ledger.commands import Context, Ledger
 from ledger.credentials.service import CredentialService
+from ledger.http.guards import principal_of, seen_of_manager
 from ledger.http.injected import CurrentPrincipal, RequestContext
 from ledger.http.positions import READS_KEY
 from ledger.http.request_log import request_info
@@ -30,12 +32,15 @@ from ledger.queries.reads import Reads
 __all__ = ["DEPENDENCIES"]
 
 
-async def provide_principal(request: Request[Any, Any, Any], state: State) -> Principal:
-    tokens: TokenStore = state.tokens
-    principal = await tokens.principal(request.headers.get("authorization"))
-    if (info := request_info(request.scope)) is not None:
-        info.actor_role = principal.role
-    return principal
+def provide_principal(request: Request[Any, Any, Any]) -> Principal:
+    """The caller `BearerAuthentication` found (ledger/http/authn.py), or Unauthenticated;
+    the route's guards have asked already."""
+    return principal_of(request)
+
+
+def provide_seen(request: Request[Any, Any, Any], principal: CurrentPrincipal) -> ManagerScope:
+    """What the caller sees of the path's manager, as the `manager_of_path` guard found it."""
+    return seen_of_manager(request)
 
 
 def provide_context(request: Request[Any, Any, Any], principal: CurrentPrincipal) -> Context:
@@ -89,7 +94,7 @@ def provide_credentials(state: State) -> CredentialService:
 
 
 DEPENDENCIES = {
-    "principal": Provide(provide_principal),
+    "principal": Provide(provide_principal, sync_to_thread=False),
     "ctx": Provide(provide_context, sync_to_thread=False),
     "ledger": Provide(provide_ledger, sync_to_thread=False),
     "reads": Provide(provide_reads, sync_to_thread=False),
@@ -97,4 +102,5 @@ DEPENDENCIES = {
     "tokens": Provide(provide_tokens, sync_to_thread=False),
     "sessions": Provide(provide_sessions, sync_to_thread=False),
     "credentials": Provide(provide_credentials, sync_to_thread=False),
+    "seen": Provide(provide_seen, sync_to_thread=False),
 }

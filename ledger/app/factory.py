@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 from decimal import Decimal
 
-from litestar import Litestar
+from litestar import Litestar, Router
 from litestar.exceptions import HTTPException, NotFoundException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
@@ -52,6 +52,8 @@ from ledger.commands.loaders import Catalogue, ManagerLoader
 from ledger.credentials.kek import KeyEncryption
 from ledger.credentials.registry import Registry
 from ledger.credentials.service import CredentialService
+from ledger.http.authn import BearerAuthentication
+from ledger.http.guards import public
 from ledger.http.headers import SecurityHeadersMiddleware
 from ledger.http.positions import PositionsMiddleware, note_position
 from ledger.http.request_log import RequestLogMiddleware
@@ -101,7 +103,7 @@ def _openapi() -> OpenAPIConfig:
     return OpenAPIConfig(
         title="CEU Ledger",
         version="1.0.0",
-        path="/schema",
+        openapi_router=Router(path="/schema", guards=[public], route_handlers=[]),
         description="The continuing-education record of medical office managers.",
         components=Components(
             security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer")}
@@ -208,7 +210,7 @@ def create_app(
             **EXCEPTION_HANDLERS,
             NotFoundException: not_found_for(EXCEPTION_HANDLERS[HTTPException]),
         },
-        middleware=[metrics.config.middleware],
+        middleware=[metrics.config.middleware, BearerAuthentication],
         plugins=[StrictInput()],
         lifespan=[lifespan],
         request_max_body_size=MAX_BODY_BYTES,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncpg
 from litestar.di import NamedDependency
 
+from ledger.access.policy import ManagerScope
 from ledger.access.principals import Principal
 from ledger.access.sessions import WebSessions
 from ledger.access.tokens import TokenStore
@@ -26,6 +27,7 @@ __all__ = [
     "PoolDep",
     "ReadsDep",
     "RequestContext",
+    "SeenDep",
     "SessionsDep",
     "TokensDep",
 ]
@@ -38,4 +40,6 @@ ReadsDep = NamedDependency[Reads]
 PoolDep = NamedDependency[asyncpg.Pool]
 TokensDep = NamedDependency[TokenStore]
 SessionsDep = NamedDependency[WebSessions]
+SeenDep = NamedDependency[ManagerScope]
+"""What the caller may see of the path's manager (the `manager_of_path` guard's finding)."""
 CredentialsDep = NamedDependency[CredentialService]

@@ -16,6 +16,7 @@ from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 
 from ledger.documents.filters import FILTERS
+from ledger.http.guards import public
 from ledger.web.controllers.admin import AdminPages
 from ledger.web.controllers.auth import AuthPages
 from ledger.web.controllers.managers import ManagerPages
@@ -59,10 +60,13 @@ def static_routers() -> list[Router]:
     """The pages' CSS, and Swagger UI's pinned files from the swagger-ui-bundle-v2 wheel."""
     return [
         create_static_files_router(
-            path="/static", directories=[HERE / "static"], include_in_schema=False
+            path="/static", directories=[HERE / "static"], include_in_schema=False, guards=[public]
         ),
         create_static_files_router(
-            path="/static/swagger-ui", directories=[SWAGGER_UI], include_in_schema=False
+            path="/static/swagger-ui",
+            directories=[SWAGGER_UI],
+            include_in_schema=False,
+            guards=[public],
         ),
     ]
 

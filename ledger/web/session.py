@@ -36,7 +36,6 @@ from ledger.access.principals import Principal
 from ledger.access.sessions import WebSessions
 from ledger.access.tokens import TokenStore
 from ledger.domain.errors import DomainError, NotFound
-from ledger.http.injected import SessionsDep, TokensDep
 from ledger.http.problems import RETRY_AFTER
 from ledger.infra.workers import WorkersBusy
 
@@ -118,11 +117,30 @@ class _SessionCsrfMiddleware:
         await self.app(scope, receive, send)
 
 
+class _SessionAuthentication:
+    """Who is signed in, once per page request (inside the session and its CSRF check): the
+    session's principal in `scope["user"]`, or None with `Unauthenticated` in `scope["auth"]`,
+    which the routes' guards (ledger/http/guards.py) read as the API's do."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            state = scope["app"].state
+            principal = await current(Request(scope, receive), state.sessions, state.tokens)
+            scope["user"] = principal
+            scope["auth"] = None if principal else Unauthenticated("sign in first")
+        await self.app(scope, receive, send)
+
+
 def session_middleware(secret: bytes, *, secure: bool = True) -> list[DefineMiddleware]:
-    """The session cookie, then the session's CSRF check on every form of the pages."""
+    """The session cookie, the session's CSRF check on every form of the pages, then who is
+    signed in."""
     return [
         DefineMiddleware(_SessionMiddleware, secret=secret, secure=secure),
         DefineMiddleware(_SessionCsrfMiddleware, secret=secret),
+        DefineMiddleware(_SessionAuthentication),
     ]
 
 
@@ -181,12 +199,11 @@ async def sign_out(request: Request[Any, Any, Any], sessions: WebSessions) -> No
     request.clear_session()
 
 
-async def viewer(
-    request: Request[Any, Any, Any], sessions: SessionsDep, tokens: TokensDep
-) -> Principal:
-    """The pages' `principal`: the signed-in principal, or Unauthenticated (the login page)."""
-    principal = await current(request, sessions, tokens)
-    if principal is None:
+async def viewer(request: Request[Any, Any, Any]) -> Principal:
+    """The pages' `principal`: who `_SessionAuthentication` found signed in, or
+    Unauthenticated (the login page)."""
+    principal = request.scope.get("user")
+    if not isinstance(principal, Principal):
         raise Unauthenticated("sign in first")
     return principal
 

@@ -16,7 +16,6 @@ from litestar.openapi.spec import Parameter as OpenAPIParameter
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED
 
-from ledger.api.deps import allow
 from ledger.api.errors import READ_PROBLEMS, WRITE_PROBLEMS
 from ledger.api.openapi import CsvOperation, json_or_csv
 from ledger.commands import audits as cmd
@@ -24,6 +23,7 @@ from ledger.commands.loaders import find_audit
 from ledger.commands.messages import DrawAudit, RecordFinding
 from ledger.csv_io import columns_of
 from ledger.domain.errors import FieldError, Invalid
+from ledger.http.guards import auditor, auditor_of_path_program, deny_unless
 from ledger.http.injected import CurrentPrincipal, LedgerDep, ReadsDep, RequestContext
 from ledger.http.responses import csv_response
 from ledger.queries.views import AuditView, DueView, FindingView
@@ -35,9 +35,10 @@ _STATES = ("filed", "approved", "denied")
 
 
 def _may_audit(principal: CurrentPrincipal, program: str) -> None:
-    """The register, the due list and audits are the association's: SPEC section 6 names
-    auditors only, not admins (as for decisions and findings)."""
-    allow(principal.audits(program), f"only an auditor of {program}")
+    """An audit is its program's association's: SPEC section 6 names auditors only, not admins
+    (as for decisions and findings).  The route's guard has let in auditors; the audit's
+    program is known once it is looked up."""
+    deny_unless(principal.audits(program), f"only an auditor of {program}")
 
 
 @dataclass
@@ -60,6 +61,7 @@ class _RegisterOperation(CsvOperation):
 class ProgramAssociationController(Controller):
     path = "/v1/programs/{code:str}"
     tags = ("associations",)
+    guards = [auditor_of_path_program]
 
     @get(
         "/renewals",
@@ -78,7 +80,6 @@ class ProgramAssociationController(Controller):
         format: FromQuery[Literal["json", "csv"]] = "json",
     ) -> Response[list[RegisterRow]] | Response[str]:
         """The renewal register of a program, filterable by state and by cycle end."""
-        _may_audit(principal, code)
         state = request.query_params.get("state")
         if state not in (None, *_STATES):
             raise Invalid([FieldError("state", f"one of {', '.join(_STATES)}")])
@@ -98,7 +99,6 @@ class ProgramAssociationController(Controller):
         within_days: Annotated[int, QueryParameter(ge=0, le=3650)] = 90,
     ) -> list[DueView]:
         """Certifications due within `within_days` (or past due, in grace), with shortfalls."""
-        _may_audit(principal, code)
         return await reads.due(code, within_days=within_days)
 
     @post(
@@ -114,7 +114,6 @@ class ProgramAssociationController(Controller):
         reads: ReadsDep,
     ) -> AuditView:
         """Draw a random sample of the renewals filed in a window; a seed redraws it exactly."""
-        _may_audit(principal, code)
         program = await reads.program(code)
         errors = []
         if data.filed_to < data.filed_from:
@@ -139,6 +138,7 @@ class ProgramAssociationController(Controller):
 class AuditsController(Controller):
     path = "/v1/audits"
     tags = ("associations",)
+    guards = [auditor]
 
     @get("/{audit_id:uuid}", operation_id="getAudit", responses=READ_PROBLEMS)
     async def get_audit(

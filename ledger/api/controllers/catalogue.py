@@ -11,7 +11,6 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from events.catalog import ActivityRegistered, Rules
 from ledger.access.tokens import Created, TokenEntry
-from ledger.api.deps import allow
 from ledger.api.errors import READ_PROBLEMS, WRITE_PROBLEMS
 from ledger.commands import catalogue as cmd
 from ledger.commands.messages import (
@@ -22,6 +21,7 @@ from ledger.commands.messages import (
     RuleVersion,
 )
 from ledger.domain.errors import FieldError, Invalid, NotFound
+from ledger.http.guards import admin, authenticated, provider_of_path
 from ledger.http.injected import CurrentPrincipal, LedgerDep, ReadsDep, RequestContext, TokensDep
 from ledger.queries.views import ActivityView, PostingsPage, ProgramView, ProviderView
 
@@ -64,12 +64,17 @@ class TokensController(Controller):
     path = "/v1/tokens"
     tags = ("auth",)
 
-    @post("/", operation_id="createToken", responses=WRITE_PROBLEMS, status_code=HTTP_201_CREATED)
+    @post(
+        "/",
+        operation_id="createToken",
+        responses=WRITE_PROBLEMS,
+        status_code=HTTP_201_CREATED,
+        guards=[admin],
+    )
     async def create(
         self, data: JSONBody[IssueToken], principal: CurrentPrincipal, tokens: TokensDep
     ) -> Created:
         """Issue a token; the token itself is in this response only, never again."""
-        allow(principal.is_admin(), "only an admin issues tokens")
         scope = {"provider_id": data.provider_id, "manager_id": data.manager_id}
         errors = _scope_shape(data) + await tokens.unknown_scope(
             **scope, programs=data.programs, expires_at=data.expires_at
@@ -84,10 +89,9 @@ class TokensController(Controller):
             expires_at=data.expires_at,
         )
 
-    @get("/", operation_id="listTokens", responses=READ_PROBLEMS)
+    @get("/", operation_id="listTokens", responses=READ_PROBLEMS, guards=[admin])
     async def list_tokens(self, principal: CurrentPrincipal, tokens: TokensDep) -> list[TokenEntry]:
         """Every token issued, oldest first: its scope and its life, never the token."""
-        allow(principal.is_admin(), "only an admin lists tokens")
         return await tokens.entries()
 
     @post(
@@ -95,12 +99,12 @@ class TokensController(Controller):
         operation_id="revokeToken",
         responses=WRITE_PROBLEMS,
         status_code=HTTP_200_OK,
+        guards=[admin],
     )
     async def revoke(
         self, token_id: FromPath[UUID], principal: CurrentPrincipal, tokens: TokensDep
     ) -> TokenEntry:
         """Revoke a token, at once in every API process; revoking it again changes nothing."""
-        allow(principal.is_admin(), "only an admin revokes tokens")
         if (entry := await tokens.revoke(token_id)) is None:
             raise NotFound("token", token_id)
         return entry
@@ -122,21 +126,27 @@ class ProgramsController(Controller):
     path = "/v1/programs"
     tags = ("programs",)
 
-    @get("/", operation_id="listPrograms", responses=READ_PROBLEMS)
+    @get("/", operation_id="listPrograms", responses=READ_PROBLEMS, guards=[authenticated])
     async def list_programs(
         self, principal: CurrentPrincipal, reads: ReadsDep
     ) -> list[ProgramView]:
         """Every program with its rule versions (any role)."""
         return await reads.programs()
 
-    @get("/{code:str}", operation_id="getProgram", responses=READ_PROBLEMS)
+    @get("/{code:str}", operation_id="getProgram", responses=READ_PROBLEMS, guards=[authenticated])
     async def get_program(
         self, code: FromPath[str], principal: CurrentPrincipal, reads: ReadsDep
     ) -> ProgramView:
         """One program with every rule version, oldest first (any role)."""
         return ProgramView.of(await reads.program(code))
 
-    @post("/", operation_id="defineProgram", responses=WRITE_PROBLEMS, status_code=HTTP_201_CREATED)
+    @post(
+        "/",
+        operation_id="defineProgram",
+        responses=WRITE_PROBLEMS,
+        status_code=HTTP_201_CREATED,
+        guards=[admin],
+    )
     async def define(
         self,
         data: JSONBody[DefineProgram],
@@ -146,7 +156,6 @@ class ProgramsController(Controller):
         reads: ReadsDep,
     ) -> ProgramView:
         """Define a program (a credential) with its first rule version (an admin)."""
-        allow(principal.is_admin(), "only an admin defines programs")
         await cmd.define_program(
             ledger,
             ctx,
@@ -162,6 +171,7 @@ class ProgramsController(Controller):
         operation_id="reviseRules",
         responses=WRITE_PROBLEMS,
         status_code=HTTP_201_CREATED,
+        guards=[admin],
     )
     async def revise(
         self,
@@ -173,7 +183,6 @@ class ProgramsController(Controller):
         reads: ReadsDep,
     ) -> ProgramView:
         """Add a rule version, effective today or later, for cycles starting from then on."""
-        allow(principal.is_admin(), "only an admin revises rules")
         await cmd.revise_rules(ledger, ctx, code, _rules(data))
         return ProgramView.of(await reads.program(code))
 
@@ -183,7 +192,11 @@ class ProvidersController(Controller):
     tags = ("providers",)
 
     @post(
-        "/", operation_id="registerProvider", responses=WRITE_PROBLEMS, status_code=HTTP_201_CREATED
+        "/",
+        operation_id="registerProvider",
+        responses=WRITE_PROBLEMS,
+        status_code=HTTP_201_CREATED,
+        guards=[admin],
     )
     async def register(
         self,
@@ -193,20 +206,24 @@ class ProvidersController(Controller):
         ledger: LedgerDep,
     ) -> RegisterProvider:
         """Register a provider and the programs it is approved for (an admin)."""
-        allow(principal.is_admin(), "only an admin registers providers")
         await cmd.register_provider(
             ledger, ctx, provider_id=data.provider_id, name=data.name, programs=tuple(data.programs)
         )
         return data
 
-    @get("/", operation_id="listProviders", responses=READ_PROBLEMS)
+    @get("/", operation_id="listProviders", responses=READ_PROBLEMS, guards=[authenticated])
     async def list_providers(
         self, principal: CurrentPrincipal, reads: ReadsDep
     ) -> list[ProviderView]:
         """Every provider and the programs it is approved for (any role)."""
         return await reads.providers()
 
-    @get("/{provider_id:str}/completions", operation_id="providerPostings", responses=READ_PROBLEMS)
+    @get(
+        "/{provider_id:str}/completions",
+        operation_id="providerPostings",
+        responses=READ_PROBLEMS,
+        guards=[provider_of_path],
+    )
     async def postings(
         self,
         provider_id: FromPath[str],
@@ -217,10 +234,6 @@ class ProvidersController(Controller):
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
     ) -> PostingsPage:
         """The provider's own postings in log order; `after` is the previous page's cursor."""
-        allow(
-            principal.is_admin() or principal.is_provider(provider_id),
-            "only that provider or an admin",
-        )
         return await reads.postings(provider_id, manager_id=manager_id, after=after, limit=limit)
 
     @post(
@@ -228,6 +241,7 @@ class ProvidersController(Controller):
         operation_id="registerActivity",
         responses=WRITE_PROBLEMS,
         status_code=HTTP_201_CREATED,
+        guards=[provider_of_path],
     )
     async def register_activity(
         self,
@@ -238,10 +252,6 @@ class ProvidersController(Controller):
         ledger: LedgerDep,
     ) -> RegisterActivity:
         """Register an activity of the provider: its CEUs, category, programs and dates."""
-        allow(
-            principal.is_admin() or principal.is_provider(provider_id),
-            "only that provider or an admin",
-        )
         activity = ActivityRegistered(
             provider_id=provider_id,
             activity_id=data.activity_id,
@@ -261,7 +271,7 @@ class ActivitiesController(Controller):
     path = "/v1/activities"
     tags = ("providers",)
 
-    @get("/", operation_id="listActivities", responses=READ_PROBLEMS)
+    @get("/", operation_id="listActivities", responses=READ_PROBLEMS, guards=[authenticated])
     async def list_activities(
         self,
         principal: CurrentPrincipal,

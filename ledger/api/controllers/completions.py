@@ -13,7 +13,6 @@ from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from ledger.access import policy as access
-from ledger.api.deps import allow
 from ledger.api.errors import BATCH_PROBLEMS, READ_PROBLEMS, WRITE_PROBLEMS
 from ledger.commands import Receipt
 from ledger.commands import completions as cmd
@@ -22,6 +21,7 @@ from ledger.commands.messages import AmendCompletion, PostCompletion, VoidComple
 from ledger.commands.rosters import record_completions
 from ledger.csv_io import CSV_HEADER
 from ledger.domain.values import MAX_BATCH
+from ledger.http.guards import authenticated, corrector, deny_unless, provider
 from ledger.http.injected import CurrentPrincipal, LedgerDep, ReadsDep, RequestContext
 from ledger.http.rosters import batch_result, read_batch
 from ledger.queries.reads import Reads
@@ -56,7 +56,7 @@ class _BatchOperation(Operation):
 
 
 def _provider(principal: CurrentPrincipal) -> str:
-    allow(principal.role == "provider", "only a provider posts completions")
+    """The poster is the token's provider (the `provider` guard let only providers in)."""
     assert principal.provider_id is not None
     return principal.provider_id
 
@@ -70,6 +70,7 @@ class CompletionsController(Controller):
         operation_id="postCompletion",
         responses=WRITE_PROBLEMS | _RETRIED,
         status_code=HTTP_201_CREATED,
+        guards=[provider],
     )
     async def post_one(
         self,
@@ -89,6 +90,7 @@ class CompletionsController(Controller):
         responses=BATCH_PROBLEMS,
         status_code=HTTP_200_OK,
         operation_class=_BatchOperation,
+        guards=[provider],
     )
     async def post_batch(
         self, request: Request, principal: CurrentPrincipal, ctx: RequestContext, ledger: LedgerDep
@@ -100,7 +102,12 @@ class CompletionsController(Controller):
         outcomes = await record_completions(ledger, ctx, provider_id, postings)
         return batch_result(parsed, outcomes)
 
-    @get("/{completion_id:uuid}", operation_id="getCompletion", responses=READ_PROBLEMS)
+    @get(
+        "/{completion_id:uuid}",
+        operation_id="getCompletion",
+        responses=READ_PROBLEMS,
+        guards=[authenticated],
+    )
     async def get_one(
         self, completion_id: FromPath[UUID], principal: CurrentPrincipal, reads: ReadsDep
     ) -> CompletionView:
@@ -108,7 +115,7 @@ class CompletionsController(Controller):
         of a program the manager holds that the completion counts for (ledger/access/policy.py)."""
         view = await reads.completion(completion_id)
         held = () if principal.role != "auditor" else await _held(reads, view.manager_id)
-        allow(
+        deny_unless(
             access.may_read_completion(
                 principal, manager_id=view.manager_id, provider_id=view.provider_id,
                 programs=view.programs, held=held,
@@ -122,6 +129,7 @@ class CompletionsController(Controller):
         operation_id="voidCompletion",
         responses=WRITE_PROBLEMS,
         status_code=HTTP_200_OK,
+        guards=[corrector],
     )
     async def void(
         self,
@@ -142,6 +150,7 @@ class CompletionsController(Controller):
         operation_id="amendCompletion",
         responses=WRITE_PROBLEMS,
         status_code=HTTP_200_OK,
+        guards=[corrector],
     )
     async def amend(
         self,
@@ -173,12 +182,12 @@ async def _corrector(
         return None
     if principal.role == "auditor":
         held = await _held(reads, posted.manager_id)
-        allow(
+        deny_unless(
             access.corrects_freely(principal, programs=posted.programs, held=held),
             "an auditor corrects only a completion that counts for its programs alone",
         )
         return None
-    allow(
+    deny_unless(
         principal.is_provider(posted.provider_id),
         "only the poster, an auditor of every program it counts for, or an admin",
     )

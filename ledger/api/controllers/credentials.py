@@ -28,13 +28,13 @@ from litestar.openapi import ResponseSpec
 from litestar.openapi.spec import OpenAPIMediaType, OpenAPIResponse, OpenAPIType, Operation, Schema
 from litestar.params import FromPath, FromQuery
 
-from ledger.api.deps import allow
 from ledger.api.errors import problems
 from ledger.commands.loaders import find_renewal
 from ledger.credentials.registry import Issued
 from ledger.credentials.service import CredentialService
 from ledger.credentials.status_list import PURPOSES, TTL
 from ledger.domain.errors import NotFound
+from ledger.http.guards import deny_unless, holder_association_or_admin, public
 from ledger.http.injected import CredentialsDep, CurrentPrincipal, ReadsDep
 
 __all__ = ["CredentialsController", "IssuersController", "RenewalCredentialsController"]
@@ -115,6 +115,7 @@ class RenewalCredentialsController(Controller):
         "/{renewal_id:uuid}/credential",
         operation_id="getRenewalCredential",
         responses=problems(401, 403, 404, 409, 503),
+        guards=[holder_association_or_admin],
     )
     async def credential(
         self,
@@ -125,7 +126,7 @@ class RenewalCredentialsController(Controller):
     ) -> IssuedView:
         """The approved renewal's credential, issued on first request (409 unless approved)."""
         filed = await find_renewal(reads.store, renewal_id)
-        allow(
+        deny_unless(  # the renewal's manager and program, once it is looked up
             principal.is_admin() or principal.is_manager(filed.manager_id)
             or principal.audits(filed.program),
             "a credential is its holder's, their association's and the admins'",
@@ -137,6 +138,7 @@ class RenewalCredentialsController(Controller):
 class CredentialsController(Controller):
     path = "/v1"
     tags = ("credentials",)
+    guards = [public]
 
     @get(
         "/credentials/{credential_id:uuid}",
@@ -215,6 +217,7 @@ async def _status_list(
 class IssuersController(Controller):
     path = "/v1/issuers"
     tags = ("credentials",)
+    guards = [public]
 
     @get("/{program:str}", operation_id="getIssuer", responses=PUBLIC_PROBLEMS, security=[])
     async def issuer(self, program: FromPath[str], credentials: CredentialsDep) -> dict[str, Any]:

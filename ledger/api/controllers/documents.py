@@ -14,10 +14,10 @@ from litestar import Controller, Request, Response, get
 from litestar.openapi import ResponseSpec
 from litestar.params import FromPath
 
-from ledger.api.deps import allow
 from ledger.api.errors import problems
 from ledger.commands.loaders import find_renewal
 from ledger.documents.pdfs import certificate_pdf
+from ledger.http.guards import deny_unless, holder_association_or_admin
 from ledger.http.injected import CredentialsDep, CurrentPrincipal, ReadsDep
 from ledger.http.responses import pdf_response
 
@@ -37,6 +37,7 @@ class RenewalDocumentsController(Controller):
         operation_id="getRenewalCertificate",
         responses=problems(401, 403, 404, 409, 503) | PDF_RESPONSE,
         media_type="application/pdf",
+        guards=[holder_association_or_admin],
     )
     async def certificate(
         self,
@@ -48,7 +49,7 @@ class RenewalDocumentsController(Controller):
     ) -> Response[bytes]:
         """The certificate of an approved renewal (409 while it is filed or if denied)."""
         filed = await find_renewal(reads.store, renewal_id)
-        allow(
+        deny_unless(  # the renewal's manager and program, once it is looked up
             principal.is_admin() or principal.is_manager(filed.manager_id)
             or principal.audits(filed.program),
             "a certificate is its holder's, their association's and the admins'",

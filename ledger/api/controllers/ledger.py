@@ -16,11 +16,11 @@ from litestar.params import QueryParameter
 from events.store import RecordedEvent
 from events.timeouts import ACQUIRE_TIMEOUT
 from ledger.api import privacy
-from ledger.api.deps import allow
 from ledger.api.errors import READ_PROBLEMS, problems
 from ledger.api.metrics import Metrics, ProjectionHealth, projection_health
 from ledger.commands.loaders import find_completions
 from ledger.domain.values import MAX_INT
+from ledger.http.guards import admin_or_auditor, public
 from ledger.http.injected import CurrentPrincipal, LedgerDep, PoolDep
 from projections.verification import VerificationReport, checkpoint_report
 
@@ -81,14 +81,9 @@ def _feed_event(e: RecordedEvent, *, full: bool) -> FeedEvent:
     )
 
 
-def _auditor_or_admin(principal: CurrentPrincipal) -> None:
-    allow(
-        principal.is_admin() or principal.role == "auditor", "only auditors and admins read the log"
-    )
-
-
 class LedgerController(Controller):
     tags = ("ledger",)
+    guards = [admin_or_auditor]
 
     @get("/v1/events", operation_id="eventFeed", responses=READ_PROBLEMS)
     async def events(
@@ -104,7 +99,6 @@ class LedgerController(Controller):
         others only position, ids, type, time and hashes (`redacted: true`): the scope rule is
         in ledger/api/privacy.py.  Positions stay dense and each `prev_hash` is the `hash`
         before it, so the chain's linkage is checkable on any page."""
-        _auditor_or_admin(principal)
         batch = await ledger.store.read_all(after=after, limit=limit)
         if principal.is_admin():
             return Feed(
@@ -141,7 +135,6 @@ class LedgerController(Controller):
         advanced at `checked_at`) and the events past it, hashed here (at most
         `VERIFY_TAIL`: `checked_through` says how far); the whole log is walked here only
         while a re-check tripped by a changed stored event is under way."""
-        _auditor_or_admin(principal)
         async with pool.acquire(timeout=ACQUIRE_TIMEOUT) as conn:
             return await checkpoint_report(conn, tail_limit=VERIFY_TAIL, store=ledger.store)
 
@@ -156,6 +149,7 @@ class Health(msgspec.Struct, frozen=True, kw_only=True):
 
 class OperationsController(Controller):
     tags = ("operations",)
+    guards = [public]
 
     @get(
         "/health",

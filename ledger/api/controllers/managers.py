@@ -8,10 +8,7 @@ from litestar import Controller, get, post
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
-from ledger.access import policy as access
-from ledger.api.deps import allow
 from ledger.api.errors import READ_PROBLEMS, WRITE_PROBLEMS, bad_query
-from ledger.api.privacy import manager_scope
 from ledger.commands import managers as cmd
 from ledger.commands import standing
 from ledger.commands.messages import (
@@ -21,7 +18,14 @@ from ledger.commands.messages import (
     ExtendDeadline,
     GrantCertification,
 )
-from ledger.http.injected import CurrentPrincipal, LedgerDep, ReadsDep, RequestContext
+from ledger.http.guards import (
+    admin_or_auditor,
+    auditor_of_path_program,
+    deny_unless,
+    manager_of_path,
+    manager_or_admin_of_path,
+)
+from ledger.http.injected import CurrentPrincipal, LedgerDep, ReadsDep, RequestContext, SeenDep
 from ledger.queries.views import ExtensionView, ManagerList, ProfileView, StandingView
 
 __all__ = ["ManagersController"]
@@ -35,7 +39,13 @@ class ManagersController(Controller):
     path = "/v1/managers"
     tags = ("managers",)
 
-    @post("/", operation_id="enrollManager", responses=WRITE_PROBLEMS, status_code=HTTP_201_CREATED)
+    @post(
+        "/",
+        operation_id="enrollManager",
+        responses=WRITE_PROBLEMS,
+        status_code=HTTP_201_CREATED,
+        guards=[admin_or_auditor],
+    )
     async def enroll(
         self,
         data: JSONBody[EnrollManager],
@@ -44,13 +54,12 @@ class ManagersController(Controller):
         ledger: LedgerDep,
     ) -> EnrollManager:
         """Enrol a manager (an admin or an auditor)."""
-        allow(principal.is_admin() or principal.role == "auditor", "only an admin or an auditor")
         await cmd.enroll_manager(
             ledger, ctx, manager_id=data.manager_id, name=data.name, email=data.email
         )
         return data
 
-    @get("/", operation_id="listManagers", responses=READ_PROBLEMS)
+    @get("/", operation_id="listManagers", responses=READ_PROBLEMS, guards=[admin_or_auditor])
     async def list_managers(
         self,
         principal: CurrentPrincipal,
@@ -63,11 +72,10 @@ class ManagersController(Controller):
     ) -> ManagerList:
         """Managers certified in a program (an auditor must name one of its programs),
         searchable by id, name or email; `after` is the cursor of the previous page."""
-        allow(principal.is_admin() or principal.role == "auditor", "only auditors and admins")
         if not principal.is_admin():
             if program is None:
                 raise bad_query("program", "name one of your programs")
-            allow(principal.audits(program), f"only an auditor of {program} or an admin")
+            deny_unless(principal.audits(program), f"only an auditor of {program} or an admin")
         if status not in (None, "active", "grace", "lapsed", "revoked"):
             raise bad_query("status", "one of active, grace, lapsed, revoked")
         if program is not None:
@@ -76,21 +84,25 @@ class ManagersController(Controller):
             program=program, q=q, status=status, after=after, limit=limit
         )
 
-    @get("/{manager_id:str}", operation_id="getManager", responses=READ_PROBLEMS)
+    @get(
+        "/{manager_id:str}",
+        operation_id="getManager",
+        responses=READ_PROBLEMS,
+        guards=[manager_of_path],
+    )
     async def profile(
-        self, manager_id: FromPath[str], principal: CurrentPrincipal, reads: ReadsDep
+        self, manager_id: FromPath[str], principal: CurrentPrincipal, reads: ReadsDep, seen: SeenDep
     ) -> ProfileView:
         """The manager's profile: name, email and the programs held (an auditor: those of its
         programs only)."""
-        return await reads.profile(
-            manager_id, scope=await manager_scope(principal, reads, manager_id)
-        )
+        return await reads.profile(manager_id, scope=seen)
 
     @post(
         "/{manager_id:str}/profile",
         operation_id="changeProfile",
         responses=WRITE_PROBLEMS,
         status_code=HTTP_200_OK,
+        guards=[manager_or_admin_of_path],
     )
     async def change_profile(
         self,
@@ -103,10 +115,6 @@ class ManagersController(Controller):
     ) -> ProfileView:
         """Change the name or the email (or both): the manager or an admin only, since the
         email is where the manager's notices go."""
-        allow(
-            access.may_change_profile(principal, manager_id),
-            "only the manager or an admin changes a profile",
-        )
         await cmd.change_profile(ledger, ctx, manager_id, name=data.name, email=data.email)
         return await reads.profile(manager_id)
 
@@ -115,6 +123,7 @@ class ManagersController(Controller):
         operation_id="grantCertification",
         responses=WRITE_PROBLEMS,
         status_code=HTTP_201_CREATED,
+        guards=[admin_or_auditor],
     )
     async def certify(
         self,
@@ -125,7 +134,7 @@ class ManagersController(Controller):
         ledger: LedgerDep,
     ) -> GrantCertification:
         """Grant a certification from `certified_on`; its cycles run back to back from then."""
-        allow(
+        deny_unless(  # the program is the body's
             principal.is_admin() or principal.audits(data.program),
             f"only an admin or a {data.program} auditor",
         )
@@ -139,6 +148,7 @@ class ManagersController(Controller):
         operation_id="revokeCertification",
         responses=WRITE_PROBLEMS,
         status_code=HTTP_201_CREATED,
+        guards=[auditor_of_path_program],
     )
     async def revoke(
         self,
@@ -151,7 +161,6 @@ class ManagersController(Controller):
         reads: ReadsDep,
     ) -> StandingView:
         """Revoke the certification (status `revoked` until reinstated)."""
-        allow(principal.audits(program), f"only an auditor of {program}")
         result = await standing.revoke(ledger, ctx, manager_id, program=program, reason=data.reason)
         return await reads.standing(manager_id, program, data.reason, result)
 
@@ -160,6 +169,7 @@ class ManagersController(Controller):
         operation_id="reinstateCertification",
         responses=WRITE_PROBLEMS,
         status_code=HTTP_201_CREATED,
+        guards=[auditor_of_path_program],
     )
     async def reinstate(
         self,
@@ -172,7 +182,6 @@ class ManagersController(Controller):
         reads: ReadsDep,
     ) -> StandingView:
         """Reinstate a revoked certification: back to the status the rules give."""
-        allow(principal.audits(program), f"only an auditor of {program}")
         result = await standing.reinstate(
             ledger, ctx, manager_id, program=program, reason=data.reason
         )
@@ -183,6 +192,7 @@ class ManagersController(Controller):
         operation_id="extendDeadline",
         responses=WRITE_PROBLEMS,
         status_code=HTTP_201_CREATED,
+        guards=[auditor_of_path_program],
     )
     async def extend(
         self,
@@ -194,7 +204,6 @@ class ManagersController(Controller):
         ledger: LedgerDep,
     ) -> ExtensionView:
         """Move the deadline of the cycle being renewed to `ends_on`."""
-        allow(principal.audits(program), f"only an auditor of {program}")
         extended, result = await standing.extend_deadline(
             ledger, ctx, manager_id, program=program, until=data.ends_on, reason=data.reason
         )

@@ -6,8 +6,8 @@ from litestar import Controller, get
 from litestar.params import FromPath
 
 from ledger.api.errors import READ_PROBLEMS
-from ledger.api.privacy import manager_scope
-from ledger.http.injected import CurrentPrincipal, ReadsDep
+from ledger.http.guards import manager_of_path
+from ledger.http.injected import CurrentPrincipal, ReadsDep, SeenDep
 from ledger.queries.notices import notices_of
 from ledger.queries.views import NoticesView
 
@@ -17,12 +17,12 @@ __all__ = ["NoticesController"]
 class NoticesController(Controller):
     path = "/v1/managers/{manager_id:str}"
     tags = ("managers",)
+    guards = [manager_of_path]
 
     @get("/notices", operation_id="listNotices", responses=READ_PROBLEMS)
     async def notices(
-        self, manager_id: FromPath[str], principal: CurrentPrincipal, reads: ReadsDep
+        self, manager_id: FromPath[str], principal: CurrentPrincipal, reads: ReadsDep, seen: SeenDep
     ) -> NoticesView:
         """Reminders (deadline in 90/45/15/1 days, grace started, lapsed) and news (renewal
         approved or denied, selected for audit), with whether and when each was sent."""
-        scope = await manager_scope(principal, reads, manager_id)
-        return await notices_of(reads, manager_id, scope=scope)
+        return await notices_of(reads, manager_id, scope=seen)

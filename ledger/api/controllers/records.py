@@ -10,11 +10,12 @@ from litestar.params import FromPath, FromQuery, QueryParameter
 
 from ledger.api.errors import READ_PROBLEMS, bad_query
 from ledger.api.openapi import CsvOperation, json_or_csv
-from ledger.api.privacy import manager_scope, require_program
+from ledger.api.privacy import require_program
 from ledger.documents.pdfs import transcript_pdf
 from ledger.domain.reports import CycleReport, TranscriptLine
 from ledger.domain.values import LATEST
-from ledger.http.injected import CredentialsDep, CurrentPrincipal, ReadsDep
+from ledger.http.guards import manager_of_path
+from ledger.http.injected import CredentialsDep, CurrentPrincipal, ReadsDep, SeenDep
 from ledger.http.responses import csv_response, pdf_response
 from ledger.queries.views import TRANSCRIPT_COLUMNS, ExplainView, StatusView
 
@@ -36,6 +37,7 @@ def _check_as_of(as_of: date | None) -> None:
 class RecordsController(Controller):
     path = "/v1/managers/{manager_id:str}"
     tags = ("managers",)
+    guards = [manager_of_path]
 
     @get("/status", operation_id="getStatus", responses=READ_PROBLEMS)
     async def status(
@@ -43,11 +45,12 @@ class RecordsController(Controller):
         manager_id: FromPath[str],
         principal: CurrentPrincipal,
         reads: ReadsDep,
+        seen: SeenDep,
         as_of: AsOf = None,
         known_at: KnownAt = None,
     ) -> StatusView:
         """Status of every certification: totals, shortfalls, renewal, days to the deadline."""
-        scope = await manager_scope(principal, reads, manager_id)
+        scope = seen
         _check_as_of(as_of)
         return await reads.status(manager_id, as_of=as_of, known_at=known_at, scope=scope)
 
@@ -57,12 +60,13 @@ class RecordsController(Controller):
         manager_id: FromPath[str],
         principal: CurrentPrincipal,
         reads: ReadsDep,
+        seen: SeenDep,
         program: Annotated[str, QueryParameter(description="the program to explain")],
         as_of: AsOf = None,
         known_at: KnownAt = None,
     ) -> ExplainView:
         """Where every completion counted, or why it did not."""
-        scope = await manager_scope(principal, reads, manager_id)
+        scope = seen
         require_program(scope, principal, program)
         _check_as_of(as_of)
         return await reads.explain(manager_id, program, as_of=as_of, known_at=known_at, scope=scope)
@@ -81,6 +85,7 @@ class RecordsController(Controller):
         manager_id: FromPath[str],
         principal: CurrentPrincipal,
         reads: ReadsDep,
+        seen: SeenDep,
         credentials: CredentialsDep,
         program: Annotated[
             str | None, QueryParameter(description="one program (default all)")
@@ -91,7 +96,7 @@ class RecordsController(Controller):
     ) -> Response[list[TranscriptLine]] | Response[str] | Response[bytes]:
         """Every completion with its state (counted, amended, voided, late, repeat); as a
         PDF with the status, the ledger position it was made from and verification links."""
-        scope = await manager_scope(principal, reads, manager_id)
+        scope = seen
         require_program(scope, principal, program)
         _check_as_of(as_of)
         if format == "pdf":
@@ -114,12 +119,13 @@ class RecordsController(Controller):
         manager_id: FromPath[str],
         principal: CurrentPrincipal,
         reads: ReadsDep,
+        seen: SeenDep,
         program: Annotated[str, QueryParameter(description="the program")],
         as_of: AsOf = None,
         known_at: KnownAt = None,
     ) -> list[CycleReport]:
         """Renewal-cycle history: dates, rules, CEUs, fee, renewal, late credits, audit."""
-        scope = await manager_scope(principal, reads, manager_id)
+        scope = seen
         require_program(scope, principal, program)
         _check_as_of(as_of)
         return await reads.cycles(manager_id, program, as_of=as_of, known_at=known_at, scope=scope)

@@ -8,11 +8,11 @@ from litestar import Controller, post
 from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
-from ledger.api.deps import allow
 from ledger.api.errors import WRITE_PROBLEMS
 from ledger.commands import renewals as cmd
 from ledger.commands.loaders import find_fee, find_renewal
 from ledger.commands.messages import DecideRenewal, FileRenewal, PayFee, RefundFee
+from ledger.http.guards import admin_or_auditor, auditor, deny_unless, manager_themselves
 from ledger.http.injected import CurrentPrincipal, LedgerDep, RequestContext
 from ledger.queries.views import DecisionView, FeeView, Recorded, RefundView, RenewalFiledView
 
@@ -23,7 +23,13 @@ class ManagerRenewalsController(Controller):
     path = "/v1/managers/{manager_id:str}"
     tags = ("renewals",)
 
-    @post("/fees", operation_id="recordFee", responses=WRITE_PROBLEMS, status_code=HTTP_201_CREATED)
+    @post(
+        "/fees",
+        operation_id="recordFee",
+        responses=WRITE_PROBLEMS,
+        status_code=HTTP_201_CREATED,
+        guards=[admin_or_auditor],
+    )
     async def fee(
         self,
         manager_id: FromPath[str],
@@ -33,7 +39,7 @@ class ManagerRenewalsController(Controller):
         ledger: LedgerDep,
     ) -> FeeView:
         """Record a fee paid for the cycle being renewed."""
-        allow(
+        deny_unless(  # the program is the body's
             principal.is_admin() or principal.audits(data.program),
             f"only an admin or a {data.program} auditor",
         )
@@ -52,6 +58,7 @@ class ManagerRenewalsController(Controller):
         operation_id="fileRenewal",
         responses=WRITE_PROBLEMS,
         status_code=HTTP_201_CREATED,
+        guards=[manager_themselves],
     )
     async def renew(
         self,
@@ -62,7 +69,6 @@ class ManagerRenewalsController(Controller):
         ledger: LedgerDep,
     ) -> RenewalFiledView:
         """File the renewal of the cycle being renewed: 422 listing every shortfall if not ready."""
-        allow(principal.is_manager(manager_id), "only the manager files their renewal")
         filed, result = await cmd.file_renewal(ledger, ctx, manager_id, program=data.program)
         return RenewalFiledView.of(filed, result)
 
@@ -76,6 +82,7 @@ class FeesController(Controller):
         operation_id="refundFee",
         responses=WRITE_PROBLEMS,
         status_code=HTTP_201_CREATED,
+        guards=[admin_or_auditor],
     )
     async def refund(
         self,
@@ -87,7 +94,7 @@ class FeesController(Controller):
     ) -> RefundView:
         """Refund all or part of a fee; the cycle's fee_paid goes down."""
         paid = await find_fee(ledger.store, fee_id)
-        allow(
+        deny_unless(  # the fee's program, once it is looked up
             principal.is_admin() or principal.audits(paid.program),
             f"only an admin or a {paid.program} auditor",
         )
@@ -110,6 +117,7 @@ class RenewalsController(Controller):
         operation_id="decideRenewal",
         responses=WRITE_PROBLEMS,
         status_code=HTTP_200_OK,
+        guards=[auditor],
     )
     async def decide(
         self,
@@ -121,7 +129,7 @@ class RenewalsController(Controller):
     ) -> DecisionView:
         """Approve or deny a filed renewal (an auditor of its program)."""
         filed = await find_renewal(ledger.store, renewal_id)
-        allow(principal.audits(filed.program), f"only an auditor of {filed.program}")
+        deny_unless(principal.audits(filed.program), f"only an auditor of {filed.program}")
         result = await cmd.decide_renewal(
             ledger, ctx, renewal_id, approve=data.decision == "approve", reason=data.reason
         )

@@ -24,10 +24,12 @@ from ledger.commands import Ledger, catalogue
 from ledger.commands.messages import DefineProgram, IssueToken, RegisterProvider, RuleVersion
 from ledger.documents.filters import day
 from ledger.domain.errors import DomainError, NotFound
+from ledger.http.authn import SESSION_GUARDED
+from ledger.http.guards import admin
 from ledger.http.injected import LedgerDep, ReadsDep, RequestContext, TokensDep
 from ledger.queries.reads import Reads
 from ledger.web.forms import FormInvalid, errors_of, form_values, parse_form
-from ledger.web.session import OutOfScope, Viewer, flash, page_context, viewer
+from ledger.web.session import Viewer, flash, page_context, viewer
 
 __all__ = ["AdminPages", "scope_in_words"]
 
@@ -58,11 +60,6 @@ ROLES = {"admin": "administrator"}
 """A role's name in a sentence, where it is not the role's own word."""
 MADE_BY = {"ceu-ledger": "the ceu-ledger command", "demo": "the demo data"}
 """Who made a token when no token did."""
-
-
-def _admin(principal: Viewer) -> None:
-    if not principal.is_admin():
-        raise OutOfScope(detail="This page is for administrators.")
 
 
 def scope_in_words(entry: TokenEntry) -> str:
@@ -246,13 +243,14 @@ class AdminPages(Controller):
     path = "/admin"
     include_in_schema = False
     dependencies = {"principal": Provide(viewer)}
+    guards = [admin]
+    opt = {SESSION_GUARDED: True}
 
     @get("/")
     async def page(
         self, request: Request[Any, Any, Any], principal: Viewer, tokens: TokensDep,
         reads: ReadsDep, ledger: LedgerDep,
     ) -> Template:  # fmt: skip
-        _admin(principal)
         return await admin_page(request, principal, tokens, reads, ledger)
 
     @post("/tokens", status_code=303)
@@ -260,7 +258,6 @@ class AdminPages(Controller):
         self, request: Request[Any, Any, Any], principal: Viewer, tokens: TokensDep,
         reads: ReadsDep, ledger: LedgerDep, ctx: RequestContext,
     ) -> Template | Redirect:  # fmt: skip
-        _admin(principal)
         values = form_values(await request.form(), lists=("programs",))
         try:
             body = parse_form(values, IssueToken, TOKEN_LABELS)
@@ -299,7 +296,6 @@ class AdminPages(Controller):
     @get("/tokens/new")
     async def new_token(self, request: Request[Any, Any, Any], principal: Viewer) -> Template:
         """The token just created, once: the session gives it up as the page is made."""
-        _admin(principal)
         session = dict(request.session or {})
         created = session.pop(NEW_TOKEN, None)
         if created is not None:
@@ -312,7 +308,6 @@ class AdminPages(Controller):
         self, request: Request[Any, Any, Any], token_id: FromPath[UUID], principal: Viewer,
         tokens: TokensDep,
     ) -> Template:  # fmt: skip
-        _admin(principal)
         entry = next((t for t in await _tokens(tokens) if t.token_id == token_id), None)
         if entry is None:
             raise NotFound("token", token_id)
@@ -328,7 +323,6 @@ class AdminPages(Controller):
         self, request: Request[Any, Any, Any], token_id: FromPath[UUID], principal: Viewer,
         tokens: TokensDep,
     ) -> Redirect:  # fmt: skip
-        _admin(principal)
         before = next((t for t in await _tokens(tokens) if t.token_id == token_id), None)
         if before is None:
             flash(request, "There is no such token.")
@@ -347,7 +341,6 @@ class AdminPages(Controller):
         self, request: Request[Any, Any, Any], code: FromPath[str], principal: Viewer,
         tokens: TokensDep, reads: ReadsDep, ledger: LedgerDep, ctx: RequestContext,
     ) -> Template | Redirect:  # fmt: skip
-        _admin(principal)
         values = form_values(await request.form())
         programs = {p.code: p for p in await reads.programs()}
         if code not in programs or not programs[code].rules:
@@ -374,7 +367,6 @@ class AdminPages(Controller):
         self, request: Request[Any, Any, Any], principal: Viewer, tokens: TokensDep,
         reads: ReadsDep, ledger: LedgerDep, ctx: RequestContext,
     ) -> Template | Redirect:  # fmt: skip
-        _admin(principal)
         values = form_values(await request.form())
         try:
             errors: dict[str, str] = {}
@@ -406,7 +398,6 @@ class AdminPages(Controller):
         self, request: Request[Any, Any, Any], principal: Viewer, tokens: TokensDep,
         reads: ReadsDep, ledger: LedgerDep, ctx: RequestContext,
     ) -> Template | Redirect:  # fmt: skip
-        _admin(principal)
         values = form_values(await request.form(), lists=("programs",))
         try:
             body = parse_form(values, RegisterProvider, PROVIDER_LABELS)

@@ -7,9 +7,9 @@ from typing import Any
 from litestar import Controller, Request, get, post
 from litestar.response import Redirect, Template
 
+from ledger.http.guards import public
 from ledger.http.injected import SessionsDep, TokensDep
 from ledger.web.session import (
-    current,
     home_of,
     page_context,
     principal_for_token,
@@ -22,19 +22,16 @@ __all__ = ["AuthPages"]
 
 class AuthPages(Controller):
     include_in_schema = False
+    guards = [public]
 
     @get("/")
-    async def front_door(
-        self, request: Request[Any, Any, Any], sessions: SessionsDep, tokens: TokensDep
-    ) -> Redirect:
-        principal = await current(request, sessions, tokens)
+    async def front_door(self, request: Request[Any, Any, Any]) -> Redirect:
+        principal = request.user  # the session's (ledger/web/session.py)
         return Redirect(home_of(principal) if principal else "/login")
 
     @get("/login")
-    async def login_form(
-        self, request: Request[Any, Any, Any], sessions: SessionsDep, tokens: TokensDep
-    ) -> Template | Redirect:
-        principal = await current(request, sessions, tokens)
+    async def login_form(self, request: Request[Any, Any, Any]) -> Template | Redirect:
+        principal = request.user  # the session's (ledger/web/session.py)
         if principal is not None:
             return Redirect(home_of(principal))
         return Template("login.html", context={**page_context(request, None), "errors": {}})

@@ -18,6 +18,8 @@ from ledger.commands.loaders import find_renewal
 from ledger.documents.filters import day
 from ledger.documents.pdfs import certificate_pdf, transcript_pdf
 from ledger.domain.errors import NotFound, RenewalNotReady, WrongState
+from ledger.http.authn import SESSION_GUARDED
+from ledger.http.guards import MANAGER_SCOPE_KEY, manager_page_of_path, manager_themselves
 from ledger.http.injected import CredentialsDep, LedgerDep, ReadsDep, RequestContext
 from ledger.http.responses import csv_response, pdf_response
 from ledger.queries.managers import associations, standing_of
@@ -29,10 +31,16 @@ from ledger.web.session import OutOfScope, Viewer, flash, page_context, viewer
 __all__ = ["ManagerPages"]
 
 
-async def _scope(reads: Reads, principal: Viewer, manager_id: str) -> ManagerScope:
+async def _scope(
+    request: Request[Any, Any, Any], reads: Reads, principal: Viewer, manager_id: str
+) -> ManagerScope:
     """What the viewer sees of the manager (ledger/access/policy.py): all of it
     for the manager and an admin; an auditor, only the programs it audits that the manager
-    holds; OutOfScope if nothing."""
+    holds; OutOfScope if nothing.  On the manager's own routes the `manager_page_of_path`
+    guard has found it already; a program page showing a manager's page asks here."""
+    found = request.scope.get("state", {}).get(MANAGER_SCOPE_KEY)
+    if isinstance(found, ManagerScope) and request.path_params.get("manager_id") == manager_id:
+        return found
     held: tuple[str, ...] = ()
     if principal.role == "auditor":
         try:
@@ -57,7 +65,7 @@ async def manager_page(
     form_errors: dict[str, dict[str, str]] | None = None,
     form_values: dict[str, dict[str, str]] | None = None,
 ) -> Template:
-    scope = await _scope(reads, principal, manager_id)
+    scope = await _scope(request, reads, principal, manager_id)
     status = await reads.status(manager_id, scope=scope)
     record = scope.record(await reads.record(manager_id))
     held = tuple(c.program for c in status.certifications)
@@ -95,6 +103,8 @@ class ManagerPages(Controller):
     path = "/managers"
     include_in_schema = False
     dependencies = {"principal": Provide(viewer)}
+    guards = [manager_page_of_path]
+    opt = {SESSION_GUARDED: True}
 
     @get("/{manager_id:str}")
     async def page(
@@ -105,19 +115,20 @@ class ManagerPages(Controller):
 
     @get("/{manager_id:str}/transcript.csv")
     async def transcript_csv(
-        self, manager_id: FromPath[str], principal: Viewer, reads: ReadsDep
-    ) -> Response[str]:
-        scope = await _scope(reads, principal, manager_id)
+        self, request: Request[Any, Any, Any], manager_id: FromPath[str], principal: Viewer,
+        reads: ReadsDep,
+    ) -> Response[str]:  # fmt: skip
+        scope = await _scope(request, reads, principal, manager_id)
         lines = await reads.transcript(manager_id, None, scope=scope)
         return csv_response(TRANSCRIPT_COLUMNS, lines, f"transcript-{manager_id}.csv")
 
     @get("/{manager_id:str}/transcript.pdf")
     async def transcript_pdf(
-        self, manager_id: FromPath[str], principal: Viewer, reads: ReadsDep,
-        credentials: CredentialsDep,
+        self, request: Request[Any, Any, Any], manager_id: FromPath[str], principal: Viewer,
+        reads: ReadsDep, credentials: CredentialsDep,
     ) -> Response[bytes]:  # fmt: skip
         """The API's transcript PDF (ledger/documents/pdfs.py), for the session."""
-        scope = await _scope(reads, principal, manager_id)
+        scope = await _scope(request, reads, principal, manager_id)
         return pdf_response(
             *await transcript_pdf(
                 reads, credentials, manager_id, None, as_of=None, known_at=None, scope=scope
@@ -127,6 +138,7 @@ class ManagerPages(Controller):
     @get("/{manager_id:str}/renewals/{renewal_id:uuid}/certificate.pdf")
     async def certificate_pdf(
         self,
+        request: Request[Any, Any, Any],
         manager_id: FromPath[str],
         renewal_id: FromPath[UUID],
         principal: Viewer,
@@ -135,7 +147,7 @@ class ManagerPages(Controller):
     ) -> Response[bytes]:
         """The API's certificate PDF (GET /v1/renewals/{id}/certificate.pdf, its checks), for
         the session."""
-        await _scope(reads, principal, manager_id)
+        await _scope(request, reads, principal, manager_id)
         filed = await find_renewal(reads.store, renewal_id)
         if not (
             principal.is_admin() or principal.is_manager(filed.manager_id)
@@ -144,13 +156,11 @@ class ManagerPages(Controller):
             raise OutOfScope("a certificate is its holder's, their association's and the admins'")
         return pdf_response(*await certificate_pdf(reads, credentials, filed))
 
-    @post("/{manager_id:str}/renewals", status_code=303)
+    @post("/{manager_id:str}/renewals", status_code=303, guards=[manager_themselves])
     async def file_renewal(
         self, request: Request[Any, Any, Any], manager_id: FromPath[str], principal: Viewer,
         reads: ReadsDep, credentials: CredentialsDep, ledger: LedgerDep, ctx: RequestContext,
     ) -> Template | Redirect:  # fmt: skip
-        if not principal.is_manager(manager_id):
-            raise OutOfScope(detail="Only the manager files their own renewal.")
         program = str((await request.form()).get("program", ""))
         try:
             await renewals.file_renewal(ledger, ctx, manager_id, program=program)

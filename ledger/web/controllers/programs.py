@@ -32,6 +32,8 @@ from ledger.csv_io import columns_of
 from ledger.documents.filters import day, money, percent
 from ledger.domain.errors import DomainError, NotFound, WrongState
 from ledger.domain.values import MAX_SEED, Email, Id, Reason, Text
+from ledger.http.authn import SESSION_GUARDED
+from ledger.http.guards import auditor_of_path_program
 from ledger.http.injected import CredentialsDep, LedgerDep, ReadsDep, RequestContext
 from ledger.http.responses import csv_response
 from ledger.queries import program_page as program_reads
@@ -41,7 +43,7 @@ from ledger.queries.reads import Reads
 from ledger.queries.views import AuditView
 from ledger.web.controllers.managers import manager_page
 from ledger.web.forms import FormInvalid, errors_of, form_values, parse_form
-from ledger.web.session import OutOfScope, Viewer, flash, page_context, viewer
+from ledger.web.session import Viewer, flash, page_context, viewer
 from projections.ceu_queries import RegisterRow
 
 __all__ = ["ProgramPages"]
@@ -178,12 +180,6 @@ async def _revoked(reads: Reads, manager_id: str, code: str) -> str | None:
     )
 
 
-def _may_audit(principal: Viewer, code: str) -> None:
-    """The register, the due list and audits are the association's (as in the API)."""
-    if not principal.audits(code):
-        raise OutOfScope(detail=f"This page is for the auditors of {code}.")
-
-
 def _filters(
     request: Request[Any, Any, Any],
 ) -> tuple[dict[str, Any], dict[str, str], dict[str, str]]:
@@ -262,13 +258,14 @@ class ProgramPages(Controller):
     path = "/programs/{code:str}"
     include_in_schema = False
     dependencies = {"principal": Provide(viewer)}
+    guards = [auditor_of_path_program]  # the association's pages (as in the API)
+    opt = {SESSION_GUARDED: True}
 
     @get("/")
     async def page(
         self, request: Request[Any, Any, Any], code: FromPath[str], principal: Viewer,
         reads: ReadsDep, ledger: LedgerDep,
     ) -> Template:  # fmt: skip
-        _may_audit(principal, code)
         return await program_page(request, principal, reads, ledger, code)
 
     @get("/renewals.csv")
@@ -276,7 +273,6 @@ class ProgramPages(Controller):
         self, request: Request[Any, Any, Any], code: FromPath[str], principal: Viewer,
         reads: ReadsDep,
     ) -> Response[str]:  # fmt: skip
-        _may_audit(principal, code)
         filters, _errors, _ = _filters(request)
         rows = await renewal_register(reads, code, **filters)
         return csv_response(columns_of(RegisterRow), rows, f"renewals-{code}.csv")
@@ -290,7 +286,6 @@ class ProgramPages(Controller):
         principal: Viewer,
         reads: ReadsDep,
     ) -> Template:
-        _may_audit(principal, code)
         return await self._renewal_page(request, principal, reads, code, renewal_id)
 
     async def _renewal_page(self, request: Request[Any, Any, Any], principal: Viewer,
@@ -327,7 +322,6 @@ class ProgramPages(Controller):
         ledger: LedgerDep,
         ctx: RequestContext,
     ) -> Template | Redirect:
-        _may_audit(principal, code)
         values = form_values(await request.form())
         try:
             body = parse_form(values, DecideRenewal, {"decision": "approve or deny"})
@@ -359,7 +353,6 @@ class ProgramPages(Controller):
         self, request: Request[Any, Any, Any], code: FromPath[str], principal: Viewer,
         reads: ReadsDep, ledger: LedgerDep, ctx: RequestContext,
     ) -> Template | Redirect:  # fmt: skip
-        _may_audit(principal, code)
         values = form_values(await request.form())
         try:
             body = parse_form(values, AuditForm, AUDIT_LABELS)
@@ -398,7 +391,6 @@ class ProgramPages(Controller):
         principal: Viewer,
         reads: ReadsDep,
     ) -> Template:
-        _may_audit(principal, code)
         return await self._audit_page(request, principal, reads, code, audit_id)
 
     async def _audit_page(self, request: Request[Any, Any, Any], principal: Viewer,
@@ -440,7 +432,6 @@ class ProgramPages(Controller):
         ledger: LedgerDep,
         ctx: RequestContext,
     ) -> Template | Redirect:
-        _may_audit(principal, code)
         values = form_values(await request.form())
         try:
             body = parse_form(values, RecordFinding, {"outcome": "passed or failed"})
@@ -464,7 +455,6 @@ class ProgramPages(Controller):
         self, request: Request[Any, Any, Any], code: FromPath[str], principal: Viewer,
         reads: ReadsDep, ledger: LedgerDep, ctx: RequestContext,
     ) -> Template | Redirect:  # fmt: skip
-        _may_audit(principal, code)
         values = form_values(await request.form())
         try:
             body = parse_form(values, StandingForm, STANDING_LABELS)
@@ -523,7 +513,6 @@ class ProgramPages(Controller):
     ) -> Template | Redirect:  # fmt: skip
         """Enrol a manager and certify them in this program (POST /v1/managers, then
         POST /v1/managers/{id}/certifications when a day is given)."""
-        _may_audit(principal, code)
         values = form_values(await request.form())
         try:
             body = parse_form(values, EnrolForm, ENROL_LABELS)
@@ -541,7 +530,6 @@ class ProgramPages(Controller):
         reads: ReadsDep, ledger: LedgerDep, ctx: RequestContext,
     ) -> Template | Redirect:  # fmt: skip
         """POST /v1/managers/{manager_id}/certifications for this program."""
-        _may_audit(principal, code)
         values = form_values(await request.form())
         try:
             body = parse_form(values, GrantForm, GRANT_LABELS)
@@ -559,7 +547,6 @@ class ProgramPages(Controller):
         reads: ReadsDep, ledger: LedgerDep, ctx: RequestContext,
     ) -> Template | Redirect:  # fmt: skip
         """POST /v1/managers/{manager_id}/fees for this program, the amount in dollars."""
-        _may_audit(principal, code)
         values = form_values(await request.form())
         try:
             body = parse_form(values, FeeForm, FEE_LABELS)
@@ -586,7 +573,6 @@ class ProgramPages(Controller):
         ctx: RequestContext,
     ) -> Template | Redirect:
         """POST /v1/fees/{fee_id}/refund, from the manager's page (where the fees are)."""
-        _may_audit(principal, code)
         paid = await find_fee(ledger.store, fee_id)
         if paid.program != code:
             raise NotFound("fee", fee_id)

@@ -32,6 +32,8 @@ from ledger.csv_io import CSV_HEADER, RosterFormatError, csv_text
 from ledger.documents.filters import day
 from ledger.domain.errors import DomainError, Invalid, WrongState
 from ledger.domain.values import MAX_BATCH
+from ledger.http.authn import SESSION_GUARDED
+from ledger.http.guards import provider_of_path, provider_themselves
 from ledger.http.injected import LedgerDep, ReadsDep, RequestContext
 from ledger.http.rosters import batch_result, read_batch, spreadsheet_header
 from ledger.queries.reads import Reads
@@ -59,11 +61,6 @@ COMPLETION_LABELS = {
     "completed_on": "the day it was completed",
     "ceus": "the CEUs",
 }
-
-
-def _may_see(principal: Viewer, provider_id: str) -> None:
-    if not (principal.is_admin() or principal.is_provider(provider_id)):
-        raise OutOfScope(detail="A provider's page is for that provider only.")
 
 
 def _reason(error: dict[str, Any] | None) -> str:
@@ -132,13 +129,14 @@ class ProviderPages(Controller):
     path = "/providers/{provider_id:str}"
     include_in_schema = False
     dependencies = {"principal": Provide(viewer)}
+    guards = [provider_of_path]
+    opt = {SESSION_GUARDED: True}
 
     @get("/")
     async def page(
         self, request: Request[Any, Any, Any], provider_id: FromPath[str], principal: Viewer,
         reads: ReadsDep, ledger: LedgerDep,
     ) -> Template:  # fmt: skip
-        _may_see(principal, provider_id)
         return await provider_page(request, principal, reads, ledger, provider_id)
 
     @post("/activities", status_code=303)
@@ -151,7 +149,6 @@ class ProviderPages(Controller):
         ledger: LedgerDep,
         ctx: RequestContext,
     ) -> Template | Redirect:
-        _may_see(principal, provider_id)
         values = form_values(await request.form(), lists=("programs",))
         try:
             body = parse_form(values, RegisterActivity, ACTIVITY_LABELS)
@@ -186,7 +183,7 @@ class ProviderPages(Controller):
         flash(request, f"{body.title} is added to your activities ({body.activity_id}).")
         return Redirect(f"/providers/{provider_id}#activities", status_code=303)
 
-    @post("/completions", status_code=303)
+    @post("/completions", status_code=303, guards=[provider_themselves])
     async def post_completion(
         self,
         request: Request[Any, Any, Any],
@@ -198,8 +195,6 @@ class ProviderPages(Controller):
     ) -> Template | Redirect:
         """One completion, as POST /v1/completions; the same form sent twice (a reload, a
         second tab) records nothing new and says so."""
-        if not principal.is_provider(provider_id):
-            raise OutOfScope(detail="Only the provider itself posts its completions.")
         values = form_values(await request.form())
         try:
             body = parse_form(values, PostCompletion, COMPLETION_LABELS)
@@ -218,7 +213,7 @@ class ProviderPages(Controller):
                   f" {day(receipt.recorded_at)}: nothing new was recorded.")  # fmt: skip
         return Redirect(f"/providers/{provider_id}#postings", status_code=303)
 
-    @post("/roster", status_code=200)
+    @post("/roster", status_code=200, guards=[provider_themselves])
     async def upload_roster(
         self,
         request: Request[Any, Any, Any],
@@ -228,8 +223,6 @@ class ProviderPages(Controller):
         ledger: LedgerDep,
         ctx: RequestContext,
     ) -> Template:
-        if not principal.is_provider(provider_id):
-            raise OutOfScope(detail="Only the provider itself posts its rosters.")
         upload = (await request.form()).get("roster")
         content = await upload.read() if isinstance(upload, UploadFile) else b""
         if not content:
@@ -321,7 +314,6 @@ class ProviderPages(Controller):
     ) -> Template | Redirect:  # fmt: skip
         """A void or an amendment from its form: the page again with the errors beside the
         form, or back to the postings."""
-        _may_see(principal, provider_id)
         corrector = await self._corrector(ledger, principal, provider_id, completion_id)
         values = form_values(await request.form())
         try:

@@ -18,6 +18,7 @@ from litestar.params import FromPath
 from litestar.response import Template
 
 from ledger.domain.errors import NotFound
+from ledger.http.guards import public
 from ledger.http.injected import CredentialsDep
 
 __all__ = ["VerifyPages"]
@@ -28,6 +29,7 @@ JSON, HTML = "application/json", "text/html"
 class VerifyPages(Controller):
     path = "/verify"
     include_in_schema = False
+    guards = [public]
 
     @get("/{credential_id:str}")
     async def verify(

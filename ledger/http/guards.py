@@ -1,0 +1,293 @@
+"""Who may call a route, declared on the route: each guard is one sentence over the scope policy
+(ledger/access/policy.py), the same on both doors.
+
+Authentication comes first and once (`ledger.http.authn`): it puts the caller's `Principal` in
+`connection.scope["user"]`, or None with the reason in `connection.scope["auth"]`.  A guard
+reads it, and says no by raising an access error: `Unauthenticated` when nobody is calling
+(the API answers 401 with `WWW-Authenticate`, the pages the sign-in page) or `Forbidden` when
+the caller may not (403 problem details, or the pages' forbidden page).  Guards run before the
+body is read and before any parameter is decoded, so a refusal never costs a decode and never
+stores anything.
+
+Every route declares at least one guard from this module; the ones anybody may call say so
+with `public`.  `tests/api/test_authorization_matrix.py` reads the app's route table and fails
+on a route without one.
+
+What a guard cannot see.  A guard sees the caller and the path, never the body.  Where the
+scope is named by a body field (a completion's provider in POST /v1/completions, the program
+of a fee or a grant) or by a fact the path only points at (the program of a renewal, an audit
+or a fee, the poster and programs of a completion), the route declares the guard that the
+caller's role must pass (`auditor`, `admin_or_auditor`, `corrector`, ...) and its handler makes
+the one remaining policy call once it has the fact in hand, with `deny_unless`.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from litestar.connection import ASGIConnection
+from litestar.enums import HttpMethod
+from litestar.handlers.base import BaseRouteHandler
+
+from ledger.access.errors import Forbidden, Unauthenticated
+from ledger.access.policy import WHOLE, ManagerScope, may_change_profile, scope_of
+from ledger.access.principals import Principal
+from ledger.domain.errors import NotFound
+from ledger.http.positions import READS_KEY
+
+__all__ = [
+    "GUARDS",
+    "MANAGER_SCOPE_KEY",
+    "Guard",
+    "admin",
+    "admin_or_auditor",
+    "auditor",
+    "auditor_of_path_program",
+    "authenticated",
+    "corrector",
+    "declared",
+    "deny_unless",
+    "holder_association_or_admin",
+    "manager_of_path",
+    "manager_or_admin_of_path",
+    "manager_page_of_path",
+    "manager_themselves",
+    "principal_of",
+    "provider",
+    "provider_of_path",
+    "provider_themselves",
+    "public",
+    "seen_of_manager",
+    "sentence",
+]
+
+Connection = ASGIConnection[Any, Any, Any, Any]
+Guard = Callable[[Connection, BaseRouteHandler], Awaitable[None]]
+
+
+def sentence(guard: Guard) -> Guard:
+    """A guard, save for the answer Litestar makes itself to OPTIONS on every path (its Allow
+    header), which is nobody's data and stays open to anybody, as before guards."""
+
+    @functools.wraps(guard)
+    async def checked(connection: Connection, handler: BaseRouteHandler) -> None:
+        if getattr(handler, "http_methods", None) != {HttpMethod.OPTIONS}:
+            await guard(connection, handler)
+
+    return checked
+
+
+MANAGER_SCOPE_KEY = "ledger.manager_scope"
+"""Where `manager_of_path` leaves what the caller sees of the path's manager, for the handler."""
+
+
+def declared(handler: BaseRouteHandler) -> list[object]:
+    """The guards a route declares, on itself and on every layer above it, as declared
+    (Litestar's `resolve_guards` hands them back wrapped)."""
+    return [guard for layer in handler.ownership_layers for guard in (layer.guards or ())]
+
+
+def deny_unless(condition: bool, detail: str) -> None:
+    """Forbidden unless `condition`: the one policy call a handler keeps where the scope is in
+    the body or behind a look-up (see the module docstring)."""
+    if not condition:
+        raise Forbidden(detail)
+
+
+def principal_of(connection: Connection) -> Principal:
+    """The caller authentication found, or Unauthenticated with the reason it gave."""
+    user = connection.scope.get("user")
+    if isinstance(user, Principal):
+        return user
+    refused = connection.scope.get("auth")
+    if isinstance(refused, Unauthenticated):
+        raise refused
+    raise Unauthenticated("send Authorization: Bearer <token>")
+
+
+def _path(connection: Connection, *names: str) -> str:
+    for name in names:
+        if (value := connection.path_params.get(name)) is not None:
+            return str(value)
+    raise LookupError(f"the route has none of the path parameters {names}")
+
+
+# -- who anybody is ---------------------------------------------------------------------------
+
+
+async def public(connection: Connection, _: BaseRouteHandler) -> None:
+    """Anybody, signed in or not (health, metrics, the credentials' public documents, the
+    verification page, the sign-in page, static files)."""
+
+
+@sentence
+async def authenticated(connection: Connection, _: BaseRouteHandler) -> None:
+    """Any caller with a live token, whatever its role (the catalogue's reads)."""
+    principal_of(connection)
+
+
+@sentence
+async def admin(connection: Connection, _: BaseRouteHandler) -> None:
+    """An admin."""
+    deny_unless(principal_of(connection).is_admin(), "only an admin")
+
+
+@sentence
+async def auditor(connection: Connection, _: BaseRouteHandler) -> None:
+    """An auditor (of a program the handler checks once it has looked the program up)."""
+    deny_unless(principal_of(connection).role == "auditor", "only an auditor")
+
+
+@sentence
+async def admin_or_auditor(connection: Connection, _: BaseRouteHandler) -> None:
+    """An admin or an auditor (the log, enrolment, fees; a body's program checked after)."""
+    principal = principal_of(connection)
+    deny_unless(principal.is_admin() or principal.role == "auditor", "only an admin or an auditor")
+
+
+@sentence
+async def provider(connection: Connection, _: BaseRouteHandler) -> None:
+    """A provider: it posts completions as itself (the provider is the token's, not a field)."""
+    deny_unless(principal_of(connection).role == "provider", "only a provider posts completions")
+
+
+@sentence
+async def corrector(connection: Connection, _: BaseRouteHandler) -> None:
+    """Who may void or amend a completion at all: a provider (its own postings, within the
+    window), an auditor (of every program it counts for) or an admin; the completion's poster
+    and programs are looked up, then `policy.corrects_freely` decides in the handler."""
+    principal = principal_of(connection)
+    deny_unless(
+        principal.role in ("provider", "auditor", "admin"),
+        "only the poster, an auditor of every program it counts for, or an admin",
+    )
+
+
+@sentence
+async def holder_association_or_admin(connection: Connection, _: BaseRouteHandler) -> None:
+    """A renewal's documents: a manager (its holder), an auditor (of its program) or an admin;
+    the renewal is looked up, then the handler checks it is that manager's or program's."""
+    principal = principal_of(connection)
+    deny_unless(
+        principal.role in ("manager", "auditor", "admin"),
+        "a renewal's documents are its holder's, their association's and the admins'",
+    )
+
+
+# -- who the path names ---------------------------------------------------------------------
+
+
+@sentence
+async def provider_of_path(connection: Connection, _: BaseRouteHandler) -> None:
+    """The path's provider itself, or an admin."""
+    principal = principal_of(connection)
+    provider_id = _path(connection, "provider_id")
+    deny_unless(
+        principal.is_admin() or principal.is_provider(provider_id),
+        "only that provider or an admin",
+    )
+
+
+@sentence
+async def auditor_of_path_program(connection: Connection, _: BaseRouteHandler) -> None:
+    """An auditor of the path's program (its register, due list, audits, and the standing of
+    its certifications): SPEC 6 names the association's auditors, not admins."""
+    program = _path(connection, "program", "code")
+    deny_unless(principal_of(connection).audits(program), f"only an auditor of {program}")
+
+
+@sentence
+async def provider_themselves(connection: Connection, _: BaseRouteHandler) -> None:
+    """The path's provider itself, not even an admin (the pages' posting forms)."""
+    provider_id = _path(connection, "provider_id")
+    deny_unless(principal_of(connection).is_provider(provider_id), "only the provider itself posts")
+
+
+@sentence
+async def manager_themselves(connection: Connection, _: BaseRouteHandler) -> None:
+    """The path's manager and nobody else (filing their own renewal: not even an admin)."""
+    manager_id = _path(connection, "manager_id")
+    deny_unless(
+        principal_of(connection).is_manager(manager_id), "only the manager files their renewal"
+    )
+
+
+@sentence
+async def manager_or_admin_of_path(connection: Connection, _: BaseRouteHandler) -> None:
+    """The path's manager or an admin (a profile: the email is where notices go)."""
+    manager_id = _path(connection, "manager_id")
+    deny_unless(
+        may_change_profile(principal_of(connection), manager_id),
+        "only the manager or an admin changes a profile",
+    )
+
+
+@sentence
+async def manager_of_path(connection: Connection, _: BaseRouteHandler) -> None:
+    """Whoever sees something of the path's manager (`policy.scope_of`): the manager, an admin,
+    or an auditor of a program the manager holds (an unknown manager is then a 404).  What the
+    caller sees is left for the handler (`seen_of_manager`)."""
+    await _manager_scope(connection, page=False)
+
+
+@sentence
+async def manager_page_of_path(connection: Connection, _: BaseRouteHandler) -> None:
+    """`manager_of_path` for the pages: the same sentence, except that an auditor asking for an
+    unknown manager sees nothing of it (the forbidden page, never "no such manager")."""
+    await _manager_scope(connection, page=True)
+
+
+async def _manager_scope(connection: Connection, *, page: bool) -> None:
+    principal = principal_of(connection)
+    manager_id = _path(connection, "manager_id")
+    scope = WHOLE
+    if not (principal.is_admin() or principal.is_manager(manager_id)):
+        held: tuple[str, ...] = ()
+        if principal.role == "auditor":
+            held = await _held(connection, manager_id, page=page)
+        scope = scope_of(principal, manager_id, held)
+        deny_unless(scope.any, "a manager's record is theirs, their associations' and the admins'")
+    connection.scope.setdefault("state", {})[MANAGER_SCOPE_KEY] = scope
+
+
+async def _held(connection: Connection, manager_id: str, *, page: bool) -> tuple[str, ...]:
+    """The programs the manager holds now, from the reads this request was given."""
+    reads = connection.scope.get("state", {}).get(READS_KEY) or connection.app.state.reads
+    if not page:
+        return tuple((await reads.profile(manager_id)).certifications)
+    try:
+        return tuple((await reads.record(manager_id)).certifications)
+    except NotFound:
+        return ()
+
+
+def seen_of_manager(connection: Connection) -> ManagerScope:
+    """What `manager_of_path` found the caller sees of the path's manager."""
+    scope = connection.scope.get("state", {}).get(MANAGER_SCOPE_KEY)
+    if not isinstance(scope, ManagerScope):
+        raise LookupError("the route does not declare the manager_of_path guard")
+    return scope
+
+
+GUARDS: frozenset[Guard] = frozenset(
+    {
+        public,
+        authenticated,
+        admin,
+        auditor,
+        admin_or_auditor,
+        provider,
+        corrector,
+        holder_association_or_admin,
+        provider_of_path,
+        auditor_of_path_program,
+        provider_themselves,
+        manager_themselves,
+        manager_or_admin_of_path,
+        manager_of_path,
+        manager_page_of_path,
+    }
+)
+"""Every guard of this module: a route declares at least one of them."""
