@@ -4,6 +4,9 @@ Without DATABASE_URL the session starts the embedded server (tuned for tests: fs
 which is safe for throwaway data).  With DATABASE_URL, that server is used, and it must let
 the user create databases.  A template database with every migration applied is made once;
 each test gets its own copy (CREATE DATABASE ... TEMPLATE, a file copy, some milliseconds).
+
+The API tests' world (tests.api.world.World) is built once per session, through the API, into a
+second template; a test that uses it gets a copy of that one instead (docs/testing.md).
 """
 
 from __future__ import annotations
@@ -22,8 +25,11 @@ from events.postgres.connection import connect, create_pool
 from events.postgres.store import PostgresEventStore
 from ledger.infra.database import EmbeddedPostgres, create_database
 from ledger.infra.migrations import load_migrations, migrate
+from tests.api.world import World, build_world_template
 
 TEMPLATE = "ceu_test_template"
+WORLD_TEMPLATE = "ceu_test_world"
+"""The migrated template plus the API tests' world, built once per session."""
 SYSTEM_SETUP = "scripts/system-setup all"
 _names = itertools.count(1)
 
@@ -78,14 +84,17 @@ async def template_dsn(admin_dsn: str) -> str:
 
 
 @contextlib.asynccontextmanager
-async def fresh_database(admin_dsn: str, *, migrated: bool = True) -> AsyncIterator[str]:
-    """A new database (a copy of the migrated template, or empty), dropped afterwards."""
+async def fresh_database(
+    admin_dsn: str, *, migrated: bool = True, template: str = TEMPLATE
+) -> AsyncIterator[str]:
+    """A new database (a copy of `template`, by default the migrated one; or empty), dropped
+    afterwards."""
     name = f"ceu_test_{os.getpid()}_{next(_names)}"
-    await create_database(admin_dsn, name, template=TEMPLATE if migrated else None)
+    await create_database(admin_dsn, name, template=template if migrated else None)
     try:
         yield with_database(admin_dsn, name)
     finally:
-        await _drop(admin_dsn, name)
+        await drop_database(admin_dsn, name)
 
 
 @pytest.fixture
@@ -95,14 +104,31 @@ async def empty_dsn(admin_dsn: str) -> AsyncIterator[str]:
         yield dsn
 
 
+@pytest.fixture(scope="session")
+async def world_template(admin_dsn: str, template_dsn: str) -> World:
+    """The API tests' world, built once into `WORLD_TEMPLATE` (a copy of the migrated
+    template); its tokens (the world without an `api`)."""
+    await drop_database(admin_dsn, WORLD_TEMPLATE)
+    await create_database(admin_dsn, WORLD_TEMPLATE, template=TEMPLATE)
+    return await build_world_template(with_database(admin_dsn, WORLD_TEMPLATE))
+
+
 @pytest.fixture
-async def dsn(admin_dsn: str, template_dsn: str) -> AsyncIterator[str]:
-    """A fresh, fully migrated database for one test."""
-    async with fresh_database(admin_dsn) as dsn:
+async def dsn(
+    request: pytest.FixtureRequest, admin_dsn: str, template_dsn: str
+) -> AsyncIterator[str]:
+    """A fresh, fully migrated database for one test: a copy of the world template when the
+    test uses the world (`world_template`, directly or through `world`), else of the migrated
+    template."""
+    template = TEMPLATE
+    if "world_template" in request.fixturenames:
+        request.getfixturevalue("world_template")
+        template = WORLD_TEMPLATE
+    async with fresh_database(admin_dsn, template=template) as dsn:
         yield dsn
 
 
-async def _drop(admin_dsn: str, name: str) -> None:
+async def drop_database(admin_dsn: str, name: str) -> None:
     conn = await asyncpg.connect(admin_dsn)
     try:
         await conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")

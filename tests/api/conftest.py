@@ -1,51 +1,28 @@
 """API tests: the real app (create_app) on a fresh database, driven through Litestar's test
-client.  The clock is fixed at 2026-06-15 14:30 UTC so that dates in the tests are literal."""
+client.  The clock is fixed at 2026-06-15 14:30 UTC so that dates in the tests are literal.
+
+The world is built once per session into a template database (tests/conftest.py,
+`world_template`); a test that asks for it gets a copy of that database (`dsn`) and an app of
+its own on the copy, instead of an app that posts ~17 requests first (docs/testing.md)."""
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 
 import pytest
 from litestar.testing import AsyncTestClient
 
-from events.postgres.connection import create_pool
-from events.postgres.store import PostgresEventStore
-from ledger.app.factory import create_app
-from ledger.cli import SYSTEM
-from ledger.commands import Ledger
-from ledger.commands.catalogue import ensure_default_programs
-from ledger.infra.database import service_login
-from ledger.settings import Secret, Settings
-from tests.api.world import ADMIN_TOKEN, Api, World
+from tests.api.world import PUBLIC_URL, START, Api, World, running_app
 from tests.builders import SteppingClock
-from tests.conftest import fresh_database
+from tests.conftest import WORLD_TEMPLATE, fresh_database
+
+__all__ = ["PUBLIC_URL", "running_app", "world_of_its_own"]
 
 
 @pytest.fixture
 def clock() -> SteppingClock:
-    return SteppingClock(datetime(2026, 6, 15, 14, 30, tzinfo=UTC))
-
-
-PUBLIC_URL = "http://testserver.local"
-"""The test client's own address, passed as LEDGER_PUBLIC_URL (the app requires one)."""
-
-
-@contextlib.asynccontextmanager
-async def running_app(dsn: str, clock: SteppingClock) -> AsyncIterator[AsyncTestClient]:
-    settings = Settings(
-        admin_token=Secret(ADMIN_TOKEN), poll_interval=0.05, pool_size=8, public_url=PUBLIC_URL
-    )
-
-    async with create_pool(dsn, min_size=1, max_size=2) as pool:  # what `serve` does at start
-        await ensure_default_programs(
-            Ledger(PostgresEventStore(pool, clock=clock), clock=clock), SYSTEM
-        )
-    # Migrated as the owner (the template); served as the service's role, as `serve` does.
-    app = create_app(settings, await service_login(dsn), clock=clock)
-    async with AsyncTestClient(app) as client:
-        yield client
+    return SteppingClock(START)
 
 
 @pytest.fixture
@@ -60,26 +37,28 @@ def api(client: AsyncTestClient) -> Api:
 
 
 @pytest.fixture
-async def world(api: Api) -> World:
-    """Two providers, two managers, their certifications, and a token for every role."""
-    return await World.build(api)
+def world(world_template: World, client: AsyncTestClient) -> World:
+    """Two providers, two managers, their certifications, and a token for every role: the
+    session's world, on this test's copy of it (`dsn`)."""
+    return world_template.on(client)
 
 
 @contextlib.asynccontextmanager
-async def world_of_its_own(admin_dsn: str) -> AsyncIterator[World]:
-    """A world on a database and an app of its own, with a clock that never moves: for module
-    fixtures (which cannot use the per-test `dsn` and `clock`)."""
+async def world_of_its_own(admin_dsn: str, world_template: World) -> AsyncIterator[World]:
+    """A world on a database (a copy of the world template) and an app of its own, with a
+    clock that never moves: for module fixtures (which cannot use the per-test `dsn` and
+    `clock`)."""
     async with (
-        fresh_database(admin_dsn) as dsn,
-        running_app(dsn, SteppingClock(datetime(2026, 6, 15, 14, 30, tzinfo=UTC))) as client,
+        fresh_database(admin_dsn, template=WORLD_TEMPLATE) as dsn,
+        running_app(dsn, SteppingClock(START)) as client,
     ):
-        yield await World.build(Api(client))
+        yield world_template.on(client)
 
 
 @pytest.fixture(scope="module")
-async def shared_world(admin_dsn: str, template_dsn: str) -> AsyncIterator[World]:
+async def shared_world(admin_dsn: str, world_template: World) -> AsyncIterator[World]:
     """The same world, built once for a whole module, for tests that leave it as they found
     it: reads, and refusals that check the log's head did not move.  (Posting something that
     an earlier test may have posted already is fine: an identical retry changes nothing.)"""
-    async with world_of_its_own(admin_dsn) as world:
+    async with world_of_its_own(admin_dsn, world_template) as world:
         yield world

@@ -149,11 +149,11 @@ async def test_deciding_an_unknown_renewal_is_a_404(shared_world):
 
 
 @pytest.fixture(scope="module")
-async def register_world(admin_dsn, template_dsn) -> AsyncIterator[tuple[World, dict[str, str]]]:
+async def register_world(admin_dsn, world_template) -> AsyncIterator[tuple[World, dict[str, str]]]:
     """A world of the module's own with three CMOM renewals, for the tests that only read the
     register: m-3's cycle ends 2026-07-01 (approved), m-1's 2026-09-30 (filed), m-4's
     2026-12-01 (denied).  The world, and the renewals' ids by manager."""
-    async with world_of_its_own(admin_dsn) as world:
+    async with world_of_its_own(admin_dsn, world_template) as world:
         ids = {
             "m-3": await renewal_filed(world, "m-3", "2025-07-01"),
             "m-1": await renewal_filed(world, "m-1"),

@@ -1,15 +1,52 @@
-"""Intent-named helpers for API tests (cosmicpython's e2e api_client, for this API)."""
+"""Intent-named helpers for API tests (cosmicpython's e2e api_client, for this API), the app
+they drive, and the world they share (built once per session into a template database)."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import functools
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
 from httpx import Response
 from litestar.testing import AsyncTestClient
 
+from events.postgres.connection import create_pool
+from events.postgres.store import PostgresEventStore
+from ledger.app.factory import create_app
+from ledger.cli import SYSTEM
+from ledger.commands import Ledger
+from ledger.commands.catalogue import ensure_default_programs
+from ledger.infra.database import service_login
+from ledger.settings import Secret, Settings
+from tests.builders import SteppingClock
+
 ADMIN_TOKEN = "test-admin-token"
+
+START = datetime(2026, 6, 15, 14, 30, tzinfo=UTC)
+"""Where every API test's clock starts (and the clock the world template is built on)."""
+
+PUBLIC_URL = "http://testserver.local"
+"""The test client's own address, passed as LEDGER_PUBLIC_URL (the app requires one)."""
+
+
+@contextlib.asynccontextmanager
+async def running_app(dsn: str, clock: SteppingClock) -> AsyncIterator[AsyncTestClient]:
+    settings = Settings(
+        admin_token=Secret(ADMIN_TOKEN), poll_interval=0.05, pool_size=8, public_url=PUBLIC_URL
+    )
+
+    async with create_pool(dsn, min_size=1, max_size=2) as pool:  # what `serve` does at start
+        await ensure_default_programs(
+            Ledger(PostgresEventStore(pool, clock=clock), clock=clock), SYSTEM
+        )
+    # Migrated as the owner (the template); served as the service's role, as `serve` does.
+    app = create_app(settings, await service_login(dsn), clock=clock)
+    async with AsyncTestClient(app) as client:
+        yield client
 
 
 class Api:
@@ -201,6 +238,11 @@ class World(msgspec.Struct, kw_only=True):
     cmm_auditor: str
     cmom_auditor: str
 
+    def on(self, client: AsyncTestClient) -> World:
+        """This world (its tokens), driven through `client`: an app on a copy of the database
+        it was built on."""
+        return msgspec.structs.replace(self, api=Api(client))
+
     @classmethod
     async def build(cls, api: Api) -> World:
         admin = ADMIN_TOKEN
@@ -259,3 +301,29 @@ class World(msgspec.Struct, kw_only=True):
         await api.ok(await api.post("/v1/providers/tma/activities", world.tma, billing))
         await api.ok(await api.post("/v1/providers/mgma/activities", world.mgma, hr))
         return world
+
+
+async def settled(api: Api) -> None:
+    """Wait until every projection has caught up with the log's head (GET /health)."""
+    health: Any = None
+    for _ in range(400):
+        health = await api.ok(await api.get("/health", None), 200)
+        if all(p["lag"] == 0 for p in health["projections"].values()):
+            return
+        await asyncio.sleep(0.025)
+    raise AssertionError(f"the projections did not catch up: {health}")
+
+
+async def build_world_template(dsn: str) -> World:
+    """Build the world on the database at `dsn` (a copy of the migrated template) exactly as a
+    test would (the same app, clock and requests), wait until its projections have caught up,
+    check its hash chain, and stop the app, so that the database can be copied (a template
+    takes no connections).  The world's tokens, without an `api`: see `World.on`."""
+    async with running_app(dsn, SteppingClock(START)) as client:
+        api = Api(client)
+        world = await World.build(api)
+        await settled(api)
+        chain = await api.ok(await api.get("/v1/ledger/verify", ADMIN_TOKEN), 200)
+        assert chain["ok"], chain
+        assert chain["head_position"] == await api.head(), chain
+    return msgspec.structs.replace(world, api=None)
