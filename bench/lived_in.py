@@ -37,7 +37,9 @@ import msgspec
 from events.append import seal
 from events.catalog import CertificationGranted, CompletionRecorded, ManagerEnrolled
 from events.codec import Actor, Metadata, encode
-from events.postgres import PostgresEventStore, connect, create_pool, fetch_head
+from events.postgres.connection import connect, create_pool
+from events.postgres.reads import fetch_head
+from events.postgres.store import PostgresEventStore
 from events.store import NewEvent, RecordedEvent
 from ledger.access.tokens import TokenStore
 from ledger.cli import SYSTEM

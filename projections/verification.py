@@ -24,8 +24,8 @@ from typing import TYPE_CHECKING
 import msgspec
 
 from events.chain import GENESIS_HASH, ChainReport, ChainVerifier, verify
-from events.postgres import fetch_events, fetch_head
-from projections.engine import COMMAND_TIMEOUT
+from events.postgres.reads import fetch_events, fetch_head
+from events.timeouts import WORKER_STATEMENT_TIMEOUT
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -97,7 +97,7 @@ ON CONFLICT (id) DO UPDATE SET
 
 async def read_chain_checkpoint(conn: asyncpg.Connection) -> ChainCheckpoint:
     """The checkpoint as stored (a projection never run, or just rebuilt, is at 0)."""
-    row = await conn.fetchrow(_SELECT, timeout=COMMAND_TIMEOUT)
+    row = await conn.fetchrow(_SELECT, timeout=WORKER_STATEMENT_TIMEOUT)
     if row is None:
         return ChainCheckpoint()
     return ChainCheckpoint(
@@ -158,7 +158,7 @@ class ChainVerification:
             datetime.now(UTC),
             None if done else checkpoint.recheck_requested_at,
             None if done else checkpoint.recheck_reason,
-            timeout=COMMAND_TIMEOUT,
+            timeout=WORKER_STATEMENT_TIMEOUT,
         )
 
 

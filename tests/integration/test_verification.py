@@ -10,7 +10,7 @@ import asyncpg
 import pytest
 
 from events.chain import verify
-from events.postgres import connect
+from events.postgres.connection import connect
 from projections.engine import ProjectionRunner, read_checkpoint
 from projections.verification import (
     ChainVerification,
