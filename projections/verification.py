@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 import msgspec
 
 from events.chain import GENESIS_HASH, ChainReport, ChainVerifier, verify
+from events.connections import Conn
 from events.postgres.reads import fetch_events, fetch_head
 from events.timeouts import WORKER_STATEMENT_TIMEOUT
 
@@ -95,7 +96,7 @@ ON CONFLICT (id) DO UPDATE SET
 """
 
 
-async def read_chain_checkpoint(conn: asyncpg.Connection) -> ChainCheckpoint:
+async def read_chain_checkpoint(conn: Conn) -> ChainCheckpoint:
     """The checkpoint as stored (a projection never run, or just rebuilt, is at 0)."""
     row = await conn.fetchrow(_SELECT, timeout=WORKER_STATEMENT_TIMEOUT)
     if row is None:
@@ -124,7 +125,7 @@ def _verifier(checkpoint: ChainCheckpoint) -> ChainVerifier:
 class ChainVerification:
     name = "chain_verification"
     handles: frozenset[str] | None = None
-    tables = ("chain_verification",)
+    tables: tuple[str, ...] = ("chain_verification",)
 
     async def apply(self, conn: asyncpg.Connection, events: Sequence[RecordedEvent]) -> None:
         stored = await read_chain_checkpoint(conn)
@@ -173,7 +174,7 @@ def _good_through(verifier: ChainVerifier, events: Sequence[RecordedEvent]) -> t
     return (through, stored) if stored is not None else (verifier.last_position, last_hash)
 
 
-async def _feed_range(conn: asyncpg.Connection, verifier: ChainVerifier, *, up_to: int) -> None:
+async def _feed_range(conn: Conn, verifier: ChainVerifier, *, up_to: int) -> None:
     """Feed `verifier` the stored events after its last position, up to `up_to`."""
     while verifier.first_bad is None and verifier.last_position < up_to:
         page = await fetch_events(conn, after=verifier.last_position, limit=_TAIL_PAGE, up_to=up_to)
@@ -205,7 +206,7 @@ def _report(verifier: ChainVerifier, head: Head, checkpoint: ChainCheckpoint) ->
 
 
 async def checkpoint_report(
-    conn: asyncpg.Connection, *, tail_limit: int, store: EventStore | None = None
+    conn: Conn, *, tail_limit: int, store: EventStore | None = None
 ) -> VerificationReport:
     """The chain's state from the checkpoint, and at most `tail_limit` events past it.
 

@@ -16,6 +16,7 @@ from litestar.enums import ScopeType
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusMiddleware
 from prometheus_client import REGISTRY, Counter, Gauge, generate_latest
 
+from events.connections import Conn
 from events.postgres.reads import fetch_head
 from events.timeouts import ACQUIRE_TIMEOUT
 
@@ -53,7 +54,7 @@ class ProjectionHealth(msgspec.Struct, frozen=True, kw_only=True):
 
 
 async def projection_health(
-    conn: asyncpg.Connection, names: Sequence[str], runners: Iterable[ProjectionRunner]
+    conn: Conn, names: Sequence[str], runners: Iterable[ProjectionRunner]
 ) -> tuple[int, dict[str, ProjectionHealth]]:
     """The log's head, and each projection's progress (a read only: no checkpoint is made)."""
     head = (await fetch_head(conn)).position

@@ -27,9 +27,9 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Mapping
 from uuid import UUID
 
-import asyncpg
 import msgspec
 
+from events.connections import Conn
 from ledger.access.errors import Forbidden
 from ledger.access.policy import WHOLE, Caller, ManagerScope, scope_of
 from ledger.queries.reads import Reads
@@ -72,7 +72,7 @@ def names(data: bytes) -> _Names:
 
 
 async def held_programs(
-    conn: asyncpg.Connection, programs: Collection[str], manager_ids: Iterable[str]
+    conn: Conn, programs: Collection[str], manager_ids: Iterable[str]
 ) -> dict[str, set[str]]:
     """Of `programs`, those each of `manager_ids` holds or ever held (absent: none)."""
     held: dict[str, set[str]] = {}

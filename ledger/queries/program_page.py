@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
+from events.connections import Conn
 from ledger.domain.assess import assess
 from ledger.domain.reports import renewal_report
 from ledger.queries.views import DueView
@@ -20,8 +21,6 @@ from projections.ceu_queries import RegisterRow
 from projections.verification import VerificationReport, checkpoint_report
 
 if TYPE_CHECKING:
-    import asyncpg
-
     from ledger.domain.catalogue import Program
     from ledger.domain.record import ManagerRecord
     from ledger.queries.reads import Reads
@@ -130,7 +129,7 @@ async def register_page(
     )  # fmt: skip
 
 
-async def _names(conn: asyncpg.Connection, ids: list[str]) -> dict[str, str]:
+async def _names(conn: Conn, ids: list[str]) -> dict[str, str]:
     return {row[0]: row[1] for row in await conn.fetch(_NAMES, ids)} if ids else {}
 
 
@@ -158,7 +157,9 @@ async def due_page(reads: Reads, code: str, *, page: int = 1, within_days: int =
     program, today = await reads.catalogue.program(code), reads.today()
     async with reads.pool.acquire() as conn:
         await reads.caught_up(conn)
-        due, lapsed = await conn.fetchrow(_DUE_COUNTS, code, today, within_days)
+        counted = await conn.fetchrow(_DUE_COUNTS, code, today, within_days)
+        assert counted is not None, "an aggregate without GROUP BY returns one row"
+        due, lapsed = counted
         page = min(max(page, 1), _pages(due + lapsed))
         ids = [
             row[0]
