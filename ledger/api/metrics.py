@@ -65,19 +65,14 @@ async def projection_health(
     for name in names:
         position = positions.get(name, 0)
         runner = here.get(name)
-        extra = (
-            {}
-            if runner is None
-            else {
-                "consecutive_failures": runner.failures,
-                "last_error": runner.last_error,
-                "last_error_at": None
-                if runner.last_error_at is None
-                else datetime.fromtimestamp(runner.last_error_at, UTC),
-            }
-        )
+        failed_at = None if runner is None else runner.last_error_at
         health[name] = ProjectionHealth(
-            position=position, lag=max(head - position, 0), running_here=runner is not None, **extra
+            position=position,
+            lag=max(head - position, 0),
+            running_here=runner is not None,
+            consecutive_failures=0 if runner is None else runner.failures,
+            last_error=None if runner is None else runner.last_error,
+            last_error_at=None if failed_at is None else datetime.fromtimestamp(failed_at, UTC),
         )
     return head, health
 
@@ -99,8 +94,10 @@ class LeanPrometheusMiddleware(PrometheusMiddleware):
         key = (method, path, status)
         found = self._children.get(key)
         if found is None:
-            labels = {"method": method, "path": path, "status_code": status,
-                      "app_name": self._config.app_name}  # fmt: skip
+            labels: dict[str, str | int | float] = {
+                "method": method, "path": path, "status_code": status,
+                "app_name": self._config.app_name,
+            }  # fmt: skip
             values = list(labels.values())
             found = (
                 self.requests_in_progress(labels).labels(*values),
@@ -116,11 +113,11 @@ class LeanPrometheusMiddleware(PrometheusMiddleware):
         if config.exemplars is not None or config.labels or not config.group_path:
             await super().__call__(scope, receive, send)
             return
-        method = scope["method"] if scope["type"] == ScopeType.HTTP else scope["type"]  # type: ignore[typeddict-item]
+        method = scope["method"] if scope["type"] == ScopeType.HTTP else scope["type"]
         if config.excluded_http_methods and method in config.excluded_http_methods:
             await self.app(scope, receive, send)
             return
-        path = scope["path_template"]  # type: ignore[typeddict-item]
+        path = scope["path_template"]
         started = time.perf_counter()
         span = [200, 0.0]  # status, duration
 

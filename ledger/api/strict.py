@@ -237,7 +237,7 @@ class StrictInput(InitPlugin):
 
             async def both(request: Request[Any, Any, Any]) -> Any:
                 await check_request(request)
-                return await earlier(request)  # type: ignore[misc]
+                return await earlier(request)
 
             app_config.before_request = both
         return app_config

@@ -4,7 +4,7 @@ message in the caller's words, and how long a busy service asks to be left alone
 from __future__ import annotations
 
 import re
-from typing import Any
+from collections.abc import Callable
 
 from ledger.commands import Duplicate
 from ledger.domain.errors import (
@@ -55,7 +55,7 @@ def _pattern(regex: str) -> str:
     return PATTERN_WORDS.get(regex, f"must match {regex}")
 
 
-_PHRASES: list[tuple[re.Pattern[str], Any]] = [
+_PHRASES: list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]] = [
     (re.compile(r"Invalid RFC3339 encoded date$"), lambda m: "use YYYY-MM-DD"),
     (
         re.compile(r"Invalid RFC3339 encoded datetime$"),

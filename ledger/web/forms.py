@@ -110,7 +110,8 @@ def _decimal_problem(annotation: Any, value: Any) -> str:
     if not (is_decimal_marker(marker) and isinstance(value, Decimal)):
         return ""
     if not value.is_finite():
-        return "as a number such as " + marker.EXAMPLE
+        example: str = marker.EXAMPLE
+        return "as a number such as " + example
     if value < 0:
         return "as a number of 0 or more, without a sign"
     exponent = value.as_tuple().exponent

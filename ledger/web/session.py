@@ -24,6 +24,7 @@ from typing import Any
 
 from litestar import Request, Response
 from litestar.di import NamedDependency
+from litestar.enums import ScopeType
 from litestar.exceptions import HTTPException, NotFoundException, PermissionDeniedException
 from litestar.middleware import DefineMiddleware
 from litestar.middleware.session.client_side import CookieBackendConfig
@@ -97,7 +98,7 @@ class _SessionCsrfMiddleware:
         return hmac.new(self._key, seed.encode(), hashlib.sha256).hexdigest()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != ScopeType.HTTP:
             await self.app(scope, receive, send)
             return
         session = scope.get("session")
@@ -126,7 +127,7 @@ class _SessionAuthentication:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
+        if scope["type"] == ScopeType.HTTP:
             state = scope["app"].state
             principal = await current(Request(scope, receive), state.sessions, state.tokens)
             scope["user"] = principal

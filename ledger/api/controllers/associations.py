@@ -6,7 +6,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from litestar import Controller, Request, Response, get, post
@@ -74,7 +74,7 @@ class ProgramAssociationController(Controller):
         code: FromPath[str],
         principal: CurrentPrincipal,
         reads: ReadsDep,
-        request: Request,
+        request: Request[Any, Any, Any],
         cycle_ends_from: FromQuery[date | None] = None,
         cycle_ends_to: FromQuery[date | None] = None,
         format: FromQuery[Literal["json", "csv"]] = "json",

@@ -8,7 +8,7 @@ from uuid import UUID
 
 from litestar import Controller, Request, Response, get, post
 from litestar.openapi import ResponseSpec
-from litestar.openapi.spec import OpenAPIMediaType, Operation, RequestBody, Schema
+from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
 from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
@@ -48,9 +48,9 @@ class _BatchOperation(Operation):
             f" `{','.join(CSV_HEADER)}`.  Each item stands alone.",
             content={
                 "application/json": OpenAPIMediaType(
-                    schema=Schema(type="object", required=["items"])
+                    schema=Schema(type=OpenAPIType.OBJECT, required=["items"])
                 ),
-                "text/csv": OpenAPIMediaType(schema=Schema(type="string")),
+                "text/csv": OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING)),
             },
         )
 
@@ -93,7 +93,11 @@ class CompletionsController(Controller):
         guards=[provider],
     )
     async def post_batch(
-        self, request: Request, principal: CurrentPrincipal, ctx: RequestContext, ledger: LedgerDep
+        self,
+        request: Request[Any, Any, Any],
+        principal: CurrentPrincipal,
+        ctx: RequestContext,
+        ledger: LedgerDep,
     ) -> BatchResult:
         """Post a roster: each item is recorded, found a duplicate, or rejected with its reason."""
         provider_id = _provider(principal)

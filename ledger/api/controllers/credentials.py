@@ -205,7 +205,7 @@ async def _status_list(
 ) -> Response[Any]:
     if purpose not in PURPOSES:
         raise NotFound("status list", f"{program}/{purpose}")
-    listed = await credentials.status_list(program, purpose)  # type: ignore[arg-type]
+    listed = await credentials.status_list(program, purpose)
     media = media_type(request, format)
     digest = hashlib.sha256(f"{media}\n{listed.vc_jwt}".encode()).hexdigest()[:32]
     headers = {"ETag": f'"{digest}"', "Cache-Control": LIST_CACHE}
