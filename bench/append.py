@@ -7,7 +7,7 @@ writer.  The bare baseline writes the same events (same payload bytes, same conc
 same pool of one connection per writer) into a scratch table with only a primary key: one
 autocommit `INSERT ... VALUES` per event, or one `INSERT ... SELECT FROM unnest(...)` per
 batch.  The store shares the same pool, but its appends coalesce: concurrent calls become
-one transaction under one head lock and one WAL flush (events/postgres.py), so it uses
+one transaction under one head lock and one WAL flush (events/postgres/store.py), so it uses
 about one connection whatever the writers.  `eventsourcing` runs in its own virtual
 environment (bench/.venv-es, made on first use) against another database on the same
 server, with one thread per writer (bench/es_append.py).  Rates are the best of R rounds,

@@ -8,21 +8,24 @@ and the CLI.  Shapes and simple bounds are checked here; the rules (CEUs against
 dates against today) by the domain, which reads the message itself.  The constrained types
 (`Ceus`, `Text`, `Id`, ...) are ledger/domain/values.py's.
 
-The path of POST /v1/completions, file by file, and its shapes:
+The path of POST /v1/completions, file by file, and its shapes (the middlewares every route
+passes, request log, bearer authentication and guards, aside):
 
-1. ledger/api/strict.py          the body's bytes -> `PostCompletion` (strict msgspec decode)
-2. ledger/api/controllers/completions.py   hands the message to the command
-3. ledger/commands/completions.py          `record_completion(ledger, ctx, provider, message)`:
-                                           load the activity, decide, append; -> `Posted`
-                                           (`Receipt`)
-4. ledger/commands/base.py                 `write_manager`: load the record, decide, append
-5. ledger/domain/completions.py            decides on the message -> `CompletionRecorded`
-6. events/catalog.py                       the fact
-7. events/postgres.py                      the append
+1. ledger/api/strict.py                    the body's bytes -> `PostCompletion` (strict decode)
+2. ledger/api/controllers/completions.py   the `provider` guard; hands the message on
+3. ledger/commands/completions.py          `record_completion`: the activity, the decision,
+                                           the write; -> `Posted` (its `Receipt`)
+4. ledger/commands/base.py                 `write_manager`: the manager's stream queue
+5. ledger/commands/streams_queue.py        one round: the record, the decision, `append_many`
+6. ledger/domain/completions.py            decides on the message -> `CompletionRecorded`
+7. events/catalog.py                       the fact
+8. events/postgres/store.py                the locked append (its commit scheduler and
+                                           known-head path beside it) -> `AppendResult`
 
-Five shapes: `PostCompletion` -> `CompletionRecorded` -> `AppendResult` -> `Receipt` in
-`Posted`.  The completion's fields are declared once, here; the event is built from the
-message's own fields (`msgspec.structs.asdict`), a stored one compared by `same_as`.
+Five shapes: `PostCompletion` -> `CompletionRecorded` (in the store's `AppendItem` envelope)
+-> `AppendResult` -> `Receipt` in `Posted`.  The completion's fields are declared once, here;
+the event is built from the message's own fields (`msgspec.structs.asdict`), a stored one
+compared by `same_as`.
 """
 
 from __future__ import annotations

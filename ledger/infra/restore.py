@@ -11,7 +11,7 @@ ordinary data directory, ready to start.
 point, an LSN or a transaction id; a ledger position is none of these.  The position's own
 row says which transaction wrote it: its ``xmin``.  And that is exactly the right target,
 because appends commit in position order: every append transaction takes the one
-``event_head`` row lock and holds it to its commit (events/postgres.py), so "replay up to
+``event_head`` row lock and holds it to its commit (events/postgres/store.py), so "replay up to
 and including the commit of the transaction that wrote position N" is "every position up to
 the last one that transaction wrote, and none after".  Other ways were weighed:
 

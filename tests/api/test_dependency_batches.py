@@ -1,4 +1,4 @@
-"""The hot routes resolve their dependencies one at a time (ledger/api/deps.py): a batch of
+"""The hot routes resolve their dependencies one at a time (ledger/app/dependencies.py): a batch of
 two or more is resolved in an anyio task group, a tenth of a GET status's CPU time."""
 
 from __future__ import annotations

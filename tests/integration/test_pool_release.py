@@ -1,4 +1,4 @@
-"""A pool's release (events/postgres.py `keep_session`, the default of `create_pool`, so the
+"""A pool's release (events/postgres/connection.py `keep_session`, the default of `create_pool`, so the
 API's pool too): no reset statement, so a short request makes only its own round trips; a
 transaction left open is still rolled back."""
 
