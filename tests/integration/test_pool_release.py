@@ -1,6 +1,6 @@
-"""A pool's release (events/postgres/connection.py `keep_session`, the default of
-`create_pool`, so the API's pool too): no reset statement, so a short request makes only its own round trips; a
-transaction left open is still rolled back."""
+"""A pool's release (events/postgres/connection.py `keep_session`, the default of `create_pool`,
+so the API's pool too): no reset statement, so a short request makes only its own round trips;
+a transaction left open is still rolled back."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
-"""The known-head path (events/postgres/known_head.py): a batch planned on the head this
-store last left is written in one round trip, and only if that head, the assumed stream versions and the
-absence of its ids still hold; otherwise nothing is written and the locked path answers."""
+"""The known-head path (events/postgres/known_head.py): a batch planned on the head this store
+last left is written in one round trip, and only if that head, the assumed stream versions and
+the absence of its ids still hold; otherwise nothing is written and the locked path answers."""
 
 from __future__ import annotations
 
