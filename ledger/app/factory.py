@@ -24,7 +24,6 @@ from ledger.api.controllers.catalogue import (
     ActivitiesController,
     ProgramsController,
     ProvidersController,
-    TokensController,
 )
 from ledger.api.controllers.completions import CompletionsController
 from ledger.api.controllers.credentials import (
@@ -42,6 +41,7 @@ from ledger.api.controllers.renewals import (
     ManagerRenewalsController,
     RenewalsController,
 )
+from ledger.api.controllers.tokens import TokensController
 from ledger.api.errors import EXCEPTION_HANDLERS
 from ledger.api.metrics import Metrics
 from ledger.api.openapi import describe
