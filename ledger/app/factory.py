@@ -19,7 +19,8 @@ from events.postgres.store import PostgresEventStore
 from events.store import utc_now
 from ledger.access.sessions import WebSessions
 from ledger.access.tokens import TokenStore
-from ledger.api.controllers.associations import AuditsController, ProgramAssociationController
+from ledger.api.controllers.associations import ProgramAssociationController
+from ledger.api.controllers.audits import AuditsController
 from ledger.api.controllers.catalogue import (
     ActivitiesController,
     ProgramsController,

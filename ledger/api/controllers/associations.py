@@ -1,5 +1,5 @@
-"""What certifying associations read and do across managers: the register, the due list,
-audits and their findings."""
+"""What certifying associations read and do across a program's managers: the register, the due
+list and drawing audits."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import secrets
 from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any, Literal
-from uuid import UUID
 
 from litestar import Controller, Request, Response, get, post
 from litestar.enums import ParamType
@@ -19,26 +18,18 @@ from litestar.status_codes import HTTP_201_CREATED
 from ledger.api.errors import READ_PROBLEMS, WRITE_PROBLEMS
 from ledger.api.openapi import CsvOperation, json_or_csv
 from ledger.commands import audits as cmd
-from ledger.commands.loaders import find_audit
-from ledger.commands.messages import DrawAudit, RecordFinding
+from ledger.commands.messages import DrawAudit
 from ledger.csv_io import columns_of
 from ledger.domain.errors import FieldError, Invalid
-from ledger.http.guards import auditor, auditor_of_path_program, deny_unless
+from ledger.http.guards import auditor_of_path_program
 from ledger.http.injected import CurrentPrincipal, LedgerDep, ReadsDep, RequestContext
 from ledger.http.responses import csv_response
-from ledger.queries.views import AuditView, DueView, FindingView
+from ledger.queries.views import AuditView, DueView
 from projections.ceu_queries import RegisterRow
 
-__all__ = ["AuditsController", "ProgramAssociationController"]
+__all__ = ["ProgramAssociationController"]
 
 _STATES = ("filed", "approved", "denied")
-
-
-def _may_audit(principal: CurrentPrincipal, program: str) -> None:
-    """An audit is its program's association's: SPEC section 6 names auditors only, not admins
-    (as for decisions and findings).  The route's guard has let in auditors; the audit's
-    program is known once it is looked up."""
-    deny_unless(principal.audits(program), f"only an auditor of {program}")
 
 
 @dataclass
@@ -133,48 +124,3 @@ class ProgramAssociationController(Controller):
             population=await reads.audit_population(code, data.filed_from, data.filed_to),
         )
         return AuditView.of(drawn)
-
-
-class AuditsController(Controller):
-    path = "/v1/audits"
-    tags = ("associations",)
-    guards = [auditor]
-
-    @get("/{audit_id:uuid}", operation_id="getAudit", responses=READ_PROBLEMS)
-    async def get_audit(
-        self, audit_id: FromPath[UUID], principal: CurrentPrincipal, reads: ReadsDep
-    ) -> AuditView:
-        """An audit draw: its seed, population, selection and the findings so far."""
-        view = await reads.audit(audit_id)
-        _may_audit(principal, view.program)
-        return view
-
-    @post(
-        "/{audit_id:uuid}/findings",
-        operation_id="recordFinding",
-        responses=WRITE_PROBLEMS,
-        status_code=HTTP_201_CREATED,
-    )
-    async def finding(
-        self,
-        audit_id: FromPath[UUID],
-        data: JSONBody[RecordFinding],
-        principal: CurrentPrincipal,
-        ctx: RequestContext,
-        ledger: LedgerDep,
-    ) -> FindingView:
-        """Record the audit of one selected renewal; a failed one revokes the certification."""
-        drawn = await find_audit(ledger.store, audit_id)
-        _may_audit(principal, drawn.program)
-        result = await cmd.record_finding(
-            ledger, ctx, audit_id, renewal_id=data.renewal_id, passed=data.outcome == "passed",
-            note=data.note,
-        )  # fmt: skip
-        return FindingView(
-            audit_id=audit_id,
-            renewal_id=data.renewal_id,
-            outcome=data.outcome,
-            note=data.note,
-            revoked=data.outcome == "failed" and result.last_position > result.first_position,
-            position=result.first_position,
-        )
