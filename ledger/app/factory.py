@@ -19,11 +19,9 @@ from events.postgres.store import PostgresEventStore
 from events.store import utc_now
 from ledger.access.sessions import WebSessions
 from ledger.access.tokens import TokenStore
-from ledger.api.controllers.associations import ProgramAssociationController
 from ledger.api.controllers.audits import AuditsController
 from ledger.api.controllers.catalogue import (
     ActivitiesController,
-    ProgramsController,
     ProvidersController,
 )
 from ledger.api.controllers.completions import CompletionsController
@@ -36,6 +34,7 @@ from ledger.api.controllers.documents import RenewalDocumentsController
 from ledger.api.controllers.ledger import LedgerController, OperationsController
 from ledger.api.controllers.managers import ManagersController
 from ledger.api.controllers.notices import NoticesController
+from ledger.api.controllers.programs import ProgramsController
 from ledger.api.controllers.records import RecordsController
 from ledger.api.controllers.renewals import (
     FeesController,
@@ -87,7 +86,6 @@ CONTROLLERS = [
     FeesController,
     CompletionsController,
     RenewalsController,
-    ProgramAssociationController,
     AuditsController,
     LedgerController,
     OperationsController,
