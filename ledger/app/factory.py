@@ -19,11 +19,8 @@ from events.postgres.store import PostgresEventStore
 from events.store import utc_now
 from ledger.access.sessions import WebSessions
 from ledger.access.tokens import TokenStore
+from ledger.api.controllers.activities import ActivitiesController
 from ledger.api.controllers.audits import AuditsController
-from ledger.api.controllers.catalogue import (
-    ActivitiesController,
-    ProvidersController,
-)
 from ledger.api.controllers.completions import CompletionsController
 from ledger.api.controllers.credentials import (
     CredentialsController,
@@ -35,6 +32,7 @@ from ledger.api.controllers.ledger import LedgerController, OperationsController
 from ledger.api.controllers.managers import ManagersController
 from ledger.api.controllers.notices import NoticesController
 from ledger.api.controllers.programs import ProgramsController
+from ledger.api.controllers.providers import ProvidersController
 from ledger.api.controllers.records import RecordsController
 from ledger.api.controllers.renewals import (
     FeesController,

@@ -1,4 +1,4 @@
-"""Providers and their activities."""
+"""Providers: registering them, their postings and registering their activities."""
 
 from __future__ import annotations
 
@@ -11,20 +11,12 @@ from litestar.status_codes import HTTP_201_CREATED
 from events.catalog import ActivityRegistered
 from ledger.api.errors import READ_PROBLEMS, WRITE_PROBLEMS
 from ledger.commands import catalogue as cmd
-from ledger.commands.messages import (
-    RegisterActivity,
-    RegisterProvider,
-)
+from ledger.commands.messages import RegisterActivity, RegisterProvider
 from ledger.http.guards import admin, authenticated, provider_of_path
 from ledger.http.injected import CurrentPrincipal, LedgerDep, ReadsDep, RequestContext
-from ledger.queries.views import ActivityView, PostingsPage, ProviderView
+from ledger.queries.views import PostingsPage, ProviderView
 
-__all__ = [
-    "ActivitiesController",
-    "ProvidersController",
-]
-
-Filter = Annotated[str | None, QueryParameter(max_length=200)]
+__all__ = ["ProvidersController"]
 
 
 class ProvidersController(Controller):
@@ -105,20 +97,3 @@ class ProvidersController(Controller):
         )
         await cmd.register_activity(ledger, ctx, activity)
         return data
-
-
-class ActivitiesController(Controller):
-    path = "/v1/activities"
-    tags = ("providers",)
-
-    @get("/", operation_id="listActivities", responses=READ_PROBLEMS, guards=[authenticated])
-    async def list_activities(
-        self,
-        principal: CurrentPrincipal,
-        reads: ReadsDep,
-        program: Filter = None,
-        category: Filter = None,
-        q: Filter = None,
-    ) -> list[ActivityView]:
-        """The catalogue: what counts toward which program and category (any role)."""
-        return await reads.activities(program=program, category=category, q=q)
