@@ -30,13 +30,10 @@ from ledger.api.controllers.credentials import (
 from ledger.api.controllers.documents import RenewalDocumentsController
 from ledger.api.controllers.ledger import LedgerController, OperationsController
 from ledger.api.controllers.managers import ManagersController
-from ledger.api.controllers.notices import NoticesController
 from ledger.api.controllers.programs import ProgramsController
 from ledger.api.controllers.providers import ProvidersController
-from ledger.api.controllers.records import RecordsController
 from ledger.api.controllers.renewals import (
     FeesController,
-    ManagerRenewalsController,
     RenewalsController,
 )
 from ledger.api.controllers.tokens import TokensController
@@ -78,9 +75,6 @@ CONTROLLERS = [
     ProvidersController,
     ActivitiesController,
     ManagersController,
-    RecordsController,
-    NoticesController,
-    ManagerRenewalsController,
     FeesController,
     CompletionsController,
     RenewalsController,

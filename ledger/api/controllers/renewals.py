@@ -11,66 +11,12 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from ledger.api.errors import WRITE_PROBLEMS
 from ledger.commands import renewals as cmd
 from ledger.commands.loaders import find_fee, find_renewal
-from ledger.commands.messages import DecideRenewal, FileRenewal, PayFee, RefundFee
-from ledger.http.guards import admin_or_auditor, auditor, deny_unless, manager_themselves
+from ledger.commands.messages import DecideRenewal, RefundFee
+from ledger.http.guards import admin_or_auditor, auditor, deny_unless
 from ledger.http.injected import CurrentPrincipal, LedgerDep, RequestContext
-from ledger.queries.views import DecisionView, FeeView, Recorded, RefundView, RenewalFiledView
+from ledger.queries.views import DecisionView, Recorded, RefundView
 
-__all__ = ["FeesController", "ManagerRenewalsController", "RenewalsController"]
-
-
-class ManagerRenewalsController(Controller):
-    path = "/v1/managers/{manager_id:str}"
-    tags = ("renewals",)
-
-    @post(
-        "/fees",
-        operation_id="recordFee",
-        responses=WRITE_PROBLEMS,
-        status_code=HTTP_201_CREATED,
-        guards=[admin_or_auditor],
-    )
-    async def fee(
-        self,
-        manager_id: FromPath[str],
-        data: JSONBody[PayFee],
-        principal: CurrentPrincipal,
-        ctx: RequestContext,
-        ledger: LedgerDep,
-    ) -> FeeView:
-        """Record a fee paid for the cycle being renewed."""
-        deny_unless(  # the program is the body's
-            principal.is_admin() or principal.audits(data.program),
-            f"only an admin or a {data.program} auditor",
-        )
-        fee_id, result = await cmd.pay_fee(
-            ledger, ctx, manager_id, program=data.program, amount_cents=data.amount_cents,
-            reference=data.reference,
-        )  # fmt: skip
-        return FeeView(
-            fee_id=fee_id, manager_id=manager_id, program=data.program,
-            amount_cents=data.amount_cents, reference=data.reference,
-            **Recorded.place(result),
-        )  # fmt: skip
-
-    @post(
-        "/renewals",
-        operation_id="fileRenewal",
-        responses=WRITE_PROBLEMS,
-        status_code=HTTP_201_CREATED,
-        guards=[manager_themselves],
-    )
-    async def renew(
-        self,
-        manager_id: FromPath[str],
-        data: JSONBody[FileRenewal],
-        principal: CurrentPrincipal,
-        ctx: RequestContext,
-        ledger: LedgerDep,
-    ) -> RenewalFiledView:
-        """File the renewal of the cycle being renewed: 422 listing every shortfall if not ready."""
-        filed, result = await cmd.file_renewal(ledger, ctx, manager_id, program=data.program)
-        return RenewalFiledView.of(filed, result)
+__all__ = ["FeesController", "RenewalsController"]
 
 
 class FeesController(Controller):
