@@ -28,14 +28,12 @@ from ledger.api.controllers.credentials import (
     RenewalCredentialsController,
 )
 from ledger.api.controllers.documents import RenewalDocumentsController
+from ledger.api.controllers.fees import FeesController
 from ledger.api.controllers.ledger import LedgerController, OperationsController
 from ledger.api.controllers.managers import ManagersController
 from ledger.api.controllers.programs import ProgramsController
 from ledger.api.controllers.providers import ProvidersController
-from ledger.api.controllers.renewals import (
-    FeesController,
-    RenewalsController,
-)
+from ledger.api.controllers.renewals import RenewalsController
 from ledger.api.controllers.tokens import TokensController
 from ledger.api.errors import EXCEPTION_HANDLERS
 from ledger.api.metrics import Metrics
