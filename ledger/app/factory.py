@@ -22,18 +22,16 @@ from ledger.access.tokens import TokenStore
 from ledger.api.controllers.activities import ActivitiesController
 from ledger.api.controllers.audits import AuditsController
 from ledger.api.controllers.completions import CompletionsController
-from ledger.api.controllers.credentials import (
-    CredentialsController,
-    IssuersController,
-    RenewalCredentialsController,
-)
+from ledger.api.controllers.credentials import CredentialsController, RenewalCredentialsController
 from ledger.api.controllers.documents import RenewalDocumentsController
 from ledger.api.controllers.fees import FeesController
+from ledger.api.controllers.issuers import IssuersController
 from ledger.api.controllers.ledger import LedgerController, OperationsController
 from ledger.api.controllers.managers import ManagersController
 from ledger.api.controllers.programs import ProgramsController
 from ledger.api.controllers.providers import ProvidersController
 from ledger.api.controllers.renewals import RenewalsController
+from ledger.api.controllers.status_lists import StatusListsController
 from ledger.api.controllers.tokens import TokensController
 from ledger.api.errors import EXCEPTION_HANDLERS
 from ledger.api.metrics import Metrics
@@ -82,6 +80,7 @@ CONTROLLERS = [
     RenewalCredentialsController,
     RenewalDocumentsController,
     CredentialsController,
+    StatusListsController,
     IssuersController,
     VerifyPages,
 ]
