@@ -22,8 +22,7 @@ from ledger.access.tokens import TokenStore
 from ledger.api.controllers.activities import ActivitiesController
 from ledger.api.controllers.audits import AuditsController
 from ledger.api.controllers.completions import CompletionsController
-from ledger.api.controllers.credentials import CredentialsController, RenewalCredentialsController
-from ledger.api.controllers.documents import RenewalDocumentsController
+from ledger.api.controllers.credentials import CredentialsController
 from ledger.api.controllers.fees import FeesController
 from ledger.api.controllers.issuers import IssuersController
 from ledger.api.controllers.ledger import LedgerController, OperationsController
@@ -77,8 +76,6 @@ CONTROLLERS = [
     AuditsController,
     LedgerController,
     OperationsController,
-    RenewalCredentialsController,
-    RenewalDocumentsController,
     CredentialsController,
     StatusListsController,
     IssuersController,

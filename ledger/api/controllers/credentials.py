@@ -4,7 +4,9 @@ programs' status lists and their issuers (docs/credentials.md).
 Public: a credential by its id (an unguessable random UUID, which its holder hands out; it
 says what the public verification page says), the status lists and the issuers' profiles and
 keys, which any verifier must fetch without an account.  The holder, their association and
-the admins get the credential of a renewal by the renewal's id.
+the admins get the credential of a renewal by the renewal's id.  One module per path: this one
+(/v1/credentials), status_lists.py, issuers.py and renewals.py (a renewal's credential); what
+they share is in credentials_views.py.
 
 A signed document (a credential, a status list) is served as `text/plain`, as OB 3.0 says a
 compact JWS should be; `Accept: application/vc+jwt` gets the same bytes under VC-JOSE-COSE's
@@ -26,45 +28,14 @@ from ledger.api.controllers.credentials_views import (
     PUBLIC_PROBLEMS,
     SIGNED,
     Format,
-    IssuedView,
     SignedOperation,
     media_type,
     signed,
 )
-from ledger.api.errors import problems
-from ledger.commands.loaders import find_renewal
-from ledger.http.guards import deny_unless, holder_association_or_admin, public
-from ledger.http.injected import CredentialsDep, CurrentPrincipal, ReadsDep
+from ledger.http.guards import public
+from ledger.http.injected import CredentialsDep
 
-__all__ = ["CredentialsController", "RenewalCredentialsController"]
-
-
-class RenewalCredentialsController(Controller):
-    path = "/v1/renewals"
-    tags = ("credentials",)
-
-    @get(
-        "/{renewal_id:uuid}/credential",
-        operation_id="getRenewalCredential",
-        responses=problems(401, 403, 404, 409, 503),
-        guards=[holder_association_or_admin],
-    )
-    async def credential(
-        self,
-        renewal_id: FromPath[UUID],
-        principal: CurrentPrincipal,
-        reads: ReadsDep,
-        credentials: CredentialsDep,
-    ) -> IssuedView:
-        """The approved renewal's credential, issued on first request (409 unless approved)."""
-        filed = await find_renewal(reads.store, renewal_id)
-        deny_unless(  # the renewal's manager and program, once it is looked up
-            principal.is_admin() or principal.is_manager(filed.manager_id)
-            or principal.audits(filed.program),
-            "a credential is its holder's, their association's and the admins'",
-        )  # fmt: skip
-        issued = await credentials.for_renewal(renewal_id)
-        return IssuedView.of(issued, credentials.public_url)
+__all__ = ["CredentialsController"]
 
 
 class CredentialsController(Controller):
