@@ -23,10 +23,12 @@ from ledger.api.controllers.activities import ActivitiesController
 from ledger.api.controllers.audits import AuditsController
 from ledger.api.controllers.completions import CompletionsController
 from ledger.api.controllers.credentials import CredentialsController
+from ledger.api.controllers.events import EventsController
 from ledger.api.controllers.fees import FeesController
 from ledger.api.controllers.issuers import IssuersController
-from ledger.api.controllers.ledger import LedgerController, OperationsController
+from ledger.api.controllers.ledger import LedgerController
 from ledger.api.controllers.managers import ManagersController
+from ledger.api.controllers.operations import OperationsController
 from ledger.api.controllers.programs import ProgramsController
 from ledger.api.controllers.providers import ProvidersController
 from ledger.api.controllers.renewals import RenewalsController
@@ -74,6 +76,7 @@ CONTROLLERS = [
     CompletionsController,
     RenewalsController,
     AuditsController,
+    EventsController,
     LedgerController,
     OperationsController,
     CredentialsController,
