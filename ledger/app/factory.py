@@ -19,29 +19,21 @@ from events.postgres.store import PostgresEventStore
 from events.store import utc_now
 from ledger.access.sessions import WebSessions
 from ledger.access.tokens import TokenStore
-from ledger.api.controllers.associations import AuditsController, ProgramAssociationController
-from ledger.api.controllers.catalogue import (
-    ActivitiesController,
-    ProgramsController,
-    ProvidersController,
-    TokensController,
-)
+from ledger.api.controllers.activities import ActivitiesController
+from ledger.api.controllers.audits import AuditsController
 from ledger.api.controllers.completions import CompletionsController
-from ledger.api.controllers.credentials import (
-    CredentialsController,
-    IssuersController,
-    RenewalCredentialsController,
-)
-from ledger.api.controllers.documents import RenewalDocumentsController
-from ledger.api.controllers.ledger import LedgerController, OperationsController
+from ledger.api.controllers.credentials import CredentialsController
+from ledger.api.controllers.events import EventsController
+from ledger.api.controllers.fees import FeesController
+from ledger.api.controllers.issuers import IssuersController
+from ledger.api.controllers.ledger import LedgerController
 from ledger.api.controllers.managers import ManagersController
-from ledger.api.controllers.notices import NoticesController
-from ledger.api.controllers.records import RecordsController
-from ledger.api.controllers.renewals import (
-    FeesController,
-    ManagerRenewalsController,
-    RenewalsController,
-)
+from ledger.api.controllers.operations import OperationsController
+from ledger.api.controllers.programs import ProgramsController
+from ledger.api.controllers.providers import ProvidersController
+from ledger.api.controllers.renewals import RenewalsController
+from ledger.api.controllers.status_lists import StatusListsController
+from ledger.api.controllers.tokens import TokensController
 from ledger.api.errors import EXCEPTION_HANDLERS
 from ledger.api.metrics import Metrics
 from ledger.api.openapi import describe
@@ -80,19 +72,15 @@ CONTROLLERS = [
     ProvidersController,
     ActivitiesController,
     ManagersController,
-    RecordsController,
-    NoticesController,
-    ManagerRenewalsController,
     FeesController,
     CompletionsController,
     RenewalsController,
-    ProgramAssociationController,
     AuditsController,
+    EventsController,
     LedgerController,
     OperationsController,
-    RenewalCredentialsController,
-    RenewalDocumentsController,
     CredentialsController,
+    StatusListsController,
     IssuersController,
     VerifyPages,
 ]

@@ -1,32 +1,64 @@
-"""Managers: enrolment, the managers list, profiles, certifications and their standing."""
+"""Managers: enrolment, the managers list, profiles, certifications and their standing; what a
+manager stands at (status, its explanation, the transcript, the cycle history); their notices;
+and the fees paid and the renewals filed for them."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
 
-from litestar import Controller, get, post
-from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar import Controller, Request, Response, get, post
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from ledger.api.errors import READ_PROBLEMS, WRITE_PROBLEMS, bad_query
+from ledger.api.openapi import CsvOperation, json_or_csv
+from ledger.api.privacy import require_program
 from ledger.commands import managers as cmd
-from ledger.commands import standing
+from ledger.commands import renewals, standing
 from ledger.commands.messages import (
     ChangeProfile,
     ChangeStanding,
     EnrollManager,
     ExtendDeadline,
+    FileRenewal,
     GrantCertification,
+    PayFee,
 )
+from ledger.documents.pdfs import transcript_pdf
+from ledger.domain.reports import CycleReport, TranscriptLine
+from ledger.domain.values import LATEST
 from ledger.http.guards import (
     admin_or_auditor,
     auditor_of_path_program,
     deny_unless,
     manager_of_path,
     manager_or_admin_of_path,
+    manager_themselves,
 )
-from ledger.http.injected import CurrentPrincipal, LedgerDep, ReadsDep, RequestContext, SeenDep
-from ledger.queries.views import ExtensionView, ManagerList, ProfileView, StandingView
+from ledger.http.injected import (
+    CredentialsDep,
+    CurrentPrincipal,
+    LedgerDep,
+    ReadsDep,
+    RequestContext,
+    SeenDep,
+)
+from ledger.http.responses import csv_response, pdf_response
+from ledger.queries.notices import notices_of
+from ledger.queries.views import (
+    TRANSCRIPT_COLUMNS,
+    ExplainView,
+    ExtensionView,
+    FeeView,
+    ManagerList,
+    NoticesView,
+    ProfileView,
+    Recorded,
+    RenewalFiledView,
+    StandingView,
+    StatusView,
+)
 
 __all__ = ["ManagersController"]
 
@@ -34,10 +66,21 @@ Status = Annotated[
     str | None, QueryParameter(description="active, grace, lapsed or revoked", max_length=16)
 ]
 
+AsOf = Annotated[date | None, QueryParameter(description="judge as of this day (default today)")]
+KnownAt = Annotated[
+    datetime | None, QueryParameter(description="only what had been recorded by this instant")
+]
+
+
+def _check_as_of(as_of: date | None) -> None:
+    """422 for an `as_of` past the dates the ledger deals in: cycles are laid out up to the one
+    holding it, and far enough ahead they would end past the calendar's year 9999 (a 500)."""
+    if as_of is not None and as_of > LATEST:
+        raise bad_query("as_of", f"at most {LATEST}")
+
 
 class ManagersController(Controller):
     path = "/v1/managers"
-    tags = ("managers",)
 
     @post(
         "/",
@@ -45,6 +88,7 @@ class ManagersController(Controller):
         responses=WRITE_PROBLEMS,
         status_code=HTTP_201_CREATED,
         guards=[admin_or_auditor],
+        tags=["managers"],
     )
     async def enroll(
         self,
@@ -59,7 +103,13 @@ class ManagersController(Controller):
         )
         return data
 
-    @get("/", operation_id="listManagers", responses=READ_PROBLEMS, guards=[admin_or_auditor])
+    @get(
+        "/",
+        operation_id="listManagers",
+        responses=READ_PROBLEMS,
+        guards=[admin_or_auditor],
+        tags=["managers"],
+    )
     async def list_managers(
         self,
         principal: CurrentPrincipal,
@@ -89,6 +139,7 @@ class ManagersController(Controller):
         operation_id="getManager",
         responses=READ_PROBLEMS,
         guards=[manager_of_path],
+        tags=["managers"],
     )
     async def profile(
         self, manager_id: FromPath[str], principal: CurrentPrincipal, reads: ReadsDep, seen: SeenDep
@@ -103,6 +154,7 @@ class ManagersController(Controller):
         responses=WRITE_PROBLEMS,
         status_code=HTTP_200_OK,
         guards=[manager_or_admin_of_path],
+        tags=["managers"],
     )
     async def change_profile(
         self,
@@ -124,6 +176,7 @@ class ManagersController(Controller):
         responses=WRITE_PROBLEMS,
         status_code=HTTP_201_CREATED,
         guards=[admin_or_auditor],
+        tags=["managers"],
     )
     async def certify(
         self,
@@ -149,6 +202,7 @@ class ManagersController(Controller):
         responses=WRITE_PROBLEMS,
         status_code=HTTP_201_CREATED,
         guards=[auditor_of_path_program],
+        tags=["managers"],
     )
     async def revoke(
         self,
@@ -170,6 +224,7 @@ class ManagersController(Controller):
         responses=WRITE_PROBLEMS,
         status_code=HTTP_201_CREATED,
         guards=[auditor_of_path_program],
+        tags=["managers"],
     )
     async def reinstate(
         self,
@@ -193,6 +248,7 @@ class ManagersController(Controller):
         responses=WRITE_PROBLEMS,
         status_code=HTTP_201_CREATED,
         guards=[auditor_of_path_program],
+        tags=["managers"],
     )
     async def extend(
         self,
@@ -208,3 +264,179 @@ class ManagersController(Controller):
             ledger, ctx, manager_id, program=program, until=data.ends_on, reason=data.reason
         )
         return ExtensionView.of(extended, result)
+
+    @get(
+        "/{manager_id:str}/status",
+        operation_id="getStatus",
+        responses=READ_PROBLEMS,
+        guards=[manager_of_path],
+        tags=["managers"],
+    )
+    async def status(
+        self,
+        manager_id: FromPath[str],
+        principal: CurrentPrincipal,
+        reads: ReadsDep,
+        seen: SeenDep,
+        as_of: AsOf = None,
+        known_at: KnownAt = None,
+    ) -> StatusView:
+        """Status of every certification: totals, shortfalls, renewal, days to the deadline."""
+        scope = seen
+        _check_as_of(as_of)
+        return await reads.status(manager_id, as_of=as_of, known_at=known_at, scope=scope)
+
+    @get(
+        "/{manager_id:str}/status/explain",
+        operation_id="explainStatus",
+        responses=READ_PROBLEMS,
+        guards=[manager_of_path],
+        tags=["managers"],
+    )
+    async def explain(
+        self,
+        manager_id: FromPath[str],
+        principal: CurrentPrincipal,
+        reads: ReadsDep,
+        seen: SeenDep,
+        program: Annotated[str, QueryParameter(description="the program to explain")],
+        as_of: AsOf = None,
+        known_at: KnownAt = None,
+    ) -> ExplainView:
+        """Where every completion counted, or why it did not."""
+        scope = seen
+        require_program(scope, principal, program)
+        _check_as_of(as_of)
+        return await reads.explain(manager_id, program, as_of=as_of, known_at=known_at, scope=scope)
+
+    @get(
+        "/{manager_id:str}/transcript",
+        operation_id="getTranscript",
+        # list[dict], not list[TranscriptLine]: its `history: tuple[Change, ...]` names a type
+        # imported for type checking only, so Litestar cannot resolve it for the schema.
+        responses=READ_PROBLEMS | json_or_csv(list[dict[str, Any]]),
+        operation_class=CsvOperation,
+        guards=[manager_of_path],
+        tags=["managers"],
+    )
+    async def transcript(
+        self,
+        request: Request[Any, Any, Any],
+        manager_id: FromPath[str],
+        principal: CurrentPrincipal,
+        reads: ReadsDep,
+        seen: SeenDep,
+        credentials: CredentialsDep,
+        program: Annotated[
+            str | None, QueryParameter(description="one program (default all)")
+        ] = None,
+        format: FromQuery[Literal["json", "csv", "pdf"]] = "json",
+        as_of: AsOf = None,
+        known_at: KnownAt = None,
+    ) -> Response[list[TranscriptLine]] | Response[str] | Response[bytes]:
+        """Every completion with its state (counted, amended, voided, late, repeat); as a
+        PDF with the status, the ledger position it was made from and verification links."""
+        scope = seen
+        require_program(scope, principal, program)
+        _check_as_of(as_of)
+        if format == "pdf":
+            return pdf_response(
+                *await transcript_pdf(
+                    reads, credentials, manager_id, program, as_of=as_of, known_at=known_at,
+                    scope=scope,
+                )
+            )  # fmt: skip
+        lines = await reads.transcript(
+            manager_id, program, as_of=as_of, known_at=known_at, scope=scope
+        )
+        if format == "json":
+            return Response(lines)
+        return csv_response(TRANSCRIPT_COLUMNS, lines, f"{manager_id}-transcript.csv")
+
+    @get(
+        "/{manager_id:str}/cycles",
+        operation_id="getCycles",
+        responses=READ_PROBLEMS,
+        guards=[manager_of_path],
+        tags=["managers"],
+    )
+    async def cycles(
+        self,
+        manager_id: FromPath[str],
+        principal: CurrentPrincipal,
+        reads: ReadsDep,
+        seen: SeenDep,
+        program: Annotated[str, QueryParameter(description="the program")],
+        as_of: AsOf = None,
+        known_at: KnownAt = None,
+    ) -> list[CycleReport]:
+        """Renewal-cycle history: dates, rules, CEUs, fee, renewal, late credits, audit."""
+        scope = seen
+        require_program(scope, principal, program)
+        _check_as_of(as_of)
+        return await reads.cycles(manager_id, program, as_of=as_of, known_at=known_at, scope=scope)
+
+    @get(
+        "/{manager_id:str}/notices",
+        operation_id="listNotices",
+        responses=READ_PROBLEMS,
+        guards=[manager_of_path],
+        tags=["managers"],
+    )
+    async def notices(
+        self, manager_id: FromPath[str], principal: CurrentPrincipal, reads: ReadsDep, seen: SeenDep
+    ) -> NoticesView:
+        """Reminders (deadline in 90/45/15/1 days, grace started, lapsed) and news (renewal
+        approved or denied, selected for audit), with whether and when each was sent."""
+        return await notices_of(reads, manager_id, scope=seen)
+
+    @post(
+        "/{manager_id:str}/fees",
+        operation_id="recordFee",
+        responses=WRITE_PROBLEMS,
+        status_code=HTTP_201_CREATED,
+        guards=[admin_or_auditor],
+        tags=["renewals"],
+    )
+    async def fee(
+        self,
+        manager_id: FromPath[str],
+        data: JSONBody[PayFee],
+        principal: CurrentPrincipal,
+        ctx: RequestContext,
+        ledger: LedgerDep,
+    ) -> FeeView:
+        """Record a fee paid for the cycle being renewed."""
+        deny_unless(  # the program is the body's
+            principal.is_admin() or principal.audits(data.program),
+            f"only an admin or a {data.program} auditor",
+        )
+        fee_id, result = await renewals.pay_fee(
+            ledger, ctx, manager_id, program=data.program, amount_cents=data.amount_cents,
+            reference=data.reference,
+        )  # fmt: skip
+        return FeeView(
+            fee_id=fee_id, manager_id=manager_id, program=data.program,
+            amount_cents=data.amount_cents, reference=data.reference,
+            **Recorded.place(result),
+        )  # fmt: skip
+
+    @post(
+        "/{manager_id:str}/renewals",
+        operation_id="fileRenewal",
+        responses=WRITE_PROBLEMS,
+        status_code=HTTP_201_CREATED,
+        guards=[manager_themselves],
+        tags=["renewals"],
+    )
+    async def renew(
+        self,
+        manager_id: FromPath[str],
+        data: JSONBody[FileRenewal],
+        principal: CurrentPrincipal,
+        ctx: RequestContext,
+        ledger: LedgerDep,
+    ) -> RenewalFiledView:
+        """File the renewal of the cycle being renewed: 422 listing every shortfall if not ready."""
+        filed, result = await renewals.file_renewal(ledger, ctx, manager_id, program=data.program)
+        return RenewalFiledView.of(filed, result)

@@ -1,116 +1,43 @@
-"""Fees and refunds, filing a renewal, and the association's decision on it."""
+"""A filed renewal: the association's decision on it and, once approved, its credential (the
+other credential routes are credentials.py's) and its certificate, a PDF made from the reads
+the JSON answers use (ledger/documents/pdfs.py)."""
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
-from litestar import Controller, post
+from litestar import Controller, Request, Response, get, post
+from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, JSONBody
-from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+from litestar.status_codes import HTTP_200_OK
 
-from ledger.api.errors import WRITE_PROBLEMS
+from ledger.api.controllers.credentials_views import IssuedView
+from ledger.api.errors import WRITE_PROBLEMS, problems
 from ledger.commands import renewals as cmd
-from ledger.commands.loaders import find_fee, find_renewal
-from ledger.commands.messages import DecideRenewal, FileRenewal, PayFee, RefundFee
-from ledger.http.guards import admin_or_auditor, auditor, deny_unless, manager_themselves
-from ledger.http.injected import CurrentPrincipal, LedgerDep, RequestContext
-from ledger.queries.views import DecisionView, FeeView, Recorded, RefundView, RenewalFiledView
+from ledger.commands.loaders import find_renewal
+from ledger.commands.messages import DecideRenewal
+from ledger.documents.pdfs import certificate_pdf
+from ledger.http.guards import auditor, deny_unless, holder_association_or_admin
+from ledger.http.injected import (
+    CredentialsDep,
+    CurrentPrincipal,
+    LedgerDep,
+    ReadsDep,
+    RequestContext,
+)
+from ledger.http.responses import pdf_response
+from ledger.queries.views import DecisionView
 
-__all__ = ["FeesController", "ManagerRenewalsController", "RenewalsController"]
+__all__ = ["RenewalsController"]
 
-
-class ManagerRenewalsController(Controller):
-    path = "/v1/managers/{manager_id:str}"
-    tags = ("renewals",)
-
-    @post(
-        "/fees",
-        operation_id="recordFee",
-        responses=WRITE_PROBLEMS,
-        status_code=HTTP_201_CREATED,
-        guards=[admin_or_auditor],
-    )
-    async def fee(
-        self,
-        manager_id: FromPath[str],
-        data: JSONBody[PayFee],
-        principal: CurrentPrincipal,
-        ctx: RequestContext,
-        ledger: LedgerDep,
-    ) -> FeeView:
-        """Record a fee paid for the cycle being renewed."""
-        deny_unless(  # the program is the body's
-            principal.is_admin() or principal.audits(data.program),
-            f"only an admin or a {data.program} auditor",
-        )
-        fee_id, result = await cmd.pay_fee(
-            ledger, ctx, manager_id, program=data.program, amount_cents=data.amount_cents,
-            reference=data.reference,
-        )  # fmt: skip
-        return FeeView(
-            fee_id=fee_id, manager_id=manager_id, program=data.program,
-            amount_cents=data.amount_cents, reference=data.reference,
-            **Recorded.place(result),
-        )  # fmt: skip
-
-    @post(
-        "/renewals",
-        operation_id="fileRenewal",
-        responses=WRITE_PROBLEMS,
-        status_code=HTTP_201_CREATED,
-        guards=[manager_themselves],
-    )
-    async def renew(
-        self,
-        manager_id: FromPath[str],
-        data: JSONBody[FileRenewal],
-        principal: CurrentPrincipal,
-        ctx: RequestContext,
-        ledger: LedgerDep,
-    ) -> RenewalFiledView:
-        """File the renewal of the cycle being renewed: 422 listing every shortfall if not ready."""
-        filed, result = await cmd.file_renewal(ledger, ctx, manager_id, program=data.program)
-        return RenewalFiledView.of(filed, result)
-
-
-class FeesController(Controller):
-    path = "/v1/fees"
-    tags = ("renewals",)
-
-    @post(
-        "/{fee_id:uuid}/refund",
-        operation_id="refundFee",
-        responses=WRITE_PROBLEMS,
-        status_code=HTTP_201_CREATED,
-        guards=[admin_or_auditor],
-    )
-    async def refund(
-        self,
-        fee_id: FromPath[UUID],
-        data: JSONBody[RefundFee],
-        principal: CurrentPrincipal,
-        ctx: RequestContext,
-        ledger: LedgerDep,
-    ) -> RefundView:
-        """Refund all or part of a fee; the cycle's fee_paid goes down."""
-        paid = await find_fee(ledger.store, fee_id)
-        deny_unless(  # the fee's program, once it is looked up
-            principal.is_admin() or principal.audits(paid.program),
-            f"only an admin or a {paid.program} auditor",
-        )
-        result = await cmd.refund_fee(
-            ledger, ctx, fee_id, amount_cents=data.amount_cents, reason=data.reason
-        )
-        return RefundView(
-            fee_id=fee_id, manager_id=paid.manager_id, program=paid.program,
-            amount_cents=data.amount_cents, reason=data.reason,
-            **Recorded.place(result),
-        )  # fmt: skip
+PDF_RESPONSE = {
+    200: ResponseSpec(data_container=bytes, media_type="application/pdf", description="a PDF")
+}
 
 
 class RenewalsController(Controller):
     path = "/v1/renewals"
-    tags = ("associations",)
 
     @post(
         "/{renewal_id:uuid}/decision",
@@ -118,6 +45,7 @@ class RenewalsController(Controller):
         responses=WRITE_PROBLEMS,
         status_code=HTTP_200_OK,
         guards=[auditor],
+        tags=["associations"],
     )
     async def decide(
         self,
@@ -138,3 +66,52 @@ class RenewalsController(Controller):
             cycle=filed.cycle, decision=data.decision, reason=data.reason,
             position=result.last_position, decided_at=result.recorded_at,
         )  # fmt: skip
+
+    @get(
+        "/{renewal_id:uuid}/credential",
+        operation_id="getRenewalCredential",
+        responses=problems(401, 403, 404, 409, 503),
+        guards=[holder_association_or_admin],
+        tags=["credentials"],
+    )
+    async def credential(
+        self,
+        renewal_id: FromPath[UUID],
+        principal: CurrentPrincipal,
+        reads: ReadsDep,
+        credentials: CredentialsDep,
+    ) -> IssuedView:
+        """The approved renewal's credential, issued on first request (409 unless approved)."""
+        filed = await find_renewal(reads.store, renewal_id)
+        deny_unless(  # the renewal's manager and program, once it is looked up
+            principal.is_admin() or principal.is_manager(filed.manager_id)
+            or principal.audits(filed.program),
+            "a credential is its holder's, their association's and the admins'",
+        )  # fmt: skip
+        issued = await credentials.for_renewal(renewal_id)
+        return IssuedView.of(issued, credentials.public_url)
+
+    @get(
+        "/{renewal_id:uuid}/certificate.pdf",
+        operation_id="getRenewalCertificate",
+        responses=problems(401, 403, 404, 409, 503) | PDF_RESPONSE,
+        media_type="application/pdf",
+        guards=[holder_association_or_admin],
+        tags=["documents"],
+    )
+    async def certificate(
+        self,
+        request: Request[Any, Any, Any],
+        renewal_id: FromPath[UUID],
+        principal: CurrentPrincipal,
+        reads: ReadsDep,
+        credentials: CredentialsDep,
+    ) -> Response[bytes]:
+        """The certificate of an approved renewal (409 while it is filed or if denied)."""
+        filed = await find_renewal(reads.store, renewal_id)
+        deny_unless(  # the renewal's manager and program, once it is looked up
+            principal.is_admin() or principal.is_manager(filed.manager_id)
+            or principal.audits(filed.program),
+            "a certificate is its holder's, their association's and the admins'",
+        )  # fmt: skip
+        return pdf_response(*await certificate_pdf(reads, credentials, filed))

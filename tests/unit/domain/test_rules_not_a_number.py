@@ -1,5 +1,5 @@
 """Rules whose required CEUs are not a number.  The API refuses such bodies before they reach the
-domain (ledger/api/controllers/catalogue.py), but the decision itself should say why too."""
+domain (ledger/api/controllers/programs.py), but the decision itself should say why too."""
 
 from __future__ import annotations
 

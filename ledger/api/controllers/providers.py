@@ -1,0 +1,99 @@
+"""Providers: registering them, their postings and registering their activities."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from litestar import Controller, get, post
+from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.status_codes import HTTP_201_CREATED
+
+from events.catalog import ActivityRegistered
+from ledger.api.errors import READ_PROBLEMS, WRITE_PROBLEMS
+from ledger.commands import catalogue as cmd
+from ledger.commands.messages import RegisterActivity, RegisterProvider
+from ledger.http.guards import admin, authenticated, provider_of_path
+from ledger.http.injected import CurrentPrincipal, LedgerDep, ReadsDep, RequestContext
+from ledger.queries.views import PostingsPage, ProviderView
+
+__all__ = ["ProvidersController"]
+
+
+class ProvidersController(Controller):
+    path = "/v1/providers"
+    tags = ("providers",)
+
+    @post(
+        "/",
+        operation_id="registerProvider",
+        responses=WRITE_PROBLEMS,
+        status_code=HTTP_201_CREATED,
+        guards=[admin],
+    )
+    async def register(
+        self,
+        data: JSONBody[RegisterProvider],
+        principal: CurrentPrincipal,
+        ctx: RequestContext,
+        ledger: LedgerDep,
+    ) -> RegisterProvider:
+        """Register a provider and the programs it is approved for (an admin)."""
+        await cmd.register_provider(
+            ledger, ctx, provider_id=data.provider_id, name=data.name, programs=tuple(data.programs)
+        )
+        return data
+
+    @get("/", operation_id="listProviders", responses=READ_PROBLEMS, guards=[authenticated])
+    async def list_providers(
+        self, principal: CurrentPrincipal, reads: ReadsDep
+    ) -> list[ProviderView]:
+        """Every provider and the programs it is approved for (any role)."""
+        return await reads.providers()
+
+    @get(
+        "/{provider_id:str}/completions",
+        operation_id="providerPostings",
+        responses=READ_PROBLEMS,
+        guards=[provider_of_path],
+    )
+    async def postings(
+        self,
+        provider_id: FromPath[str],
+        principal: CurrentPrincipal,
+        reads: ReadsDep,
+        manager_id: Annotated[str | None, QueryParameter(max_length=64)] = None,
+        after: Annotated[int, QueryParameter(ge=0, le=2**63 - 1)] = 0,
+        limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
+    ) -> PostingsPage:
+        """The provider's own postings in log order; `after` is the previous page's cursor."""
+        return await reads.postings(provider_id, manager_id=manager_id, after=after, limit=limit)
+
+    @post(
+        "/{provider_id:str}/activities",
+        operation_id="registerActivity",
+        responses=WRITE_PROBLEMS,
+        status_code=HTTP_201_CREATED,
+        guards=[provider_of_path],
+    )
+    async def register_activity(
+        self,
+        provider_id: FromPath[str],
+        data: JSONBody[RegisterActivity],
+        principal: CurrentPrincipal,
+        ctx: RequestContext,
+        ledger: LedgerDep,
+    ) -> RegisterActivity:
+        """Register an activity of the provider: its CEUs, category, programs and dates."""
+        activity = ActivityRegistered(
+            provider_id=provider_id,
+            activity_id=data.activity_id,
+            title=data.title,
+            format=data.format,
+            ceus=data.ceus,
+            category=data.category,
+            programs=tuple(data.programs),
+            starts_on=data.starts_on,
+            ends_on=data.ends_on,
+        )
+        await cmd.register_activity(ledger, ctx, activity)
+        return data
