@@ -91,7 +91,9 @@ def _openapi() -> OpenAPIConfig:
     return OpenAPIConfig(
         title="CEU Ledger",
         version="1.0.0",
-        openapi_router=Router(path="/schema", guards=[public], route_handlers=[]),
+        openapi_router=Router(
+            path="/schema", guards=[public], route_handlers=[], include_in_schema=False
+        ),
         description="The continuing-education record of medical office managers.",
         components=Components(
             security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer")}
