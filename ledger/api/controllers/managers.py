@@ -282,9 +282,8 @@ class ManagersController(Controller):
         known_at: KnownAt = None,
     ) -> StatusView:
         """Status of every certification: totals, shortfalls, renewal, days to the deadline."""
-        scope = seen
         _check_as_of(as_of)
-        return await reads.status(manager_id, as_of=as_of, known_at=known_at, scope=scope)
+        return await reads.status(manager_id, as_of=as_of, known_at=known_at, scope=seen)
 
     @get(
         "/{manager_id:str}/status/explain",
@@ -304,10 +303,9 @@ class ManagersController(Controller):
         known_at: KnownAt = None,
     ) -> ExplainView:
         """Where every completion counted, or why it did not."""
-        scope = seen
-        require_program(scope, principal, program)
+        require_program(seen, principal, program)
         _check_as_of(as_of)
-        return await reads.explain(manager_id, program, as_of=as_of, known_at=known_at, scope=scope)
+        return await reads.explain(manager_id, program, as_of=as_of, known_at=known_at, scope=seen)
 
     @get(
         "/{manager_id:str}/transcript",
@@ -336,18 +334,17 @@ class ManagersController(Controller):
     ) -> Response[list[TranscriptLine]] | Response[str] | Response[bytes]:
         """Every completion with its state (counted, amended, voided, late, repeat); as a
         PDF with the status, the ledger position it was made from and verification links."""
-        scope = seen
-        require_program(scope, principal, program)
+        require_program(seen, principal, program)
         _check_as_of(as_of)
         if format == "pdf":
             return pdf_response(
                 *await transcript_pdf(
                     reads, credentials, manager_id, program, as_of=as_of, known_at=known_at,
-                    scope=scope,
+                    scope=seen,
                 )
             )  # fmt: skip
         lines = await reads.transcript(
-            manager_id, program, as_of=as_of, known_at=known_at, scope=scope
+            manager_id, program, as_of=as_of, known_at=known_at, scope=seen
         )
         if format == "json":
             return Response(lines)
@@ -371,10 +368,9 @@ class ManagersController(Controller):
         known_at: KnownAt = None,
     ) -> list[CycleReport]:
         """Renewal-cycle history: dates, rules, CEUs, fee, renewal, late credits, audit."""
-        scope = seen
-        require_program(scope, principal, program)
+        require_program(seen, principal, program)
         _check_as_of(as_of)
-        return await reads.cycles(manager_id, program, as_of=as_of, known_at=known_at, scope=scope)
+        return await reads.cycles(manager_id, program, as_of=as_of, known_at=known_at, scope=seen)
 
     @get(
         "/{manager_id:str}/notices",
