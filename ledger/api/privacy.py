@@ -31,13 +31,11 @@ import msgspec
 
 from events.connections import Conn
 from ledger.access.errors import Forbidden
-from ledger.access.policy import WHOLE, Caller, ManagerScope, scope_of
-from ledger.queries.reads import Reads
+from ledger.access.policy import Caller, ManagerScope, scope_of
 
 __all__ = [
     "held_programs",
     "inside",
-    "manager_scope",
     "names",
     "require_program",
 ]
@@ -103,18 +101,6 @@ def inside(
     if event.programs is not None:
         return any(p in caller.programs for p in event.programs)
     return False
-
-
-async def manager_scope(caller: Caller, reads: Reads, manager_id: str) -> ManagerScope:
-    """What the caller sees of this manager; 403 if nothing.  An auditor's view needs the
-    programs the manager holds now (an unknown manager is a 404, as before)."""
-    if caller.role == "admin" or (caller.role == "manager" and caller.manager_id == manager_id):
-        return WHOLE
-    held = (await reads.profile(manager_id)).certifications if caller.role == "auditor" else ()
-    scope = scope_of(caller, manager_id, held)
-    if not scope.any:
-        raise Forbidden("a manager's record is theirs, their associations' and the admins'")
-    return scope
 
 
 def require_program(scope: ManagerScope, caller: Caller, program: str | None) -> None:
