@@ -74,23 +74,26 @@ class VerificationReport(ChainReport, frozen=True, kw_only=True):
     removed) has not reached the head."""
 
 
+# When the row was last advanced is the checkpoint's commit time (0017), not a column of the
+# row: the row stays a function of the events.
 _SELECT = """
-SELECT position, head_hash, events_checked, first_bad_position, problem, checked_at,
-       recheck_requested_at, recheck_reason
-FROM chain_verification WHERE id
+SELECT v.position, v.head_hash, v.events_checked, v.first_bad_position, v.problem,
+       c.updated_at, v.recheck_requested_at, v.recheck_reason
+FROM chain_verification v
+LEFT JOIN projection_checkpoints c ON c.name = 'chain_verification' AND c.position > 0
+WHERE v.id
 """
 
 _UPSERT = """
 INSERT INTO chain_verification AS v (id, position, head_hash, events_checked,
-    first_bad_position, problem, checked_at, recheck_requested_at, recheck_reason)
-VALUES (true, $1, $2, $3, $4, $5, $6, $7, $8)
+    first_bad_position, problem, recheck_requested_at, recheck_reason)
+VALUES (true, $1, $2, $3, $4, $5, $6, $7)
 ON CONFLICT (id) DO UPDATE SET
     position = EXCLUDED.position,
     head_hash = EXCLUDED.head_hash,
     events_checked = EXCLUDED.events_checked,
     first_bad_position = EXCLUDED.first_bad_position,
     problem = EXCLUDED.problem,
-    checked_at = EXCLUDED.checked_at,
     recheck_requested_at = EXCLUDED.recheck_requested_at,
     recheck_reason = EXCLUDED.recheck_reason
 """
@@ -156,7 +159,6 @@ class ChainVerification:
             verifier.checked,
             verifier.first_bad,
             verifier.problem,
-            datetime.now(UTC),
             None if done else checkpoint.recheck_requested_at,
             None if done else checkpoint.recheck_reason,
             timeout=WORKER_STATEMENT_TIMEOUT,

@@ -24,7 +24,7 @@ from ledger.access.tokens import TokenStore
 from ledger.commands import Context, Ledger
 from ledger.credentials.service import CredentialService
 from ledger.http.guards import principal_of, seen_of_manager
-from ledger.http.injected import CurrentPrincipal, RequestContext
+from ledger.http.injected import CurrentPrincipal, ReadsDep, RequestContext
 from ledger.http.positions import READS_KEY
 from ledger.http.request_log import request_info
 from ledger.queries.reads import Reads
@@ -38,8 +38,9 @@ def provide_principal(request: Request[Any, Any, Any]) -> Principal:
     return principal_of(request)
 
 
-def provide_seen(request: Request[Any, Any, Any], principal: CurrentPrincipal) -> ManagerScope:
-    """What the caller sees of the path's manager, as the `manager_of_path` guard found it."""
+def provide_seen(request: Request[Any, Any, Any], reads: ReadsDep) -> ManagerScope:
+    """What the caller sees of the path's manager, as the `manager_of_path` guard found it.
+    (`reads`, unused, puts it in the batch after the reads': see below.)"""
     return seen_of_manager(request)
 
 
