@@ -323,23 +323,28 @@ Cases = dict[str, Callable[[], Awaitable[Measured]]]
 Best = dict[str, tuple[float, list[float]]]
 
 
+def service_env(dsn: str) -> dict[str, str]:
+    """The environment `serve` runs with in the benches (the bare servers take it too)."""
+    return {
+        **os.environ,
+        "DATABASE_URL": dsn,
+        "LEDGER_POOL_SIZE": "20",
+        "LEDGER_ADMIN_TOKEN": "bench-admin",
+        "LEDGER_LOG_LEVEL": "warning",
+        # What `serve` requires outside --demo (SPEC 6).
+        "LEDGER_PUBLIC_URL": "http://127.0.0.1",
+        "LEDGER_SESSION_SECRET": secrets.token_urlsafe(48),
+        "LEDGER_KEY_ENCRYPTION_KEY": Fernet.generate_key().decode(),
+    }
+
+
 class _Run:
     """One run of the bench: the servers' command lines and environment, the bare app, the
     postings, and the loads on each."""
 
     def __init__(self, args: argparse.Namespace, dsn: str, token: str, bare_port: int) -> None:
         self.args, self.token = args, token
-        self.env = {
-            **os.environ,
-            "DATABASE_URL": dsn,
-            "LEDGER_POOL_SIZE": "20",
-            "LEDGER_ADMIN_TOKEN": "bench-admin",
-            "LEDGER_LOG_LEVEL": "warning",
-            # What `serve` requires outside --demo (SPEC 6).
-            "LEDGER_PUBLIC_URL": "http://127.0.0.1",
-            "LEDGER_SESSION_SECRET": secrets.token_urlsafe(48),
-            "LEDGER_KEY_ENCRYPTION_KEY": Fernet.generate_key().decode(),
-        }
+        self.env = service_env(dsn)
         self.serve = [sys.executable, "-m", "ledger.cli", "serve", "--log-level", "warning"]
         self.postings = Postings()
         self.n, self.c, self.m = args.requests, args.connections, args.managers

@@ -34,13 +34,13 @@ from typing import Any
 
 import msgspec
 
-from events.append import seal
+from bench.copied import copy_streams
 from events.catalog import CertificationGranted, CompletionRecorded, ManagerEnrolled
 from events.codec import Actor, Metadata, encode
 from events.postgres.connection import connect, create_pool
 from events.postgres.reads import fetch_head
 from events.postgres.store import PostgresEventStore
-from events.store import NewEvent, RecordedEvent
+from events.store import NewEvent
 from ledger.access.tokens import TokenStore
 from ledger.cli import SYSTEM
 from ledger.commands import Ledger, catalogue, renewals
@@ -58,10 +58,6 @@ CACHE = Path.home() / ".cache" / "ceu-ledger"
 
 _PROVIDER = Metadata(actor=Actor(role="provider", id="tma"), request_id="lived-in")
 _ASSOCIATION = Metadata(actor=Actor(role="admin", id="system"), request_id="lived-in")
-_COLUMNS = [
-    "position", "event_id", "stream_id", "version", "type", "schema_version",
-    "data", "metadata", "recorded_at", "prev_hash", "hash",
-]  # fmt: skip
 _TITLES = ("Infection control", "HIPAA privacy", "Billing and coding", "Leadership", "Safety")
 
 
@@ -107,50 +103,24 @@ def _facts(rng: random.Random, m: int, today: date) -> Iterator[NewEvent]:
         yield encode(event, metadata=_PROVIDER, event_id=event.completion_id)
 
 
-def _row(e: RecordedEvent) -> tuple[Any, ...]:
-    return (
-        e.position, e.event_id, e.stream_id, e.version, e.type, e.schema_version,
-        e.data, e.metadata, e.recorded_at, e.prev_hash, e.hash,
-    )  # fmt: skip
-
-
 async def _copy_managers(dsn: str, total: int, today: date) -> int:
     """The managers' streams by COPY, chained onto the head; the number of managers."""
     rng = random.Random(17)
+
+    def stream(m: int, wanted: int) -> tuple[str, list[NewEvent]] | None:
+        return (f"manager-mgr-{m:06d}", list(_facts(rng, m, today))) if wanted > 0 else None
+
     conn = await connect(dsn)
     try:
         head = await fetch_head(conn)
-        position, prev = head.position, head.hash
-        at = datetime.combine(today - timedelta(days=400), datetime.min.time(), UTC)
-        m = 0
-        while position < total:
-            chunk: list[RecordedEvent] = []
-            for _ in range(100):
-                if position + len(chunk) >= total:
-                    break
-                sealed = seal(
-                    f"manager-mgr-{m:06d}",
-                    list(_facts(rng, m, today)),
-                    head_position=position + len(chunk),
-                    head_hash=prev,
-                    stream_version=0,
-                    recorded_at=at,
-                )
-                chunk += sealed
-                prev = sealed[-1].hash
-                m += 1
-            await conn.copy_records_to_table(
-                "events", records=[_row(e) for e in chunk], columns=_COLUMNS
-            )
-            position += len(chunk)
-            at += timedelta(seconds=30)
-        await conn.execute(
-            "UPDATE event_head SET position = $1, hash = $2, recorded_at = $3", position, prev, at
-        )
-        await conn.execute("VACUUM ANALYZE events")
+        managers, _ = await copy_streams(
+            conn, stream, total=total, position=head.position, prev=head.hash,
+            at=datetime.combine(today - timedelta(days=400), datetime.min.time(), UTC),
+            per_statement=100, step=timedelta(seconds=30),
+        )  # fmt: skip
     finally:
         await conn.close()
-    return m
+    return managers
 
 
 async def _catch_up(dsn: str) -> None:

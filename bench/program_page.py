@@ -19,16 +19,14 @@ import argparse
 import asyncio
 import os
 import re
-import secrets
 import statistics
 import sys
 import time
 from pathlib import Path
 
 import httpx
-from cryptography.fernet import Fernet
 
-from bench.http import _free_port, _settled, _start, _stop
+from bench.http import _free_port, _settled, _start, _stop, service_env
 from bench.lived_in import lived_in
 
 _CSRF = re.compile(r'name="_csrf_token" value="([^"]+)"')
@@ -72,16 +70,7 @@ def _ms(values: list[float], q: float) -> float:
 
 
 async def bench(dsn: str, token: str, args: argparse.Namespace) -> None:
-    env = {
-        **os.environ,
-        "DATABASE_URL": dsn,
-        "LEDGER_POOL_SIZE": "20",
-        "LEDGER_ADMIN_TOKEN": "bench-admin",
-        "LEDGER_LOG_LEVEL": "warning",
-        "LEDGER_PUBLIC_URL": "http://127.0.0.1",
-        "LEDGER_SESSION_SECRET": secrets.token_urlsafe(48),
-        "LEDGER_KEY_ENCRYPTION_KEY": Fernet.generate_key().decode(),
-    }
+    env = service_env(dsn)
     ledger_env = dict(env)
     if args.source is not None:
         ledger_env["PYTHONPATH"] = str(args.source.resolve())

@@ -28,21 +28,18 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from bench._common import run_with_database
-from events.append import seal
+from bench.copied import copy_streams
 from events.catalog import CompletionRecorded, ManagerEnrolled
 from events.chain import GENESIS_HASH, ChainReport, ChainVerifier, verify
 from events.chain_postgres import fetch_rows, verify_database
 from events.codec import Actor, Metadata, encode
 from events.postgres.connection import connect, create_pool
 from events.postgres.store import PostgresEventStore
+from events.store import NewEvent
 from projections.engine import ProjectionRunner
 from projections.registry import all_projections
 
 _METADATA = Metadata(actor=Actor(role="provider", id="texas-medical-association"), request_id="r")
-_COLUMNS = [
-    "position", "event_id", "stream_id", "version", "type", "schema_version",
-    "data", "metadata", "recorded_at", "prev_hash", "hash",
-]  # fmt: skip
 
 
 def parse_args() -> argparse.Namespace:
@@ -84,49 +81,21 @@ def manager_facts(m: int, count: int):
 
 async def generate(dsn: str, total: int, per_manager: int) -> None:
     start = time.perf_counter()
+
+    def stream(m: int, wanted: int) -> tuple[str, list[NewEvent]] | None:
+        count = min(per_manager, wanted)
+        return (f"manager-mgr-{m:07d}", list(manager_facts(m, count))) if count > 0 else None
+
     conn = await connect(dsn)
-    position, prev, at = 0, GENESIS_HASH, datetime(2026, 1, 5, tzinfo=UTC)
     try:
-        m = 0
-        while position < total:
-            chunk = []
-            for _ in range(200):
-                count = min(per_manager, total - position - len(chunk))
-                if count <= 0:
-                    break
-                sealed = seal(
-                    f"manager-mgr-{m:07d}",
-                    list(manager_facts(m, count)),
-                    head_position=position + len(chunk),
-                    head_hash=prev,
-                    stream_version=0,
-                    recorded_at=at,
-                )
-                chunk += sealed
-                prev = sealed[-1].hash
-                m += 1
-            await conn.copy_records_to_table(
-                "events",
-                records=[(*_astuple(e),) for e in chunk],
-                columns=_COLUMNS,
-            )
-            position += len(chunk)
-            at += timedelta(seconds=1)
-        await conn.execute(
-            "UPDATE event_head SET position = $1, hash = $2, recorded_at = $3", position, prev, at
-        )
-        await conn.execute("VACUUM ANALYZE events")
+        _, position = await copy_streams(
+            conn, stream, total=total, position=0, prev=GENESIS_HASH,
+            at=datetime(2026, 1, 5, tzinfo=UTC), per_statement=200, step=timedelta(seconds=1),
+        )  # fmt: skip
     finally:
         await conn.close()
     elapsed = time.perf_counter() - start
     print(f"generated {position:,} events by COPY in {elapsed:.1f} s", flush=True)
-
-
-def _astuple(e):
-    return (
-        e.position, e.event_id, e.stream_id, e.version, e.type, e.schema_version,
-        e.data, e.metadata, e.recorded_at, e.prev_hash, e.hash,
-    )  # fmt: skip
 
 
 async def bench(dsn: str) -> None:
