@@ -95,10 +95,11 @@ def _corrected(workshop: Workshop, event: AttendanceCorrected) -> Workshop:
     attendance = dict(workshop.attendance)
     old = attendance.pop(key)
     if not event.removed:
+        checked_in_at, checked_out_at = event.checked_in_at, event.checked_out_at
         attendance[key] = replace(
             old,
-            checked_in_at=event.checked_in_at or old.checked_in_at,
-            checked_out_at=event.checked_out_at or old.checked_out_at,
+            checked_in_at=old.checked_in_at if checked_in_at is None else checked_in_at,
+            checked_out_at=old.checked_out_at if checked_out_at is None else checked_out_at,
             corrected=True,
         )
     return replace(workshop, attendance=attendance)

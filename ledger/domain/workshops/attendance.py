@@ -119,8 +119,11 @@ def _correction_errors(held: Attendance, correction: AttendanceCorrected) -> lis
     elif not correction.removed and times == (None, None):
         errors.append(FieldError("checked_in_at", "give checked_in_at, checked_out_at or both"))
     elif not correction.removed:
-        checked_in_at = correction.checked_in_at or held.checked_in_at
-        errors += _times_errors(checked_in_at, correction.checked_out_at or held.checked_out_at)
+        new_in, new_out = correction.checked_in_at, correction.checked_out_at
+        errors += _times_errors(
+            held.checked_in_at if new_in is None else new_in,
+            held.checked_out_at if new_out is None else new_out,
+        )
     return errors
 
 
