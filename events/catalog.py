@@ -13,12 +13,20 @@ not.  So `Rules.categories` (the closed category list) made ProgramDefined and
 ProgramRulesRevised version 2: a stored version-1 rule set gets, from the upcaster, `core`,
 `general` and whatever its category_minimums name, which is what it accepted in practice (a
 plain default could not depend on the minimums).  `FeePaid.fee_id` made FeePaid version 2; a
-version-1 fee has no id (None), so it cannot be refunded by id.
+version-1 fee has no id (None), so it cannot be refunded by id.  The workshop rules
+(`Rules.min_presence`, `Rules.claim_window_days`) made both program events version 3, and the
+sessions a derived credit names made CompletionRecorded and CompletionAmended version 2: what
+was stored before gets the defaults (0.9, 30 days; no sessions, sessions unchanged).
+
+Workshops (SPEC 11) are a stream of their own, `workshop-{activity_id}`: the agenda, the
+attendance and its corrections, the close.  The times there (`starts_at`, `checked_in_at`, ...)
+are what the facts are about, with the offset they were given in; the instant a fact was
+recorded still lives in the envelope.  A manager's claims live in the manager's stream.
 """
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import ClassVar, Literal
 from uuid import UUID
@@ -27,11 +35,16 @@ import msgspec
 
 __all__ = [
     "ActivityRegistered",
+    "AttendanceClaimed",
+    "AttendanceCorrected",
+    "AttendanceRecorded",
     "AuditFindingRecorded",
     "AuditSampleDrawn",
     "CertificationGranted",
     "CertificationReinstated",
     "CertificationRevoked",
+    "ClaimDisputed",
+    "ClaimFulfilled",
     "CompletionAmended",
     "CompletionRecorded",
     "CompletionVoided",
@@ -50,6 +63,9 @@ __all__ = [
     "RenewalDenied",
     "RenewalFiled",
     "Rules",
+    "Session",
+    "SessionsScheduled",
+    "WorkshopClosed",
 ]
 
 
@@ -68,6 +84,10 @@ class Rules(msgspec.Struct, frozen=True, kw_only=True):
     carryover_max_ceus: Decimal = Decimal(0)
     audit_rate: Decimal
     correction_window_days: int
+    min_presence: Decimal = Decimal("0.9")
+    """A workshop session is attended when present for at least this share of its length."""
+    claim_window_days: int = 30
+    """A manager's claim still open this many days after it was filed is overdue."""
 
 
 class Event(msgspec.Struct, frozen=True, kw_only=True, tag_field="type"):
@@ -78,7 +98,7 @@ class Event(msgspec.Struct, frozen=True, kw_only=True, tag_field="type"):
 
 
 class ProgramDefined(Event, tag="program_defined", frozen=True, kw_only=True):
-    schema_version: ClassVar[int] = 2
+    schema_version: ClassVar[int] = 3
 
     program: str
     name: str
@@ -87,7 +107,7 @@ class ProgramDefined(Event, tag="program_defined", frozen=True, kw_only=True):
 
 
 class ProgramRulesRevised(Event, tag="program_rules_revised", frozen=True, kw_only=True):
-    schema_version: ClassVar[int] = 2
+    schema_version: ClassVar[int] = 3
 
     program: str
     rules: Rules
@@ -139,7 +159,10 @@ class CertificationGranted(Event, tag="certification_granted", frozen=True, kw_o
 
 class CompletionRecorded(Event, tag="completion_recorded", frozen=True, kw_only=True):
     """One person finishing one activity.  The activity's title, category and programs are
-    copied in: the fact says what was counted, whatever happens to the catalogue later."""
+    copied in: the fact says what was counted, whatever happens to the catalogue later.
+    A workshop's credit derived at its close names the sessions it counts (`sessions`)."""
+
+    schema_version: ClassVar[int] = 2
 
     completion_id: UUID
     manager_id: str
@@ -151,14 +174,19 @@ class CompletionRecorded(Event, tag="completion_recorded", frozen=True, kw_only=
     programs: tuple[str, ...]
     completed_on: date
     ceus: Decimal
+    sessions: tuple[str, ...] = ()
 
 
 class CompletionAmended(Event, tag="completion_amended", frozen=True, kw_only=True):
+    schema_version: ClassVar[int] = 2
+
     completion_id: UUID
     manager_id: str
     reason: str
     ceus: Decimal | None = None
     completed_on: date | None = None
+    sessions: tuple[str, ...] | None = None
+    """A workshop's derived credit counting other sessions now; None keeps them."""
 
 
 class CompletionVoided(Event, tag="completion_voided", frozen=True, kw_only=True):
@@ -275,6 +303,85 @@ class AuditSampleDrawn(Event, tag="audit_sample_drawn", frozen=True, kw_only=Tru
     selected: tuple[UUID, ...]
 
 
+# -- workshops (stream workshop-{activity_id}) ---------------------------------------------------
+
+
+class Session(msgspec.Struct, frozen=True, kw_only=True):
+    """One session of a workshop's agenda; sessions may overlap (concurrent tracks)."""
+
+    session_id: str
+    title: str
+    starts_at: datetime
+    ends_at: datetime
+    ceus: Decimal
+    category: str
+
+
+class SessionsScheduled(Event, tag="sessions_scheduled", frozen=True, kw_only=True):
+    """The whole agenda, each time it is given or changed."""
+
+    activity_id: str
+    sessions: tuple[Session, ...]
+
+
+class AttendanceRecorded(Event, tag="attendance_recorded", frozen=True, kw_only=True):
+    """One manager at one session.  Without `checked_out_at` the manager checked in and has
+    not (yet) checked out: a later recording with the same check-in completes it."""
+
+    activity_id: str
+    session_id: str
+    manager_id: str
+    checked_in_at: datetime
+    checked_out_at: datetime | None = None
+    method: Literal["roster", "kiosk"]
+
+
+class AttendanceCorrected(Event, tag="attendance_corrected", frozen=True, kw_only=True):
+    """The provider's correction of an attendance: new times (None keeps one), or removed."""
+
+    activity_id: str
+    session_id: str
+    manager_id: str
+    reason: str
+    checked_in_at: datetime | None = None
+    checked_out_at: datetime | None = None
+    removed: bool = False
+
+
+class WorkshopClosed(Event, tag="workshop_closed", frozen=True, kw_only=True):
+    """The provider closed the workshop: its credit is derived (CompletionRecorded in each
+    attendee's stream), and attendance recorded later derives the difference."""
+
+    activity_id: str
+
+
+# -- claims: expected but not posted (stream manager-{id}) --------------------------------------
+
+
+class AttendanceClaimed(Event, tag="attendance_claimed", frozen=True, kw_only=True):
+    """A manager says they attended an activity whose completion was not posted.  The
+    activity's provider is copied in: it is the one who answers the claim."""
+
+    claim_id: UUID
+    manager_id: str
+    activity_id: str
+    provider_id: str
+    completed_on: date
+    note: str
+
+
+class ClaimFulfilled(Event, tag="claim_fulfilled", frozen=True, kw_only=True):
+    claim_id: UUID
+    manager_id: str
+    completion_id: UUID
+
+
+class ClaimDisputed(Event, tag="claim_disputed", frozen=True, kw_only=True):
+    claim_id: UUID
+    manager_id: str
+    reason: str
+
+
 LedgerEvent = (
     ProgramDefined
     | ProgramRulesRevised
@@ -296,4 +403,11 @@ LedgerEvent = (
     | DeadlineExtended
     | AuditSampleDrawn
     | AuditFindingRecorded
+    | SessionsScheduled
+    | AttendanceRecorded
+    | AttendanceCorrected
+    | WorkshopClosed
+    | AttendanceClaimed
+    | ClaimFulfilled
+    | ClaimDisputed
 )

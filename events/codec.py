@@ -75,10 +75,30 @@ def _with_fee_id(payload: dict[str, Any]) -> dict[str, Any]:
     return {**payload, "fee_id": None}
 
 
+def _with_workshop_rules(payload: dict[str, Any]) -> dict[str, Any]:
+    """Rules before workshops: the defaults (present for 90% of a session, claims overdue
+    after 30 days)."""
+    rules = {"min_presence": "0.9", "claim_window_days": 30, **payload["rules"]}
+    return {**payload, "rules": rules}
+
+
+def _with_no_sessions(payload: dict[str, Any]) -> dict[str, Any]:
+    """A completion posted before workshops names no sessions."""
+    return {"sessions": [], **payload}
+
+
+def _sessions_unchanged(payload: dict[str, Any]) -> dict[str, Any]:
+    return {"sessions": None, **payload}
+
+
 _UPCASTERS: dict[tuple[str, int], Upcaster] = {
     ("program_defined", 1): _with_categories,
     ("program_rules_revised", 1): _with_categories,
+    ("program_defined", 2): _with_workshop_rules,
+    ("program_rules_revised", 2): _with_workshop_rules,
     ("fee_paid", 1): _with_fee_id,
+    ("completion_recorded", 1): _with_no_sessions,
+    ("completion_amended", 1): _sessions_unchanged,
 }
 """(event type, version it reads) -> function returning the payload at version + 1."""
 

@@ -58,8 +58,19 @@ decode_record = msgspec.json.Decoder(ManagerRecord).decode
 decode_program = msgspec.json.Decoder(Program).decode
 _decode_programs = msgspec.json.Decoder(tuple[str, ...]).decode
 _decode_history = msgspec.json.Decoder(tuple[Change, ...]).decode
-_SKIPPED = frozenset({"provider_registered", "activity_registered"})
-"""Providers and activities are read from their own streams; nothing here needs them."""
+_SKIPPED = frozenset(
+    {
+        "provider_registered",
+        "activity_registered",
+        "sessions_scheduled",
+        "attendance_recorded",
+        "attendance_corrected",
+        "workshop_closed",
+    }
+)
+"""Providers, activities and workshops are read from their own streams; nothing here needs
+them (a workshop's attendance names a manager, but is not in the manager's stream: its credit
+is, as completions)."""
 
 _TIMEOUT = WORKER_STATEMENT_TIMEOUT
 """Every statement here is bounded, whatever connection it is given: a connection that dies
@@ -222,7 +233,7 @@ async def load_records(conn: Conn, ids: list[str]) -> dict[str, ManagerRecord]:
 
 _COMPLETIONS = """
 SELECT manager_id, completion_id, provider_id, external_id, activity_id, activity_title,
-       category, programs, completed_on, ceus, recorded_at, voided, amended, history
+       category, programs, completed_on, ceus, recorded_at, voided, amended, history, sessions
 FROM ceu_postings WHERE {} ORDER BY position
 """
 
@@ -236,6 +247,7 @@ async def _completions(conn: Conn, where: str, arg: list[Any]) -> dict[str, dict
             activity_title=row[5], category=row[6], programs=_decode_programs(row[7]),
             completed_on=row[8], ceus=row[9], posted_at=row[10], voided=row[11],
             amended=row[12], history=_decode_history(row[13]),
+            sessions=_decode_programs(row[14]),
         )  # fmt: skip
     return found
 
@@ -305,7 +317,7 @@ _MANAGER_COLUMNS = ("manager_id", "version", "record")
 _POSTING_COLUMNS = (
     "completion_id", "provider_id", "external_id", "manager_id", "activity_id", "activity_title",
     "completed_on", "ceus", "position", "recorded_at", "voided", "amended", "category",
-    "programs", "history",
+    "programs", "history", "sessions",
 )  # fmt: skip
 
 
@@ -425,15 +437,15 @@ async def _index(
         rows.append(
             (cid, c.provider_id, c.external_id, manager_id, c.activity_id, c.activity_title,
              c.completed_on, c.ceus, position, c.posted_at, c.voided, c.amended, c.category,
-             _encode(c.programs), _encode(c.history))
+             _encode(c.programs), _encode(c.history), _encode(c.sessions))
         )  # fmt: skip
     # Recorded in this batch: new rows.  Only corrected here: the row of an earlier batch.
     await _copy(conn, "ceu_postings", _POSTING_COLUMNS, [r for r in rows if r[8]])
-    corrected = [(r[0], r[6], r[7], r[10], r[11], r[14]) for r in rows if not r[8]]
+    corrected = [(r[0], r[6], r[7], r[10], r[11], r[14], r[15]) for r in rows if not r[8]]
     if corrected:
         await conn.executemany(
             "UPDATE ceu_postings SET completed_on = $2, ceus = $3, voided = $4, amended = $5,"
-            " history = $6 WHERE completion_id = $1",
+            " history = $6, sessions = $7 WHERE completion_id = $1",
             corrected,
             timeout=_TIMEOUT,
         )

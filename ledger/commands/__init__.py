@@ -10,6 +10,7 @@ the loaders, the clock and new ids) and the request's `Context` first:
 * renewals     fees and refunds, filing, decisions
 * standing     revoke, reinstate, extend a deadline
 * audits       draws and findings
+* workshops    a workshop's agenda, attendance and close (its credit in attendees' streams)
 """
 
 from __future__ import annotations

@@ -58,6 +58,7 @@ from ledger.domain.values import (
 )
 
 __all__ = [
+    "AgendaSession",
     "AmendCompletion",
     "ChangeProfile",
     "ChangeStanding",
@@ -73,6 +74,7 @@ __all__ = [
     "PayFee",
     "PostCompletion",
     "PostCompletionBatch",
+    "RecordAttendance",
     "RecordFinding",
     "RefundFee",
     "RegisterActivity",
@@ -275,3 +277,27 @@ class ChangeProfile(Message, frozen=True, kw_only=True):
 class RefundFee(Message, frozen=True, kw_only=True):
     amount_cents: Annotated[int, Meta(ge=1, le=10_000_000)]
     reason: Reason
+
+
+_INSTANT = "an RFC 3339 instant with its offset, e.g. 2025-05-01T09:00:00-05:00"
+
+
+class AgendaSession(Message, frozen=True, kw_only=True):
+    """One session of a workshop's agenda (PUT /v1/activities/{id}/sessions takes them all)."""
+
+    session_id: Id
+    title: Text
+    starts_at: Annotated[datetime, Meta(tz=True, description=_INSTANT)]
+    ends_at: Annotated[datetime, Meta(tz=True, description=_INSTANT)]
+    ceus: Ceus
+    category: Label
+
+
+class RecordAttendance(Message, frozen=True, kw_only=True):
+    """One manager at one session of a workshop; without `checked_out_at`, a check-in."""
+
+    manager_id: Id
+    session_id: Id
+    checked_in_at: Annotated[datetime, Meta(tz=True, description=_INSTANT)]
+    checked_out_at: Annotated[datetime, Meta(tz=True, description=_INSTANT)] | None = None
+    method: Literal["roster", "kiosk"] = "roster"

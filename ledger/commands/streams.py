@@ -7,6 +7,8 @@
 * `manager-{id}`     everything about one manager: certifications, completions and their
                      corrections, fees and refunds, renewals and decisions, standing, findings
 * `audit-{id}`       one audit draw
+* `workshop-{id}`    a workshop activity's agenda, attendance and close (SPEC 11); its
+                     credit is recorded in each attendee's `manager-{id}` stream
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ __all__ = [
     "manager_stream",
     "program_stream",
     "provider_stream",
+    "workshop_stream",
 ]
 
 _NAMESPACE = UUID("6f0c4f3e-2d7b-4c55-9a51-0c3e1c2b9d10")
@@ -43,6 +46,10 @@ def manager_stream(manager_id: str) -> str:
 
 def audit_stream(audit_id: UUID) -> str:
     return f"audit-{audit_id}"
+
+
+def workshop_stream(activity_id: str) -> str:
+    return f"workshop-{activity_id}"
 
 
 def completion_id(provider_id: str, external_id: str) -> UUID:

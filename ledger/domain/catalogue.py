@@ -129,6 +129,12 @@ def rules_errors(rules: Rules, field: str = "") -> list[FieldError]:
         ("effective_from", in_range(rules.effective_from), f"between {EARLIEST} and {LATEST}"),
         ("correction_window_days", 0 <= rules.correction_window_days <= 3650, "0 to 3650"),
         (
+            "min_presence",
+            rules.min_presence.is_finite() and 0 < rules.min_presence <= 1,
+            "more than 0, at most 1",
+        ),
+        ("claim_window_days", 1 <= rules.claim_window_days <= 3650, "1 to 3650"),
+        (
             "category_minimums",
             _minimums_ok(rules),
             "positive CEU amounts adding up to at most required_ceus",

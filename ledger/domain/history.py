@@ -3,7 +3,8 @@
 `history` allocates every completion to the cycle whose counting window contains its
 `completed_on` (or says why it counts for nothing) and sums each cycle, so nothing counts
 twice for one credential: the windows partition time (ledger/domain/cycles.py), and an
-activity counts at most once per cycle (a later completion of it is a `repeat`).
+activity counts at most once per cycle (a later completion of it is a `repeat`; a workshop's
+credit derived per category counts as one completion).
 """
 
 from __future__ import annotations
@@ -87,14 +88,24 @@ def _not_counted(completion: Completion, cert: Certification, as_of: date) -> Re
     return None
 
 
+def _posting(completion: Completion) -> object:
+    """What the repeat rule counts once: a completion, except that a workshop's credit derived
+    at its close (CompletionRecorded naming its sessions, one per category) is one completion
+    split by category, so its parts are not repeats of each other (SPEC 11)."""
+    if completion.sessions:
+        return ("workshop", completion.provider_id, completion.activity_id)
+    return completion.completion_id
+
+
 def _allocate(
     completion: Completion,
     cert: Certification,
     found: list[Window],
     as_of: date,
-    seen: set[tuple[str, int]],
+    seen: dict[tuple[str, int], object],
 ) -> Allocation:
-    """Where `completion` counts; `seen` holds the (activity, cycle) pairs already counted."""
+    """Where `completion` counts; `seen` holds the (activity, cycle) pairs already counted,
+    each with the posting (`_posting`) that counted there."""
     base = Allocation(
         completion_id=completion.completion_id,
         activity_id=completion.activity_id,
@@ -108,9 +119,9 @@ def _allocate(
     if (reason := _not_counted(completion, cert, as_of)) is not None:
         return msgspec.structs.replace(base, reason=reason)
     window = next(w for w in found if w.counts_from <= completion.completed_on < w.deadline)
-    if (completion.activity_id, window.cycle.number) in seen:
+    key, posting = (completion.activity_id, window.cycle.number), _posting(completion)
+    if seen.setdefault(key, posting) != posting:
         return msgspec.structs.replace(base, reason="repeat")
-    seen.add((completion.activity_id, window.cycle.number))
     late = completion.posted_at.date() >= window.deadline
     return msgspec.structs.replace(base, cycle=window.cycle.number, late=late)
 
@@ -144,7 +155,7 @@ def history(
     posted_at, then id) counts, later ones are explained as `repeat`."""
     found = windows_until(cert, versions, as_of)
     ordered = sorted(completions, key=lambda c: (c.completed_on, c.posted_at, c.completion_id))
-    seen: set[tuple[str, int]] = set()
+    seen: dict[tuple[str, int], object] = {}
     allocations = [_allocate(c, cert, found, as_of, seen) for c in ordered]
     figures: list[CycleFigures] = []
     carried_in = ZERO

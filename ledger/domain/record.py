@@ -16,10 +16,13 @@ import msgspec
 from msgspec.structs import replace
 
 from events.catalog import (
+    AttendanceClaimed,
     AuditFindingRecorded,
     CertificationGranted,
     CertificationReinstated,
     CertificationRevoked,
+    ClaimDisputed,
+    ClaimFulfilled,
     CompletionAmended,
     CompletionRecorded,
     CompletionVoided,
@@ -38,6 +41,7 @@ from events.catalog import (
 __all__ = [
     "Certification",
     "Change",
+    "Claim",
     "Completion",
     "Fee",
     "Finding",
@@ -58,6 +62,7 @@ class Change(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     reason: str = ""
     ceus: Decimal | None = None
     completed_on: date | None = None
+    sessions: tuple[str, ...] | None = None
 
 
 class Completion(msgspec.Struct, frozen=True, kw_only=True, gc=False):
@@ -74,6 +79,8 @@ class Completion(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     voided: bool = False
     amended: bool = False
     history: tuple[Change, ...] = ()
+    sessions: tuple[str, ...] = ()
+    """The workshop sessions a derived credit counts (ledger/domain/workshops/)."""
 
 
 class Fee(msgspec.Struct, frozen=True, kw_only=True):
@@ -144,6 +151,23 @@ class Certification(msgspec.Struct, frozen=True, kw_only=True):
         return next((r for r in self.renewals if r.renewal_id == renewal_id), None)
 
 
+class Claim(msgspec.Struct, frozen=True, kw_only=True):
+    """A manager's claim that an attended activity was not posted (SPEC 11)."""
+
+    claim_id: UUID
+    activity_id: str
+    provider_id: str
+    completed_on: date
+    note: str
+    filed_at: datetime
+    state: Literal["open", "fulfilled", "disputed"] = "open"
+    completion_id: UUID | None = None
+    """The completion that fulfilled it."""
+    reason: str = ""
+    """Why the provider disputed it."""
+    decided_at: datetime | None = None
+
+
 class ManagerRecord(msgspec.Struct, frozen=True, kw_only=True):
     manager_id: str
     name: str
@@ -151,6 +175,7 @@ class ManagerRecord(msgspec.Struct, frozen=True, kw_only=True):
     enrolled_at: datetime
     certifications: dict[str, Certification] = {}
     completions: dict[UUID, Completion] = {}
+    claims: dict[UUID, Claim] = {}
     version: int = 1
     """How many events of the stream this record has folded."""
 
@@ -187,12 +212,15 @@ def _corrected(
     if isinstance(event, CompletionVoided):
         change = Change(kind="voided", at=at, reason=event.reason)
         return replace(old, voided=True, history=(*old.history, change))
-    ceus, on = event.ceus, event.completed_on
-    change = Change(kind="amended", at=at, reason=event.reason, ceus=ceus, completed_on=on)
+    ceus, on, sessions = event.ceus, event.completed_on, event.sessions
+    change = Change(
+        kind="amended", at=at, reason=event.reason, ceus=ceus, completed_on=on, sessions=sessions
+    )
     return replace(
         old,
         ceus=old.ceus if ceus is None else ceus,
         completed_on=old.completed_on if on is None else on,
+        sessions=old.sessions if sessions is None else sessions,
         amended=True,
         history=(*old.history, change),
     )
@@ -231,6 +259,26 @@ def _standing(
     return StandingChange(revoked=revoked, at=at, reason=event.reason, audit_id=audit_id)
 
 
+def _with_claim(record: ManagerRecord, claim_id: UUID, **changes: object) -> ManagerRecord:
+    claim = replace(record.claims[claim_id], **changes)
+    return replace(record, claims={**record.claims, claim_id: claim})
+
+
+def _apply_to_claims(record: ManagerRecord, event: Event, at: datetime) -> ManagerRecord:
+    """An event about one of the manager's claims."""
+    match event:
+        case AttendanceClaimed(claim_id=cid):
+            fields = msgspec.structs.asdict(event)
+            del fields["manager_id"]
+            return replace(record, claims={**record.claims, cid: Claim(**fields, filed_at=at)})
+        case ClaimFulfilled(claim_id=cid, completion_id=completion_id):
+            changes = {"state": "fulfilled", "completion_id": completion_id, "decided_at": at}
+            return _with_claim(record, cid, **changes)
+        case ClaimDisputed(claim_id=cid, reason=reason):
+            return _with_claim(record, cid, state="disputed", reason=reason, decided_at=at)
+    raise ValueError(f"{type(event).__name__} does not apply to a manager's record")
+
+
 def _apply_to_cert(record: ManagerRecord, event: Event, at: datetime) -> ManagerRecord:
     """An event about one of the manager's certifications."""
     match event:
@@ -260,7 +308,7 @@ def _apply_to_cert(record: ManagerRecord, event: Event, at: datetime) -> Manager
         case DeadlineExtended(program=program, cycle=cycle, extended_until=until):
             extensions = {**record.certifications[program].extensions, cycle: until}
             return _with_cert(record, program, extensions=extensions)
-    raise ValueError(f"{type(event).__name__} does not apply to a manager's record")
+    return _apply_to_claims(record, event, at)
 
 
 def _apply(record: ManagerRecord, event: Event, at: datetime) -> ManagerRecord:

@@ -5,7 +5,8 @@ same rows as the incremental build."""
 from __future__ import annotations
 
 import contextlib
-from datetime import UTC, date, datetime, timedelta
+import uuid
+from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 
 from hypothesis import HealthCheck, event, given, settings
@@ -24,11 +25,19 @@ from ledger.commands import (
     completions,
     renewals,
     standing,
+    workshops,
 )
 from ledger.commands import managers as enrolment
-from ledger.commands.messages import AmendCompletion, VoidCompletion
+from ledger.commands.base import write_manager
+from ledger.commands.messages import (
+    AgendaSession,
+    AmendCompletion,
+    RecordAttendance,
+    VoidCompletion,
+)
 from ledger.domain.assess import assess
 from ledger.domain.errors import DomainError
+from ledger.domain.workshops.claims import file_claim
 from projections import ceu_queries
 from projections.ceu import CeuProjection
 from projections.engine import ProjectionRunner
@@ -324,3 +333,74 @@ async def test_completions_corrected_in_later_batches_read_back_as_the_fold(
             assert await _tables(conn) == incremental
         finally:
             await conn.close()
+
+
+async def test_a_workshops_credit_and_a_claim_read_back_as_the_fold(admin_dsn, template_dsn):
+    """A workshop's credit names its sessions, and a claim lives in the manager's record:
+    the read model keeps both (ceu_postings.sessions, the record's JSON), skips the workshop's
+    own stream, and a rebuild gives the same rows."""
+    clock = SteppingClock(datetime(2024, 1, 10, 12, tzinfo=UTC))
+    async with fresh_database(admin_dsn) as dsn, create_pool(dsn, min_size=1, max_size=4) as pool:
+        ledger = Ledger(PostgresEventStore(pool, clock=clock), clock=clock)
+        runner = ProjectionRunner(dsn, CeuProjection(), batch_size=3)
+        conn = await connect(dsn)
+        try:
+            await _set_up(ledger)
+            await _workshop_with_credit(ledger, clock)
+            await runner.catch_up(conn)
+
+            projected = await ceu_queries.manager_record(conn, "m-0")
+            folded = (await ledger.managers.current("m-0"))[0]
+            assert projected == folded
+            assert sorted(c.sessions for c in projected.completions.values()) == [
+                ("s-1", "s-3"),
+                ("s-2",),
+            ]
+            assert [c.state for c in projected.claims.values()] == ["fulfilled"]
+            incremental = await _tables(conn)
+            await ProjectionRunner(dsn, CeuProjection(), batch_size=1).rebuild()
+            assert await _tables(conn) == incremental
+        finally:
+            await conn.close()
+
+
+async def _workshop_with_credit(ledger: Ledger, clock: SteppingClock) -> None:
+    """m-0 claims a workshop's credit, attends two of its sessions (two categories), the
+    workshop closes, and a third session's attendance after the close amends the credit."""
+    day, tz = date(2024, 1, 8), timezone(timedelta(hours=-6))
+    await catalogue.register_activity(
+        ledger, ADMIN,
+        ActivityRegistered(
+            provider_id="p", activity_id="ws", title="Workshop", format="workshop",
+            ceus=Decimal(6), category="core", programs=("CMM", "CMOM"),
+            starts_on=day, ends_on=day,
+        ),
+    )  # fmt: skip
+
+    def hour(h: int) -> datetime:
+        return datetime(2024, 1, 8, h, tzinfo=tz)
+
+    agenda = [
+        AgendaSession(
+            session_id=f"s-{n}", title=f"S{n}", starts_at=hour(8 + 2 * n),
+            ends_at=hour(9 + 2 * n), ceus=Decimal(1), category=category,
+        )
+        for n, category in ((1, "core"), (2, "general"), (3, "core"))
+    ]  # fmt: skip
+    await workshops.schedule_sessions(ledger, ADMIN, "p", "ws", agenda)
+    activity = await ledger.catalogue.activity("ws")
+    await write_manager(
+        ledger, ADMIN, "m-0",
+        lambda record: file_claim(
+            record, "m-0", activity, claim_id=uuid.uuid4(), activity_id="ws",
+            completed_on=day, note="there", today=clock.now.date(),
+        ),
+    )  # fmt: skip
+    for n in (1, 2, 3):
+        if n == 3:
+            await workshops.close_workshop(ledger, ADMIN, "p", "ws")
+        attended = RecordAttendance(
+            manager_id="m-0", session_id=f"s-{n}", checked_in_at=hour(8 + 2 * n),
+            checked_out_at=hour(9 + 2 * n),
+        )  # fmt: skip
+        await workshops.record_attendance(ledger, ADMIN, "p", "ws", attended)

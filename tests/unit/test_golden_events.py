@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 
 import msgspec
@@ -89,3 +90,16 @@ def test_an_upcast_rule_set_keeps_a_category_with_a_minimum_in_its_closed_list()
 def test_a_fee_stored_before_fees_had_ids_has_none():
     assert _first("fee_paid", 1).fee_id is None
     assert _first("fee_paid", 2).fee_id == uuid.UUID(int=5)
+
+
+def test_rules_stored_before_workshops_get_the_default_presence_and_claim_window():
+    for type_, version in [("program_defined", 1), ("program_defined", 2)]:
+        rules = _first(type_, version).rules
+        assert (rules.min_presence, rules.claim_window_days) == (Decimal("0.9"), 30)
+    assert _first("program_rules_revised", 3).rules.min_presence == Decimal("0.75")
+
+
+def test_a_completion_stored_before_workshops_names_no_sessions():
+    assert _first("completion_recorded", 1).sessions == ()
+    assert _first("completion_amended", 1).sessions is None
+    assert _first("completion_recorded", 2).sessions == ("s-1",)

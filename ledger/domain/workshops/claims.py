@@ -1,0 +1,148 @@
+"""Claims: a manager's "I attended, and nothing was posted" (SPEC 11).
+
+A claim is filed for an activity the manager has no completion of, and stays open until a
+completion of that activity is recorded for the manager (ClaimFulfilled, decided with the
+completion on the manager's stream) or the provider disputes it with a reason.  An open
+claim is overdue `claim_window_days` after the day it was filed: the shortest window among
+the activity's programs, in force on that day.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import TYPE_CHECKING
+
+from events.catalog import AttendanceClaimed, ClaimDisputed, ClaimFulfilled, Event
+from ledger.domain.cycles import rules_in_force
+from ledger.domain.errors import (
+    AlreadyExists,
+    AlreadyRecorded,
+    FieldError,
+    Invalid,
+    NotAllowed,
+    NotFound,
+    WrongState,
+    invalid,
+)
+from ledger.domain.managers import require_manager
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from uuid import UUID
+
+    from events.catalog import CompletionRecorded
+    from ledger.domain.catalogue import Activity, Program
+    from ledger.domain.record import Claim, ManagerRecord
+
+__all__ = [
+    "claim_overdue_on",
+    "dispute_claim",
+    "file_claim",
+    "fulfilled_claims",
+    "overdue_claims",
+]
+
+
+def _day_errors(activity: Activity, completed_on: date, today: date) -> list[FieldError]:
+    if completed_on > today:
+        return [FieldError("completed_on", "must not be in the future")]
+    if not activity.starts_on <= completed_on <= activity.ends_on:
+        dates = f"{activity.starts_on}..{activity.ends_on}"
+        return [FieldError("completed_on", f"outside the activity's dates {dates}")]
+    return []
+
+
+def file_claim(
+    record: ManagerRecord | None,
+    manager_id: str,
+    activity: Activity | None,
+    *,
+    claim_id: UUID,
+    activity_id: str,
+    completed_on: date,
+    note: str,
+    today: date,
+) -> list[Event]:
+    record = require_manager(record, manager_id)
+    if activity is None:
+        raise NotFound("activity", activity_id)
+    if errors := _day_errors(activity, completed_on, today):
+        raise Invalid(errors)
+    done = (c for c in record.completions.values() if c.activity_id == activity_id)
+    if (completion := next((c for c in done if not c.voided), None)) is not None:
+        raise AlreadyRecorded(completion.completion_id, completion.external_id)
+    if any(c.activity_id == activity_id and c.state == "open" for c in record.claims.values()):
+        raise AlreadyExists("open claim for activity", activity_id)
+    return [
+        AttendanceClaimed(
+            claim_id=claim_id,
+            manager_id=manager_id,
+            activity_id=activity_id,
+            provider_id=activity.provider_id,
+            completed_on=completed_on,
+            note=note,
+        )
+    ]
+
+
+def fulfilled_claims(record: ManagerRecord, completion: CompletionRecorded) -> list[Event]:
+    """The manager's open claims on the completion's activity, fulfilled by it: to record with
+    the completion (a posting, or a workshop's credit)."""
+    return [
+        ClaimFulfilled(
+            claim_id=c.claim_id,
+            manager_id=record.manager_id,
+            completion_id=completion.completion_id,
+        )
+        for c in record.claims.values()
+        if c.state == "open" and c.activity_id == completion.activity_id
+    ]
+
+
+def dispute_claim(
+    record: ManagerRecord | None,
+    manager_id: str,
+    claim_id: UUID,
+    *,
+    provider_id: str,
+    reason: str,
+) -> list[Event]:
+    record = require_manager(record, manager_id)
+    claim = record.claims.get(claim_id)
+    if claim is None:
+        raise NotFound("claim", claim_id)
+    if claim.provider_id != provider_id:
+        raise NotAllowed("only the activity's provider may dispute a claim")
+    if claim.state != "open":
+        raise WrongState(f"claim {claim_id} is {claim.state}")
+    if not reason.strip():
+        raise invalid("reason", "must not be empty")
+    return [ClaimDisputed(claim_id=claim_id, manager_id=manager_id, reason=reason)]
+
+
+def claim_overdue_on(claim: Claim, activity: Activity, programs: Mapping[str, Program]) -> date:
+    """The day an open claim becomes overdue."""
+    filed = claim.filed_at.date()
+    windows = [
+        rules_in_force(programs[code].versions, filed).claim_window_days
+        for code in activity.programs
+        if code in programs
+    ]
+    return filed + timedelta(days=min(windows, default=30))
+
+
+def overdue_claims(
+    record: ManagerRecord,
+    activities: Mapping[str, Activity | None],
+    programs: Mapping[str, Program],
+    today: date,
+) -> list[Claim]:
+    """The manager's claims still open on their overdue day or later, oldest first."""
+    found = [
+        claim
+        for claim in record.claims.values()
+        if claim.state == "open"
+        and (activity := activities.get(claim.activity_id)) is not None
+        and today >= claim_overdue_on(claim, activity, programs)
+    ]
+    return sorted(found, key=lambda c: (c.filed_at, c.claim_id))

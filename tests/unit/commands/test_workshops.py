@@ -1,0 +1,176 @@
+"""The workshop commands on the in-memory store: the agenda, attendance, the close."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+import pytest
+
+from events.catalog import ActivityRegistered, CompletionAmended, CompletionRecorded
+from events.codec import Actor
+from events.memory import InMemoryEventStore
+from ledger.commands import Context, Ledger, catalogue, managers, workshops
+from ledger.commands.messages import AgendaSession, RecordAttendance
+from ledger.commands.streams import workshop_stream
+from ledger.domain.errors import Invalid, NotFound, WrongState
+from ledger.domain.workshops.attendance import AttendanceConflict
+from tests.builders import SteppingClock
+from tests.unit.domain.workshop_given import AGENDA, at
+
+ADMIN = Context(actor=Actor(role="admin", id="root"), request_id="r-1")
+PROVIDER = Context(actor=Actor(role="provider", id="tma"), request_id="r-2")
+SESSIONS = [
+    AgendaSession(
+        session_id=s.session_id, title=s.title, starts_at=s.starts_at, ends_at=s.ends_at,
+        ceus=s.ceus, category=s.category,
+    )
+    for s in AGENDA
+]  # fmt: skip
+
+
+@pytest.fixture
+def clock() -> SteppingClock:
+    return SteppingClock(datetime(2025, 4, 1, 15, tzinfo=UTC))
+
+
+@pytest.fixture
+async def ledger(clock) -> Ledger:
+    ledger = Ledger(InMemoryEventStore(clock=clock), clock=clock)
+    await catalogue.ensure_default_programs(ledger, ADMIN)
+    await catalogue.register_provider(
+        ledger, ADMIN, provider_id="tma", name="Texas Medical Association", programs=("CMM", "CMOM")
+    )
+    await catalogue.register_activity(
+        ledger,
+        PROVIDER,
+        ActivityRegistered(
+            provider_id="tma", activity_id="tma-billing", title="Billing and coding update",
+            format="workshop", ceus=Decimal(12), category="core", programs=("CMM", "CMOM"),
+            starts_on=date(2025, 5, 1), ends_on=date(2025, 5, 2),
+        ),
+    )  # fmt: skip
+    for manager_id in ("m-1", "m-2"):
+        await managers.enroll_manager(
+            ledger, ADMIN, manager_id=manager_id, name="Pat Doe", email="pat@example.org"
+        )
+        await managers.grant_certification(
+            ledger, ADMIN, manager_id, program="CMM", certified_on=date(2024, 3, 15)
+        )
+    return ledger
+
+
+def _attend(session_id: str, checked_in_at, checked_out_at, manager_id: str = "m-1"):
+    return RecordAttendance(
+        manager_id=manager_id, session_id=session_id, checked_in_at=checked_in_at,
+        checked_out_at=checked_out_at,
+    )  # fmt: skip
+
+
+async def _record(ledger: Ledger, *args, **kwargs) -> workshops.Attended:
+    given = _attend(*args, **kwargs)
+    return await workshops.record_attendance(ledger, PROVIDER, "tma", "tma-billing", given)
+
+
+async def _schedule(ledger: Ledger, sessions=SESSIONS):
+    return await workshops.schedule_sessions(ledger, PROVIDER, "tma", "tma-billing", sessions)
+
+
+async def _close(ledger: Ledger) -> workshops.Closed:
+    return await workshops.close_workshop(ledger, PROVIDER, "tma", "tma-billing")
+
+
+async def _credit(ledger: Ledger, manager_id: str = "m-1") -> dict[str, tuple[Decimal, tuple]]:
+    record, _ = await ledger.managers.current(manager_id)
+    assert record is not None
+    return {c.category: (c.ceus, c.sessions) for c in record.completions.values() if not c.voided}
+
+
+async def test_the_agenda_is_recorded_on_the_workshops_stream(ledger):
+    result = await _schedule(ledger)
+
+    assert result is not None
+    assert result.stream_id == workshop_stream("tma-billing")
+    [stored] = await ledger.store.read_stream("workshop-tma-billing")
+    assert stored.type == "sessions_scheduled"
+
+
+async def test_the_same_agenda_again_records_nothing(ledger):
+    await _schedule(ledger)
+
+    assert await _schedule(ledger) is None
+    assert len(await ledger.store.read_stream("workshop-tma-billing")) == 1
+
+
+async def test_an_agenda_the_rules_refuse_records_nothing(ledger):
+    with pytest.raises(Invalid):
+        await _schedule(ledger, SESSIONS * 2)
+    with pytest.raises(NotFound):
+        await workshops.schedule_sessions(ledger, PROVIDER, "tma", "nope", SESSIONS)
+
+    assert await ledger.store.read_stream("workshop-tma-billing") == []
+
+
+async def test_attendance_is_recorded_once_and_a_retry_answers_the_same(ledger):
+    await _schedule(ledger)
+
+    first = await _record(ledger, "s-1", at(1, 9), at(1, 10, 30))
+    again = await _record(ledger, "s-1", at(1, 9), at(1, 10, 30))
+
+    assert (first.created, again.created) == (True, False)
+    assert len(await ledger.store.read_stream("workshop-tma-billing")) == 2
+    with pytest.raises(AttendanceConflict):
+        await _record(ledger, "s-1", at(1, 9), at(1, 10))
+
+
+async def test_attendance_of_a_manager_not_enrolled_is_refused(ledger):
+    await _schedule(ledger)
+
+    with pytest.raises(NotFound, match="no manager m-9"):
+        await _record(ledger, "s-1", at(1, 9), at(1, 10), "m-9")
+
+
+async def test_a_changed_agenda_is_refused_once_its_session_has_attendance(ledger):
+    await _schedule(ledger)
+    await _record(ledger, "s-1", at(1, 9), at(1, 10, 30))
+
+    with pytest.raises(WrongState):
+        await _schedule(ledger, SESSIONS[1:])
+
+
+async def test_the_close_derives_each_attendees_credit_and_closing_again_nothing(ledger, clock):
+    await _schedule(ledger)
+    for given in (
+        _attend("s-1", at(1, 9), at(1, 10, 30)),
+        _attend("s-3", at(1, 13), at(1, 15)),
+        _attend("s-4", at(2, 9), at(2, 12), "m-2"),
+    ):
+        await workshops.record_attendance(ledger, PROVIDER, "tma", "tma-billing", given)
+    clock.now = datetime(2025, 5, 3, 15, tzinfo=UTC)
+
+    closed = await _close(ledger)
+    again = await _close(ledger)
+
+    assert closed.created
+    assert {m: len(events) for m, events in closed.derived.items()} == {"m-1": 2, "m-2": 1}
+    assert await _credit(ledger, "m-1") == {
+        "core": (Decimal("1.5"), ("s-1",)),
+        "general": (Decimal(2), ("s-3",)),
+    }
+    assert await _credit(ledger, "m-2") == {"core": (Decimal(3), ("s-4",))}
+    assert (again.created, again.derived) == (False, {"m-1": (), "m-2": ()})
+
+
+async def test_attendance_after_the_close_derives_the_difference(ledger, clock):
+    await _schedule(ledger)
+    await _record(ledger, "s-1", at(1, 9), at(1, 10, 30))
+    clock.now = datetime(2025, 5, 3, 15, tzinfo=UTC)
+    [recorded] = (await _close(ledger)).derived["m-1"]
+
+    late = await _record(ledger, "s-4", at(2, 9), at(2, 12))
+
+    assert isinstance(recorded, CompletionRecorded)
+    [amended] = late.derived
+    assert isinstance(amended, CompletionAmended)
+    assert (amended.completion_id, amended.ceus) == (recorded.completion_id, Decimal("4.5"))
+    assert await _credit(ledger) == {"core": (Decimal("4.5"), ("s-1", "s-4"))}
