@@ -47,6 +47,7 @@ from ledger.csv_io import RosterFormatError, columns_of, csv_text, parse_roster_
 from ledger.demo import seed_demo
 from ledger.infra.backup import run_backup
 from ledger.infra.database import database_dsn, service_login, why_unreachable
+from ledger.infra.evidence import check_evidence_files
 from ledger.infra.limits import freeze_startup_heap, server_options
 from ledger.infra.logs import configure_logging
 from ledger.infra.migrations import load_migrations, migrate
@@ -162,15 +163,25 @@ async def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def cmd_verify(settings: Settings, args: argparse.Namespace) -> int:
+    """The hash chain, then the evidence files (each must still hash to its key); the report
+    is the chain's, with `first_bad_evidence`, and `ok` only if both are."""
     async with database_dsn(settings) as dsn:
         report = await verify_database(dsn)
-    print(msgspec.json.encode(report).decode())
+        bad_evidence = await check_evidence_files(dsn)
+    ok = report.ok and bad_evidence is None
+    whole = msgspec.structs.asdict(report) | {"ok": ok, "first_bad_evidence": bad_evidence}
+    print(msgspec.json.encode(whole).decode())
     if not report.ok:
         print(
             f"ledger chain broken at position {report.first_bad_position}: {report.problem}",
             file=sys.stderr,
         )
-    return 0 if report.ok else 1
+    if bad_evidence is not None:
+        print(
+            f"evidence file {bad_evidence} no longer matches its hash, size or type",
+            file=sys.stderr,
+        )
+    return 0 if ok else 1
 
 
 def check_rebuild(args: argparse.Namespace) -> None:
@@ -594,7 +605,11 @@ def build_parser() -> argparse.ArgumentParser:
     restore_.add_argument(
         "--data-dir", type=Path, required=True, metavar="NEW", help="a new, empty directory"
     )
-    add("verify", cmd_verify, "recompute the hash chain; exit 1 naming the first bad position")
+    add(
+        "verify",
+        cmd_verify,
+        "recompute the hash chain and check the evidence files; exit 1 naming the first bad one",
+    )
     rebuild = add(
         "rebuild",
         cmd_rebuild,

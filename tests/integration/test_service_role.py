@@ -14,6 +14,7 @@ import pytest
 from events.postgres.connection import create_pool
 from events.postgres.store import PostgresEventStore
 from ledger.infra.database import SERVICE_LOGIN, service_login
+from ledger.infra.evidence import PostgresEvidenceStore
 from tests.api.conftest import running_app
 from tests.builders import SteppingClock, facts
 
@@ -53,6 +54,16 @@ async def test_the_service_role_appends_and_reads_events(dsn):
         assert len(await store.read_stream("role-check")) == 3
 
 
+async def test_the_service_role_stores_reads_and_checks_evidence_files(dsn):
+    async with create_pool(await service_login(dsn), min_size=1, max_size=2) as pool:
+        store = PostgresEvidenceStore(pool)
+        evidence = await store.put(b"%PDF-1.7\n%%EOF\n", "certificate.pdf")
+        assert await store.put(b"%PDF-1.7\n%%EOF\n", "again.pdf") == evidence
+
+        assert await store.get(evidence.sha256) == b"%PDF-1.7\n%%EOF\n"
+        assert await store.check() is None
+
+
 @pytest.mark.parametrize(
     "statement",
     [
@@ -60,6 +71,9 @@ async def test_the_service_role_appends_and_reads_events(dsn):
         "DELETE FROM events",
         "TRUNCATE events",
         "DELETE FROM event_head",
+        "UPDATE evidence_files SET media_type = 'image/png'",
+        "DELETE FROM evidence_files",
+        "TRUNCATE evidence_files",
     ],
 )
 async def test_the_service_role_may_not_rewrite_the_log(service, statement):
