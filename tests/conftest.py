@@ -23,13 +23,21 @@ import pytest
 
 from events.postgres.connection import connect, create_pool
 from events.postgres.store import PostgresEventStore
-from ledger.infra.database import EmbeddedPostgres, create_database
+from ledger.infra.database import EmbeddedPostgres, create_database, service_login
 from ledger.infra.migrations import load_migrations, migrate
-from tests.api.world import World, build_world_template
+from tests.api.world import ReusedApp, World, build_world_template
 
 TEMPLATE = "ceu_test_template"
 WORLD_TEMPLATE = "ceu_test_world"
 """The migrated template plus the API tests' world, built once per session."""
+APP_DATABASE = f"ceu_test_app_{os.getpid()}"
+"""The one name of every API test's database (`dsn` when the test takes `client`), dropped and
+copied again for each test: the session's app (tests.api.world.ReusedApp) is bound to it."""
+TEMPLATES: dict[str, str] = {"world_template": WORLD_TEMPLATE}
+"""The session fixtures that build a template database, and that database: a test that uses
+one of them, directly or through another fixture, gets a copy of it as `dsn` (of the last one
+here if it uses several: each is built on the ones before it).  tests.api.conftest.world_with
+adds more."""
 SYSTEM_SETUP = "scripts/system-setup all"
 _names = itertools.count(1)
 
@@ -85,11 +93,14 @@ async def template_dsn(admin_dsn: str) -> str:
 
 @contextlib.asynccontextmanager
 async def fresh_database(
-    admin_dsn: str, *, migrated: bool = True, template: str = TEMPLATE
+    admin_dsn: str, *, migrated: bool = True, template: str = TEMPLATE, name: str | None = None
 ) -> AsyncIterator[str]:
     """A new database (a copy of `template`, by default the migrated one; or empty), dropped
-    afterwards."""
-    name = f"ceu_test_{os.getpid()}_{next(_names)}"
+    afterwards.  Named `name` (dropped first if a test left it behind), else a name of its own."""
+    if name is None:
+        name = f"ceu_test_{os.getpid()}_{next(_names)}"
+    else:
+        await drop_database(admin_dsn, name)
     await create_database(admin_dsn, name, template=template if migrated else None)
     try:
         yield with_database(admin_dsn, name)
@@ -113,18 +124,28 @@ async def world_template(admin_dsn: str, template_dsn: str) -> World:
     return await build_world_template(with_database(admin_dsn, WORLD_TEMPLATE))
 
 
+@pytest.fixture(scope="session")
+async def reused_app(template_dsn: str) -> ReusedApp:
+    """The session's one app for the API tests (tests.api.world.ReusedApp), bound to
+    APP_DATABASE as the service's role (made on the template: a role belongs to the server)."""
+    return ReusedApp(with_database(await service_login(template_dsn), APP_DATABASE))
+
+
 @pytest.fixture
 async def dsn(
     request: pytest.FixtureRequest, admin_dsn: str, template_dsn: str
 ) -> AsyncIterator[str]:
     """A fresh, fully migrated database for one test: a copy of the world template when the
-    test uses the world (`world_template`, directly or through `world`), else of the migrated
-    template."""
+    test uses the world (`world_template`, directly or through `world`), or of a template
+    built on it (TEMPLATES), else of the migrated template.  Named `APP_DATABASE` when the
+    test takes the app (`client`), which is bound to that name; else a name of its own."""
     template = TEMPLATE
-    if "world_template" in request.fixturenames:
-        request.getfixturevalue("world_template")
-        template = WORLD_TEMPLATE
-    async with fresh_database(admin_dsn, template=template) as dsn:
+    for fixture, database in TEMPLATES.items():  # the last one the test uses: the most built
+        if fixture in request.fixturenames:
+            request.getfixturevalue(fixture)
+            template = database
+    name = APP_DATABASE if "client" in request.fixturenames else None
+    async with fresh_database(admin_dsn, template=template, name=name) as dsn:
         yield dsn
 
 

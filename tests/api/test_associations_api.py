@@ -16,7 +16,7 @@ from decimal import Decimal
 
 import pytest
 
-from tests.api.conftest import world_of_its_own
+from tests.api.conftest import world_of_its_own, world_with
 from tests.api.world import World, assert_problem, bad_fields
 
 
@@ -320,8 +320,7 @@ async def test_a_bad_due_list_query_is_a_clear_4xx(shared_world, code, params, s
 # -- audits -----------------------------------------------------------------------------------
 
 
-@pytest.fixture
-async def filed(world) -> list[str]:
+async def file_five(world) -> list[str]:
     """Four CMOM renewals filed today and a fifth one denied: the ids of the four."""
     ids = [
         await renewal_filed(world, "m-1"),
@@ -331,6 +330,16 @@ async def filed(world) -> list[str]:
     ]
     await decide(world, await renewal_filed(world, "m-6", "2025-10-01"), "deny", "late")
     return ids
+
+
+five_filed = world_with("five_filed", file_five)
+
+
+@pytest.fixture
+def filed(five_filed, world) -> list[str]:
+    """Four CMOM renewals filed today and a fifth one denied (`file_five`, built once into a
+    template that this test's database copies): the ids of the four."""
+    return five_filed
 
 
 async def draw(world, **body) -> dict:

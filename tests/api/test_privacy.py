@@ -16,6 +16,7 @@ import msgspec
 import pytest
 
 from ledger.csv_io import csv_text, safe_cell
+from tests.api.conftest import world_with
 from tests.api.world import ADMIN_TOKEN, World, assert_problem
 
 
@@ -52,13 +53,21 @@ async def feed(world: World, token: str) -> tuple[list[dict[str, Any]], bytes]:
         after = page["next_after"]
 
 
-@pytest.fixture
-async def scoped(world: World) -> World:
-    """The API tests' world, plus Carla (CMM only), Olga (CMOM only) and a CMM fee of m-1
-    (who holds CMM and CMOM)."""
+async def carla_olga_and_a_fee(world: World) -> None:
+    """Carla (CMM only), Olga (CMOM only) and a CMM fee of m-1 (who holds CMM and CMOM)."""
     await enrol(world, CARLA, "CMM")
     await enrol(world, OLGA, "CMOM")
     await world.api.pay_fee("m-1", "CMM")
+
+
+scoped_world = world_with("scoped_world", carla_olga_and_a_fee)
+
+
+@pytest.fixture
+def scoped(scoped_world: None, world: World) -> World:
+    """The API tests' world, plus Carla (CMM only), Olga (CMOM only) and a CMM fee of m-1
+    (who holds CMM and CMOM): `carla_olga_and_a_fee`, built once into a template that this
+    test's database copies."""
     return world
 
 

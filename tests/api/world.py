@@ -6,9 +6,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import msgspec
 from httpx import Response
@@ -20,11 +21,14 @@ from ledger.app.factory import create_app
 from ledger.cli import SYSTEM
 from ledger.commands import Ledger
 from ledger.commands.catalogue import ensure_default_programs
+from ledger.http.throttle import FailureWindow
 from ledger.infra.database import service_login
 from ledger.settings import Secret, Settings
 from tests.builders import SteppingClock
 
 ADMIN_TOKEN = "test-admin-token"
+
+T = TypeVar("T")
 
 START = datetime(2026, 6, 15, 14, 30, tzinfo=UTC)
 """Where every API test's clock starts (and the clock the world template is built on)."""
@@ -33,20 +37,71 @@ PUBLIC_URL = "http://testserver.local"
 """The test client's own address, passed as LEDGER_PUBLIC_URL (the app requires one)."""
 
 
-@contextlib.asynccontextmanager
-async def running_app(dsn: str, clock: SteppingClock) -> AsyncIterator[AsyncTestClient]:
-    settings = Settings(
-        admin_token=Secret(ADMIN_TOKEN), poll_interval=0.05, pool_size=8, public_url=PUBLIC_URL
-    )
+SETTINGS = Settings(
+    admin_token=Secret(ADMIN_TOKEN), poll_interval=0.05, pool_size=8, public_url=PUBLIC_URL
+)
+"""The settings of every API test's app."""
 
-    async with create_pool(dsn, min_size=1, max_size=2) as pool:  # what `serve` does at start
+
+async def _default_programs(dsn: str, clock: SteppingClock) -> None:
+    """What `serve` does at start, before the app."""
+    async with create_pool(dsn, min_size=1, max_size=2) as pool:
         await ensure_default_programs(
             Ledger(PostgresEventStore(pool, clock=clock), clock=clock), SYSTEM
         )
+
+
+@contextlib.asynccontextmanager
+async def running_app(dsn: str, clock: SteppingClock) -> AsyncIterator[AsyncTestClient]:
+    """A new app (create_app) on the database at `dsn`, started, on `clock`."""
+    await _default_programs(dsn, clock)
     # Migrated as the owner (the template); served as the service's role, as `serve` does.
-    app = create_app(settings, await service_login(dsn), clock=clock)
+    app = create_app(SETTINGS, await service_login(dsn), clock=clock)
     async with AsyncTestClient(app) as client:
         yield client
+
+
+class _PerTestFailures(FailureWindow):
+    """The failed logins of the current test only: a new window for each test."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.current = FailureWindow()
+
+    def wait(self, address: str) -> float:
+        return self.current.wait(address)
+
+    def failed(self, address: str) -> None:
+        self.current.failed(address)
+
+
+class ReusedApp:
+    """One app for every test that takes `client`, started and stopped for each test exactly
+    as a new one would be (its pool, projectors and reminders live in the lifespan), instead
+    of a create_app per test: building the app (Litestar registering ~180 routes) took about
+    half of an API test's setup.  It is bound to one database name (`dsn` of tests.conftest,
+    APP_DATABASE), which each test drops and copies again from its template; its clock and
+    its window of failed logins are the current test's."""
+
+    def __init__(self, login_dsn: str) -> None:
+        self.clock = SteppingClock(START)
+        self.failures = _PerTestFailures()
+        self.dsn = login_dsn
+        self.app = create_app(SETTINGS, login_dsn, clock=self.now, failures=self.failures)
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    @contextlib.asynccontextmanager
+    async def running(self, dsn: str, clock: SteppingClock) -> AsyncIterator[AsyncTestClient]:
+        """The app on the database at `dsn` (the owner's DSN of the name the app is bound to),
+        started on `clock`, with no failed logins."""
+        if urlsplit(dsn).path != urlsplit(self.dsn).path:
+            raise ValueError(f"the reused app serves {self.dsn}, not {dsn}")
+        await _default_programs(dsn, clock)
+        self.clock, self.failures.current = clock, FailureWindow()
+        async with AsyncTestClient(self.app) as client:
+            yield client
 
 
 class Api:
@@ -314,16 +369,23 @@ async def settled(api: Api) -> None:
     raise AssertionError(f"the projections did not catch up: {health}")
 
 
-async def build_world_template(dsn: str) -> World:
-    """Build the world on the database at `dsn` (a copy of the migrated template) exactly as a
-    test would (the same app, clock and requests), wait until its projections have caught up,
-    check its hash chain, and stop the app, so that the database can be copied (a template
-    takes no connections).  The world's tokens, without an `api`: see `World.on`."""
+async def build_template(dsn: str, build: Callable[[Api], Awaitable[T]]) -> T:
+    """Run `build` on the database at `dsn` exactly as a test would (the same app, clock and
+    requests), wait until its projections have caught up, check its hash chain, and stop the
+    app, so that the database can be copied (a template takes no connections).  What `build`
+    returned."""
     async with running_app(dsn, SteppingClock(START)) as client:
         api = Api(client)
-        world = await World.build(api)
+        built = await build(api)
         await settled(api)
         chain = await api.ok(await api.get("/v1/ledger/verify", ADMIN_TOKEN), 200)
         assert chain["ok"], chain
         assert chain["head_position"] == await api.head(), chain
+    return built
+
+
+async def build_world_template(dsn: str) -> World:
+    """Build the world on the database at `dsn` (a copy of the migrated template): its tokens,
+    without an `api` (see `World.on`)."""
+    world = await build_template(dsn, World.build)
     return msgspec.structs.replace(world, api=None)

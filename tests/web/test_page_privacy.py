@@ -10,22 +10,32 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from tests.api.conftest import world_with
 from tests.api.world import World
 from tests.conftest import system_command
-from tests.web.pages_client import pages, sign_in, web_world
+from tests.web.pages_client import pages, sign_in
 
 CMM_ONLY = "HR for practice managers"
 """The title of mgma-hr, an activity that counts for CMM only."""
 
 
+async def m1_hr_billing_and_a_fee(world: World) -> None:
+    """m-1's completions of mgma-hr (CMM only) and tma-billing (both), and a CMM fee."""
+    api = world.api
+    await api.ok(await api.post_completion(world.mgma, "m1-hr", activity_id="mgma-hr"))
+    await api.ok(await api.post_completion(world.tma, "m1-billing"))
+    await api.pay_fee("m-1", "CMM", cents=7300)
+
+
+m1_worked = world_with("m1_worked", m1_hr_billing_and_a_fee)
+
+
 @pytest.fixture
-async def world(dsn: str) -> AsyncIterator[World]:
-    async with web_world(dsn) as world:
-        api = world.api
-        await api.ok(await api.post_completion(world.mgma, "m1-hr", activity_id="mgma-hr"))
-        await api.ok(await api.post_completion(world.tma, "m1-billing"))
-        await api.pay_fee("m-1", "CMM", cents=7300)
-        yield world
+async def world(m1_worked: None, world_template: World, dsn: str) -> AsyncIterator[World]:
+    """The API tests' world with `m1_hr_billing_and_a_fee` (this test's copy of their template),
+    driven through the pages' app."""
+    async with pages(dsn) as client:
+        yield world_template.on(client)
 
 
 async def test_an_auditor_of_cmom_sees_only_the_cmom_part_of_the_page_of_a_manager_holding_both(

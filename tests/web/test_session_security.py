@@ -15,13 +15,14 @@ from litestar.testing import AsyncTestClient
 
 from ledger.http.throttle import FailureWindow
 from tests.api.world import World
-from tests.web.pages_client import FakeMonotonic, csrf_of, pages, sign_in, submit, web_world
+from tests.web.pages_client import FakeMonotonic, csrf_of, pages, sign_in, submit
 
 
 @pytest.fixture
-async def world(dsn: str) -> AsyncIterator[World]:
-    async with web_world(dsn) as world:
-        yield world
+async def world(world_template: World, dsn: str) -> AsyncIterator[World]:
+    """The API tests' world (this test's copy of its template), driven through the pages' app."""
+    async with pages(dsn) as client:
+        yield world_template.on(client)
 
 
 def session_cookie(client: AsyncTestClient[Any]) -> str:
