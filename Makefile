@@ -40,8 +40,9 @@ CLUSTER_DIR ?=
 cluster: setup system-all
 	$(BIN)/python -m ledger.infra.cluster $(if $(CLUSTER_DIR),--dir $(CLUSTER_DIR)) --demo
 
+# One worker per core, at most 4: each starts its own embedded PostgreSQL (docs/testing.md).
 test: lint system-all
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto --maxprocesses 4
 
 format: setup
 	$(BIN)/ruff check --fix .

@@ -106,7 +106,8 @@ def _app_routes() -> Iterator[tuple[str, str, HTTPRouteHandler]]:
                     yield method, route.path, handler
 
 
-ROUTES = list(_app_routes())
+ROUTES = sorted(_app_routes(), key=lambda route: (route[1], route[0]))
+"""By path, then method: the same order in every process (pytest-xdist's workers collect alike)."""
 
 
 def _guards(handler: HTTPRouteHandler) -> list[object]:
