@@ -27,8 +27,11 @@ from ledger.infra.database import EmbeddedPostgres, create_database, service_log
 from ledger.infra.migrations import load_migrations, migrate
 from tests.api.world import ReusedApp, World, build_world_template
 
-TEMPLATE = "ceu_test_template"
-WORLD_TEMPLATE = "ceu_test_world"
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+"""The pytest-xdist worker this process is (gw0, gw1, ...; empty in one process): on a shared
+DATABASE_URL server each worker's templates carry its name, so workers never drop each other's."""
+TEMPLATE = f"ceu_test_template{WORKER}"
+WORLD_TEMPLATE = f"ceu_test_world{WORKER}"
 """The migrated template plus the API tests' world, built once per session."""
 APP_DATABASE = f"ceu_test_app_{os.getpid()}"
 """The one name of every API test's database (`dsn` when the test takes `client`), dropped and

@@ -30,6 +30,7 @@ from tests.api.world import (
 from tests.builders import SteppingClock
 from tests.conftest import (
     TEMPLATES,
+    WORKER,
     WORLD_TEMPLATE,
     drop_database,
     fresh_database,
@@ -92,7 +93,7 @@ def world_with(name: str, build: Callable[[World], Awaitable[T]]) -> Any:
     returned.  A test that uses the fixture, directly or through another, gets a copy of that
     database as `dsn`, as if `build` had run at the start of the test (on the same clock: it
     does not move).  Assign it to a module global of the same name (pytest finds it there)."""
-    database = f"ceu_test_{name}"
+    database = f"ceu_test_{name}{WORKER}"
     if name in TEMPLATES:
         raise ValueError(f"two templates are named {name}")
     TEMPLATES[name] = database
