@@ -143,6 +143,10 @@ class RuleSet(Message, frozen=True, kw_only=True):
     carryover_max_ceus: Ceus = Decimal(0)
     audit_rate: Fraction = Decimal("0.10")
     correction_window_days: Annotated[int, Meta(ge=0, le=3650)] = 60
+    # Workshops (SPEC 11): the share of a session a manager must be present for it to count,
+    # and the days a claim may stay open before it is overdue.
+    min_presence: Fraction = Decimal("0.9")
+    claim_window_days: Annotated[int, Meta(ge=1, le=3650)] = 30
 
 
 class RuleVersion(RuleSet, frozen=True, kw_only=True):

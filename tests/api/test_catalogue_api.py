@@ -240,6 +240,20 @@ async def test_an_admin_adds_a_rule_version_listed_after_the_earlier_ones(world)
     assert listed == program
 
 
+async def test_a_rule_version_sets_the_workshop_rules_and_they_default_otherwise(world):
+    api = world.api
+
+    response = await api.post(
+        "/v1/programs/CMM/rules",
+        world.admin,
+        RULES | {"min_presence": "0.75", "claim_window_days": 45},
+    )
+
+    first, second = (await api.ok(response, 201))["rules"]
+    assert (first["min_presence"], first["claim_window_days"]) == ("0.9", 30)
+    assert (second["min_presence"], second["claim_window_days"]) == ("0.75", 45)
+
+
 async def test_a_rule_version_judges_only_cycles_that_start_after_it(world):
     api = world.api
     await api.ok(await api.post("/v1/programs/CMM/rules", world.admin, RULES))
@@ -298,6 +312,10 @@ async def test_rules_for_an_unknown_program_are_a_404(shared_world):
         ({"required_ceus": "sNaN"}, {"required_ceus"}),
         ({"category_minimums": {"core": "NaN"}}, {"category_minimums.core"}),
         ({"cycle_months": None}, {"cycle_months"}),
+        ({"min_presence": "0"}, {"min_presence"}),
+        ({"min_presence": "1.5"}, {"min_presence"}),
+        ({"min_presence": "NaN"}, {"min_presence"}),
+        ({"claim_window_days": 0}, {"claim_window_days"}),
     ],
     ids=[
         "negative grace days",
@@ -307,6 +325,10 @@ async def test_rules_for_an_unknown_program_are_a_404(shared_world):
         "required CEUs that are a signalling NaN",
         "a category minimum that is NaN",
         "no cycle length",
+        "no presence needed at all",
+        "more presence than the session",
+        "a presence share that is NaN",
+        "a claim window of no days",
     ],
 )
 async def test_a_bad_rule_version_is_a_422_naming_the_fields(shared_world, changes, fields):

@@ -38,6 +38,7 @@ def _rules(body: RuleVersion, prefix: str = "") -> Rules:
         "required_ceus": body.required_ceus,
         "carryover_max_ceus": body.carryover_max_ceus,
         "audit_rate": body.audit_rate,
+        "min_presence": body.min_presence,
         **{f"category_minimums.{k}": v for k, v in body.category_minimums.items()},
     }
     if bad := [name for name, amount in amounts.items() if not amount.is_finite()]:
@@ -53,6 +54,8 @@ def _rules(body: RuleVersion, prefix: str = "") -> Rules:
         carryover_max_ceus=body.carryover_max_ceus,
         audit_rate=body.audit_rate,
         correction_window_days=body.correction_window_days,
+        min_presence=body.min_presence,
+        claim_window_days=body.claim_window_days,
     )
 
 
