@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Line",
+    "date_errors",
     "Posting",
     "amend_completion",
     "correction_closes",
@@ -48,7 +49,8 @@ def _ceus_errors(activity: Activity, ceus: Decimal) -> list[FieldError]:
     return []
 
 
-def _date_errors(activity: Activity, completed_on: date, today: date) -> list[FieldError]:
+def date_errors(activity: Activity, completed_on: date, today: date) -> list[FieldError]:
+    """Why `completed_on` cannot be a day of `activity` as of `today` (a posting's, a claim's)."""
     if completed_on > today:
         return [FieldError("completed_on", "must not be in the future")]
     if not activity.starts_on <= completed_on <= activity.ends_on:
@@ -61,7 +63,7 @@ def _completion_errors(
     activity: Activity, ceus: Decimal | None, completed_on: date | None, today: date
 ) -> list[FieldError]:
     errors = [] if ceus is None else _ceus_errors(activity, ceus)
-    return errors + ([] if completed_on is None else _date_errors(activity, completed_on, today))
+    return errors + ([] if completed_on is None else date_errors(activity, completed_on, today))
 
 
 class Posting(Protocol):

@@ -13,11 +13,11 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
 from events.catalog import AttendanceClaimed, ClaimDisputed, ClaimFulfilled, Event
+from ledger.domain.completions import date_errors
 from ledger.domain.cycles import rules_in_force
 from ledger.domain.errors import (
     AlreadyExists,
     AlreadyRecorded,
-    FieldError,
     Invalid,
     NotAllowed,
     NotFound,
@@ -43,15 +43,6 @@ __all__ = [
 ]
 
 
-def _day_errors(activity: Activity, completed_on: date, today: date) -> list[FieldError]:
-    if completed_on > today:
-        return [FieldError("completed_on", "must not be in the future")]
-    if not activity.starts_on <= completed_on <= activity.ends_on:
-        dates = f"{activity.starts_on}..{activity.ends_on}"
-        return [FieldError("completed_on", f"outside the activity's dates {dates}")]
-    return []
-
-
 def file_claim(
     record: ManagerRecord | None,
     manager_id: str,
@@ -66,7 +57,7 @@ def file_claim(
     record = require_manager(record, manager_id)
     if activity is None:
         raise NotFound("activity", activity_id)
-    if errors := _day_errors(activity, completed_on, today):
+    if errors := date_errors(activity, completed_on, today):
         raise Invalid(errors)
     done = (c for c in record.completions.values() if c.activity_id == activity_id)
     if (completion := next((c for c in done if not c.voided), None)) is not None:
