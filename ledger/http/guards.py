@@ -32,10 +32,10 @@ from litestar.enums import HttpMethod
 from litestar.handlers.base import BaseRouteHandler
 
 from ledger.access.errors import Forbidden, Unauthenticated
-from ledger.access.policy import WHOLE, ManagerScope, may_change_profile, scope_of
+from ledger.access.policy import ManagerScope, may_change_profile
 from ledger.access.principals import Principal
-from ledger.domain.errors import NotFound
 from ledger.http.positions import READS_KEY
+from ledger.queries.managers import seen_by
 
 __all__ = [
     "GUARDS",
@@ -240,27 +240,13 @@ async def manager_page_of_path(connection: Connection, _: BaseRouteHandler) -> N
 
 
 async def _manager_scope(connection: Connection, *, page: bool) -> None:
-    principal = principal_of(connection)
-    manager_id = _path(connection, "manager_id")
-    scope = WHOLE
-    if not (principal.is_admin() or principal.is_manager(manager_id)):
-        held: tuple[str, ...] = ()
-        if principal.role == "auditor":
-            held = await _held(connection, manager_id, page=page)
-        scope = scope_of(principal, manager_id, held)
-        deny_unless(scope.any, "a manager's record is theirs, their associations' and the admins'")
-    connection.scope.setdefault("state", {})[MANAGER_SCOPE_KEY] = scope
-
-
-async def _held(connection: Connection, manager_id: str, *, page: bool) -> tuple[str, ...]:
-    """The programs the manager holds now, from the reads this request was given."""
     reads = connection.scope.get("state", {}).get(READS_KEY) or connection.app.state.reads
-    if not page:
-        return tuple((await reads.profile(manager_id)).certifications)
-    try:
-        return tuple((await reads.record(manager_id)).certifications)
-    except NotFound:
-        return ()
+    scope = await seen_by(
+        reads, principal_of(connection), _path(connection, "manager_id"),
+        unknown_holds_nothing=page,
+    )  # fmt: skip
+    deny_unless(scope.any, "a manager's record is theirs, their associations' and the admins'")
+    connection.scope.setdefault("state", {})[MANAGER_SCOPE_KEY] = scope
 
 
 def seen_of_manager(connection: Connection) -> ManagerScope:

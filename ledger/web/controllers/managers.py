@@ -12,17 +12,17 @@ from litestar.di import Provide
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
-from ledger.access.policy import ManagerScope, scope_of
+from ledger.access.policy import ManagerScope
 from ledger.commands import renewals
 from ledger.commands.loaders import find_renewal
 from ledger.documents.filters import day
 from ledger.documents.pdfs import certificate_pdf, transcript_pdf
-from ledger.domain.errors import NotFound, RenewalNotReady, WrongState
+from ledger.domain.errors import RenewalNotReady, WrongState
 from ledger.http.authn import SESSION_GUARDED
 from ledger.http.guards import MANAGER_SCOPE_KEY, manager_page_of_path, manager_themselves
 from ledger.http.injected import CredentialsDep, LedgerDep, ReadsDep, RequestContext
 from ledger.http.responses import csv_response, pdf_response
-from ledger.queries.managers import associations, standing_of
+from ledger.queries.managers import associations, seen_by, standing_of
 from ledger.queries.notices import notices_of
 from ledger.queries.reads import Reads
 from ledger.queries.views import TRANSCRIPT_COLUMNS
@@ -41,13 +41,7 @@ async def _scope(
     found = request.scope.get("state", {}).get(MANAGER_SCOPE_KEY)
     if isinstance(found, ManagerScope) and request.path_params.get("manager_id") == manager_id:
         return found
-    held: tuple[str, ...] = ()
-    if principal.role == "auditor":
-        try:
-            held = tuple((await reads.record(manager_id)).certifications)
-        except NotFound:
-            held = ()
-    scope = scope_of(principal, manager_id, held)
+    scope = await seen_by(reads, principal, manager_id, unknown_holds_nothing=True)
     if not scope.any:
         raise OutOfScope(detail="A manager's page is for that manager and the associations.")
     return scope
