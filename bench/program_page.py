@@ -26,7 +26,7 @@ from pathlib import Path
 
 import httpx
 
-from bench.http import _free_port, _settled, _start, _stop, service_env
+from bench.http import _free_port, _ms, _settled, _start, _stop, service_env
 from bench.lived_in import lived_in
 
 _CSRF = re.compile(r'name="_csrf_token" value="([^"]+)"')
@@ -62,11 +62,6 @@ async def _views(client: httpx.AsyncClient, path: str, count: int) -> list[float
         times.append(time.perf_counter() - start)
         assert answer.status_code == 200, (path, answer.status_code, answer.text[:300])
     return times
-
-
-def _ms(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return 1000 * ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 async def bench(dsn: str, token: str, args: argparse.Namespace) -> None:
