@@ -74,6 +74,19 @@ def moment(value: datetime | None) -> str:
     return f"{day(at)} at {at:%H:%M} UTC"
 
 
+def age_in_words(then: datetime | None, now: datetime) -> str:
+    """How long before `now` `then` was: "just now", "12 seconds ago", "3 minutes ago"; None ->
+    "not checked yet" (the chain verification's checkpoint, on the program page)."""
+    if then is None:
+        return "not checked yet"
+    seconds = max(0, int((now - then).total_seconds()))
+    for unit, size in (("day", 86_400), ("hour", 3_600), ("minute", 60)):
+        if seconds >= size:
+            n = seconds // size
+            return f"{n} {unit}{'s' if n != 1 else ''} ago"
+    return "just now" if seconds < 2 else f"{seconds} seconds ago"
+
+
 def percent(fraction: Decimal | float | None) -> str:
     """0.10 -> "10%", 0.125 -> "12.5%"."""
     if fraction is None:

@@ -31,7 +31,6 @@ __all__ = [
     "DuePage",
     "DueRow",
     "RegisterPage",
-    "age_in_words",
     "due_page",
     "register_page",
     "verification",
@@ -195,15 +194,3 @@ async def verification(reads: Reads) -> VerificationReport:
     events past it: never a walk of the whole log on a page view."""
     async with reads.pool.acquire() as conn:
         return await checkpoint_report(conn, tail_limit=PAGE_TAIL)
-
-
-def age_in_words(then: datetime | None, now: datetime) -> str:
-    """How long ago the checkpoint was advanced: "12 seconds ago", "3 minutes ago"."""
-    if then is None:
-        return "not checked yet"
-    seconds = max(0, int((now - then).total_seconds()))
-    for unit, size in (("day", 86_400), ("hour", 3_600), ("minute", 60)):
-        if seconds >= size:
-            n = seconds // size
-            return f"{n} {unit}{'s' if n != 1 else ''} ago"
-    return "just now" if seconds < 2 else f"{seconds} seconds ago"

@@ -29,7 +29,7 @@ from ledger.commands import standing as standings
 from ledger.commands.loaders import find_fee
 from ledger.commands.messages import DecideRenewal, RecordFinding
 from ledger.csv_io import columns_of
-from ledger.documents.filters import day, money, percent
+from ledger.documents.filters import age_in_words, day, money, percent
 from ledger.domain.errors import DomainError, NotFound, WrongState
 from ledger.domain.values import MAX_SEED, Email, Id, Reason, Text
 from ledger.http.authn import SESSION_GUARDED
@@ -245,7 +245,7 @@ async def program_page(
         "page_links": links,
         "audits": await reads.audits(code),
         "verification": verification,
-        "verification_age": program_reads.age_in_words(verification.checked_at, datetime.now(UTC)),
+        "verification_age": age_in_words(verification.checked_at, datetime.now(UTC)),
         "errors": errors or {},
         "values": values or {},
         "today": ledger.today(),
