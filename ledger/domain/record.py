@@ -81,6 +81,9 @@ class Completion(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     history: tuple[Change, ...] = ()
     sessions: tuple[str, ...] = ()
     """The workshop sessions a derived credit counts (ledger/domain/workshops/)."""
+    self_report_id: UUID | None = None
+    """Set for credit the manager reported and an auditor accepted (SPEC 12): its source is
+    `self`, whatever the provider and activity say."""
 
 
 class Fee(msgspec.Struct, frozen=True, kw_only=True):
