@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 import msgspec
 
@@ -37,7 +37,7 @@ from ledger.domain.workshops.presence import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Callable, Mapping, Sequence
 
     from events.store import AppendResult, EventStore, RecordedEvent
     from ledger.commands.workshops import RosterOutcome
@@ -243,7 +243,7 @@ def roster_line(
     session_id: str | None,
     position: int | None,
     *,
-    status_of: Any,
+    status_of: Callable[[DomainError], int],
 ) -> RosterLine:
     """One line's answer; `status_of` maps a refusal to its HTTP status (the door's)."""
     if isinstance(outcome, AttendanceRecorded):
