@@ -508,3 +508,17 @@ async def test_no_attendance_no_certificate(world):
     await scheduled(world)
 
     assert_problem(await world.api.get(f"{W}/attendance/m-2/certificate.pdf", world.m2), 404)
+
+
+async def test_a_roster_of_5000_lines_is_read_off_the_loop_and_a_repeated_line_is_unchanged(world):
+    """5,000 JSON lines (past ledger/http/rosters.py's INLINE_BYTES: read in a worker process),
+    the same five attendances over and over: five created, the rest retries of them."""
+    await scheduled(world)
+    items = [*M1_DAY, *M2_DAY] * 1000
+    head = await world.api.head()
+
+    result = await roster(world, items)
+
+    assert (result["created"], result["unchanged"], result["rejected"]) == (5, 4995, 0)
+    assert len(result["results"]) == 5000
+    assert await world.api.head() == head + 5
