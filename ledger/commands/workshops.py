@@ -240,7 +240,7 @@ async def record_roster(
     return Roster(
         outcomes=outcomes,
         appended=appended,
-        derived=await _derive_after_close(ledger, ctx, activity, activity_id, outcomes),
+        derived=await _derive_after_close(ledger, ctx, activity, activity_id, lines, outcomes),
     )
 
 
@@ -249,9 +249,20 @@ async def _derive_after_close(
     ctx: Context,
     activity: Activity | None,
     activity_id: str,
+    lines: Sequence[AttendanceRecorded],
     outcomes: Sequence[RosterOutcome],
 ) -> dict[str, tuple[Event, ...]]:
-    new = sorted({o.manager_id for o in outcomes if isinstance(o, AttendanceRecorded)})
+    """Once the workshop is closed: the credit of the roster's attendees derived again, those
+    whose lines were recorded now and those whose lines were recorded before (a retry of a
+    roster whose derivation a crash cut short finishes it; one already derived records
+    nothing)."""
+    new = sorted(
+        {
+            lines[i].manager_id
+            for i, o in enumerate(outcomes)
+            if isinstance(o, AttendanceRecorded | Unchanged)
+        }
+    )
     if not new or activity is None:
         return {}
     workshop, _ = await _load(ledger, activity_id)()
