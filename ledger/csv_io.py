@@ -23,6 +23,7 @@ __all__ = [
     "RosterFormatError",
     "columns_of",
     "csv_text",
+    "parse_csv_lines",
     "parse_roster_csv",
     "safe_cell",
 ]
@@ -38,6 +39,13 @@ class RosterFormatError(ValueError):
 
 
 def parse_roster_csv(data: bytes, *, max_lines: int) -> list[dict[str, object]]:
+    """A completions roster's lines (`parse_csv_lines` with the postings' header)."""
+    return parse_csv_lines(data, header=CSV_HEADER, max_lines=max_lines)
+
+
+def parse_csv_lines(
+    data: bytes, *, header: tuple[str, ...], max_lines: int
+) -> list[dict[str, object]]:
     """The roster's lines as field dicts (values still unchecked: each line stands alone).
 
     A roster of more than `max_lines` lines is refused as soon as its line `max_lines + 1` is
@@ -47,29 +55,29 @@ def parse_roster_csv(data: bytes, *, max_lines: int) -> list[dict[str, object]]:
     lines."""
     try:
         rows = csv.reader(io.StringIO(data.decode("utf-8-sig")))
-        header = next(rows, None)
-        if header is None or tuple(c.strip() for c in header) != CSV_HEADER:
-            raise RosterFormatError("header", f"the first line must be {','.join(CSV_HEADER)}")
+        first = next(rows, None)
+        if first is None or tuple(c.strip() for c in first) != header:
+            raise RosterFormatError("header", f"the first line must be {','.join(header)}")
         lines: list[dict[str, object]] = []
         for row in rows:
             if not any(row):
                 continue
             if len(lines) == max_lines:
                 raise RosterFormatError("items", f"at most {max_lines} lines per roster")
-            lines.append(_line(row))
+            lines.append(_line(row, header))
     except (UnicodeDecodeError, csv.Error) as exc:
         raise RosterFormatError("body", f"unreadable CSV: {exc}") from exc
     return lines
 
 
-def _line(row: list[str]) -> dict[str, object]:
+def _line(row: list[str], header: tuple[str, ...]) -> dict[str, object]:
     """A CSV line as a posting's fields.  Cells past the header's are kept as `extra_cells`, a
     field no posting has, so that a shifted line (`...,2,5` for 2.5 CEUs) is refused rather
     than read as 2 CEUs; empty trailing cells are ignored."""
     cells = [c.strip() for c in row]
-    line: dict[str, object] = dict(zip(CSV_HEADER, cells, strict=False))
-    if any(cells[len(CSV_HEADER) :]):
-        line["extra_cells"] = cells[len(CSV_HEADER) :]
+    line: dict[str, object] = dict(zip(header, cells, strict=False))
+    if any(cells[len(header) :]):
+        line["extra_cells"] = cells[len(header) :]
     return line
 
 

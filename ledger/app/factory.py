@@ -34,6 +34,7 @@ from ledger.api.controllers.providers import ProvidersController
 from ledger.api.controllers.renewals import RenewalsController
 from ledger.api.controllers.status_lists import StatusListsController
 from ledger.api.controllers.tokens import TokensController
+from ledger.api.controllers.workshops import WorkshopsController
 from ledger.api.errors import EXCEPTION_HANDLERS
 from ledger.api.metrics import Metrics
 from ledger.api.openapi import describe
@@ -82,6 +83,7 @@ CONTROLLERS = [
     CredentialsController,
     StatusListsController,
     IssuersController,
+    WorkshopsController,
     VerifyPages,
 ]
 

@@ -60,8 +60,10 @@ from ledger.domain.values import (
 __all__ = [
     "AgendaSession",
     "AmendCompletion",
+    "AttendanceRoster",
     "ChangeProfile",
     "ChangeStanding",
+    "CorrectAttendance",
     "DecideRenewal",
     "DefineProgram",
     "DrawAudit",
@@ -70,6 +72,7 @@ __all__ = [
     "FileRenewal",
     "GrantCertification",
     "IssueToken",
+    "MAX_ATTENDANCE",
     "Message",
     "PayFee",
     "PostCompletion",
@@ -305,3 +308,25 @@ class RecordAttendance(Message, frozen=True, kw_only=True):
     checked_in_at: Annotated[datetime, Meta(tz=True, description=_INSTANT)]
     checked_out_at: Annotated[datetime, Meta(tz=True, description=_INSTANT)] | None = None
     method: Literal["roster", "kiosk"] = "roster"
+
+
+# -- Workshops' routes (issue 18): a roster of attendance, and a correction -------------------
+
+MAX_ATTENDANCE = 5000
+"""Lines in one attendance roster (SPEC 11)."""
+
+
+class AttendanceRoster(Message, frozen=True, kw_only=True):
+    """POST /v1/activities/{id}/attendance as JSON: its items are checked one by one (each
+    stands alone, as a completions roster's), so they are left undecoded here."""
+
+    items: Annotated[list[Any], Meta(min_length=1, max_length=MAX_ATTENDANCE)]
+
+
+class CorrectAttendance(Message, frozen=True, kw_only=True):
+    """New times for a recorded attendance (a time left out keeps its value), or its removal."""
+
+    reason: Reason
+    checked_in_at: Annotated[datetime, Meta(tz=True, description=_INSTANT)] | None = None
+    checked_out_at: Annotated[datetime, Meta(tz=True, description=_INSTANT)] | None = None
+    removed: bool = False

@@ -17,11 +17,17 @@ from typing import TYPE_CHECKING
 
 import msgspec
 
-from events.catalog import AttendanceRecorded, Event, Session, SessionsScheduled
+from events.catalog import (
+    AttendanceCorrected,
+    AttendanceRecorded,
+    Event,
+    Session,
+    SessionsScheduled,
+)
 from events.codec import decode
 from ledger.commands.base import write, write_manager
 from ledger.commands.streams import workshop_stream
-from ledger.domain.errors import Unchanged
+from ledger.domain.errors import DomainError, NotFound, Unchanged
 from ledger.domain.managers import require_manager
 from ledger.domain.workshops import agenda, attendance
 from ledger.domain.workshops.credit import derive_credit
@@ -32,12 +38,22 @@ if TYPE_CHECKING:
 
     from events.store import AppendResult
     from ledger.commands.base import Context, Ledger, Load
-    from ledger.commands.messages import AgendaSession, RecordAttendance
+    from ledger.commands.messages import AgendaSession, CorrectAttendance, RecordAttendance
     from ledger.domain.catalogue import Activity
     from ledger.domain.record import ManagerRecord
     from ledger.domain.workshops.agenda import Workshop
 
-__all__ = ["Attended", "Closed", "close_workshop", "record_attendance", "schedule_sessions"]
+__all__ = [
+    "Attended",
+    "Closed",
+    "Roster",
+    "RosterOutcome",
+    "close_workshop",
+    "correct_attendance",
+    "record_attendance",
+    "record_roster",
+    "schedule_sessions",
+]
 
 
 class Attended(msgspec.Struct, frozen=True, kw_only=True):
@@ -163,3 +179,130 @@ async def close_workshop(
     assert activity is not None, "closing refuses an unknown activity"
     derived = {m: await _derive(ledger, ctx, workshop, activity, m) for m in workshop.attendees()}
     return Closed(created=created, derived=derived)
+
+
+# -- a roster of attendance, and a correction (issue 18's routes) ------------------------------
+
+RosterOutcome = AttendanceRecorded | DomainError
+"""A roster line's answer: the attendance recorded, or why not (Unchanged: recorded before)."""
+
+
+class Roster(msgspec.Struct, frozen=True, kw_only=True):
+    outcomes: list[RosterOutcome]
+    """One per line, in order."""
+    appended: AppendResult | None
+    """Where the roster's new attendance was recorded (one append); None if none was new."""
+    derived: dict[str, tuple[Event, ...]] = {}
+    """After the close: by attendee, what their credit changed by."""
+
+
+async def record_roster(
+    ledger: Ledger,
+    ctx: Context,
+    provider_id: str,
+    activity_id: str,
+    given: Sequence[RecordAttendance],
+) -> Roster:
+    """A roster of attendance at one workshop, decided line by line against the workshop
+    (`attendance.record_roster`) and written in ONE append to its stream: one transaction, so
+    a roster of thousands of lines is stored whole or not at all.  A line naming a manager
+    not enrolled is refused on its own (every manager is looked up in one read).  A retry
+    after a crash decides again on what was stored: every line it stored is then Unchanged.
+    Once the workshop is closed, the attendees of the new lines get their credit derived."""
+    activity = await ledger.catalogue.activity(activity_id)
+    enrolled = await ledger.managers.current_many(sorted({g.manager_id for g in given}))
+    lines = [
+        AttendanceRecorded(activity_id=activity_id, **msgspec.structs.asdict(g)) for g in given
+    ]
+    known = [i for i, line in enumerate(lines) if enrolled[line.manager_id][0] is not None]
+    decided: list[RosterOutcome] = []
+
+    def decide(workshop: Workshop | None) -> list[Event]:
+        nonlocal decided
+        decided = attendance.record_roster(
+            workshop, activity, activity_id, [lines[i] for i in known],
+            provider_id=provider_id, at=ledger.clock(),
+        )  # fmt: skip
+        if events := [o for o in decided if isinstance(o, AttendanceRecorded)]:
+            return list(events)
+        raise Unchanged("every line is recorded already, or refused")
+
+    try:
+        written = await write(
+            ledger, ctx, workshop_stream(activity_id), _load(ledger, activity_id), decide
+        )
+        appended: AppendResult | None = written.result
+    except Unchanged:
+        appended = None
+    outcomes: list[RosterOutcome] = [NotFound("manager", line.manager_id) for line in lines]
+    for i, outcome in zip(known, decided, strict=True):
+        outcomes[i] = outcome
+    return Roster(
+        outcomes=outcomes,
+        appended=appended,
+        derived=await _derive_after_close(ledger, ctx, activity, activity_id, lines, outcomes),
+    )
+
+
+async def _derive_after_close(
+    ledger: Ledger,
+    ctx: Context,
+    activity: Activity | None,
+    activity_id: str,
+    lines: Sequence[AttendanceRecorded],
+    outcomes: Sequence[RosterOutcome],
+) -> dict[str, tuple[Event, ...]]:
+    """Once the workshop is closed: the credit of the roster's attendees derived again, those
+    whose lines were recorded now and those whose lines were recorded before (a retry of a
+    roster whose derivation a crash cut short finishes it; one already derived records
+    nothing)."""
+    new = sorted(
+        {
+            lines[i].manager_id
+            for i, o in enumerate(outcomes)
+            if isinstance(o, AttendanceRecorded | Unchanged)
+        }
+    )
+    if not new or activity is None:
+        return {}
+    workshop, _ = await _load(ledger, activity_id)()
+    if workshop is None or workshop.closed_at is None:
+        return {}
+    return {m: await _derive(ledger, ctx, workshop, activity, m) for m in new}
+
+
+async def correct_attendance(
+    ledger: Ledger,
+    ctx: Context,
+    provider_id: str | None,
+    activity_id: str,
+    manager_id: str,
+    session_id: str,
+    given: CorrectAttendance,
+) -> Attended:
+    """New times for an attendance, or its removal (AttendanceCorrected): by its provider
+    within the correction window, by an admin (`provider_id` None) at any time.  The same
+    times again record nothing (`created=False`).  After the close, the attendee's credit is
+    derived again."""
+    activity, programs = (
+        await ledger.catalogue.activity(activity_id),
+        await ledger.catalogue.programs(),
+    )
+    correction = AttendanceCorrected(
+        activity_id=activity_id, manager_id=manager_id, session_id=session_id,
+        **msgspec.structs.asdict(given),
+    )  # fmt: skip
+    today = ledger.today()
+    workshop, created = await _write_workshop(
+        ledger,
+        ctx,
+        activity_id,
+        lambda workshop: attendance.correct_attendance(
+            workshop, activity, correction, programs, provider_id=provider_id, today=today
+        ),
+    )
+    if workshop.closed_at is None or activity is None:
+        return Attended(created=created)
+    return Attended(
+        created=created, derived=await _derive(ledger, ctx, workshop, activity, manager_id)
+    )

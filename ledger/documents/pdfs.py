@@ -1,4 +1,5 @@
-"""PDF documents: a manager's transcript and an approved renewal's certificate.
+"""PDF documents: a manager's transcript, an approved renewal's certificate, and a
+certificate of attendance at a workshop.
 
 Every figure on them comes from the reads the JSON answers use (`Reads.status`,
 `Reads.transcript`, the renewal in the manager's record); this module only gathers them, adds
@@ -21,8 +22,9 @@ from ledger.credentials.service import CredentialService
 from ledger.documents.render import pdf, qr_data_uri
 from ledger.domain.errors import NotFound
 from ledger.queries.reads import Reads
+from ledger.queries.workshops import AttendeeView
 
-__all__ = ["Pdf", "certificate_pdf", "transcript_pdf"]
+__all__ = ["Pdf", "attendance_pdf", "certificate_pdf", "transcript_pdf"]
 
 
 class Pdf(NamedTuple):
@@ -94,3 +96,22 @@ async def certificate_pdf(reads: Reads, credentials: CredentialService, filed: R
         hash=approval.hash.hex(), made_at=reads.clock().replace(microsecond=0),
     )  # fmt: skip
     return Pdf(content, f"{filed.program}-renewal-{filed.renewal_id}.pdf")
+
+
+async def attendance_pdf(reads: Reads, credentials: CredentialService, view: AttendeeView) -> Pdf:
+    """A manager's certificate of attendance at a workshop (SPEC 11): the figures of
+    GET /v1/activities/{id}/attendance/{manager_id} (`view`), the provider, and the workshop's
+    last event (position and hash) they were made from.  Its QR code links to that event in
+    the ledger's feed on the configured public URL (never the request's Host, SPEC 6), where
+    an auditor finds the same hash."""
+    base = credentials.public_url
+    record = await reads.record(view.manager_id)
+    provider = await reads.catalogue.provider(view.provider_id)
+    verify_url = f"{base}/v1/events?after={view.position - 1}&limit=1"
+    content = await pdf(
+        "attendance.html", view=view, name=record.name,
+        provider_name=view.provider_id if provider is None else provider.name,
+        verify_url=verify_url, qr=qr_data_uri(verify_url),
+        made_at=reads.clock().replace(microsecond=0),
+    )  # fmt: skip
+    return Pdf(content, f"{view.activity_id}-attendance-{view.manager_id}.pdf")

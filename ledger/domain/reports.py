@@ -12,6 +12,7 @@ import msgspec
 
 from ledger.domain.history import Allocation, history
 from ledger.domain.record import Change  # at runtime: part of the response schema
+from ledger.domain.workshops.presence import SessionReason  # at runtime: likewise
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -52,6 +53,8 @@ class TranscriptLine(msgspec.Struct, frozen=True, kw_only=True):
     cycle: int | None
     reason: str | None
     history: tuple[Change, ...]
+    sessions: tuple[SessionReason, ...] = ()
+    """For a workshop's derived credit: every session of its agenda, counted or why not."""
 
 
 def transcript(
@@ -60,14 +63,24 @@ def transcript(
     as_of: date,
     *,
     program: str | None = None,
+    sessions: Mapping[str, tuple[SessionReason, ...]] | None = None,
 ) -> list[TranscriptLine]:
     """Every completion, in date order, with its state for `program` (or for every program
-    the manager holds, when None)."""
+    the manager holds, when None); a workshop's derived credit with `sessions` of its
+    activity (by activity id: the manager's sessions, counted or why not)."""
     allocations = _allocations(record, programs, as_of, program)
     ordered = sorted(
         record.completions.values(), key=lambda c: (c.completed_on, c.posted_at, c.completion_id)
     )
-    return [_line(c, allocations.get(c.completion_id, [])) for c in ordered]
+    told = sessions or {}
+    return [
+        _line(
+            c,
+            allocations.get(c.completion_id, []),
+            told.get(c.activity_id, ()) if c.sessions else (),
+        )
+        for c in ordered
+    ]
 
 
 def _allocations(
@@ -91,7 +104,9 @@ def _state(c: Completion, counted: bool) -> LineState:
     return "counted" if counted else "not_counted"
 
 
-def _line(c: Completion, mine: list[Allocation]) -> TranscriptLine:
+def _line(
+    c: Completion, mine: list[Allocation], sessions: tuple[SessionReason, ...]
+) -> TranscriptLine:
     counting = [a for a in mine if a.cycle is not None]
     reasons = sorted(a.reason for a in mine if a.cycle is None and a.reason)
     return TranscriptLine(
@@ -113,6 +128,7 @@ def _line(c: Completion, mine: list[Allocation]) -> TranscriptLine:
         cycle=counting[0].cycle if len(counting) == 1 else None,
         reason=None if counting or not reasons else reasons[0],
         history=c.history,
+        sessions=sessions,
     )
 
 

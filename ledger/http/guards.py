@@ -34,6 +34,7 @@ from litestar.handlers.base import BaseRouteHandler
 from ledger.access.errors import Forbidden, Unauthenticated
 from ledger.access.policy import ManagerScope, may_change_profile
 from ledger.access.principals import Principal
+from ledger.domain.catalogue import Activity
 from ledger.http.positions import READS_KEY
 from ledger.queries.managers import seen_by
 
@@ -43,6 +44,7 @@ __all__ = [
     "Guard",
     "admin",
     "admin_or_auditor",
+    "attendee_of_path_activity",
     "auditor",
     "auditor_of_path_program",
     "authenticated",
@@ -57,6 +59,7 @@ __all__ = [
     "principal_of",
     "provider",
     "provider_of_path",
+    "provider_of_path_activity",
     "provider_themselves",
     "public",
     "seen_of_manager",
@@ -277,3 +280,58 @@ GUARDS: frozenset[Guard] = frozenset(
     }
 )
 """Every guard of this module: a route declares at least one of them."""
+
+
+# -- a workshop's routes (issue 18): who the path's activity belongs to ----------------------
+
+
+async def _path_activity(connection: Connection) -> Activity | None:
+    """The path's activity (None: not registered; the handler answers 404)."""
+    reads = connection.scope.get("state", {}).get(READS_KEY) or connection.app.state.reads
+    activity: Activity | None = await reads.catalogue.activity(_path(connection, "activity_id"))
+    return activity
+
+
+@sentence
+async def provider_of_path_activity(connection: Connection, _: BaseRouteHandler) -> None:
+    """The provider of the path's activity, or an admin: a workshop's agenda, attendance and
+    close.  An activity nobody registered is left to the handler's 404 for a provider too
+    (the catalogue is no secret: GET /v1/activities lists every activity to every role)."""
+    principal = principal_of(connection)
+    if principal.is_admin():
+        return
+    deny_unless(principal.role == "provider", "only the activity's provider or an admin")
+    activity = await _path_activity(connection)
+    deny_unless(
+        activity is None or principal.is_provider(activity.provider_id),
+        "only the activity's provider or an admin",
+    )
+
+
+@sentence
+async def attendee_of_path_activity(connection: Connection, _: BaseRouteHandler) -> None:
+    """One manager's attendance at the path's activity (their certificate): the activity's
+    provider, the manager, an admin, or an auditor of a program the activity counts for that
+    the manager holds (`policy.scope_of`: an auditor sees of a manager only its programs)."""
+    principal = principal_of(connection)
+    manager_id = _path(connection, "manager_id")
+    if principal.is_admin() or principal.is_manager(manager_id):
+        return
+    activity = await _path_activity(connection)
+    if principal.role == "provider":
+        deny_unless(
+            activity is None or principal.is_provider(activity.provider_id),
+            "only the activity's provider, the manager, their association or an admin",
+        )
+        return
+    deny_unless(principal.role == "auditor", "only the activity's provider, the manager, "
+                "their association or an admin")  # fmt: skip
+    reads = connection.scope.get("state", {}).get(READS_KEY) or connection.app.state.reads
+    scope = await seen_by(reads, principal, manager_id, unknown_holds_nothing=False)
+    deny_unless(
+        scope.any and (activity is None or any(scope.program(c) for c in activity.programs)),
+        "an auditor sees the attendance at activities of its programs, of managers holding them",
+    )
+
+
+GUARDS = GUARDS | {provider_of_path_activity, attendee_of_path_activity}

@@ -22,7 +22,14 @@ from ledger.http.problems import human, status_of
 from ledger.infra.workers import WorkerPool
 from ledger.queries.views import BatchResult, ItemResult
 
-__all__ = ["INLINE_BYTES", "batch_items", "batch_result", "read_batch", "spreadsheet_header"]
+__all__ = [
+    "INLINE_BYTES",
+    "batch_items",
+    "batch_result",
+    "field_of",
+    "read_batch",
+    "spreadsheet_header",
+]
 
 Parsed = PostCompletion | ItemResult
 
@@ -111,7 +118,7 @@ def _raw_items(body: bytes, content_type: str) -> list[Any]:
         try:
             return msgspec.json.decode(body, type=PostCompletionBatch).items
         except msgspec.ValidationError as exc:
-            raise Invalid([_field_of(exc, "items")]) from exc
+            raise Invalid([field_of(exc, "items")]) from exc
         except msgspec.DecodeError as exc:
             raise ClientException(detail=f"malformed JSON: {exc}") from exc
     raise HTTPException(status_code=415, detail="send application/json or text/csv")
@@ -120,7 +127,7 @@ def _raw_items(body: bytes, content_type: str) -> list[Any]:
 _NAMED_FIELD = re.compile(r"(?:unknown|missing required) field `([^`]+)`")
 
 
-def _field_of(exc: msgspec.ValidationError, default: str) -> FieldError:
+def field_of(exc: msgspec.ValidationError, default: str) -> FieldError:
     """msgspec says `... - at `$.items[3].ceus``: name the field."""
     message = str(exc)
     field = message.rsplit("at `$.", 1)[1].rstrip("`") if "at `$." in message else None
@@ -137,7 +144,7 @@ def _posting(raw: Any) -> Parsed:
         return ItemResult(
             external_id=external_id if isinstance(external_id, str) else None,
             status="rejected",
-            error={"status": 422, "errors": [msgspec.to_builtins(_field_of(exc, "item"))]},
+            error={"status": 422, "errors": [msgspec.to_builtins(field_of(exc, "item"))]},
         )
 
 

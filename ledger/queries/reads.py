@@ -23,6 +23,7 @@ from ledger.commands.loaders import find_audit, find_completion
 from ledger.domain.assess import Assessment, assess
 from ledger.domain.errors import NotFound
 from ledger.domain.reports import cycle_reports, transcript
+from ledger.domain.workshops.presence import SessionReason
 from ledger.queries.views import (
     AuditView,
     CertificationStatus,
@@ -39,6 +40,7 @@ from ledger.queries.views import (
     StandingView,
     StatusView,
 )
+from ledger.queries.workshops import session_reasons
 from projections import ceu_queries
 from projections.engine import peek_checkpoint
 
@@ -162,10 +164,15 @@ class Reads:
         day, found = await self.assessments(manager_id, as_of=as_of, known_at=known_at)
         a = _held(found, manager_id, program)
         allocations = a.allocations
+        record = await self.record(manager_id, as_of=as_of, known_at=known_at)
         if not scope.whole:
-            record = await self.record(manager_id, as_of=as_of, known_at=known_at)
             seen = scope.record(record).completions
             allocations = tuple(x for x in allocations if x.completion_id in seen)
+        shown = {x.completion_id for x in allocations}
+        derived = [
+            c for c in record.completions.values() if c.sessions and c.completion_id in shown
+        ]
+        told = await self._sessions(manager_id, [c.activity_id for c in derived], known_at)
         return ExplainView(
             manager_id=manager_id,
             program=program,
@@ -173,7 +180,22 @@ class Reads:
             known_at=known_at,
             cycle=CycleView.of(a),
             allocations=allocations,
+            sessions={
+                c.completion_id: told[c.activity_id] for c in derived if c.activity_id in told
+            },
         )
+
+    async def _sessions(
+        self, manager_id: str, activity_ids: list[str], known_at: datetime | None
+    ) -> dict[str, tuple[SessionReason, ...]]:
+        """For a workshop's derived credit: the manager's sessions there, counted or why not."""
+        if not activity_ids:
+            return {}
+        return await session_reasons(
+            self.store, await self.catalogue.activities(),
+            await self.catalogue.programs(known_at=_aware(known_at)), manager_id, activity_ids,
+            known_at=_aware(known_at),
+        )  # fmt: skip
 
     async def transcript(
         self, manager_id: str, program: str | None = None, *, as_of: date | None = None,
@@ -184,7 +206,9 @@ class Reads:
         if program is not None and program not in record.certifications:
             raise NotFound(f"{program} certification for manager", manager_id)
         programs = await self.catalogue.programs(known_at=_aware(known_at))
-        return transcript(record, programs, as_of or self.today(), program=program)
+        derived = [c.activity_id for c in record.completions.values() if c.sessions]
+        told = await self._sessions(manager_id, derived, known_at)
+        return transcript(record, programs, as_of or self.today(), program=program, sessions=told)
 
     async def cycles(
         self, manager_id: str, program: str, *, as_of: date | None = None,

@@ -27,6 +27,7 @@ from ledger.domain.assess import Allocation, Assessment, CategoryFigure, Shortfa
 from ledger.domain.catalogue import Activity, Program, Provider
 from ledger.domain.record import Change, Completion, ManagerRecord
 from ledger.domain.reports import RenewalReport, renewal_report
+from ledger.domain.workshops.presence import SessionReason
 from projections.ceu_queries import Finding, ManagerRow, PostingRow
 from projections.notices import NoticeRow
 
@@ -133,6 +134,9 @@ class ExplainView(msgspec.Struct, frozen=True, kw_only=True):
     known_at: datetime | None
     cycle: CycleView
     allocations: tuple[Allocation, ...]
+    sessions: dict[UUID, tuple[SessionReason, ...]] = {}
+    """For a workshop's derived credit, by completion id: every session of its agenda,
+    counted or why not ("left after 20 of 90 minutes")."""
 
 
 class DueView(msgspec.Struct, frozen=True, kw_only=True):

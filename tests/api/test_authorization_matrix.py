@@ -79,6 +79,9 @@ LETS_THROUGH = {
     # m-2 holds CMM only: the CMOM auditor sees nothing of it.
     g.manager_of_path: {"the_manager", "admin", "the_auditor"},
     g.manager_page_of_path: {"the_manager", "admin", "the_auditor"},
+    # The path's activity is tma-billing (tma's, counting for CMM and CMOM).
+    g.provider_of_path_activity: {"the_provider", "admin"},
+    g.attendee_of_path_activity: {"the_provider", "the_manager", "the_auditor", "admin"},
 }
 """Whom each guard lets through in this world: one sentence of the policy each."""
 
@@ -89,6 +92,7 @@ PATH_VALUES = {
     "code": "CMM",
     "purpose": "revocation",
     "thumbprint": "none",
+    "activity_id": "tma-billing",
 }
 """What a path parameter names; any other (an id) is a random UUID the ledger does not have."""
 
@@ -163,6 +167,9 @@ async def test_each_role_is_refused_or_let_through_as_the_routes_guards_say(
 
     if method == "GET":
         response = await api.get(_filled(path), token)
+    elif method == "PUT":
+        headers = {} if token is None else {"Authorization": f"Bearer {token}"}
+        response = await api.client.put(_filled(path), headers=headers, json={})
     else:
         response = await api.post(_filled(path), token, {})
 

@@ -95,7 +95,25 @@ async def _records(api: Api, world: World) -> dict[str, list[str]]:
     renewal = await api.ok(await api.post("/v1/managers/m-2/renewals", world.m2, RENEWAL))
     window = {"filed_from": "2026-06-01", "filed_to": "2026-06-30", "rate": "1", "seed": 7}
     audit = await api.ok(await api.post("/v1/programs/CMM/audits", world.cmm_auditor, window))
+    # Workshops (SPEC 11): tma-billing's agenda and m-1's attendance at its one session.
+    session = {
+        "session_id": "s-1", "title": "Coding", "ceus": "2", "category": "core",
+        "starts_at": "2026-05-18T09:00:00-05:00", "ends_at": "2026-05-18T11:00:00-05:00",
+    }  # fmt: skip
+    agenda = await api.client.put(
+        "/v1/activities/tma-billing/sessions", json=[session],
+        headers={"Authorization": f"Bearer {world.tma}"},
+    )  # fmt: skip
+    assert agenda.status_code == 201, agenda.text
+    attended = {"manager_id": "m-1", "session_id": "s-1", "checked_in_at": session["starts_at"],
+                "checked_out_at": session["ends_at"]}  # fmt: skip
+    await api.ok(
+        await api.post("/v1/activities/tma-billing/attendance", world.tma, {"items": [attended]}),
+        200,
+    )
     return {
+        "activity_id": ["tma-billing"],
+        "session_id": ["s-1"],
         "manager_id": ["m-1", "m-2"],
         "provider_id": ["tma", "mgma"],
         "code": ["CMM", "CMOM"],

@@ -18,6 +18,7 @@ from events.catalog import AttendanceCorrected, AttendanceRecorded, Event, Works
 from ledger.domain.cycles import rules_in_force
 from ledger.domain.errors import (
     AlreadyExists,
+    DomainError,
     FieldError,
     Invalid,
     NotAllowed,
@@ -25,13 +26,13 @@ from ledger.domain.errors import (
     Unchanged,
     WrongState,
 )
-from ledger.domain.workshops.agenda import require_workshop
+from ledger.domain.workshops.agenda import Attendance, require_workshop
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Mapping, Sequence
 
     from ledger.domain.catalogue import Activity, Program
-    from ledger.domain.workshops.agenda import Attendance, Workshop
+    from ledger.domain.workshops.agenda import Workshop
 
 __all__ = [
     "AttendanceConflict",
@@ -39,6 +40,7 @@ __all__ = [
     "correct_attendance",
     "correction_closes",
     "record_attendance",
+    "record_roster",
 ]
 
 
@@ -81,19 +83,67 @@ def record_attendance(
     provider_id: str,
 ) -> list[Event]:
     workshop = require_workshop(workshop, activity, recorded.activity_id, provider_id)
+    held = workshop.attendance.get((recorded.manager_id, recorded.session_id))
+    return [_decide(workshop, held, recorded)]
+
+
+def _decide(workshop: Workshop, held: Attendance | None, recorded: AttendanceRecorded) -> Event:
+    """One attendance against the one `held` for its manager and session, if any."""
     if workshop.session(recorded.session_id) is None:
         raise NotFound("session", recorded.session_id)
     if errors := _times_errors(recorded.checked_in_at, recorded.checked_out_at):
         raise Invalid(errors)
-    held = workshop.attendance.get((recorded.manager_id, recorded.session_id))
     if held is None or _checks_out(held, recorded):
-        return [recorded]
+        return recorded
     if (held.checked_in_at, held.checked_out_at) == (
         recorded.checked_in_at,
         recorded.checked_out_at,
     ):
         raise Unchanged("this attendance is already recorded")
     raise AttendanceConflict(held)
+
+
+def record_roster(
+    workshop: Workshop | None,
+    activity: Activity | None,
+    activity_id: str,
+    lines: Sequence[AttendanceRecorded],
+    *,
+    provider_id: str,
+    at: datetime,
+) -> list[AttendanceRecorded | DomainError]:
+    """A roster of attendance at one workshop, each line decided as `record_attendance`
+    would decide it alone, after the lines before it: the event to record, or why not
+    (Unchanged for a line already recorded just so, by an earlier roster or an earlier
+    line).  A workshop the provider may not act on refuses the whole roster.  Lines are
+    kept in a dict beside the workshop's, not folded into it (a fold copies the attendance
+    for every line: quadratic in a roster of thousands); `at` stands in for their
+    recorded_at."""
+    workshop = require_workshop(workshop, activity, activity_id, provider_id)
+    held = dict(workshop.attendance)
+    outcomes: list[AttendanceRecorded | DomainError] = []
+    for recorded in lines:
+        key = (recorded.manager_id, recorded.session_id)
+        try:
+            event = _decide(workshop, held.get(key), recorded)
+        except DomainError as refused:
+            outcomes.append(refused)
+            continue
+        assert isinstance(event, AttendanceRecorded)
+        held[key] = _as_held(recorded, held.get(key), at)
+        outcomes.append(event)
+    return outcomes
+
+
+def _as_held(recorded: AttendanceRecorded, first: Attendance | None, at: datetime) -> Attendance:
+    return Attendance(
+        manager_id=recorded.manager_id,
+        session_id=recorded.session_id,
+        checked_in_at=recorded.checked_in_at,
+        checked_out_at=recorded.checked_out_at,
+        method=recorded.method,
+        recorded_at=at if first is None else first.recorded_at,
+    )
 
 
 def correction_closes(

@@ -36,9 +36,11 @@ __all__ = [
     "Credit",
     "Outcome",
     "SessionOutcome",
+    "SessionReason",
     "credit_of",
     "min_presence",
     "presence",
+    "reasons",
 ]
 
 Outcome = Literal["attended", "not_attended", "not_checked_out", "too_short", "concurrent"]
@@ -223,3 +225,30 @@ def credit_of(workshop: Workshop, manager_id: str, share: Decimal) -> Credit:
         categories=_categories(attended),
         sessions=outcomes,
     )
+
+
+class SessionReason(msgspec.Struct, frozen=True, kw_only=True):
+    """A session as a transcript or an explanation shows it: counted, or why not, in words."""
+
+    session_id: str
+    title: str
+    category: str
+    ceus: Decimal
+    starts_at: datetime
+    ends_at: datetime
+    counted: bool
+    outcome: Outcome
+    why: str
+    """`attended 88 of 90 minutes`, `left after 20 of 90 minutes`, `not checked out`, ..."""
+
+
+def reasons(credit: Credit) -> tuple[SessionReason, ...]:
+    """Every session of the agenda for `credit`'s manager, in agenda order, with its words."""
+    return tuple(
+        SessionReason(
+            session_id=s.session_id, title=s.title, category=s.category, ceus=s.ceus,
+            starts_at=s.starts_at, ends_at=s.ends_at, counted=s.counted, outcome=s.outcome,
+            why=s.explanation,
+        )
+        for s in credit.sessions
+    )  # fmt: skip

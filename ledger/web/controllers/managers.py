@@ -16,16 +16,23 @@ from ledger.access.policy import ManagerScope
 from ledger.commands import renewals
 from ledger.commands.loaders import find_renewal
 from ledger.documents.filters import day
+from ledger.documents.pdfs import attendance_pdf as attendance_certificate
 from ledger.documents.pdfs import certificate_pdf, transcript_pdf
 from ledger.domain.errors import RenewalNotReady, WrongState
 from ledger.http.authn import SESSION_GUARDED
-from ledger.http.guards import MANAGER_SCOPE_KEY, manager_page_of_path, manager_themselves
+from ledger.http.guards import (
+    MANAGER_SCOPE_KEY,
+    attendee_of_path_activity,
+    manager_page_of_path,
+    manager_themselves,
+)
 from ledger.http.injected import CredentialsDep, LedgerDep, ReadsDep, RequestContext
 from ledger.http.responses import csv_response, pdf_response
 from ledger.queries.managers import associations, seen_by, standing_of
 from ledger.queries.notices import notices_of
 from ledger.queries.reads import Reads
 from ledger.queries.views import TRANSCRIPT_COLUMNS
+from ledger.queries.workshops import attendee_at
 from ledger.web.session import OutOfScope, Viewer, flash, page_context, viewer
 
 __all__ = ["ManagerPages"]
@@ -149,6 +156,21 @@ class ManagerPages(Controller):
         ):  # fmt: skip
             raise OutOfScope("a certificate is its holder's, their association's and the admins'")
         return pdf_response(*await certificate_pdf(reads, credentials, filed))
+
+    @get(
+        "/{manager_id:str}/activities/{activity_id:str}/certificate.pdf",
+        guards=[attendee_of_path_activity],
+    )
+    async def attendance_pdf(
+        self, request: Request[Any, Any, Any], manager_id: FromPath[str],
+        activity_id: FromPath[str], principal: Viewer, reads: ReadsDep,
+        credentials: CredentialsDep,
+    ) -> Response[bytes]:  # fmt: skip
+        """The API's certificate of attendance (GET /v1/activities/{id}/attendance/{manager_id}/
+        certificate.pdf, its guard beside the page's), for the session."""
+        await _scope(request, reads, principal, manager_id)
+        view = await attendee_at(reads, activity_id, manager_id)
+        return pdf_response(*await attendance_certificate(reads, credentials, view))
 
     @post("/{manager_id:str}/renewals", status_code=303, guards=[manager_themselves])
     async def file_renewal(

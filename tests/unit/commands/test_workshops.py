@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
+import msgspec
 import pytest
 
-from events.catalog import ActivityRegistered, CompletionAmended, CompletionRecorded
-from events.codec import Actor
+from events.catalog import (
+    ActivityRegistered,
+    AttendanceRecorded,
+    CompletionAmended,
+    CompletionRecorded,
+)
+from events.codec import Actor, encode
 from events.memory import InMemoryEventStore
 from ledger.commands import Context, Ledger, catalogue, managers, workshops
-from ledger.commands.messages import AgendaSession, RecordAttendance
+from ledger.commands.messages import AgendaSession, CorrectAttendance, RecordAttendance
 from ledger.commands.streams import workshop_stream
-from ledger.domain.errors import Invalid, NotFound, WrongState
+from ledger.domain.errors import Invalid, NotFound, Unchanged, WrongState
 from ledger.domain.workshops.attendance import AttendanceConflict
 from tests.builders import SteppingClock
 from tests.unit.domain.workshop_given import AGENDA, at
@@ -174,3 +181,78 @@ async def test_attendance_after_the_close_derives_the_difference(ledger, clock):
     assert isinstance(amended, CompletionAmended)
     assert (amended.completion_id, amended.ceus) == (recorded.completion_id, Decimal("4.5"))
     assert await _credit(ledger) == {"core": (Decimal("4.5"), ("s-1", "s-4"))}
+
+
+# -- a roster, and a correction (issue 18's routes) ---------------------------------------------
+
+
+async def _roster(ledger: Ledger, *given: RecordAttendance) -> workshops.Roster:
+    return await workshops.record_roster(ledger, PROVIDER, "tma", "tma-billing", given)
+
+
+async def test_a_roster_is_one_append_with_an_outcome_per_line(ledger):
+    await _schedule(ledger)
+    version = len(await ledger.store.read_stream(workshop_stream("tma-billing")))
+
+    roster = await _roster(
+        ledger,
+        _attend("s-1", at(1, 9), at(1, 10, 30)),
+        _attend("s-1", at(1, 9), at(1, 10, 30), "m-404"),
+        _attend("s-3", at(1, 13), at(1, 15), "m-2"),
+    )
+
+    assert roster.appended is not None
+    assert (roster.appended.first_position + 1, roster.appended.version) == (
+        roster.appended.last_position,
+        version + 2,
+    )
+    assert [type(o).__name__ for o in roster.outcomes] == [
+        "AttendanceRecorded", "NotFound", "AttendanceRecorded",
+    ]  # fmt: skip
+
+
+async def test_a_roster_retried_after_the_close_derives_what_a_crash_left_underived(ledger, clock):
+    """The roster's attendance was appended after the close, and the process died before the
+    attendee's credit was derived (simulated: the same line appended alone, no derivation):
+    the same roster again records no attendance and derives the credit."""
+    await _schedule(ledger)
+    await _record(ledger, "s-1", at(1, 9), at(1, 10, 30))
+    clock.now = datetime(2025, 5, 3, 15, tzinfo=UTC)
+    await _close(ledger)
+    late = _attend("s-4", at(2, 9), at(2, 12))
+    stored = await ledger.store.read_stream(workshop_stream("tma-billing"))
+    event = AttendanceRecorded(activity_id="tma-billing", **msgspec.structs.asdict(late))
+    await ledger.store.append(
+        workshop_stream("tma-billing"),
+        [encode(event, metadata=PROVIDER, event_id=uuid.uuid4())],
+        expected_version=stored[-1].version,
+    )
+    assert await _credit(ledger) == {"core": (Decimal("1.5"), ("s-1",))}
+
+    retried = await _roster(ledger, late)
+
+    assert retried.appended is None
+    assert isinstance(retried.outcomes[0], Unchanged)
+    assert [type(e).__name__ for e in retried.derived["m-1"]] == ["CompletionAmended"]
+    assert await _credit(ledger) == {"core": (Decimal("4.5"), ("s-1", "s-4"))}
+
+
+async def test_a_correction_after_the_close_derives_the_difference(ledger, clock):
+    await _schedule(ledger)
+    await _record(ledger, "s-3", at(1, 13), at(1, 13, 20))
+    clock.now = datetime(2025, 5, 3, 15, tzinfo=UTC)
+    await _close(ledger)
+    assert await _credit(ledger) == {}
+    correction = CorrectAttendance(reason="left at 15:00", checked_out_at=at(1, 15))
+
+    corrected = await workshops.correct_attendance(
+        ledger, PROVIDER, "tma", "tma-billing", "m-1", "s-3", correction
+    )
+    again = await workshops.correct_attendance(
+        ledger, PROVIDER, "tma", "tma-billing", "m-1", "s-3", correction
+    )
+
+    assert corrected.created
+    assert [type(e).__name__ for e in corrected.derived] == ["CompletionRecorded"]
+    assert (again.created, again.derived) == (False, ())
+    assert await _credit(ledger) == {"general": (Decimal(2), ("s-3",))}
