@@ -79,6 +79,7 @@ LETS_THROUGH = {
     # m-2 holds CMM only: the CMOM auditor sees nothing of it.
     g.manager_of_path: {"the_manager", "admin", "the_auditor"},
     g.manager_page_of_path: {"the_manager", "admin", "the_auditor"},
+    g.manager: MANAGERS,
 }
 """Whom each guard lets through in this world: one sentence of the policy each."""
 
