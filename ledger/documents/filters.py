@@ -118,8 +118,10 @@ def hour(value: datetime | None, like: datetime | None = None) -> str:
 
 def offset(value: datetime | None) -> str:
     """An instant's offset from UTC, as a clock's zone is written: "UTC", "UTC-05:00"."""
-    delta = value.utcoffset() if value is not None else None
-    if delta is None or not delta:
+    if value is None:
+        return ""
+    delta = value.utcoffset()
+    if not delta:
         return "UTC"
     minutes = int(delta.total_seconds()) // 60
     sign = "-" if minutes < 0 else "+"

@@ -288,6 +288,8 @@ async def test_a_manager_checks_in_and_out_on_a_phone_and_the_close_posts_partia
     flash = await provider.page.inner_text("[role=status]")
     assert "Practice management week is closed: credit derived for 2 of 3 attendees." in flash
     await looked_at(provider.page, "closed")
+    await provider.page.set_viewport_size({"width": PHONE, "height": 900})
+    await looked_at(provider.page, "closed")  # the same page on a phone
 
     # Sam's page: partial credit (the second morning was missed), and the certificate's link.
     await sam.page.goto(f"{door_site.base_url}/managers/sam-short")

@@ -27,6 +27,11 @@ from tests.web.pages_client import SECRET, csrf_of, pages, sign_in
 KEY = door_key(hashlib.sha256(SECRET.encode()).digest())
 PAGE = "/providers/tma/activities/tma-today"
 KIOSK = PAGE + "/sessions/s-1/kiosk"
+CHANGED = (
+    "session_id,title,starts_at,ends_at,ceus,category\n"
+    "s-1,Billing clinic,2026-06-15T14:00:00+00:00,2026-06-15T16:00:00+00:00,2,core\n"
+    "s-2,Coding lab,2026-06-15T16:30:00+00:00,2026-06-15T17:00:00+00:00,1,general\n"
+)
 
 
 @pytest.fixture
@@ -36,7 +41,7 @@ async def world(world_template: World, dsn: str) -> AsyncIterator[World]:
     async with pages(dsn) as client:
         world = world_template.on(client)
         await world.api.activity(
-            world.tma, "tma", "tma-today", ceus="2", starts_on="2026-06-15", ends_on="2026-06-15"
+            world.tma, "tma", "tma-today", ceus="3", starts_on="2026-06-15", ends_on="2026-06-15"
         )
         session = AgendaSession(
             session_id="s-1",
@@ -110,6 +115,8 @@ async def test_only_the_provider_itself_closes_its_workshop_or_opens_its_kiosk(w
         refused = await post_form(client, home, PAGE + "/close", confirm="yes")
         assert refused.status_code == 403, refused.text[:300]
         assert (await client.get(KIOSK)).status_code == 403
+        agenda = await post_form(client, home, PAGE + "/agenda", agenda=CHANGED)
+        assert agenda.status_code == 403
     # mgma, under its own path, naming tma's workshop
     client.cookies.clear()
     await sign_in(client, world.mgma)
@@ -235,3 +242,79 @@ async def test_an_unknown_workshop_or_session_is_a_page_not_found(world):
 
     assert (await client.get("/providers/tma/activities/no-such")).status_code == 404
     assert (await client.get(PAGE + "/sessions/no-such/kiosk")).status_code == 404
+
+
+async def test_the_provider_gives_the_agenda_on_the_page_and_the_same_again_records_nothing(
+    world,
+):
+    api, client = world.api, world.api.client
+    await sign_in(client, world.tma)
+    page = await client.get(PAGE)
+    assert "s-1,Billing clinic,2026-06-15T14:00:00+00:00,2026-06-15T16:00:00+00:00,2,core" in (
+        page.text
+    )
+
+    given = await post_form(client, PAGE, PAGE + "/agenda", agenda=CHANGED)
+
+    assert given.status_code == 303
+    shown = await client.get(PAGE)
+    assert "The agenda is given: 2 sessions." in shown.text
+    assert 'data-session="s-2"' in shown.text
+    head = await api.head()
+    again = await post_form(client, PAGE, PAGE + "/agenda", agenda=CHANGED)
+    assert again.status_code == 303
+    assert "The agenda already says so" in (await client.get(PAGE)).text
+    assert await api.head() == head
+
+
+async def test_a_bad_agenda_is_refused_line_by_line_and_the_text_is_kept(world):
+    api, client = world.api, world.api.client
+    await sign_in(client, world.tma)
+    head = await api.head()
+    text = (
+        "s-1,Billing clinic,2026-06-15T14:00:00+00:00,2026-06-15T16:00:00+00:00,2,core\n"
+        "s-2,Coding lab,2026-06-15 16:30,2026-06-15T17:00:00+00:00,1\n"  # no offset
+        "s-3,Late lab,2026-06-15T18:00:00+00:00,2026-06-15T17:00:00+00:00,1,general\n"
+    )
+
+    shape = await post_form(client, PAGE, PAGE + "/agenda", agenda=text)
+    typed = await post_form(
+        client, PAGE, PAGE + "/agenda", agenda=text.replace(",1\n", ",1,general\n", 1)
+    )
+    rules = await post_form(
+        client,
+        PAGE,
+        PAGE + "/agenda",
+        agenda=text.replace("2026-06-15 16:30", "2026-06-15 16:30Z").replace(
+            ",1\n", ",1,general\n", 1
+        ),
+    )
+
+    assert shape.status_code == 422
+    assert "Session 2: give 6 values separated by commas" in shape.text
+    assert "Coding lab,2026-06-15 16:30" in shape.text  # what was typed, kept
+    assert typed.status_code == 422
+    assert (
+        "Session 2: Enter the start as a date and time with its offset, such as"
+        " 2026-06-17T09:00-05:00"
+    ) in typed.text
+    assert rules.status_code == 422
+    assert "Session 3: ends_at must be after starts_at" in rules.text
+    assert await api.head() == head
+
+
+async def test_a_session_with_attendance_cannot_change_on_the_page(world):
+    api, client = world.api, world.api.client
+    await sign_in(client, world.m1)
+    await post_form(client, "/managers/m-1", f"/check-in/{code_now(world)}")
+    client.cookies.clear()
+    await sign_in(client, world.tma)
+    head = await api.head()
+
+    moved = await post_form(
+        client, PAGE, PAGE + "/agenda", agenda=CHANGED.replace("T14:00", "T14:15")
+    )
+
+    assert moved.status_code == 422
+    assert "attendance is recorded for session(s) s-1: they cannot change" in moved.text
+    assert await api.head() == head
