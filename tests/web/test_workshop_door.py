@@ -191,9 +191,10 @@ async def test_replayed_expired_changed_closed_door_and_another_persons_codes_ar
     assert answer is not None
     assert answer.status == 409
     assert (
-        "the door of compliance walk-through is open from"
+        "the door of compliance walk-through is open on 16 june 2026 from 17:00 utc"
         in (await lee.page.inner_text("main")).lower()
     )
+    await looked_at(lee.page, "refused-door-closed")
 
     # A minute later the code is useless, to anybody.
     door_site.at(timedelta(seconds=61))

@@ -212,7 +212,7 @@ async def test_a_kiosk_whose_door_is_closed_shows_no_code_and_a_scan_is_refused(
     await sign_in(client, world.m1)
     scanned = await client.get(f"/check-in/{code_now(world)}")
     assert scanned.status_code == 409
-    assert "open from 13:00 UTC to 17:00 UTC" in scanned.text
+    assert "open on 15 June 2026 from 13:00 UTC to 17:00 UTC" in scanned.text
 
 
 async def test_signing_in_returns_a_manager_to_the_check_in_page_and_nobody_else(world):

@@ -138,6 +138,15 @@ def _hm(instant: datetime) -> str:
     return f"{instant.astimezone(UTC):%H:%M} UTC"
 
 
+def _span(start: datetime, end: datetime) -> str:
+    """ "on 16 June 2026 from 17:00 UTC to 20:30 UTC" (each day said when they differ)."""
+    first, last = start.astimezone(UTC), end.astimezone(UTC)
+    day = f"{first.day} {first:%B %Y}"
+    if first.date() == last.date():
+        return f"on {day} from {_hm(first)} to {_hm(last)}"
+    return f"from {day} at {_hm(first)} to {last.day} {last:%B %Y} at {_hm(last)}"
+
+
 def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
@@ -187,10 +196,8 @@ def door_step(workshop: Workshop, code: DoorCode, manager_id: str, now: datetime
     if session is None:
         raise NotFound("session", code.session_id)
     if not door_open(session, now):
-        raise WrongState(
-            f"the door of {session.title} is open from {_hm(session.starts_at - DOOR_OPENS)}"
-            f" to {_hm(session.ends_at + DOOR_CLOSES)}"
-        )
+        opens, closes = session.starts_at - DOOR_OPENS, session.ends_at + DOOR_CLOSES
+        raise WrongState(f"the door of {session.title} is open {_span(opens, closes)}")
     held = workshop.attendance.get((manager_id, code.session_id))
     if held is None:
         return DoorStep(direction="in", checked_in_at=now)

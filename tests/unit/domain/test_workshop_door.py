@@ -20,7 +20,7 @@ from ledger.domain.workshops.door import (
     make_code,
     read_code,
 )
-from tests.unit.domain.workshop_given import AGENDA, Stream, at
+from tests.unit.domain.workshop_given import AGENDA, Stream, at, session
 
 KEY = door_key(b"the server's secret, 32 bytes or more....")
 OTHER_KEY = door_key(b"another server's secret, not this one.....")
@@ -198,7 +198,7 @@ def test_a_scan_outside_the_sessions_door_hours_is_refused():
     with pytest.raises(WrongState) as refused:
         door_step(workshop, scanned("s-1", at(1, 12)), "m-1", at(1, 12, 0, 5))
 
-    assert "open from 13:00 UTC to 16:30 UTC" in refused.value.detail
+    assert "open on 1 May 2025 from 13:00 UTC to 16:30 UTC" in refused.value.detail
 
 
 def test_a_code_of_a_session_no_longer_on_the_agenda_is_refused():
@@ -206,3 +206,15 @@ def test_a_code_of_a_session_no_longer_on_the_agenda_is_refused():
 
     with pytest.raises(NotFound):
         door_step(workshop, scanned("s-9", at(1, 9)), "m-1", at(1, 9, 0, 5))
+
+
+def test_a_door_open_across_midnight_says_both_days():
+    late = session("s-9", at(1, 18), at(1, 19, 30))  # 23:00 UTC on 1 May to 00:30 on 2 May
+    workshop = Stream().scheduled(late).workshop()
+
+    with pytest.raises(WrongState) as refused:
+        door_step(workshop, scanned("s-9", at(1, 12)), "m-1", at(1, 12, 0, 5))
+
+    assert refused.value.detail.endswith(
+        "open from 1 May 2025 at 22:00 UTC to 2 May 2025 at 01:30 UTC"
+    )
