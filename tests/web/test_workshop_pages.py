@@ -318,3 +318,39 @@ async def test_a_session_with_attendance_cannot_change_on_the_page(world):
     assert moved.status_code == 422
     assert "attendance is recorded for session(s) s-1: they cannot change" in moved.text
     assert await api.head() == head
+
+
+async def test_an_auditor_sees_on_a_managers_page_only_the_workshops_of_its_programs(world):
+    api, client = world.api, world.api.client
+    await api.activity(
+        world.tma, "tma", "tma-cmm-only", ceus="2", programs=["CMM"],
+        starts_on="2026-06-15", ends_on="2026-06-15",
+    )  # fmt: skip
+    session = AgendaSession(
+        session_id="s-1",
+        title="CMM only",
+        starts_at=datetime(2026, 6, 15, 14, tzinfo=UTC),
+        ends_at=datetime(2026, 6, 15, 15, tzinfo=UTC),
+        ceus=Decimal("1"),
+        category="core",
+    )
+    ledger = client.app.state.ledger
+    client.blocking_portal.call(
+        functools.partial(
+            workshops.schedule_sessions, ledger, SYSTEM, "tma", "tma-cmm-only", [session]
+        )
+    )
+    await sign_in(client, world.m1)  # m-1 holds CMM and CMOM
+    for activity_id in ("tma-today", "tma-cmm-only"):
+        code = make_code(KEY, activity_id, "s-1", clock_of(world).now)
+        assert (await post_form(client, "/managers/m-1", f"/check-in/{code}")).status_code == 303
+    own = await client.get("/managers/m-1")
+    assert 'data-workshop="tma-cmm-only"' in own.text
+
+    for token, sees_cmm_only in ((world.cmm_auditor, True), (world.cmom_auditor, False)):
+        client.cookies.clear()
+        await sign_in(client, token)
+        page = await client.get("/managers/m-1")
+        assert page.status_code == 200
+        assert 'data-workshop="tma-today"' in page.text
+        assert ('data-workshop="tma-cmm-only"' in page.text) is sees_cmm_only
