@@ -3,22 +3,29 @@
 Two providers, their activities, and managers in every state a page can show: ready to file,
 short of CEUs, short on CMOM core skills, in grace, lapsed, a renewal waiting for a decision,
 one approved (now in its second cycle), one denied, one revoked by a failed audit; a voided and
-an amended posting; an audit with findings.  No activity is completed twice in one cycle (it
-would count once).  Safe to run on every start: what exists is left alone.  Tokens are new
-each time (they are shown once).
+an amended posting; an audit with findings; a three-day workshop with its agenda and attendance
+(a missed session, a late arrival) whose last session is on now, its kiosk ready to scan.  No
+activity is completed twice in one cycle (it would count once).  Safe to run on every start:
+what exists is left alone.  Tokens are new each time (they are shown once).
 """
 
 from __future__ import annotations
 
 import contextlib
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
 from typing import TYPE_CHECKING, NamedTuple
 from uuid import UUID
 
 from events.catalog import ActivityRegistered
-from ledger.commands import Context, audits, catalogue, completions, managers, renewals
-from ledger.commands.messages import AmendCompletion, PostCompletion, VoidCompletion
+from ledger.commands import Context, audits, catalogue, completions, managers, renewals, workshops
+from ledger.commands.messages import (
+    AgendaSession,
+    AmendCompletion,
+    PostCompletion,
+    RecordAttendance,
+    VoidCompletion,
+)
 from ledger.domain.cycles import add_months
 from ledger.domain.errors import DomainError
 
@@ -156,6 +163,7 @@ async def seed_demo(ledger: Ledger, tokens: TokenStore, ctx: Context) -> list[tu
                 ledger, ctx, drawn.audit_id, renewal_id=renewal_id, passed=outcome == "passed",
                 note=_REASONS[outcome],
             )  # fmt: skip
+    await _seed_workshop(ledger, ctx)
     identities = [
         ("admin", "demo", {}),
         *(("provider", p, {"provider_id": p}) for p, _, _ in _PROVIDERS),
@@ -218,3 +226,81 @@ async def _seed_manager(ledger: Ledger, ctx: Context, m: _Manager, today: date) 
     for n, line in enumerate(m.later, start=len(m.completions)):
         await _post(ledger, ctx, m, n, line, today)
     return filed.renewal_id
+
+
+# -- a three-day workshop (SPEC 11) -------------------------------------------------------------
+
+WORKSHOP = "tma-practice-week"
+_CDT = timezone(timedelta(hours=-5))
+"""The workshop is in Texas: its sessions' times are Central Daylight Time."""
+
+
+def _agenda(now: datetime) -> tuple[date, date, tuple[AgendaSession, ...]]:
+    """Its days (the last one today, where it is) and its five sessions: two on each of the
+    first two days, and on the last a panel on now (from 5 minutes ago for 90 minutes, or to
+    the end of the day), so that its kiosk is ready to scan whenever the demo starts."""
+    local = now.astimezone(_CDT)
+    last = local.date()
+    first = last - timedelta(days=2)
+
+    def at(day: int, hour: int, minute: int = 0) -> datetime:
+        return datetime.combine(first + timedelta(days=day), time(hour, minute), _CDT)
+
+    panel_ends = min(local + timedelta(minutes=85), datetime.combine(last, time(23, 59), _CDT))
+    rows = (
+        ("d1-am", "The revenue cycle, end to end", at(0, 9), at(0, 10, 30), "core"),
+        ("d1-pm", "Coding clinic", at(0, 13), at(0, 14, 30), "core"),
+        ("d2-am", "Front-office flow", at(1, 9), at(1, 10, 30), "general"),
+        ("d2-pm", "Compliance walk-through", at(1, 13), at(1, 14, 30), "core"),
+        ("d3-panel", "Closing panel", local - timedelta(minutes=5), panel_ends, "general"),
+    )
+    return first, last, tuple(
+        AgendaSession(session_id=sid, title=title, starts_at=starts, ends_at=ends,
+                      ceus=Decimal("1.5"), category=category)
+        for sid, title, starts, ends, category in rows
+    )  # fmt: skip
+
+
+_ATTENDANCE = (
+    # Sam missed the second morning; Lee arrived 30 minutes late to it (60 of 90 minutes: it
+    # does not count) and has checked in at the panel by the kiosk, not out yet.
+    ("sam-short", "d1-am", (0, 8, 55), (0, 10, 30)),
+    ("sam-short", "d1-pm", (0, 12, 58), (0, 14, 31)),
+    ("sam-short", "d2-pm", (1, 12, 55), (1, 14, 30)),
+    ("lee-core", "d1-am", (0, 8, 58), (0, 10, 31)),
+    ("lee-core", "d1-pm", (0, 13, 0), (0, 14, 30)),
+    ("lee-core", "d2-am", (1, 9, 30), (1, 10, 30)),
+    ("lee-core", "d2-pm", (1, 13, 0), (1, 14, 30)),
+)
+
+
+async def _seed_workshop(ledger: Ledger, ctx: Context) -> None:
+    """The workshop, once: on a later start its agenda stays as it was first given."""
+    now = ledger.clock()
+    first, last, agenda = _agenda(now)
+    week = ActivityRegistered(
+        provider_id="tma", activity_id=WORKSHOP, title="Practice management week",
+        format="workshop", ceus=Decimal("7.5"), category="core", programs=("CMM", "CMOM"),
+        starts_on=first, ends_on=last,
+    )  # fmt: skip
+    try:
+        await catalogue.register_activity(ledger, ctx, week)
+    except DomainError:
+        return  # seeded on an earlier start
+    await workshops.schedule_sessions(ledger, ctx, "tma", WORKSHOP, agenda)
+
+    def at(day: int, hour: int, minute: int) -> datetime:
+        return datetime.combine(first + timedelta(days=day), time(hour, minute), _CDT)
+
+    for manager_id, session_id, checked_in, checked_out in _ATTENDANCE:
+        given = RecordAttendance(
+            manager_id=manager_id,
+            session_id=session_id,
+            checked_in_at=at(*checked_in),
+            checked_out_at=at(*checked_out),
+        )
+        await workshops.record_attendance(ledger, ctx, "tma", WORKSHOP, given)
+    at_the_door = RecordAttendance(
+        manager_id="lee-core", session_id="d3-panel", checked_in_at=now, method="kiosk"
+    )
+    await workshops.record_attendance(ledger, ctx, "tma", WORKSHOP, at_the_door)

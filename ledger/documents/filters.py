@@ -13,9 +13,11 @@ __all__ = [
     "ceus",
     "day",
     "days_in_words",
+    "hour",
     "missing_in_words",
     "money",
     "moment",
+    "offset",
     "percent",
     "plural",
     "words",
@@ -105,6 +107,27 @@ def words(value: Any) -> str:
     return "" if value is None else str(value).replace("_", " ").capitalize()
 
 
+def hour(value: datetime | None, like: datetime | None = None) -> str:
+    """An instant's time of day to the minute, in the offset of `like` (a workshop session's
+    own, so a check-in reads beside the session's times) or else its own: "09:05"."""
+    if value is None:
+        return ""
+    tz = like.tzinfo if like is not None and like.tzinfo is not None else value.tzinfo
+    return f"{value.astimezone(tz) if tz else value:%H:%M}"
+
+
+def offset(value: datetime | None) -> str:
+    """An instant's offset from UTC, as a clock's zone is written: "UTC", "UTC-05:00"."""
+    if value is None:
+        return ""
+    delta = value.utcoffset()
+    if not delta:
+        return "UTC"
+    minutes = int(delta.total_seconds()) // 60
+    sign = "-" if minutes < 0 else "+"
+    return f"UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
 FILTERS = {
     "day": day,
     "moment": moment,
@@ -115,4 +138,6 @@ FILTERS = {
     "money": money,
     "missing_in_words": missing_in_words,
     "days_in_words": days_in_words,
+    "hour": hour,
+    "offset": offset,
 }

@@ -52,6 +52,7 @@ __all__ = [
     "declared",
     "deny_unless",
     "holder_association_or_admin",
+    "manager",
     "manager_of_path",
     "manager_or_admin_of_path",
     "manager_page_of_path",
@@ -154,6 +155,13 @@ async def admin_or_auditor(connection: Connection, _: BaseRouteHandler) -> None:
 async def provider(connection: Connection, _: BaseRouteHandler) -> None:
     """A provider: it posts completions as itself (the provider is the token's, not a field)."""
     deny_unless(principal_of(connection).role == "provider", "only a provider posts completions")
+
+
+@sentence
+async def manager(connection: Connection, _: BaseRouteHandler) -> None:
+    """A manager: checking in at a workshop's door, the code names the session and the caller
+    is the person checked in."""
+    deny_unless(principal_of(connection).role == "manager", "only a manager checks in")
 
 
 @sentence
@@ -277,6 +285,7 @@ GUARDS: frozenset[Guard] = frozenset(
         manager_or_admin_of_path,
         manager_of_path,
         manager_page_of_path,
+        manager,
     }
 )
 """Every guard of this module: a route declares at least one of them."""

@@ -19,9 +19,11 @@ from ledger.documents.filters import FILTERS
 from ledger.http.guards import public
 from ledger.web.controllers.admin import AdminPages
 from ledger.web.controllers.auth import AuthPages
+from ledger.web.controllers.door import DoorPages, door_key_dependency
 from ledger.web.controllers.managers import ManagerPages
 from ledger.web.controllers.programs import ProgramPages
 from ledger.web.controllers.providers import ProviderPages
+from ledger.web.controllers.workshops import WorkshopPages
 from ledger.web.session import WEB_EXCEPTION_HANDLERS, session_middleware
 
 __all__ = ["openapi_render_plugins", "static_routers", "template_config", "web_router"]
@@ -34,10 +36,21 @@ def web_router(secret: bytes | None = None, *, secure_cookies: bool = True) -> R
     """The pages, with their session cookie and CSRF checks.  `secret` signs and encrypts both;
     several processes behind one load balancer must share it (default: new per process).
     `secure_cookies`: the cookie's Secure flag (off only where the site is plain http)."""
+    secret = secret or secrets.token_bytes(32)
     return Router(
         path="/",
-        route_handlers=[AuthPages, ManagerPages, ProviderPages, ProgramPages, AdminPages],
-        middleware=session_middleware(secret or secrets.token_bytes(32), secure=secure_cookies),
+        route_handlers=[
+            AuthPages,
+            ManagerPages,
+            ProviderPages,
+            ProgramPages,
+            AdminPages,
+            WorkshopPages,
+            DoorPages,
+        ],
+        middleware=session_middleware(secret, secure=secure_cookies),
+        # the workshops' check-in codes are signed with a key of their own from the secret
+        dependencies={"check_in_key": door_key_dependency(secret)},
         exception_handlers=WEB_EXCEPTION_HANDLERS,
         include_in_schema=False,
     )

@@ -45,6 +45,7 @@ __all__ = [
     "WEB_EXCEPTION_HANDLERS",
     "home_of",
     "page_context",
+    "pending_check_in",
     "sign_in",
     "sign_out",
     "session_middleware",
@@ -53,6 +54,8 @@ __all__ = [
 ]
 
 SESSION_HOURS = 8
+CHECK_IN = "/check-in/"
+_NEXT = "next"
 _SEED = "csrf_seed"
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 _FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
@@ -239,7 +242,20 @@ def _error_page(request: Request[Any, Any, Any], status: int, title: str, detail
 
 
 def _login_required(request: Request[Any, Any, Any], exc: Unauthenticated) -> Redirect:
+    """The sign-in page; a workshop's check-in page opened before signing in (a manager who
+    scanned the door's code) is remembered in the session, to go back to after."""
+    if request.method == "GET" and request.url.path.startswith(CHECK_IN):
+        request.set_session({**(request.session or {}), _NEXT: request.url.path})
     return Redirect("/login")
+
+
+def pending_check_in(request: Request[Any, Any, Any]) -> str | None:
+    """The check-in page remembered by `_login_required`, if any (only such a path of this
+    site: never an address from outside)."""
+    path = request.session.get(_NEXT) if request.session else None
+    if isinstance(path, str) and path.startswith(CHECK_IN) and "//" not in path:
+        return path
+    return None
 
 
 def _forbidden(request: Request[Any, Any, Any], exc: Forbidden) -> Response[Any]:

@@ -82,6 +82,7 @@ LETS_THROUGH = {
     # The path's activity is tma-billing (tma's, counting for CMM and CMOM).
     g.provider_of_path_activity: {"the_provider", "admin"},
     g.attendee_of_path_activity: {"the_provider", "the_manager", "the_auditor", "admin"},
+    g.manager: MANAGERS,
 }
 """Whom each guard lets through in this world: one sentence of the policy each."""
 

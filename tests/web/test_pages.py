@@ -92,7 +92,7 @@ async def test_the_transcript_shows_voided_and_amended_postings(
 async def test_the_provider_page(visitor: Visitor, site: Site) -> None:
     await visitor.login("tma")
     assert visitor.page.url == f"{site.base_url}/providers/tma"
-    assert await visitor.page.locator("#activities tbody tr").count() == 4
+    assert await visitor.page.locator("#activities tbody tr").count() == 5  # a workshop too
     assert await visitor.page.locator("#postings tbody tr").count() > 10
     await check_page(visitor, "provider-tma")
 

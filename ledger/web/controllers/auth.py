@@ -12,6 +12,7 @@ from ledger.http.injected import SessionsDep, TokensDep
 from ledger.web.session import (
     home_of,
     page_context,
+    pending_check_in,
     principal_for_token,
     sign_in,
     sign_out,
@@ -49,7 +50,9 @@ class AuthPages(Controller):
                 context={**page_context(request, None), "errors": {"token": message}},
                 status_code=401,
             )
-        return Redirect(await sign_in(request, sessions, principal), status_code=303)
+        back = pending_check_in(request)  # a door's code scanned before signing in
+        home = await sign_in(request, sessions, principal)
+        return Redirect(back if back and principal.role == "manager" else home, status_code=303)
 
     @post("/logout", status_code=303)
     async def logout(self, request: Request[Any, Any, Any], sessions: SessionsDep) -> Redirect:

@@ -32,6 +32,7 @@ from ledger.queries.managers import associations, seen_by, standing_of
 from ledger.queries.notices import notices_of
 from ledger.queries.reads import Reads
 from ledger.queries.views import TRANSCRIPT_COLUMNS
+from ledger.queries.workshop_views import workshops_of
 from ledger.queries.workshops import attendee_at
 from ledger.web.session import OutOfScope, Viewer, flash, page_context, viewer
 
@@ -90,6 +91,7 @@ async def manager_page(
         "transcript": await reads.transcript(manager_id, None, scope=scope),
         "cycles": cycles,
         "notices": (await notices_of(reads, manager_id, scope=scope)).notices,
+        "workshops": await workshops_of(reads, record, scope, reads.today()),
         "is_self": principal.is_manager(manager_id),
         "refused": refused,
         "refused_program": refused_program,
