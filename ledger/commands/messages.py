@@ -58,6 +58,7 @@ from ledger.domain.values import (
 )
 
 __all__ = [
+    "AcceptSelfReport",
     "AgendaSession",
     "AmendCompletion",
     "ChangeProfile",
@@ -79,6 +80,8 @@ __all__ = [
     "RefundFee",
     "RegisterActivity",
     "RegisterProvider",
+    "RejectSelfReport",
+    "ReportSelf",
     "RuleVersion",
     "RuleSet",
     "VoidCompletion",
@@ -305,3 +308,28 @@ class RecordAttendance(Message, frozen=True, kw_only=True):
     checked_in_at: Annotated[datetime, Meta(tz=True, description=_INSTANT)]
     checked_out_at: Annotated[datetime, Meta(tz=True, description=_INSTANT)] | None = None
     method: Literal["roster", "kiosk"] = "roster"
+
+
+# -- self-reports (SPEC 12) ------------------------------------------------------------------
+
+
+class ReportSelf(Message, frozen=True, kw_only=True):
+    """A self-report's fields: the multipart form of POST /v1/managers/{id}/self-reports (and
+    of the manager's page), beside its one file."""
+
+    title: Text
+    provider_name: Text
+    completed_on: date
+    ceus: Ceus
+    category: Label
+    programs: Annotated[list[Code], Meta(min_length=1, max_length=50)]
+
+
+class AcceptSelfReport(Message, frozen=True, kw_only=True):
+    ceus: Ceus
+    """At most the CEUs reported."""
+    category: Label
+
+
+class RejectSelfReport(Message, frozen=True, kw_only=True):
+    reason: Reason

@@ -79,6 +79,8 @@ LETS_THROUGH = {
     # m-2 holds CMM only: the CMOM auditor sees nothing of it.
     g.manager_of_path: {"the_manager", "admin", "the_auditor"},
     g.manager_page_of_path: {"the_manager", "admin", "the_auditor"},
+    # A self-report's file: then the report itself decides (tests/api/test_self_reports_api.py).
+    g.reporter_association_or_admin: MANAGERS | AUDITORS | {"admin"},
 }
 """Whom each guard lets through in this world: one sentence of the policy each."""
 
