@@ -21,7 +21,9 @@ import msgspec
 from events.catalog import EvidenceFile, SelfReported
 from events.store import AppendResult
 from ledger.access.policy import WHOLE, ManagerScope, scope_of
+from ledger.commands.loaders import find_renewal
 from ledger.commands.self_reports import find_self_report
+from ledger.queries.views import AuditView
 from projections import ceu_queries
 
 if TYPE_CHECKING:
@@ -31,13 +33,18 @@ if TYPE_CHECKING:
     from ledger.queries.reads import Reads
 
 __all__ = [
+    "AuditEvidenceView",
+    "CountedLine",
     "EvidenceView",
+    "RenewalEvidence",
+    "audit_evidence",
     "QueueView",
     "SelfReportView",
     "evidence_file",
     "evidence_url",
     "manager_reports",
     "review_queue",
+    "renewal_lines",
     "seen_report",
 ]
 
@@ -156,3 +163,68 @@ async def review_queue(reads: Reads, code: str, *, state: str | None) -> QueueVi
         self_reports=[SelfReportView.of(r.manager_id, r.report) for r in rows],
         names={r.manager_id: r.name for r in rows},
     )
+
+
+# -- evidence in audits -------------------------------------------------------------------------
+
+
+class CountedLine(msgspec.Struct, frozen=True, kw_only=True):
+    """One completion a renewal counted (its frozen CEUs and category), what it was, and for
+    a self-report, its report and file."""
+
+    completion_id: UUID
+    ceus: Decimal
+    category: str
+    activity_title: str
+    provider_id: str
+    """"" for a self-report: no provider posted it (its `provider_name` says who gave it)."""
+    completed_on: date | None
+    self_report_id: UUID | None = None
+    provider_name: str | None = None
+    evidence: EvidenceView | None = None
+
+
+class RenewalEvidence(msgspec.Struct, frozen=True, kw_only=True):
+    renewal_id: UUID
+    manager_id: str
+    cycle: int
+    completions: tuple[CountedLine, ...]
+
+
+class AuditEvidenceView(AuditView, frozen=True, kw_only=True):
+    """GET /v1/audits/{id}: the draw, its findings, and each selected renewal's counted
+    completions with the evidence of those a manager reported (SPEC 12)."""
+
+    renewals: tuple[RenewalEvidence, ...] = ()
+
+
+async def renewal_lines(reads: Reads, renewal_id: UUID) -> RenewalEvidence:
+    """The completions a renewal froze, each as the manager's record holds it now."""
+    filed = await find_renewal(reads.store, renewal_id)
+    record = await reads.record(filed.manager_id)
+    lines = []
+    for counted in filed.completions:
+        completion = record.completions.get(counted.completion_id)
+        report = record.self_reports.get(counted.completion_id)
+        lines.append(
+            CountedLine(
+                completion_id=counted.completion_id, ceus=counted.ceus, category=counted.category,
+                activity_title=completion.activity_title if completion else "",
+                provider_id=completion.provider_id if completion else "",
+                completed_on=completion.completed_on if completion else None,
+                self_report_id=None if report is None else report.report_id,
+                provider_name=None if report is None else report.provider_name,
+                evidence=None if report is None else EvidenceView.of(
+                    report.report_id, report.evidence
+                ),
+            )
+        )  # fmt: skip
+    return RenewalEvidence(
+        renewal_id=renewal_id, manager_id=filed.manager_id, cycle=filed.cycle,
+        completions=tuple(lines),
+    )  # fmt: skip
+
+
+async def audit_evidence(reads: Reads, audit: AuditView) -> AuditEvidenceView:
+    renewals = tuple([await renewal_lines(reads, rid) for rid in audit.selected])
+    return AuditEvidenceView(**msgspec.structs.asdict(audit), renewals=renewals)

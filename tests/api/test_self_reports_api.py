@@ -380,3 +380,56 @@ async def test_the_review_queue_refuses_an_unknown_state(world):
     response = await world.api.get("/v1/programs/CMM/self-reports", world.cmm_auditor, state="open")
 
     assert bad_fields(response) == {"state"}
+
+
+# -- evidence in audits -------------------------------------------------------------------------
+
+
+async def renewal_on_self_reported_credit(world: World) -> tuple[str, str]:
+    """m-2 (CMM, cycle 2024-06-01..2026-06-01, in grace today) reports the whole 24 CEUs, a
+    CMM auditor accepts them, the fee is paid and m-2 files: the report's and renewal's ids."""
+    body = await reported(world, ceus="24")
+    await world.api.ok(await accept(world, world.cmm_auditor, body["report_id"], ceus="24"), 200)
+    await world.api.pay_fee("m-2", "CMM")
+    filed = await world.api.ok(await world.api.file_renewal(world.m2, "m-2", "CMM"))
+    return body["report_id"], filed["renewal_id"]
+
+
+async def an_audit_of_everything(world: World) -> dict[str, Any]:
+    window = {"filed_from": "2026-06-01", "filed_to": "2026-06-30", "rate": "1", "seed": 1}
+    return await world.api.ok(
+        await world.api.post("/v1/programs/CMM/audits", world.cmm_auditor, window)
+    )
+
+
+async def test_an_audits_renewal_shows_its_counted_self_report_with_its_evidence(world):
+    report_id, renewal_id = await renewal_on_self_reported_credit(world)
+    drawn = await an_audit_of_everything(world)
+
+    audit = await world.api.ok(
+        await world.api.get(f"/v1/audits/{drawn['audit_id']}", world.cmm_auditor), 200
+    )
+
+    [renewal] = [r for r in audit["renewals"] if r["renewal_id"] == renewal_id]
+    [line] = renewal["completions"]
+    assert (line["completion_id"], line["self_report_id"], line["ceus"]) == (
+        report_id, report_id, "24",
+    )  # fmt: skip
+    assert (line["provider_id"], line["provider_name"]) == ("", "Regional HIM Society")
+    assert line["evidence"]["url"] == f"/v1/self-reports/{report_id}/evidence"
+    evidence = await world.api.get(line["evidence"]["url"], world.cmm_auditor)
+    assert (evidence.status_code, evidence.content) == (200, PDF)
+
+
+async def test_a_failed_finding_on_a_renewal_of_self_reported_credit_revokes_as_before(world):
+    _, renewal_id = await renewal_on_self_reported_credit(world)
+    drawn = await an_audit_of_everything(world)
+    finding = {"renewal_id": renewal_id, "outcome": "failed", "note": "the certificate is forged"}
+
+    recorded = await world.api.ok(
+        await world.api.post(f"/v1/audits/{drawn['audit_id']}/findings", world.cmm_auditor, finding)
+    )
+
+    assert recorded["revoked"] is True
+    cmm = await world.api.certification(world.m2, "m-2", "CMM")
+    assert cmm["status"] == "revoked"
