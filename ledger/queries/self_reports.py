@@ -45,6 +45,7 @@ __all__ = [
     "manager_reports",
     "review_queue",
     "renewal_lines",
+    "report_categories",
     "seen_report",
 ]
 
@@ -145,6 +146,13 @@ async def seen_report(
     if not scope.completion(reported.programs):
         return None
     return reported, SelfReportView.of(reported.manager_id, record.self_reports[report_id])
+
+
+async def report_categories(reads: Reads, held: tuple[str, ...]) -> list[str]:
+    """The categories a report for the programs `held` may name (the form's choices)."""
+    programs = await reads.catalogue.programs()
+    found = {c for code in held if code in programs for c in programs[code].versions[-1].categories}
+    return sorted(found)
 
 
 async def evidence_file(evidence: EvidenceStore, view: SelfReportView) -> bytes:

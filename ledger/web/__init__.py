@@ -22,11 +22,15 @@ from ledger.web.controllers.auth import AuthPages
 from ledger.web.controllers.managers import ManagerPages
 from ledger.web.controllers.programs import ProgramPages
 from ledger.web.controllers.providers import ProviderPages
+from ledger.web.controllers.self_reports import EvidencePages, ReportPages, ReviewPages
 from ledger.web.session import WEB_EXCEPTION_HANDLERS, session_middleware
 
 __all__ = ["openapi_render_plugins", "static_routers", "template_config", "web_router"]
 
 HERE = Path(__file__).parent
+PAGES = [AuthPages, ManagerPages, ProviderPages, ProgramPages, AdminPages]
+SELF_REPORT_PAGES = [ReportPages, ReviewPages, EvidencePages]
+"""SPEC 12: the manager's upload, the association's review queue, a report's file."""
 SWAGGER_UI = Path(swagger_ui_bundle.swagger_ui_path)
 
 
@@ -36,7 +40,7 @@ def web_router(secret: bytes | None = None, *, secure_cookies: bool = True) -> R
     `secure_cookies`: the cookie's Secure flag (off only where the site is plain http)."""
     return Router(
         path="/",
-        route_handlers=[AuthPages, ManagerPages, ProviderPages, ProgramPages, AdminPages],
+        route_handlers=[*PAGES, *SELF_REPORT_PAGES],
         middleware=session_middleware(secret or secrets.token_bytes(32), secure=secure_cookies),
         exception_handlers=WEB_EXCEPTION_HANDLERS,
         include_in_schema=False,
