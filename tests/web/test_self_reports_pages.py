@@ -189,3 +189,61 @@ async def test_an_auditor_reviews_the_queue_with_each_file_beside_its_report(
     await page.screenshot(
         path=str(ARTIFACTS / "self-reports-queue-decided-1280.png"), full_page=True
     )
+
+
+async def _post(site: Site, who: str, path: str, body: dict[str, Any]) -> Any:
+    response = await site.api.post(
+        path, json=body, headers={"Authorization": f"Bearer {site.tokens[who]}"}
+    )
+    assert response.status_code in (200, 201), response.text
+    return response.json()
+
+
+async def test_the_audit_page_shows_a_self_reports_file_and_a_failed_finding_revokes(
+    visitor: Visitor, site: Site
+) -> None:
+    await enrol(site, "web-audrey", "Audrey Audit")
+    sent = await report(
+        site, "web-audrey", ("certificate.png", certificate_png("Audrey Audit")), ceus="24",
+        title="Annual practice management conference",
+    )  # fmt: skip
+    rid = sent["report_id"]
+    await _post(
+        site, "PAHCOM", f"/v1/self-reports/{rid}/accept", {"ceus": "24", "category": "general"}
+    )
+    fee = {"program": "CMM", "amount_cents": 7500, "reference": "chq 77"}
+    await _post(site, "demo", "/v1/managers/web-audrey/fees", fee)
+    filed = await _post(site, "web-audrey", "/v1/managers/web-audrey/renewals", {"program": "CMM"})
+    today = str(datetime.now(UTC).date())
+    window = {"filed_from": today, "filed_to": today, "rate": "1", "seed": 7}
+    drawn = await _post(site, "PAHCOM", "/v1/programs/CMM/audits", window)
+    page = visitor.page
+    await visitor.login("PAHCOM")
+
+    await page.goto(f"{site.base_url}/programs/CMM/audits/{drawn['audit_id']}")
+    mine = page.locator(f"[data-renewal='{filed['renewal_id']}']")
+    await mine.locator("details.counted summary").click()
+    counted = await mine.locator(f"[data-completion='{rid}']").inner_text()
+    assert "Reported by the manager, given by Regional HIM Society" in counted
+    link = mine.locator(f"[data-completion='{rid}'] a")
+    assert await link.get_attribute("href") == f"/self-reports/{rid}/evidence"
+    file = await page.request.get(site.base_url + f"/self-reports/{rid}/evidence")
+    assert (file.status, file.headers["content-type"]) == (200, "image/png")
+    assert file.headers["content-disposition"] == 'attachment; filename="certificate.png"'
+    await mine.scroll_into_view_if_needed()
+    await page.screenshot(path=str(ARTIFACTS / "audit-self-report-1280.png"), full_page=True)
+    await _no_serious_violations(visitor, "the audit page")
+
+    await mine.locator("input[value=failed]").check()
+    await mine.locator("input[name=note]").fill("The conference has no record of Audrey")
+    await mine.locator("input[name=confirm]").check()
+    await mine.locator("button", has_text="Record the finding").click()
+    await page.wait_for_load_state()
+
+    assert "Finding recorded: failed" in await page.locator(".notice").inner_text()
+    status = await site.api_get("web-audrey", "/v1/managers/web-audrey/status")
+    assert status["certifications"][0]["status"] == "revoked"
+    await page.goto(f"{site.base_url}/programs/CMM/renewals/{filed['renewal_id']}")
+    cell = page.locator(f"[data-self-report='{rid}']")
+    assert "certificate.png" in await cell.inner_text()
+    await page.screenshot(path=str(ARTIFACTS / "renewal-self-report-1280.png"), full_page=True)
