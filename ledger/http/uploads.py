@@ -46,12 +46,16 @@ _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
 class Upload:
     """The form's text fields (lists split on commas and spaces), the file's bytes and the
-    name it was uploaded under (cleaned: no path, no control characters, at most 200)."""
+    name it was uploaded under (cleaned: no path, no control characters, at most 200), and
+    how many files were sent (a report carries one)."""
 
-    def __init__(self, fields: dict[str, Any], data: bytes | None, filename: str) -> None:
+    def __init__(
+        self, fields: dict[str, Any], data: bytes | None, filename: str, files: int = 0
+    ) -> None:
         self.fields = fields
         self.data = data
         self.filename = filename
+        self.files = files
 
 
 def is_multipart(request: Request[Any, Any, Any]) -> bool:
@@ -69,19 +73,20 @@ async def read_upload(
     """The multipart form's fields and its file (`file`; None if there is none)."""
     form = await request.form()
     fields: dict[str, Any] = {}
-    for key in form:
-        values = [v for v in form.getall(key) if isinstance(v, str)]
-        if key.startswith("_") or not values:
-            continue
-        fields[key] = values[-1].strip()
-        if key in lists:
-            fields[key] = " ".join(values).replace(",", " ").split()
-    files = [f for f in form.getall("file") if isinstance(f, UploadFile)] if "file" in form else []
-    if not files:
-        return Upload(fields, None, "")
-    upload = files[0]
-    data = await upload.read()
-    return Upload(fields, data, _clean_name(upload.filename or ""))
+    files: list[UploadFile] = []
+    for key, value in form.multi_items():
+        if isinstance(value, UploadFile):
+            files.append(value)
+        elif isinstance(value, str) and not key.startswith("_"):
+            text = value.strip()
+            fields[key] = (
+                [*fields.get(key, []), *text.replace(",", " ").split()] if key in lists else text
+            )
+    named = [f for f in form.getall("file") if isinstance(f, UploadFile)] if "file" in form else []
+    if not named:
+        return Upload(fields, None, "", len(files))
+    data = await named[0].read()
+    return Upload(fields, data, _clean_name(named[0].filename or ""), len(files))
 
 
 def too_large(data: bytes) -> bool:

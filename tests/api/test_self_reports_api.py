@@ -188,6 +188,28 @@ async def test_a_report_without_a_file_names_the_file(world):
     assert bad_fields(await report(world, world.m2, file=None)) == {"file"}
 
 
+async def test_a_report_with_two_files_is_refused_and_stores_nothing(world, dsn):
+    files = [("file", ("a.pdf", PDF, "application/pdf")), ("file", ("b.png", PNG, "image/png"))]
+    response = await world.api.client.post(
+        "/v1/managers/m-2/self-reports", headers={"Authorization": f"Bearer {world.m2}"},
+        data=FIELDS, files=files,
+    )  # fmt: skip
+
+    assert bad_fields(response) == {"file"}
+    assert await stored_files(dsn) == 0
+
+
+async def test_the_feed_hides_a_report_from_an_auditor_of_another_program(world):
+    body = await reported(world)  # m-2's, for CMM
+    await world.api.ok(await accept(world, world.cmm_auditor, body["report_id"]), 200)
+
+    for token, hidden in ((world.cmom_auditor, True), (world.cmm_auditor, False)):
+        feed = await world.api.ok(await world.api.get("/v1/events", token, limit=1000), 200)
+        mine = [e for e in feed["events"] if e["type"].startswith("self_report")]
+        assert [e["type"] for e in mine] == ["self_reported", "self_report_accepted"]
+        assert all((e["data"] is None) == hidden for e in mine), token
+
+
 @pytest.mark.parametrize(
     ("changes", "field"),
     [

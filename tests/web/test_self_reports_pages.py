@@ -142,8 +142,10 @@ async def test_an_auditor_reviews_the_queue_with_each_file_beside_its_report(
     )
     earned = (await site.api_get("PAHCOM", "/v1/managers/web-quinn/status"))["certifications"][0]
     page = visitor.page
-    await visitor.login("PAHCOM")
-    await page.goto(site.base_url + "/programs/CMM/self-reports")
+    await visitor.login("PAHCOM")  # the association's page links to its queue
+    await page.locator(".self-reports-link a").click()
+    await page.wait_for_load_state()
+    assert page.url == site.base_url + "/programs/CMM/self-reports"
 
     shown = page.locator(f"[data-report='{photo['report_id']}'] img")
     assert await shown.evaluate("img => img.complete && img.naturalWidth") == 600  # loaded

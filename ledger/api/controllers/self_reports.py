@@ -66,7 +66,11 @@ FILE_RESPONSE = {
     )
 }  # fmt: skip
 STATES = ("pending", "accepted", "rejected")
-_NO_FILE = {"key": "file", "message": "attach one file: a PDF, PNG or JPEG", "source": "body"}
+_NO_FILE = {
+    "key": "file",
+    "message": "attach one file (field `file`): a PDF, PNG or JPEG",
+    "source": "body",
+}
 
 
 def _fields(fields: dict[str, Any]) -> ReportSelf:
@@ -118,7 +122,7 @@ class SelfReportsController(Controller):
             raise HTTPException(status_code=415, detail="send the report as multipart/form-data")
         upload = await read_upload(request)
         message = _fields(upload.fields)
-        if upload.data is None:
+        if upload.data is None or upload.files != 1:
             raise ValidationException(detail="the request has invalid fields", extra=[_NO_FILE])
         if too_large(upload.data):
             raise HTTPException(status_code=413, detail="the file is larger than 10 MB")

@@ -78,8 +78,8 @@ class ReportPages(Controller):
         values = upload.fields | {"programs": upload.fields.get("programs", [])}
         try:
             body = parse_form(values, ReportSelf, REPORT_LABELS)
-            if upload.data is None or not upload.data:
-                raise FormInvalid({"file": "Choose the certificate: a PDF, PNG or JPEG file"})
+            if upload.data is None or not upload.data or upload.files != 1:
+                raise FormInvalid({"file": "Choose the certificate: one PDF, PNG or JPEG file"})
             if too_large(upload.data):
                 raise FormInvalid({"file": "The file is larger than 10 MB: choose a smaller one"})
             await cmd.report(
