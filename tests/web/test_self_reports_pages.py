@@ -249,3 +249,39 @@ async def test_the_audit_page_shows_a_self_reports_file_and_a_failed_finding_rev
     cell = page.locator(f"[data-self-report='{rid}']")
     assert "certificate.png" in await cell.inner_text()
     await page.screenshot(path=str(ARTIFACTS / "renewal-self-report-1280.png"), full_page=True)
+
+
+async def test_a_manager_reads_why_a_report_was_rejected_and_reports_again(
+    visitor: Visitor, site: Site
+) -> None:
+    await enrol(site, "web-rory", "Rory Retry")
+    sent = await report(site, "web-rory", ("scan.png", certificate_png("Rory Retry")))
+    reason = "The scan is cut off: the date cannot be read"
+    await _post(site, "PAHCOM", f"/v1/self-reports/{sent['report_id']}/reject", {"reason": reason})
+    page = visitor.page
+    await page.set_viewport_size({"width": 390, "height": 844})
+    await visitor.login("web-rory")
+
+    card = page.locator(f"[data-report='{sent['report_id']}']")
+    assert "Rejected" in await card.inner_text()
+    assert reason in await card.locator("[data-field=reason]").inner_text()
+    await card.scroll_into_view_if_needed()
+    await page.screenshot(path=str(ARTIFACTS / "self-report-rejected-390.png"), full_page=True)
+
+    await page.locator("#self-reports summary").click()
+    await page.fill("#report-title", "Coding update webinar")
+    await page.fill("#report-provider_name", "Regional HIM Society")
+    await page.fill("#report-completed_on", _days_ago(10))
+    await page.fill("#report-ceus", "2")
+    await page.select_option("#report-category", "general")
+    await page.set_input_files(
+        "#report-file",
+        files=[{"name": "scan-whole.pdf", "mimeType": "application/pdf", "buffer": PDF}],
+    )
+    await page.locator("form.self-report button[type=submit]").click()
+    await page.wait_for_load_state()
+
+    reports = await site.api_get("web-rory", "/v1/managers/web-rory/self-reports")
+    assert [(r["state"], r["evidence"]["media_type"]) for r in reports] == [
+        ("pending", "application/pdf"), ("rejected", "image/png"),
+    ]  # fmt: skip
