@@ -17,14 +17,23 @@ from typing import TYPE_CHECKING, NamedTuple
 from uuid import UUID
 
 from events.catalog import ActivityRegistered
-from ledger.commands import Context, audits, catalogue, completions, managers, renewals
-from ledger.commands.messages import AmendCompletion, PostCompletion, VoidCompletion
+from ledger.commands import (
+    Context,
+    audits,
+    catalogue,
+    completions,
+    managers,
+    renewals,
+    self_reports,
+)
+from ledger.commands.messages import AmendCompletion, PostCompletion, ReportSelf, VoidCompletion
 from ledger.domain.cycles import add_months
 from ledger.domain.errors import DomainError
 
 if TYPE_CHECKING:
     from ledger.access.tokens import TokenStore
     from ledger.commands import Ledger
+    from ledger.evidence.store import EvidenceStore
 
 __all__ = ["seed_demo"]
 
@@ -120,8 +129,11 @@ _REASONS = {
 }
 
 
-async def seed_demo(ledger: Ledger, tokens: TokenStore, ctx: Context) -> list[tuple[str, str, str]]:
-    """Record the demo ledger (once) and return (role, id, token) for each demo identity."""
+async def seed_demo(
+    ledger: Ledger, tokens: TokenStore, ctx: Context, evidence: EvidenceStore | None = None
+) -> list[tuple[str, str, str]]:
+    """Record the demo ledger (once) and return (role, id, token) for each demo identity.
+    With an evidence store, Sam's self-report waits in the CMM review queue."""
     today = ledger.today()
     for provider_id, name, programs in _PROVIDERS:
         with contextlib.suppress(DomainError):
@@ -146,6 +158,8 @@ async def seed_demo(ledger: Ledger, tokens: TokenStore, ctx: Context) -> list[tu
             continue  # seeded on an earlier start
         if (renewal_id := await _seed_manager(ledger, ctx, m, today)) and m.audit:
             audited[renewal_id] = m.audit
+        if evidence is not None and m.manager_id == "sam-short":
+            await _self_report(ledger, ctx, evidence, m.manager_id, today)
     if audited:
         drawn = await audits.draw_audit(
             ledger, ctx, program="CMM", filed_from=today, filed_to=today, rate=Decimal("1"),
@@ -218,3 +232,33 @@ async def _seed_manager(ledger: Ledger, ctx: Context, m: _Manager, today: date) 
     for n, line in enumerate(m.later, start=len(m.completions)):
         await _post(ledger, ctx, m, n, line, today)
     return filed.renewal_id
+
+
+# -- a self-report waiting for review (SPEC 12) --------------------------------------------------
+
+_CERTIFICATE = (
+    b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n"
+    b"2 0 obj << /Type /Pages /Kids [3 0 R] /Count 1 >> endobj\n"
+    b"3 0 obj << /Type /Page /Parent 2 0 R /MediaBox [0 0 420 200] /Contents 4 0 R"
+    b" /Resources << /Font << /F1 5 0 R >> >> >> endobj\n"
+    b"4 0 obj << /Length 92 >> stream\nBT /F1 16 Tf 40 120 Td (Certificate of completion) Tj"
+    b" 0 -30 Td (Sam Okafor - 1.5 CEUs) Tj ET\nendstream endobj\n"
+    b"5 0 obj << /Type /Font /Subtype /Type1 /BaseFont /Helvetica >> endobj\n"
+    b"trailer << /Size 6 /Root 1 0 R >>\n%%EOF\n"
+)
+"""A one-page certificate (a PDF readers open; its cross-reference table left for them to
+rebuild)."""
+
+
+async def _self_report(
+    ledger: Ledger, ctx: Context, evidence: EvidenceStore, manager_id: str, today: date
+) -> None:
+    message = ReportSelf(
+        title="Practice management webinar", provider_name="State MGMA chapter",
+        completed_on=today - timedelta(days=15), ceus=Decimal("1.5"), category="general",
+        programs=["CMM"],
+    )  # fmt: skip
+    await self_reports.report(
+        ledger, ctx, evidence, manager_id, message=message, data=_CERTIFICATE,
+        filename="webinar-certificate.pdf",
+    )  # fmt: skip
