@@ -51,6 +51,7 @@ __all__ = [
     "CountedCompletion",
     "DeadlineExtended",
     "Event",
+    "EvidenceFile",
     "FeePaid",
     "FeeRefunded",
     "LedgerEvent",
@@ -63,6 +64,9 @@ __all__ = [
     "RenewalDenied",
     "RenewalFiled",
     "Rules",
+    "SelfReportAccepted",
+    "SelfReportRejected",
+    "SelfReported",
     "Session",
     "SessionsScheduled",
     "WorkshopClosed",
@@ -382,6 +386,57 @@ class ClaimDisputed(Event, tag="claim_disputed", frozen=True, kw_only=True):
     reason: str
 
 
+# -- self-reports: credit no provider posts (stream manager-{id}) -------------------------------
+
+
+class EvidenceFile(msgspec.Struct, frozen=True, kw_only=True):
+    """What a self-report records of its file: its key in the evidence store (the SHA-256 of
+    the bytes), its size and the type sniffed from the bytes; the name it was uploaded under
+    only labels it.  Never the bytes (docs/evidence.md)."""
+
+    sha256: str
+    size: int
+    media_type: str
+    filename: str
+
+
+class SelfReported(Event, tag="self_reported", frozen=True, kw_only=True):
+    """A manager reports credit no provider posts, with one file of evidence (SPEC 12).  It
+    counts for nothing until an auditor of one of its programs accepts it.  The stored event's
+    id is `report_id`, so a report is found by its id without a read model."""
+
+    report_id: UUID
+    manager_id: str
+    title: str
+    provider_name: str
+    completed_on: date
+    ceus: Decimal
+    category: str
+    programs: tuple[str, ...]
+    evidence: EvidenceFile
+
+
+class SelfReportAccepted(Event, tag="self_report_accepted", frozen=True, kw_only=True):
+    """The report counts from now on as a completion of `ceus` (at most those reported) in
+    `category`.  Its programs are copied in, so the feed's privacy rule reads them here; who
+    accepted it is the event's actor (metadata)."""
+
+    report_id: UUID
+    manager_id: str
+    programs: tuple[str, ...]
+    ceus: Decimal
+    category: str
+
+
+class SelfReportRejected(Event, tag="self_report_rejected", frozen=True, kw_only=True):
+    """The report never counts; the manager may report again."""
+
+    report_id: UUID
+    manager_id: str
+    programs: tuple[str, ...]
+    reason: str
+
+
 LedgerEvent = (
     ProgramDefined
     | ProgramRulesRevised
@@ -410,4 +465,7 @@ LedgerEvent = (
     | AttendanceClaimed
     | ClaimFulfilled
     | ClaimDisputed
+    | SelfReported
+    | SelfReportAccepted
+    | SelfReportRejected
 )

@@ -47,7 +47,7 @@ from ledger.csv_io import RosterFormatError, columns_of, csv_text, parse_roster_
 from ledger.demo import seed_demo
 from ledger.infra.backup import run_backup
 from ledger.infra.database import database_dsn, service_login, why_unreachable
-from ledger.infra.evidence import check_evidence_files
+from ledger.infra.evidence import PostgresEvidenceStore, check_evidence_files
 from ledger.infra.limits import freeze_startup_heap, server_options
 from ledger.infra.logs import configure_logging
 from ledger.infra.migrations import load_migrations, migrate
@@ -209,7 +209,10 @@ async def cmd_rebuild(settings: Settings, args: argparse.Namespace) -> int:
 
 async def _print_demo_tokens(dsn: str, base_url: str) -> None:
     async with create_pool(dsn, min_size=1, max_size=2) as pool:
-        identities = await seed_demo(Ledger(PostgresEventStore(pool)), TokenStore(pool), SYSTEM)
+        identities = await seed_demo(
+            Ledger(PostgresEventStore(pool)), TokenStore(pool), SYSTEM,
+            PostgresEvidenceStore(pool),
+        )  # fmt: skip
     for role, subject, token in identities:
         print(f"demo token {role} {subject}: {token}", flush=True)
     print(f"login: {base_url}/login (paste one of the tokens above)", flush=True)

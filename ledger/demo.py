@@ -18,12 +18,22 @@ from typing import TYPE_CHECKING, NamedTuple
 from uuid import UUID
 
 from events.catalog import ActivityRegistered
-from ledger.commands import Context, audits, catalogue, completions, managers, renewals, workshops
+from ledger.commands import (
+    Context,
+    audits,
+    catalogue,
+    completions,
+    managers,
+    renewals,
+    self_reports,
+    workshops,
+)
 from ledger.commands.messages import (
     AgendaSession,
     AmendCompletion,
     PostCompletion,
     RecordAttendance,
+    ReportSelf,
     VoidCompletion,
 )
 from ledger.domain.cycles import add_months
@@ -32,6 +42,7 @@ from ledger.domain.errors import DomainError
 if TYPE_CHECKING:
     from ledger.access.tokens import TokenStore
     from ledger.commands import Ledger
+    from ledger.evidence.store import EvidenceStore
 
 __all__ = ["seed_demo"]
 
@@ -127,8 +138,11 @@ _REASONS = {
 }
 
 
-async def seed_demo(ledger: Ledger, tokens: TokenStore, ctx: Context) -> list[tuple[str, str, str]]:
-    """Record the demo ledger (once) and return (role, id, token) for each demo identity."""
+async def seed_demo(
+    ledger: Ledger, tokens: TokenStore, ctx: Context, evidence: EvidenceStore | None = None
+) -> list[tuple[str, str, str]]:
+    """Record the demo ledger (once) and return (role, id, token) for each demo identity.
+    With an evidence store, Sam's self-report waits in the CMM review queue."""
     today = ledger.today()
     for provider_id, name, programs in _PROVIDERS:
         with contextlib.suppress(DomainError):
@@ -153,6 +167,8 @@ async def seed_demo(ledger: Ledger, tokens: TokenStore, ctx: Context) -> list[tu
             continue  # seeded on an earlier start
         if (renewal_id := await _seed_manager(ledger, ctx, m, today)) and m.audit:
             audited[renewal_id] = m.audit
+        if evidence is not None and m.manager_id == "sam-short":
+            await _self_report(ledger, ctx, evidence, m.manager_id, today)
     if audited:
         drawn = await audits.draw_audit(
             ledger, ctx, program="CMM", filed_from=today, filed_to=today, rate=Decimal("1"),
@@ -304,3 +320,33 @@ async def _seed_workshop(ledger: Ledger, ctx: Context) -> None:
         manager_id="lee-core", session_id="d3-panel", checked_in_at=now, method="kiosk"
     )
     await workshops.record_attendance(ledger, ctx, "tma", WORKSHOP, at_the_door)
+
+
+# -- a self-report waiting for review (SPEC 12) --------------------------------------------------
+
+_CERTIFICATE = (
+    b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n"
+    b"2 0 obj << /Type /Pages /Kids [3 0 R] /Count 1 >> endobj\n"
+    b"3 0 obj << /Type /Page /Parent 2 0 R /MediaBox [0 0 420 200] /Contents 4 0 R"
+    b" /Resources << /Font << /F1 5 0 R >> >> >> endobj\n"
+    b"4 0 obj << /Length 92 >> stream\nBT /F1 16 Tf 40 120 Td (Certificate of completion) Tj"
+    b" 0 -30 Td (Sam Okafor - 1.5 CEUs) Tj ET\nendstream endobj\n"
+    b"5 0 obj << /Type /Font /Subtype /Type1 /BaseFont /Helvetica >> endobj\n"
+    b"trailer << /Size 6 /Root 1 0 R >>\n%%EOF\n"
+)
+"""A one-page certificate (a PDF readers open; its cross-reference table left for them to
+rebuild)."""
+
+
+async def _self_report(
+    ledger: Ledger, ctx: Context, evidence: EvidenceStore, manager_id: str, today: date
+) -> None:
+    message = ReportSelf(
+        title="Practice management webinar", provider_name="State MGMA chapter",
+        completed_on=today - timedelta(days=15), ceus=Decimal("1.5"), category="general",
+        programs=["CMM"],
+    )  # fmt: skip
+    await self_reports.report(
+        ledger, ctx, evidence, manager_id, message=message, data=_CERTIFICATE,
+        filename="webinar-certificate.pdf",
+    )  # fmt: skip

@@ -31,6 +31,9 @@ from events.catalog import (
     ManagerEnrolled,
     ProgramDefined,
     ProgramRulesRevised,
+    SelfReportAccepted,
+    SelfReported,
+    SelfReportRejected,
 )
 from events.codec import decode
 from events.timeouts import WORKER_STATEMENT_TIMEOUT
@@ -90,6 +93,8 @@ class _Batch:
         """Managers enrolled in this batch, with the position of their enrolment."""
         self.postings: dict[UUID, tuple[str, int]] = {}
         """Completions recorded or corrected in this batch: (manager, position recorded)."""
+        self.reports: dict[UUID, tuple[str, int]] = {}
+        """Self-reports reported or decided in this batch: (manager, position reported)."""
 
     def apply(self, event: Event, recorded: RecordedEvent) -> None:
         match event:
@@ -111,6 +116,13 @@ class _Batch:
                 | CompletionVoided(completion_id=cid, manager_id=manager_id)
             ):
                 self.postings.setdefault(cid, (manager_id, 0))
+            case SelfReported(report_id=rid, manager_id=manager_id):
+                self.reports[rid] = (manager_id, recorded.position)
+            case SelfReportAccepted(report_id=rid, manager_id=manager_id):
+                self.postings[rid] = (manager_id, recorded.position)  # a completion now
+                self.reports.setdefault(rid, (manager_id, 0))
+            case SelfReportRejected(report_id=rid, manager_id=manager_id):
+                self.reports.setdefault(rid, (manager_id, 0))
         manager_id = event.manager_id  # type: ignore[attr-defined]
         self.managers[manager_id] = evolve(
             self.managers.get(manager_id), event, recorded.recorded_at
@@ -146,6 +158,7 @@ class CeuProjection:
         "ceu_findings",
         "ceu_manager_index",
         "ceu_postings",
+        "ceu_self_reports",
     )
 
     def __init__(self) -> None:
@@ -233,7 +246,8 @@ async def load_records(conn: Conn, ids: list[str]) -> dict[str, ManagerRecord]:
 
 _COMPLETIONS = """
 SELECT manager_id, completion_id, provider_id, external_id, activity_id, activity_title,
-       category, programs, completed_on, ceus, recorded_at, voided, amended, history, sessions
+       category, programs, completed_on, ceus, recorded_at, voided, amended, history, sessions,
+       self_report_id
 FROM ceu_postings WHERE {} ORDER BY position
 """
 
@@ -247,7 +261,7 @@ async def _completions(conn: Conn, where: str, arg: list[Any]) -> dict[str, dict
             activity_title=row[5], category=row[6], programs=_decode_programs(row[7]),
             completed_on=row[8], ceus=row[9], posted_at=row[10], voided=row[11],
             amended=row[12], history=_decode_history(row[13]),
-            sessions=_decode_programs(row[14]),
+            sessions=_decode_programs(row[14]), self_report_id=row[15],
         )  # fmt: skip
     return found
 
@@ -317,7 +331,7 @@ _MANAGER_COLUMNS = ("manager_id", "version", "record")
 _POSTING_COLUMNS = (
     "completion_id", "provider_id", "external_id", "manager_id", "activity_id", "activity_title",
     "completed_on", "ceus", "position", "recorded_at", "voided", "amended", "category",
-    "programs", "history", "sessions",
+    "programs", "history", "sessions", "self_report_id",
 )  # fmt: skip
 
 
@@ -437,7 +451,7 @@ async def _index(
         rows.append(
             (cid, c.provider_id, c.external_id, manager_id, c.activity_id, c.activity_title,
              c.completed_on, c.ceus, position, c.posted_at, c.voided, c.amended, c.category,
-             _encode(c.programs), _encode(c.history), _encode(c.sessions))
+             _encode(c.programs), _encode(c.history), _encode(c.sessions), c.self_report_id)
         )  # fmt: skip
     # Recorded in this batch: new rows.  Only corrected here: the row of an earlier batch.
     await _copy(conn, "ceu_postings", _POSTING_COLUMNS, [r for r in rows if r[8]])
@@ -447,5 +461,26 @@ async def _index(
             "UPDATE ceu_postings SET completed_on = $2, ceus = $3, voided = $4, amended = $5,"
             " history = $6, sessions = $7 WHERE completion_id = $1",
             corrected,
+            timeout=_TIMEOUT,
+        )
+    await _reports(conn, batch, records)
+
+
+async def _reports(
+    conn: asyncpg.Connection, batch: _Batch, records: dict[str, ManagerRecord]
+) -> None:
+    """The review queues: each self-report reported or decided in this batch, as its record
+    holds it now (a decided one keeps the position it was reported at)."""
+    rows = []
+    for rid, (manager_id, position) in batch.reports.items():
+        report = records[manager_id].self_reports[rid]
+        rows.append((rid, manager_id, list(report.programs), report.state, position,
+                     _encode(report)))  # fmt: skip
+    if rows:
+        await conn.executemany(
+            "INSERT INTO ceu_self_reports (report_id, manager_id, programs, state, position,"
+            " report) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (report_id) DO UPDATE"
+            " SET state = EXCLUDED.state, report = EXCLUDED.report",
+            rows,
             timeout=_TIMEOUT,
         )

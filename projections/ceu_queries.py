@@ -11,6 +11,7 @@ from uuid import UUID
 import msgspec
 
 from events.catalog import AuditSampleDrawn
+from ledger.domain.record import SelfReport
 from projections.ceu import decode_program, load_records
 
 if TYPE_CHECKING:
@@ -25,6 +26,7 @@ __all__ = [
     "ManagerRow",
     "PostingRow",
     "RegisterRow",
+    "SelfReportRow",
     "audit",
     "audit_population",
     "audits",
@@ -35,6 +37,7 @@ __all__ = [
     "manager_record",
     "programs",
     "renewal_register",
+    "self_reports",
 ]
 
 _decode_drawn = msgspec.json.Decoder(AuditSampleDrawn).decode
@@ -271,3 +274,32 @@ async def postings(
         limit,
     )
     return [PostingRow(**dict(row)) for row in rows]
+
+
+class SelfReportRow(msgspec.Struct, frozen=True, kw_only=True):
+    """A line of a program's review queue: the report as the manager's record holds it."""
+
+    manager_id: str
+    name: str
+    report: SelfReport
+    position: int
+
+
+_decode_report = msgspec.json.Decoder(SelfReport).decode
+
+_SELF_REPORTS = """
+SELECT r.manager_id, coalesce(i.name, r.manager_id) AS name, r.report, r.position
+FROM ceu_self_reports r LEFT JOIN ceu_manager_index i USING (manager_id)
+WHERE $1 = ANY (r.programs) AND ($2::text IS NULL OR r.state = $2)
+ORDER BY r.position
+"""
+
+
+async def self_reports(conn: Conn, program: str, *, state: str | None) -> list[SelfReportRow]:
+    """The self-reports that name `program`, oldest first (in `state`, if given)."""
+    return [
+        SelfReportRow(
+            manager_id=row[0], name=row[1], report=_decode_report(row[2]), position=row[3]
+        )
+        for row in await conn.fetch(_SELF_REPORTS, program, state)
+    ]

@@ -23,6 +23,7 @@ from ledger.access.sessions import WebSessions
 from ledger.access.tokens import TokenStore
 from ledger.commands import Context, Ledger
 from ledger.credentials.service import CredentialService
+from ledger.evidence.store import EvidenceStore
 from ledger.http.guards import principal_of, seen_of_manager
 from ledger.http.injected import CurrentPrincipal, ReadsDep, RequestContext
 from ledger.http.positions import READS_KEY
@@ -94,6 +95,12 @@ def provide_credentials(state: State) -> CredentialService:
     return credentials
 
 
+def provide_evidence(state: State, principal: CurrentPrincipal) -> EvidenceStore:
+    """The evidence store (SPEC 12's files): PostgreSQL's, over the app's pool."""
+    evidence: EvidenceStore = state.evidence
+    return evidence
+
+
 DEPENDENCIES = {
     "principal": Provide(provide_principal, sync_to_thread=False),
     "ctx": Provide(provide_context, sync_to_thread=False),
@@ -104,4 +111,5 @@ DEPENDENCIES = {
     "sessions": Provide(provide_sessions, sync_to_thread=False),
     "credentials": Provide(provide_credentials, sync_to_thread=False),
     "seen": Provide(provide_seen, sync_to_thread=False),
+    "evidence": Provide(provide_evidence, sync_to_thread=False),
 }

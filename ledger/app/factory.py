@@ -32,6 +32,7 @@ from ledger.api.controllers.operations import OperationsController
 from ledger.api.controllers.programs import ProgramsController
 from ledger.api.controllers.providers import ProvidersController
 from ledger.api.controllers.renewals import RenewalsController
+from ledger.api.controllers.self_reports import SelfReportsController
 from ledger.api.controllers.status_lists import StatusListsController
 from ledger.api.controllers.tokens import TokensController
 from ledger.api.controllers.workshops import WorkshopsController
@@ -51,6 +52,7 @@ from ledger.http.headers import SecurityHeadersMiddleware
 from ledger.http.positions import PositionsMiddleware, note_position
 from ledger.http.request_log import RequestLogMiddleware
 from ledger.http.throttle import FailureWindow, ThrottleMiddleware
+from ledger.infra.evidence import PostgresEvidenceStore
 from ledger.infra.limits import pool_options
 from ledger.infra.notify import following_catalogue
 from ledger.infra.projectors import running_deployment_tasks
@@ -85,6 +87,7 @@ CONTROLLERS = [
     IssuersController,
     WorkshopsController,
     VerifyPages,
+    SelfReportsController,
 ]
 
 
@@ -173,6 +176,7 @@ def create_app(
                 metrics=metrics,
                 projectors=[],
             )
+            app.state.evidence = PostgresEvidenceStore(pool, clock=clock)  # SPEC 12's files
             if settings.admin_token is not None:
                 await app.state.tokens.ensure_admin(str(settings.admin_token))
             async with (

@@ -22,7 +22,7 @@ from typing import TypeVar
 from uuid import UUID
 
 from events.backoff import CONFLICTS, Backoff
-from events.catalog import CompletionRecorded, Event, FeePaid, RenewalFiled
+from events.catalog import CompletionRecorded, Event, FeePaid, RenewalFiled, SelfReported
 from events.codec import Metadata, encode
 from events.store import EventStore, utc_now
 from ledger.commands.loaders import Catalogue, ManagerLoader
@@ -68,8 +68,8 @@ class Ledger:
 
 
 def event_id(event: Event, new_id: Callable[[], UUID]) -> UUID:
-    """Completions, fees and renewals are identified by their recording event, so that the
-    store's idempotency and `find` work for them directly."""
+    """Completions, fees, renewals and self-reports are identified by their recording event,
+    so that the store's idempotency and `find` work for them directly."""
     match event:
         case CompletionRecorded(completion_id=cid):
             return cid
@@ -77,6 +77,8 @@ def event_id(event: Event, new_id: Callable[[], UUID]) -> UUID:
             return rid
         case FeePaid(fee_id=UUID() as fid):
             return fid
+        case SelfReported(report_id=rid):
+            return rid
     return new_id()
 
 

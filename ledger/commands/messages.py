@@ -58,6 +58,7 @@ from ledger.domain.values import (
 )
 
 __all__ = [
+    "AcceptSelfReport",
     "AgendaSession",
     "AmendCompletion",
     "AttendanceRoster",
@@ -82,6 +83,8 @@ __all__ = [
     "RefundFee",
     "RegisterActivity",
     "RegisterProvider",
+    "RejectSelfReport",
+    "ReportSelf",
     "RuleVersion",
     "RuleSet",
     "VoidCompletion",
@@ -330,3 +333,28 @@ class CorrectAttendance(Message, frozen=True, kw_only=True):
     checked_in_at: Annotated[datetime, Meta(tz=True, description=_INSTANT)] | None = None
     checked_out_at: Annotated[datetime, Meta(tz=True, description=_INSTANT)] | None = None
     removed: bool = False
+
+
+# -- self-reports (SPEC 12) ------------------------------------------------------------------
+
+
+class ReportSelf(Message, frozen=True, kw_only=True):
+    """A self-report's fields: the multipart form of POST /v1/managers/{id}/self-reports (and
+    of the manager's page), beside its one file."""
+
+    title: Text
+    provider_name: Text
+    completed_on: date
+    ceus: Ceus
+    category: Label
+    programs: Annotated[list[Code], Meta(min_length=1, max_length=50)]
+
+
+class AcceptSelfReport(Message, frozen=True, kw_only=True):
+    ceus: Ceus
+    """At most the CEUs reported."""
+    category: Label
+
+
+class RejectSelfReport(Message, frozen=True, kw_only=True):
+    reason: Reason

@@ -29,6 +29,7 @@ from events.catalog import (
     CountedCompletion,
     DeadlineExtended,
     Event,
+    EvidenceFile,
     FeePaid,
     FeeRefunded,
     ManagerEnrolled,
@@ -36,6 +37,9 @@ from events.catalog import (
     RenewalApproved,
     RenewalDenied,
     RenewalFiled,
+    SelfReportAccepted,
+    SelfReported,
+    SelfReportRejected,
 )
 
 __all__ = [
@@ -47,6 +51,7 @@ __all__ = [
     "Finding",
     "ManagerRecord",
     "Renewal",
+    "SelfReport",
     "StandingChange",
     "evolve",
     "fold",
@@ -171,6 +176,28 @@ class Claim(msgspec.Struct, frozen=True, kw_only=True):
     decided_at: datetime | None = None
 
 
+class SelfReport(msgspec.Struct, frozen=True, kw_only=True):
+    """Credit the manager reported, with its file of evidence (SPEC 12).  Accepted, it is also
+    a completion of the record (`completions[report_id]`, with `self_report_id` set)."""
+
+    report_id: UUID
+    title: str
+    provider_name: str
+    completed_on: date
+    ceus: Decimal
+    """As reported; the accepted CEUs (at most these) are the completion's."""
+    category: str
+    programs: tuple[str, ...]
+    evidence: EvidenceFile
+    reported_at: datetime
+    state: Literal["pending", "accepted", "rejected"] = "pending"
+    reason: str = ""
+    """Why it was rejected."""
+    decided_at: datetime | None = None
+    accepted_ceus: Decimal | None = None
+    accepted_category: str | None = None
+
+
 class ManagerRecord(msgspec.Struct, frozen=True, kw_only=True):
     manager_id: str
     name: str
@@ -179,6 +206,7 @@ class ManagerRecord(msgspec.Struct, frozen=True, kw_only=True):
     certifications: dict[str, Certification] = {}
     completions: dict[UUID, Completion] = {}
     claims: dict[UUID, Claim] = {}
+    self_reports: dict[UUID, SelfReport] = {}
     version: int = 1
     """How many events of the stream this record has folded."""
 
@@ -267,6 +295,45 @@ def _with_claim(record: ManagerRecord, claim_id: UUID, **changes: object) -> Man
     return replace(record, claims={**record.claims, claim_id: claim})
 
 
+def _with_report(record: ManagerRecord, report: SelfReport) -> ManagerRecord:
+    return replace(record, self_reports={**record.self_reports, report.report_id: report})
+
+
+def _credit(report: SelfReport, event: SelfReportAccepted, at: datetime) -> Completion:
+    """An accepted self-report as a completion.  No provider posted it (`provider_id` is "",
+    the name the manager gave is the report's `provider_name`), and its activity is the report
+    itself (`self-report:{id}` as activity and external id), so that the repeat rule never
+    takes two reports for one activity.  It was posted when the manager reported it (the
+    `late` flag), and counts from its acceptance."""
+    key = f"self-report:{report.report_id}"
+    change = Change(kind="recorded", at=at, ceus=event.ceus, completed_on=report.completed_on)
+    return Completion(
+        completion_id=report.report_id, provider_id="", external_id=key, activity_id=key,
+        activity_title=report.title, category=event.category, programs=report.programs,
+        completed_on=report.completed_on, ceus=event.ceus, posted_at=report.reported_at,
+        history=(change,), self_report_id=report.report_id,
+    )  # fmt: skip
+
+
+def _apply_to_reports(record: ManagerRecord, event: Event, at: datetime) -> ManagerRecord:
+    """An event about one of the manager's self-reports."""
+    match event:
+        case SelfReported():
+            fields = msgspec.structs.asdict(event)
+            del fields["manager_id"]
+            return _with_report(record, SelfReport(**fields, reported_at=at))
+        case SelfReportAccepted(report_id=rid):
+            report = replace(
+                record.self_reports[rid], state="accepted", decided_at=at,
+                accepted_ceus=event.ceus, accepted_category=event.category,
+            )  # fmt: skip
+            return _with_completion(_with_report(record, report), _credit(report, event, at))
+        case SelfReportRejected(report_id=rid, reason=reason):
+            changes = {"state": "rejected", "reason": reason, "decided_at": at}
+            return _with_report(record, replace(record.self_reports[rid], **changes))
+    raise ValueError(f"{type(event).__name__} does not apply to a manager's record")
+
+
 def _apply_to_claims(record: ManagerRecord, event: Event, at: datetime) -> ManagerRecord:
     """An event about one of the manager's claims."""
     match event:
@@ -279,7 +346,7 @@ def _apply_to_claims(record: ManagerRecord, event: Event, at: datetime) -> Manag
             return _with_claim(record, cid, **changes)
         case ClaimDisputed(claim_id=cid, reason=reason):
             return _with_claim(record, cid, state="disputed", reason=reason, decided_at=at)
-    raise ValueError(f"{type(event).__name__} does not apply to a manager's record")
+    return _apply_to_reports(record, event, at)
 
 
 def _apply_to_cert(record: ManagerRecord, event: Event, at: datetime) -> ManagerRecord:
@@ -345,12 +412,15 @@ def happened_by(event: Event, recorded_at: datetime, as_of: date) -> bool:
     """Whether `event` had taken effect on `as_of` (valid time).
 
     Completion facts and corrections describe what happened on `completed_on`: they are kept
-    whenever they were posted, and `assess` counts only those completed by `as_of`.  A
+    whenever they were posted, and `assess` counts only those completed by `as_of`; so are a
+    self-report and its decision (an accepted one is a completion).  A
     certification takes effect on `certified_on`.  Everything else (fees, filings, decisions,
     revocations, extensions) takes effect on the (UTC) day it was recorded.
     """
     match event:
         case ManagerEnrolled() | CompletionRecorded() | CompletionAmended() | CompletionVoided():
+            return True
+        case SelfReported() | SelfReportAccepted() | SelfReportRejected():
             return True
         case CertificationGranted(certified_on=certified_on):
             return certified_on <= as_of

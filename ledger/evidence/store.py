@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from ledger.domain.errors import NotFound
 from ledger.domain.evidence import Evidence, EvidenceRefused, evidence_of, media_type_of
@@ -41,9 +41,11 @@ def stored_intact(evidence: Evidence, sha256: str, size: int, head: bytes) -> bo
     return (sha256, size, media_type) == (evidence.sha256, evidence.size, evidence.media_type)
 
 
+@runtime_checkable
 class EvidenceStore(Protocol):
     """Adapters subclass this explicitly, which gives them `put`; they implement
-    `_store_once`, `get` and `check`."""
+    `_store_once`, `get` and `check`.  Runtime-checkable because Litestar checks an injected
+    value against its parameter's type (`EvidenceDep`)."""
 
     async def put(self, data: bytes, declared_name: str) -> Evidence:
         """Keep `data` (once, by its SHA-256) and answer what the ledger records of it; a file a

@@ -63,6 +63,7 @@ __all__ = [
     "provider_of_path_activity",
     "provider_themselves",
     "public",
+    "reporter_association_or_admin",
     "seen_of_manager",
     "sentence",
 ]
@@ -268,6 +269,18 @@ def seen_of_manager(connection: Connection) -> ManagerScope:
     return scope
 
 
+@sentence
+async def reporter_association_or_admin(connection: Connection, _: BaseRouteHandler) -> None:
+    """A self-report's file: a manager (its reporter), an auditor (of one of its programs) or
+    an admin; the report is looked up, then the handler asks the scope policy whether the
+    caller sees it (ledger/queries/self_reports.py, `seen_report`)."""
+    principal = principal_of(connection)
+    deny_unless(
+        principal.role in ("manager", "auditor", "admin"),
+        "a self-report's evidence is its reporter's, their association's and the admins'",
+    )
+
+
 GUARDS: frozenset[Guard] = frozenset(
     {
         public,
@@ -286,6 +299,7 @@ GUARDS: frozenset[Guard] = frozenset(
         manager_of_path,
         manager_page_of_path,
         manager,
+        reporter_association_or_admin,
     }
 )
 """Every guard of this module: a route declares at least one of them."""

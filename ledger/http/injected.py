@@ -18,11 +18,13 @@ from ledger.access.sessions import WebSessions
 from ledger.access.tokens import TokenStore
 from ledger.commands import Context, Ledger
 from ledger.credentials.service import CredentialService
+from ledger.evidence.store import EvidenceStore
 from ledger.queries.reads import Reads
 
 __all__ = [
     "CredentialsDep",
     "CurrentPrincipal",
+    "EvidenceDep",
     "LedgerDep",
     "PoolDep",
     "ReadsDep",
@@ -43,3 +45,5 @@ SessionsDep = NamedDependency[WebSessions]
 SeenDep = NamedDependency[ManagerScope]
 """What the caller may see of the path's manager (the `manager_of_path` guard's finding)."""
 CredentialsDep = NamedDependency[CredentialService]
+EvidenceDep = NamedDependency[EvidenceStore]
+"""The evidence store: the files behind self-reports (ledger/evidence/store.py)."""

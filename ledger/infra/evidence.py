@@ -10,7 +10,9 @@ the time the index says no (speculative insertion), and a re-upload should cost 
 
 Checking.  The server hashes each file (`pg_catalog.sha256`, schema-qualified so no function
 of that name elsewhere can stand in) on its own core, so `verify` does not pull every file over
-the wire; only each file's first kilobyte comes back, to check its recorded type.
+the wire; only each file's first kilobyte comes back, to check its recorded type.  Then every
+file a self-report's event names must be stored, with the size and type the event recorded
+(`check_evidence_files`): a file taken away, or stored as another, is named too.
 """
 
 from __future__ import annotations
@@ -87,10 +89,31 @@ class PostgresEvidenceStore(EvidenceStore):
         return None
 
 
+# The first self-report (in log order) whose file is not stored as its event recorded it.  A
+# hash that is not 64 lowercase hex digits names no file (CASE evaluates `decode` only for one
+# that is), and counts as not stored.
+_UNSTORED = """
+SELECT d.sha256
+FROM events e,
+     json_to_record(e.data -> 'evidence') AS d (sha256 text, size integer, media_type text)
+WHERE e.type = 'self_reported'
+  AND NOT CASE WHEN d.sha256 ~ '^[0-9a-f]{64}$' THEN EXISTS (
+        SELECT FROM evidence_files f
+        WHERE f.sha256 = decode(d.sha256, 'hex') AND f.size = d.size
+          AND f.media_type = d.media_type)
+      ELSE false END
+ORDER BY e.position
+LIMIT 1
+"""
+
+
 async def check_evidence_files(dsn: str) -> str | None:
     """`verify`'s check of the evidence files in the database at `dsn`: the key of the first
-    file that is not intact, or None (also for a database not yet migrated to 0019)."""
+    file that is not intact, else of the first file a self-report names that is not stored as
+    recorded; None when all are (also for a database not yet migrated to 0019).  The CLI runs
+    without the app, so it opens a small pool of its own."""
     async with create_pool(dsn, min_size=1, max_size=1) as pool:
         if await pool.fetchval("SELECT to_regclass('evidence_files')") is None:
             return None
-        return await PostgresEvidenceStore(pool).check()
+        bad: str | None = await PostgresEvidenceStore(pool).check()
+        return bad if bad is not None else await pool.fetchval(_UNSTORED)

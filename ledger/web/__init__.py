@@ -23,12 +23,18 @@ from ledger.web.controllers.door import DoorPages, door_key_dependency
 from ledger.web.controllers.managers import ManagerPages
 from ledger.web.controllers.programs import ProgramPages
 from ledger.web.controllers.providers import ProviderPages
+from ledger.web.controllers.self_reports import EvidencePages, ReportPages, ReviewPages
 from ledger.web.controllers.workshops import WorkshopPages
 from ledger.web.session import WEB_EXCEPTION_HANDLERS, session_middleware
 
 __all__ = ["openapi_render_plugins", "static_routers", "template_config", "web_router"]
 
 HERE = Path(__file__).parent
+PAGES = [AuthPages, ManagerPages, ProviderPages, ProgramPages, AdminPages]
+WORKSHOP_PAGES = [WorkshopPages, DoorPages]
+"""SPEC 11: the provider's workshop and kiosk, the door's check-in."""
+SELF_REPORT_PAGES = [ReportPages, ReviewPages, EvidencePages]
+"""SPEC 12: the manager's upload, the association's review queue, a report's file."""
 SWAGGER_UI = Path(swagger_ui_bundle.swagger_ui_path)
 
 
@@ -39,15 +45,7 @@ def web_router(secret: bytes | None = None, *, secure_cookies: bool = True) -> R
     secret = secret or secrets.token_bytes(32)
     return Router(
         path="/",
-        route_handlers=[
-            AuthPages,
-            ManagerPages,
-            ProviderPages,
-            ProgramPages,
-            AdminPages,
-            WorkshopPages,
-            DoorPages,
-        ],
+        route_handlers=[*PAGES, *WORKSHOP_PAGES, *SELF_REPORT_PAGES],
         middleware=session_middleware(secret, secure=secure_cookies),
         # the workshops' check-in codes are signed with a key of their own from the secret
         dependencies={"check_in_key": door_key_dependency(secret)},

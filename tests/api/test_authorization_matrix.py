@@ -83,6 +83,8 @@ LETS_THROUGH = {
     g.provider_of_path_activity: {"the_provider", "admin"},
     g.attendee_of_path_activity: {"the_provider", "the_manager", "the_auditor", "admin"},
     g.manager: MANAGERS,
+    # A self-report's file: then the report itself decides (tests/api/test_self_reports_api.py).
+    g.reporter_association_or_admin: MANAGERS | AUDITORS | {"admin"},
 }
 """Whom each guard lets through in this world: one sentence of the policy each."""
 

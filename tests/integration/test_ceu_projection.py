@@ -24,20 +24,25 @@ from ledger.commands import (
     catalogue,
     completions,
     renewals,
+    self_reports,
     standing,
     workshops,
 )
 from ledger.commands import managers as enrolment
 from ledger.commands.base import write_manager
 from ledger.commands.messages import (
+    AcceptSelfReport,
     AgendaSession,
     AmendCompletion,
     RecordAttendance,
+    RejectSelfReport,
+    ReportSelf,
     VoidCompletion,
 )
 from ledger.domain.assess import assess
 from ledger.domain.errors import DomainError
 from ledger.domain.workshops.claims import file_claim
+from ledger.evidence.memory import InMemoryEvidenceStore
 from projections import ceu_queries
 from projections.ceu import CeuProjection
 from projections.engine import ProjectionRunner
@@ -404,3 +409,47 @@ async def _workshop_with_credit(ledger: Ledger, clock: SteppingClock) -> None:
             checked_out_at=hour(9 + 2 * n),
         )  # fmt: skip
         await workshops.record_attendance(ledger, ADMIN, "p", "ws", attended)
+
+
+async def test_self_reports_read_back_as_the_fold_and_a_rebuild_equals_it(admin_dsn, template_dsn):
+    """An accepted self-report is a completion (a ceu_postings row with its self_report_id),
+    every report is a row of the review queue with its state, and a rebuild gives the same
+    rows (SPEC 12)."""
+    clock = SteppingClock(datetime(2024, 1, 10, 12, tzinfo=UTC))
+    manager = Context(actor=Actor(role="manager", id="m-0"), request_id="r")
+    async with fresh_database(admin_dsn) as dsn, create_pool(dsn, min_size=1, max_size=4) as pool:
+        ledger = Ledger(PostgresEventStore(pool, clock=clock), clock=clock)
+        runner = ProjectionRunner(dsn, CeuProjection(), batch_size=2)
+        conn = await connect(dsn)
+        try:
+            await _set_up(ledger)
+            evidence = InMemoryEvidenceStore()
+            ids = []
+            for n in range(3):
+                message = ReportSelf(
+                    title=f"Webinar {n}", provider_name="Society", completed_on=date(2024, 1, 5),
+                    ceus=Decimal(2), category="general", programs=["CMM"],
+                )  # fmt: skip
+                reported, _ = await self_reports.report(
+                    ledger, manager, evidence, "m-0", message=message,
+                    data=b"%PDF-1.7\n" + bytes([n]), filename=f"c{n}.pdf",
+                )  # fmt: skip
+                ids.append(reported.report_id)
+            accept = AcceptSelfReport(ceus=Decimal("1.5"), category="general")
+            await self_reports.accept(ledger, ADMIN, ids[0], accept)
+            await self_reports.reject(ledger, ADMIN, ids[1], RejectSelfReport(reason="no"))
+            await runner.catch_up(conn)
+
+            projected = await ceu_queries.manager_record(conn, "m-0")
+            assert projected == (await ledger.managers.current("m-0"))[0]
+            assert projected.completions[ids[0]].self_report_id == ids[0]
+            queue = await ceu_queries.self_reports(conn, "CMM", state=None)
+            assert [(r.report.report_id, r.report.state) for r in queue] == [
+                (ids[0], "accepted"), (ids[1], "rejected"), (ids[2], "pending"),
+            ]  # fmt: skip
+            assert await ceu_queries.self_reports(conn, "CMOM", state=None) == []
+            incremental = await _tables(conn)
+            await ProjectionRunner(dsn, CeuProjection(), batch_size=1).rebuild()
+            assert await _tables(conn) == incremental
+        finally:
+            await conn.close()

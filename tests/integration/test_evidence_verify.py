@@ -4,8 +4,15 @@ still exits 0."""
 
 from __future__ import annotations
 
+import uuid
+from datetime import date
+from decimal import Decimal
+
 import msgspec
 
+from events.catalog import EvidenceFile, SelfReported
+from events.codec import Actor, Metadata, encode
+from events.store import NewEvent
 from ledger.infra.evidence import PostgresEvidenceStore
 from tests.builders import facts, run_cli
 
@@ -54,3 +61,59 @@ async def test_verify_of_a_ledger_without_evidence_files_exits_0(dsn, pg_store):
 
     assert status == 0, err
     assert msgspec.json.decode(out)["first_bad_evidence"] is None
+
+
+def _self_reported(sha256: str, size: int, media_type: str) -> NewEvent:
+    event = SelfReported(
+        report_id=uuid.uuid4(), manager_id="m-1", title="Webinar", provider_name="Society",
+        completed_on=date(2026, 5, 20), ceus=Decimal(2), category="general", programs=("CMM",),
+        evidence=EvidenceFile(
+            sha256=sha256, size=size, media_type=media_type, filename="certificate.pdf"
+        ),
+    )  # fmt: skip
+    metadata = Metadata(actor=Actor(role="manager", id="m-1"), request_id="r")
+    return encode(event, metadata=metadata, event_id=event.report_id)
+
+
+async def test_verify_names_a_self_reports_file_altered_in_the_database(dsn, pool, pg_store):
+    certificate = await PostgresEvidenceStore(pool).put(CERTIFICATE, "certificate.pdf")
+    reported = _self_reported(certificate.sha256, certificate.size, certificate.media_type)
+    await pg_store.append("manager-m-1", [reported], expected_version=0)
+    status, out, err = await run_cli(dsn, "verify")
+    assert (status, msgspec.json.decode(out)["first_bad_evidence"]) == (0, None), err
+
+    await _as_superuser_without_guards(
+        pool,
+        "UPDATE evidence_files SET data = overlay(data PLACING 'X' FROM 12) WHERE sha256 = $1",
+        bytes.fromhex(certificate.sha256),
+    )
+
+    status, out, err = await run_cli(dsn, "verify")
+    assert status == 1
+    assert msgspec.json.decode(out)["first_bad_evidence"] == certificate.sha256
+    assert err.strip().splitlines() == [
+        f"evidence file {certificate.sha256} no longer matches its hash, size or type"
+    ]
+
+
+async def test_verify_names_a_file_a_self_report_names_that_is_not_stored_as_recorded(
+    dsn, pool, pg_store
+):
+    stored = await PostgresEvidenceStore(pool).put(PHOTO, "photo.jpg")
+    missing = "ab" * 32
+    await pg_store.append(
+        "manager-m-1",
+        [
+            _self_reported(stored.sha256, stored.size, stored.media_type),
+            _self_reported(stored.sha256, stored.size + 1, stored.media_type),  # another size
+            _self_reported(missing, 10, "application/pdf"),
+        ],
+        expected_version=0,
+    )
+
+    status, out, err = await run_cli(dsn, "verify")
+
+    assert status == 1, err
+    report = msgspec.json.decode(out)
+    assert (report["ok"], report["first_bad_evidence"]) == (False, stored.sha256)
+    assert report["first_bad_position"] is None, "the chain itself is intact"

@@ -14,7 +14,8 @@ from ledger.commands.loaders import find_audit
 from ledger.commands.messages import RecordFinding
 from ledger.http.guards import auditor, deny_unless
 from ledger.http.injected import CurrentPrincipal, LedgerDep, ReadsDep, RequestContext
-from ledger.queries.views import AuditView, FindingView
+from ledger.queries.self_reports import AuditEvidenceView, audit_evidence
+from ledger.queries.views import FindingView
 
 __all__ = ["AuditsController"]
 
@@ -34,11 +35,12 @@ class AuditsController(Controller):
     @get("/{audit_id:uuid}", operation_id="getAudit", responses=READ_PROBLEMS)
     async def get_audit(
         self, audit_id: FromPath[UUID], principal: CurrentPrincipal, reads: ReadsDep
-    ) -> AuditView:
-        """An audit draw: its seed, population, selection and the findings so far."""
+    ) -> AuditEvidenceView:
+        """An audit draw: its seed, population, selection and the findings so far; each
+        selected renewal's counted completions, with the evidence file of a self-report."""
         view = await reads.audit(audit_id)
         _may_audit(principal, view.program)
-        return view
+        return await audit_evidence(reads, view)
 
     @post(
         "/{audit_id:uuid}/findings",

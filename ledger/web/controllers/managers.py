@@ -31,6 +31,7 @@ from ledger.http.responses import csv_response, pdf_response
 from ledger.queries.managers import associations, seen_by, standing_of
 from ledger.queries.notices import notices_of
 from ledger.queries.reads import Reads
+from ledger.queries.self_reports import manager_reports, report_categories
 from ledger.queries.views import TRANSCRIPT_COLUMNS
 from ledger.queries.workshop_views import workshops_of
 from ledger.queries.workshops import attendee_at
@@ -97,6 +98,9 @@ async def manager_page(
         "refused_program": refused_program,
         "errors": form_errors or {},
         "values": form_values or {},
+        # SPEC 12: the manager's self-reports and the form to report one
+        "self_reports": await manager_reports(reads, manager_id, scope=scope),
+        "report_categories": await report_categories(reads, held),
     }
     failed = refused is not None or bool(form_errors)
     return Template("manager.html", context=context, status_code=422 if failed else 200)

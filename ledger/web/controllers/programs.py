@@ -40,6 +40,7 @@ from ledger.queries import program_page as program_reads
 from ledger.queries.managers import associations, standing_of
 from ledger.queries.programs import manager_names, renewal_evidence, renewal_register
 from ledger.queries.reads import Reads
+from ledger.queries.self_reports import renewal_lines
 from ledger.queries.views import AuditView
 from ledger.web.controllers.managers import manager_page
 from ledger.web.forms import FormInvalid, errors_of, form_values, parse_form
@@ -306,6 +307,9 @@ class ProgramPages(Controller):
             "name": (await reads.record(filed.manager_id)).name,
             "row": row,
             "lines": transcript,
+            "counted": {
+                c.completion_id: c for c in (await renewal_lines(reads, renewal_id)).completions
+            },  # SPEC 12: a self-report with its file
             "errors": errors or {},
             "values": values or {},
         }
@@ -416,6 +420,8 @@ class ProgramPages(Controller):
                 if r.renewal_id in found.selected
             },
             "selected_ids": [str(rid) for rid in found.selected],
+            # SPEC 12: each selected renewal's counted completions, a self-report's with its file
+            "counted": {str(rid): await renewal_lines(reads, rid) for rid in found.selected},
             "errors": errors or {},
             "values": values or {},
         }
