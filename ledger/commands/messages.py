@@ -64,9 +64,11 @@ __all__ = [
     "ChangeStanding",
     "DecideRenewal",
     "DefineProgram",
+    "DisputeClaim",
     "DrawAudit",
     "EnrollManager",
     "ExtendDeadline",
+    "FileClaim",
     "FileRenewal",
     "GrantCertification",
     "IssueToken",
@@ -305,3 +307,20 @@ class RecordAttendance(Message, frozen=True, kw_only=True):
     checked_in_at: Annotated[datetime, Meta(tz=True, description=_INSTANT)]
     checked_out_at: Annotated[datetime, Meta(tz=True, description=_INSTANT)] | None = None
     method: Literal["roster", "kiosk"] = "roster"
+
+
+# -- claims (SPEC 11) ---------------------------------------------------------------------------
+
+
+class FileClaim(Message, frozen=True, kw_only=True):
+    """A manager's "I attended, and nothing was posted": POST /v1/managers/{id}/claims."""
+
+    activity_id: Id
+    completed_on: date
+    note: Note = ""
+
+
+class DisputeClaim(Message, frozen=True, kw_only=True):
+    """The provider's answer to a claim it will not post: POST /v1/claims/{id}/dispute."""
+
+    reason: Reason
