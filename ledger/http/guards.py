@@ -43,9 +43,12 @@ __all__ = [
     "Guard",
     "admin",
     "admin_or_auditor",
+    "answering_provider",
     "auditor",
     "auditor_of_path_program",
+    "auditor_of_path_program_or_admin",
     "authenticated",
+    "claimant_of_path",
     "corrector",
     "declared",
     "deny_unless",
@@ -257,6 +260,40 @@ def seen_of_manager(connection: Connection) -> ManagerScope:
     return scope
 
 
+# -- claims (SPEC 11) ---------------------------------------------------------------------------
+
+
+@sentence
+async def claimant_of_path(connection: Connection, _: BaseRouteHandler) -> None:
+    """The path's manager or an admin (filing a claim for the manager)."""
+    principal = principal_of(connection)
+    manager_id = _path(connection, "manager_id")
+    deny_unless(
+        principal.is_admin() or principal.is_manager(manager_id),
+        "only the manager or an admin files the manager's claim",
+    )
+
+
+@sentence
+async def answering_provider(connection: Connection, _: BaseRouteHandler) -> None:
+    """A provider answering a claim; that it is the claim's own provider is decided once the
+    claim is looked up (403 otherwise)."""
+    deny_unless(
+        principal_of(connection).role == "provider", "only the activity's provider answers a claim"
+    )
+
+
+@sentence
+async def auditor_of_path_program_or_admin(connection: Connection, _: BaseRouteHandler) -> None:
+    """An auditor of the path's program, or an admin (the providers' timeliness)."""
+    principal = principal_of(connection)
+    program = _path(connection, "program", "code")
+    deny_unless(
+        principal.is_admin() or principal.audits(program),
+        f"only an auditor of {program} or an admin",
+    )
+
+
 GUARDS: frozenset[Guard] = frozenset(
     {
         public,
@@ -274,6 +311,9 @@ GUARDS: frozenset[Guard] = frozenset(
         manager_or_admin_of_path,
         manager_of_path,
         manager_page_of_path,
+        claimant_of_path,
+        answering_provider,
+        auditor_of_path_program_or_admin,
     }
 )
 """Every guard of this module: a route declares at least one of them."""

@@ -79,6 +79,9 @@ LETS_THROUGH = {
     # m-2 holds CMM only: the CMOM auditor sees nothing of it.
     g.manager_of_path: {"the_manager", "admin", "the_auditor"},
     g.manager_page_of_path: {"the_manager", "admin", "the_auditor"},
+    g.claimant_of_path: {"the_manager", "admin"},
+    g.answering_provider: PROVIDERS,
+    g.auditor_of_path_program_or_admin: {"the_auditor", "admin"},
 }
 """Whom each guard lets through in this world: one sentence of the policy each."""
 
