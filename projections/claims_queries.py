@@ -104,13 +104,16 @@ async def claims_of_provider(
 
 
 async def overdue_of_program(conn: Conn, code: str, today: date) -> list[ClaimRow]:
-    """The overdue claims on activities counting for the program, oldest overdue first, with
-    the day the association's notice of each was due."""
+    """The overdue claims on activities counting for the program, of managers holding it,
+    oldest overdue first, with the day the association's notice of each was due."""
     rows = await conn.fetch(
         f"SELECT {_COLUMNS}, n.due_on AS association_told_on FROM claims c"
         " LEFT JOIN association_notices n"
         "   ON n.claim_id = c.claim_id AND n.program = $2 AND n.kind = 'claim_overdue'"
         " WHERE c.programs @> ARRAY[$2::text] AND c.state = 'open' AND c.overdue_on <= $1::date"
+        # Only managers holding the program: an association sees nothing of the others.
+        " AND EXISTS (SELECT 1 FROM ceu_certifications h"
+        "   WHERE h.manager_id = c.manager_id AND h.program = $2)"
         " ORDER BY c.overdue_on, c.position",
         today,
         code,
@@ -174,11 +177,14 @@ def median_days(histogram: Sequence[tuple[int, int]]) -> float | None:
 
 async def overdue_unnoticed(
     conn: Conn, today: date, *, after: UUID | None, limit: int
-) -> list[tuple[UUID, str, str, list[str], date]]:
+) -> list[tuple[UUID, str, str, list[str], date, list[str]]]:
     """Open claims overdue by `today` whose manager has no notice of it yet, by claim id from
-    `after`: (claim, manager, activity, programs, overdue_on)."""
+    `after`: (claim, manager, activity, programs, overdue_on, the programs the manager holds
+    as the `ceu` read model has them)."""
     rows = await conn.fetch(
-        "SELECT c.claim_id, c.manager_id, c.activity_id, c.programs, c.overdue_on FROM claims c"
+        "SELECT c.claim_id, c.manager_id, c.activity_id, c.programs, c.overdue_on,"
+        " ARRAY(SELECT h.program FROM ceu_certifications h WHERE h.manager_id = c.manager_id)"
+        " FROM claims c"
         " WHERE c.state = 'open' AND c.overdue_on <= $1::date"
         " AND ($2::uuid IS NULL OR c.claim_id > $2)"
         " AND NOT EXISTS (SELECT 1 FROM notice_outbox o"
@@ -189,7 +195,7 @@ async def overdue_unnoticed(
         limit,
         timeout=_TIMEOUT,
     )
-    return [(r[0], r[1], r[2], list(r[3]), r[4]) for r in rows]
+    return [(r[0], r[1], r[2], list(r[3]), r[4], list(r[5])) for r in rows]
 
 
 _ASSOCIATION = """

@@ -13,9 +13,10 @@ is called for at most once, however often the question is asked.  Two families:
   - `grace_started`: deadline <= D < end of grace.
   - `lapsed`: D >= end of grace.
 * `claim_overdue`, one per claim still open on its overdue day (`on_overdue_claim`): to the
-  manager (program: the activity's first), and to each association whose program the
-  activity counts for (`AssociationNotice`, listed on its page: an association has no
-  address).
+  manager (program: the first of the activity's that the manager holds), and to each
+  association whose program the
+  activity counts for and the manager holds (`AssociationNotice`, listed on its page: an
+  association has no address).
 * Event-driven, on the day the fact was recorded: `renewal_approved`, `renewal_denied`
   (`on_decision`) and `audit_selected`, one per renewal drawn (`on_selection`).
 
@@ -37,7 +38,7 @@ from events.catalog import RenewalApproved
 from ledger.domain.cycles import renewing
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping, Sequence
+    from collections.abc import Collection, Iterable, Mapping, Sequence
 
     from events.catalog import AuditSampleDrawn, RenewalDenied, RenewalFiled, Rules
     from ledger.domain.record import Certification, ManagerRecord
@@ -230,12 +231,19 @@ class AssociationNotice(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def on_overdue_claim(
-    claim_id: UUID, manager_id: str, activity_id: str, programs: Sequence[str], overdue_on: date
+    claim_id: UUID,
+    manager_id: str,
+    activity_id: str,
+    programs: Sequence[str],
+    overdue_on: date,
+    held: Collection[str],
 ) -> tuple[Notice, list[AssociationNotice]]:
     """The notices of a claim still open on `overdue_on`: the manager's (its reason names the
-    activity) and one per program the activity counts for."""
+    activity) and one per program the activity counts for that the manager holds (`held`):
+    an association sees nothing of a manager who holds none of its programs (SPEC 6)."""
+    counted = [code for code in programs if code in held]
     mine = Notice(
-        manager_id=manager_id, program=programs[0] if programs else "", cycle=0,
+        manager_id=manager_id, program=(counted or [*programs, ""])[0], cycle=0,
         kind="claim_overdue", due_on=overdue_on, reason=activity_id, claim_id=claim_id,
     )  # fmt: skip
     theirs = [
@@ -246,6 +254,6 @@ def on_overdue_claim(
             manager_id=manager_id,
             due_on=overdue_on,
         )
-        for code in sorted(set(programs))
+        for code in sorted(set(counted))
     ]
     return mine, theirs

@@ -373,6 +373,8 @@ async def test_each_providers_timeliness_in_a_program(world, clock):
     ]
     [overdue] = await api.ok(await api.get("/v1/programs/CMM/claims", world.cmm_auditor), 200)
     assert overdue["claim_id"] == open_claim
+    # m-2 holds CMM only: CMOM's association is not told of its claim on tma-billing.
+    assert await api.ok(await api.get("/v1/programs/CMOM/claims", world.cmom_auditor), 200) == []
 
 
 async def test_timeliness_is_for_the_programs_auditors_and_the_admins(world):

@@ -186,17 +186,27 @@ def test_a_notice_id_is_its_key_and_nothing_else():
 def test_an_overdue_claim_is_told_to_its_manager_and_to_each_programs_association_once():
     claim = uuid.UUID(int=5)
 
-    mine, theirs = on_overdue_claim(claim, "m-1", "tma-billing", ["CMOM", "CMM"], date(2026, 7, 15))
+    held = ("CMM", "CMOM", "PAHCOM")
+    mine, theirs = on_overdue_claim(
+        claim, "m-1", "tma-billing", ["CMOM", "CMM"], date(2026, 7, 15), held
+    )
 
     assert (mine.kind, mine.program, mine.due_on, mine.reason, mine.claim_id) == (
         "claim_overdue", "CMOM", date(2026, 7, 15), "tma-billing", claim,
     )  # fmt: skip
     assert [(n.program, n.claim_id) for n in theirs] == [("CMM", claim), ("CMOM", claim)]
-    again, _ = on_overdue_claim(claim, "m-1", "tma-billing", ["CMOM", "CMM"], date(2026, 7, 16))
+    again, _ = on_overdue_claim(
+        claim, "m-1", "tma-billing", ["CMOM", "CMM"], date(2026, 7, 16), held
+    )
     assert again.notice_id == mine.notice_id  # its key is the claim
-    other, _ = on_overdue_claim(uuid.UUID(int=6), "m-1", "tma-billing", ["CMOM"], date(2026, 7, 15))
+    other, _ = on_overdue_claim(
+        uuid.UUID(int=6), "m-1", "tma-billing", ["CMOM"], date(2026, 7, 15), held
+    )
     assert other.notice_id != mine.notice_id
     assert len({n.notice_id for n in theirs}) == 2
+    told, cmm_only = on_overdue_claim(claim, "m-2", "tma-billing", ["CMOM", "CMM"], date(2026, 7, 15), ["CMM"])  # fmt: skip  # noqa: E501
+    assert [n.program for n in cmm_only] == ["CMM"]  # CMOM sees nothing of m-2
+    assert told.program == "CMM"
 
 
 def test_a_certifications_notice_keeps_the_id_of_its_key():
