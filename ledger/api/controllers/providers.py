@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
+from litestar.enums import ParamType
+from litestar.openapi.spec import OpenAPIType, Operation, Schema
+from litestar.openapi.spec import Parameter as OpenAPIParameter
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED
 
@@ -18,6 +22,23 @@ from ledger.queries.claims import CLAIM_STATES, ClaimRow, claims_of_provider
 from ledger.queries.views import PostingsPage, ProviderView
 
 __all__ = ["ProvidersController"]
+
+
+@dataclass
+class _ClaimsOperation(Operation):
+    """`state` is a reserved name for Litestar handler parameters, so the handler reads it from
+    the query string itself; this documents it."""
+
+    def __post_init__(self) -> None:
+        state = OpenAPIParameter(
+            name="state",
+            param_in=ParamType.QUERY,
+            required=False,
+            description="open (the default), overdue (open past the claim window), fulfilled,"
+            " disputed or all",
+            schema=Schema(type=OpenAPIType.STRING, enum=list(CLAIM_STATES)),
+        )
+        self.parameters = [*(self.parameters or []), state]
 
 
 class ProvidersController(Controller):
@@ -73,6 +94,7 @@ class ProvidersController(Controller):
         "/{provider_id:str}/claims",
         operation_id="providerClaims",
         responses=READ_PROBLEMS,
+        operation_class=_ClaimsOperation,
         guards=[provider_of_path],
     )
     async def claims(
