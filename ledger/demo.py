@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, NamedTuple
 from uuid import UUID
 
 from events.catalog import ActivityRegistered
-from ledger.commands import Context, audits, catalogue, completions, managers, renewals
-from ledger.commands.messages import AmendCompletion, PostCompletion, VoidCompletion
+from ledger.commands import Context, audits, catalogue, claims, completions, managers, renewals
+from ledger.commands.messages import AmendCompletion, FileClaim, PostCompletion, VoidCompletion
 from ledger.domain.cycles import add_months
 from ledger.domain.errors import DomainError
 
@@ -156,6 +156,7 @@ async def seed_demo(ledger: Ledger, tokens: TokenStore, ctx: Context) -> list[tu
                 ledger, ctx, drawn.audit_id, renewal_id=renewal_id, passed=outcome == "passed",
                 note=_REASONS[outcome],
             )  # fmt: skip
+    await _seed_claims(ledger, ctx, today)
     identities = [
         ("admin", "demo", {}),
         *(("provider", p, {"provider_id": p}) for p, _, _ in _PROVIDERS),
@@ -218,3 +219,15 @@ async def _seed_manager(ledger: Ledger, ctx: Context, m: _Manager, today: date) 
     for n, line in enumerate(m.later, start=len(m.completions)):
         await _post(ledger, ctx, m, n, line, today)
     return filed.renewal_id
+
+
+async def _seed_claims(ledger: Ledger, ctx: Context, today: date) -> None:
+    """Claims (SPEC 11): Sam says the compliance bootcamp of 12 days ago was not posted (open
+    on Sam's page and on tma's); seeded once (a second one on it is refused)."""
+    claim = FileClaim(
+        activity_id="tma-compliance",
+        completed_on=today - timedelta(days=12),
+        note="Signed in at the front desk",
+    )
+    with contextlib.suppress(DomainError):
+        await claims.file_claim(ledger, ctx, "sam-short", claim)

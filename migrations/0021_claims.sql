@@ -45,7 +45,8 @@ CREATE TABLE provider_timeliness (
 CREATE TABLE claim_activities (
     activity_id     text PRIMARY KEY,
     provider_id     text NOT NULL,
-    programs        text[] NOT NULL
+    programs        text[] NOT NULL,
+    title           text NOT NULL       -- what the pages show of a claim's activity
 );
 
 CREATE TABLE claim_programs (

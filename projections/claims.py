@@ -64,7 +64,7 @@ class _Batch:
         self.programs = programs
         self.activities = activities
         self.changed_programs: set[str] = set()
-        self.new_activities: list[tuple[str, str, list[str]]] = []
+        self.new_activities: list[tuple[str, str, list[str], str]] = []
         self.filed: dict[UUID, list[Any]] = {}
         """Claims filed in this batch: their rows, as `_CLAIM_COLUMNS`."""
         self.decided: dict[UUID, tuple[str, Any, UUID | None, str]] = {}
@@ -80,7 +80,7 @@ class _Batch:
                 self.changed_programs.add(event.program)
             case ActivityRegistered(activity_id=aid, provider_id=pid, programs=programs):
                 self.activities[aid] = list(programs)
-                self.new_activities.append((aid, pid, list(programs)))
+                self.new_activities.append((aid, pid, list(programs), event.title))
             case AttendanceClaimed():
                 self._filed(event, recorded)
             case ClaimFulfilled(claim_id=cid, completion_id=completion_id):
@@ -166,8 +166,8 @@ async def _save(conn: asyncpg.Connection, batch: _Batch) -> None:
         )
     if batch.new_activities:
         await conn.executemany(
-            "INSERT INTO claim_activities (activity_id, provider_id, programs)"
-            " VALUES ($1, $2, $3) ON CONFLICT (activity_id) DO NOTHING",
+            "INSERT INTO claim_activities (activity_id, provider_id, programs, title)"
+            " VALUES ($1, $2, $3, $4) ON CONFLICT (activity_id) DO NOTHING",
             batch.new_activities,
             timeout=_TIMEOUT,
         )

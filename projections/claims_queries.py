@@ -58,6 +58,7 @@ class ClaimRow(msgspec.Struct, frozen=True, kw_only=True):
     """The completion that fulfilled it."""
     reason: str
     """Why the provider disputed it."""
+    activity_title: str = ""
     association_told_on: date | None = None
     """On a program's list: the day its association's notice was due (None: not yet)."""
 
@@ -65,8 +66,9 @@ class ClaimRow(msgspec.Struct, frozen=True, kw_only=True):
 _COLUMNS = """
 c.claim_id, c.manager_id, c.activity_id, c.provider_id, c.programs, c.completed_on, c.note,
 c.filed_at, c.state, c.overdue_on, (c.state = 'open' AND c.overdue_on <= $1::date) AS overdue,
-c.decided_at, c.completion_id, c.reason
+c.decided_at, c.completion_id, c.reason, coalesce(a.title, c.activity_id) AS activity_title
 """
+_FROM = "FROM claims c LEFT JOIN claim_activities a ON a.activity_id = c.activity_id"
 
 
 def _rows(rows: Sequence[asyncpg.Record]) -> list[ClaimRow]:
@@ -76,7 +78,7 @@ def _rows(rows: Sequence[asyncpg.Record]) -> list[ClaimRow]:
 async def claims_of_manager(conn: Conn, manager_id: str, today: date) -> list[ClaimRow]:
     """Every claim of the manager, oldest first."""
     rows = await conn.fetch(
-        f"SELECT {_COLUMNS} FROM claims c WHERE c.manager_id = $2 ORDER BY c.position",
+        f"SELECT {_COLUMNS} {_FROM} WHERE c.manager_id = $2 ORDER BY c.position",
         today,
         manager_id,
         timeout=_TIMEOUT,
@@ -90,7 +92,7 @@ async def claims_of_provider(
     """The provider's claims in `state` (None: all), only the overdue ones if `overdue`,
     oldest first."""
     rows = await conn.fetch(
-        f"SELECT {_COLUMNS} FROM claims c WHERE c.provider_id = $2"
+        f"SELECT {_COLUMNS} {_FROM} WHERE c.provider_id = $2"
         " AND ($3::text IS NULL OR c.state = $3)"
         " AND (NOT $4 OR (c.state = 'open' AND c.overdue_on <= $1::date))"
         " ORDER BY c.position",
@@ -107,7 +109,7 @@ async def overdue_of_program(conn: Conn, code: str, today: date) -> list[ClaimRo
     """The overdue claims on activities counting for the program, of managers holding it,
     oldest overdue first, with the day the association's notice of each was due."""
     rows = await conn.fetch(
-        f"SELECT {_COLUMNS}, n.due_on AS association_told_on FROM claims c"
+        f"SELECT {_COLUMNS}, n.due_on AS association_told_on {_FROM}"
         " LEFT JOIN association_notices n"
         "   ON n.claim_id = c.claim_id AND n.program = $2 AND n.kind = 'claim_overdue'"
         " WHERE c.programs @> ARRAY[$2::text] AND c.state = 'open' AND c.overdue_on <= $1::date"

@@ -65,6 +65,7 @@ async def test_a_manager_files_a_claim_and_its_provider_sees_it_open(world):
     assert (claim["completed_on"], claim["note"]) == ("2026-05-20", "I signed in")
     assert (claim["state"], claim["overdue_on"], claim["overdue"]) == ("open", "2026-07-15", False)
     assert claim["programs"] == ["CMM", "CMOM"]
+    assert claim["activity_title"] == "Billing and coding update"
     [seen] = await provider_claims(world, "tma", world.tma)
     assert seen["claim_id"] == response["claim_id"]
     assert await provider_claims(world, "mgma", world.mgma) == []

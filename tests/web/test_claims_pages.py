@@ -57,7 +57,8 @@ async def test_a_manager_files_a_claim_from_their_page_and_the_api_lists_it(site
     [claim] = await api_claims(world, "/v1/managers/m-1/claims", world.m1)
     assert rows_of(page.text, "claims") == [claim["claim_id"]]
     assert "Your claim for tma-billing is filed" in page.text
-    assert "Open</span> until 15 July 2026" in page.text
+    assert "Open</span> (overdue from 15 July 2026)" in page.text
+    assert "Billing and coding update" in page.text  # the activity's title
 
     again = await submit(
         client, "/managers/m-1", "/managers/m-1/claims", typed | {"completed_on": "2026-05-20"}
