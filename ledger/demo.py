@@ -22,6 +22,7 @@ from ledger.commands import (
     Context,
     audits,
     catalogue,
+    claims,
     completions,
     managers,
     renewals,
@@ -31,6 +32,7 @@ from ledger.commands import (
 from ledger.commands.messages import (
     AgendaSession,
     AmendCompletion,
+    FileClaim,
     PostCompletion,
     RecordAttendance,
     ReportSelf,
@@ -180,6 +182,7 @@ async def seed_demo(
                 note=_REASONS[outcome],
             )  # fmt: skip
     await _seed_workshop(ledger, ctx)
+    await _seed_claims(ledger, ctx, today)
     identities = [
         ("admin", "demo", {}),
         *(("provider", p, {"provider_id": p}) for p, _, _ in _PROVIDERS),
@@ -350,3 +353,15 @@ async def _self_report(
         ledger, ctx, evidence, manager_id, message=message, data=_CERTIFICATE,
         filename="webinar-certificate.pdf",
     )  # fmt: skip
+
+
+async def _seed_claims(ledger: Ledger, ctx: Context, today: date) -> None:
+    """Claims (SPEC 11): Sam says the compliance bootcamp of 12 days ago was not posted (open
+    on Sam's page and on tma's); seeded once (a second one on it is refused)."""
+    claim = FileClaim(
+        activity_id="tma-compliance",
+        completed_on=today - timedelta(days=12),
+        note="Signed in at the front desk",
+    )
+    with contextlib.suppress(DomainError):
+        await claims.file_claim(ledger, ctx, "sam-short", claim)

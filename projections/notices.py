@@ -37,13 +37,16 @@ __all__ = ["NoticeProjection", "NoticeRow", "enqueue", "manager_notices"]
 
 _ENQUEUE = """
 INSERT INTO notice_outbox (notice_id, manager_id, program, cycle, kind, due_on, deadline,
-    grace_ends_on, renewal_id, audit_id, reason, created_at, next_attempt_at)
+    grace_ends_on, renewal_id, audit_id, reason, created_at, claim_id, next_attempt_at)
 SELECT *, created_at FROM unnest($1::uuid[], $2::text[], $3::text[], $4::int[], $5::text[],
     $6::date[], $7::date[], $8::date[], $9::uuid[], $10::uuid[], $11::text[],
-    $12::timestamptz[]) AS n(notice_id, manager_id, program, cycle, kind, due_on, deadline,
-    grace_ends_on, renewal_id, audit_id, reason, created_at)
-ON CONFLICT (manager_id, program, cycle, kind) DO NOTHING
+    $12::timestamptz[], $13::uuid[]) AS n(notice_id, manager_id, program, cycle, kind, due_on,
+    deadline, grace_ends_on, renewal_id, audit_id, reason, created_at, claim_id)
+ON CONFLICT DO NOTHING
 """
+# ON CONFLICT without a target: a notice's key is (manager, program, cycle, kind), or its claim
+# for a claim's (migration 0021's two partial unique indexes), and its id is the uuid5 of that
+# key (the primary key); a notice found again meets one of them and is not added twice.
 
 
 async def enqueue(conn: asyncpg.Connection, notices: Sequence[Notice], at: datetime) -> int:
@@ -52,7 +55,7 @@ async def enqueue(conn: asyncpg.Connection, notices: Sequence[Notice], at: datet
         return 0
     rows = [
         (n.notice_id, n.manager_id, n.program, n.cycle, n.kind, n.due_on, n.deadline,
-         n.grace_ends_on, n.renewal_id, n.audit_id, n.reason, at)
+         n.grace_ends_on, n.renewal_id, n.audit_id, n.reason, at, n.claim_id)
         for n in notices
     ]  # fmt: skip
     status = await conn.execute(
@@ -109,6 +112,7 @@ class NoticeRow(msgspec.Struct, frozen=True, kw_only=True):
     audit_id: UUID | None
     reason: str
     created_at: datetime
+    claim_id: UUID | None
     status: Literal["pending", "sent", "failed"]
     attempts: int
     next_attempt_at: datetime
@@ -119,7 +123,7 @@ async def manager_notices(conn: Conn, manager_id: str) -> list[NoticeRow]:
     """A manager's notices, oldest due first."""
     rows = await conn.fetch(
         "SELECT notice_id, program, cycle, kind, due_on, deadline, grace_ends_on, renewal_id,"
-        " audit_id, reason, created_at, status, attempts, next_attempt_at, sent_at"
+        " audit_id, reason, created_at, claim_id, status, attempts, next_attempt_at, sent_at"
         " FROM notice_outbox WHERE manager_id = $1 ORDER BY due_on, created_at, program, kind",
         manager_id,
         timeout=WORKER_STATEMENT_TIMEOUT,

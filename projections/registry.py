@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from projections.ceu import CeuProjection
+from projections.claims import ClaimsProjection
 from projections.notices import NoticeProjection
 from projections.streams import StreamSummaries
 from projections.verification import ChainVerification
@@ -16,7 +17,13 @@ __all__ = ["all_projections", "by_name"]
 
 
 def all_projections() -> list[Projection]:
-    return [StreamSummaries(), CeuProjection(), NoticeProjection(), ChainVerification()]
+    return [
+        StreamSummaries(),
+        CeuProjection(),
+        NoticeProjection(),
+        ChainVerification(),
+        ClaimsProjection(),
+    ]
 
 
 def by_name(names: list[str]) -> list[Projection]:

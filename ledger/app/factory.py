@@ -21,6 +21,7 @@ from ledger.access.sessions import WebSessions
 from ledger.access.tokens import TokenStore
 from ledger.api.controllers.activities import ActivitiesController
 from ledger.api.controllers.audits import AuditsController
+from ledger.api.controllers.claims import ClaimsController
 from ledger.api.controllers.completions import CompletionsController
 from ledger.api.controllers.credentials import CredentialsController
 from ledger.api.controllers.events import EventsController
@@ -88,6 +89,7 @@ CONTROLLERS = [
     WorkshopsController,
     VerifyPages,
     SelfReportsController,
+    ClaimsController,
 ]
 
 

@@ -22,10 +22,19 @@ from typing import TypeVar
 from uuid import UUID
 
 from events.backoff import CONFLICTS, Backoff
-from events.catalog import CompletionRecorded, Event, FeePaid, RenewalFiled, SelfReported
+from events.catalog import (
+    AttendanceClaimed,
+    ClaimFulfilled,
+    CompletionRecorded,
+    Event,
+    FeePaid,
+    RenewalFiled,
+    SelfReported,
+)
 from events.codec import Metadata, encode
 from events.store import EventStore, utc_now
 from ledger.commands.loaders import Catalogue, ManagerLoader
+from ledger.commands.streams import fulfilment_id
 from ledger.commands.streams_queue import StreamQueue, Written
 from ledger.domain.managers import require_manager
 from ledger.domain.record import ManagerRecord
@@ -68,11 +77,18 @@ class Ledger:
 
 
 def event_id(event: Event, new_id: Callable[[], UUID]) -> UUID:
-    """Completions, fees, renewals and self-reports are identified by their recording event,
-    so that the store's idempotency and `find` work for them directly."""
+    """Completions, fees, renewals, self-reports and claims are identified by their recording
+    event, so that the store's idempotency and `find` work for them directly.  A claim's
+    fulfilment is named by the claim and the completion: two identical postings racing each
+    other decide the same events (an exact retry for the store), and one decided on a stale
+    record meets the version check, not a refused id."""
     match event:
         case CompletionRecorded(completion_id=cid):
             return cid
+        case AttendanceClaimed(claim_id=claim_id):
+            return claim_id
+        case ClaimFulfilled(claim_id=claim_id, completion_id=cid):
+            return fulfilment_id(claim_id, cid)
         case RenewalFiled(renewal_id=rid):
             return rid
         case FeePaid(fee_id=UUID() as fid):

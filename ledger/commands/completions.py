@@ -113,7 +113,8 @@ async def record_completion(
         raise
     # created=False: the store recognised an exact retry (or an identical posting that won a
     # race): same fact, the original positions, the same receipt.
-    [event], result = written.events, written.result
+    # The completion, then the claims it fulfilled (ledger/domain/completions.py).
+    event, result = written.events[0], written.result
     assert isinstance(event, CompletionRecorded)
     receipt = Receipt.of(event, result.first_position, result.recorded_at)
     return Posted(receipt=receipt, created=result.created)

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 
 from events.catalog import (
     ActivityRegistered,
+    AttendanceClaimed,
     AuditSampleDrawn,
     CompletionRecorded,
     Event,
@@ -56,6 +57,7 @@ __all__ = [
     "Catalogue",
     "ManagerLoader",
     "find_audit",
+    "find_claim",
     "find_completion",
     "find_completions",
     "find_fee",
@@ -315,4 +317,12 @@ async def find_fee(store: EventStore, fee_id: UUID) -> FeePaid:
     found = await _found(store, fee_id)
     if found is None or not isinstance(found[0], FeePaid):
         raise NotFound("fee", fee_id)
+    return found[0]
+
+
+async def find_claim(store: EventStore, claim_id: UUID) -> AttendanceClaimed:
+    """The filing of a claim (its id is the claim's id)."""
+    found = await _found(store, claim_id)
+    if found is None or not isinstance(found[0], AttendanceClaimed):
+        raise NotFound("claim", claim_id)
     return found[0]

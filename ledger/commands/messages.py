@@ -67,9 +67,11 @@ __all__ = [
     "CorrectAttendance",
     "DecideRenewal",
     "DefineProgram",
+    "DisputeClaim",
     "DrawAudit",
     "EnrollManager",
     "ExtendDeadline",
+    "FileClaim",
     "FileRenewal",
     "GrantCertification",
     "IssueToken",
@@ -357,4 +359,21 @@ class AcceptSelfReport(Message, frozen=True, kw_only=True):
 
 
 class RejectSelfReport(Message, frozen=True, kw_only=True):
+    reason: Reason
+
+
+# -- claims (SPEC 11) ---------------------------------------------------------------------------
+
+
+class FileClaim(Message, frozen=True, kw_only=True):
+    """A manager's "I attended, and nothing was posted": POST /v1/managers/{id}/claims."""
+
+    activity_id: Id
+    completed_on: date
+    note: Note = ""
+
+
+class DisputeClaim(Message, frozen=True, kw_only=True):
+    """The provider's answer to a claim it will not post: POST /v1/claims/{id}/dispute."""
+
     reason: Reason

@@ -50,6 +50,7 @@ import msgspec
 from events.catalog import CompletionRecorded, Event
 from events.codec import encode_all
 from events.store import AppendItem, AppendResult, ConcurrencyConflict, EventStoreError
+from ledger.commands.base import event_id
 from ledger.commands.completions import (
     Duplicate,
     Posted,
@@ -138,8 +139,10 @@ class _Group:
         self.refused: dict[int, Outcome] = {}
         self.taken: list[tuple[int, CompletionRecorded]] = []
 
-    def decide(self, record: ManagerRecord | None, rule: Rule) -> list[CompletionRecorded]:
-        """The lines decided on `record`, one after the other; the events of those accepted."""
+    def decide(self, record: ManagerRecord | None, rule: Rule) -> list[Event]:
+        """The lines decided on `record`, one after the other; the events of those accepted,
+        then the claims they fulfil (after every completion, so that a line's receipt is at
+        its completion's offset in the append)."""
         self.refused, self.taken = {}, []
         decided = rule(record, [line for _, line in self.lines])
         for (i, _), outcome in zip(self.lines, decided, strict=True):
@@ -147,7 +150,10 @@ class _Group:
                 self.refused[i] = outcome
             else:
                 self.taken.append((i, outcome))
-        return [event for _, event in self.taken]
+        recorded = [event for _, event in self.taken]
+        if record is None or not recorded:
+            return list(recorded)
+        return [*recorded, *rules.claims_fulfilled(record, recorded)]
 
     def posted(self, result: AppendResult) -> dict[int, Outcome]:
         """Every line's outcome, the accepted ones appended as `result` says."""
@@ -186,11 +192,13 @@ async def _record_groups(
     outcomes: dict[int, Outcome] = {}
     items: list[AppendItem] = []
     accepted: list[_Group] = []
+    events_of: dict[str, list[Event]] = {}
     for manager_id, lines in groups.items():
         group = _Group(manager_id, lines)
         record, version = states[manager_id]
         if events := group.decide(record, rule):
-            batch = encode_all(((e, e.completion_id) for e in events), metadata=ctx)
+            events_of[manager_id] = events
+            batch = encode_all(((e, event_id(e, ledger.new_id)) for e in events), metadata=ctx)
             items.append(AppendItem(manager_stream(manager_id), batch, version))
             accepted.append(group)
         outcomes |= group.refused
@@ -203,7 +211,7 @@ async def _record_groups(
             outcomes |= group.posted(outcome)
             if outcome.created:
                 record = states[group.manager_id][0]
-                ledger.managers.keep_appended(record, [e for _, e in group.taken], outcome)
+                ledger.managers.keep_appended(record, events_of[group.manager_id], outcome)
         elif isinstance(outcome, ConcurrencyConflict):
             conflicted.append(group)
         else:  # DuplicateEventId: one of the ids was recorded meanwhile
@@ -228,7 +236,7 @@ async def _queued(ledger: Ledger, ctx: Context, group: _Group, rule: Rule) -> _A
 
     def decide(record: ManagerRecord | None) -> list[Event]:
         if events := group.decide(record, rule):
-            return list(events)
+            return events
         raise _NothingAccepted
 
     try:

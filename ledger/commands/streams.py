@@ -19,6 +19,7 @@ __all__ = [
     "activity_stream",
     "audit_stream",
     "completion_id",
+    "fulfilment_id",
     "manager_stream",
     "program_stream",
     "provider_stream",
@@ -55,3 +56,8 @@ def workshop_stream(activity_id: str) -> str:
 def completion_id(provider_id: str, external_id: str) -> UUID:
     """A provider's posting has one id forever: retries land on the same fact."""
     return uuid5(_NAMESPACE, f"completion\x1f{provider_id}\x1f{external_id}")
+
+
+def fulfilment_id(claim_id: UUID, completion_id: UUID) -> UUID:
+    """The id of the ClaimFulfilled of `claim_id` by `completion_id`, whoever decides it."""
+    return uuid5(_NAMESPACE, f"fulfilment\x1f{claim_id}\x1f{completion_id}")

@@ -8,7 +8,13 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 from uuid import UUID
 
-from events.catalog import CompletionAmended, CompletionRecorded, CompletionVoided, Event
+from events.catalog import (
+    ClaimFulfilled,
+    CompletionAmended,
+    CompletionRecorded,
+    CompletionVoided,
+    Event,
+)
 from ledger.domain.cycles import rules_in_force
 from ledger.domain.errors import (
     AlreadyRecorded,
@@ -24,7 +30,7 @@ from ledger.domain.managers import require_manager
 from ledger.domain.values import valid_ceus
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
+    from collections.abc import Iterable, Mapping, Sequence
 
     from ledger.domain.catalogue import Activity, Program
     from ledger.domain.record import Completion, ManagerRecord
@@ -34,7 +40,9 @@ __all__ = [
     "date_errors",
     "Posting",
     "amend_completion",
+    "claims_fulfilled",
     "correction_closes",
+    "fulfilled_claims",
     "record_completion",
     "record_completions",
     "void_completion",
@@ -139,7 +147,35 @@ def record_completion(
     )
     if isinstance(outcome, DomainError):
         raise outcome
-    return [outcome]
+    assert record is not None  # a manager was found
+    return [outcome, *fulfilled_claims(record, outcome)]
+
+
+def fulfilled_claims(record: ManagerRecord, completion: CompletionRecorded) -> list[ClaimFulfilled]:
+    """The manager's open claims on the completion's activity, fulfilled by it: recorded with
+    the completion, in the same append (a posting, a roster's line, or a workshop's credit).
+    A retry of the posting is decided on a record whose claims it already fulfilled: none."""
+    return [
+        ClaimFulfilled(
+            claim_id=c.claim_id,
+            manager_id=record.manager_id,
+            completion_id=completion.completion_id,
+        )
+        for c in record.claims.values()
+        if c.state == "open" and c.activity_id == completion.activity_id
+    ]
+
+
+def claims_fulfilled(record: ManagerRecord, recorded: Sequence[CompletionRecorded]) -> list[Event]:
+    """`fulfilled_claims` for several completions recorded together (a roster's lines of one
+    manager), in order: a claim is fulfilled by the first of them on its activity."""
+    events: list[Event] = []
+    done: set[UUID] = set()
+    for completion in recorded:
+        fresh = [e for e in fulfilled_claims(record, completion) if e.claim_id not in done]
+        done.update(e.claim_id for e in fresh)
+        events += fresh
+    return events
 
 
 def record_completions(

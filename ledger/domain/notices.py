@@ -12,6 +12,11 @@ is called for at most once, however often the question is asked.  Two families:
     renewal of that cycle is filed and undecided: the manager has done their part.
   - `grace_started`: deadline <= D < end of grace.
   - `lapsed`: D >= end of grace.
+* `claim_overdue`, one per claim still open on its overdue day (`on_overdue_claim`): to the
+  manager (program: the first of the activity's that the manager holds), and to each
+  association whose program the
+  activity counts for and the manager holds (`AssociationNotice`, listed on its page: an
+  association has no address).
 * Event-driven, on the day the fact was recorded: `renewal_approved`, `renewal_denied`
   (`on_decision`) and `audit_selected`, one per renewal drawn (`on_selection`).
 
@@ -33,7 +38,7 @@ from events.catalog import RenewalApproved
 from ledger.domain.cycles import renewing
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping, Sequence
+    from collections.abc import Collection, Iterable, Mapping, Sequence
 
     from events.catalog import AuditSampleDrawn, RenewalDenied, RenewalFiled, Rules
     from ledger.domain.record import Certification, ManagerRecord
@@ -43,8 +48,10 @@ __all__ = [
     "NAMESPACE",
     "REMINDER_DAYS",
     "Kind",
+    "AssociationNotice",
     "Notice",
     "called_for",
+    "on_overdue_claim",
     "on_date",
     "on_decision",
     "on_selection",
@@ -60,6 +67,7 @@ Kind = Literal[
     "renewal_approved",
     "renewal_denied",
     "audit_selected",
+    "claim_overdue",
 ]
 KINDS: tuple[Kind, ...] = Kind.__args__  # type: ignore[attr-defined]
 REMINDER_DAYS = (90, 45, 15, 1)
@@ -81,9 +89,13 @@ class Notice(msgspec.Struct, frozen=True, kw_only=True):
     renewal_id: UUID | None = None
     audit_id: UUID | None = None
     reason: str = ""
+    claim_id: UUID | None = None
+    """Of a `claim_overdue` notice: the claim, which is then its key (one notice per claim)."""
 
     @property
-    def key(self) -> tuple[str, str, int, str]:
+    def key(self) -> tuple[object, ...]:
+        if self.claim_id is not None:
+            return ("claim", self.claim_id, self.kind)
         return (self.manager_id, self.program, self.cycle, self.kind)
 
     @property
@@ -198,7 +210,50 @@ def called_for(
 
 
 def _first_of_each_key(notices: Iterable[Notice]) -> list[Notice]:
-    first: dict[tuple[str, str, int, str], Notice] = {}
+    first: dict[tuple[object, ...], Notice] = {}
     for notice in sorted(notices, key=lambda n: (n.due_on, n.program, n.cycle, n.kind)):
         first.setdefault(notice.key, notice)
     return list(first.values())
+
+
+class AssociationNotice(msgspec.Struct, frozen=True, kw_only=True):
+    """A notice to the association of `program` (listed on its page): one per claim."""
+
+    program: str
+    kind: Literal["claim_overdue"]
+    claim_id: UUID
+    manager_id: str
+    due_on: date
+
+    @property
+    def notice_id(self) -> UUID:
+        return uuid5(NAMESPACE, f"association/{self.program}/{self.kind}/{self.claim_id}")
+
+
+def on_overdue_claim(
+    claim_id: UUID,
+    manager_id: str,
+    activity_id: str,
+    programs: Sequence[str],
+    overdue_on: date,
+    held: Collection[str],
+) -> tuple[Notice, list[AssociationNotice]]:
+    """The notices of a claim still open on `overdue_on`: the manager's (its reason names the
+    activity) and one per program the activity counts for that the manager holds (`held`):
+    an association sees nothing of a manager who holds none of its programs (SPEC 6)."""
+    counted = [code for code in programs if code in held]
+    mine = Notice(
+        manager_id=manager_id, program=(counted or [*programs, ""])[0], cycle=0,
+        kind="claim_overdue", due_on=overdue_on, reason=activity_id, claim_id=claim_id,
+    )  # fmt: skip
+    theirs = [
+        AssociationNotice(
+            program=code,
+            kind="claim_overdue",
+            claim_id=claim_id,
+            manager_id=manager_id,
+            due_on=overdue_on,
+        )
+        for code in sorted(set(counted))
+    ]
+    return mine, theirs

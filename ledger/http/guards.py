@@ -45,9 +45,12 @@ __all__ = [
     "admin",
     "admin_or_auditor",
     "attendee_of_path_activity",
+    "answering_provider",
     "auditor",
     "auditor_of_path_program",
+    "auditor_of_path_program_or_admin",
     "authenticated",
+    "claimant_of_path",
     "corrector",
     "declared",
     "deny_unless",
@@ -281,6 +284,40 @@ async def reporter_association_or_admin(connection: Connection, _: BaseRouteHand
     )
 
 
+# -- claims (SPEC 11) ---------------------------------------------------------------------------
+
+
+@sentence
+async def claimant_of_path(connection: Connection, _: BaseRouteHandler) -> None:
+    """The path's manager or an admin (filing a claim for the manager)."""
+    principal = principal_of(connection)
+    manager_id = _path(connection, "manager_id")
+    deny_unless(
+        principal.is_admin() or principal.is_manager(manager_id),
+        "only the manager or an admin files the manager's claim",
+    )
+
+
+@sentence
+async def answering_provider(connection: Connection, _: BaseRouteHandler) -> None:
+    """A provider answering a claim; that it is the claim's own provider is decided once the
+    claim is looked up (403 otherwise)."""
+    deny_unless(
+        principal_of(connection).role == "provider", "only the activity's provider answers a claim"
+    )
+
+
+@sentence
+async def auditor_of_path_program_or_admin(connection: Connection, _: BaseRouteHandler) -> None:
+    """An auditor of the path's program, or an admin (the providers' timeliness)."""
+    principal = principal_of(connection)
+    program = _path(connection, "program", "code")
+    deny_unless(
+        principal.is_admin() or principal.audits(program),
+        f"only an auditor of {program} or an admin",
+    )
+
+
 GUARDS: frozenset[Guard] = frozenset(
     {
         public,
@@ -300,6 +337,9 @@ GUARDS: frozenset[Guard] = frozenset(
         manager_page_of_path,
         manager,
         reporter_association_or_admin,
+        claimant_of_path,
+        answering_provider,
+        auditor_of_path_program_or_admin,
     }
 )
 """Every guard of this module: a route declares at least one of them."""

@@ -128,6 +128,7 @@ _SUBJECTS = {
     "renewal_approved": "Your {program} renewal is approved",
     "renewal_denied": "Your {program} renewal was denied",
     "audit_selected": "Your {program} renewal was selected for audit",
+    "claim_overdue": "Your claim for {reason} is still unanswered",
 }
 _BODIES = {
     "deadline_90": "Your {program} cycle {cycle} ends on {deadline}.",
@@ -141,6 +142,9 @@ _BODIES = {
     "renewal_denied": "The association denied your {program} renewal for cycle {cycle}: {reason}",
     "audit_selected": "Your {program} renewal for cycle {cycle} was drawn in a random audit."
     " The association will ask you for evidence of the completions it counted.",
+    "claim_overdue": "You claimed that you attended {reason}. Its provider has neither posted"
+    " it nor disputed it, and the claim is overdue since {due_on}; the association has been"
+    " told.",
 }
 
 

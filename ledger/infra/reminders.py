@@ -1,7 +1,8 @@
 """The reminder scheduler: the date-driven notices of a day, into the outbox.
 
 A projection cannot read a clock (a rebuild has to give the same rows), so the notices that
-time calls for (deadline in 90/45/15/1 days, grace started, lapsed) are found here: `remind`
+time calls for (deadline in 90/45/15/1 days, grace started, lapsed, a claim overdue) are
+found here: `remind`
 asks `ledger.domain.notices.on_date` about every certification whose deadline is at most 90
 days away (or past), for the day given, and `enqueue`s the answers with the projection's own
 idempotent insert.  It depends only on the day it is given and the `ceu` read model, so a
@@ -43,10 +44,11 @@ from events.timeouts import (
     SHUTDOWN_TIMEOUT,
     WORKER_STATEMENT_TIMEOUT,
 )
-from ledger.domain.notices import REMINDER_DAYS, on_date
+from ledger.domain.notices import REMINDER_DAYS, on_date, on_overdue_claim
 from ledger.infra.mailer import Mailer, Smtp
 from projections.ceu import decode_record
 from projections.ceu_queries import programs
+from projections.claims_queries import enqueue_association, overdue_unnoticed
 from projections.engine import read_checkpoint
 from projections.notices import enqueue
 
@@ -96,8 +98,23 @@ async def remind(conn: asyncpg.Connection, today: date, at: datetime) -> int:
             notices = [n for row in rows for n in on_date(decode_record(row[1]), versions, today)]
             added += await enqueue(conn, notices, at)
             if len(rows) < PAGE:
-                return added
+                return added + await _overdue_claims(conn, today, at)
             after = rows[-1][0]
+
+
+async def _overdue_claims(conn: asyncpg.Connection, today: date, at: datetime) -> int:
+    """The notices of claims still open on their overdue day (the `claims` read model): the
+    manager's into the outbox, the associations' beside it, in the caller's transaction, each
+    at most once (a claim with its manager's notice is not looked at again)."""
+    added, after = 0, None
+    while True:
+        rows = await overdue_unnoticed(conn, today, after=after, limit=PAGE)
+        found = [on_overdue_claim(*row) for row in rows]
+        added += await enqueue(conn, [mine for mine, _ in found], at)
+        await enqueue_association(conn, [n for _, theirs in found for n in theirs], at)
+        if len(rows) < PAGE:
+            return added
+        after = rows[-1][0]
 
 
 class ReminderScheduler:

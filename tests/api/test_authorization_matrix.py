@@ -85,6 +85,9 @@ LETS_THROUGH = {
     g.manager: MANAGERS,
     # A self-report's file: then the report itself decides (tests/api/test_self_reports_api.py).
     g.reporter_association_or_admin: MANAGERS | AUDITORS | {"admin"},
+    g.claimant_of_path: {"the_manager", "admin"},
+    g.answering_provider: PROVIDERS,
+    g.auditor_of_path_program_or_admin: {"the_auditor", "admin"},
 }
 """Whom each guard lets through in this world: one sentence of the policy each."""
 

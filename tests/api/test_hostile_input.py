@@ -379,6 +379,9 @@ FREE_TEXT = [
      lambda **c: {"ends_on": "2027-12-31", "reason": "illness"} | c, ("reason",)),
     (f"/v1/fees/{SOME_ID}/refund", "admin",
      lambda **c: {"amount_cents": 100, "reason": "twice"} | c, ("reason",)),
+    ("/v1/managers/m-1/claims", "m1",
+     lambda **c: {"activity_id": "tma-billing", "completed_on": "2026-05-20"} | c, ("note",)),
+    (f"/v1/claims/{SOME_ID}/dispute", "tma", lambda **c: {"reason": "no"} | c, ("reason",)),
 ]  # fmt: skip
 UNSAFE_TEXT = [
     (post(f"{path} {name} {kind}", path, caller, build(**{name: value})), name)

@@ -140,6 +140,7 @@ async def test_health_needs_no_token_and_reports_the_database_and_the_head(world
     assert set(health["projections"]) == {
         "ceu",
         "chain_verification",
+        "claims",
         "notices",
         "stream_summaries",
     }

@@ -77,7 +77,7 @@ async def token_count(dsn: str) -> int:
         (
             ["rebuild", "no_such_projection"],
             "ceu-ledger: unknown projection(s): no_such_projection;"
-            " known: stream_summaries, ceu, notices, chain_verification",
+            " known: stream_summaries, ceu, notices, chain_verification, claims",
         ),
         (["rebuild", "--batch-size", "0"], "ceu-ledger: --batch-size must be at least 1"),
     ],

@@ -15,7 +15,7 @@ import psutil
 from tests.faults.harness import ADMIN_TOKEN, environ_with, posting, seed, wait_for
 from tests.integration.test_serve import _free_port, serving
 
-PROJECTIONS = {"stream_summaries", "ceu", "notices", "chain_verification"}
+PROJECTIONS = {"stream_summaries", "ceu", "notices", "chain_verification", "claims"}
 
 
 def _env(dsn: str) -> dict[str, str]:

@@ -14,6 +14,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from ledger.api.errors import READ_PROBLEMS, WRITE_PROBLEMS, bad_query
 from ledger.api.openapi import CsvOperation, json_or_csv
 from ledger.api.privacy import require_program
+from ledger.commands import claims as claim_cmd
 from ledger.commands import managers as cmd
 from ledger.commands import renewals, standing
 from ledger.commands.messages import (
@@ -21,6 +22,7 @@ from ledger.commands.messages import (
     ChangeStanding,
     EnrollManager,
     ExtendDeadline,
+    FileClaim,
     FileRenewal,
     GrantCertification,
     PayFee,
@@ -31,6 +33,7 @@ from ledger.domain.values import LATEST
 from ledger.http.guards import (
     admin_or_auditor,
     auditor_of_path_program,
+    claimant_of_path,
     deny_unless,
     manager_of_path,
     manager_or_admin_of_path,
@@ -45,6 +48,7 @@ from ledger.http.injected import (
     SeenDep,
 )
 from ledger.http.responses import csv_response, pdf_response
+from ledger.queries.claims import ClaimFiledView, ClaimRow, claims_of_manager
 from ledger.queries.notices import notices_of
 from ledger.queries.views import (
     TRANSCRIPT_COLUMNS,
@@ -436,3 +440,42 @@ class ManagersController(Controller):
         """File the renewal of the cycle being renewed: 422 listing every shortfall if not ready."""
         filed, result = await renewals.file_renewal(ledger, ctx, manager_id, program=data.program)
         return RenewalFiledView.of(filed, result)
+
+    # -- claims (SPEC 11) -----------------------------------------------------------------
+
+    @post(
+        "/{manager_id:str}/claims",
+        operation_id="fileClaim",
+        responses=WRITE_PROBLEMS,
+        status_code=HTTP_201_CREATED,
+        guards=[claimant_of_path],
+        tags=["claims"],
+    )
+    async def file_claim(
+        self,
+        manager_id: FromPath[str],
+        data: JSONBody[FileClaim],
+        principal: CurrentPrincipal,
+        ctx: RequestContext,
+        ledger: LedgerDep,
+    ) -> ClaimFiledView:
+        """Claim an attended activity whose completion was not posted: 404 for an unknown
+        activity, 409 if it is posted already or a claim on it is open, 422 for a day outside
+        the activity's dates or in the future."""
+        filed, result = await claim_cmd.file_claim(ledger, ctx, manager_id, data)
+        return ClaimFiledView.of(filed, result)
+
+    @get(
+        "/{manager_id:str}/claims",
+        operation_id="listManagerClaims",
+        responses=READ_PROBLEMS,
+        guards=[manager_of_path],
+        tags=["claims"],
+    )
+    async def claims(
+        self, manager_id: FromPath[str], principal: CurrentPrincipal, reads: ReadsDep, seen: SeenDep
+    ) -> list[ClaimRow]:
+        """The manager's claims, oldest first, each open (and whether overdue), fulfilled (by
+        which completion) or disputed (and why); an auditor sees those on activities counting
+        for its programs."""
+        return await claims_of_manager(reads, manager_id, scope=seen)

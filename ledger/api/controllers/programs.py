@@ -22,9 +22,15 @@ from ledger.commands import audits, catalogue
 from ledger.commands.messages import DefineProgram, DrawAudit, RuleVersion
 from ledger.csv_io import columns_of
 from ledger.domain.errors import FieldError, Invalid
-from ledger.http.guards import admin, auditor_of_path_program, authenticated
+from ledger.http.guards import (
+    admin,
+    auditor_of_path_program,
+    auditor_of_path_program_or_admin,
+    authenticated,
+)
 from ledger.http.injected import CurrentPrincipal, LedgerDep, ReadsDep, RequestContext
 from ledger.http.responses import csv_response
+from ledger.queries.claims import ClaimRow, ProviderTimeliness, overdue_of_program, timeliness
 from ledger.queries.views import AuditView, DueView, ProgramView
 from projections.ceu_queries import RegisterRow
 
@@ -239,3 +245,31 @@ class ProgramsController(Controller):
             population=await reads.audit_population(code, data.filed_from, data.filed_to),
         )
         return AuditView.of(drawn)
+
+    @get(
+        "/{code:str}/providers",
+        operation_id="providersTimeliness",
+        responses=READ_PROBLEMS,
+        guards=[auditor_of_path_program_or_admin],
+        tags=["associations"],
+    )
+    async def providers(
+        self, code: FromPath[str], principal: CurrentPrincipal, reads: ReadsDep
+    ) -> list[ProviderTimeliness]:
+        """Each provider's timeliness in the program: postings, the median days from
+        completed_on to posting, and its claims open, overdue, fulfilled and disputed."""
+        return await timeliness(reads, code)
+
+    @get(
+        "/{code:str}/claims",
+        operation_id="overdueClaims",
+        responses=READ_PROBLEMS,
+        guards=[auditor_of_path_program_or_admin],
+        tags=["associations"],
+    )
+    async def overdue_claims(
+        self, code: FromPath[str], principal: CurrentPrincipal, reads: ReadsDep
+    ) -> list[ClaimRow]:
+        """The overdue claims on activities counting for the program (open past their
+        window), with the day the association's notice of each was due."""
+        return await overdue_of_program(reads, code)

@@ -2,21 +2,43 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from dataclasses import dataclass
+from typing import Annotated, Any
 
-from litestar import Controller, get, post
+from litestar import Controller, Request, get, post
+from litestar.enums import ParamType
+from litestar.openapi.spec import OpenAPIType, Operation, Schema
+from litestar.openapi.spec import Parameter as OpenAPIParameter
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED
 
 from events.catalog import ActivityRegistered
-from ledger.api.errors import READ_PROBLEMS, WRITE_PROBLEMS
+from ledger.api.errors import READ_PROBLEMS, WRITE_PROBLEMS, bad_query
 from ledger.commands import catalogue as cmd
 from ledger.commands.messages import RegisterActivity, RegisterProvider
 from ledger.http.guards import admin, authenticated, provider_of_path
 from ledger.http.injected import CurrentPrincipal, LedgerDep, ReadsDep, RequestContext
+from ledger.queries.claims import CLAIM_STATES, ClaimRow, claims_of_provider
 from ledger.queries.views import PostingsPage, ProviderView
 
 __all__ = ["ProvidersController"]
+
+
+@dataclass
+class _ClaimsOperation(Operation):
+    """`state` is a reserved name for Litestar handler parameters, so the handler reads it from
+    the query string itself; this documents it."""
+
+    def __post_init__(self) -> None:
+        state = OpenAPIParameter(
+            name="state",
+            param_in=ParamType.QUERY,
+            required=False,
+            description="open (the default), overdue (open past the claim window), fulfilled,"
+            " disputed or all",
+            schema=Schema(type=OpenAPIType.STRING, enum=list(CLAIM_STATES)),
+        )
+        self.parameters = [*(self.parameters or []), state]
 
 
 class ProvidersController(Controller):
@@ -67,6 +89,28 @@ class ProvidersController(Controller):
     ) -> PostingsPage:
         """The provider's own postings in log order; `after` is the previous page's cursor."""
         return await reads.postings(provider_id, manager_id=manager_id, after=after, limit=limit)
+
+    @get(
+        "/{provider_id:str}/claims",
+        operation_id="providerClaims",
+        responses=READ_PROBLEMS,
+        operation_class=_ClaimsOperation,
+        guards=[provider_of_path],
+    )
+    async def claims(
+        self,
+        provider_id: FromPath[str],
+        principal: CurrentPrincipal,
+        reads: ReadsDep,
+        request: Request[Any, Any, Any],
+    ) -> list[ClaimRow]:
+        """Claims on the provider's activities, oldest first: the open ones, or `?state=`
+        overdue, fulfilled, disputed or all.  Post the completion to fulfil one, or dispute it."""
+        # `state` is a reserved name for Litestar handler parameters: read from the query.
+        state = request.query_params.get("state", "open")
+        if state not in CLAIM_STATES:
+            raise bad_query("state", f"one of {', '.join(CLAIM_STATES)}")
+        return await claims_of_provider(reads, provider_id, state)
 
     @post(
         "/{provider_id:str}/activities",

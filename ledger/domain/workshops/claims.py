@@ -12,8 +12,8 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
-from events.catalog import AttendanceClaimed, ClaimDisputed, ClaimFulfilled, Event
-from ledger.domain.completions import date_errors
+from events.catalog import AttendanceClaimed, ClaimDisputed, Event
+from ledger.domain.completions import date_errors, fulfilled_claims
 from ledger.domain.cycles import rules_in_force
 from ledger.domain.errors import (
     AlreadyExists,
@@ -27,10 +27,9 @@ from ledger.domain.errors import (
 from ledger.domain.managers import require_manager
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Iterable, Mapping
     from uuid import UUID
 
-    from events.catalog import CompletionRecorded
     from ledger.domain.catalogue import Activity, Program
     from ledger.domain.record import Claim, ManagerRecord
 
@@ -40,6 +39,7 @@ __all__ = [
     "file_claim",
     "fulfilled_claims",
     "overdue_claims",
+    "overdue_day",
 ]
 
 
@@ -76,20 +76,6 @@ def file_claim(
     ]
 
 
-def fulfilled_claims(record: ManagerRecord, completion: CompletionRecorded) -> list[Event]:
-    """The manager's open claims on the completion's activity, fulfilled by it: to record with
-    the completion (a posting, or a workshop's credit)."""
-    return [
-        ClaimFulfilled(
-            claim_id=c.claim_id,
-            manager_id=record.manager_id,
-            completion_id=completion.completion_id,
-        )
-        for c in record.claims.values()
-        if c.state == "open" and c.activity_id == completion.activity_id
-    ]
-
-
 def dispute_claim(
     record: ManagerRecord | None,
     manager_id: str,
@@ -113,13 +99,21 @@ def dispute_claim(
 
 def claim_overdue_on(claim: Claim, activity: Activity, programs: Mapping[str, Program]) -> date:
     """The day an open claim becomes overdue."""
-    filed = claim.filed_at.date()
+    return overdue_day(claim.filed_at.date(), activity.programs, programs)
+
+
+def overdue_day(
+    filed_on: date, activity_programs: Iterable[str], programs: Mapping[str, Program]
+) -> date:
+    """The day a claim filed on `filed_on`, for an activity counting for `activity_programs`,
+    is overdue if still open: the shortest `claim_window_days` among those programs, as in
+    force on the day it was filed (30 days if none is known)."""
     windows = [
-        rules_in_force(programs[code].versions, filed).claim_window_days
-        for code in activity.programs
+        rules_in_force(programs[code].versions, filed_on).claim_window_days
+        for code in activity_programs
         if code in programs
     ]
-    return filed + timedelta(days=min(windows, default=30))
+    return filed_on + timedelta(days=min(windows, default=30))
 
 
 def overdue_claims(

@@ -13,21 +13,31 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from ledger.access.policy import ManagerScope
-from ledger.commands import renewals
+from ledger.commands import claims, renewals
 from ledger.commands.loaders import find_renewal
+from ledger.commands.messages import FileClaim
 from ledger.documents.filters import day
 from ledger.documents.pdfs import attendance_pdf as attendance_certificate
 from ledger.documents.pdfs import certificate_pdf, transcript_pdf
-from ledger.domain.errors import RenewalNotReady, WrongState
+from ledger.domain.errors import (
+    AlreadyExists,
+    AlreadyRecorded,
+    DomainError,
+    NotFound,
+    RenewalNotReady,
+    WrongState,
+)
 from ledger.http.authn import SESSION_GUARDED
 from ledger.http.guards import (
     MANAGER_SCOPE_KEY,
     attendee_of_path_activity,
+    claimant_of_path,
     manager_page_of_path,
     manager_themselves,
 )
 from ledger.http.injected import CredentialsDep, LedgerDep, ReadsDep, RequestContext
 from ledger.http.responses import csv_response, pdf_response
+from ledger.queries.claims import claims_of_manager
 from ledger.queries.managers import associations, seen_by, standing_of
 from ledger.queries.notices import notices_of
 from ledger.queries.reads import Reads
@@ -35,6 +45,7 @@ from ledger.queries.self_reports import manager_reports, report_categories
 from ledger.queries.views import TRANSCRIPT_COLUMNS
 from ledger.queries.workshop_views import workshops_of
 from ledger.queries.workshops import attendee_at
+from ledger.web.forms import FormInvalid, errors_of, form_values, parse_form
 from ledger.web.session import OutOfScope, Viewer, flash, page_context, viewer
 
 __all__ = ["ManagerPages"]
@@ -93,6 +104,9 @@ async def manager_page(
         "cycles": cycles,
         "notices": (await notices_of(reads, manager_id, scope=scope)).notices,
         "workshops": await workshops_of(reads, record, scope, reads.today()),
+        # Claims (SPEC 11): the API's list, and the form to file one (the manager, an admin).
+        "claims": await claims_of_manager(reads, manager_id, scope=scope),
+        "may_claim": principal.is_admin() or principal.is_manager(manager_id),
         "is_self": principal.is_manager(manager_id),
         "refused": refused,
         "refused_program": refused_program,
@@ -202,3 +216,43 @@ class ManagerPages(Controller):
             return Redirect(f"/managers/{manager_id}", status_code=303)
         flash(request, f"Your {program} renewal is filed. The association will decide on it.")
         return Redirect(f"/managers/{manager_id}", status_code=303)
+
+    @post("/{manager_id:str}/claims", status_code=303, guards=[claimant_of_path])
+    async def file_claim(
+        self, request: Request[Any, Any, Any], manager_id: FromPath[str], principal: Viewer,
+        reads: ReadsDep, credentials: CredentialsDep, ledger: LedgerDep, ctx: RequestContext,
+    ) -> Template | Redirect:  # fmt: skip
+        """A claim, as POST /v1/managers/{id}/claims; the form again with what was typed and
+        each mistake beside its field if refused."""
+        values = form_values(await request.form())
+        try:
+            body = parse_form(values, FileClaim, CLAIM_LABELS)
+            filed, _ = await claims.file_claim(ledger, ctx, manager_id, body)
+        except (FormInvalid, DomainError) as exc:
+            found = exc.errors if isinstance(exc, FormInvalid) else _claim_errors(exc)
+            return await manager_page(
+                request, principal, reads, credentials, manager_id,
+                form_errors={"claim": found}, form_values={"claim": values},
+            )  # fmt: skip
+        flash(request, f"Your claim for {filed.activity_id} is filed: {filed.provider_id} will"
+              " post it or say why not.")  # fmt: skip
+        return Redirect(f"/managers/{manager_id}#claims", status_code=303)
+
+
+def _claim_errors(refused: DomainError) -> dict[str, str]:
+    """A refused claim in the manager's words, beside the activity's field."""
+    match refused:
+        case NotFound(kind="activity"):
+            return {"activity_id": "There is no activity with that id: check your certificate"}
+        case AlreadyRecorded():
+            return {"activity_id": "That activity is already posted: it is on your transcript"}
+        case AlreadyExists():
+            return {"activity_id": "You have an open claim for that activity already"}
+    return errors_of(refused)
+
+
+CLAIM_LABELS = {
+    "activity_id": "the activity id",
+    "completed_on": "the day you attended",
+    "note": "a note",
+}

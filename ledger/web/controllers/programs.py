@@ -36,6 +36,7 @@ from ledger.http.authn import SESSION_GUARDED
 from ledger.http.guards import auditor_of_path_program
 from ledger.http.injected import CredentialsDep, LedgerDep, ReadsDep, RequestContext
 from ledger.http.responses import csv_response
+from ledger.queries import claims as claims_reads
 from ledger.queries import program_page as program_reads
 from ledger.queries.managers import associations, standing_of
 from ledger.queries.programs import manager_names, renewal_evidence, renewal_register
@@ -251,6 +252,9 @@ async def program_page(
         "values": values or {},
         "today": ledger.today(),
         "program": await reads.program(code),
+        # Claims (SPEC 11): as GET /v1/programs/{code}/claims and /providers answer.
+        "overdue_claims": await claims_reads.overdue_of_program(reads, code),
+        "timeliness": await claims_reads.timeliness(reads, code),
     }
     return Template("program.html", context=context, status_code=status_code)
 

@@ -19,10 +19,11 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from events.catalog import ActivityRegistered, CompletionRecorded
-from ledger.commands import Context, Ledger, catalogue, completions
+from ledger.commands import Context, Ledger, catalogue, claims, completions
 from ledger.commands.loaders import find_completion
 from ledger.commands.messages import (
     AmendCompletion,
+    DisputeClaim,
     PostCompletion,
     RegisterActivity,
     VoidCompletion,
@@ -30,12 +31,13 @@ from ledger.commands.messages import (
 from ledger.commands.rosters import record_completions
 from ledger.csv_io import CSV_HEADER, RosterFormatError, csv_text
 from ledger.documents.filters import day
-from ledger.domain.errors import DomainError, Invalid, WrongState
+from ledger.domain.errors import DomainError, Invalid, NotAllowed, WrongState
 from ledger.domain.values import MAX_BATCH
 from ledger.http.authn import SESSION_GUARDED
 from ledger.http.guards import provider_of_path, provider_themselves
 from ledger.http.injected import LedgerDep, ReadsDep, RequestContext
 from ledger.http.rosters import batch_result, read_batch, spreadsheet_header
+from ledger.queries.claims import claims_of_provider
 from ledger.queries.reads import Reads
 from ledger.queries.views import BatchResult
 from ledger.web.forms import FormInvalid, errors_of, form_values, parse_form
@@ -121,6 +123,8 @@ async def provider_page(
         "result_href": result_href,
         "csv_header": ",".join(CSV_HEADER),
         "today": ledger.today(),
+        # Claims (SPEC 11): the open ones, as GET /v1/providers/{id}/claims lists them.
+        "claims": await claims_of_provider(reads, provider_id),
     }
     return Template("provider.html", context=context, status_code=status_code)
 
@@ -335,6 +339,43 @@ class ProviderPages(Controller):
         )
         flash(request, f"The posting {what} is {kind}ed.")
         return Redirect(f"/providers/{provider_id}#postings", status_code=303)
+
+    @post("/claims/{claim_id:uuid}/dispute", status_code=303, guards=[provider_themselves])
+    async def dispute_claim(
+        self,
+        request: Request[Any, Any, Any],
+        provider_id: FromPath[str],
+        claim_id: FromPath[UUID],
+        principal: Viewer,
+        reads: ReadsDep,
+        ledger: LedgerDep,
+        ctx: RequestContext,
+    ) -> Template | Redirect:
+        """A dispute, as POST /v1/claims/{id}/dispute, with a box to tick (it cannot be
+        undone); a claim answered meanwhile (posted, or disputed from another tab) says so."""
+        values = form_values(await request.form())
+        confirmed = values.pop("confirm", "") == "yes"
+        key = f"dispute-{claim_id}"
+        try:
+            body = parse_form(values, DisputeClaim, {"reason": "the reason"})
+            if not confirmed:
+                raise FormInvalid({"confirm": "Tick the box to confirm: a dispute is final"})
+            filed, _, _ = await claims.dispute_claim(
+                ledger, ctx, claim_id, body, provider_id=provider_id
+            )
+        except WrongState as stale:
+            flash(request, f"Nothing new was recorded: {stale.detail}.")
+            return Redirect(f"/providers/{provider_id}#claims", status_code=303)
+        except NotAllowed as other:
+            raise OutOfScope(detail="That claim is another provider's.") from other
+        except (FormInvalid, Invalid) as exc:
+            found = exc.errors if isinstance(exc, FormInvalid) else errors_of(exc)
+            return await provider_page(
+                request, principal, reads, ledger, provider_id, errors={key: found},
+                values={key: values}, status_code=422,
+            )  # fmt: skip
+        flash(request, f"You disputed the claim of {filed.manager_id} for {filed.activity_id}.")
+        return Redirect(f"/providers/{provider_id}#claims", status_code=303)
 
 
 async def _posting(ledger: Ledger, completion_id: UUID) -> CompletionRecorded | None:

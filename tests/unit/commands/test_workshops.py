@@ -12,14 +12,20 @@ import pytest
 from events.catalog import (
     ActivityRegistered,
     AttendanceRecorded,
+    ClaimFulfilled,
     CompletionAmended,
     CompletionRecorded,
 )
 from events.codec import Actor, encode
 from events.memory import InMemoryEventStore
-from ledger.commands import Context, Ledger, catalogue, managers, workshops
-from ledger.commands.messages import AgendaSession, CorrectAttendance, RecordAttendance
-from ledger.commands.streams import workshop_stream
+from ledger.commands import Context, Ledger, catalogue, claims, managers, workshops
+from ledger.commands.messages import (
+    AgendaSession,
+    CorrectAttendance,
+    FileClaim,
+    RecordAttendance,
+)
+from ledger.commands.streams import manager_stream, workshop_stream
 from ledger.domain.errors import Invalid, NotFound, Unchanged, WrongState
 from ledger.domain.workshops.attendance import AttendanceConflict
 from tests.builders import SteppingClock
@@ -256,3 +262,26 @@ async def test_a_correction_after_the_close_derives_the_difference(ledger, clock
     assert [type(e).__name__ for e in corrected.derived] == ["CompletionRecorded"]
     assert (again.created, again.derived) == (False, ())
     assert await _credit(ledger) == {"general": (Decimal(2), ("s-3",))}
+
+
+async def test_the_close_fulfils_an_attendees_claim_in_the_same_append_and_once(ledger, clock):
+    clock.now = datetime(2025, 5, 2, 18, tzinfo=UTC)
+    filed, _ = await claims.file_claim(
+        ledger, ADMIN, "m-1",
+        FileClaim(activity_id="tma-billing", completed_on=date(2025, 5, 1), note="I was there"),
+    )  # fmt: skip
+    await _schedule(ledger)
+    await _record(ledger, "s-1", at(1, 9), at(1, 10, 30))
+    clock.now = datetime(2025, 5, 3, 15, tzinfo=UTC)
+
+    [recorded, fulfilled] = (await _close(ledger)).derived["m-1"]
+    await _close(ledger)
+
+    assert fulfilled == ClaimFulfilled(
+        claim_id=filed.claim_id, manager_id="m-1", completion_id=recorded.completion_id
+    )
+    stream = await ledger.store.read_stream(manager_stream("m-1"))
+    appended = [r for r in stream if r.type in ("completion_recorded", "claim_fulfilled")]
+    assert [r.type for r in appended] == ["completion_recorded", "claim_fulfilled"]
+    assert appended[1].position == appended[0].position + 1
+    assert appended[1].recorded_at == appended[0].recorded_at

@@ -13,7 +13,7 @@ import pytest
 
 from events.catalog import AuditSampleDrawn
 from ledger.domain import renewals, standing
-from ledger.domain.notices import Notice, called_for, on_date
+from ledger.domain.notices import NAMESPACE, Notice, called_for, on_date, on_overdue_claim
 from tests.unit.domain.given import Manager
 
 CERTIFIED = date(2024, 3, 1)
@@ -181,3 +181,36 @@ def test_a_notice_id_is_its_key_and_nothing_else():
     other = Notice(manager_id="m-1", program="CMM", cycle=2, kind="lapsed", due_on=GRACE_ENDS)
     assert a.notice_id == moved.notice_id != other.notice_id
     assert str(a.notice_id) == "2f10e7c9-ce79-5b71-a56d-938c8bf500e0"  # stable across processes
+
+
+def test_an_overdue_claim_is_told_to_its_manager_and_to_each_programs_association_once():
+    claim = uuid.UUID(int=5)
+
+    held = ("CMM", "CMOM", "PAHCOM")
+    mine, theirs = on_overdue_claim(
+        claim, "m-1", "tma-billing", ["CMOM", "CMM"], date(2026, 7, 15), held
+    )
+
+    assert (mine.kind, mine.program, mine.due_on, mine.reason, mine.claim_id) == (
+        "claim_overdue", "CMOM", date(2026, 7, 15), "tma-billing", claim,
+    )  # fmt: skip
+    assert [(n.program, n.claim_id) for n in theirs] == [("CMM", claim), ("CMOM", claim)]
+    again, _ = on_overdue_claim(
+        claim, "m-1", "tma-billing", ["CMOM", "CMM"], date(2026, 7, 16), held
+    )
+    assert again.notice_id == mine.notice_id  # its key is the claim
+    other, _ = on_overdue_claim(
+        uuid.UUID(int=6), "m-1", "tma-billing", ["CMOM"], date(2026, 7, 15), held
+    )
+    assert other.notice_id != mine.notice_id
+    assert len({n.notice_id for n in theirs}) == 2
+    told, cmm_only = on_overdue_claim(claim, "m-2", "tma-billing", ["CMOM", "CMM"], date(2026, 7, 15), ["CMM"])  # fmt: skip  # noqa: E501
+    assert [n.program for n in cmm_only] == ["CMM"]  # CMOM sees nothing of m-2
+    assert told.program == "CMM"
+
+
+def test_a_certifications_notice_keeps_the_id_of_its_key():
+    """The outbox's rows made before claims keep their ids (and their Message-IDs)."""
+    notice = Notice(manager_id="m-1", program="CMM", cycle=1, kind="lapsed", due_on=GRACE_ENDS)
+
+    assert notice.notice_id == uuid.uuid5(NAMESPACE, "m-1/CMM/1/lapsed")

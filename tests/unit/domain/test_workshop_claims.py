@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
+from decimal import Decimal
 
 import msgspec
 import pytest
 
 from events.catalog import AttendanceClaimed, ClaimFulfilled, CompletionRecorded
+from ledger.commands.messages import PostCompletion
+from ledger.domain.completions import claims_fulfilled, record_completion
 from ledger.domain.errors import AlreadyExists, AlreadyRecorded, Invalid, NotAllowed, WrongState
 from ledger.domain.workshops.claims import (
     claim_overdue_on,
@@ -156,3 +159,46 @@ def test_a_claim_is_dated_within_the_activity_and_not_in_the_future():
         _file(manager, stream, completed_on=date(2025, 4, 30))
     with pytest.raises(Invalid, match="must not be in the future"):
         _file(manager, stream, on=date(2025, 5, 1), completed_on=date(2025, 5, 2))
+
+
+def _posting(manager, external_id: str, activity_id: str = "tma-billing") -> CompletionRecorded:
+    return CompletionRecorded(
+        completion_id=uuid.uuid5(CLAIM, external_id), manager_id="m-1", provider_id="tma",
+        external_id=external_id, activity_id=activity_id, activity_title="x", category="core",
+        programs=("CMM",), completed_on=date(2025, 5, 2), ceus=12,
+    )  # fmt: skip
+
+
+def test_a_posting_is_decided_with_the_claims_it_fulfils():
+    """record_completion (one posting) returns the completion, then its fulfilments: one
+    decision, so one append to the manager's stream."""
+    manager, stream = attendee(), Stream()
+    _file(manager, stream)
+    posting = PostCompletion(
+        external_id="row-1", manager_id="m-1", activity_id="tma-billing",
+        completed_on=date(2025, 5, 2), ceus=Decimal(12),
+    )  # fmt: skip
+    cid = uuid.UUID(int=99)
+
+    recorded, fulfilled = record_completion(
+        manager.record(), stream.activity, posting, completion_id=cid, provider_id="tma",
+        today=date(2025, 5, 25),
+    )  # fmt: skip
+
+    assert (recorded.completion_id, fulfilled) == (
+        cid, ClaimFulfilled(claim_id=CLAIM, manager_id="m-1", completion_id=cid),
+    )  # fmt: skip
+
+
+def test_several_postings_together_fulfil_a_claim_once_by_the_first_of_its_activity():
+    manager, stream = attendee(), Stream()
+    _file(manager, stream)
+    first, second = _posting(manager, "a"), _posting(manager, "b")
+    other = _posting(manager, "c", activity_id="another")
+
+    fulfilled = claims_fulfilled(manager.record(), [other, first, second])
+
+    assert fulfilled == [
+        ClaimFulfilled(claim_id=CLAIM, manager_id="m-1", completion_id=first.completion_id)
+    ]
+    assert claims_fulfilled(manager.record(), [other]) == []
