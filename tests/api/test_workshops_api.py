@@ -9,16 +9,14 @@ Today is 2026-06-15 14:30 UTC, after the workshop: it may be closed.
 
 from __future__ import annotations
 
-import asyncio
 import json
-import subprocess
 from decimal import Decimal
 from typing import Any
 
 import pytest
 
 from tests.api.world import ADMIN_TOKEN, assert_problem, bad_fields
-from tests.conftest import system_command
+from tests.pdf_text import pdf_text
 
 W = "/v1/activities/tma-billing"
 
@@ -442,15 +440,6 @@ async def test_the_transcript_and_explain_name_the_sessions_and_why_others_did_n
 # -- one attendee, and the certificate of attendance ------------------------------------------
 
 
-async def _pdf_text(body: bytes) -> str:
-    pdftotext = system_command("pdftotext", "poppler-utils")
-    done = await asyncio.to_thread(
-        subprocess.run, [pdftotext, "-", "-"], input=body, capture_output=True,
-        check=True, timeout=60,
-    )  # fmt: skip
-    return done.stdout.decode()
-
-
 async def test_the_certificate_of_attendance_shows_the_apis_numbers(world):
     await scheduled(world)
     await roster(world, M1_DAY + M2_DAY)
@@ -461,7 +450,7 @@ async def test_the_certificate_of_attendance_shows_the_apis_numbers(world):
 
     assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith("application/pdf")
-    text = " ".join((await _pdf_text(response.content)).split())
+    text = " ".join((await pdf_text(response.content)).split())
     assert "Certificate of attendance" in text
     assert "Provider: TMA (tma)" in text
     assert f"earning {_two(view['ceus'])} CEUs, completed 19 May 2026" in text

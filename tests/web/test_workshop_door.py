@@ -42,6 +42,7 @@ from ledger.infra.database import service_login
 from ledger.settings import Secret, Settings
 from tests.builders import SteppingClock
 from tests.conftest import fresh_database
+from tests.pdf_text import pdf_text
 from tests.web.conftest import ARTIFACTS, Site, Visitor, _free_port, _ThreadServer
 
 pytestmark = pytest.mark.timeout(300)
@@ -63,7 +64,7 @@ class DoorSite(Site):
         self.clock.now = max(self.clock.now, START + later)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 async def door_site(admin_dsn: str, template_dsn: str) -> AsyncIterator[DoorSite]:
     """The demo ledger, seeded on the clock at START, served by uvicorn on that clock."""
     clock = SteppingClock(START)
@@ -287,7 +288,7 @@ async def test_a_manager_checks_in_and_out_on_a_phone_and_the_close_posts_partia
     await provider.page.check("#close-confirm")
     await provider.page.click("#close button[type=submit]")
     flash = await provider.page.inner_text("[role=status]")
-    assert "Practice management week is closed: credit derived for 2 of 3 attendees." in flash
+    assert "Practice management week is closed: credit derived for 2 of 2 attendees." in flash
     await looked_at(provider.page, "closed")
     await provider.page.set_viewport_size({"width": PHONE, "height": 900})
     await looked_at(provider.page, "closed")  # the same page on a phone
@@ -304,6 +305,16 @@ async def test_a_manager_checks_in_and_out_on_a_phone_and_the_close_posts_partia
     )
     await week.scroll_into_view_if_needed()
     await looked_at(sam.page, "manager-credit")
+
+    # The link, followed with Sam's session: the certificate of attendance, its figures read
+    # back from the PDF.
+    pdf = await sam.page.request.get(door_site.base_url + await certificate.get_attribute("href"))
+    assert pdf.ok
+    assert pdf.headers["content-type"].startswith("application/pdf")
+    printed = " ".join((await pdf_text(await pdf.body())).split())
+    assert "Certificate of attendance" in printed
+    assert "earning 6.00 CEUs" in printed
+    assert "d2-am: Front-office flow" in printed
 
     # The numbers are the API's: the derived completions in Sam's transcript.
     transcript = await door_site.api_get("sam-short", "/v1/managers/sam-short/transcript")
