@@ -9,18 +9,21 @@ import contextlib
 import socket
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
+import msgspec
 import pytest
 import uvicorn
 from playwright.async_api import Browser, Page, async_playwright
 
 from events.postgres.connection import create_pool
 from events.postgres.store import PostgresEventStore
+from events.store import utc_now
 from ledger.access.tokens import TokenStore
 from ledger.app.factory import create_app
 from ledger.cli import SYSTEM
@@ -70,6 +73,35 @@ class Site:
         return response.json()
 
 
+@contextlib.asynccontextmanager
+async def served(
+    dsn: str, settings: Settings, clock: Callable[[], datetime] = utc_now
+) -> AsyncIterator[tuple[str, httpx.AsyncClient]]:
+    """The service on `dsn`, served by uvicorn in a thread on a free port (plain http: the
+    session cookie is not Secure), with `settings` and its public URL; its base URL and a
+    client of it."""
+    port = _free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    settings = msgspec.structs.replace(settings, public_url=base_url)
+    app = create_app(settings, await service_login(dsn), clock=clock)
+    server = _ThreadServer(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert thread.is_alive(), "uvicorn stopped at start"
+        assert time.monotonic() < deadline, "uvicorn did not start within 30 s"
+        await asyncio.sleep(0.05)
+    try:
+        async with httpx.AsyncClient(base_url=base_url, timeout=30) as api:
+            yield base_url, api
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+
+
 @pytest.fixture(scope="session")
 def chromium() -> str:
     return chromium_executable()
@@ -82,26 +114,8 @@ async def site(admin_dsn: str, template_dsn: str) -> AsyncIterator[Site]:
             ledger = Ledger(PostgresEventStore(pool))
             await ensure_default_programs(ledger, SYSTEM)
             identities = await seed_demo(ledger, TokenStore(pool), SYSTEM)
-        port = _free_port()
-        base_url = f"http://127.0.0.1:{port}"  # plain http: the session cookie is not Secure
-        settings = Settings(poll_interval=0.05, pool_size=8, public_url=base_url)
-        app = create_app(settings, await service_login(dsn))
-        server = _ThreadServer(
-            uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-        )
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 30
-        while not server.started:
-            assert thread.is_alive(), "uvicorn stopped at start"
-            assert time.monotonic() < deadline, "uvicorn did not start within 30 s"
-            await asyncio.sleep(0.05)
-        try:
-            async with httpx.AsyncClient(base_url=base_url, timeout=30) as api:
-                yield Site(base_url, {subject: token for _, subject, token in identities}, api)
-        finally:
-            server.should_exit = True
-            thread.join(timeout=30)
+        async with served(dsn, Settings(poll_interval=0.05, pool_size=8)) as (base_url, api):
+            yield Site(base_url, {subject: token for _, subject, token in identities}, api)
 
 
 @pytest.fixture(scope="session")

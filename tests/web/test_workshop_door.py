@@ -11,39 +11,32 @@ session ends without any sleep.  Screenshots go to tests/artifacts/door-*.png.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
-import threading
-import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from urllib.parse import urlsplit
 
-import httpx
 import msgspec
 import pytest
-import uvicorn
 from axe_playwright_python.async_playwright import Axe
 from playwright.async_api import Browser, Page, expect
 
 from events.postgres.connection import create_pool
 from events.postgres.store import PostgresEventStore
 from ledger.access.tokens import TokenStore
-from ledger.app.factory import create_app
 from ledger.cli import SYSTEM
 from ledger.commands import Ledger
 from ledger.commands.catalogue import ensure_default_programs
 from ledger.demo import WORKSHOP, seed_demo
 from ledger.domain.workshops.door import door_key, make_code
-from ledger.infra.database import service_login
 from ledger.settings import Secret, Settings
 from tests.builders import SteppingClock
 from tests.conftest import fresh_database
 from tests.pdf_text import pdf_text
-from tests.web.conftest import ARTIFACTS, Site, Visitor, _free_port, _ThreadServer
+from tests.web.conftest import ARTIFACTS, Site, Visitor, served
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -73,29 +66,10 @@ async def door_site(admin_dsn: str, template_dsn: str) -> AsyncIterator[DoorSite
             ledger = Ledger(PostgresEventStore(pool, clock=clock), clock=clock)
             await ensure_default_programs(ledger, SYSTEM)
             identities = await seed_demo(ledger, TokenStore(pool, clock=clock), SYSTEM)
-        port = _free_port()
-        base_url = f"http://127.0.0.1:{port}"
-        settings = Settings(
-            poll_interval=0.05, pool_size=8, public_url=base_url, session_secret=Secret(SECRET)
-        )
-        app = create_app(settings, await service_login(dsn), clock=clock)
-        server = _ThreadServer(
-            uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-        )
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 30
-        while not server.started:
-            assert thread.is_alive(), "uvicorn stopped at start"
-            assert time.monotonic() < deadline, "uvicorn did not start within 30 s"
-            await asyncio.sleep(0.05)
-        try:
-            async with httpx.AsyncClient(base_url=base_url, timeout=30) as api:
-                tokens = {subject: token for _, subject, token in identities}
-                yield DoorSite(base_url, tokens, api, clock=clock)
-        finally:
-            server.should_exit = True
-            thread.join(timeout=30)
+        settings = Settings(poll_interval=0.05, pool_size=8, session_secret=Secret(SECRET))
+        async with served(dsn, settings, clock) as (base_url, api):
+            tokens = {subject: token for _, subject, token in identities}
+            yield DoorSite(base_url, tokens, api, clock=clock)
 
 
 async def person(browser: Browser, site: DoorSite, width: int) -> Visitor:
