@@ -66,11 +66,17 @@ _SKIPPED = frozenset(
         "attendance_recorded",
         "attendance_corrected",
         "workshop_closed",
+        "provider_approval_requested",
+        "provider_approved",
+        "provider_approval_denied",
+        "activity_approval_requested",
+        "activity_approved",
+        "activity_approval_denied",
     }
 )
-"""Providers, activities and workshops are read from their own streams; nothing here needs
-them (a workshop's attendance names a manager, but is not in the manager's stream: its credit
-is, as completions)."""
+"""Providers, activities, their approvals and workshops are read from their own streams;
+nothing here needs them (a workshop's attendance names a manager, but is not in the manager's
+stream: its credit is, as completions)."""
 
 _TIMEOUT = WORKER_STATEMENT_TIMEOUT
 """Every statement here is bounded, whatever connection it is given: a connection that dies

@@ -10,12 +10,14 @@ from uuid import UUID
 
 import msgspec
 
+from events.catalog import CountedCompletion  # at runtime: part of the response schema
 from ledger.domain.history import Allocation, history
 from ledger.domain.record import Change  # at runtime: part of the response schema
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+    from events.catalog import Source
     from ledger.domain.catalogue import Program
     from ledger.domain.record import Completion, ManagerRecord, Renewal
 
@@ -52,6 +54,16 @@ class TranscriptLine(msgspec.Struct, frozen=True, kw_only=True):
     cycle: int | None
     reason: str | None
     history: tuple[Change, ...]
+    sources: dict[str, str] = {}
+    """Where its credit comes from, per program judged: approved, provider or self."""
+    over_maximum: Decimal = Decimal(0)
+    """CEUs beyond their source's maximum in the cycle, not counted."""
+
+    @property
+    def source(self) -> str | None:
+        """The one source of every program judged, if they agree."""
+        found = set(self.sources.values())
+        return found.pop() if len(found) == 1 else None
 
 
 def transcript(
@@ -72,14 +84,17 @@ def transcript(
 
 def _allocations(
     record: ManagerRecord, programs: Mapping[str, Program], as_of: date, program: str | None
-) -> dict[UUID, list[Allocation]]:
-    """Each completion's allocations, one per certification judged."""
-    found: dict[UUID, list[Allocation]] = {}
+) -> dict[UUID, list[tuple[str, Allocation]]]:
+    """Each completion's allocations, one per certification judged (with its program)."""
+    found: dict[UUID, list[tuple[str, Allocation]]] = {}
     for code, cert in record.certifications.items():
         if program in (None, code):
             completions = list(record.completions.values())
-            for allocation in history(cert, completions, programs[code].versions, as_of)[1]:
-                found.setdefault(allocation.completion_id, []).append(allocation)
+            p = programs[code]
+            for allocation in history(cert, completions, p.versions, as_of, p.approved_activities)[
+                1
+            ]:
+                found.setdefault(allocation.completion_id, []).append((code, allocation))
     return found
 
 
@@ -91,7 +106,15 @@ def _state(c: Completion, counted: bool) -> LineState:
     return "counted" if counted else "not_counted"
 
 
-def _line(c: Completion, mine: list[Allocation]) -> TranscriptLine:
+def _line(c: Completion, mine: list[tuple[str, Allocation]]) -> TranscriptLine:
+    sources: dict[str, Source] = {code: a.source for code, a in mine}
+    over = max((a.over_maximum for _, a in mine), default=Decimal(0))
+    return _line_of(c, [a for _, a in mine], sources, over)
+
+
+def _line_of(
+    c: Completion, mine: list[Allocation], sources: dict[str, Source], over: Decimal
+) -> TranscriptLine:
     counting = [a for a in mine if a.cycle is not None]
     reasons = sorted(a.reason for a in mine if a.cycle is None and a.reason)
     return TranscriptLine(
@@ -113,6 +136,8 @@ def _line(c: Completion, mine: list[Allocation]) -> TranscriptLine:
         cycle=counting[0].cycle if len(counting) == 1 else None,
         reason=None if counting or not reasons else reasons[0],
         history=c.history,
+        sources=dict(sources),
+        over_maximum=over,
     )
 
 
@@ -132,6 +157,8 @@ class RenewalReport(msgspec.Struct, frozen=True, kw_only=True):
     reason: str
     ceus: Decimal
     completions: tuple[UUID, ...]
+    counted: tuple[CountedCompletion, ...] = ()
+    """The frozen evidence: each completion counted, with its CEUs, category and source."""
 
 
 class CycleReport(msgspec.Struct, frozen=True, kw_only=True):
@@ -146,6 +173,8 @@ class CycleReport(msgspec.Struct, frozen=True, kw_only=True):
     ceus_required: Decimal
     carried_in: Decimal
     categories: dict[str, Decimal]
+    sources: dict[str, Decimal] = {}
+    """CEUs counted per source (approved, provider, self)."""
     fee_paid: bool
     """The cycle's fee is paid in full."""
     fee_paid_cents: int
@@ -167,13 +196,15 @@ def renewal_report(r: Renewal) -> RenewalReport:
         reason=r.reason,
         ceus=r.ceus,
         completions=tuple(c.completion_id for c in r.completions),
+        counted=r.completions,
     )
 
 
 def cycle_reports(record: ManagerRecord, program: Program, as_of: date) -> list[CycleReport]:
     """The renewal-cycle history of one certification, up to the cycle holding `as_of`."""
     cert = record.certifications[program.code]
-    figures, _ = history(cert, list(record.completions.values()), program.versions, as_of)
+    completions = list(record.completions.values())
+    figures, _ = history(cert, completions, program.versions, as_of, program.approved_activities)
     reports = []
     for f in figures:
         filings = tuple(renewal_report(r) for r in cert.renewals if r.cycle == f.cycle.number)
@@ -189,6 +220,7 @@ def cycle_reports(record: ManagerRecord, program: Program, as_of: date) -> list[
                 ceus_required=f.cycle.rules.required_ceus,
                 carried_in=f.carried_in,
                 categories=f.categories,
+                sources=f.sources,
                 fee_paid=f.fee_paid_cents >= f.cycle.rules.fee_cents,
                 fee_paid_cents=f.fee_paid_cents,
                 fee_cents=f.cycle.rules.fee_cents,

@@ -177,6 +177,7 @@ def _line(program: Program, record: ManagerRecord, manager_id: str, today: date)
         list(record.completions.values()),
         program.versions,
         today,
+        program.approved_activities,
     )
     d = DueView.of(manager_id, a)
     renewal = None if a.focus.renewal is None else renewal_report(a.focus.renewal)
