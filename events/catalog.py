@@ -412,10 +412,12 @@ class ClaimDisputed(Event, tag="claim_disputed", frozen=True, kw_only=True):
 class ProviderApprovalRequested(
     Event, tag="provider_approval_requested", frozen=True, kw_only=True
 ):
-    """A provider applies to a program for approval, or for its renewal."""
+    """A provider applies to a program for approval, or for its renewal; `contact_email` is
+    where the notices about this approval go (reminders before it lapses)."""
 
     provider_id: str
     program: str
+    contact_email: str
 
 
 class ProviderApproved(Event, tag="provider_approved", frozen=True, kw_only=True):

@@ -192,8 +192,12 @@ def _domain(request: Request[Any, Any, Any], exc: DomainError) -> ProblemRespons
         case RenewalNotReady():
             shortfalls = [
                 {
-                    "field": f"categories.{s.category}" if s.category else s.requirement,
-                    "message": f"{s.missing} {'cents' if s.requirement == 'fee' else 'CEUs'} short",
+                    "field": f"categories.{s.category}"
+                    if s.category
+                    else f"sources.{s.source}"
+                    if s.source
+                    else s.requirement,
+                    "message": s.words,
                 }
                 for s in exc.shortfalls
             ]
@@ -212,6 +216,15 @@ def _domain(request: Request[Any, Any, Any], exc: DomainError) -> ProblemRespons
                         "requirement": s.requirement,
                         "category": s.category,
                         "missing": str(s.missing),
+                        **(
+                            {
+                                "source": s.source,
+                                "required": str(s.required),
+                                "counted": str(s.counted),
+                            }
+                            if s.source
+                            else {}
+                        ),
                     }
                     for s in exc.shortfalls
                 ],

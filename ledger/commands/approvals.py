@@ -68,12 +68,14 @@ async def _activity(
 
 
 async def request_provider_approval(
-    ledger: Ledger, ctx: Context, code: str, provider_id: str
+    ledger: Ledger, ctx: Context, code: str, provider_id: str, *, contact_email: str
 ) -> AppendResult:
     program = await ledger.catalogue.program(code)
     return await _provider(
         ledger, ctx, provider_id,
-        lambda state: domain.request_provider_approval(state, provider_id, program),
+        lambda state: domain.request_provider_approval(
+            state, provider_id, program, contact_email=contact_email
+        ),
     )  # fmt: skip
 
 

@@ -38,6 +38,7 @@ from uuid import UUID
 import msgspec
 from msgspec import Meta
 
+from events.catalog import Source
 from ledger.domain.values import (
     MAX_BATCH,
     MAX_SEED,
@@ -147,6 +148,10 @@ class RuleSet(Message, frozen=True, kw_only=True):
     # and the days a claim may stay open before it is overdue.
     min_presence: Fraction = Decimal("0.9")
     claim_window_days: Annotated[int, Meta(ge=1, le=3650)] = 30
+    # Sources of credit (SPEC 12): at least so many CEUs from a source, at most so many of a
+    # source counted (e.g. PAHCOM's {"approved": 12} and {"self": 12}); none by default.
+    source_minimums: Annotated[dict[Source, Ceus], Meta(max_length=3)] = {}
+    source_maximums: Annotated[dict[Source, Ceus], Meta(max_length=3)] = {}
 
 
 class RuleVersion(RuleSet, frozen=True, kw_only=True):

@@ -40,6 +40,11 @@ def missing_in_words(shortfalls: list[Any]) -> str:
             parts.append(f"the {money(int(s.missing))} fee")
         elif s.requirement == "category":
             parts.append(f"{ceus(s.missing)} CEUs of {s.category}")
+        elif s.requirement == "source":
+            parts.append(
+                f"{ceus(s.missing)} more {s.source} CEUs ({ceus(s.required)} needed,"
+                f" {ceus(s.counted)} counted)"
+            )
         else:
             parts.append(f"{ceus(s.missing)} CEUs")
     if len(parts) <= 1:

@@ -78,6 +78,8 @@ class ProviderApplication(msgspec.Struct, frozen=True, kw_only=True):
     program: str
     state: ApplicationState = "pending"
     requested_at: datetime
+    contact_email: str
+    """Where the notices about this approval go."""
     decided_at: datetime | None = None
     approval_number: str = ""
     valid_from: date | None = None
@@ -170,8 +172,9 @@ def evolve_provider_approvals(
             return ProviderApprovals(provider_id=pid, name=name)
         case ProviderApprovals(), ProviderApprovalRequested(program=program):
             asked = ProviderApplication(
-                provider_id=state.provider_id, program=program, requested_at=at
-            )
+                provider_id=state.provider_id, program=program, requested_at=at,
+                contact_email=event.contact_email,
+            )  # fmt: skip
             return replace(state, applications=(*state.applications, asked))
         case ProviderApprovals(), ProviderApproved(program=program):
             changes = {
@@ -234,13 +237,17 @@ def _provider(state: ProviderApprovals | None, provider_id: str) -> ProviderAppr
 
 
 def request_provider_approval(
-    state: ProviderApprovals | None, provider_id: str, program: Program
+    state: ProviderApprovals | None, provider_id: str, program: Program, *, contact_email: str
 ) -> list[Event]:
     """Apply, or apply again to renew: one pending application per program at a time."""
     state = _provider(state, provider_id)
     if state.pending(program.code) is not None:
         raise WrongState(f"an application of {provider_id} to {program.code} is already pending")
-    return [ProviderApprovalRequested(provider_id=provider_id, program=program.code)]
+    return [
+        ProviderApprovalRequested(
+            provider_id=provider_id, program=program.code, contact_email=contact_email
+        )
+    ]
 
 
 def _pending(state: ProviderApprovals, program: str) -> ProviderApplication:
@@ -418,6 +425,8 @@ class LapseReminder(msgspec.Struct, frozen=True, kw_only=True):
     approval_number: str
     valid_until: date
     due_on: date
+    email: str
+    """The contact address of the application that was approved."""
 
     @property
     def notice_id(self) -> UUID:
@@ -444,7 +453,7 @@ def lapse_reminders(approvals: ProviderApprovals, on: date) -> list[LapseReminde
             LapseReminder(
                 provider_id=approvals.provider_id, program=program, kind=kind,
                 approval_number=latest.approval_number, valid_until=latest.valid_until,
-                due_on=latest.valid_until - timedelta(days=days),
+                due_on=latest.valid_until - timedelta(days=days), email=latest.contact_email,
             )
         )  # fmt: skip
     return found

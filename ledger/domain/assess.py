@@ -18,13 +18,14 @@ from typing import TYPE_CHECKING, Literal
 
 import msgspec
 
+from events.catalog import Source  # at runtime: part of the response schema
 from ledger.domain.cycles import renewing
 from ledger.domain.history import ZERO, Allocation, CycleFigures, history
 
 if TYPE_CHECKING:
     from collections.abc import Sequence, Set
 
-    from events.catalog import Rules, Source
+    from events.catalog import Rules
     from ledger.domain.record import Certification, Completion
 
 __all__ = [
@@ -33,6 +34,7 @@ __all__ = [
     "CategoryFigure",
     "CycleFigures",
     "Shortfall",
+    "SourceFigure",
     "Status",
     "assess",
     "history",
@@ -47,6 +49,15 @@ class CategoryFigure(msgspec.Struct, frozen=True, kw_only=True):
     earned: Decimal
     required: Decimal
     remaining: Decimal
+
+
+class SourceFigure(msgspec.Struct, frozen=True, kw_only=True):
+    """The CEUs counted from one source of credit, and the cycle's rules about it."""
+
+    source: Source
+    counted: Decimal
+    minimum: Decimal | None = None
+    maximum: Decimal | None = None
 
 
 class Shortfall(msgspec.Struct, frozen=True, kw_only=True):
@@ -99,6 +110,22 @@ class Assessment(msgspec.Struct, frozen=True, kw_only=True):
                 ),
             )
             for name in names
+        )
+
+    @property
+    def sources(self) -> tuple[SourceFigure, ...]:
+        """Every source counted or named by the cycle's rules, in a fixed order."""
+        rules, counted = self.focus.cycle.rules, self.focus.sources
+        named = counted.keys() | rules.source_minimums.keys() | rules.source_maximums.keys()
+        return tuple(
+            SourceFigure(
+                source=source,
+                counted=counted.get(source, ZERO),
+                minimum=rules.source_minimums.get(source),
+                maximum=rules.source_maximums.get(source),
+            )
+            for source in ("approved", "provider", "self")
+            if source in named
         )
 
     @property

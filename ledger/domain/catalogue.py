@@ -126,6 +126,25 @@ def _minimums_ok(rules: Rules) -> bool:
     return valid_ceus(rules.required_ceus) is not None or total <= rules.required_ceus
 
 
+def _sources_ok(rules: Rules) -> bool:
+    """Source minimums are CEU amounts adding up to at most the requirement."""
+    amounts = [*rules.source_minimums.values(), *rules.source_maximums.values()]
+    if not all(valid_ceus(v) is None for v in amounts):
+        return False
+    total = sum(rules.source_minimums.values(), Decimal(0))
+    return valid_ceus(rules.required_ceus) is not None or total <= rules.required_ceus
+
+
+def _source_bounds_ok(rules: Rules) -> bool:
+    """A source's maximum is not below its minimum."""
+    return all(
+        rules.source_maximums[s] >= minimum
+        for s, minimum in rules.source_minimums.items()
+        if s in rules.source_maximums and valid_ceus(minimum) is None
+        and valid_ceus(rules.source_maximums[s]) is None
+    )  # fmt: skip
+
+
 def rules_errors(rules: Rules, field: str = "") -> list[FieldError]:
     names = rules.categories
     checks = [
@@ -167,6 +186,12 @@ def rules_errors(rules: Rules, field: str = "") -> list[FieldError]:
             set(rules.category_minimums) <= set(names),
             "only for categories the rules name",
         ),
+        (
+            "source_minimums",
+            _sources_ok(rules),
+            "positive CEU amounts, the minimums adding up to at most required_ceus",
+        ),
+        ("source_maximums", _source_bounds_ok(rules), "not below the source's minimum"),
     ]
     return [FieldError(field + name, message) for name, ok, message in checks if not ok]
 

@@ -10,14 +10,13 @@ from uuid import UUID
 
 import msgspec
 
-from events.catalog import CountedCompletion  # at runtime: part of the response schema
+from events.catalog import CountedCompletion, Source  # at runtime: the response schema
 from ledger.domain.history import Allocation, history
 from ledger.domain.record import Change  # at runtime: part of the response schema
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from events.catalog import Source
     from ledger.domain.catalogue import Program
     from ledger.domain.record import Completion, ManagerRecord, Renewal
 
@@ -54,16 +53,13 @@ class TranscriptLine(msgspec.Struct, frozen=True, kw_only=True):
     cycle: int | None
     reason: str | None
     history: tuple[Change, ...]
-    sources: dict[str, str] = {}
-    """Where its credit comes from, per program judged: approved, provider or self."""
+    source: Source | None = None
+    """Where its credit comes from (approved, provider or self): for the program asked for,
+    or the one source of every program judged, if they agree."""
+    sources: dict[str, Source] = {}
+    """Its source for each program judged."""
     over_maximum: Decimal = Decimal(0)
     """CEUs beyond their source's maximum in the cycle, not counted."""
-
-    @property
-    def source(self) -> str | None:
-        """The one source of every program judged, if they agree."""
-        found = set(self.sources.values())
-        return found.pop() if len(found) == 1 else None
 
 
 def transcript(
@@ -136,6 +132,7 @@ def _line_of(
         cycle=counting[0].cycle if len(counting) == 1 else None,
         reason=None if counting or not reasons else reasons[0],
         history=c.history,
+        source=next(iter(set(sources.values()))) if len(set(sources.values())) == 1 else None,
         sources=dict(sources),
         over_maximum=over,
     )

@@ -31,6 +31,7 @@ PROGRAMS = default_programs()
 CMM = PROGRAMS["CMM"]
 APPLIED = date(2026, 6, 1)
 DECIDED = date(2026, 6, 15)
+EMAIL = "ce@texmed.example"
 
 
 class Provider:
@@ -47,7 +48,7 @@ class Provider:
         return events
 
     def applied(self, on: date = APPLIED) -> Provider:
-        self.do(approvals.request_provider_approval, on, CMM)
+        self.do(approvals.request_provider_approval, on, CMM, contact_email=EMAIL)
         return self
 
     def approved(self, until: date, on: date = DECIDED, number: str = "PAHCOM-17") -> Provider:
@@ -60,8 +61,8 @@ class Provider:
 
 def test_a_provider_applies_and_is_approved_from_the_day_of_the_decision():
     tma = Provider()
-    assert tma.do(approvals.request_provider_approval, APPLIED, CMM) == [
-        ProviderApprovalRequested(provider_id="tma", program="CMM")
+    assert tma.do(approvals.request_provider_approval, APPLIED, CMM, contact_email=EMAIL) == [
+        ProviderApprovalRequested(provider_id="tma", program="CMM", contact_email=EMAIL)
     ]
     events = tma.do(
         approvals.approve_provider, DECIDED, "CMM", approval_number="PAHCOM-17",
@@ -107,7 +108,7 @@ def test_one_pending_application_per_program_at_a_time():
     tma = Provider().applied()
 
     with pytest.raises(WrongState):
-        tma.do(approvals.request_provider_approval, APPLIED, CMM)
+        tma.do(approvals.request_provider_approval, APPLIED, CMM, contact_email=EMAIL)
 
 
 def test_a_denial_needs_a_pending_application_and_a_reason():
@@ -141,7 +142,7 @@ def test_approving_without_an_application_or_an_unknown_provider_is_refused():
     with pytest.raises(WrongState):
         Provider().approved(until=date(2028, 1, 1))
     with pytest.raises(NotFound):
-        approvals.request_provider_approval(None, "nobody", CMM)
+        approvals.request_provider_approval(None, "nobody", CMM, contact_email=EMAIL)
 
 
 # -- activity approvals -----------------------------------------------------------------------
@@ -239,6 +240,7 @@ def test_a_provider_is_reminded_120_and_30_days_before_its_approval_lapses(on, k
     for reminder in found:
         assert reminder.due_on == due[reminder.kind]
         assert (reminder.valid_until, reminder.approval_number) == (LAPSES, "PAHCOM-17")
+        assert reminder.email == EMAIL
 
 
 def test_a_reminder_is_the_same_notice_whenever_it_is_asked_for():

@@ -225,7 +225,9 @@ def test_the_transcript_says_each_completion_s_source():
 def approvals_valid(valid_from: date, valid_until: date) -> ProviderApprovals:
     state = ProviderApprovals(provider_id="tma", name="Texas Medical Association")
     state = evolve_provider_approvals(
-        state, ProviderApprovalRequested(provider_id="tma", program="CMM"), noon(valid_from)
+        state,
+        ProviderApprovalRequested(provider_id="tma", program="CMM", contact_email="ce@tma.example"),
+        noon(valid_from),
     )
     approved = ProviderApproved(
         provider_id="tma", program="CMM", approval_number="PAHCOM-17",
