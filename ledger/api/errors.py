@@ -135,7 +135,8 @@ def problem(
 
 _NAMED_FIELD = re.compile(r"(?:unknown|missing required) field `([^`]+)`")
 """msgspec names the field itself for an unknown or a missing one; the key is its parent."""
-_AT = re.compile(r" - at `\$\.?([^`]*)`$")
+_AT = re.compile(r" - at (?:`key` in )?`\$\.?([^`]*)`$")
+"""Where msgspec says the fault is: a field, or (`key` in) a mapping whose key is bad."""
 _MISSING_PARAMETER = re.compile(r"Missing required (\w+) parameter '([^']+)'")
 
 

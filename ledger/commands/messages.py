@@ -61,10 +61,14 @@ from ledger.domain.values import (
 __all__ = [
     "AgendaSession",
     "AmendCompletion",
+    "ApplyForApproval",
+    "ApproveActivity",
+    "ApproveProvider",
     "ChangeProfile",
     "ChangeStanding",
     "DecideRenewal",
     "DefineProgram",
+    "DenyApproval",
     "DrawAudit",
     "EnrollManager",
     "ExtendDeadline",
@@ -82,6 +86,7 @@ __all__ = [
     "RegisterProvider",
     "RuleVersion",
     "RuleSet",
+    "SubmitActivity",
     "VoidCompletion",
     "convert",
     "convert_form",
@@ -310,3 +315,38 @@ class RecordAttendance(Message, frozen=True, kw_only=True):
     checked_in_at: Annotated[datetime, Meta(tz=True, description=_INSTANT)]
     checked_out_at: Annotated[datetime, Meta(tz=True, description=_INSTANT)] | None = None
     method: Literal["roster", "kiosk"] = "roster"
+
+
+# -- approvals (SPEC 12) -----------------------------------------------------------------------
+
+
+class ApplyForApproval(Message, frozen=True, kw_only=True):
+    """A provider applies to the path's program (or applies again, to renew)."""
+
+    contact_email: Email
+    """Where the notices about this approval go (reminders 120 and 30 days before it lapses)."""
+
+
+class ApproveProvider(Message, frozen=True, kw_only=True):
+    approval_number: Label
+    valid_until: Annotated[
+        date, Meta(description="the first day the approval is no longer valid (YYYY-MM-DD)")
+    ]
+
+
+class DenyApproval(Message, frozen=True, kw_only=True):
+    reason: Reason
+
+
+class SubmitActivity(Message, frozen=True, kw_only=True):
+    """A provider submits one of its activities to the path's program."""
+
+    activity_id: Id
+
+
+class ApproveActivity(Message, frozen=True, kw_only=True):
+    index_number: Label
+    ceus: Ceus
+    """At most the activity's CEUs."""
+    category: Label
+    """One of the program's categories."""

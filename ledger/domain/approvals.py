@@ -69,6 +69,7 @@ __all__ = [
 ]
 
 ApplicationState = Literal["pending", "approved", "denied"]
+_CENT = Decimal("0.01")
 
 
 class ProviderApplication(msgspec.Struct, frozen=True, kw_only=True):
@@ -375,7 +376,7 @@ def approve_activity(
     return [
         ActivityApproved(
             activity_id=activity_id, provider_id=activity.provider_id, program=program.code,
-            index_number=index_number, ceus=ceus, category=category,
+            index_number=index_number, ceus=ceus.quantize(_CENT), category=category,
         )
     ]  # fmt: skip
 

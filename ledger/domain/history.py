@@ -22,13 +22,14 @@ from uuid import UUID
 
 import msgspec
 
+from events.catalog import Source  # at runtime: part of the response schema (explain)
 from ledger.domain.approvals import source_of
 from ledger.domain.cycles import Cycle, Window, windows_until
 
 if TYPE_CHECKING:
     from collections.abc import Sequence, Set
 
-    from events.catalog import Rules, Source
+    from events.catalog import Rules
     from ledger.domain.record import Certification, Completion, Renewal
 
 __all__ = ["ZERO", "Allocation", "CycleFigures", "Reason", "history"]
