@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING
 import msgspec
 
 from ledger.domain.approvals import ApplicationState
+from ledger.domain.errors import NotFound
+from projections.provider_notices import ProviderNoticeRow, provider_notices
 
 if TYPE_CHECKING:
     from ledger.domain.approvals import (
@@ -27,6 +29,7 @@ __all__ = [
     "ProviderApprovalView",
     "ProvidersApprovalsView",
     "activity_approvals",
+    "notices_of_provider",
     "activity_approval",
     "provider_approval",
     "provider_approvals",
@@ -189,3 +192,12 @@ async def activity_approval(reads: Reads, code: str, activity_id: str) -> Activi
     """The latest application of an activity to a program (after a write: the one written)."""
     approvals = (await reads.catalogue.activity_approvals())[activity_id]
     return ActivityApprovalView.of(approvals, approvals.of(code)[-1])
+
+
+async def notices_of_provider(reads: Reads, provider_id: str) -> list[ProviderNoticeRow]:
+    """The reminders the ledger queued for a provider (its approvals lapsing), newest due
+    first; 404 for an unknown provider."""
+    if await reads.catalogue.provider(provider_id) is None:
+        raise NotFound("provider", provider_id)
+    async with reads.pool.acquire() as conn:
+        return await provider_notices(conn, provider_id)

@@ -14,6 +14,8 @@ from typing import Any
 
 import pytest
 
+from events.postgres.connection import connect
+from ledger.infra.reminders import remind
 from tests.api.conftest import world_with
 from tests.api.world import ADMIN_TOKEN, World, assert_problem, bad_fields
 
@@ -479,3 +481,30 @@ async def test_a_cycle_begun_before_the_source_rules_is_judged_without_them(pahc
     assert cert["cycle"]["starts_on"] == "2025-03-15"
     assert [s for s in cert["shortfalls"] if s["requirement"] == "source"] == []
     assert cert["sources"] == []
+
+
+# -- reminders before an approval lapses ------------------------------------------------------
+
+
+async def test_a_provider_reads_the_reminder_of_its_approval_lapsing(world, dsn, clock):
+    await world.api.ok(await apply(world))
+    await world.api.ok(await approve(world, valid_until="2026-09-01"))  # in 78 days
+    conn = await connect(dsn)
+    try:
+        # (the app's own scheduler may queue it first: either way it is queued once)
+        await remind(conn, clock.now.date(), clock.now)
+        again = await remind(conn, clock.now.date(), clock.now)
+    finally:
+        await conn.close()
+
+    notices = await world.api.ok(await world.api.get("/v1/providers/tma/notices", world.tma), 200)
+
+    assert again == 0
+    assert [
+        (n["kind"], n["due_on"], n["valid_until"], n["email"], n["status"]) for n in notices
+    ] == [("approval_lapses_120", "2026-05-04", "2026-09-01", EMAIL, "pending")]
+    assert (await world.api.get("/v1/providers/mgma/notices", world.mgma)).json() == []
+
+
+async def test_the_notices_of_an_unknown_provider_are_a_404(shared_world):
+    assert_problem(await shared_world.api.get("/v1/providers/nobody/notices", ADMIN_TOKEN), 404)

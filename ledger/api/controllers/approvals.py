@@ -41,6 +41,7 @@ from ledger.queries.approvals import (
     ProviderApprovalView,
     ProvidersApprovalsView,
 )
+from projections.provider_notices import ProviderNoticeRow
 
 __all__ = ["ApprovalsController"]
 
@@ -233,3 +234,16 @@ class ApprovalsController(Controller):
         """The provider's applications to programs and its activities' approvals, newest
         first (that provider, or an admin)."""
         return await views.providers_own(reads, provider_id)
+
+    @get(
+        "/providers/{provider_id:str}/notices",
+        operation_id="providerNotices",
+        responses=READ_PROBLEMS,
+        guards=[provider_of_path],
+    )
+    async def notices(
+        self, provider_id: FromPath[str], principal: CurrentPrincipal, reads: ReadsDep
+    ) -> list[ProviderNoticeRow]:
+        """The reminders queued for the provider: its approvals lapsing in 120 and in 30 days
+        (that provider, or an admin)."""
+        return await views.notices_of_provider(reads, provider_id)
