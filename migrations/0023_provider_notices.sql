@@ -24,3 +24,18 @@ CREATE TABLE provider_notices (
 
 -- GET /v1/providers/{id}/notices and the provider's page.
 CREATE INDEX provider_notices_provider ON provider_notices (provider_id, due_on);
+
+-- The renewal register shows where each renewal's counted CEUs come from (SPEC 12: approved,
+-- provider, self; the frozen evidence's `source`).  The existing rows do not have the new
+-- columns' values, so the `ceu` read model is emptied and its checkpoint reset as a rebuild:
+-- the next runner refolds the log from position 0 (as 0011 did).
+ALTER TABLE ceu_renewals
+    ADD COLUMN approved_ceus numeric NOT NULL DEFAULT 0,
+    ADD COLUMN provider_ceus numeric NOT NULL DEFAULT 0,
+    ADD COLUMN self_ceus     numeric NOT NULL DEFAULT 0;
+
+TRUNCATE ceu_programs, ceu_managers, ceu_certifications, ceu_renewals, ceu_audits,
+         ceu_findings, ceu_manager_index, ceu_postings;
+UPDATE projection_checkpoints
+SET position = 0, rebuild_started_at = now(), updated_at = now()
+WHERE name = 'ceu';

@@ -110,6 +110,30 @@ def words(value: Any) -> str:
     return "" if value is None else str(value).replace("_", " ").capitalize()
 
 
+SOURCE_WORDS = {"approved": "approved activity", "provider": "provider", "self": "self-reported"}
+"""A source of credit (SPEC 12) as people say it."""
+
+
+def source_word(source: str | None) -> str:
+    """ "approved" -> "approved activity"; None -> ""."""
+    return "" if source is None else SOURCE_WORDS.get(source, source)
+
+
+def by_source(counted: Any) -> str:
+    """The CEUs counted per source, said plainly: a register row (`approved_ceus`, ...) or a
+    mapping {source: ceus} -> "12.00 from approved activities, 12.00 self-reported" (sources
+    with none left out)."""
+    if not isinstance(counted, dict):
+        counted = {s: getattr(counted, f"{s}_ceus", 0) for s in SOURCE_WORDS}
+    short = {
+        "approved": "from approved activities",
+        "provider": "from providers, not approved",
+        "self": "self-reported",
+    }
+    parts = [f"{ceus(counted[s])} {short[s]}" for s in SOURCE_WORDS if counted.get(s)]
+    return ", ".join(parts)
+
+
 FILTERS = {
     "day": day,
     "moment": moment,
@@ -120,4 +144,6 @@ FILTERS = {
     "money": money,
     "missing_in_words": missing_in_words,
     "days_in_words": days_in_words,
+    "source_word": source_word,
+    "by_source": by_source,
 }

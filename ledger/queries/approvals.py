@@ -10,11 +10,15 @@ from typing import TYPE_CHECKING
 
 import msgspec
 
+from ledger.commands.loaders import find_renewal
 from ledger.domain.approvals import ApplicationState
 from ledger.domain.errors import NotFound
 from projections.provider_notices import ProviderNoticeRow, provider_notices
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from uuid import UUID
+
     from ledger.domain.approvals import (
         ActivityApplication,
         ActivityApprovals,
@@ -30,8 +34,10 @@ __all__ = [
     "ProvidersApprovalsView",
     "activity_approvals",
     "notices_of_provider",
+    "renewal_sources",
     "activity_approval",
     "provider_approval",
+    "provider_section",
     "provider_approvals",
     "providers_own",
 ]
@@ -201,3 +207,27 @@ async def notices_of_provider(reads: Reads, provider_id: str) -> list[ProviderNo
         raise NotFound("provider", provider_id)
     async with reads.pool.acquire() as conn:
         return await provider_notices(conn, provider_id)
+
+
+async def renewal_sources(
+    reads: Reads, renewal_ids: Iterable[UUID]
+) -> dict[str, dict[str, Decimal]]:
+    """Each renewal's frozen evidence summed per source (its id as text -> {source: CEUs}),
+    for an audit's selected renewals."""
+    found: dict[str, dict[str, Decimal]] = {}
+    for renewal_id in renewal_ids:
+        counted: dict[str, Decimal] = {}
+        for c in (await find_renewal(reads.store, renewal_id)).completions:
+            counted[c.source] = counted.get(c.source, Decimal(0)) + c.ceus
+        found[str(renewal_id)] = counted
+    return found
+
+
+async def provider_section(reads: Reads, provider_id: str) -> dict[str, object]:
+    """What the "Approvals" section of a provider's page shows: its applications, its
+    activities' approvals, the reminders queued for it, and the programs it may apply to."""
+    return {
+        "approvals": await providers_own(reads, provider_id),
+        "provider_notices": await notices_of_provider(reads, provider_id),
+        "program_options": [(code, code) for code in sorted(await reads.catalogue.programs())],
+    }

@@ -18,6 +18,7 @@ from litestar.template import TemplateConfig
 from ledger.documents.filters import FILTERS
 from ledger.http.guards import public
 from ledger.web.controllers.admin import AdminPages
+from ledger.web.controllers.approvals import ProgramApprovalPages, ProviderApprovalPages
 from ledger.web.controllers.auth import AuthPages
 from ledger.web.controllers.managers import ManagerPages
 from ledger.web.controllers.programs import ProgramPages
@@ -36,7 +37,15 @@ def web_router(secret: bytes | None = None, *, secure_cookies: bool = True) -> R
     `secure_cookies`: the cookie's Secure flag (off only where the site is plain http)."""
     return Router(
         path="/",
-        route_handlers=[AuthPages, ManagerPages, ProviderPages, ProgramPages, AdminPages],
+        route_handlers=[
+            AuthPages,
+            ManagerPages,
+            ProviderPages,
+            ProgramPages,
+            AdminPages,
+            ProviderApprovalPages,
+            ProgramApprovalPages,
+        ],
         middleware=session_middleware(secret or secrets.token_bytes(32), secure=secure_cookies),
         exception_handlers=WEB_EXCEPTION_HANDLERS,
         include_in_schema=False,

@@ -37,6 +37,7 @@ from ledger.http.guards import auditor_of_path_program
 from ledger.http.injected import CredentialsDep, LedgerDep, ReadsDep, RequestContext
 from ledger.http.responses import csv_response
 from ledger.queries import program_page as program_reads
+from ledger.queries.approvals import renewal_sources
 from ledger.queries.managers import associations, standing_of
 from ledger.queries.programs import manager_names, renewal_evidence, renewal_register
 from ledger.queries.reads import Reads
@@ -416,6 +417,7 @@ class ProgramPages(Controller):
                 if r.renewal_id in found.selected
             },
             "selected_ids": [str(rid) for rid in found.selected],
+            "sources": await renewal_sources(reads, found.selected),
             "errors": errors or {},
             "values": values or {},
         }

@@ -36,6 +36,7 @@ from ledger.http.authn import SESSION_GUARDED
 from ledger.http.guards import provider_of_path, provider_themselves
 from ledger.http.injected import LedgerDep, ReadsDep, RequestContext
 from ledger.http.rosters import batch_result, read_batch, spreadsheet_header
+from ledger.queries.approvals import provider_section
 from ledger.queries.reads import Reads
 from ledger.queries.views import BatchResult
 from ledger.web.forms import FormInvalid, errors_of, form_values, parse_form
@@ -121,6 +122,8 @@ async def provider_page(
         "result_href": result_href,
         "csv_header": ",".join(CSV_HEADER),
         "today": ledger.today(),
+        # Approvals (SPEC 12): ledger/web/controllers/approvals.py, provider_approvals.html
+        **await provider_section(reads, provider_id),
     }
     return Template("provider.html", context=context, status_code=status_code)
 
