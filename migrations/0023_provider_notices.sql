@@ -17,13 +17,19 @@ CREATE TABLE provider_notices (
     email           text NOT NULL,
     created_at      timestamptz NOT NULL,
     status          text NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'sent', 'failed')),
+    attempts        integer NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+    next_attempt_at timestamptz NOT NULL,
+    last_error      text,
+    claimed_by      text,                  -- the sender holding the lease, if any (as in
+    claimed_until   timestamptz,           -- notice_outbox: ledger/infra/mailer.py)
     sent_at         timestamptz,
     UNIQUE (provider_id, program, valid_until, kind),
     CHECK ((status = 'sent') = (sent_at IS NOT NULL))
 );
 
--- GET /v1/providers/{id}/notices and the provider's page.
+-- GET /v1/providers/{id}/notices and the provider's page; what the senders scan.
 CREATE INDEX provider_notices_provider ON provider_notices (provider_id, due_on);
+CREATE INDEX provider_notices_due ON provider_notices (next_attempt_at) WHERE status = 'pending';
 
 -- The renewal register shows where each renewal's counted CEUs come from (SPEC 12: approved,
 -- provider, self; the frozen evidence's `source`).  The existing rows do not have the new

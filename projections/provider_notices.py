@@ -22,9 +22,11 @@ __all__ = ["ProviderNoticeRow", "enqueue_provider_notices", "provider_notices"]
 
 _ENQUEUE = """
 INSERT INTO provider_notices (notice_id, provider_id, program, kind, approval_number,
-    valid_until, due_on, email, created_at)
-SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::date[],
-    $7::date[], $8::text[], $9::timestamptz[])
+    valid_until, due_on, email, created_at, next_attempt_at)
+SELECT *, created_at FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[],
+    $6::date[], $7::date[], $8::text[], $9::timestamptz[])
+    AS n(notice_id, provider_id, program, kind, approval_number, valid_until, due_on, email,
+         created_at)
 ON CONFLICT (provider_id, program, valid_until, kind) DO NOTHING
 """
 

@@ -1,7 +1,9 @@
 """Reminders to providers (SPEC 12), against the real PostgreSQL: a clock moved day by day
 from an approval to past its lapse, with the reminder scheduler run each day (twice on some
 days, as two processes would), queues exactly two notices, 120 and 30 days before the lapse,
-each once, on the day it became due; a renewal approved in time is not reminded of."""
+each once, on the day it became due; a renewal approved in time is not reminded of; the
+sender mails a reminder once to the application's contact address (aiosmtpd), retrying a
+refusal."""
 
 from __future__ import annotations
 
@@ -11,8 +13,10 @@ from events.codec import Actor
 from events.postgres.connection import connect
 from events.postgres.store import PostgresEventStore
 from ledger.commands import Context, Ledger, approvals, catalogue
+from ledger.infra.mailer import Mailer, Smtp
 from ledger.infra.reminders import remind
 from tests.builders import SteppingClock
+from tests.smtp import Inbox, smtp_server
 
 ADMIN = Context(actor=Actor(role="admin", id="root"), request_id="t")
 APPROVED = date(2026, 1, 5)
@@ -98,3 +102,37 @@ async def test_a_scheduler_down_on_the_day_sends_the_next_reminder_not_the_misse
         await conn.close()
 
     assert kinds == ["approval_lapses_30"]
+
+
+async def test_a_provider_s_reminder_is_mailed_once_to_its_contact_address(dsn, pool):
+    clock = SteppingClock(at_nine(APPROVED))
+    ledger = Ledger(PostgresEventStore(pool, clock=clock), clock=clock)
+    await catalogue.ensure_default_programs(ledger, ADMIN)
+    await _approved(ledger, "tma", LAPSES)
+    with smtp_server(
+        Inbox(answer=lambda _m, n: "451 4.3.0 try later" if n == 1 else None)
+    ) as inbox:
+        mailer = Mailer(
+            dsn, Smtp(host=inbox.host, port=inbox.port, sender="notices@example.org",
+                      public_url="https://ceu.example"), clock=clock, lease=30,
+        )  # fmt: skip
+        conn = await connect(dsn)
+        try:
+            clock.now = at_nine(date(2026, 8, 2))
+            await remind(conn, clock.now.date(), clock.now)
+            assert await mailer.send_due_providers(conn) == 0  # refused once: retried later
+            clock.advance(seconds=30)
+            assert await mailer.send_due_providers(conn) == 1
+            clock.advance(hours=1)
+            await remind(conn, clock.now.date(), clock.now)
+            assert await mailer.send_due_providers(conn) == 0  # sent already
+            status = await conn.fetchrow("SELECT status, attempts FROM provider_notices")
+        finally:
+            await conn.close()
+
+    [message] = inbox.messages
+    assert tuple(status) == ("sent", 2)
+    assert message["To"] == "TMA <ce@tma.example>"
+    assert message["Subject"] == "Your CMM approval tma-1 lapses in 30 days"
+    assert "lapses on 01 September 2026" in message.get_payload()
+    assert "https://ceu.example/providers/tma#approvals" in message.get_payload()
