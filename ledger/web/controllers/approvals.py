@@ -189,7 +189,7 @@ class ProgramApprovalPages(Controller):
             await cmd.approve_provider(ledger, ctx, code, provider_id,
                                        approval_number=body.approval_number,
                                        valid_until=body.valid_until)  # fmt: skip
-            return f"is approved ({body.approval_number}) until {day(body.valid_until)}"
+            return f"is approved ({body.approval_number}); it lapses on {day(body.valid_until)}"
 
         return await self._decide(request, principal, reads, code, f"provider-{provider_id}",
                                   provider_id, decide)  # fmt: skip
