@@ -17,6 +17,9 @@ version-1 fee has no id (None), so it cannot be refunded by id.  The workshop ru
 (`Rules.min_presence`, `Rules.claim_window_days`) made both program events version 3, and the
 sessions a derived credit names made CompletionRecorded and CompletionAmended version 2: what
 was stored before gets the defaults (0.9, 30 days; no sessions, sessions unchanged).
+The sources of credit (SPEC 12: `Rules.source_minimums`, `Rules.source_maximums`) made both
+program events version 4 (none before), and a counted completion's `source` made RenewalFiled
+version 2: what was filed before counted only providers' postings (`provider`).
 
 Workshops (SPEC 11) are a stream of their own, `workshop-{activity_id}`: the agenda, the
 attendance and its corrections, the close.  The times there (`starts_at`, `checked_in_at`, ...)
@@ -34,6 +37,9 @@ from uuid import UUID
 import msgspec
 
 __all__ = [
+    "ActivityApprovalDenied",
+    "ActivityApprovalRequested",
+    "ActivityApproved",
     "ActivityRegistered",
     "AttendanceClaimed",
     "AttendanceCorrected",
@@ -59,6 +65,9 @@ __all__ = [
     "ManagerProfileChanged",
     "ProgramDefined",
     "ProgramRulesRevised",
+    "ProviderApprovalDenied",
+    "ProviderApprovalRequested",
+    "ProviderApproved",
     "ProviderRegistered",
     "RenewalApproved",
     "RenewalDenied",
@@ -69,8 +78,14 @@ __all__ = [
     "SelfReported",
     "Session",
     "SessionsScheduled",
+    "Source",
     "WorkshopClosed",
 ]
+
+
+Source = Literal["approved", "provider", "self"]
+"""Where a counted completion's credit comes from (SPEC 12): an activity approved for the
+program, a provider's posting not approved for it, or the manager's own report, accepted."""
 
 
 class Rules(msgspec.Struct, frozen=True, kw_only=True):
@@ -92,6 +107,10 @@ class Rules(msgspec.Struct, frozen=True, kw_only=True):
     """A workshop session is attended when present for at least this share of its length."""
     claim_window_days: int = 30
     """A manager's claim still open this many days after it was filed is overdue."""
+    source_minimums: dict[Source, Decimal] = {}
+    """At least this many CEUs of a cycle must come from a source (`{approved: 12}`)."""
+    source_maximums: dict[Source, Decimal] = {}
+    """At most this many CEUs of a source count in a cycle (`{self: 12}`); the rest does not."""
 
 
 class Event(msgspec.Struct, frozen=True, kw_only=True, tag_field="type"):
@@ -102,7 +121,7 @@ class Event(msgspec.Struct, frozen=True, kw_only=True, tag_field="type"):
 
 
 class ProgramDefined(Event, tag="program_defined", frozen=True, kw_only=True):
-    schema_version: ClassVar[int] = 3
+    schema_version: ClassVar[int] = 4
 
     program: str
     name: str
@@ -111,7 +130,7 @@ class ProgramDefined(Event, tag="program_defined", frozen=True, kw_only=True):
 
 
 class ProgramRulesRevised(Event, tag="program_rules_revised", frozen=True, kw_only=True):
-    schema_version: ClassVar[int] = 3
+    schema_version: ClassVar[int] = 4
 
     program: str
     rules: Rules
@@ -226,10 +245,14 @@ class CountedCompletion(msgspec.Struct, frozen=True, kw_only=True):
     completion_id: UUID
     ceus: Decimal
     category: str
+    source: Source = "provider"
+    """Filed before sources existed: a provider's posting (RenewalFiled version 1)."""
 
 
 class RenewalFiled(Event, tag="renewal_filed", frozen=True, kw_only=True):
-    """Filing freezes the evidence: exactly these completions, with these CEUs."""
+    """Filing freezes the evidence: exactly these completions, with these CEUs and sources."""
+
+    schema_version: ClassVar[int] = 2
 
     renewal_id: UUID
     manager_id: str
@@ -437,6 +460,69 @@ class SelfReportRejected(Event, tag="self_report_rejected", frozen=True, kw_only
     reason: str
 
 
+# -- approvals (SPEC 12): provider approvals in stream provider-{id}, activity approvals in ----
+# -- stream activity-{id}; catalogue facts, folded by ledger/domain/approvals.py -----------------
+
+
+class ProviderApprovalRequested(
+    Event, tag="provider_approval_requested", frozen=True, kw_only=True
+):
+    """A provider applies to a program for approval, or for its renewal; `contact_email` is
+    where the notices about this approval go (reminders before it lapses)."""
+
+    provider_id: str
+    program: str
+    contact_email: str
+
+
+class ProviderApproved(Event, tag="provider_approved", frozen=True, kw_only=True):
+    """An auditor of the program approves the pending application: valid from `valid_from`
+    (the day of the decision) and lapsing at `valid_until` (the first day it is not valid)."""
+
+    provider_id: str
+    program: str
+    approval_number: str
+    valid_from: date
+    valid_until: date
+
+
+class ProviderApprovalDenied(Event, tag="provider_approval_denied", frozen=True, kw_only=True):
+    provider_id: str
+    program: str
+    reason: str
+
+
+class ActivityApprovalRequested(
+    Event, tag="activity_approval_requested", frozen=True, kw_only=True
+):
+    """A provider submits one of its activities to a program for approval."""
+
+    activity_id: str
+    provider_id: str
+    program: str
+
+
+class ActivityApproved(Event, tag="activity_approved", frozen=True, kw_only=True):
+    """The activity is approved for the program with an index number: by an auditor of the
+    program, or on registration (`automatic`) because its provider's approval for the program
+    was valid on the activity's first day (then the index number is the approval's number)."""
+
+    activity_id: str
+    provider_id: str
+    program: str
+    index_number: str
+    ceus: Decimal
+    category: str
+    automatic: bool = False
+
+
+class ActivityApprovalDenied(Event, tag="activity_approval_denied", frozen=True, kw_only=True):
+    activity_id: str
+    provider_id: str
+    program: str
+    reason: str
+
+
 LedgerEvent = (
     ProgramDefined
     | ProgramRulesRevised
@@ -468,4 +554,10 @@ LedgerEvent = (
     | SelfReported
     | SelfReportAccepted
     | SelfReportRejected
+    | ProviderApprovalRequested
+    | ProviderApproved
+    | ProviderApprovalDenied
+    | ActivityApprovalRequested
+    | ActivityApproved
+    | ActivityApprovalDenied
 )

@@ -91,6 +91,18 @@ def _sessions_unchanged(payload: dict[str, Any]) -> dict[str, Any]:
     return {"sessions": None, **payload}
 
 
+def _with_no_source_rules(payload: dict[str, Any]) -> dict[str, Any]:
+    """Rules before the sources of credit: no source minimums or maximums."""
+    rules = {"source_minimums": {}, "source_maximums": {}, **payload["rules"]}
+    return {**payload, "rules": rules}
+
+
+def _counted_from_providers(payload: dict[str, Any]) -> dict[str, Any]:
+    """A renewal filed before the sources of credit counted providers' postings only."""
+    counted = [{"source": "provider", **c} for c in payload["completions"]]
+    return {**payload, "completions": counted}
+
+
 _UPCASTERS: dict[tuple[str, int], Upcaster] = {
     ("program_defined", 1): _with_categories,
     ("program_rules_revised", 1): _with_categories,
@@ -99,6 +111,9 @@ _UPCASTERS: dict[tuple[str, int], Upcaster] = {
     ("fee_paid", 1): _with_fee_id,
     ("completion_recorded", 1): _with_no_sessions,
     ("completion_amended", 1): _sessions_unchanged,
+    ("program_defined", 3): _with_no_source_rules,
+    ("program_rules_revised", 3): _with_no_source_rules,
+    ("renewal_filed", 1): _counted_from_providers,
 }
 """(event type, version it reads) -> function returning the payload at version + 1."""
 

@@ -4,9 +4,14 @@ Two providers, their activities, and managers in every state a page can show: re
 short of CEUs, short on CMOM core skills, in grace, lapsed, a renewal waiting for a decision,
 one approved (now in its second cycle), one denied, one revoked by a failed audit; a voided and
 an amended posting; an audit with findings; a three-day workshop with its agenda and attendance
-(a missed session, a late arrival) whose last session is on now, its kiosk ready to scan.  No
-activity is completed twice in one cycle (it would count once).  Safe to run on every start:
-what exists is left alone.  Tokens are new each time (they are shown once).
+(a missed session, a late arrival) whose last session is on now, its kiosk ready to scan; an
+open claim; a self-report waiting for review.  Approvals (SPEC 12): PAHCOM approved tma for
+CMM and its compliance bootcamp (so renewals count approved CEUs), tma's leadership workshop
+and PMI Online's application to CMOM wait for a decision, and CMM moves to PAHCOM's rule (at
+least 12 approved CEUs, at most 12 self-reported) on the next 1 January: cycles begun before
+are judged under the old rules.  No activity is completed twice in one cycle (it would count
+once).  Safe to run on every start: what exists is left alone.  Tokens are new each time
+(they are shown once).
 """
 
 from __future__ import annotations
@@ -17,9 +22,12 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, NamedTuple
 from uuid import UUID
 
+import msgspec
+
 from events.catalog import ActivityRegistered
 from ledger.commands import (
     Context,
+    approvals,
     audits,
     catalogue,
     claims,
@@ -38,10 +46,13 @@ from ledger.commands.messages import (
     ReportSelf,
     VoidCompletion,
 )
+from ledger.domain.catalogue import DEFAULT_PROGRAMS
 from ledger.domain.cycles import add_months
 from ledger.domain.errors import DomainError
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
     from ledger.access.tokens import TokenStore
     from ledger.commands import Ledger
     from ledger.evidence.store import EvidenceStore
@@ -154,6 +165,7 @@ async def seed_demo(
     for activity in _activities(today):
         with contextlib.suppress(DomainError):
             await catalogue.register_activity(ledger, ctx, activity)
+    await _seed_approvals(ledger, ctx, today)
     people = _managers(today)
     audited: dict[UUID, str] = {}
     for m in people:
@@ -194,6 +206,44 @@ async def seed_demo(
         (role, subject, (await tokens.create(role=role, created_by="demo", **scope)).token)  # type: ignore[arg-type]
         for role, subject, scope in identities
     ]
+
+
+async def _seed_approvals(ledger: Ledger, ctx: Context, today: date) -> None:
+    """PAHCOM's rule from the next 1 January; tma approved for CMM (and its compliance
+    bootcamp), its leadership workshop and PMI Online's application waiting.  Each step once:
+    on a later start it is refused (already there) and skipped."""
+    pahcom = msgspec.structs.replace(
+        DEFAULT_PROGRAMS[0].rules,
+        effective_from=date(today.year + 1, 1, 1),
+        source_minimums={"approved": Decimal(12)},
+        source_maximums={"self": Decimal(12)},
+    )
+    steps: list[Callable[[], Awaitable[object]]] = [
+        lambda: catalogue.revise_rules(ledger, ctx, "CMM", pahcom),
+        lambda: approvals.request_provider_approval(
+            ledger, ctx, "CMM", "tma", contact_email="ce@texmed.example"
+        ),
+        lambda: approvals.approve_provider(
+            ledger, ctx, "CMM", "tma", approval_number=f"PAHCOM-{today.year}-017",
+            valid_until=add_months(today, 24),
+        ),
+        lambda: approvals.request_activity_approval(
+            ledger, ctx, "CMM", "tma-compliance", provider_id="tma"
+        ),
+        lambda: approvals.approve_activity(
+            ledger, ctx, "CMM", "tma-compliance", index_number="CMM-IDX-0412",
+            ceus=Decimal(12), category="core",
+        ),
+        lambda: approvals.request_activity_approval(
+            ledger, ctx, "CMM", "tma-leadership", provider_id="tma"
+        ),
+        lambda: approvals.request_provider_approval(
+            ledger, ctx, "CMOM", "pmi-online", contact_email="learning@pmi-online.example"
+        ),
+    ]  # fmt: skip
+    for step in steps:
+        with contextlib.suppress(DomainError):
+            await step()
 
 
 async def _post(ledger: Ledger, ctx: Context, m: _Manager, n: int, line: tuple[str, int, str],

@@ -17,6 +17,7 @@ rest of the record, not every completion the manager ever had.
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -39,7 +40,7 @@ from events.codec import decode
 from events.timeouts import WORKER_STATEMENT_TIMEOUT
 from ledger.domain.catalogue import Program, evolve_program
 from ledger.domain.cycles import cycles, open_cycle
-from ledger.domain.record import Change, Completion, ManagerRecord, evolve
+from ledger.domain.record import Change, Completion, ManagerRecord, Renewal, evolve
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator, Sequence
@@ -69,11 +70,17 @@ _SKIPPED = frozenset(
         "attendance_recorded",
         "attendance_corrected",
         "workshop_closed",
+        "provider_approval_requested",
+        "provider_approved",
+        "provider_approval_denied",
+        "activity_approval_requested",
+        "activity_approved",
+        "activity_approval_denied",
     }
 )
-"""Providers, activities and workshops are read from their own streams; nothing here needs
-them (a workshop's attendance names a manager, but is not in the manager's stream: its credit
-is, as completions)."""
+"""Providers, activities, their approvals and workshops are read from their own streams;
+nothing here needs them (a workshop's attendance names a manager, but is not in the manager's
+stream: its credit is, as completions)."""
 
 _TIMEOUT = WORKER_STATEMENT_TIMEOUT
 """Every statement here is bounded, whatever connection it is given: a connection that dies
@@ -384,7 +391,8 @@ async def _derive(
         ("INSERT INTO ceu_certifications VALUES ($1, $2, $3, $4, $5, $6, $7)", certs),
         (
             "INSERT INTO ceu_renewals"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,"
+            " $17)",
             renewals,
         ),
         ("INSERT INTO ceu_findings VALUES ($1, $2, $3, $4, $5, $6)", findings),
@@ -419,7 +427,16 @@ def _renewal_rows(
             r.decided_at,
             r.reason,
             r.findings[-1].outcome if r.findings else None,
+            *_by_source(r),
         )
+
+
+def _by_source(renewal: Renewal) -> tuple[Decimal, Decimal, Decimal]:
+    """The renewal's counted CEUs from approved activities, providers and the manager."""
+    found = dict.fromkeys(("approved", "provider", "self"), Decimal(0))
+    for c in renewal.completions:
+        found[c.source] += c.ceus
+    return found["approved"], found["provider"], found["self"]
 
 
 async def _index(

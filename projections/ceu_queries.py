@@ -58,6 +58,12 @@ class RegisterRow(msgspec.Struct, frozen=True, kw_only=True):
     decided_at: datetime | None
     reason: str
     audit_outcome: Literal["passed", "failed"] | None
+    approved_ceus: Decimal = Decimal(0)
+    """Of the CEUs counted, those from activities approved for the program (SPEC 12)."""
+    provider_ceus: Decimal = Decimal(0)
+    """From providers' postings of activities not approved for it."""
+    self_ceus: Decimal = Decimal(0)
+    """Reported by the manager and accepted."""
 
 
 class DueCertification(msgspec.Struct, frozen=True, kw_only=True):
@@ -115,7 +121,8 @@ async def manager_record(conn: Conn, manager_id: str) -> ManagerRecord | None:
 
 _REGISTER = """
 SELECT renewal_id, program, manager_id, cycle, cycle_starts_on, cycle_ends_on, ceus, completions,
-       fee_paid_cents, state, filed_at, decided_at, reason, audit_outcome
+       fee_paid_cents, state, filed_at, decided_at, reason, audit_outcome,
+       approved_ceus, provider_ceus, self_ceus
 FROM ceu_renewals
 WHERE program = $1
   AND ($2::text IS NULL OR state = $2)

@@ -135,7 +135,8 @@ def problem(
 
 _NAMED_FIELD = re.compile(r"(?:unknown|missing required) field `([^`]+)`")
 """msgspec names the field itself for an unknown or a missing one; the key is its parent."""
-_AT = re.compile(r" - at `\$\.?([^`]*)`$")
+_AT = re.compile(r" - at (?:`key` in )?`\$\.?([^`]*)`$")
+"""Where msgspec says the fault is: a field, or (`key` in) a mapping whose key is bad."""
 _MISSING_PARAMETER = re.compile(r"Missing required (\w+) parameter '([^']+)'")
 
 
@@ -192,8 +193,12 @@ def _domain(request: Request[Any, Any, Any], exc: DomainError) -> ProblemRespons
         case RenewalNotReady():
             shortfalls = [
                 {
-                    "field": f"categories.{s.category}" if s.category else s.requirement,
-                    "message": f"{s.missing} {'cents' if s.requirement == 'fee' else 'CEUs'} short",
+                    "field": f"categories.{s.category}"
+                    if s.category
+                    else f"sources.{s.source}"
+                    if s.source
+                    else s.requirement,
+                    "message": s.words,
                 }
                 for s in exc.shortfalls
             ]
@@ -212,6 +217,15 @@ def _domain(request: Request[Any, Any, Any], exc: DomainError) -> ProblemRespons
                         "requirement": s.requirement,
                         "category": s.category,
                         "missing": str(s.missing),
+                        **(
+                            {
+                                "source": s.source,
+                                "required": str(s.required),
+                                "counted": str(s.counted),
+                            }
+                            if s.source
+                            else {}
+                        ),
                     }
                     for s in exc.shortfalls
                 ],

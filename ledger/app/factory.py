@@ -20,6 +20,7 @@ from events.store import utc_now
 from ledger.access.sessions import WebSessions
 from ledger.access.tokens import TokenStore
 from ledger.api.controllers.activities import ActivitiesController
+from ledger.api.controllers.approvals import ApprovalsController
 from ledger.api.controllers.audits import AuditsController
 from ledger.api.controllers.claims import ClaimsController
 from ledger.api.controllers.completions import CompletionsController
@@ -87,6 +88,7 @@ CONTROLLERS = [
     StatusListsController,
     IssuersController,
     WorkshopsController,
+    ApprovalsController,
     VerifyPages,
     SelfReportsController,
     ClaimsController,

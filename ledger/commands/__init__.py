@@ -11,6 +11,7 @@ the loaders, the clock and new ids) and the request's `Context` first:
 * standing     revoke, reinstate, extend a deadline
 * audits       draws and findings
 * workshops    a workshop's agenda, attendance and close (its credit in attendees' streams)
+* approvals    providers' and activities' applications to a program, and their decisions
 """
 
 from __future__ import annotations

@@ -116,12 +116,17 @@ async def register_provider(
 async def register_activity(
     ledger: Ledger, ctx: Context, activity: ActivityRegistered
 ) -> AppendResult:
+    """The activity, approved at once for the programs its provider's approval is valid for
+    on its first day (ledger/domain/approvals.py)."""
     provider = await ledger.catalogue.provider(activity.provider_id)
     known = await ledger.catalogue.programs()
+    approvals = (await ledger.catalogue.provider_approvals()).get(activity.provider_id)
     return await _write(
         ledger,
         ctx,
         activity_stream(activity.activity_id),
         evolve_activity,
-        lambda existing: domain.register_activity(provider, existing, activity, programs=known),
+        lambda existing: domain.register_activity(
+            provider, existing, activity, programs=known, approvals=approvals
+        ),
     )

@@ -16,6 +16,11 @@
   so a quiet ledger's reads cost no query; this process's own catalogue writes announce
   their position directly, so it never reads its own catalogue writes stale.  Without a
   follower (or while it is reconnecting), every use refreshes, as a plain cache must.
+  Approvals (ledger/domain/approvals.py) are catalogue facts too: each provider's and each
+  activity's applications are folded here (`provider_approvals`, `activity_approvals`, read
+  after a refresh: they change), and an activity approved for a program is added to that
+  program's `approved_activities` (so `programs_version` moves, and `known_at` reads see
+  only the approvals recorded by then).
 * `find_*` look up one fact by its event id (completions, renewals and fees are identified
   by the event that records them).
 """
@@ -27,6 +32,9 @@ from collections import OrderedDict
 from typing import TYPE_CHECKING
 
 from events.catalog import (
+    ActivityApprovalDenied,
+    ActivityApprovalRequested,
+    ActivityApproved,
     ActivityRegistered,
     AttendanceClaimed,
     AuditSampleDrawn,
@@ -35,11 +43,20 @@ from events.catalog import (
     FeePaid,
     ProgramDefined,
     ProgramRulesRevised,
+    ProviderApprovalDenied,
+    ProviderApprovalRequested,
+    ProviderApproved,
     ProviderRegistered,
     RenewalFiled,
 )
 from events.codec import decode
 from ledger.commands.streams import audit_stream, manager_stream
+from ledger.domain.approvals import (
+    ActivityApprovals,
+    ProviderApprovals,
+    evolve_activity_approvals,
+    evolve_provider_approvals,
+)
 from ledger.domain.catalogue import evolve_activity, evolve_program, evolve_provider
 from ledger.domain.errors import NotFound
 from ledger.domain.record import evolve, fold
@@ -137,7 +154,18 @@ class ManagerLoader:
 
 
 _CATALOGUE_TYPES = frozenset(
-    ("program_defined", "program_rules_revised", "provider_registered", "activity_registered")
+    (
+        "program_defined",
+        "program_rules_revised",
+        "provider_registered",
+        "activity_registered",
+        "provider_approval_requested",
+        "provider_approved",
+        "provider_approval_denied",
+        "activity_approval_requested",
+        "activity_approved",
+        "activity_approval_denied",
+    )
 )
 
 
@@ -155,7 +183,11 @@ class Catalogue:
         """The last position of the last append the follower told of, catalogue or not."""
         self.refreshes = 0
         """Reads of the store this catalogue made (for tests and the benchmark)."""
-        self._program_events: list[tuple[ProgramDefined | ProgramRulesRevised, datetime]] = []
+        self._program_events: list[
+            tuple[ProgramDefined | ProgramRulesRevised | ActivityApproved, datetime]
+        ] = []
+        self._provider_approvals: dict[str, ProviderApprovals] = {}
+        self._activity_approvals: dict[str, ActivityApprovals] = {}
         self._programs: dict[str, Program] = {}
         self._providers: dict[str, Provider] = {}
         self._activities: dict[str, Activity] = {}
@@ -221,8 +253,26 @@ class Catalogue:
                 self._programs[event.program] = evolve_program(old, event)
             case ProviderRegistered(provider_id=pid):
                 self._providers[pid] = evolve_provider(None, event)
+                self._approve_provider(pid, event, recorded)
             case ActivityRegistered(activity_id=aid):
                 self._activities[aid] = evolve_activity(None, event)
+                self._approve_activity(aid, event, recorded)
+            case ProviderApprovalRequested() | ProviderApproved() | ProviderApprovalDenied():
+                self._approve_provider(event.provider_id, event, recorded)
+            case ActivityApproved(program=code):
+                self._program_events.append((event, recorded.recorded_at))
+                self._programs[code] = evolve_program(self._programs[code], event)
+                self._approve_activity(event.activity_id, event, recorded)
+            case ActivityApprovalRequested() | ActivityApprovalDenied():
+                self._approve_activity(event.activity_id, event, recorded)
+
+    def _approve_provider(self, pid: str, event: Event, recorded: RecordedEvent) -> None:
+        old = self._provider_approvals.get(pid)
+        self._provider_approvals[pid] = evolve_provider_approvals(old, event, recorded.recorded_at)
+
+    def _approve_activity(self, aid: str, event: Event, recorded: RecordedEvent) -> None:
+        old = self._activity_approvals.get(aid)
+        self._activity_approvals[aid] = evolve_activity_approvals(old, event, recorded.recorded_at)
 
     async def programs(self, *, known_at: datetime | None = None) -> dict[str, Program]:
         """Every program, as known now or at `known_at`."""
@@ -249,6 +299,16 @@ class Catalogue:
         if provider_id not in self._providers:
             await self._refresh_now()
         return self._providers.get(provider_id)
+
+    async def provider_approvals(self) -> dict[str, ProviderApprovals]:
+        """Every provider's applications for approval, as recorded so far."""
+        await self.refresh()
+        return dict(self._provider_approvals)
+
+    async def activity_approvals(self) -> dict[str, ActivityApprovals]:
+        """Every activity's applications for approval, as recorded so far."""
+        await self.refresh()
+        return dict(self._activity_approvals)
 
     async def activities(self) -> dict[str, Activity]:
         await self.refresh()

@@ -38,6 +38,7 @@ from uuid import UUID
 import msgspec
 from msgspec import Meta
 
+from events.catalog import Source
 from ledger.domain.values import (
     MAX_BATCH,
     MAX_SEED,
@@ -62,12 +63,16 @@ __all__ = [
     "AgendaSession",
     "AmendCompletion",
     "AttendanceRoster",
+    "ApplyForApproval",
+    "ApproveActivity",
+    "ApproveProvider",
     "ChangeProfile",
     "ChangeStanding",
     "CorrectAttendance",
     "DecideRenewal",
     "DefineProgram",
     "DisputeClaim",
+    "DenyApproval",
     "DrawAudit",
     "EnrollManager",
     "ExtendDeadline",
@@ -89,6 +94,7 @@ __all__ = [
     "ReportSelf",
     "RuleVersion",
     "RuleSet",
+    "SubmitActivity",
     "VoidCompletion",
     "convert",
     "convert_form",
@@ -155,6 +161,10 @@ class RuleSet(Message, frozen=True, kw_only=True):
     # and the days a claim may stay open before it is overdue.
     min_presence: Fraction = Decimal("0.9")
     claim_window_days: Annotated[int, Meta(ge=1, le=3650)] = 30
+    # Sources of credit (SPEC 12): at least so many CEUs from a source, at most so many of a
+    # source counted (e.g. PAHCOM's {"approved": 12} and {"self": 12}); none by default.
+    source_minimums: Annotated[dict[Source, Ceus], Meta(max_length=3)] = {}
+    source_maximums: Annotated[dict[Source, Ceus], Meta(max_length=3)] = {}
 
 
 class RuleVersion(RuleSet, frozen=True, kw_only=True):
@@ -377,3 +387,38 @@ class DisputeClaim(Message, frozen=True, kw_only=True):
     """The provider's answer to a claim it will not post: POST /v1/claims/{id}/dispute."""
 
     reason: Reason
+
+
+# -- approvals (SPEC 12) -----------------------------------------------------------------------
+
+
+class ApplyForApproval(Message, frozen=True, kw_only=True):
+    """A provider applies to the path's program (or applies again, to renew)."""
+
+    contact_email: Email
+    """Where the notices about this approval go (reminders 120 and 30 days before it lapses)."""
+
+
+class ApproveProvider(Message, frozen=True, kw_only=True):
+    approval_number: Label
+    valid_until: Annotated[
+        date, Meta(description="the first day the approval is no longer valid (YYYY-MM-DD)")
+    ]
+
+
+class DenyApproval(Message, frozen=True, kw_only=True):
+    reason: Reason
+
+
+class SubmitActivity(Message, frozen=True, kw_only=True):
+    """A provider submits one of its activities to the path's program."""
+
+    activity_id: Id
+
+
+class ApproveActivity(Message, frozen=True, kw_only=True):
+    index_number: Label
+    ceus: Ceus
+    """At most the activity's CEUs."""
+    category: Label
+    """One of the program's categories."""

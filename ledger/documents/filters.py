@@ -42,6 +42,11 @@ def missing_in_words(shortfalls: list[Any]) -> str:
             parts.append(f"the {money(int(s.missing))} fee")
         elif s.requirement == "category":
             parts.append(f"{ceus(s.missing)} CEUs of {s.category}")
+        elif s.requirement == "source":
+            parts.append(
+                f"{ceus(s.missing)} more {s.source} CEUs ({ceus(s.required)} needed,"
+                f" {ceus(s.counted)} counted)"
+            )
         else:
             parts.append(f"{ceus(s.missing)} CEUs")
     if len(parts) <= 1:
@@ -128,6 +133,30 @@ def offset(value: datetime | None) -> str:
     return f"UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
 
 
+SOURCE_WORDS = {"approved": "approved activity", "provider": "provider", "self": "self-reported"}
+"""A source of credit (SPEC 12) as people say it."""
+
+
+def source_word(source: str | None) -> str:
+    """ "approved" -> "approved activity"; None -> ""."""
+    return "" if source is None else SOURCE_WORDS.get(source, source)
+
+
+def by_source(counted: Any) -> str:
+    """The CEUs counted per source, said plainly: a register row (`approved_ceus`, ...) or a
+    mapping {source: ceus} -> "12.00 from approved activities, 12.00 self-reported" (sources
+    with none left out)."""
+    if not isinstance(counted, dict):
+        counted = {s: getattr(counted, f"{s}_ceus", 0) for s in SOURCE_WORDS}
+    short = {
+        "approved": "from approved activities",
+        "provider": "from providers, not approved",
+        "self": "self-reported",
+    }
+    parts = [f"{ceus(counted[s])} {short[s]}" for s in SOURCE_WORDS if counted.get(s)]
+    return ", ".join(parts)
+
+
 FILTERS = {
     "day": day,
     "moment": moment,
@@ -140,4 +169,6 @@ FILTERS = {
     "days_in_words": days_in_words,
     "hour": hour,
     "offset": offset,
+    "source_word": source_word,
+    "by_source": by_source,
 }

@@ -18,11 +18,12 @@ from typing import TYPE_CHECKING, Literal
 
 import msgspec
 
+from events.catalog import Source  # at runtime: part of the response schema
 from ledger.domain.cycles import renewing
 from ledger.domain.history import ZERO, Allocation, CycleFigures, history
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Sequence, Set
 
     from events.catalog import Rules
     from ledger.domain.record import Certification, Completion
@@ -33,6 +34,7 @@ __all__ = [
     "CategoryFigure",
     "CycleFigures",
     "Shortfall",
+    "SourceFigure",
     "Status",
     "assess",
     "history",
@@ -49,11 +51,35 @@ class CategoryFigure(msgspec.Struct, frozen=True, kw_only=True):
     remaining: Decimal
 
 
+class SourceFigure(msgspec.Struct, frozen=True, kw_only=True):
+    """The CEUs counted from one source of credit, and the cycle's rules about it."""
+
+    source: Source
+    counted: Decimal
+    minimum: Decimal | None = None
+    maximum: Decimal | None = None
+
+
 class Shortfall(msgspec.Struct, frozen=True, kw_only=True):
-    requirement: Literal["ceus", "category", "fee"]
+    requirement: Literal["ceus", "category", "fee", "source"]
     missing: Decimal
-    """CEUs for `ceus` and `category`, cents for `fee`."""
+    """CEUs for `ceus`, `category` and `source`, cents for `fee`."""
     category: str | None = None
+    source: Source | None = None
+    """For `source`: the source whose minimum is not met (SPEC 12)."""
+    required: Decimal | None = None
+    """For `source`: its minimum CEUs."""
+    counted: Decimal | None = None
+    """For `source`: the CEUs of it counted so far."""
+
+    @property
+    def words(self) -> str:
+        """What is missing, said plainly ("12 approved CEUs needed, 8 counted")."""
+        if self.requirement == "source":
+            return f"{self.required} {self.source} CEUs needed, {self.counted} counted"
+        if self.requirement == "fee":
+            return f"{self.missing} cents short"
+        return f"{self.missing} CEUs short"
 
 
 class Assessment(msgspec.Struct, frozen=True, kw_only=True):
@@ -87,6 +113,22 @@ class Assessment(msgspec.Struct, frozen=True, kw_only=True):
         )
 
     @property
+    def sources(self) -> tuple[SourceFigure, ...]:
+        """Every source counted or named by the cycle's rules, in a fixed order."""
+        rules, counted = self.focus.cycle.rules, self.focus.sources
+        named = counted.keys() | rules.source_minimums.keys() | rules.source_maximums.keys()
+        return tuple(
+            SourceFigure(
+                source=source,
+                counted=counted.get(source, ZERO),
+                minimum=rules.source_minimums.get(source),
+                maximum=rules.source_maximums.get(source),
+            )
+            for source in ("approved", "provider", "self")
+            if source in named
+        )
+
+    @property
     def days_to_deadline(self) -> int:
         return (self.focus.deadline - self.as_of).days
 
@@ -102,6 +144,15 @@ def shortfalls(figures: CycleFigures) -> tuple[Shortfall, ...]:
             found.append(
                 Shortfall(requirement="category", category=category, missing=minimum - earned)
             )
+    for source, minimum in sorted(rules.source_minimums.items()):
+        counted = figures.sources.get(source, ZERO)
+        if counted < minimum:
+            found.append(
+                Shortfall(
+                    requirement="source", source=source, missing=minimum - counted,
+                    required=minimum, counted=counted,
+                )
+            )  # fmt: skip
     if figures.fee_paid_cents < rules.fee_cents:
         found.append(
             Shortfall(requirement="fee", missing=Decimal(rules.fee_cents - figures.fee_paid_cents))
@@ -118,9 +169,14 @@ def _status(cert: Certification, focus: CycleFigures, as_of: date) -> Status:
 
 
 def assess(
-    cert: Certification, completions: Sequence[Completion], versions: Sequence[Rules], as_of: date
+    cert: Certification,
+    completions: Sequence[Completion],
+    versions: Sequence[Rules],
+    as_of: date,
+    approved: Set[str] = frozenset(),
 ) -> Assessment:
-    figures, allocations = history(cert, completions, versions, as_of)
+    """`approved`: the activities approved for the program (`Program.approved_activities`)."""
+    figures, allocations = history(cert, completions, versions, as_of, approved)
     number = renewing(cert, versions, as_of).cycle.number
     focus = next(f for f in figures if f.cycle.number == number)
     status = _status(cert, focus, as_of)

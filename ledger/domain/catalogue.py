@@ -11,13 +11,20 @@ from typing import TYPE_CHECKING
 import msgspec
 
 from events.catalog import (
+    ActivityApprovalDenied,
+    ActivityApprovalRequested,
+    ActivityApproved,
     ActivityRegistered,
     Event,
     ProgramDefined,
     ProgramRulesRevised,
+    ProviderApprovalDenied,
+    ProviderApprovalRequested,
+    ProviderApproved,
     ProviderRegistered,
     Rules,
 )
+from ledger.domain.approvals import ProviderApprovals, approve_on_registration
 from ledger.domain.cycles import rules_in_force
 from ledger.domain.errors import AlreadyExists, FieldError, Invalid, NotFound, invalid
 from ledger.domain.values import EARLIEST, LATEST, in_range, valid_ceus
@@ -47,6 +54,9 @@ class Program(msgspec.Struct, frozen=True, kw_only=True):
     association: str
     versions: tuple[Rules, ...]
     """Sorted by effective_from."""
+    approved_activities: frozenset[str] = frozenset()
+    """The activities approved for this program (ActivityApproved, in the activities' own
+    streams: the catalogue adds them here): their completions' source is `approved`."""
 
 
 class Activity(msgspec.Struct, frozen=True, kw_only=True):
@@ -74,6 +84,9 @@ def evolve_program(program: Program | None, event: Event) -> Program:
         case ProgramRulesRevised(rules=rules), Program():
             versions = sorted((*program.versions, rules), key=lambda r: r.effective_from)
             return msgspec.structs.replace(program, versions=tuple(versions))
+        case ActivityApproved(activity_id=aid), Program():
+            approved = program.approved_activities | {aid}
+            return msgspec.structs.replace(program, approved_activities=approved)
     raise ValueError(f"{type(event).__name__} does not apply to program {program!r}")
 
 
@@ -81,6 +94,11 @@ def evolve_provider(provider: Provider | None, event: Event) -> Provider:
     match event, provider:
         case ProviderRegistered(provider_id=pid, name=name, programs=programs), None:
             return Provider(provider_id=pid, name=name, programs=programs)
+        case (
+            (ProviderApprovalRequested() | ProviderApproved() | ProviderApprovalDenied()),
+            Provider(),
+        ):
+            return provider  # approvals: ledger/domain/approvals.py
     raise ValueError(f"{type(event).__name__} does not apply to provider {provider!r}")
 
 
@@ -89,6 +107,11 @@ def evolve_activity(activity: Activity | None, event: Event) -> Activity:
     match event, activity:
         case ActivityRegistered(), None:
             return msgspec.convert(msgspec.structs.asdict(event), Activity)
+        case (
+            (ActivityApprovalRequested() | ActivityApproved() | ActivityApprovalDenied()),
+            Activity(),
+        ):
+            return activity  # approvals: ledger/domain/approvals.py
     raise ValueError(f"{type(event).__name__} does not apply to activity {activity!r}")
 
 
@@ -101,6 +124,25 @@ def _minimums_ok(rules: Rules) -> bool:
     # (compared only with a valid requirement: NaN cannot be compared at all)
     total = sum(rules.category_minimums.values(), Decimal(0))
     return valid_ceus(rules.required_ceus) is not None or total <= rules.required_ceus
+
+
+def _sources_ok(rules: Rules) -> bool:
+    """Source minimums are CEU amounts adding up to at most the requirement."""
+    amounts = [*rules.source_minimums.values(), *rules.source_maximums.values()]
+    if not all(valid_ceus(v) is None for v in amounts):
+        return False
+    total = sum(rules.source_minimums.values(), Decimal(0))
+    return valid_ceus(rules.required_ceus) is not None or total <= rules.required_ceus
+
+
+def _source_bounds_ok(rules: Rules) -> bool:
+    """A source's maximum is not below its minimum."""
+    return all(
+        rules.source_maximums[s] >= minimum
+        for s, minimum in rules.source_minimums.items()
+        if s in rules.source_maximums and valid_ceus(minimum) is None
+        and valid_ceus(rules.source_maximums[s]) is None
+    )  # fmt: skip
 
 
 def rules_errors(rules: Rules, field: str = "") -> list[FieldError]:
@@ -144,6 +186,12 @@ def rules_errors(rules: Rules, field: str = "") -> list[FieldError]:
             set(rules.category_minimums) <= set(names),
             "only for categories the rules name",
         ),
+        (
+            "source_minimums",
+            _sources_ok(rules),
+            "positive CEU amounts, the minimums adding up to at most required_ceus",
+        ),
+        ("source_maximums", _source_bounds_ok(rules), "not below the source's minimum"),
     ]
     return [FieldError(field + name, message) for name, ok, message in checks if not ok]
 
@@ -238,7 +286,10 @@ def register_activity(
     activity: ActivityRegistered,
     *,
     programs: Mapping[str, Program],
+    approvals: ProviderApprovals | None = None,
 ) -> list[Event]:
+    """The activity, approved at once for each program its provider's approval (`approvals`)
+    is valid for on the activity's first day (ledger/domain/approvals.py)."""
     if provider is None:
         raise NotFound("provider", activity.provider_id)
     if existing is not None:
@@ -249,7 +300,7 @@ def register_activity(
     errors += program_errors or _category_errors(activity, programs)
     if errors:
         raise Invalid(errors)
-    return [activity]
+    return [activity, *approve_on_registration(activity, approvals)]
 
 
 # -- the programs of a fresh ledger -------------------------------------------------------------

@@ -5,6 +5,12 @@
 twice for one credential: the windows partition time (ledger/domain/cycles.py), and an
 activity counts at most once per cycle (a later completion of it is a `repeat`; a workshop's
 credit derived per category counts as one completion).
+
+Sources of credit (SPEC 12): each completion has a source for the program (`source_of`:
+`approved`, `provider` or `self`), and a cycle's rules may cap a source
+(`source_maximums`): the credit of that source beyond its maximum, in date order, does not
+count (`over_maximum`, or `over_source_maximum` when none of it counts).  Each cycle is judged
+by its own rule version, so a cap changes nothing in cycles that started before it.
 """
 
 from __future__ import annotations
@@ -16,10 +22,12 @@ from uuid import UUID
 
 import msgspec
 
+from events.catalog import Source  # at runtime: part of the response schema (explain)
+from ledger.domain.approvals import source_of
 from ledger.domain.cycles import Cycle, Window, windows_until
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Sequence, Set
 
     from events.catalog import Rules
     from ledger.domain.record import Certification, Completion, Renewal
@@ -33,6 +41,7 @@ Reason = Literal[
     "before_certification",
     "after_as_of",
     "repeat",
+    "over_source_maximum",
 ]
 ZERO = Decimal(0)
 
@@ -51,6 +60,15 @@ class Allocation(msgspec.Struct, frozen=True, kw_only=True):
     reason: Reason | None = None
     late: bool = False
     amended: bool = False
+    source: Source = "provider"
+    """Where its credit comes from for this program (ledger/domain/approvals.py)."""
+    over_maximum: Decimal = Decimal(0)
+    """Of its CEUs, those beyond its source's maximum in the cycle: they do not count."""
+
+    @property
+    def counted_ceus(self) -> Decimal:
+        """The CEUs that count toward its cycle."""
+        return self.ceus - self.over_maximum
 
 
 class CycleFigures(msgspec.Struct, frozen=True, kw_only=True):
@@ -62,6 +80,8 @@ class CycleFigures(msgspec.Struct, frozen=True, kw_only=True):
     """CEUs counted in the window plus any carried in."""
     carried_in: Decimal
     categories: dict[str, Decimal]
+    sources: dict[str, Decimal]
+    """CEUs counted per source (`approved`, `provider`, `self`)."""
     fee_paid_cents: int
     counted: tuple[UUID, ...]
     late: tuple[UUID, ...]
@@ -103,6 +123,7 @@ def _allocate(
     found: list[Window],
     as_of: date,
     seen: dict[tuple[str, int], object],
+    approved: Set[str],
 ) -> Allocation:
     """Where `completion` counts; `seen` holds the (activity, cycle) pairs already counted,
     each with the posting (`_posting`) that counted there."""
@@ -115,6 +136,7 @@ def _allocate(
         category=completion.category,
         cycle=None,
         amended=completion.amended,
+        source=source_of(completion, approved),
     )
     if (reason := _not_counted(completion, cert, as_of)) is not None:
         return msgspec.structs.replace(base, reason=reason)
@@ -126,20 +148,39 @@ def _allocate(
     return msgspec.structs.replace(base, cycle=window.cycle.number, late=late)
 
 
+def _capped(mine: list[Allocation], maximums: dict[Source, Decimal]) -> list[Allocation]:
+    """The cycle's allocations with each source's credit beyond its maximum not counted:
+    the earliest count first (`mine` is in date order)."""
+    used: dict[str, Decimal] = {}
+    capped = []
+    for a in mine:
+        if (maximum := maximums.get(a.source)) is not None:
+            counts = min(a.ceus, max(maximum - used.get(a.source, ZERO), ZERO))
+            used[a.source] = used.get(a.source, ZERO) + counts
+            if counts == ZERO:
+                a = msgspec.structs.replace(a, cycle=None, reason="over_source_maximum")
+            a = msgspec.structs.replace(a, over_maximum=a.ceus - counts)
+        capped.append(a)
+    return capped
+
+
 def _figures(
     cert: Certification, window: Window, mine: list[Allocation], carried_in: Decimal
 ) -> CycleFigures:
     categories: dict[str, Decimal] = {}
+    sources: dict[str, Decimal] = {}
     for a in mine:
-        categories[a.category] = categories.get(a.category, ZERO) + a.ceus
+        categories[a.category] = categories.get(a.category, ZERO) + a.counted_ceus
+        sources[a.source] = sources.get(a.source, ZERO) + a.counted_ceus
     renewals = [r for r in cert.renewals if r.cycle == window.cycle.number]
     return CycleFigures(
         cycle=window.cycle,
         counts_from=window.counts_from,
         deadline=window.deadline,
-        earned=sum((a.ceus for a in mine), ZERO) + carried_in,
+        earned=sum((a.counted_ceus for a in mine), ZERO) + carried_in,
         carried_in=carried_in,
         categories=categories,
+        sources=sources,
         fee_paid_cents=cert.fee_paid_cents(window.cycle.number),
         counted=tuple(a.completion_id for a in mine),
         late=tuple(a.completion_id for a in mine if a.late),
@@ -148,15 +189,25 @@ def _figures(
 
 
 def history(
-    cert: Certification, completions: Sequence[Completion], versions: Sequence[Rules], as_of: date
+    cert: Certification,
+    completions: Sequence[Completion],
+    versions: Sequence[Rules],
+    as_of: date,
+    approved: Set[str] = frozenset(),
 ) -> tuple[list[CycleFigures], list[Allocation]]:
     """Each cycle up to the one holding `as_of` with its figures, and every allocation.  An
     activity counts once per cycle: the earliest completion of it (by completed_on, then
-    posted_at, then id) counts, later ones are explained as `repeat`."""
+    posted_at, then id) counts, later ones are explained as `repeat`.  `approved`: the
+    activities approved for the program (`Program.approved_activities`)."""
     found = windows_until(cert, versions, as_of)
     ordered = sorted(completions, key=lambda c: (c.completed_on, c.posted_at, c.completion_id))
     seen: dict[tuple[str, int], object] = {}
-    allocations = [_allocate(c, cert, found, as_of, seen) for c in ordered]
+    allocations = [_allocate(c, cert, found, as_of, seen, approved) for c in ordered]
+    for window in found:
+        if maximums := window.cycle.rules.source_maximums:
+            number = window.cycle.number
+            capped = iter(_capped([a for a in allocations if a.cycle == number], maximums))
+            allocations = [next(capped) if a.cycle == number else a for a in allocations]
     figures: list[CycleFigures] = []
     carried_in = ZERO
     for window in found:

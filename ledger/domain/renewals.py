@@ -37,7 +37,8 @@ __all__ = ["assess_program", "decide_renewal", "file_renewal", "pay_fee", "refun
 
 def assess_program(record: ManagerRecord, program: Program, today: date) -> Assessment:
     cert = certification(record, program.code)
-    return assess(cert, list(record.completions.values()), program.versions, today)
+    completions = list(record.completions.values())
+    return assess(cert, completions, program.versions, today, program.approved_activities)
 
 
 def pay_fee(
@@ -133,7 +134,12 @@ def file_renewal(
             ceus=focus.earned,
             carried_over=focus.carried_in,
             completions=tuple(
-                CountedCompletion(completion_id=a.completion_id, ceus=a.ceus, category=a.category)
+                CountedCompletion(
+                    completion_id=a.completion_id,
+                    ceus=a.counted_ceus,
+                    category=a.category,
+                    source=a.source,
+                )
                 for a in assessment.allocations
                 if a.counted
             ),

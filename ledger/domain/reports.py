@@ -10,6 +10,7 @@ from uuid import UUID
 
 import msgspec
 
+from events.catalog import CountedCompletion, Source  # at runtime: the response schema
 from ledger.domain.history import Allocation, history
 from ledger.domain.record import Change  # at runtime: part of the response schema
 from ledger.domain.workshops.presence import SessionReason  # at runtime: likewise
@@ -55,6 +56,13 @@ class TranscriptLine(msgspec.Struct, frozen=True, kw_only=True):
     history: tuple[Change, ...]
     sessions: tuple[SessionReason, ...] = ()
     """For a workshop's derived credit: every session of its agenda, counted or why not."""
+    source: Source | None = None
+    """Where its credit comes from (approved, provider or self): for the program asked for,
+    or the one source of every program judged, if they agree."""
+    sources: dict[str, Source] = {}
+    """Its source for each program judged."""
+    over_maximum: Decimal = Decimal(0)
+    """CEUs beyond their source's maximum in the cycle, not counted."""
 
 
 def transcript(
@@ -65,8 +73,8 @@ def transcript(
     program: str | None = None,
     sessions: Mapping[str, tuple[SessionReason, ...]] | None = None,
 ) -> list[TranscriptLine]:
-    """Every completion, in date order, with its state for `program` (or for every program
-    the manager holds, when None); a workshop's derived credit with `sessions` of its
+    """Every completion, in date order, with its state and source for `program` (or for every
+    program the manager holds, when None); a workshop's derived credit with `sessions` of its
     activity (by activity id: the manager's sessions, counted or why not)."""
     allocations = _allocations(record, programs, as_of, program)
     ordered = sorted(
@@ -85,14 +93,16 @@ def transcript(
 
 def _allocations(
     record: ManagerRecord, programs: Mapping[str, Program], as_of: date, program: str | None
-) -> dict[UUID, list[Allocation]]:
-    """Each completion's allocations, one per certification judged."""
-    found: dict[UUID, list[Allocation]] = {}
+) -> dict[UUID, list[tuple[str, Allocation]]]:
+    """Each completion's allocations, one per certification judged (with its program)."""
+    found: dict[UUID, list[tuple[str, Allocation]]] = {}
     for code, cert in record.certifications.items():
         if program in (None, code):
             completions = list(record.completions.values())
-            for allocation in history(cert, completions, programs[code].versions, as_of)[1]:
-                found.setdefault(allocation.completion_id, []).append(allocation)
+            p = programs[code]
+            judged = history(cert, completions, p.versions, as_of, p.approved_activities)[1]
+            for allocation in judged:
+                found.setdefault(allocation.completion_id, []).append((code, allocation))
     return found
 
 
@@ -105,8 +115,10 @@ def _state(c: Completion, counted: bool) -> LineState:
 
 
 def _line(
-    c: Completion, mine: list[Allocation], sessions: tuple[SessionReason, ...]
+    c: Completion, judged: list[tuple[str, Allocation]], sessions: tuple[SessionReason, ...]
 ) -> TranscriptLine:
+    sources: dict[str, Source] = {code: a.source for code, a in judged}
+    mine = [a for _, a in judged]
     counting = [a for a in mine if a.cycle is not None]
     reasons = sorted(a.reason for a in mine if a.cycle is None and a.reason)
     return TranscriptLine(
@@ -129,6 +141,9 @@ def _line(
         reason=None if counting or not reasons else reasons[0],
         history=c.history,
         sessions=sessions,
+        source=next(iter(set(sources.values()))) if len(set(sources.values())) == 1 else None,
+        sources=sources,
+        over_maximum=max((a.over_maximum for a in mine), default=Decimal(0)),
     )
 
 
@@ -148,6 +163,8 @@ class RenewalReport(msgspec.Struct, frozen=True, kw_only=True):
     reason: str
     ceus: Decimal
     completions: tuple[UUID, ...]
+    counted: tuple[CountedCompletion, ...] = ()
+    """The frozen evidence: each completion counted, with its CEUs, category and source."""
 
 
 class CycleReport(msgspec.Struct, frozen=True, kw_only=True):
@@ -162,6 +179,8 @@ class CycleReport(msgspec.Struct, frozen=True, kw_only=True):
     ceus_required: Decimal
     carried_in: Decimal
     categories: dict[str, Decimal]
+    sources: dict[str, Decimal] = {}
+    """CEUs counted per source (approved, provider, self)."""
     fee_paid: bool
     """The cycle's fee is paid in full."""
     fee_paid_cents: int
@@ -183,13 +202,15 @@ def renewal_report(r: Renewal) -> RenewalReport:
         reason=r.reason,
         ceus=r.ceus,
         completions=tuple(c.completion_id for c in r.completions),
+        counted=r.completions,
     )
 
 
 def cycle_reports(record: ManagerRecord, program: Program, as_of: date) -> list[CycleReport]:
     """The renewal-cycle history of one certification, up to the cycle holding `as_of`."""
     cert = record.certifications[program.code]
-    figures, _ = history(cert, list(record.completions.values()), program.versions, as_of)
+    completions = list(record.completions.values())
+    figures, _ = history(cert, completions, program.versions, as_of, program.approved_activities)
     reports = []
     for f in figures:
         filings = tuple(renewal_report(r) for r in cert.renewals if r.cycle == f.cycle.number)
@@ -205,6 +226,7 @@ def cycle_reports(record: ManagerRecord, program: Program, as_of: date) -> list[
                 ceus_required=f.cycle.rules.required_ceus,
                 carried_in=f.carried_in,
                 categories=f.categories,
+                sources=f.sources,
                 fee_paid=f.fee_paid_cents >= f.cycle.rules.fee_cents,
                 fee_paid_cents=f.fee_paid_cents,
                 fee_cents=f.cycle.rules.fee_cents,

@@ -65,7 +65,7 @@ if TYPE_CHECKING:
 
     from ledger.settings import Settings
 
-__all__ = ["Claimed", "Mailer", "Smtp", "backoff", "compose"]
+__all__ = ["Claimed", "Mailer", "ProviderClaimed", "Smtp", "backoff", "compose", "compose_provider"]
 
 _log = logging.getLogger(__name__)
 
@@ -302,6 +302,10 @@ class Mailer:
             timeout=WORKER_STATEMENT_TIMEOUT,
         )  # fmt: skip
 
+    async def send_due_providers(self, conn: asyncpg.Connection) -> int:
+        """One round of the providers' notices (their approvals lapsing): how many were sent."""
+        return await send_due_providers(self, conn)
+
     async def run(self, stop: asyncio.Event) -> None:
         """Send what is due every `poll_interval` seconds until `stop`; any error (the
         database gone, a bug) is logged and retried with a capped pause (events/supervise.py)."""
@@ -313,9 +317,174 @@ class Mailer:
         )
         try:
             while not stop.is_set():
-                while await self.send_due(conn):
+                while await self.send_due(conn) or await self.send_due_providers(conn):
                     pass
                 self.supervisor.working()
                 await sleep_unless(stop, self.poll_interval)
         finally:
             conn.terminate()
+
+
+# -- notices to providers (SPEC 12: their approvals lapsing; migration 0023) -------------------
+# The same claiming, lease, retries and Message-ID as the managers' notices, over the table
+# provider_notices; the address is the one the notice was queued with.
+
+
+class ProviderClaimed(msgspec.Struct, frozen=True, kw_only=True):
+    notice_id: UUID
+    provider_id: str
+    program: str
+    kind: str
+    approval_number: str
+    valid_until: date
+    attempts: int
+    email: str
+    name: str
+
+    @property
+    def message_id(self) -> str:
+        return f"<{self.notice_id}@ceu-ledger>"
+
+
+_PROVIDER_SUBJECTS = {
+    "approval_lapses_120": "Your {program} approval {approval_number} lapses in 120 days",
+    "approval_lapses_30": "Your {program} approval {approval_number} lapses in 30 days",
+}
+
+
+def compose_provider(
+    notice: ProviderClaimed, sender: str, at: datetime, public_url: str | None = None
+) -> EmailMessage:
+    """The message of a provider's notice; ValueError if a header cannot hold it."""
+    fields = msgspec.structs.asdict(notice)
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = formataddr((notice.name, notice.email))
+    message["Subject"] = _PROVIDER_SUBJECTS[notice.kind].format(**fields)
+    message["Message-ID"] = notice.message_id
+    message["Date"] = format_datetime(at)
+    message["X-CEU-Notice"] = f"{notice.kind} {notice.program} {notice.provider_id}"
+    message.set_content(
+        f"Dear {notice.name},\n\nYour approval {notice.approval_number} for {notice.program}"
+        f" lapses on {notice.valid_until:%d %B %Y}. Apply again to renew it:"
+        f" {public_url or ''}/providers/{notice.provider_id}#approvals\n"
+    )
+    return message
+
+
+_CLAIM_PROVIDERS = """
+WITH due AS (
+    SELECT notice_id FROM provider_notices
+    WHERE status = 'pending' AND next_attempt_at <= $2
+      AND (claimed_until IS NULL OR claimed_until <= $2)
+    ORDER BY next_attempt_at, notice_id
+    LIMIT $3
+    FOR UPDATE SKIP LOCKED
+)
+UPDATE provider_notices o
+SET claimed_by = $1, claimed_until = $4, attempts = o.attempts + 1
+FROM due
+WHERE o.notice_id = due.notice_id
+RETURNING o.notice_id, o.provider_id, o.program, o.kind, o.approval_number, o.valid_until,
+    o.attempts, o.email
+"""
+
+_PROVIDER_NAMES = """
+SELECT DISTINCT ON (stream_id) data->>'provider_id', data->>'name' FROM events
+WHERE type = 'provider_registered' AND data->>'provider_id' = ANY($1::text[])
+ORDER BY stream_id, position
+"""
+
+_PROVIDER_SENT = """
+UPDATE provider_notices
+SET status = 'sent', sent_at = $2, claimed_by = NULL, claimed_until = NULL, last_error = NULL
+WHERE notice_id = $1 AND status = 'pending'
+"""
+
+_PROVIDER_FAILED = """
+UPDATE provider_notices
+SET status = CASE WHEN $5 OR attempts >= $6 THEN 'failed' ELSE 'pending' END,
+    next_attempt_at = $3, last_error = $4, claimed_by = NULL, claimed_until = NULL
+WHERE notice_id = $1 AND claimed_by = $2 AND status = 'pending'
+"""
+
+
+async def _claim_providers(mailer: Mailer, conn: asyncpg.Connection) -> list[ProviderClaimed]:
+    now = mailer.clock()
+    rows = await conn.fetch(
+        _CLAIM_PROVIDERS, mailer.name, now, mailer.batch_size,
+        now + timedelta(seconds=mailer.lease), timeout=WORKER_STATEMENT_TIMEOUT,
+    )  # fmt: skip
+    ids = sorted({row["provider_id"] for row in rows})
+    names: dict[str, str] = {}
+    if ids:
+        found = await conn.fetch(_PROVIDER_NAMES, ids, timeout=WORKER_STATEMENT_TIMEOUT)
+        names = {r[0]: r[1] for r in found}
+    return [
+        ProviderClaimed(**dict(row), name=names.get(row["provider_id"], row["provider_id"]))
+        for row in rows
+    ]
+
+
+async def _provider_failed(
+    mailer: Mailer, conn: asyncpg.Connection, notice: ProviderClaimed, exc: Exception,
+    *, final: bool = False,
+) -> None:  # fmt: skip
+    final = final or _final(exc)
+    retry_at = mailer.clock() + timedelta(seconds=backoff(notice.attempts))
+    error = f"{type(exc).__name__}: {exc}"[:500]
+    _log.warning("notice %s to provider %s: %s", notice.notice_id, notice.provider_id, error)
+    await conn.execute(
+        _PROVIDER_FAILED, notice.notice_id, mailer.name, retry_at, error, final,
+        mailer.max_attempts, timeout=WORKER_STATEMENT_TIMEOUT,
+    )  # fmt: skip
+
+
+async def _send_provider(
+    mailer: Mailer, conn: asyncpg.Connection, client: aiosmtplib.SMTP, notice: ProviderClaimed
+) -> int:
+    try:
+        message = compose_provider(
+            notice, mailer.smtp.sender, mailer.clock(), mailer.smtp.public_url
+        )
+    except Exception as exc:  # it will never build: failed now, the others go on
+        await _provider_failed(mailer, conn, notice, exc, final=True)
+        return 0
+    try:
+        async with asyncio.timeout(mailer.send_timeout):
+            await client.send_message(message)
+    except Exception as exc:
+        await _provider_failed(mailer, conn, notice, exc)
+        return 0
+    await conn.execute(
+        _PROVIDER_SENT, notice.notice_id, mailer.clock(), timeout=WORKER_STATEMENT_TIMEOUT
+    )
+    mailer.sent += 1
+    return 1
+
+
+async def send_due_providers(mailer: Mailer, conn: asyncpg.Connection) -> int:
+    """One round of the providers' notices, as `Mailer.send_due` is of the managers'."""
+    claimed = await _claim_providers(mailer, conn)
+    if not claimed:
+        return 0
+    try:
+        async with asyncio.timeout(mailer.send_timeout):
+            client = aiosmtplib.SMTP(
+                hostname=mailer.smtp.host, port=mailer.smtp.port, timeout=mailer.send_timeout
+            )
+            await client.connect()
+            if mailer.smtp.user is not None:
+                await client.login(mailer.smtp.user, mailer.smtp.password or "")
+    except Exception as exc:
+        for notice in claimed:
+            await _provider_failed(mailer, conn, notice, exc)
+        return 0
+    sent = 0
+    try:
+        for notice in claimed:
+            sent += await _send_provider(mailer, conn, client, notice)
+    finally:
+        with contextlib.suppress(Exception):
+            await client.quit()
+    return sent

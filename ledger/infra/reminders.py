@@ -34,9 +34,10 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 from events.backoff import REMINDER_RECONNECT
+from events.codec import decode
 from events.postgres.connection import connect
 from events.postgres.reads import NOTIFY_CHANNEL, fetch_head
-from events.store import utc_now
+from events.store import RecordedEvent, utc_now
 from events.supervise import Supervisor
 from events.timeouts import (
     CLOSE_TIMEOUT,
@@ -44,6 +45,7 @@ from events.timeouts import (
     SHUTDOWN_TIMEOUT,
     WORKER_STATEMENT_TIMEOUT,
 )
+from ledger.domain.approvals import ProviderApprovals, evolve_provider_approvals, lapse_reminders
 from ledger.domain.notices import REMINDER_DAYS, on_date, on_overdue_claim
 from ledger.infra.mailer import Mailer, Smtp
 from projections.ceu import decode_record
@@ -51,6 +53,7 @@ from projections.ceu_queries import programs
 from projections.claims_queries import enqueue_association, overdue_unnoticed
 from projections.engine import read_checkpoint
 from projections.notices import enqueue
+from projections.provider_notices import enqueue_provider_notices
 
 if TYPE_CHECKING:
     import asyncpg
@@ -78,14 +81,39 @@ LIMIT $4
 """
 
 
+_APPROVAL_FACTS = """
+SELECT position, event_id, stream_id, version, type, schema_version, data, metadata,
+    recorded_at, prev_hash, hash
+FROM events WHERE type = ANY($1::text[]) ORDER BY position
+"""
+_APPROVAL_TYPES = [
+    "provider_registered", "provider_approval_requested", "provider_approved",
+    "provider_approval_denied",
+]  # fmt: skip
+
+
+async def remind_providers(conn: asyncpg.Connection, today: date, at: datetime) -> int:
+    """Enqueue the providers' reminders of `today` (their approvals lapsing in 120 or 30
+    days); how many were new."""
+    rows = await conn.fetch(_APPROVAL_FACTS, _APPROVAL_TYPES, timeout=WORKER_STATEMENT_TIMEOUT)
+    providers: dict[str, ProviderApprovals] = {}
+    for row in rows:
+        event = decode(RecordedEvent(*row))
+        pid = event.provider_id  # type: ignore[attr-defined]
+        providers[pid] = evolve_provider_approvals(providers.get(pid), event, row["recorded_at"])
+    reminders = [r for p in providers.values() for r in lapse_reminders(p, today)]
+    return await enqueue_provider_notices(conn, reminders, at)
+
+
 async def remind(conn: asyncpg.Connection, today: date, at: datetime) -> int:
     """Enqueue the date-driven notices of `today` (due from `at`); how many were new.  0 at
     once if another process is doing it right now (it finds the same ones)."""
     async with conn.transaction():
         if not await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", _LOCK):
             return 0
+        added = await remind_providers(conn, today, at)
         versions = {code: p.versions for code, p in (await programs(conn)).items()}
-        added, after = 0, ""
+        after = ""
         while True:
             rows = await conn.fetch(
                 _CANDIDATES,

@@ -93,7 +93,8 @@ WHERE program = $1
 
 _REGISTER_PAGE = f"""
 SELECT renewal_id, program, manager_id, cycle, cycle_starts_on, cycle_ends_on, ceus, completions,
-       fee_paid_cents, state, filed_at, decided_at, reason, audit_outcome
+       fee_paid_cents, state, filed_at, decided_at, reason, audit_outcome,
+       approved_ceus, provider_ceus, self_ceus
 FROM ceu_renewals {_REGISTER_WHERE}
 ORDER BY cycle_ends_on, filed_at, renewal_id
 LIMIT $5 OFFSET $6
@@ -177,6 +178,7 @@ def _line(program: Program, record: ManagerRecord, manager_id: str, today: date)
         list(record.completions.values()),
         program.versions,
         today,
+        program.approved_activities,
     )
     d = DueView.of(manager_id, a)
     renewal = None if a.focus.renewal is None else renewal_report(a.focus.renewal)

@@ -132,7 +132,13 @@ class Reads:
         completions = list(record.completions.values())
         self.assessed += len(record.certifications)
         found = tuple(
-            assess(cert, completions, programs[code].versions, day)
+            assess(
+                cert,
+                completions,
+                programs[code].versions,
+                day,
+                programs[code].approved_activities,
+            )
             for code, cert in sorted(record.certifications.items())
         )
         if now:
@@ -304,7 +310,10 @@ class Reads:
         for row in due:
             record = await self.record(row.manager_id)
             completions = list(record.completions.values())
-            a = assess(record.certifications[code], completions, program.versions, today)
+            a = assess(
+                record.certifications[code], completions, program.versions, today,
+                program.approved_activities,
+            )  # fmt: skip
             views.append(DueView.of(row.manager_id, a))
         return views
 

@@ -23,7 +23,14 @@ from events.catalog import (
     Rules,
 )
 from events.store import AppendResult
-from ledger.domain.assess import Allocation, Assessment, CategoryFigure, Shortfall, Status
+from ledger.domain.assess import (
+    Allocation,
+    Assessment,
+    CategoryFigure,
+    Shortfall,
+    SourceFigure,
+    Status,
+)
 from ledger.domain.catalogue import Activity, Program, Provider
 from ledger.domain.record import Change, Completion, ManagerRecord
 from ledger.domain.reports import RenewalReport, renewal_report
@@ -96,6 +103,8 @@ class CertificationStatus(msgspec.Struct, frozen=True, kw_only=True):
     renewal_ready: bool
     days_to_deadline: int
     shortfalls: tuple[Shortfall, ...]
+    sources: tuple[SourceFigure, ...] = ()
+    """CEUs counted per source of credit, with the cycle's minimum and maximum of each."""
 
     @classmethod
     def of(cls, a: Assessment) -> CertificationStatus:
@@ -117,6 +126,7 @@ class CertificationStatus(msgspec.Struct, frozen=True, kw_only=True):
             renewal_ready=a.renewal_ready,
             days_to_deadline=a.days_to_deadline,
             shortfalls=a.shortfalls,
+            sources=a.sources,
         )
 
 
@@ -406,6 +416,6 @@ class NoticesView(msgspec.Struct, frozen=True, kw_only=True):
 TRANSCRIPT_COLUMNS = (
     "completion_id", "completed_on", "activity_id", "activity_title", "provider_id", "external_id",
     "category", "programs", "ceus", "state", "counted", "amended", "voided", "late", "cycle",
-    "reason", "posted_at",
+    "reason", "posted_at", "source",
 )  # fmt: skip
 """The columns of a transcript's CSV, in order (GET /v1/managers/{id}/transcript?format=csv)."""

@@ -18,6 +18,7 @@ from litestar.template import TemplateConfig
 from ledger.documents.filters import FILTERS
 from ledger.http.guards import public
 from ledger.web.controllers.admin import AdminPages
+from ledger.web.controllers.approvals import ProgramApprovalPages, ProviderApprovalPages
 from ledger.web.controllers.auth import AuthPages
 from ledger.web.controllers.door import DoorPages, door_key_dependency
 from ledger.web.controllers.managers import ManagerPages
@@ -33,6 +34,8 @@ HERE = Path(__file__).parent
 PAGES = [AuthPages, ManagerPages, ProviderPages, ProgramPages, AdminPages]
 WORKSHOP_PAGES = [WorkshopPages, DoorPages]
 """SPEC 11: the provider's workshop and kiosk, the door's check-in."""
+APPROVAL_PAGES = [ProviderApprovalPages, ProgramApprovalPages]
+"""SPEC 12: the provider applies and submits, the association decides."""
 SELF_REPORT_PAGES = [ReportPages, ReviewPages, EvidencePages]
 """SPEC 12: the manager's upload, the association's review queue, a report's file."""
 SWAGGER_UI = Path(swagger_ui_bundle.swagger_ui_path)
@@ -45,7 +48,7 @@ def web_router(secret: bytes | None = None, *, secure_cookies: bool = True) -> R
     secret = secret or secrets.token_bytes(32)
     return Router(
         path="/",
-        route_handlers=[*PAGES, *WORKSHOP_PAGES, *SELF_REPORT_PAGES],
+        route_handlers=[*PAGES, *WORKSHOP_PAGES, *SELF_REPORT_PAGES, *APPROVAL_PAGES],
         middleware=session_middleware(secret, secure=secure_cookies),
         # the workshops' check-in codes are signed with a key of their own from the secret
         dependencies={"check_in_key": door_key_dependency(secret)},

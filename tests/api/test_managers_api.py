@@ -616,7 +616,9 @@ async def test_a_ready_manager_files_a_renewal_that_freezes_its_evidence(world):
 
     filed = await api.ok(response, 201)
     assert (filed["program"], filed["cycle"], filed["ceus"]) == ("CMOM", 1, "12.00")
-    assert filed["completions"] == [{"completion_id": cid, "ceus": "12.00", "category": "core"}]
+    assert filed["completions"] == [
+        {"completion_id": cid, "ceus": "12.00", "category": "core", "source": "provider"}
+    ]
     assert filed["position"] == await api.head()
     cmom = await api.certification(world.m1, "m-1", "CMOM")
     assert (cmom["renewal"]["renewal_id"], cmom["renewal"]["state"]) == (

@@ -103,3 +103,18 @@ def test_a_completion_stored_before_workshops_names_no_sessions():
     assert _first("completion_recorded", 1).sessions == ()
     assert _first("completion_amended", 1).sessions is None
     assert _first("completion_recorded", 2).sessions == ("s-1",)
+
+
+def test_rules_stored_before_sources_of_credit_have_no_source_minimums_or_maximums():
+    for type_ in ("program_defined", "program_rules_revised"):
+        for version in (1, 2, 3):
+            rules = _first(type_, version).rules
+            assert (rules.source_minimums, rules.source_maximums) == ({}, {})
+    revised = _first("program_rules_revised", 4).rules
+    assert revised.source_minimums == {"approved": Decimal(12)}
+    assert revised.source_maximums == {"self": Decimal(12)}
+
+
+def test_a_renewal_filed_before_sources_counted_providers_postings():
+    assert [c.source for c in _first("renewal_filed", 1).completions] == ["provider"]
+    assert [c.source for c in _first("renewal_filed", 2).completions] == ["approved", "self"]

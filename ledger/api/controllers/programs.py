@@ -46,6 +46,8 @@ def _rules(body: RuleVersion, prefix: str = "") -> Rules:
         "audit_rate": body.audit_rate,
         "min_presence": body.min_presence,
         **{f"category_minimums.{k}": v for k, v in body.category_minimums.items()},
+        **{f"source_minimums.{k}": v for k, v in body.source_minimums.items()},
+        **{f"source_maximums.{k}": v for k, v in body.source_maximums.items()},
     }
     if bad := [name for name, amount in amounts.items() if not amount.is_finite()]:
         raise Invalid([FieldError(prefix + name, "must be a finite number") for name in bad])
@@ -62,6 +64,8 @@ def _rules(body: RuleVersion, prefix: str = "") -> Rules:
         correction_window_days=body.correction_window_days,
         min_presence=body.min_presence,
         claim_window_days=body.claim_window_days,
+        source_minimums=dict(body.source_minimums),
+        source_maximums=dict(body.source_maximums),
     )
 
 

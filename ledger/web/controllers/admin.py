@@ -18,7 +18,7 @@ from litestar.di import Provide
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
-from events.catalog import Rules
+from events.catalog import Rules, Source
 from ledger.access.tokens import TokenEntry, TokenStore
 from ledger.commands import Ledger, catalogue
 from ledger.commands.messages import DefineProgram, IssueToken, RegisterProvider, RuleVersion
@@ -125,7 +125,36 @@ def _rule_values(rules: Rules | None) -> dict[str, str]:
     }
     for category in rules.categories:
         values[f"min_{category}"] = str(rules.category_minimums.get(category, Decimal(0)))
+    values |= _source_values(rules)
     return values
+
+
+SOURCES: tuple[Source, ...] = ("approved", "provider", "self")
+
+
+def _source_values(rules: Rules) -> dict[str, str]:
+    """The sources of credit's minimums and maximums (SPEC 12), empty for none."""
+    values = {f"src_min_{s}": str(v) for s, v in rules.source_minimums.items()}
+    return values | {f"src_max_{s}": str(v) for s, v in rules.source_maximums.items()}
+
+
+def _source_rules(
+    values: dict[str, Any], errors: dict[str, str]
+) -> tuple[dict[Source, Decimal], dict[Source, Decimal]]:
+    """The sources' minimums and maximums typed (empty for none); a mistake into `errors`."""
+    found: tuple[dict[Source, Decimal], dict[Source, Decimal]] = ({}, {})
+    for bound, into in (("min", found[0]), ("max", found[1])):
+        for source in SOURCES:
+            typed = str(values.get(f"src_{bound}_{source}", "") or "").strip()
+            if not typed:
+                continue
+            what = f"the {'minimum' if bound == 'min' else 'maximum'} {source} CEUs, such as 12"
+            amount = _plain_number(typed, what, 2)
+            if isinstance(amount, str):
+                errors[f"src_{bound}_{source}"] = amount
+            elif amount > 0:
+                into[source] = amount
+    return found
 
 
 def _rule_version(values: dict[str, Any], categories: tuple[str, ...]) -> Rules:
@@ -156,6 +185,7 @@ def _rule_version(values: dict[str, Any], categories: tuple[str, ...]) -> Rules:
             errors[f"min_{category}"] = found
         elif found > 0:
             minimums[category] = found
+    source_minimums, source_maximums = _source_rules(values, errors)
     try:
         body = parse_form(given, RuleVersion, RULE_LABELS)
     except FormInvalid as exc:
@@ -178,6 +208,8 @@ def _rule_version(values: dict[str, Any], categories: tuple[str, ...]) -> Rules:
         carryover_max_ceus=body.carryover_max_ceus,
         audit_rate=body.audit_rate,
         correction_window_days=body.correction_window_days,
+        source_minimums=source_minimums,
+        source_maximums=source_maximums,
     )
 
 

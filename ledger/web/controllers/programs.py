@@ -38,6 +38,7 @@ from ledger.http.injected import CredentialsDep, LedgerDep, ReadsDep, RequestCon
 from ledger.http.responses import csv_response
 from ledger.queries import claims as claims_reads
 from ledger.queries import program_page as program_reads
+from ledger.queries.approvals import renewal_sources
 from ledger.queries.managers import associations, standing_of
 from ledger.queries.programs import manager_names, renewal_evidence, renewal_register
 from ledger.queries.reads import Reads
@@ -426,6 +427,7 @@ class ProgramPages(Controller):
             "selected_ids": [str(rid) for rid in found.selected],
             # SPEC 12: each selected renewal's counted completions, a self-report's with its file
             "counted": {str(rid): await renewal_lines(reads, rid) for rid in found.selected},
+            "sources": await renewal_sources(reads, found.selected),
             "errors": errors or {},
             "values": values or {},
         }

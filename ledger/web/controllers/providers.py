@@ -37,6 +37,7 @@ from ledger.http.authn import SESSION_GUARDED
 from ledger.http.guards import provider_of_path, provider_themselves
 from ledger.http.injected import LedgerDep, ReadsDep, RequestContext
 from ledger.http.rosters import batch_result, read_batch, spreadsheet_header
+from ledger.queries.approvals import provider_section
 from ledger.queries.claims import claims_of_provider
 from ledger.queries.reads import Reads
 from ledger.queries.views import BatchResult
@@ -125,6 +126,8 @@ async def provider_page(
         "today": ledger.today(),
         # Claims (SPEC 11): the open ones, as GET /v1/providers/{id}/claims lists them.
         "claims": await claims_of_provider(reads, provider_id),
+        # Approvals (SPEC 12): ledger/web/controllers/approvals.py, provider_approvals.html
+        **await provider_section(reads, provider_id),
     }
     return Template("provider.html", context=context, status_code=status_code)
 
