@@ -45,7 +45,7 @@ SELECT *, created_at FROM unnest($1::uuid[], $2::text[], $3::text[], $4::int[], 
 ON CONFLICT DO NOTHING
 """
 # ON CONFLICT without a target: a notice's key is (manager, program, cycle, kind), or its claim
-# for a claim's (migration 0021's two partial unique indexes), and its id is the uuid5 of that
+# for a claim's (migration 0020's two partial unique indexes), and its id is the uuid5 of that
 # key (the primary key); a notice found again meets one of them and is not added twice.
 
 

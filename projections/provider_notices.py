@@ -1,4 +1,4 @@
-"""The providers' notices (migration 0023): queued by the reminder scheduler, read by the
+"""The providers' notices (migration 0021): queued by the reminder scheduler, read by the
 provider's page and GET /v1/providers/{id}/notices.  Not a projection: like the managers'
 outbox, a record of what was (or is to be) sent, never rebuilt."""
 

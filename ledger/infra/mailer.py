@@ -325,7 +325,7 @@ class Mailer:
             conn.terminate()
 
 
-# -- notices to providers (SPEC 12: their approvals lapsing; migration 0023) -------------------
+# -- notices to providers (SPEC 12: their approvals lapsing; migration 0021) -------------------
 # The same claiming, lease, retries and Message-ID as the managers' notices, over the table
 # provider_notices; the address is the one the notice was queued with.
 
