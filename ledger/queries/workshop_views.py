@@ -15,10 +15,8 @@ from typing import TYPE_CHECKING
 import msgspec
 
 from events.catalog import Session
-from events.codec import decode
-from ledger.commands.streams import workshop_stream
 from ledger.domain.catalogue import Activity
-from ledger.domain.workshops.agenda import Workshop, fold_workshop
+from ledger.domain.workshops.agenda import Workshop
 from ledger.domain.workshops.door import door_open
 from ledger.domain.workshops.presence import (
     CategoryCredit,
@@ -27,6 +25,7 @@ from ledger.domain.workshops.presence import (
     credit_of,
     min_presence,
 )
+from ledger.queries.workshops import read_workshop
 
 if TYPE_CHECKING:
     from events.store import EventStore
@@ -42,6 +41,7 @@ __all__ = [
     "load_workshop",
     "workshop_view",
     "workshops_of",
+    "workshops_with_session",
 ]
 
 RECENT = timedelta(days=60)
@@ -94,8 +94,20 @@ class AttendedWorkshop(msgspec.Struct, frozen=True, kw_only=True):
 
 
 async def load_workshop(store: EventStore, activity_id: str) -> Workshop | None:
-    recorded = await store.read_stream(workshop_stream(activity_id))
-    return fold_workshop((decode(r), r.recorded_at) for r in recorded)
+    return (await read_workshop(store, activity_id))[0]
+
+
+async def workshops_with_session(reads: Reads, provider_id: str, session_id: str) -> list[Activity]:
+    """The provider's workshops whose agenda has a session `session_id` (a session id is only
+    unique within its workshop)."""
+    found = []
+    for activity in (await reads.catalogue.activities()).values():
+        if activity.provider_id != provider_id or activity.format != "workshop":
+            continue
+        workshop = await load_workshop(reads.store, activity.activity_id)
+        if workshop is not None and workshop.session(session_id) is not None:
+            found.append(activity)
+    return found
 
 
 def _session_views(workshop: Workshop, share: Decimal, now: datetime) -> tuple[SessionView, ...]:

@@ -25,14 +25,14 @@ from ledger.web.controllers.managers import ManagerPages
 from ledger.web.controllers.programs import ProgramPages
 from ledger.web.controllers.providers import ProviderPages
 from ledger.web.controllers.self_reports import EvidencePages, ReportPages, ReviewPages
-from ledger.web.controllers.workshops import WorkshopPages
+from ledger.web.controllers.workshops import SessionKiosk, WorkshopPages
 from ledger.web.session import WEB_EXCEPTION_HANDLERS, session_middleware
 
 __all__ = ["openapi_render_plugins", "static_routers", "template_config", "web_router"]
 
 HERE = Path(__file__).parent
 PAGES = [AuthPages, ManagerPages, ProviderPages, ProgramPages, AdminPages]
-WORKSHOP_PAGES = [WorkshopPages, DoorPages]
+WORKSHOP_PAGES = [WorkshopPages, SessionKiosk, DoorPages]
 """SPEC 11: the provider's workshop and kiosk, the door's check-in."""
 APPROVAL_PAGES = [ProviderApprovalPages, ProgramApprovalPages]
 """SPEC 12: the provider applies and submits, the association decides."""

@@ -354,3 +354,39 @@ async def test_an_auditor_sees_on_a_managers_page_only_the_workshops_of_its_prog
         assert page.status_code == 200
         assert 'data-workshop="tma-today"' in page.text
         assert ('data-workshop="tma-cmm-only"' in page.text) is sees_cmm_only
+
+
+async def test_the_specs_kiosk_path_finds_the_session_s_workshop_or_names_the_workshops(world):
+    """SPEC 11's `/providers/{id}/sessions/{session_id}/kiosk`: a session id is unique only
+    within its workshop, so the path leads to the one workshop with it, names them when
+    several have it, and is another provider's to open no more than the kiosk itself."""
+    client = world.api.client
+    await sign_in(client, world.tma)
+    short = "/providers/tma/sessions/s-1/kiosk"
+
+    found = await client.get(short, follow_redirects=False)
+    assert (found.status_code, found.headers["location"]) == (303, KIOSK)
+    assert (await client.get("/providers/tma/sessions/no-such/kiosk")).status_code == 404
+
+    await world.api.activity(
+        world.tma, "tma", "tma-again", ceus="3", starts_on="2026-06-15", ends_on="2026-06-15"
+    )
+    session = AgendaSession(
+        session_id="s-1", title="Billing clinic, again",
+        starts_at=datetime(2026, 6, 15, 16, tzinfo=UTC),
+        ends_at=datetime(2026, 6, 15, 17, tzinfo=UTC), ceus=Decimal("1"), category="core",
+    )  # fmt: skip
+    client.blocking_portal.call(
+        functools.partial(
+            workshops.schedule_sessions, client.app.state.ledger, SYSTEM, "tma", "tma-again",
+            [session],
+        )
+    )  # fmt: skip
+    both = await client.get(short, follow_redirects=False)
+    assert both.status_code == 409
+    assert "/providers/tma/activities/tma-again" in both.text
+    assert "/providers/tma/activities/tma-today" in both.text
+
+    client.cookies.clear()
+    await sign_in(client, world.mgma)
+    assert (await client.get(short, follow_redirects=False)).status_code == 403

@@ -20,6 +20,7 @@ from typing import Any
 
 from litestar import Controller, Request, get, post
 from litestar.di import Provide
+from litestar.exceptions import HTTPException
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
@@ -34,12 +35,12 @@ from ledger.http.authn import SESSION_GUARDED
 from ledger.http.guards import provider_of_path, provider_themselves
 from ledger.http.injected import CredentialsDep, LedgerDep, ReadsDep, RequestContext
 from ledger.queries.reads import Reads
-from ledger.queries.workshop_views import workshop_view
+from ledger.queries.workshop_views import workshop_view, workshops_with_session
 from ledger.web.controllers.door import DoorKey
 from ledger.web.forms import FormInvalid, errors_of, parse_form
 from ledger.web.session import OutOfScope, Viewer, flash, page_context, viewer
 
-__all__ = ["AGENDA_COLUMNS", "WorkshopPages", "agenda_from_text", "agenda_text"]
+__all__ = ["AGENDA_COLUMNS", "SessionKiosk", "WorkshopPages", "agenda_from_text", "agenda_text"]
 
 AGENDA_COLUMNS = ("session_id", "title", "starts_at", "ends_at", "ceus", "category")
 AGENDA_LABELS = {
@@ -253,3 +254,32 @@ class WorkshopPages(Controller):
             "made_at": moment(now),
         }
         return Template("kiosk.html", context=context)
+
+
+class SessionKiosk(Controller):
+    """SPEC 11's path of a session's kiosk, `/providers/{id}/sessions/{session_id}/kiosk`: a
+    session id is unique only within its workshop, so this finds the provider's workshop with
+    that session and sends the browser to its kiosk; when several workshops have one, it
+    names them instead of guessing."""
+
+    path = "/providers/{provider_id:str}/sessions/{session_id:str}/kiosk"
+    include_in_schema = False
+    dependencies = {"principal": Provide(viewer)}
+    guards = [provider_of_path]
+    opt = {SESSION_GUARDED: True}
+
+    @get("/", guards=[provider_themselves])
+    async def kiosk(
+        self, provider_id: FromPath[str], session_id: FromPath[str], reads: ReadsDep
+    ) -> Redirect:
+        found = await workshops_with_session(reads, provider_id, session_id)
+        pages = [f"/providers/{provider_id}/activities/{a.activity_id}" for a in found]
+        if not found:
+            raise NotFound("session", session_id)
+        if len(found) > 1:
+            raise HTTPException(
+                status_code=409,
+                detail=f"Session {session_id} is on the agenda of {len(found)} workshops: open"
+                f" its kiosk from the workshop's page ({', '.join(pages)}).",
+            )
+        return Redirect(f"{pages[0]}/sessions/{session_id}/kiosk", status_code=303)
