@@ -4,22 +4,35 @@ Two providers, their activities, and managers in every state a page can show: re
 short of CEUs, short on CMOM core skills, in grace, lapsed, a renewal waiting for a decision,
 one approved (now in its second cycle), one denied, one revoked by a failed audit; a voided and
 an amended posting; an audit with findings; a three-day workshop with its agenda and attendance
-(a missed session, a late arrival) whose last session is on now, its kiosk ready to scan.  No
-activity is completed twice in one cycle (it would count once).  Safe to run on every start:
-what exists is left alone.  Tokens are new each time (they are shown once).
+(a missed session, a late arrival) whose last session is on now, its kiosk ready to scan; an
+open claim and an overdue one.  No activity is completed twice in one cycle (it would count
+once).  Safe to run on every start: what exists is left alone.  Tokens are new each time (they
+are shown once).
+
+An overdue claim is one still open 30 days after it was filed, and a claim's filing time is its
+event's `recorded_at`, the store's clock.  So the demo is recorded on a clock of its own
+(`DemoClock`, given to the store and the Ledger by `demo_ledger`): a first chapter of history
+40 days back (the programs, the catalogue, Kim's enrolment and the claim Kim filed 35 days ago),
+then the rest on the real clock.  The log stays in time order: on a log that already holds
+later events, that chapter is recorded no earlier than its last one (and Kim's claim is then
+only open).
 """
 
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable, Iterator
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
 from typing import TYPE_CHECKING, NamedTuple
 from uuid import UUID
 
 from events.catalog import ActivityRegistered
+from events.postgres.store import PostgresEventStore
+from events.store import utc_now
 from ledger.commands import (
     Context,
+    Ledger,
     audits,
     catalogue,
     claims,
@@ -42,11 +55,13 @@ from ledger.domain.cycles import add_months
 from ledger.domain.errors import DomainError
 
 if TYPE_CHECKING:
+    import asyncpg
+
+    from events.store import EventStore
     from ledger.access.tokens import TokenStore
-    from ledger.commands import Ledger
     from ledger.evidence.store import EvidenceStore
 
-__all__ = ["seed_demo"]
+__all__ = ["DemoClock", "demo_ledger", "seed_demo"]
 
 _PROVIDERS = (
     ("tma", "Texas Medical Association", ("CMM", "CMOM")),
@@ -140,21 +155,58 @@ _REASONS = {
 }
 
 
+class DemoClock:
+    """The clock the demo is recorded on, by the store and the Ledger alike (`demo_ledger`):
+    `base` (the real clock, or a test's), except within `in_the_past`, where it reads the time
+    the chapter of history being recorded has reached."""
+
+    def __init__(self, base: Callable[[], datetime] = utc_now) -> None:
+        self.base = base
+        self._at: datetime | None = None
+
+    def __call__(self) -> datetime:
+        return self.base() if self._at is None else self._at
+
+    @contextlib.contextmanager
+    def in_the_past(self, start: datetime) -> Iterator[None]:
+        self._at = start
+        try:
+            yield
+        finally:
+            self._at = None
+
+    def move_to(self, at: datetime) -> None:
+        """Within `in_the_past`: on to `at` (never back)."""
+        assert self._at is not None, "only a chapter of history moves by hand"
+        self._at = max(self._at, at)
+
+
+def demo_ledger(pool: asyncpg.Pool, clock: Callable[[], datetime] = utc_now) -> Ledger:
+    """The Ledger `seed_demo` records on: its store and itself on one `DemoClock` over
+    `clock`."""
+    demo_clock = DemoClock(clock)
+    return Ledger(PostgresEventStore(pool, clock=demo_clock), clock=demo_clock)
+
+
+HISTORY_DAYS = 40
+"""How far back the demo's first chapter (`_seed_history`) begins."""
+
+
 async def seed_demo(
     ledger: Ledger, tokens: TokenStore, ctx: Context, evidence: EvidenceStore | None = None
 ) -> list[tuple[str, str, str]]:
     """Record the demo ledger (once) and return (role, id, token) for each demo identity.
-    With an evidence store, Sam's self-report waits in the CMM review queue."""
-    today = ledger.today()
-    for provider_id, name, programs in _PROVIDERS:
-        with contextlib.suppress(DomainError):
-            await catalogue.register_provider(
-                ledger, ctx, provider_id=provider_id, name=name, programs=programs
-            )
-    for activity in _activities(today):
-        with contextlib.suppress(DomainError):
-            await catalogue.register_activity(ledger, ctx, activity)
+    `ledger` is a `demo_ledger`: its first chapter is recorded in the past.  With an evidence
+    store, Sam's self-report waits in the CMM review queue."""
+    clock = ledger.clock
+    if not isinstance(clock, DemoClock):
+        raise TypeError("seed_demo records on a demo_ledger (its clock goes back in time)")
+    now = clock()
+    today = now.date()
     people = _managers(today)
+    start = now - timedelta(days=HISTORY_DAYS)
+    with clock.in_the_past(max(start, await _last_recorded_at(ledger.store) or start)):
+        await _seed_history(ledger, ctx, clock, now, next(m for m in people if m.manager_id == KIM))
     audited: dict[UUID, str] = {}
     for m in people:
         try:
@@ -166,7 +218,7 @@ async def seed_demo(
                 email=f"{m.manager_id}@example.org",
             )
         except DomainError:
-            continue  # seeded on an earlier start
+            continue  # seeded on an earlier start (or, Kim, in the first chapter)
         if (renewal_id := await _seed_manager(ledger, ctx, m, today)) and m.audit:
             audited[renewal_id] = m.audit
         if evidence is not None and m.manager_id == "sam-short":
@@ -365,3 +417,55 @@ async def _seed_claims(ledger: Ledger, ctx: Context, today: date) -> None:
     )
     with contextlib.suppress(DomainError):
         await claims.file_claim(ledger, ctx, "sam-short", claim)
+
+
+# -- the first chapter, 40 days back: an overdue claim (SPEC 11) ---------------------------------
+
+KIM = "kim-grace"
+OVERDUE_ACTIVITY = "tma-leadership"
+"""Kim's overdue claim: the leadership workshop of 37 days ago, claimed 35 days ago, which tma
+has neither posted nor disputed."""
+
+
+async def _last_recorded_at(store: EventStore) -> datetime | None:
+    """When the log's last event was recorded (None on an empty log)."""
+    head = await store.head()
+    if head.position == 0:
+        return None
+    [last] = await store.read_all(after=head.position - 1, limit=1)
+    return last.recorded_at
+
+
+async def _seed_history(
+    ledger: Ledger, ctx: Context, clock: DemoClock, now: datetime, kim: _Manager
+) -> None:
+    """What the overdue claim stands on, as it was recorded: the programs, the providers and
+    their activities 40 days before `now` (their dates the same as on a demo begun today),
+    Kim's enrolment, certification and posting 38 days before, and the claim 35 days before.
+    Once: with Kim enrolled, the rest of the chapter is on the log already."""
+    today = now.date()
+    await catalogue.ensure_default_programs(ledger, ctx)
+    for provider_id, name, programs in _PROVIDERS:
+        with contextlib.suppress(DomainError):
+            await catalogue.register_provider(
+                ledger, ctx, provider_id=provider_id, name=name, programs=programs
+            )
+    for activity in _activities(today):
+        with contextlib.suppress(DomainError):
+            await catalogue.register_activity(ledger, ctx, activity)
+    clock.move_to(now - timedelta(days=38))
+    try:
+        await managers.enroll_manager(
+            ledger, ctx, manager_id=kim.manager_id, name=kim.name,
+            email=f"{kim.manager_id}@example.org",
+        )  # fmt: skip
+    except DomainError:
+        return  # seeded on an earlier start
+    await _seed_manager(ledger, ctx, kim, today)
+    clock.move_to(now - timedelta(days=35))
+    claim = FileClaim(
+        activity_id=OVERDUE_ACTIVITY,
+        completed_on=today - timedelta(days=37),
+        note="Both mornings; my name is on the sign-in sheet",
+    )
+    await claims.file_claim(ledger, ctx, kim.manager_id, claim)
