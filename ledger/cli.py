@@ -44,7 +44,7 @@ from ledger.commands.messages import PostCompletion, convert
 from ledger.commands.rosters import record_completions
 from ledger.commands.streams import manager_stream, program_stream, provider_stream
 from ledger.csv_io import RosterFormatError, columns_of, csv_text, parse_roster_csv
-from ledger.demo import seed_demo
+from ledger.demo import demo_ledger, seed_demo
 from ledger.infra.backup import run_backup
 from ledger.infra.database import database_dsn, service_login, why_unreachable
 from ledger.infra.evidence import PostgresEvidenceStore, check_evidence_files
@@ -128,9 +128,10 @@ def _to_stderr(line: str) -> None:
 
 @contextlib.asynccontextmanager
 async def migrated_dsn(
-    settings: Settings, report: Callable[[str], None] = _to_stderr
+    settings: Settings, report: Callable[[str], None] = _to_stderr, *, programs: bool = True
 ) -> AsyncIterator[str]:
-    """The database's DSN, with every migration applied and the default programs recorded.
+    """The database's DSN, with every migration applied and the default programs recorded
+    (unless `programs` is false: the demo records them in its first chapter, 40 days back).
     Migrations run as the owner; the embedded server's DSN answered is the service's login
     role (`service_login`), never the superuser's."""
     async with database_dsn(settings) as dsn:
@@ -142,8 +143,9 @@ async def migrated_dsn(
             await conn.close()
         if settings.database_url is None:
             dsn = await service_login(dsn)
-        async with create_pool(dsn, min_size=1, max_size=2) as pool:
-            await ensure_default_programs(Ledger(PostgresEventStore(pool)), SYSTEM)
+        if programs:
+            async with create_pool(dsn, min_size=1, max_size=2) as pool:
+                await ensure_default_programs(Ledger(PostgresEventStore(pool)), SYSTEM)
         yield dsn
 
 
@@ -210,9 +212,8 @@ async def cmd_rebuild(settings: Settings, args: argparse.Namespace) -> int:
 async def _print_demo_tokens(dsn: str, base_url: str) -> None:
     async with create_pool(dsn, min_size=1, max_size=2) as pool:
         identities = await seed_demo(
-            Ledger(PostgresEventStore(pool)), TokenStore(pool), SYSTEM,
-            PostgresEvidenceStore(pool),
-        )  # fmt: skip
+            demo_ledger(pool), TokenStore(pool), SYSTEM, PostgresEvidenceStore(pool)
+        )
     for role, subject, token in identities:
         print(f"demo token {role} {subject}: {token}", flush=True)
     print(f"login: {base_url}/login (paste one of the tokens above)", flush=True)
@@ -248,11 +249,10 @@ async def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     settings = settings_to_serve(settings, args, f"http://{host}:{port}")
     configure_logging((args.log_level or settings.log_level).upper())
     async with (
-        migrated_dsn(settings, report=_log.info) as dsn,
+        migrated_dsn(settings, report=_log.info, programs=not args.demo) as dsn,
+        _demo_seeded(args, dsn, f"http://{host}:{port}"),
         _projector_beside(args, dsn, settings),
     ):
-        if args.demo:
-            await _print_demo_tokens(dsn, f"http://{host}:{port}")
         if args.workers > 1:
             return await _serve_workers(args, dsn, host, port, settings)
         app = create_app(settings, dsn, run_projectors=args.projectors == "inline")
@@ -271,6 +271,16 @@ async def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
             except SystemExit as exc:  # uvicorn's way to say it could not start
                 raise CannotRun(f"the HTTP server did not start on {host}:{port}") from exc
     return 0
+
+
+@contextlib.asynccontextmanager
+async def _demo_seeded(args: argparse.Namespace, dsn: str, base_url: str) -> AsyncIterator[None]:
+    """With `--demo`, the demo recorded (and its tokens printed) first: before the projector
+    process, whose start would record the default programs now, after which the demo's first
+    chapter could not be recorded 40 days back (ledger/demo.py)."""
+    if args.demo:
+        await _print_demo_tokens(dsn, base_url)
+    yield
 
 
 @contextlib.asynccontextmanager

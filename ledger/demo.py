@@ -5,18 +5,27 @@ short of CEUs, short on CMOM core skills, in grace, lapsed, a renewal waiting fo
 one approved (now in its second cycle), one denied, one revoked by a failed audit; a voided and
 an amended posting; an audit with findings; a three-day workshop with its agenda and attendance
 (a missed session, a late arrival) whose last session is on now, its kiosk ready to scan; an
-open claim; a self-report waiting for review.  Approvals (SPEC 12): PAHCOM approved tma for
-CMM and its compliance bootcamp (so renewals count approved CEUs), tma's leadership workshop
-and PMI Online's application to CMOM wait for a decision, and CMM moves to PAHCOM's rule (at
-least 12 approved CEUs, at most 12 self-reported) on the next 1 January: cycles begun before
-are judged under the old rules.  No activity is completed twice in one cycle (it would count
-once).  Safe to run on every start: what exists is left alone.  Tokens are new each time
-(they are shown once).
+open claim and an overdue one; a self-report waiting for review.  Approvals (SPEC 12): PAHCOM
+approved tma for CMM and its compliance bootcamp (so renewals count approved CEUs), tma's
+leadership workshop and PMI Online's application to CMOM wait for a decision, and CMM moves to
+PAHCOM's rule (at least 12 approved CEUs, at most 12 self-reported) on the next 1 January:
+cycles begun before are judged under the old rules.  No activity is completed twice in one
+cycle (it would count once).  Safe to run on every start: what exists is left alone.  Tokens
+are new each time (they are shown once).
+
+An overdue claim is one still open 30 days after it was filed, and a claim's filing time is its
+event's `recorded_at`, the store's clock.  So the demo is recorded on a clock of its own
+(`DemoClock`, given to the store and the Ledger by `demo_ledger`): a first chapter of history
+40 days back (the programs, the catalogue, Kim's enrolment and the claim Kim filed 35 days ago),
+then the rest on the real clock.  The log stays in time order: on a log that already holds
+later events, that chapter is recorded no earlier than its last one (and Kim's claim is then
+only open).
 """
 
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable, Iterator
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
 from typing import TYPE_CHECKING, NamedTuple
@@ -25,8 +34,11 @@ from uuid import UUID
 import msgspec
 
 from events.catalog import ActivityRegistered
+from events.postgres.store import PostgresEventStore
+from events.store import utc_now
 from ledger.commands import (
     Context,
+    Ledger,
     approvals,
     audits,
     catalogue,
@@ -53,11 +65,13 @@ from ledger.domain.errors import DomainError
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
+    import asyncpg
+
+    from events.store import EventStore
     from ledger.access.tokens import TokenStore
-    from ledger.commands import Ledger
     from ledger.evidence.store import EvidenceStore
 
-__all__ = ["seed_demo"]
+__all__ = ["DemoClock", "demo_ledger", "seed_demo"]
 
 _PROVIDERS = (
     ("tma", "Texas Medical Association", ("CMM", "CMOM")),
@@ -151,22 +165,62 @@ _REASONS = {
 }
 
 
+class DemoClock:
+    """The clock the demo is recorded on, by the store and the Ledger alike (`demo_ledger`):
+    `base` (the real clock, or a test's), except within `in_the_past`, where it reads the time
+    the chapter of history being recorded has reached."""
+
+    def __init__(self, base: Callable[[], datetime] = utc_now) -> None:
+        self.base = base
+        self._at: datetime | None = None
+
+    def __call__(self) -> datetime:
+        return self.base() if self._at is None else self._at
+
+    @contextlib.contextmanager
+    def in_the_past(self, start: datetime) -> Iterator[None]:
+        self._at = start
+        try:
+            yield
+        finally:
+            self._at = None
+
+    def move_to(self, at: datetime) -> None:
+        """Within `in_the_past`: on to `at` (never back)."""
+        assert self._at is not None, "only a chapter of history moves by hand"
+        self._at = max(self._at, at)
+
+
+def demo_ledger(pool: asyncpg.Pool, clock: Callable[[], datetime] = utc_now) -> Ledger:
+    """The Ledger `seed_demo` records on: its store and itself on one `DemoClock` over
+    `clock`."""
+    demo_clock = DemoClock(clock)
+    return Ledger(PostgresEventStore(pool, clock=demo_clock), clock=demo_clock)
+
+
+HISTORY_DAYS = 40
+"""How far back the demo's first chapter (`_seed_history`) begins."""
+
+
 async def seed_demo(
     ledger: Ledger, tokens: TokenStore, ctx: Context, evidence: EvidenceStore | None = None
 ) -> list[tuple[str, str, str]]:
     """Record the demo ledger (once) and return (role, id, token) for each demo identity.
-    With an evidence store, Sam's self-report waits in the CMM review queue."""
-    today = ledger.today()
-    for provider_id, name, programs in _PROVIDERS:
-        with contextlib.suppress(DomainError):
-            await catalogue.register_provider(
-                ledger, ctx, provider_id=provider_id, name=name, programs=programs
-            )
-    for activity in _activities(today):
-        with contextlib.suppress(DomainError):
-            await catalogue.register_activity(ledger, ctx, activity)
-    await _seed_approvals(ledger, ctx, today)
+    `ledger` is a `demo_ledger`: its first chapter is recorded in the past.  With an evidence
+    store, Sam's self-report waits in the CMM review queue."""
+    clock = ledger.clock
+    if not isinstance(clock, DemoClock):
+        raise TypeError("seed_demo records on a demo_ledger (its clock goes back in time)")
+    now = clock()
+    today = now.date()
     people = _managers(today)
+    start = now - timedelta(days=HISTORY_DAYS)
+    with clock.in_the_past(max(start, await _last_recorded_at(ledger.store) or start)):
+        first = await _seed_history(
+            ledger, ctx, clock, now, next(m for m in people if m.manager_id == KIM)
+        )
+    if first:  # an application again would be a renewal: the approvals are seeded once
+        await _seed_approvals(ledger, ctx, today)
     audited: dict[UUID, str] = {}
     for m in people:
         try:
@@ -178,7 +232,7 @@ async def seed_demo(
                 email=f"{m.manager_id}@example.org",
             )
         except DomainError:
-            continue  # seeded on an earlier start
+            continue  # seeded on an earlier start (or, Kim, in the first chapter)
         if (renewal_id := await _seed_manager(ledger, ctx, m, today)) and m.audit:
             audited[renewal_id] = m.audit
         if evidence is not None and m.manager_id == "sam-short":
@@ -210,8 +264,8 @@ async def seed_demo(
 
 async def _seed_approvals(ledger: Ledger, ctx: Context, today: date) -> None:
     """PAHCOM's rule from the next 1 January; tma approved for CMM (and its compliance
-    bootcamp), its leadership workshop and PMI Online's application waiting.  Each step once:
-    on a later start it is refused (already there) and skipped."""
+    bootcamp), its leadership workshop and PMI Online's application waiting: on the first start
+    only (a step refused as already there is skipped)."""
     pahcom = msgspec.structs.replace(
         DEFAULT_PROGRAMS[0].rules,
         effective_from=date(today.year + 1, 1, 1),
@@ -415,3 +469,56 @@ async def _seed_claims(ledger: Ledger, ctx: Context, today: date) -> None:
     )
     with contextlib.suppress(DomainError):
         await claims.file_claim(ledger, ctx, "sam-short", claim)
+
+
+# -- the first chapter, 40 days back: an overdue claim (SPEC 11) ---------------------------------
+
+KIM = "kim-grace"
+OVERDUE_ACTIVITY = "tma-leadership"
+"""Kim's overdue claim: the leadership workshop of 37 days ago, claimed 35 days ago, which tma
+has neither posted nor disputed."""
+
+
+async def _last_recorded_at(store: EventStore) -> datetime | None:
+    """When the log's last event was recorded (None on an empty log)."""
+    head = await store.head()
+    if head.position == 0:
+        return None
+    [last] = await store.read_all(after=head.position - 1, limit=1)
+    return last.recorded_at
+
+
+async def _seed_history(
+    ledger: Ledger, ctx: Context, clock: DemoClock, now: datetime, kim: _Manager
+) -> bool:
+    """What the overdue claim stands on, as it was recorded: the programs, the providers and
+    their activities 40 days before `now` (their dates the same as on a demo begun today),
+    Kim's enrolment, certification and posting 38 days before, and the claim 35 days before.
+    Once: with Kim enrolled, the rest of the chapter is on the log already (False)."""
+    today = now.date()
+    await catalogue.ensure_default_programs(ledger, ctx)
+    for provider_id, name, programs in _PROVIDERS:
+        with contextlib.suppress(DomainError):
+            await catalogue.register_provider(
+                ledger, ctx, provider_id=provider_id, name=name, programs=programs
+            )
+    for activity in _activities(today):
+        with contextlib.suppress(DomainError):
+            await catalogue.register_activity(ledger, ctx, activity)
+    clock.move_to(now - timedelta(days=38))
+    try:
+        await managers.enroll_manager(
+            ledger, ctx, manager_id=kim.manager_id, name=kim.name,
+            email=f"{kim.manager_id}@example.org",
+        )  # fmt: skip
+    except DomainError:
+        return False  # seeded on an earlier start
+    await _seed_manager(ledger, ctx, kim, today)
+    clock.move_to(now - timedelta(days=35))
+    claim = FileClaim(
+        activity_id=OVERDUE_ACTIVITY,
+        completed_on=today - timedelta(days=37),
+        note="Both mornings; my name is on the sign-in sheet",
+    )
+    await claims.file_claim(ledger, ctx, kim.manager_id, claim)
+    return True

@@ -40,12 +40,9 @@ from openbadgeslib.ob3 import IdentityObject, Issuer, OB3VerificationError, OB3V
 from openbadgeslib.ob3.status import check_credential_status, decode_encoded_list, set_indices
 
 from events.postgres.connection import create_pool
-from events.postgres.store import PostgresEventStore
 from ledger.access.tokens import TokenStore
 from ledger.cli import SYSTEM
-from ledger.commands import Ledger
-from ledger.commands.catalogue import ensure_default_programs
-from ledger.demo import seed_demo
+from ledger.demo import demo_ledger, seed_demo
 from tests.api.conftest import running_app
 from tests.api.world import ADMIN_TOKEN, Api, World
 from tests.builders import SteppingClock
@@ -394,9 +391,7 @@ async def demo(dsn: str, clock: SteppingClock) -> AsyncIterator[tuple[World, dic
     a World for its client: its roles are filled with demo identities of the same role.  And
     every demo identity's token, by its id (PAHCOM and PMI: the auditors of CMM and CMOM)."""
     async with create_pool(dsn, min_size=1, max_size=2) as pool:
-        ledger = Ledger(PostgresEventStore(pool, clock=clock), clock=clock)
-        await ensure_default_programs(ledger, SYSTEM)
-        identities = await seed_demo(ledger, TokenStore(pool), SYSTEM)
+        identities = await seed_demo(demo_ledger(pool, clock), TokenStore(pool), SYSTEM)
     tokens = {subject: token for _, subject, token in identities}
     async with running_app(dsn, clock) as client:
         yield World(

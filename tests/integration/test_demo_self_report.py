@@ -8,17 +8,14 @@ import msgspec
 
 from ledger.access.tokens import TokenStore
 from ledger.cli import SYSTEM
-from ledger.commands import Ledger
-from ledger.commands.catalogue import ensure_default_programs
-from ledger.demo import seed_demo
+from ledger.demo import demo_ledger, seed_demo
 from ledger.domain.evidence import media_type_of
 from ledger.infra.evidence import PostgresEvidenceStore
 from tests.builders import run_cli
 
 
-async def test_the_demo_has_a_self_report_waiting_with_its_pdf(dsn, pool, pg_store):
-    ledger, evidence = Ledger(pg_store), PostgresEvidenceStore(pool)
-    await ensure_default_programs(ledger, SYSTEM)
+async def test_the_demo_has_a_self_report_waiting_with_its_pdf(dsn, pool):
+    ledger, evidence = demo_ledger(pool), PostgresEvidenceStore(pool)
 
     await seed_demo(ledger, TokenStore(pool), SYSTEM, evidence)
     await seed_demo(ledger, TokenStore(pool), SYSTEM, evidence)  # the next start

@@ -10,12 +10,9 @@ from decimal import Decimal
 import pytest
 
 from events.postgres.connection import create_pool
-from events.postgres.store import PostgresEventStore
 from ledger.access.tokens import TokenStore
 from ledger.cli import SYSTEM
-from ledger.commands import Ledger
-from ledger.commands.catalogue import ensure_default_programs
-from ledger.demo import WORKSHOP, seed_demo
+from ledger.demo import WORKSHOP, demo_ledger, seed_demo
 from ledger.domain.workshops.door import door_open
 from ledger.domain.workshops.presence import credit_of
 from ledger.queries.workshop_views import load_workshop
@@ -37,8 +34,7 @@ SHARE = Decimal("0.9")
 async def test_the_demo_workshop_has_a_session_on_now_whenever_it_is_seeded(dsn, now):
     clock = SteppingClock(now)
     async with create_pool(dsn, min_size=1, max_size=2) as pool:
-        ledger = Ledger(PostgresEventStore(pool, clock=clock), clock=clock)
-        await ensure_default_programs(ledger, SYSTEM)
+        ledger = demo_ledger(pool, clock)
         await seed_demo(ledger, TokenStore(pool, clock=clock), SYSTEM)
         workshop = await load_workshop(ledger.store, WORKSHOP)
         activity = await ledger.catalogue.activity(WORKSHOP)

@@ -22,14 +22,11 @@ import uvicorn
 from playwright.async_api import Browser, Page, async_playwright
 
 from events.postgres.connection import create_pool
-from events.postgres.store import PostgresEventStore
 from events.store import utc_now
 from ledger.access.tokens import TokenStore
 from ledger.app.factory import create_app
 from ledger.cli import SYSTEM
-from ledger.commands import Ledger
-from ledger.commands.catalogue import ensure_default_programs
-from ledger.demo import seed_demo
+from ledger.demo import demo_ledger, seed_demo
 from ledger.infra.database import service_login
 from ledger.settings import Settings
 from tests.conftest import fresh_database, system_command
@@ -111,9 +108,7 @@ def chromium() -> str:
 async def site(admin_dsn: str, template_dsn: str) -> AsyncIterator[Site]:
     async with fresh_database(admin_dsn) as dsn:
         async with create_pool(dsn, min_size=1, max_size=2) as pool:
-            ledger = Ledger(PostgresEventStore(pool))
-            await ensure_default_programs(ledger, SYSTEM)
-            identities = await seed_demo(ledger, TokenStore(pool), SYSTEM)
+            identities = await seed_demo(demo_ledger(pool), TokenStore(pool), SYSTEM)
         async with served(dsn, Settings(poll_interval=0.05, pool_size=8)) as (base_url, api):
             yield Site(base_url, {subject: token for _, subject, token in identities}, api)
 

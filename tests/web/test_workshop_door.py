@@ -25,12 +25,9 @@ from axe_playwright_python.async_playwright import Axe
 from playwright.async_api import Browser, Page, expect
 
 from events.postgres.connection import create_pool
-from events.postgres.store import PostgresEventStore
 from ledger.access.tokens import TokenStore
 from ledger.cli import SYSTEM
-from ledger.commands import Ledger
-from ledger.commands.catalogue import ensure_default_programs
-from ledger.demo import WORKSHOP, seed_demo
+from ledger.demo import WORKSHOP, demo_ledger, seed_demo
 from ledger.domain.workshops.door import door_key, make_code
 from ledger.settings import Secret, Settings
 from tests.builders import SteppingClock
@@ -63,9 +60,9 @@ async def door_site(admin_dsn: str, template_dsn: str) -> AsyncIterator[DoorSite
     clock = SteppingClock(START)
     async with fresh_database(admin_dsn) as dsn:
         async with create_pool(dsn, min_size=1, max_size=2) as pool:
-            ledger = Ledger(PostgresEventStore(pool, clock=clock), clock=clock)
-            await ensure_default_programs(ledger, SYSTEM)
-            identities = await seed_demo(ledger, TokenStore(pool, clock=clock), SYSTEM)
+            identities = await seed_demo(
+                demo_ledger(pool, clock), TokenStore(pool, clock=clock), SYSTEM
+            )
         settings = Settings(poll_interval=0.05, pool_size=8, session_secret=Secret(SECRET))
         async with served(dsn, settings, clock) as (base_url, api):
             tokens = {subject: token for _, subject, token in identities}
