@@ -48,13 +48,16 @@ format: setup
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-# bench.append installs the eventsourcing library, for comparison only, into bench/.venv-es.
-bench: setup
-	$(BIN)/python -m bench.append
-	$(BIN)/python -m bench.rebuild
-	$(BIN)/python -m bench.replay
-	$(BIN)/python -m bench.http
-	$(BIN)/python -m bench.status_growth
+# Every row of SPEC 10 (bench/spec10.py): the service as `make run` starts it on the lived-in
+# ledger of 1,000,000 events (built by COPY on first use and kept in ~/.cache/ceu-ledger),
+# against the bare app, driven by wrk (debian-packages.txt, installed by system-setup).
+# ROWS=post,status,roster,hot,rebuild,verify,append picks rows; ROUNDS=n, WRK_SECONDS=s a wrk run.
+# The eventsourcing library (the append row's comparison) goes into bench/.venv-es, never .venv.
+ROWS    ?=
+ROUNDS  ?= 3
+WRK_SECONDS ?= 8
+bench: setup system-all
+	$(BIN)/python -m bench.spec10 --rounds $(ROUNDS) --seconds $(WRK_SECONDS) $(if $(ROWS),--rows $(ROWS))
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

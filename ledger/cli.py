@@ -48,7 +48,7 @@ from ledger.demo import seed_demo
 from ledger.infra.backup import run_backup
 from ledger.infra.database import database_dsn, service_login, why_unreachable
 from ledger.infra.evidence import check_evidence_files
-from ledger.infra.limits import freeze_startup_heap, server_options
+from ledger.infra.limits import freeze_startup_heap, run_loop, server_options
 from ledger.infra.logs import configure_logging
 from ledger.infra.migrations import load_migrations, migrate
 from ledger.infra.pgtools import PgToolError
@@ -650,7 +650,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = Settings.from_env()
         args.check(args)
-        return asyncio.run(_run(args.handler, settings, args))
+        return run_loop(_run(args.handler, settings, args))
     except Interrupted as exc:
         _to_stderr(f"ceu-ledger: stopped by {exc}")
         return 128 + exc.signum

@@ -11,12 +11,16 @@ for a long time.  These options bound them (the bounds themselves: events/timeou
 
 from __future__ import annotations
 
+import asyncio
 import gc
-from typing import Any
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
 
 from events.timeouts import CONNECT_TIMEOUT, REQUEST_STATEMENT_TIMEOUT
 
-__all__ = ["freeze_startup_heap", "pool_options", "server_options"]
+__all__ = ["freeze_startup_heap", "pool_options", "run_loop", "server_options"]
+
+T = TypeVar("T")
 
 
 def pool_options() -> dict[str, Any]:
@@ -51,3 +55,17 @@ def freeze_startup_heap() -> None:
     https://docs.python.org/3/library/gc.html#gc.freeze"""
     gc.collect()
     gc.freeze()
+
+
+def run_loop(main: Coroutine[Any, Any, T], *, loop: str | None = None) -> T:
+    """Run `main` to its end on a new event loop, as `asyncio.run` does: uvloop's if `loop`
+    (else `server_options()`'s) says "uvloop", asyncio's own otherwise.  `serve` awaits
+    uvicorn's `Server.serve()` inside the CLI's loop, so this, not uvicorn's `loop` option,
+    is the loop a one-process `serve` runs on."""
+    factory: Callable[[], asyncio.AbstractEventLoop] | None = None
+    if (loop or server_options().get("loop")) == "uvloop":
+        import uvloop
+
+        factory = uvloop.new_event_loop
+    with asyncio.Runner(loop_factory=factory) as runner:
+        return runner.run(main)
