@@ -18,7 +18,14 @@ from typing import Any, TypeVar
 
 from events.timeouts import CONNECT_TIMEOUT, REQUEST_STATEMENT_TIMEOUT
 
-__all__ = ["freeze_startup_heap", "pool_options", "run_loop", "server_options"]
+__all__ = [
+    "HTTP_PARSERS",
+    "LOOPS",
+    "freeze_startup_heap",
+    "pool_options",
+    "run_loop",
+    "server_options",
+]
 
 T = TypeVar("T")
 
@@ -36,10 +43,19 @@ def pool_options() -> dict[str, Any]:
     }
 
 
-def server_options() -> dict[str, Any]:
-    """Keyword arguments for `uvicorn.Config`: a stop that cannot hang on open keep-alive
-    connections (the lifespan's own shutdown is bounded in ledger/infra/projectors.py)."""
+LOOPS = ("uvloop", "asyncio")
+HTTP_PARSERS = ("httptools", "h11")
+
+
+def server_options(*, loop: str = LOOPS[0], http: str = HTTP_PARSERS[0]) -> dict[str, Any]:
+    """Keyword arguments for `uvicorn.Config`: uvloop's event loop and httptools' HTTP/1.1
+    parser (SPEC 10's baseline runs on them; asyncio's own loop and h11, uvicorn's fallbacks,
+    only for comparison: `serve --loop asyncio --http h11`), and a stop that cannot hang on
+    open keep-alive connections (the lifespan's own shutdown is bounded in
+    ledger/infra/projectors.py)."""
     return {
+        "loop": loop,
+        "http": http,
         "timeout_keep_alive": 5,
         "timeout_graceful_shutdown": 10,
     }
@@ -58,10 +74,10 @@ def freeze_startup_heap() -> None:
 
 
 def run_loop(main: Coroutine[Any, Any, T], *, loop: str | None = None) -> T:
-    """Run `main` to its end on a new event loop, as `asyncio.run` does: uvloop's if `loop`
-    (else `server_options()`'s) says "uvloop", asyncio's own otherwise.  `serve` awaits
-    uvicorn's `Server.serve()` inside the CLI's loop, so this, not uvicorn's `loop` option,
-    is the loop a one-process `serve` runs on."""
+    """Run `main` to its end on a new event loop, as `asyncio.run` does: uvloop's unless
+    `loop` (else `server_options()`'s) says "asyncio".  `serve` awaits uvicorn's
+    `Server.serve()` inside the CLI's loop, so this, not uvicorn's `loop` option, is the loop
+    a one-process `serve` runs on."""
     factory: Callable[[], asyncio.AbstractEventLoop] | None = None
     if (loop or server_options().get("loop")) == "uvloop":
         import uvloop
