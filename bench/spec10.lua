@@ -4,7 +4,7 @@
 --
 -- MODE   post      POST /v1/completions, one posting a request
 --        roster    POST /v1/completions/batch, LINES postings a request
---        status    GET /v1/managers/{id}/status
+--        status    GET /v1/managers/{id}/status, a manager of IDS drawn at random
 --        insert    POST /bare, the body of a posting (the bare app's one INSERT)
 --        select    GET /bare/{n}, n in 1..LINES (the bare app's one primary-key SELECT)
 -- BASE   the first sequence number of this run; every posting has its own, g, so every
@@ -35,6 +35,7 @@ function init(args)
   mode, base, threads = args[1], tonumber(args[2]), tonumber(args[3])
   token, lines, noon = args[5], tonumber(args[6]), tonumber(args[7])
   for id in io.lines(args[4]) do ids[#ids + 1] = id end
+  math.randomseed(base + tid)
   headers["Content-Type"] = "application/json"
   if token ~= "" then headers["Authorization"] = "Bearer " .. token end
 end
@@ -73,8 +74,9 @@ function request()
     return wrk.format("POST", "/v1/completions/batch", headers,
       '{"items":[' .. table.concat(items, ",") .. ']}')
   elseif mode == "status" then
-    local g = next_g()
-    return wrk.format("GET", "/v1/managers/" .. ids[g % #ids + 1] .. "/status", headers)
+    -- A manager drawn at random (reads need not be distinct): in a cycle over more
+    -- managers than the API process keeps records of, every read would miss them all.
+    return wrk.format("GET", "/v1/managers/" .. ids[math.random(#ids)] .. "/status", headers)
   else -- select
     local g = next_g()
     return wrk.format("GET", "/bare/" .. (1 + g % lines), headers)

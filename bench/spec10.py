@@ -19,10 +19,13 @@ rounds, the order reversed every other round, so drift on a shared machine hits 
 the summary gives each figure's range over the rounds, and ratios are taken inside a round.
 
 Rows (--rows, comma-separated; default all):
-  post     POST /v1/completions (64 connections, postings spread over every manager) vs the
-           bare app's POST /bare (one INSERT)                      budget >= 0.75
-  status   GET /v1/managers/{id}/status (64 connections, every manager, admin token) vs the
-           bare app's GET /bare/{id} (one primary-key SELECT)      budget >= 0.8
+  post     POST /v1/completions (64 connections, postings to every manager in turn: more
+           managers than the API process keeps records of, so each posting reads its
+           manager's whole stream) vs the bare app's POST /bare (one INSERT)
+                                                                    budget >= 0.75
+  status   GET /v1/managers/{id}/status (64 connections, managers drawn at random from all,
+           admin token) vs the bare app's GET /bare/{id} (one primary-key SELECT)
+                                                                    budget >= 0.8
            and its p99 / p50                                        budget <= 3
   roster   POST /v1/completions/batch, 1,000 lines over 200 managers, 2 connections, in
            completions/s, on 200 managers drawn at random, 200 of the shortest records and 200
@@ -66,6 +69,7 @@ from cryptography.fernet import Fernet
 
 from bench import append as appends
 from bench._common import sibling_database
+from bench.http import _frame
 from bench.lived_in import lived_in
 from events.catalog import ActivityRegistered
 from events.chain_postgres import verify_database
@@ -98,6 +102,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seconds", type=int, default=8, help="one wrk run's length")
     parser.add_argument("--events", type=int, default=1_000_000, help="the lived-in ledger's size")
     parser.add_argument("--threads", type=int, default=2, help="wrk's threads")
+    parser.add_argument(
+        "--profile", type=int, default=0, metavar="SECONDS",
+        help="after the HTTP rows, py-spy the API process under status and POST load",
+    )  # fmt: skip
     parser.add_argument(
         "--rebuild-rounds", type=int, default=1, help="rounds of the rebuild row (~2 min each)"
     )
@@ -485,6 +493,40 @@ async def http_rows(args: argparse.Namespace, led: Ledger10, summary: Summary) -
                 " spread", f"one {lat(o)}; spread {lat(sp)}",
             )  # fmt: skip
         await _every_posting_counted(led.dsn, wrk.posted)
+        if args.profile:
+            for mode, token in (("status", led.admin_token), ("post", led.provider_token)):
+                await profile(pid, args.profile, wrk.run(
+                    port, mode, m["all"], token=token, connections=c, seconds=args.profile + 2
+                ), f"{mode}, all managers")  # fmt: skip
+
+
+async def profile(pid: int, seconds: int, load: Awaitable[Load], what: str) -> None:
+    """py-spy's samples of the API process `pid` while `load` runs (`pip install py-spy`
+    into the venv first: a tool, not a dependency); the frames in most samples."""
+    out = Path(tempfile.gettempdir()) / f"ceu-spec10-profile-{what.split(',')[0]}-{pid}.txt"
+    spy = await asyncio.create_subprocess_exec(
+        str(Path(sys.executable).with_name("py-spy")), "record", "--pid", str(pid),
+        "--duration", str(seconds), "--rate", "100", "--format", "raw", "--output", str(out),
+        "--nonblocking", stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    await asyncio.gather(spy.wait(), load)
+    inclusive: dict[str, int] = {}
+    top: dict[str, int] = {}
+    total = 0
+    for line in out.read_text().splitlines():
+        stack, _, count = line.rstrip().rpartition(" ")
+        frames = [_frame(x) for x in stack.split(";")[1:]]
+        total += int(count)
+        for frame in set(frames):
+            inclusive[frame] = inclusive.get(frame, 0) + int(count)
+        if frames:
+            top[frames[-1]] = top.get(frames[-1], 0) + int(count)
+    print(f"\nprofile of the API process under {what}: {total} samples; raw stacks in {out}")
+    print("  self (on top of the stack)                 inclusive (anywhere in the stack)")
+    by_self = sorted(top.items(), key=lambda kv: -kv[1])[:25]
+    by_incl = sorted(inclusive.items(), key=lambda kv: -kv[1])[:25]
+    for (fs, cs), (fi, ci) in zip(by_self, by_incl, strict=False):
+        print(f"  {100 * cs / total:5.1f}% {fs[:42]:<42} {100 * ci / total:5.1f}% {fi[:70]}")
 
 
 async def _every_posting_counted(dsn: str, posted: int) -> None:
