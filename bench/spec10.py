@@ -507,7 +507,7 @@ async def profile(pid: int, seconds: int, load: Awaitable[Load], what: str) -> N
     spy = await asyncio.create_subprocess_exec(
         str(Path(sys.executable).with_name("py-spy")), "record", "--pid", str(pid),
         "--duration", str(seconds), "--rate", "100", "--format", "raw", "--output", str(out),
-        "--nonblocking", stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     await asyncio.gather(spy.wait(), load)
     inclusive: dict[str, int] = {}
