@@ -691,10 +691,11 @@ async def bench(args: argparse.Namespace) -> None:
     rows = ",".join(args.rows)
     print(
         "\nrerun:\n"
-        f"  make bench ROWS={rows}\n"
+        f"  make bench ROWS={rows} ROUNDS={args.rounds} WRK_SECONDS={args.seconds}\n"
         f"  .venv/bin/python -m bench.spec10 --rows {rows} --rounds {args.rounds}"
         f" --seconds {args.seconds}\n"
-        "  .venv/bin/python -m bench.gap            # the causes of the old benches' gap, apart\n"
+        "  .venv/bin/python -m bench.gap --before DIR  # the old gap's causes apart"
+        " (DIR: git archive <commit> | tar -x -C DIR)\n"
         "  .venv/bin/python -m bench.lived_in       # (re)build the lived-in ledger alone"
     )
 
