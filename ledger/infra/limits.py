@@ -74,12 +74,13 @@ def freeze_startup_heap() -> None:
 
 
 def run_loop(main: Coroutine[Any, Any, T], *, loop: str | None = None) -> T:
-    """Run `main` to its end on a new event loop, as `asyncio.run` does: uvloop's unless
-    `loop` (else `server_options()`'s) says "asyncio".  `serve` awaits uvicorn's
-    `Server.serve()` inside the CLI's loop, so this, not uvicorn's `loop` option, is the loop
-    a one-process `serve` runs on."""
+    """Run `main` to its end on a new event loop, as `asyncio.run` does: uvloop's if `loop`
+    is "uvloop" (`serve` passes its `--loop`), asyncio's own otherwise.  A one-process
+    `serve` awaits uvicorn's `Server.serve()` inside the CLI's loop, so this, not uvicorn's
+    `loop` option, is the loop it runs on.  The other commands keep asyncio's loop: uvloop's
+    subprocesses take no `user=` (ledger/infra/backup.py runs pg_basebackup as another user)."""
     factory: Callable[[], asyncio.AbstractEventLoop] | None = None
-    if (loop or server_options().get("loop")) == "uvloop":
+    if loop == "uvloop":
         import uvloop
 
         factory = uvloop.new_event_loop
