@@ -48,13 +48,19 @@ format: setup
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-# bench.append installs the eventsourcing library, for comparison only, into bench/.venv-es.
-bench: setup
-	$(BIN)/python -m bench.append
-	$(BIN)/python -m bench.rebuild
-	$(BIN)/python -m bench.replay
-	$(BIN)/python -m bench.http
-	$(BIN)/python -m bench.status_growth
+# Every row of SPEC 10 (bench/spec10.py): the service as `make run` starts it on the lived-in
+# ledger of 1,000,000 events (built by COPY on first use and kept in ~/.cache/ceu-ledger),
+# against the bare app, driven by wrk (debian-packages.txt, installed by system-setup).
+# ROWS=post,status,roster,hot,rebuild,verify,append picks rows; ROUNDS=n, WRK_SECONDS=s a wrk run.
+# BENCH_ARGS='--profile 10' adds py-spy profiles of the API process (pip install py-spy first).
+# bench.gap measures the causes of the old benches' gap apart (docs/performance.md).
+# The eventsourcing library (the append row's comparison) goes into bench/.venv-es, never .venv.
+ROWS    ?=
+ROUNDS  ?= 3
+WRK_SECONDS ?= 8
+BENCH_ARGS ?=
+bench: setup system-all
+	$(BIN)/python -m bench.spec10 --rounds $(ROUNDS) --seconds $(WRK_SECONDS) $(if $(ROWS),--rows $(ROWS)) $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

@@ -48,7 +48,13 @@ from ledger.demo import demo_ledger, seed_demo
 from ledger.infra.backup import run_backup
 from ledger.infra.database import database_dsn, service_login, why_unreachable
 from ledger.infra.evidence import PostgresEvidenceStore, check_evidence_files
-from ledger.infra.limits import freeze_startup_heap, server_options
+from ledger.infra.limits import (
+    HTTP_PARSERS,
+    LOOPS,
+    freeze_startup_heap,
+    run_loop,
+    server_options,
+)
 from ledger.infra.logs import configure_logging
 from ledger.infra.migrations import load_migrations, migrate
 from ledger.infra.pgtools import PgToolError
@@ -259,7 +265,12 @@ async def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         # Our request log replaces uvicorn's access log; `log_config=None` leaves the
         # logging configured above alone, so uvicorn's own lines are JSON too.
         config = uvicorn.Config(
-            app, host=host, port=port, log_config=None, access_log=False, **server_options()
+            app,
+            host=host,
+            port=port,
+            log_config=None,
+            access_log=False,
+            **server_options(loop=args.loop, http=args.http),
         )
         server = _Server(config)
         freeze_startup_heap()
@@ -337,7 +348,7 @@ async def _serve_workers(
     os.environ["LEDGER_PUBLIC_URL"] = str(settings.public_url)  # the demo's, if it is one
     config = uvicorn.Config(
         "ledger.app.asgi:create", factory=True, host=host, port=port, workers=args.workers,
-        log_config=None, access_log=False, **server_options(),
+        log_config=None, access_log=False, **server_options(loop=args.loop, http=args.http),
     )  # fmt: skip
     try:
         sock = config.bind_socket()
@@ -560,6 +571,14 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     serve.add_argument("--workers", type=int, default=1, help="API processes (default 1)")
     serve.add_argument(
+        "--loop", choices=LOOPS, default=LOOPS[0],
+        help="the event loop (default uvloop; asyncio's own only to compare, as in bench.gap)",
+    )  # fmt: skip
+    serve.add_argument(
+        "--http", choices=HTTP_PARSERS, default=HTTP_PARSERS[0],
+        help="uvicorn's HTTP/1.1 parser (default httptools; h11 only to compare)",
+    )  # fmt: skip
+    serve.add_argument(
         "--demo", action="store_true", help="record demo data and print a token per demo identity"
     )
     project = add(
@@ -663,7 +682,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = Settings.from_env()
         args.check(args)
-        return asyncio.run(_run(args.handler, settings, args))
+        return run_loop(_run(args.handler, settings, args), loop=getattr(args, "loop", None))
     except Interrupted as exc:
         _to_stderr(f"ceu-ledger: stopped by {exc}")
         return 128 + exc.signum

@@ -124,6 +124,15 @@ class ManagerLoader:
         recorded = await self._store.read_stream(manager_stream(manager_id), known_at=known_at)
         return fold([(decode(r), r.recorded_at) for r in recorded], as_of)
 
+    def advanced(
+        self, record: ManagerRecord | None, tail: list[RecordedEvent]
+    ) -> ManagerRecord | None:
+        """`record` (what `kept` gave) with `tail`, the stream's events after its version
+        (read after `kept` was asked), folded in and kept: the record `current` would have
+        answered, for a caller that read the tail itself (ledger/http/authn.py reads it in
+        the token's statement)."""
+        return self._advance(record, tail)[0]
+
     def kept(self, manager_id: str) -> ManagerRecord | None:
         """The snapshot held of the manager, without reading anything: it may be behind the
         stream (another process's appends); a write decided on it states its version."""

@@ -11,12 +11,23 @@ for a long time.  These options bound them (the bounds themselves: events/timeou
 
 from __future__ import annotations
 
+import asyncio
 import gc
-from typing import Any
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
 
 from events.timeouts import CONNECT_TIMEOUT, REQUEST_STATEMENT_TIMEOUT
 
-__all__ = ["freeze_startup_heap", "pool_options", "server_options"]
+__all__ = [
+    "HTTP_PARSERS",
+    "LOOPS",
+    "freeze_startup_heap",
+    "pool_options",
+    "run_loop",
+    "server_options",
+]
+
+T = TypeVar("T")
 
 
 def pool_options() -> dict[str, Any]:
@@ -32,10 +43,19 @@ def pool_options() -> dict[str, Any]:
     }
 
 
-def server_options() -> dict[str, Any]:
-    """Keyword arguments for `uvicorn.Config`: a stop that cannot hang on open keep-alive
-    connections (the lifespan's own shutdown is bounded in ledger/infra/projectors.py)."""
+LOOPS = ("uvloop", "asyncio")
+HTTP_PARSERS = ("httptools", "h11")
+
+
+def server_options(*, loop: str = LOOPS[0], http: str = HTTP_PARSERS[0]) -> dict[str, Any]:
+    """Keyword arguments for `uvicorn.Config`: uvloop's event loop and httptools' HTTP/1.1
+    parser (SPEC 10's baseline runs on them; asyncio's own loop and h11, uvicorn's fallbacks,
+    only for comparison: `serve --loop asyncio --http h11`), and a stop that cannot hang on
+    open keep-alive connections (the lifespan's own shutdown is bounded in
+    ledger/infra/projectors.py)."""
     return {
+        "loop": loop,
+        "http": http,
         "timeout_keep_alive": 5,
         "timeout_graceful_shutdown": 10,
     }
@@ -51,3 +71,18 @@ def freeze_startup_heap() -> None:
     https://docs.python.org/3/library/gc.html#gc.freeze"""
     gc.collect()
     gc.freeze()
+
+
+def run_loop(main: Coroutine[Any, Any, T], *, loop: str | None = None) -> T:
+    """Run `main` to its end on a new event loop, as `asyncio.run` does: uvloop's if `loop`
+    is "uvloop" (`serve` passes its `--loop`), asyncio's own otherwise.  A one-process
+    `serve` awaits uvicorn's `Server.serve()` inside the CLI's loop, so this, not uvicorn's
+    `loop` option, is the loop it runs on.  The other commands keep asyncio's loop: uvloop's
+    subprocesses take no `user=` (ledger/infra/backup.py runs pg_basebackup as another user)."""
+    factory: Callable[[], asyncio.AbstractEventLoop] | None = None
+    if loop == "uvloop":
+        import uvloop
+
+        factory = uvloop.new_event_loop
+    with asyncio.Runner(loop_factory=factory) as runner:
+        return runner.run(main)

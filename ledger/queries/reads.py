@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict
+from dataclasses import dataclass
 from datetime import UTC
 from typing import TYPE_CHECKING
 
@@ -59,7 +60,7 @@ if TYPE_CHECKING:
     from ledger.domain.reports import CycleReport, TranscriptLine
     from projections.ceu_queries import RegisterRow
 
-__all__ = ["ProjectionBehind", "Reads"]
+__all__ = ["Current", "ProjectionBehind", "Reads"]
 
 _ASSESSED = 10_000
 """Managers whose current assessments are kept (as many as the loader's snapshots)."""
@@ -70,6 +71,14 @@ def _aware(instant: datetime | None) -> datetime | None:
     if instant is None or instant.tzinfo is not None:
         return instant
     return instant.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Current:
+    """A manager's record now (None: no such manager), read by the caller in this request."""
+
+    manager_id: str
+    record: ManagerRecord | None
 
 
 class ProjectionBehind(Exception):
@@ -113,15 +122,24 @@ class Reads:
         return record
 
     async def assessments(
-        self, manager_id: str, *, as_of: date | None = None, known_at: datetime | None = None
-    ) -> tuple[date, list[Assessment]]:
+        self, manager_id: str, *, as_of: date | None = None, known_at: datetime | None = None,
+        current: Current | None = None,
+    ) -> tuple[date, list[Assessment]]:  # fmt: skip
         """The day judged, and every certification's assessment on it.
 
         Now (no `as_of`, no `known_at`), the answer is memoised per manager under what it
         depends on: the record's stream version, the day, and the programs' version.  `assess`
         is pure and the record at a version is always the same fold, so an unchanged record is
-        not assessed again; any new event, a new day or a rules change is a new key."""
-        record = await self.record(manager_id, as_of=as_of, known_at=known_at)
+        not assessed again; any new event, a new day or a rules change is a new key.
+        `current`, if given, is the record now, read by the caller in this request (GET
+        status reads it with the token: ledger/http/authn.py); it counts only without `as_of`
+        and `known_at`."""
+        if current is not None and as_of is None and known_at is None:
+            if current.record is None:
+                raise NotFound("manager", manager_id)
+            record = current.record
+        else:
+            record = await self.record(manager_id, as_of=as_of, known_at=known_at)
         programs = await self.catalogue.programs(known_at=_aware(known_at))
         day = as_of or self.today()
         now = as_of is None and known_at is None
@@ -150,10 +168,13 @@ class Reads:
 
     async def status(
         self, manager_id: str, *, as_of: date | None = None, known_at: datetime | None = None,
-        scope: ManagerScope = WHOLE,
+        scope: ManagerScope = WHOLE, current: Current | None = None,
     ) -> StatusView:  # fmt: skip
-        """Every certification `scope` sees (ledger/access/policy.py), assessed."""
-        day, found = await self.assessments(manager_id, as_of=as_of, known_at=known_at)
+        """Every certification `scope` sees (ledger/access/policy.py), assessed (`current`:
+        see `assessments`)."""
+        day, found = await self.assessments(
+            manager_id, as_of=as_of, known_at=known_at, current=current
+        )
         return StatusView(
             manager_id=manager_id,
             as_of=day,

@@ -30,6 +30,7 @@ from ledger.commands.messages import (
 from ledger.documents.pdfs import transcript_pdf
 from ledger.domain.reports import CycleReport, TranscriptLine
 from ledger.domain.values import LATEST
+from ledger.http.authn import READS_MANAGER_NOW, manager_now
 from ledger.http.guards import (
     admin_or_auditor,
     auditor_of_path_program,
@@ -275,9 +276,11 @@ class ManagersController(Controller):
         responses=READ_PROBLEMS,
         guards=[manager_of_path],
         tags=["managers"],
+        opt={READS_MANAGER_NOW: True},
     )
     async def status(
         self,
+        request: Request[Any, Any, Any],
         manager_id: FromPath[str],
         principal: CurrentPrincipal,
         reads: ReadsDep,
@@ -287,7 +290,11 @@ class ManagersController(Controller):
     ) -> StatusView:
         """Status of every certification: totals, shortfalls, renewal, days to the deadline."""
         _check_as_of(as_of)
-        return await reads.status(manager_id, as_of=as_of, known_at=known_at, scope=seen)
+        # The record now was read with the token (one round trip: ledger/http/authn.py).
+        current = manager_now(request, manager_id)
+        return await reads.status(
+            manager_id, as_of=as_of, known_at=known_at, scope=seen, current=current
+        )
 
     @get(
         "/{manager_id:str}/status/explain",
