@@ -52,7 +52,9 @@ from ledger.commands import (
 from ledger.commands.messages import (
     AgendaSession,
     AmendCompletion,
+    EnrollManager,
     FileClaim,
+    GrantCertification,
     PostCompletion,
     RecordAttendance,
     ReportSelf,
@@ -227,9 +229,9 @@ async def seed_demo(
             await managers.enroll_manager(
                 ledger,
                 ctx,
-                manager_id=m.manager_id,
-                name=m.name,
-                email=f"{m.manager_id}@example.org",
+                EnrollManager(
+                    manager_id=m.manager_id, name=m.name, email=f"{m.manager_id}@example.org"
+                ),
             )
         except DomainError:
             continue  # seeded on an earlier start (or, Kim, in the first chapter)
@@ -317,7 +319,10 @@ async def _post(ledger: Ledger, ctx: Context, m: _Manager, n: int, line: tuple[s
 async def _seed_manager(ledger: Ledger, ctx: Context, m: _Manager, today: date) -> UUID | None:
     """One demo manager's record; the id of their renewal if they filed one."""
     await managers.grant_certification(
-        ledger, ctx, m.manager_id, program=m.program, certified_on=m.certified_on
+        ledger,
+        ctx,
+        m.manager_id,
+        GrantCertification(program=m.program, certified_on=m.certified_on),
     )
     posted = [await _post(ledger, ctx, m, n, line, today) for n, line in enumerate(m.completions)]
     if m.manager_id == "sam-short":  # one amended posting and one voided, by their provider
@@ -507,10 +512,10 @@ async def _seed_history(
             await catalogue.register_activity(ledger, ctx, activity)
     clock.move_to(now - timedelta(days=38))
     try:
-        await managers.enroll_manager(
-            ledger, ctx, manager_id=kim.manager_id, name=kim.name,
-            email=f"{kim.manager_id}@example.org",
-        )  # fmt: skip
+        enrol = EnrollManager(
+            manager_id=kim.manager_id, name=kim.name, email=f"{kim.manager_id}@example.org"
+        )
+        await managers.enroll_manager(ledger, ctx, enrol)
     except DomainError:
         return False  # seeded on an earlier start
     await _seed_manager(ledger, ctx, kim, today)

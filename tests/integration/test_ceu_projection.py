@@ -34,6 +34,8 @@ from ledger.commands.messages import (
     AcceptSelfReport,
     AgendaSession,
     AmendCompletion,
+    EnrollManager,
+    GrantCertification,
     RecordAttendance,
     RejectSelfReport,
     ReportSelf,
@@ -79,14 +81,21 @@ async def _set_up(ledger: Ledger) -> None:
         )
     for n, manager_id in enumerate(MANAGERS):
         await enrolment.enroll_manager(
-            ledger, ADMIN, manager_id=manager_id, name=manager_id, email=f"{manager_id}@example.org"
+            ledger,
+            ADMIN,
+            EnrollManager(
+                manager_id=manager_id, name=manager_id, email=f"{manager_id}@example.org"
+            ),
         )
         await enrolment.grant_certification(
-            ledger, ADMIN, manager_id, program="CMM", certified_on=CERTIFIED[n]
+            ledger, ADMIN, manager_id, GrantCertification(program="CMM", certified_on=CERTIFIED[n])
         )
         if n != 1:
             await enrolment.grant_certification(
-                ledger, ADMIN, manager_id, program="CMOM", certified_on=date(2023, 6, 30)
+                ledger,
+                ADMIN,
+                manager_id,
+                GrantCertification(program="CMOM", certified_on=date(2023, 6, 30)),
             )
 
 

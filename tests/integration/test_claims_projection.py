@@ -15,7 +15,7 @@ from events.postgres.connection import connect
 from events.postgres.store import PostgresEventStore
 from ledger.commands import Context, Ledger, PostCompletion, catalogue, claims, completions
 from ledger.commands import managers as enrolment
-from ledger.commands.messages import DisputeClaim, FileClaim
+from ledger.commands.messages import DisputeClaim, EnrollManager, FileClaim, GrantCertification
 from projections.claims import ClaimsProjection
 from projections.claims_queries import days_histograms, median_days
 from projections.engine import ProjectionRunner, read_checkpoint
@@ -45,10 +45,15 @@ async def _history(ledger: Ledger, clock: SteppingClock) -> None:
         )  # fmt: skip
     for manager_id in ("a", "b", "c"):
         await enrolment.enroll_manager(
-            ledger, ADMIN, manager_id=manager_id, name=manager_id, email=f"{manager_id}@x.org"
+            ledger,
+            ADMIN,
+            EnrollManager(manager_id=manager_id, name=manager_id, email=f"{manager_id}@x.org"),
         )
         await enrolment.grant_certification(
-            ledger, ADMIN, manager_id, program="CMM", certified_on=date(2025, 1, 1)
+            ledger,
+            ADMIN,
+            manager_id,
+            GrantCertification(program="CMM", certified_on=date(2025, 1, 1)),
         )
 
     def claim(activity: str, on: str) -> FileClaim:

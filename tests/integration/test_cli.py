@@ -13,6 +13,7 @@ from events.postgres.store import PostgresEventStore
 from ledger.access.tokens import hash_token
 from ledger.cli import SYSTEM
 from ledger.commands import Ledger, catalogue, managers
+from ledger.commands.messages import EnrollManager
 from tests.builders import run_cli
 
 
@@ -52,7 +53,7 @@ async def test_a_roster_is_imported_line_by_line_and_a_second_import_adds_nothin
         )
         await catalogue.register_activity(ledger, SYSTEM, course)
         await managers.enroll_manager(
-            ledger, SYSTEM, manager_id="m-1", name="M", email="m@example.org"
+            ledger, SYSTEM, EnrollManager(manager_id="m-1", name="M", email="m@example.org")
         )
     roster = tmp_path / "roster.csv"
     roster.write_text(

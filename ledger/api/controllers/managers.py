@@ -102,9 +102,7 @@ class ManagersController(Controller):
         ledger: LedgerDep,
     ) -> EnrollManager:
         """Enrol a manager (an admin or an auditor)."""
-        await cmd.enroll_manager(
-            ledger, ctx, manager_id=data.manager_id, name=data.name, email=data.email
-        )
+        await cmd.enroll_manager(ledger, ctx, data)
         return data
 
     @get(
@@ -171,7 +169,7 @@ class ManagersController(Controller):
     ) -> ProfileView:
         """Change the name or the email (or both): the manager or an admin only, since the
         email is where the manager's notices go."""
-        await cmd.change_profile(ledger, ctx, manager_id, name=data.name, email=data.email)
+        await cmd.change_profile(ledger, ctx, manager_id, data)
         return await reads.profile(manager_id)
 
     @post(
@@ -195,9 +193,7 @@ class ManagersController(Controller):
             principal.is_admin() or principal.audits(data.program),
             f"only an admin or a {data.program} auditor",
         )
-        await cmd.grant_certification(
-            ledger, ctx, manager_id, program=data.program, certified_on=data.certified_on
-        )
+        await cmd.grant_certification(ledger, ctx, manager_id, data)
         return data
 
     @post(

@@ -27,11 +27,11 @@ from msgspec import Meta
 from ledger.commands import Ledger, audits, managers, renewals
 from ledger.commands import standing as standings
 from ledger.commands.loaders import find_fee
-from ledger.commands.messages import DecideRenewal, RecordFinding
+from ledger.commands.messages import DecideRenewal, EnrollManager, GrantCertification, RecordFinding
 from ledger.csv_io import columns_of
 from ledger.documents.filters import age_in_words, day, money, percent
 from ledger.domain.errors import DomainError, NotFound, WrongState
-from ledger.domain.values import MAX_SEED, Email, Id, Reason, Text
+from ledger.domain.values import MAX_SEED, Reason, Text
 from ledger.http.authn import SESSION_GUARDED
 from ledger.http.guards import auditor_of_path_program
 from ledger.http.injected import CredentialsDep, LedgerDep, ReadsDep, RequestContext
@@ -71,12 +71,6 @@ class AuditForm(msgspec.Struct, frozen=True, kw_only=True):
     rate: str | None = None
     """A percentage as typed ("10" is 10%); the program's rate if empty."""
     seed: Annotated[int, Meta(ge=0, le=MAX_SEED)] | None = None
-
-
-class EnrolForm(msgspec.Struct, frozen=True, kw_only=True):
-    manager_id: Id
-    name: Text
-    email: Email
 
 
 class GrantForm(msgspec.Struct, frozen=True, kw_only=True):
@@ -527,10 +521,8 @@ class ProgramPages(Controller):
         POST /v1/managers/{id}/certifications when a day is given)."""
         values = form_values(await request.form())
         try:
-            body = parse_form(values, EnrolForm, ENROL_LABELS)
-            await managers.enroll_manager(
-                ledger, ctx, manager_id=body.manager_id, name=body.name, email=body.email
-            )
+            body = parse_form(values, EnrollManager, ENROL_LABELS)
+            await managers.enroll_manager(ledger, ctx, body)
         except (FormInvalid, DomainError) as exc:
             return await self._act(request, principal, reads, ledger, code, "enrol", values, exc)
         flash(request, f"{body.name} is enrolled as {body.manager_id}. Grant {code} below.")
@@ -545,9 +537,8 @@ class ProgramPages(Controller):
         values = form_values(await request.form())
         try:
             body = parse_form(values, GrantForm, GRANT_LABELS)
-            await managers.grant_certification(
-                ledger, ctx, body.manager_id, program=code, certified_on=body.certified_on
-            )
+            grant = GrantCertification(program=code, certified_on=body.certified_on)
+            await managers.grant_certification(ledger, ctx, body.manager_id, grant)
         except (FormInvalid, DomainError) as exc:
             return await self._act(request, principal, reads, ledger, code, "certify", values, exc)
         flash(request, f"{code} granted to {body.manager_id} from {day(body.certified_on)}.")

@@ -23,7 +23,12 @@ from ledger.commands import (
     renewals,
     rosters,
 )
-from ledger.commands.messages import AmendCompletion, VoidCompletion
+from ledger.commands.messages import (
+    AmendCompletion,
+    EnrollManager,
+    GrantCertification,
+    VoidCompletion,
+)
 from ledger.domain.errors import AlreadyExists, Invalid, NotAllowed, NotFound
 from ledger.domain.renewals import assess_program
 from tests.builders import SteppingClock
@@ -47,10 +52,10 @@ async def ledger(clock) -> Ledger:
     )
     await catalogue.register_activity(ledger, PROVIDER, workshop())
     await managers.enroll_manager(
-        ledger, ADMIN, manager_id="m-1", name="Pat Doe", email="pat@example.org"
+        ledger, ADMIN, EnrollManager(manager_id="m-1", name="Pat Doe", email="pat@example.org")
     )
     await managers.grant_certification(
-        ledger, ADMIN, "m-1", program="CMM", certified_on=date(2024, 3, 15)
+        ledger, ADMIN, "m-1", GrantCertification(program="CMM", certified_on=date(2024, 3, 15))
     )
     return ledger
 
@@ -288,7 +293,7 @@ def line(external_id: str, manager_id: str = "m-1", ceus: str = "1", **changes) 
 
 async def test_a_roster_answers_each_line_on_its_own(ledger):
     await managers.enroll_manager(
-        ledger, ADMIN, manager_id="m-2", name="Lee", email="lee@example.org"
+        ledger, ADMIN, EnrollManager(manager_id="m-2", name="Lee", email="lee@example.org")
     )
     earlier = await post(ledger, "old", ceus="2", completed_on=date(2025, 5, 4))
     roster = [

@@ -15,6 +15,7 @@ from events.catalog import ActivityRegistered, CompletionRecorded
 from events.codec import Actor, decode, encode
 from events.memory import InMemoryEventStore
 from ledger.commands import Context, Duplicate, Ledger, PostCompletion, Posted, catalogue, managers
+from ledger.commands.messages import EnrollManager
 from ledger.commands.rosters import record_completions
 from ledger.commands.streams import completion_id, manager_stream
 from ledger.domain.record import fold
@@ -88,7 +89,7 @@ async def world() -> tuple[Ledger, CountingStore]:
         )  # fmt: skip
     for m in range(MANAGERS):
         await managers.enroll_manager(
-            ledger, ADMIN, manager_id=f"m-{m}", name="M", email=f"m{m}@example.org"
+            ledger, ADMIN, EnrollManager(manager_id=f"m-{m}", name="M", email=f"m{m}@example.org")
         )
     store.calls.clear()
     store.items.clear()

@@ -22,7 +22,9 @@ from ledger.commands import Context, Ledger, catalogue, claims, managers, worksh
 from ledger.commands.messages import (
     AgendaSession,
     CorrectAttendance,
+    EnrollManager,
     FileClaim,
+    GrantCertification,
     RecordAttendance,
 )
 from ledger.commands.streams import manager_stream, workshop_stream
@@ -65,10 +67,15 @@ async def ledger(clock) -> Ledger:
     )  # fmt: skip
     for manager_id in ("m-1", "m-2"):
         await managers.enroll_manager(
-            ledger, ADMIN, manager_id=manager_id, name="Pat Doe", email="pat@example.org"
+            ledger,
+            ADMIN,
+            EnrollManager(manager_id=manager_id, name="Pat Doe", email="pat@example.org"),
         )
         await managers.grant_certification(
-            ledger, ADMIN, manager_id, program="CMM", certified_on=date(2024, 3, 15)
+            ledger,
+            ADMIN,
+            manager_id,
+            GrantCertification(program="CMM", certified_on=date(2024, 3, 15)),
         )
     return ledger
 

@@ -8,6 +8,7 @@ from datetime import date
 
 import pytest
 
+from events.catalog import ManagerProfileChanged
 from ledger.domain import managers, renewals
 from ledger.domain.errors import Invalid, NotFound, RenewalNotReady, Unchanged
 from ledger.domain.reports import cycle_reports
@@ -17,6 +18,10 @@ TODAY = date(2025, 6, 1)
 
 
 # -- profile ---------------------------------------------------------------------------------
+
+
+def _changed(manager_id: str, name: str | None, email: str | None) -> ManagerProfileChanged:
+    return ManagerProfileChanged(manager_id=manager_id, name=name, email=email)
 
 
 @pytest.mark.parametrize(
@@ -29,7 +34,7 @@ TODAY = date(2025, 6, 1)
 )
 def test_a_profile_change_changes_what_is_given_and_keeps_the_rest(name, email, now):
     pat = Manager()
-    pat.do(managers.change_profile, TODAY, "m-1", name=name, email=email)
+    pat.do(managers.change_profile, TODAY, _changed("m-1", name, email))
 
     record = pat.record()
 
@@ -46,7 +51,7 @@ def test_a_profile_change_changes_what_is_given_and_keeps_the_rest(name, email, 
 )
 def test_a_profile_change_is_refused_naming_the_field(name, email, field):
     with pytest.raises(Invalid) as refused:
-        managers.change_profile(Manager().record(), "m-1", name=name, email=email)
+        managers.change_profile(Manager().record(), _changed("m-1", name, email))
     assert [e.field for e in refused.value.errors] == [field]
 
 
@@ -56,12 +61,12 @@ def test_a_profile_change_is_refused_naming_the_field(name, email, field):
 )
 def test_asking_for_the_profile_as_it_is_records_nothing(name, email):
     with pytest.raises(Unchanged):
-        managers.change_profile(Manager().record(), "m-1", name=name, email=email)
+        managers.change_profile(Manager().record(), _changed("m-1", name, email))
 
 
 def test_the_profile_of_nobody_cannot_change():
     with pytest.raises(NotFound, match="manager m-9"):
-        managers.change_profile(None, "m-9", name="X", email=None)
+        managers.change_profile(None, _changed("m-9", "X", None))
 
 
 # -- refunds ---------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from decimal import Decimal
 import msgspec
 import pytest
 
+from events.catalog import CertificationGranted, ManagerEnrolled
 from ledger.commands.messages import PostCompletion
 from ledger.domain import catalogue, completions, managers, renewals, standing
 from ledger.domain.errors import (
@@ -204,11 +205,11 @@ def pat() -> Manager:
 
 def test_enrolling_refuses_a_second_enrolment_and_a_bad_email(pat):
     enroll = managers.enroll_manager
-    assert refusal(enroll, pat.record(), manager_id="m-1", name="Pat", email="p@x.org")[0] is (
-        AlreadyExists
-    )
+    again = ManagerEnrolled(manager_id="m-1", name="Pat", email="p@x.org")
+    assert refusal(enroll, pat.record(), again)[0] is AlreadyExists
     for email in ("pat", "pat@", "@example.org", "pat@example", "pat@."):
-        assert refusal(enroll, None, manager_id="m-2", name="Lee", email=email) == (
+        enrolled = ManagerEnrolled(manager_id="m-2", name="Lee", email=email)
+        assert refusal(enroll, None, enrolled) == (
             Invalid,
             {"email"},
         )
@@ -233,9 +234,11 @@ def test_a_grant_is_refused(pat, changes, refused):
         "certified_on": date(2025, 1, 1),
         "today": TODAY,
     } | changes
-    assert refusal(
-        managers.grant_certification, args.pop("record"), args.pop("program"), **args
-    ) == (refused)
+    record, program, today = args.pop("record"), args.pop("program"), args.pop("today")
+    granted = CertificationGranted(
+        manager_id=args["manager_id"], program=args["code"], certified_on=args["certified_on"]
+    )
+    assert refusal(managers.grant_certification, record, program, granted, today=today) == (refused)
 
 
 # -- completions -----------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from decimal import Decimal
 import msgspec
 import pytest
 
-from events.catalog import Rules
+from events.catalog import CertificationGranted, Rules
 from ledger.domain import catalogue, completions, managers, renewals, standing
 from ledger.domain.assess import Shortfall
 from ledger.domain.errors import Invalid, NotAllowed, RenewalNotReady, WrongState
@@ -473,6 +473,7 @@ def test_a_certification_date_before_1970_is_refused():
     manager = Manager()
     with pytest.raises(Invalid, match="certified_on"):
         managers.grant_certification(
-            manager.record(), manager.programs["CMM"], manager_id="m-1", code="CMM",
-            certified_on=date(1969, 12, 31), today=date(2026, 1, 1),
+            manager.record(), manager.programs["CMM"],
+            CertificationGranted(manager_id="m-1", program="CMM", certified_on=date(1969, 12, 31)),
+            today=date(2026, 1, 1),
         )  # fmt: skip
