@@ -52,9 +52,12 @@ from ledger.commands import (
 from ledger.commands.messages import (
     AgendaSession,
     AmendCompletion,
+    DecideRenewal,
     EnrollManager,
     FileClaim,
+    FileRenewal,
     GrantCertification,
+    PayFee,
     PostCompletion,
     RecordAttendance,
     ReportSelf,
@@ -336,20 +339,22 @@ async def _seed_manager(ledger: Ledger, ctx: Context, m: _Manager, today: date) 
             ledger,
             ctx,
             m.manager_id,
-            program=m.program,
-            amount_cents=fee,
-            reference=f"DEMO-{m.manager_id}",
+            PayFee(program=m.program, amount_cents=fee, reference=f"DEMO-{m.manager_id}"),
         )
     if m.decision is None:
         return None
-    filed, _ = await renewals.file_renewal(ledger, ctx, m.manager_id, program=m.program)
+    filed, _ = await renewals.file_renewal(
+        ledger, ctx, m.manager_id, FileRenewal(program=m.program)
+    )
     if m.decision != "filed":
         await renewals.decide_renewal(
             ledger,
             ctx,
             filed.renewal_id,
-            approve=m.decision == "approve",
-            reason=_REASONS[m.decision],
+            DecideRenewal(
+                decision="approve" if m.decision == "approve" else "deny",
+                reason=_REASONS[m.decision],
+            ),
         )
     for n, line in enumerate(m.later, start=len(m.completions)):
         await _post(ledger, ctx, m, n, line, today)

@@ -34,8 +34,11 @@ from ledger.commands.messages import (
     AcceptSelfReport,
     AgendaSession,
     AmendCompletion,
+    DecideRenewal,
     EnrollManager,
+    FileRenewal,
     GrantCertification,
+    PayFee,
     RecordAttendance,
     RejectSelfReport,
     ReportSelf,
@@ -176,12 +179,17 @@ class Scenario:
 
     async def _fee(self, manager_id, program) -> bool:
         await renewals.pay_fee(
-            self.ledger, ADMIN, manager_id, program=program, amount_cents=7500, reference="r"
+            self.ledger,
+            ADMIN,
+            manager_id,
+            PayFee(program=program, amount_cents=7500, reference="r"),
         )
         return True
 
     async def _file(self, manager_id, program) -> bool:
-        filed, _ = await renewals.file_renewal(self.ledger, ADMIN, manager_id, program=program)
+        filed, _ = await renewals.file_renewal(
+            self.ledger, ADMIN, manager_id, FileRenewal(program=program)
+        )
         self.renewals.append(filed.renewal_id)
         return True
 
@@ -198,8 +206,7 @@ class Scenario:
             self.ledger,
             ADMIN,
             self.renewals[n % len(self.renewals)],
-            approve=approve,
-            reason="r",
+            DecideRenewal(decision="approve" if approve else "deny", reason="r"),
         )
         return True
 

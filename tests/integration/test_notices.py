@@ -26,7 +26,13 @@ from ledger.commands import (
     renewals,
 )
 from ledger.commands import managers as enrolment
-from ledger.commands.messages import EnrollManager, GrantCertification
+from ledger.commands.messages import (
+    DecideRenewal,
+    EnrollManager,
+    FileRenewal,
+    GrantCertification,
+    PayFee,
+)
 from ledger.domain.notices import Notice
 from ledger.infra.mailer import Mailer, Smtp, backoff
 from ledger.infra.reminders import ReminderScheduler, remind
@@ -88,17 +94,27 @@ class Life:
         )  # fmt: skip
         await completions.record_completion(self.ledger, ADMIN, "p", posting)
         await renewals.pay_fee(
-            self.ledger, ADMIN, manager_id, program="CMM", amount_cents=7500, reference="chk"
+            self.ledger,
+            ADMIN,
+            manager_id,
+            PayFee(program="CMM", amount_cents=7500, reference="chk"),
         )
 
     async def file(self, manager_id: str) -> None:
-        filed, _ = await renewals.file_renewal(self.ledger, ADMIN, manager_id, program="CMM")
+        filed, _ = await renewals.file_renewal(
+            self.ledger, ADMIN, manager_id, FileRenewal(program="CMM")
+        )
         self.renewals[manager_id] = filed.renewal_id
 
     async def decide(self, manager_id: str, approve: bool) -> None:
         rid = self.renewals[manager_id]
         reason = "ok" if approve else "no certificate of attendance"
-        await renewals.decide_renewal(self.ledger, ADMIN, rid, approve=approve, reason=reason)
+        await renewals.decide_renewal(
+            self.ledger,
+            ADMIN,
+            rid,
+            DecideRenewal(decision="approve" if approve else "deny", reason=reason),
+        )
 
     async def draw(self, manager_id: str) -> None:
         rid = self.renewals[manager_id]

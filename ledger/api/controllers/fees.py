@@ -44,9 +44,7 @@ class FeesController(Controller):
             principal.is_admin() or principal.audits(paid.program),
             f"only an admin or a {paid.program} auditor",
         )
-        result = await cmd.refund_fee(
-            ledger, ctx, fee_id, amount_cents=data.amount_cents, reason=data.reason
-        )
+        result = await cmd.refund_fee(ledger, ctx, fee_id, data)
         return RefundView(
             fee_id=fee_id, manager_id=paid.manager_id, program=paid.program,
             amount_cents=data.amount_cents, reason=data.reason,

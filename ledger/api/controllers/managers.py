@@ -407,10 +407,7 @@ class ManagersController(Controller):
             principal.is_admin() or principal.audits(data.program),
             f"only an admin or a {data.program} auditor",
         )
-        fee_id, result = await renewals.pay_fee(
-            ledger, ctx, manager_id, program=data.program, amount_cents=data.amount_cents,
-            reference=data.reference,
-        )  # fmt: skip
+        fee_id, result = await renewals.pay_fee(ledger, ctx, manager_id, data)
         return FeeView(
             fee_id=fee_id, manager_id=manager_id, program=data.program,
             amount_cents=data.amount_cents, reference=data.reference,
@@ -434,7 +431,7 @@ class ManagersController(Controller):
         ledger: LedgerDep,
     ) -> RenewalFiledView:
         """File the renewal of the cycle being renewed: 422 listing every shortfall if not ready."""
-        filed, result = await renewals.file_renewal(ledger, ctx, manager_id, program=data.program)
+        filed, result = await renewals.file_renewal(ledger, ctx, manager_id, data)
         return RenewalFiledView.of(filed, result)
 
     # -- claims (SPEC 11) -----------------------------------------------------------------

@@ -27,7 +27,14 @@ from msgspec import Meta
 from ledger.commands import Ledger, audits, managers, renewals
 from ledger.commands import standing as standings
 from ledger.commands.loaders import find_fee
-from ledger.commands.messages import DecideRenewal, EnrollManager, GrantCertification, RecordFinding
+from ledger.commands.messages import (
+    DecideRenewal,
+    EnrollManager,
+    GrantCertification,
+    PayFee,
+    RecordFinding,
+    RefundFee,
+)
 from ledger.csv_io import columns_of
 from ledger.documents.filters import age_in_words, day, money, percent
 from ledger.domain.errors import DomainError, NotFound, WrongState
@@ -332,9 +339,7 @@ class ProgramPages(Controller):
                 raise FormInvalid({"reason": "Enter the reason for the denial"})
             if body.decision == "deny":
                 _confirmed(values, "deny this renewal")
-            await renewals.decide_renewal(
-                ledger, ctx, renewal_id, approve=body.decision == "approve", reason=body.reason
-            )
+            await renewals.decide_renewal(ledger, ctx, renewal_id, body)
         except (FormInvalid, DomainError) as exc:
             # Posted twice (a reload, a stale second tab, its "I confirm" ticked or not): say
             # what had happened, and by whom, rather than what is wrong with a stale form.
@@ -555,8 +560,8 @@ class ProgramPages(Controller):
             body = parse_form(values, FeeForm, FEE_LABELS)
             cents = cents_of(body.amount, "amount", "the amount")
             await renewals.pay_fee(
-                ledger, ctx, body.manager_id, program=code, amount_cents=cents,
-                reference=body.reference,
+                ledger, ctx, body.manager_id,
+                PayFee(program=code, amount_cents=cents, reference=body.reference),
             )  # fmt: skip
         except (FormInvalid, DomainError) as exc:
             return await self._act(request, principal, reads, ledger, code, "fee", values, exc)
@@ -583,7 +588,9 @@ class ProgramPages(Controller):
         try:
             body = parse_form(values, RefundForm, REFUND_LABELS)
             cents = cents_of(body.amount, "amount", "the amount")
-            await renewals.refund_fee(ledger, ctx, fee_id, amount_cents=cents, reason=body.reason)
+            await renewals.refund_fee(
+                ledger, ctx, fee_id, RefundFee(amount_cents=cents, reason=body.reason)
+            )
         except (FormInvalid, DomainError) as exc:
             found = exc.errors if isinstance(exc, FormInvalid) else errors_of(exc)
             return await manager_page(

@@ -25,8 +25,11 @@ from ledger.commands import (
 )
 from ledger.commands.messages import (
     AmendCompletion,
+    DecideRenewal,
     EnrollManager,
+    FileRenewal,
     GrantCertification,
+    PayFee,
     VoidCompletion,
 )
 from ledger.domain.errors import AlreadyExists, Invalid, NotAllowed, NotFound
@@ -207,15 +210,18 @@ async def test_the_renewal_journey_from_posting_to_approval(ledger, clock):
     )
     await post(ledger, "row-2", activity_id="tma-2025-hr", completed_on=date(2025, 5, 22))
     await renewals.pay_fee(
-        ledger, ADMIN, "m-1", program="CMM", amount_cents=7500, reference="INV-77"
+        ledger, ADMIN, "m-1", PayFee(program="CMM", amount_cents=7500, reference="INV-77")
     )
 
     filed, _ = await renewals.file_renewal(
-        ledger, Context(actor=Actor(role="manager", id="m-1"), request_id="r"), "m-1", program="CMM"
+        ledger,
+        Context(actor=Actor(role="manager", id="m-1"), request_id="r"),
+        "m-1",
+        FileRenewal(program="CMM"),
     )
     clock.advance(days=3)
     await renewals.decide_renewal(
-        ledger, AUDITOR, filed.renewal_id, approve=True, reason="complete"
+        ledger, AUDITOR, filed.renewal_id, DecideRenewal(decision="approve", reason="complete")
     )
 
     assert (filed.cycle, filed.ceus, len(filed.completions), filed.fee_paid_cents) == (
@@ -237,9 +243,9 @@ async def test_an_audit_draw_and_a_failed_finding_revokes(ledger):
     )
     await post(ledger, "row-2", activity_id="hr", completed_on=date(2025, 5, 21))
     await renewals.pay_fee(
-        ledger, ADMIN, "m-1", program="CMM", amount_cents=7500, reference="INV-77"
+        ledger, ADMIN, "m-1", PayFee(program="CMM", amount_cents=7500, reference="INV-77")
     )
-    filed, _ = await renewals.file_renewal(ledger, ADMIN, "m-1", program="CMM")
+    filed, _ = await renewals.file_renewal(ledger, ADMIN, "m-1", FileRenewal(program="CMM"))
 
     drawn = await audits.draw_audit(
         ledger,

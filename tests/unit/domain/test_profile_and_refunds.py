@@ -9,6 +9,7 @@ from datetime import date
 import pytest
 
 from events.catalog import ManagerProfileChanged
+from ledger.commands.messages import PayFee, RefundFee
 from ledger.domain import managers, renewals
 from ledger.domain.errors import Invalid, NotFound, RenewalNotReady, Unchanged
 from ledger.domain.reports import cycle_reports
@@ -79,7 +80,7 @@ def pat() -> Manager:
     manager.completed(date(2025, 1, 10), "24")
     manager.do(
         renewals.pay_fee, TODAY, "m-1", manager.programs["CMM"],
-        fee_id=FEE, amount_cents=7500, reference="chk-1", today=TODAY,
+        PayFee(program="CMM", amount_cents=7500, reference="chk-1"), fee_id=FEE, today=TODAY,
     )  # fmt: skip
     return manager
 
@@ -88,7 +89,9 @@ FEE = uuid.UUID(int=42)
 
 
 def refund(pat: Manager, cents: int, reason: str = "paid twice") -> None:
-    pat.do(renewals.refund_fee, TODAY, "m-1", fee_id=FEE, amount_cents=cents, reason=reason)
+    pat.do(
+        renewals.refund_fee, TODAY, "m-1", RefundFee(amount_cents=cents, reason=reason), fee_id=FEE
+    )
 
 
 def test_a_partial_refund_lowers_the_fee_paid_and_readiness_follows(pat):
@@ -141,21 +144,29 @@ def test_a_fee_paid_again_after_a_refund_makes_the_renewal_ready_again(pat):
 )
 def test_a_refund_is_refused_naming_the_field(pat, cents, reason, fields):
     with pytest.raises(Invalid) as refused:
-        renewals.refund_fee(pat.record(), "m-1", fee_id=FEE, amount_cents=cents, reason=reason)
+        renewals.refund_fee(
+            pat.record(), "m-1", RefundFee(amount_cents=cents, reason=reason), fee_id=FEE
+        )
     assert [e.field for e in refused.value.errors] == fields
 
 
 def test_more_than_what_is_left_is_refused_after_a_partial_refund(pat):
     refund(pat, 5000)
     with pytest.raises(Invalid, match="between 1 and 2500"):
-        renewals.refund_fee(pat.record(), "m-1", fee_id=FEE, amount_cents=2501, reason="again")
+        renewals.refund_fee(
+            pat.record(), "m-1", RefundFee(amount_cents=2501, reason="again"), fee_id=FEE
+        )
 
 
 def test_a_refund_of_an_unknown_fee_is_refused(pat):
     with pytest.raises(NotFound, match="fee"):
-        renewals.refund_fee(pat.record(), "m-1", fee_id=uuid.uuid4(), amount_cents=1, reason="x")
+        renewals.refund_fee(
+            pat.record(), "m-1", RefundFee(amount_cents=1, reason="x"), fee_id=uuid.uuid4()
+        )
 
 
 def test_the_refund_names_the_fee_its_program_and_cycle(pat):
-    [refunded] = renewals.refund_fee(pat.record(), "m-1", fee_id=FEE, amount_cents=100, reason="x")
+    [refunded] = renewals.refund_fee(
+        pat.record(), "m-1", RefundFee(amount_cents=100, reason="x"), fee_id=FEE
+    )
     assert (refunded.fee_id, refunded.program, refunded.cycle) == (FEE, "CMM", 1)

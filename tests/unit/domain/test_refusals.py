@@ -11,7 +11,7 @@ import msgspec
 import pytest
 
 from events.catalog import CertificationGranted, ManagerEnrolled
-from ledger.commands.messages import PostCompletion
+from ledger.commands.messages import DecideRenewal, PayFee, PostCompletion
 from ledger.domain import catalogue, completions, managers, renewals, standing
 from ledger.domain.errors import (
     AlreadyExists,
@@ -384,14 +384,19 @@ def test_a_fee_is_refused(pat, changes, refused):
         "today": TODAY,
     } | changes
     record = pat.record() if args["manager_id"] == "m-1" else None
-    assert refusal(renewals.pay_fee, record, args.pop("manager_id"), CMM, **args) == refused
+    payment = PayFee(program="CMM", amount_cents=args["amount_cents"], reference=args["reference"])
+    assert refusal(
+        renewals.pay_fee, record, args["manager_id"], CMM, payment, fee_id=args["fee_id"],
+        today=TODAY,
+    ) == refused  # fmt: skip
 
 
 def test_a_fee_for_a_program_the_manager_does_not_hold_is_refused(pat):
     with pytest.raises(NotFound, match="CMOM certification"):
         renewals.pay_fee(
-            pat.record(), "m-1", PROGRAMS["CMOM"], fee_id=uuid.uuid4(), amount_cents=1,
-            reference="chk", today=TODAY,
+            pat.record(), "m-1", PROGRAMS["CMOM"],
+            PayFee(program="CMOM", amount_cents=1, reference="chk"), fee_id=uuid.uuid4(),
+            today=TODAY,
         )  # fmt: skip
 
 
@@ -405,20 +410,21 @@ def test_filing_twice_or_before_being_ready_is_refused(pat):
         pat.file("CMM", TODAY)
 
 
+APPROVE, DENY_BLANK = DecideRenewal(decision="approve"), DecideRenewal(decision="deny", reason=" ")
+
+
 def test_a_decision_on_an_unknown_or_decided_renewal_or_a_denial_without_reason_is_refused(pat):
     decide = renewals.decide_renewal
-    assert refusal(decide, pat.record(), "CMM", uuid.uuid4(), approve=True, reason="")[0] is (
-        NotFound
-    )
+    assert refusal(decide, pat.record(), "CMM", uuid.uuid4(), APPROVE)[0] is (NotFound)
     pat.completed(date(2025, 1, 10), "24")
     pat.paid("CMM", TODAY)
     filed = pat.file("CMM", TODAY)
-    assert refusal(decide, pat.record(), "CMM", filed, approve=False, reason=" ") == (
+    assert refusal(decide, pat.record(), "CMM", filed, DENY_BLANK) == (
         Invalid,
         {"reason"},
     )
     pat.approve("CMM", filed, TODAY)
-    assert refusal(decide, pat.record(), "CMM", filed, approve=True, reason="")[0] is WrongState
+    assert refusal(decide, pat.record(), "CMM", filed, APPROVE)[0] is WrongState
 
 
 # -- standing --------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ import msgspec
 import pytest
 
 from events.catalog import CertificationGranted, Rules
+from ledger.commands.messages import DecideRenewal
 from ledger.domain import catalogue, completions, managers, renewals, standing
 from ledger.domain.assess import Shortfall
 from ledger.domain.errors import Invalid, NotAllowed, RenewalNotReady, WrongState
@@ -341,8 +342,7 @@ def test_a_denied_renewal_can_be_filed_again(pat):
         date(2025, 7, 10),
         "CMM",
         first,
-        approve=False,
-        reason="certificate unreadable",
+        DecideRenewal(decision="deny", reason="certificate unreadable"),
     )
 
     assert pat.status("CMM", date(2025, 7, 11)).renewal_ready
