@@ -3,7 +3,7 @@ findings (a failed one revokes).  Their fold is ledger/domain/record.py."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from events.catalog import (
     AuditFindingRecorded,
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from ledger.domain.catalogue import Program
     from ledger.domain.record import ManagerRecord
 
-__all__ = ["extend_deadline", "record_finding", "reinstate", "revoke"]
+__all__ = ["Extension", "extend_deadline", "record_finding", "reinstate", "revoke"]
 
 
 def _require_reason(reason: str) -> None:
@@ -53,10 +53,21 @@ def reinstate(record: ManagerRecord, program: str, *, reason: str) -> list[Event
     return [CertificationReinstated(manager_id=record.manager_id, program=program, reason=reason)]
 
 
+class Extension(Protocol):
+    """More time as the rules read it: the ExtendDeadline message (ledger/commands/messages.py)."""
+
+    @property
+    def ends_on(self) -> date: ...
+    @property
+    def reason(self) -> str: ...
+
+
 def extend_deadline(
-    record: ManagerRecord, program: Program, *, until: date, reason: str, today: date
+    record: ManagerRecord, program: Program, extension: Extension, *, today: date
 ) -> list[Event]:
-    """Give the cycle being renewed more time; the next cycle's count then starts at `until`."""
+    """Give the cycle being renewed more time; the next cycle's count then starts at its
+    `ends_on`."""
+    until, reason = extension.ends_on, extension.reason
     focus = assess_program(record, program, today).focus
     _require_reason(reason)
     if until <= focus.deadline:

@@ -34,8 +34,10 @@ from ledger.commands.messages import (
     AcceptSelfReport,
     AgendaSession,
     AmendCompletion,
+    ChangeStanding,
     DecideRenewal,
     EnrollManager,
+    ExtendDeadline,
     FileRenewal,
     GrantCertification,
     PayFee,
@@ -212,7 +214,7 @@ class Scenario:
 
     async def _revoke(self, manager_id, program, revoke) -> bool:
         change = standing.revoke if revoke else standing.reinstate
-        await change(self.ledger, ADMIN, manager_id, program=program, reason="r")
+        await change(self.ledger, ADMIN, manager_id, program, ChangeStanding(reason="r"))
         return True
 
     async def _extend(self, manager_id, program, days) -> bool:
@@ -220,9 +222,8 @@ class Scenario:
             self.ledger,
             ADMIN,
             manager_id,
-            program=program,
-            until=self.today + timedelta(days=days),
-            reason="leave",
+            program,
+            ExtendDeadline(ends_on=self.today + timedelta(days=days), reason="leave"),
         )
         return True
 

@@ -215,7 +215,7 @@ class ManagersController(Controller):
         reads: ReadsDep,
     ) -> StandingView:
         """Revoke the certification (status `revoked` until reinstated)."""
-        result = await standing.revoke(ledger, ctx, manager_id, program=program, reason=data.reason)
+        result = await standing.revoke(ledger, ctx, manager_id, program, data)
         return await reads.standing(manager_id, program, data.reason, result)
 
     @post(
@@ -237,9 +237,7 @@ class ManagersController(Controller):
         reads: ReadsDep,
     ) -> StandingView:
         """Reinstate a revoked certification: back to the status the rules give."""
-        result = await standing.reinstate(
-            ledger, ctx, manager_id, program=program, reason=data.reason
-        )
+        result = await standing.reinstate(ledger, ctx, manager_id, program, data)
         return await reads.standing(manager_id, program, data.reason, result)
 
     @post(
@@ -260,9 +258,7 @@ class ManagersController(Controller):
         ledger: LedgerDep,
     ) -> ExtensionView:
         """Move the deadline of the cycle being renewed to `ends_on`."""
-        extended, result = await standing.extend_deadline(
-            ledger, ctx, manager_id, program=program, until=data.ends_on, reason=data.reason
-        )
+        extended, result = await standing.extend_deadline(ledger, ctx, manager_id, program, data)
         return ExtensionView.of(extended, result)
 
     @get(

@@ -28,8 +28,10 @@ from ledger.commands import Ledger, audits, managers, renewals
 from ledger.commands import standing as standings
 from ledger.commands.loaders import find_fee
 from ledger.commands.messages import (
+    ChangeStanding,
     DecideRenewal,
     EnrollManager,
+    ExtendDeadline,
     GrantCertification,
     PayFee,
     RecordFinding,
@@ -469,29 +471,24 @@ class ProgramPages(Controller):
         values = form_values(await request.form())
         try:
             body = parse_form(values, StandingForm, STANDING_LABELS)
+            change = ChangeStanding(reason=body.reason)
             match body.action:
                 case "revoke":
                     _confirmed(values, "revoke this certification")
                     try:
-                        await standings.revoke(
-                            ledger, ctx, body.manager_id, program=code, reason=body.reason
-                        )
+                        await standings.revoke(ledger, ctx, body.manager_id, code, change)
                     except WrongState:
                         if (done := await _revoked(reads, body.manager_id, code)) is None:
                             raise
                         flash(request, done)
                         return Redirect(f"/programs/{code}#standing", status_code=303)
                 case "reinstate":
-                    await standings.reinstate(
-                        ledger, ctx, body.manager_id, program=code, reason=body.reason
-                    )
+                    await standings.reinstate(ledger, ctx, body.manager_id, code, change)
                 case "extend":
                     if body.ends_on is None:
                         raise FormInvalid({"ends_on": "Enter the new deadline, YYYY-MM-DD"})
-                    await standings.extend_deadline(
-                        ledger, ctx, body.manager_id, program=code, until=body.ends_on,
-                        reason=body.reason,
-                    )  # fmt: skip
+                    more = ExtendDeadline(ends_on=body.ends_on, reason=body.reason)
+                    await standings.extend_deadline(ledger, ctx, body.manager_id, code, more)
         except (FormInvalid, DomainError) as exc:
             found = exc.errors if isinstance(exc, FormInvalid) else errors_of(exc)
             return await program_page(

@@ -12,7 +12,7 @@ from decimal import Decimal
 import pytest
 
 from events.catalog import AuditSampleDrawn
-from ledger.commands.messages import DecideRenewal
+from ledger.commands.messages import DecideRenewal, ExtendDeadline
 from ledger.domain import renewals, standing
 from ledger.domain.notices import NAMESPACE, Notice, called_for, on_date, on_overdue_claim
 from tests.unit.domain.given import Manager
@@ -123,7 +123,7 @@ def test_an_extension_moves_every_date_driven_notice():
     manager = pat()
     manager.do(
         standing.extend_deadline, date(2026, 2, 1), manager.programs["CMM"],
-        until=date(2026, 4, 15), reason="leave", today=date(2026, 2, 1),
+        ExtendDeadline(ends_on=date(2026, 4, 15), reason="leave"), today=date(2026, 2, 1),
     )  # fmt: skip
     assert kinds_on(manager, date(2026, 3, 1)) == [("deadline_45", 1, date(2026, 3, 1))]
     assert kinds_on(manager, date(2026, 4, 15)) == [("grace_started", 1, date(2026, 4, 15))]

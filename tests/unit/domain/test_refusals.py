@@ -11,7 +11,7 @@ import msgspec
 import pytest
 
 from events.catalog import CertificationGranted, ManagerEnrolled
-from ledger.commands.messages import DecideRenewal, PayFee, PostCompletion
+from ledger.commands.messages import DecideRenewal, ExtendDeadline, PayFee, PostCompletion
 from ledger.domain import catalogue, completions, managers, renewals, standing
 from ledger.domain.errors import (
     AlreadyExists,
@@ -444,7 +444,11 @@ def test_revoking_twice_and_reinstating_what_stands_are_refused(pat):
 )
 def test_an_extension_must_move_the_deadline_later_but_not_past_the_next_cycle(pat, until):
     assert refusal(
-        standing.extend_deadline, pat.record(), CMM, until=until, reason="leave", today=TODAY
+        standing.extend_deadline,
+        pat.record(),
+        CMM,
+        ExtendDeadline(ends_on=until, reason="leave"),
+        today=TODAY,
     ) == (Invalid, {"ends_on"})
 
 

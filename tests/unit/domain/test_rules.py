@@ -10,7 +10,7 @@ import msgspec
 import pytest
 
 from events.catalog import CertificationGranted, Rules
-from ledger.commands.messages import DecideRenewal
+from ledger.commands.messages import DecideRenewal, ExtendDeadline
 from ledger.domain import catalogue, completions, managers, renewals, standing
 from ledger.domain.assess import Shortfall
 from ledger.domain.errors import Invalid, NotAllowed, RenewalNotReady, WrongState
@@ -364,8 +364,7 @@ def test_a_deadline_extension_moves_the_deadline_and_the_next_cycles_count(pat):
         standing.extend_deadline,
         date(2026, 3, 1),
         pat.programs["CMM"],
-        until=date(2026, 5, 1),
-        reason="medical leave",
+        ExtendDeadline(ends_on=date(2026, 5, 1), reason="medical leave"),
         today=date(2026, 3, 1),
     )
     in_extension = pat.completed(date(2026, 4, 1), "5")
