@@ -53,6 +53,7 @@ from ledger.commands.messages import (
     AgendaSession,
     AmendCompletion,
     DecideRenewal,
+    DrawAudit,
     EnrollManager,
     FileClaim,
     FileRenewal,
@@ -60,6 +61,7 @@ from ledger.commands.messages import (
     PayFee,
     PostCompletion,
     RecordAttendance,
+    RecordFinding,
     ReportSelf,
     VoidCompletion,
 )
@@ -243,15 +245,15 @@ async def seed_demo(
         if evidence is not None and m.manager_id == "sam-short":
             await _self_report(ledger, ctx, evidence, m.manager_id, today)
     if audited:
-        drawn = await audits.draw_audit(
-            ledger, ctx, program="CMM", filed_from=today, filed_to=today, rate=Decimal("1"),
-            seed=20260615, population=list(audited),
-        )  # fmt: skip
+        every = DrawAudit(filed_from=today, filed_to=today, rate=Decimal("1"), seed=20260615)
+        drawn = await audits.draw_audit(ledger, ctx, "CMM", every, population=list(audited))
         for renewal_id, outcome in sorted(audited.items(), key=lambda kv: kv[1], reverse=True):
-            await audits.record_finding(
-                ledger, ctx, drawn.audit_id, renewal_id=renewal_id, passed=outcome == "passed",
+            finding = RecordFinding(
+                renewal_id=renewal_id,
+                outcome="passed" if outcome == "passed" else "failed",
                 note=_REASONS[outcome],
-            )  # fmt: skip
+            )
+            await audits.record_finding(ledger, ctx, drawn.audit_id, finding)
     await _seed_workshop(ledger, ctx)
     await _seed_claims(ledger, ctx, today)
     identities = [

@@ -36,12 +36,14 @@ from ledger.commands.messages import (
     AmendCompletion,
     ChangeStanding,
     DecideRenewal,
+    DrawAudit,
     EnrollManager,
     ExtendDeadline,
     FileRenewal,
     GrantCertification,
     PayFee,
     RecordAttendance,
+    RecordFinding,
     RejectSelfReport,
     ReportSelf,
     VoidCompletion,
@@ -233,11 +235,10 @@ class Scenario:
         drawn = await audits.draw_audit(
             self.ledger,
             ADMIN,
-            program="CMM",
-            filed_from=date(2020, 1, 1),
-            filed_to=self.today,
-            rate=Decimal("0.5"),
-            seed=seed,
+            "CMM",
+            DrawAudit(
+                filed_from=date(2020, 1, 1), filed_to=self.today, rate=Decimal("0.5"), seed=seed
+            ),
             population=self.renewals,
         )
         for renewal_id in drawn.selected:
@@ -245,9 +246,9 @@ class Scenario:
                 self.ledger,
                 ADMIN,
                 drawn.audit_id,
-                renewal_id=renewal_id,
-                passed=passed,
-                note="n",
+                RecordFinding(
+                    renewal_id=renewal_id, outcome="passed" if passed else "failed", note="n"
+                ),
             )
         return True
 

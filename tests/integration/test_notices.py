@@ -28,6 +28,7 @@ from ledger.commands import (
 from ledger.commands import managers as enrolment
 from ledger.commands.messages import (
     DecideRenewal,
+    DrawAudit,
     EnrollManager,
     FileRenewal,
     GrantCertification,
@@ -118,10 +119,9 @@ class Life:
 
     async def draw(self, manager_id: str) -> None:
         rid = self.renewals[manager_id]
-        await audits.draw_audit(
-            self.ledger, ADMIN, program="CMM", filed_from=date(2025, 10, 1),
-            filed_to=date(2025, 10, 1), rate=Decimal(1), seed=42, population=[rid],
-        )  # fmt: skip
+        day = date(2025, 10, 1)
+        draw = DrawAudit(filed_from=day, filed_to=day, rate=Decimal(1), seed=42)
+        await audits.draw_audit(self.ledger, ADMIN, "CMM", draw, population=[rid])
 
     async def day_ends(self, conn) -> None:
         """What the background tasks of `serve` do: project, remind, send."""

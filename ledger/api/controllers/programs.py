@@ -3,7 +3,6 @@ program's managers: the register, the due list and drawing audits."""
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any, Literal
@@ -230,7 +229,7 @@ class ProgramsController(Controller):
         reads: ReadsDep,
     ) -> AuditView:
         """Draw a random sample of the renewals filed in a window; a seed redraws it exactly."""
-        program = await reads.program(code)
+        await reads.program(code)  # an unknown program is a 404 before the body's checks
         errors = []
         if data.filed_to < data.filed_from:
             errors.append(FieldError("filed_to", "must not be before filed_from"))
@@ -238,16 +237,8 @@ class ProgramsController(Controller):
             errors.append(FieldError("rate", "a fraction in (0, 1]"))
         if errors:
             raise Invalid(errors)
-        drawn = await audits.draw_audit(
-            ledger,
-            ctx,
-            program=code,
-            filed_from=data.filed_from,
-            filed_to=data.filed_to,
-            rate=data.rate if data.rate is not None else program.versions[-1].audit_rate,
-            seed=data.seed if data.seed is not None else secrets.randbits(53),
-            population=await reads.audit_population(code, data.filed_from, data.filed_to),
-        )
+        population = await reads.audit_population(code, data.filed_from, data.filed_to)
+        drawn = await audits.draw_audit(ledger, ctx, code, data, population=population)
         return AuditView.of(drawn)
 
     @get(

@@ -10,7 +10,6 @@ form posted twice says what had already happened instead of a bare refusal."""
 from __future__ import annotations
 
 import re
-import secrets
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
@@ -30,6 +29,7 @@ from ledger.commands.loaders import find_fee
 from ledger.commands.messages import (
     ChangeStanding,
     DecideRenewal,
+    DrawAudit,
     EnrollManager,
     ExtendDeadline,
     GrantCertification,
@@ -369,13 +369,14 @@ class ProgramPages(Controller):
             if body.filed_to < body.filed_from:
                 raise FormInvalid({"filed_to": "The last filing day must not be before the first"})
             rate = rate_of(body.rate)
-            program = await reads.program(code)
+            await reads.program(code)
             drawn = AuditView.of(
                 await audits.draw_audit(
-                    ledger, ctx, program=code, filed_from=body.filed_from,
-                    filed_to=body.filed_to,
-                    rate=rate if rate is not None else program.versions[-1].audit_rate,
-                    seed=body.seed if body.seed is not None else secrets.randbits(53),
+                    ledger, ctx, code,
+                    DrawAudit(
+                        filed_from=body.filed_from, filed_to=body.filed_to, rate=rate,
+                        seed=body.seed,
+                    ),
                     population=await reads.audit_population(code, body.filed_from, body.filed_to),
                 )
             )  # fmt: skip
@@ -450,10 +451,7 @@ class ProgramPages(Controller):
             body = parse_form(values, RecordFinding, {"outcome": "passed or failed"})
             if body.outcome == "failed":
                 _confirmed(values, "record a failed finding, which revokes the certification")
-            await audits.record_finding(
-                ledger, ctx, audit_id, renewal_id=body.renewal_id,
-                passed=body.outcome == "passed", note=body.note,
-            )  # fmt: skip
+            await audits.record_finding(ledger, ctx, audit_id, body)
         except (FormInvalid, DomainError) as exc:
             found = exc.errors if isinstance(exc, FormInvalid) else errors_of(exc)
             return await self._audit_page(

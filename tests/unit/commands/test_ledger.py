@@ -26,10 +26,12 @@ from ledger.commands import (
 from ledger.commands.messages import (
     AmendCompletion,
     DecideRenewal,
+    DrawAudit,
     EnrollManager,
     FileRenewal,
     GrantCertification,
     PayFee,
+    RecordFinding,
     VoidCompletion,
 )
 from ledger.domain.errors import AlreadyExists, Invalid, NotAllowed, NotFound
@@ -250,11 +252,8 @@ async def test_an_audit_draw_and_a_failed_finding_revokes(ledger):
     drawn = await audits.draw_audit(
         ledger,
         AUDITOR,
-        program="CMM",
-        filed_from=date(2025, 6, 1),
-        filed_to=date(2025, 6, 30),
-        rate=Decimal(1),
-        seed=7,
+        "CMM",
+        DrawAudit(filed_from=date(2025, 6, 1), filed_to=date(2025, 6, 30), rate=Decimal(1), seed=7),
         population=[filed.renewal_id],
     )
     assert drawn.selected == (filed.renewal_id,)
@@ -262,9 +261,7 @@ async def test_an_audit_draw_and_a_failed_finding_revokes(ledger):
         ledger,
         AUDITOR,
         drawn.audit_id,
-        renewal_id=filed.renewal_id,
-        passed=False,
-        note="no certificates",
+        RecordFinding(renewal_id=filed.renewal_id, outcome="failed", note="no certificates"),
     )
 
     cert = ((await ledger.managers.current("m-1"))[0]).certifications["CMM"]
@@ -273,7 +270,10 @@ async def test_an_audit_draw_and_a_failed_finding_revokes(ledger):
     assert cert.renewal(filed.renewal_id).findings[0].outcome == "failed"
     with pytest.raises(AlreadyExists):
         await audits.record_finding(
-            ledger, AUDITOR, drawn.audit_id, renewal_id=filed.renewal_id, passed=True, note="again"
+            ledger,
+            AUDITOR,
+            drawn.audit_id,
+            RecordFinding(renewal_id=filed.renewal_id, outcome="passed", note="again"),
         )
 
 

@@ -11,7 +11,13 @@ import msgspec
 import pytest
 
 from events.catalog import CertificationGranted, ManagerEnrolled
-from ledger.commands.messages import DecideRenewal, ExtendDeadline, PayFee, PostCompletion
+from ledger.commands.messages import (
+    DecideRenewal,
+    ExtendDeadline,
+    PayFee,
+    PostCompletion,
+    RecordFinding,
+)
 from ledger.domain import catalogue, completions, managers, renewals, standing
 from ledger.domain.errors import (
     AlreadyExists,
@@ -460,12 +466,12 @@ def test_a_finding_is_refused_for_a_renewal_not_drawn_unknown_or_already_found(p
     find = standing.record_finding
 
     def finding(renewal_id, selected):
-        return refusal(find, pat.record(), "CMM", audit_id=audit_id, selected=selected,
-                       renewal_id=renewal_id, passed=True, note="ok")  # fmt: skip
+        passed = RecordFinding(renewal_id=renewal_id, outcome="passed", note="ok")
+        return refusal(find, pat.record(), "CMM", passed, audit_id=audit_id, selected=selected)
 
     assert finding(filed, ()) == (Invalid, {"renewal_id"})
     unknown = uuid.uuid4()
     assert finding(unknown, (unknown,))[0] is NotFound
-    pat.do(find, TODAY, "CMM", audit_id=audit_id, selected=(filed,), renewal_id=filed,
-           passed=True, note="ok")  # fmt: skip
+    passed = RecordFinding(renewal_id=filed, outcome="passed", note="ok")
+    pat.do(find, TODAY, "CMM", passed, audit_id=audit_id, selected=(filed,))
     assert finding(filed, (filed,))[0] is AlreadyExists
