@@ -56,7 +56,7 @@ from events.postgres.store import PostgresEventStore
 from ledger.access.tokens import TokenStore
 from ledger.cli import SYSTEM, migrated_dsn
 from ledger.commands import Ledger, catalogue, managers
-from ledger.commands.messages import EnrollManager, GrantCertification
+from ledger.commands.messages import EnrollManager, GrantCertification, RegisterProvider
 from ledger.settings import Secret, Settings
 
 Request = tuple[str, str, bytes]  # method, path, body
@@ -169,7 +169,7 @@ async def _set_up(dsn: str, count: int) -> str:
         ledger = Ledger(PostgresEventStore(pool), clock=clock)
         await catalogue.ensure_default_programs(ledger, SYSTEM)
         await catalogue.register_provider(
-            ledger, SYSTEM, provider_id="tma", name="TMA", programs=("CMM",)
+            ledger, SYSTEM, RegisterProvider(provider_id="tma", name="TMA", programs=["CMM"])
         )
         for a in range(ACTIVITIES):
             await catalogue.register_activity(

@@ -44,7 +44,7 @@ from events.store import NewEvent
 from ledger.access.tokens import TokenStore
 from ledger.cli import SYSTEM
 from ledger.commands import Ledger, catalogue, renewals
-from ledger.commands.messages import DecideRenewal, FileRenewal, PayFee
+from ledger.commands.messages import DecideRenewal, FileRenewal, PayFee, RegisterProvider
 from ledger.domain.errors import DomainError
 from ledger.infra.database import EmbeddedPostgres, create_database
 from ledger.infra.migrations import load_migrations, migrate
@@ -174,7 +174,9 @@ async def _build(dsn: str, events: int) -> LivedIn:
         ledger = Ledger(PostgresEventStore(pool))
         await catalogue.ensure_default_programs(ledger, SYSTEM)
         await catalogue.register_provider(
-            ledger, SYSTEM, provider_id="tma", name="TMA", programs=("CMM", "CMOM")
+            ledger,
+            SYSTEM,
+            RegisterProvider(provider_id="tma", name="TMA", programs=["CMM", "CMOM"]),
         )
     managers = await _copy_managers(dsn, events, today)
     print(f"  {managers:,} managers' streams by COPY ({time.perf_counter() - start:.0f} s)")

@@ -62,6 +62,7 @@ from ledger.commands.messages import (
     PostCompletion,
     RecordAttendance,
     RecordFinding,
+    RegisterProvider,
     ReportSelf,
     VoidCompletion,
 )
@@ -511,9 +512,8 @@ async def _seed_history(
     await catalogue.ensure_default_programs(ledger, ctx)
     for provider_id, name, programs in _PROVIDERS:
         with contextlib.suppress(DomainError):
-            await catalogue.register_provider(
-                ledger, ctx, provider_id=provider_id, name=name, programs=programs
-            )
+            provider = RegisterProvider(provider_id=provider_id, name=name, programs=list(programs))
+            await catalogue.register_provider(ledger, ctx, provider)
     for activity in _activities(today):
         with contextlib.suppress(DomainError):
             await catalogue.register_activity(ledger, ctx, activity)

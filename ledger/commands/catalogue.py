@@ -5,6 +5,9 @@ from __future__ import annotations
 import contextlib
 from typing import TYPE_CHECKING, TypeVar
 
+import msgspec
+
+from events.catalog import ProviderRegistered
 from events.codec import decode
 from ledger.commands.base import write
 from ledger.commands.streams import activity_stream, program_stream, provider_stream
@@ -23,6 +26,7 @@ if TYPE_CHECKING:
     from events.catalog import ActivityRegistered, Event, Rules
     from events.store import AppendResult, EventStore
     from ledger.commands.base import Context, Ledger, Load
+    from ledger.commands.messages import RegisterProvider
 
 __all__ = [
     "define_program",
@@ -99,17 +103,17 @@ async def revise_rules(ledger: Ledger, ctx: Context, code: str, rules: Rules) ->
 
 
 async def register_provider(
-    ledger: Ledger, ctx: Context, *, provider_id: str, name: str, programs: tuple[str, ...]
+    ledger: Ledger, ctx: Context, provider: RegisterProvider
 ) -> AppendResult:
+    """The provider, its event built from the message's own fields."""
+    registered = msgspec.convert(provider, ProviderRegistered, from_attributes=True)
     known = await ledger.catalogue.programs()
     return await _write(
         ledger,
         ctx,
-        provider_stream(provider_id),
+        provider_stream(provider.provider_id),
         evolve_provider,
-        lambda existing: domain.register_provider(
-            existing, known, provider_id=provider_id, name=name, codes=programs
-        ),
+        lambda existing: domain.register_provider(existing, known, registered),
     )
 
 

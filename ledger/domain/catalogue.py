@@ -226,20 +226,16 @@ def _unknown(programs: tuple[str, ...], known: Collection[str]) -> list[str]:
 
 
 def register_provider(
-    existing: Provider | None,
-    programs: Mapping[str, Program],
-    *,
-    provider_id: str,
-    name: str,
-    codes: tuple[str, ...],
+    existing: Provider | None, programs: Mapping[str, Program], registered: ProviderRegistered
 ) -> list[Event]:
+    codes = registered.programs
     if existing is not None:
-        raise AlreadyExists("provider", provider_id)
+        raise AlreadyExists("provider", registered.provider_id)
     if unknown := _unknown(codes, programs):
         raise invalid("programs", f"unknown program(s): {', '.join(unknown)}")
     if not codes:
         raise invalid("programs", "at least one program")
-    return [ProviderRegistered(provider_id=provider_id, name=name, programs=codes)]
+    return [registered]
 
 
 def _dates_errors(activity: ActivityRegistered) -> list[FieldError]:

@@ -23,7 +23,7 @@ from events.postgres.store import PostgresEventStore
 from ledger.access.tokens import TokenStore
 from ledger.cli import SYSTEM
 from ledger.commands import Ledger, catalogue, managers
-from ledger.commands.messages import EnrollManager, GrantCertification
+from ledger.commands.messages import EnrollManager, GrantCertification, RegisterProvider
 from tests.api.served import served_app
 from tests.builders import SteppingClock
 
@@ -39,7 +39,7 @@ async def _set_up(dsn: str, clock: SteppingClock) -> str:
         ledger = Ledger(PostgresEventStore(pool, clock=clock), clock=clock)
         await catalogue.ensure_default_programs(ledger, SYSTEM)
         await catalogue.register_provider(
-            ledger, SYSTEM, provider_id="tma", name="TMA", programs=("CMM",)
+            ledger, SYSTEM, RegisterProvider(provider_id="tma", name="TMA", programs=["CMM"])
         )
         for a in range(ACTIVITIES):
             await catalogue.register_activity(

@@ -31,7 +31,7 @@ from ledger.access.tokens import TokenStore
 from ledger.cli import SYSTEM
 from ledger.commands import Ledger, PostCompletion, catalogue, managers
 from ledger.commands import completions as cmd
-from ledger.commands.messages import EnrollManager, GrantCertification
+from ledger.commands.messages import EnrollManager, GrantCertification, RegisterProvider
 from ledger.csv_io import CSV_HEADER
 from tests.api.served import served_app
 from tests.builders import SteppingClock
@@ -48,7 +48,7 @@ async def _set_up(dsn: str, clock: SteppingClock) -> str:
         ledger = Ledger(PostgresEventStore(pool, clock=clock), clock=clock)
         await catalogue.ensure_default_programs(ledger, SYSTEM)
         await catalogue.register_provider(
-            ledger, SYSTEM, provider_id="tma", name="TMA", programs=("CMM",)
+            ledger, SYSTEM, RegisterProvider(provider_id="tma", name="TMA", programs=["CMM"])
         )
         await catalogue.register_activity(
             ledger,

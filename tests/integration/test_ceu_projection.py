@@ -44,6 +44,7 @@ from ledger.commands.messages import (
     PayFee,
     RecordAttendance,
     RecordFinding,
+    RegisterProvider,
     RejectSelfReport,
     ReportSelf,
     VoidCompletion,
@@ -68,7 +69,7 @@ TABLES = CeuProjection.tables
 async def _set_up(ledger: Ledger) -> None:
     await catalogue.ensure_default_programs(ledger, ADMIN)
     await catalogue.register_provider(
-        ledger, ADMIN, provider_id="p", name="Provider", programs=("CMM", "CMOM")
+        ledger, ADMIN, RegisterProvider(provider_id="p", name="Provider", programs=["CMM", "CMOM"])
     )
     for activity_id, (category, programs) in ACTIVITIES.items():
         await catalogue.register_activity(

@@ -15,7 +15,13 @@ from events.postgres.connection import connect
 from events.postgres.store import PostgresEventStore
 from ledger.commands import Context, Ledger, PostCompletion, catalogue, claims, completions
 from ledger.commands import managers as enrolment
-from ledger.commands.messages import DisputeClaim, EnrollManager, FileClaim, GrantCertification
+from ledger.commands.messages import (
+    DisputeClaim,
+    EnrollManager,
+    FileClaim,
+    GrantCertification,
+    RegisterProvider,
+)
 from projections.claims import ClaimsProjection
 from projections.claims_queries import days_histograms, median_days
 from projections.engine import ProjectionRunner, read_checkpoint
@@ -33,7 +39,9 @@ async def _history(ledger: Ledger, clock: SteppingClock) -> None:
     await catalogue.ensure_default_programs(ledger, ADMIN)
     for provider, programs in (("p", ("CMM", "CMOM")), ("q", ("CMM",))):
         await catalogue.register_provider(
-            ledger, ADMIN, provider_id=provider, name=provider.upper(), programs=programs
+            ledger,
+            ADMIN,
+            RegisterProvider(provider_id=provider, name=provider.upper(), programs=list(programs)),
         )
         await catalogue.register_activity(
             ledger, ADMIN,

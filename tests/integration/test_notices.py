@@ -33,6 +33,7 @@ from ledger.commands.messages import (
     FileRenewal,
     GrantCertification,
     PayFee,
+    RegisterProvider,
 )
 from ledger.domain.notices import Notice
 from ledger.infra.mailer import Mailer, Smtp, backoff
@@ -67,7 +68,7 @@ class Life:
     async def set_up(self) -> None:
         await catalogue.ensure_default_programs(self.ledger, ADMIN)
         await catalogue.register_provider(
-            self.ledger, ADMIN, provider_id="p", name="Provider", programs=("CMM",)
+            self.ledger, ADMIN, RegisterProvider(provider_id="p", name="Provider", programs=["CMM"])
         )
         await catalogue.register_activity(
             self.ledger,

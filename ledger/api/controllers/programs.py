@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any, Literal
 
+import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.enums import ParamType
 from litestar.openapi.spec import OpenAPIType, Schema
@@ -50,22 +51,7 @@ def _rules(body: RuleVersion, prefix: str = "") -> Rules:
     }
     if bad := [name for name, amount in amounts.items() if not amount.is_finite()]:
         raise Invalid([FieldError(prefix + name, "must be a finite number") for name in bad])
-    return Rules(
-        effective_from=body.effective_from,
-        cycle_months=body.cycle_months,
-        required_ceus=body.required_ceus,
-        categories=tuple(body.categories),
-        category_minimums=dict(body.category_minimums),
-        grace_days=body.grace_days,
-        fee_cents=body.fee_cents,
-        carryover_max_ceus=body.carryover_max_ceus,
-        audit_rate=body.audit_rate,
-        correction_window_days=body.correction_window_days,
-        min_presence=body.min_presence,
-        claim_window_days=body.claim_window_days,
-        source_minimums=dict(body.source_minimums),
-        source_maximums=dict(body.source_maximums),
-    )
+    return msgspec.convert(body, Rules, from_attributes=True)
 
 
 _STATES = ("filed", "approved", "denied")

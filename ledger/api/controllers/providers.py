@@ -60,9 +60,7 @@ class ProvidersController(Controller):
         ledger: LedgerDep,
     ) -> RegisterProvider:
         """Register a provider and the programs it is approved for (an admin)."""
-        await cmd.register_provider(
-            ledger, ctx, provider_id=data.provider_id, name=data.name, programs=tuple(data.programs)
-        )
+        await cmd.register_provider(ledger, ctx, data)
         return data
 
     @get("/", operation_id="listProviders", responses=READ_PROBLEMS, guards=[authenticated])

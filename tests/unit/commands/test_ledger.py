@@ -32,6 +32,7 @@ from ledger.commands.messages import (
     GrantCertification,
     PayFee,
     RecordFinding,
+    RegisterProvider,
     VoidCompletion,
 )
 from ledger.domain.errors import AlreadyExists, Invalid, NotAllowed, NotFound
@@ -53,7 +54,11 @@ async def ledger(clock) -> Ledger:
     ledger = Ledger(InMemoryEventStore(clock=clock), clock=clock)
     await catalogue.ensure_default_programs(ledger, ADMIN)
     await catalogue.register_provider(
-        ledger, ADMIN, provider_id="tma", name="Texas Medical Association", programs=("CMM", "CMOM")
+        ledger,
+        ADMIN,
+        RegisterProvider(
+            provider_id="tma", name="Texas Medical Association", programs=["CMM", "CMOM"]
+        ),
     )
     await catalogue.register_activity(ledger, PROVIDER, workshop())
     await managers.enroll_manager(
@@ -176,7 +181,7 @@ async def test_a_future_completion_date_is_refused(ledger, clock):
 
 async def test_registering_an_activity_id_twice_is_refused_even_for_another_provider(ledger):
     await catalogue.register_provider(
-        ledger, ADMIN, provider_id="mgma", name="MGMA", programs=("CMM",)
+        ledger, ADMIN, RegisterProvider(provider_id="mgma", name="MGMA", programs=["CMM"])
     )
     with pytest.raises(AlreadyExists):
         await catalogue.register_activity(

@@ -15,7 +15,7 @@ from events.catalog import ActivityRegistered, CompletionRecorded
 from events.codec import Actor, decode, encode
 from events.memory import InMemoryEventStore
 from ledger.commands import Context, Duplicate, Ledger, PostCompletion, Posted, catalogue, managers
-from ledger.commands.messages import EnrollManager
+from ledger.commands.messages import EnrollManager, RegisterProvider
 from ledger.commands.rosters import record_completions
 from ledger.commands.streams import completion_id, manager_stream
 from ledger.domain.record import fold
@@ -75,7 +75,7 @@ async def world() -> tuple[Ledger, CountingStore]:
     ledger = Ledger(store, clock=clock)
     await catalogue.ensure_default_programs(ledger, ADMIN)
     await catalogue.register_provider(
-        ledger, ADMIN, provider_id="tma", name="TMA", programs=("CMM",)
+        ledger, ADMIN, RegisterProvider(provider_id="tma", name="TMA", programs=["CMM"])
     )
     for a in range(ACTIVITIES):
         await catalogue.register_activity(

@@ -16,7 +16,7 @@ from events.codec import Actor, decode
 from events.memory import InMemoryEventStore
 from events.store import ConcurrencyConflict
 from ledger.commands import Context, Ledger, PostCompletion, catalogue, completions, managers
-from ledger.commands.messages import EnrollManager, VoidCompletion
+from ledger.commands.messages import EnrollManager, RegisterProvider, VoidCompletion
 from ledger.domain.errors import AlreadyRecorded, NotFound
 from ledger.domain.record import fold
 from tests.builders import SteppingClock
@@ -45,7 +45,7 @@ async def ledger(store, clock) -> Ledger:
     ledger = Ledger(store, clock=clock)
     await catalogue.ensure_default_programs(ledger, ADMIN)
     await catalogue.register_provider(
-        ledger, ADMIN, provider_id="tma", name="TMA", programs=("CMM",)
+        ledger, ADMIN, RegisterProvider(provider_id="tma", name="TMA", programs=["CMM"])
     )
     await catalogue.register_activity(
         ledger,

@@ -26,6 +26,7 @@ from ledger.commands.messages import (
     FileClaim,
     GrantCertification,
     RecordAttendance,
+    RegisterProvider,
 )
 from ledger.commands.streams import manager_stream, workshop_stream
 from ledger.domain.errors import Invalid, NotFound, Unchanged, WrongState
@@ -54,7 +55,11 @@ async def ledger(clock) -> Ledger:
     ledger = Ledger(InMemoryEventStore(clock=clock), clock=clock)
     await catalogue.ensure_default_programs(ledger, ADMIN)
     await catalogue.register_provider(
-        ledger, ADMIN, provider_id="tma", name="Texas Medical Association", programs=("CMM", "CMOM")
+        ledger,
+        ADMIN,
+        RegisterProvider(
+            provider_id="tma", name="Texas Medical Association", programs=["CMM", "CMOM"]
+        ),
     )
     await catalogue.register_activity(
         ledger,

@@ -10,7 +10,7 @@ from decimal import Decimal
 import msgspec
 import pytest
 
-from events.catalog import CertificationGranted, ManagerEnrolled
+from events.catalog import CertificationGranted, ManagerEnrolled, ProviderRegistered
 from ledger.commands.messages import (
     DecideRenewal,
     ExtendDeadline,
@@ -133,19 +133,19 @@ LATER = replace(CMM_RULES, effective_from=date(2026, 1, 1))
         ),
         (
             lambda: catalogue.register_provider(
-                TMA, PROGRAMS, provider_id="tma", name="x", codes=("CMM",)
+                TMA, PROGRAMS, ProviderRegistered(provider_id="tma", name="x", programs=("CMM",))
             ),
             (AlreadyExists, set()),
         ),
         (
             lambda: catalogue.register_provider(
-                None, PROGRAMS, provider_id="p", name="x", codes=("CPC",)
+                None, PROGRAMS, ProviderRegistered(provider_id="p", name="x", programs=("CPC",))
             ),
             (Invalid, {"programs"}),
         ),
         (
             lambda: catalogue.register_provider(
-                None, PROGRAMS, provider_id="p", name="x", codes=()
+                None, PROGRAMS, ProviderRegistered(provider_id="p", name="x", programs=())
             ),
             (Invalid, {"programs"}),
         ),
