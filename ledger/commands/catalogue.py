@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 import msgspec
 
-from events.catalog import ProviderRegistered
+from events.catalog import ProgramDefined, ProviderRegistered
 from events.codec import decode
 from ledger.commands.base import write
 from ledger.commands.streams import activity_stream, program_stream, provider_stream
@@ -72,22 +72,18 @@ async def ensure_default_programs(ledger: Ledger, ctx: Context) -> None:
     """CMM and CMOM on a fresh ledger, as ordinary events (a no-op once they exist)."""
     for p in DEFAULT_PROGRAMS:
         with contextlib.suppress(AlreadyExists):
-            await define_program(
-                ledger, ctx, code=p.program, name=p.name, association=p.association, rules=p.rules
-            )
+            await define_program(ledger, ctx, p)
 
 
-async def define_program(
-    ledger: Ledger, ctx: Context, *, code: str, name: str, association: str, rules: Rules
-) -> AppendResult:
+async def define_program(ledger: Ledger, ctx: Context, defined: ProgramDefined) -> AppendResult:
+    """The program as its event (ProgramDefined): built by the door from DefineProgram once
+    its rules are numbers (ledger/api/controllers/programs.py), or one of the defaults."""
     return await _write(
         ledger,
         ctx,
-        program_stream(code),
+        program_stream(defined.program),
         evolve_program,
-        lambda existing: domain.define_program(
-            existing, code=code, name=name, association=association, rules=rules
-        ),
+        lambda existing: domain.define_program(existing, defined),
     )
 
 

@@ -15,7 +15,7 @@ from litestar.openapi.spec import Parameter as OpenAPIParameter
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED
 
-from events.catalog import Rules
+from events.catalog import ProgramDefined, Rules
 from ledger.api.errors import READ_PROBLEMS, WRITE_PROBLEMS
 from ledger.api.openapi import CsvOperation, json_or_csv
 from ledger.commands import audits, catalogue
@@ -120,14 +120,11 @@ class ProgramsController(Controller):
         reads: ReadsDep,
     ) -> ProgramView:
         """Define a program (a credential) with its first rule version (an admin)."""
-        await catalogue.define_program(
-            ledger,
-            ctx,
-            code=data.code,
-            name=data.name,
-            association=data.association,
-            rules=_rules(data.rules, "rules."),
+        rules = _rules(data.rules, "rules.")  # numbers first: the fact holds no NaN
+        defined = ProgramDefined(
+            program=data.code, name=data.name, association=data.association, rules=rules
         )
+        await catalogue.define_program(ledger, ctx, defined)
         return ProgramView.of(await reads.program(data.code))
 
     @post(

@@ -10,7 +10,12 @@ from decimal import Decimal
 import msgspec
 import pytest
 
-from events.catalog import CertificationGranted, ManagerEnrolled, ProviderRegistered
+from events.catalog import (
+    CertificationGranted,
+    ManagerEnrolled,
+    ProgramDefined,
+    ProviderRegistered,
+)
 from ledger.commands.messages import (
     DecideRenewal,
     ExtendDeadline,
@@ -105,13 +110,16 @@ LATER = replace(CMM_RULES, effective_from=date(2026, 1, 1))
     [
         (
             lambda: catalogue.define_program(
-                CMM, code="CMM", name="x", association="x", rules=CMM_RULES
+                CMM, ProgramDefined(program="CMM", name="x", association="x", rules=CMM_RULES)
             ),
             (AlreadyExists, set()),
         ),
         (
             lambda: catalogue.define_program(
-                None, code="X", name="x", association="x", rules=replace(CMM_RULES, fee_cents=-1)
+                None,
+                ProgramDefined(
+                    program="X", name="x", association="x", rules=replace(CMM_RULES, fee_cents=-1)
+                ),
             ),
             (Invalid, {"fee_cents"}),
         ),

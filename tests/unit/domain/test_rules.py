@@ -9,7 +9,7 @@ from decimal import Decimal
 import msgspec
 import pytest
 
-from events.catalog import CertificationGranted, Rules
+from events.catalog import CertificationGranted, ProgramDefined, Rules
 from ledger.commands.messages import DecideRenewal, ExtendDeadline
 from ledger.domain import catalogue, completions, managers, renewals, standing
 from ledger.domain.assess import Shortfall
@@ -464,7 +464,9 @@ def test_status_as_of_an_earlier_day_leaves_out_what_had_not_happened(pat):
 def test_rules_that_could_not_be_computed_with_are_refused(field, value):
     broken = msgspec.structs.replace(CMM_RULES, **{field: value})
     with pytest.raises(Invalid) as refused:
-        catalogue.define_program(None, code="NEW", name="New", association="A", rules=broken)
+        catalogue.define_program(
+            None, ProgramDefined(program="NEW", name="New", association="A", rules=broken)
+        )
     assert [e.field for e in refused.value.errors] == [field]
 
 
