@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 import msgspec
 
-from events.catalog import ProgramDefined, ProviderRegistered
+from events.catalog import ActivityRegistered, ProgramDefined, ProviderRegistered
 from events.codec import decode
 from ledger.commands.base import write
 from ledger.commands.streams import activity_stream, program_stream, provider_stream
@@ -23,12 +23,13 @@ from ledger.domain.errors import AlreadyExists
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from events.catalog import ActivityRegistered, Event, Rules
+    from events.catalog import Event, Rules
     from events.store import AppendResult, EventStore
     from ledger.commands.base import Context, Ledger, Load
-    from ledger.commands.messages import RegisterProvider
+    from ledger.commands.messages import RegisterActivity, RegisterProvider
 
 __all__ = [
+    "activity_of",
     "define_program",
     "ensure_default_programs",
     "register_activity",
@@ -111,6 +112,13 @@ async def register_provider(
         evolve_provider,
         lambda existing: domain.register_provider(existing, known, registered),
     )
+
+
+def activity_of(provider_id: str, activity: RegisterActivity) -> ActivityRegistered:
+    """The provider's RegisterActivity as its fact: the message's own fields, converted (its
+    list of programs becomes the fact's tuple), and the provider the path's."""
+    fields = msgspec.structs.asdict(activity) | {"provider_id": provider_id}
+    return msgspec.convert(fields, ActivityRegistered)
 
 
 async def register_activity(
