@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from events.catalog import RenewalFiled
+from events.catalog import FeePaid, FeeRefunded, RenewalFiled
 from ledger.commands.base import write_enrolled, write_manager
 from ledger.commands.loaders import find_fee, find_renewal
 from ledger.domain import renewals as rules
@@ -21,8 +21,8 @@ __all__ = ["decide_renewal", "file_renewal", "pay_fee", "refund_fee"]
 
 async def pay_fee(
     ledger: Ledger, ctx: Context, manager_id: str, payment: PayFee
-) -> tuple[UUID, AppendResult]:
-    """The fee's id (the id of the event that records it) and where it was recorded."""
+) -> tuple[FeePaid, AppendResult]:
+    """The fee as recorded (its fee_id the id of the event that records it) and where."""
     known, fee_id = await ledger.catalogue.program(payment.program), ledger.new_id()
     today = ledger.today()
     written = await write_manager(
@@ -33,10 +33,15 @@ async def pay_fee(
             record, manager_id, known, payment, fee_id=fee_id, today=today
         ),
     )
-    return fee_id, written.result
+    [paid] = written.events
+    assert isinstance(paid, FeePaid)
+    return paid, written.result
 
 
-async def refund_fee(ledger: Ledger, ctx: Context, fee_id: UUID, refund: RefundFee) -> AppendResult:
+async def refund_fee(
+    ledger: Ledger, ctx: Context, fee_id: UUID, refund: RefundFee
+) -> tuple[FeeRefunded, AppendResult]:
+    """The refund as recorded, and where."""
     paid = await find_fee(ledger.store, fee_id)
     written = await write_manager(
         ledger,
@@ -44,7 +49,9 @@ async def refund_fee(ledger: Ledger, ctx: Context, fee_id: UUID, refund: RefundF
         paid.manager_id,
         lambda record: rules.refund_fee(record, paid.manager_id, refund, fee_id=fee_id),
     )
-    return written.result
+    [refunded] = written.events
+    assert isinstance(refunded, FeeRefunded)
+    return refunded, written.result
 
 
 async def file_renewal(

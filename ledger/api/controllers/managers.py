@@ -58,7 +58,6 @@ from ledger.queries.views import (
     ManagerList,
     NoticesView,
     ProfileView,
-    Recorded,
     RenewalFiledView,
     StandingView,
     StatusView,
@@ -403,12 +402,8 @@ class ManagersController(Controller):
             principal.is_admin() or principal.audits(data.program),
             f"only an admin or a {data.program} auditor",
         )
-        fee_id, result = await renewals.pay_fee(ledger, ctx, manager_id, data)
-        return FeeView(
-            fee_id=fee_id, manager_id=manager_id, program=data.program,
-            amount_cents=data.amount_cents, reference=data.reference,
-            **Recorded.place(result),
-        )  # fmt: skip
+        paid, result = await renewals.pay_fee(ledger, ctx, manager_id, data)
+        return FeeView.of_fact(paid, result)
 
     @post(
         "/{manager_id:str}/renewals",
