@@ -56,6 +56,7 @@ from events.postgres.store import PostgresEventStore
 from ledger.access.tokens import TokenStore
 from ledger.cli import SYSTEM, migrated_dsn
 from ledger.commands import Ledger, catalogue, managers
+from ledger.commands.messages import EnrollManager, GrantCertification, RegisterProvider
 from ledger.settings import Secret, Settings
 
 Request = tuple[str, str, bytes]  # method, path, body
@@ -168,7 +169,7 @@ async def _set_up(dsn: str, count: int) -> str:
         ledger = Ledger(PostgresEventStore(pool), clock=clock)
         await catalogue.ensure_default_programs(ledger, SYSTEM)
         await catalogue.register_provider(
-            ledger, SYSTEM, provider_id="tma", name="TMA", programs=("CMM",)
+            ledger, SYSTEM, RegisterProvider(provider_id="tma", name="TMA", programs=["CMM"])
         )
         for a in range(ACTIVITIES):
             await catalogue.register_activity(
@@ -183,10 +184,15 @@ async def _set_up(dsn: str, count: int) -> str:
 
         async def manager(manager_id: str) -> None:
             await managers.enroll_manager(
-                ledger, SYSTEM, manager_id=manager_id, name="M", email=f"{manager_id}@x.org"
+                ledger,
+                SYSTEM,
+                EnrollManager(manager_id=manager_id, name="M", email=f"{manager_id}@x.org"),
             )
             await managers.grant_certification(
-                ledger, SYSTEM, manager_id, program="CMM", certified_on=date(2025, 1, 1)
+                ledger,
+                SYSTEM,
+                manager_id,
+                GrantCertification(program="CMM", certified_on=date(2025, 1, 1)),
             )
 
         ids = [f"m-{m}" for m in range(count)] + ["hot"]

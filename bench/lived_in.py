@@ -44,6 +44,7 @@ from events.store import NewEvent
 from ledger.access.tokens import TokenStore
 from ledger.cli import SYSTEM
 from ledger.commands import Ledger, catalogue, renewals
+from ledger.commands.messages import DecideRenewal, FileRenewal, PayFee, RegisterProvider
 from ledger.domain.errors import DomainError
 from ledger.infra.database import EmbeddedPostgres, create_database
 from ledger.infra.migrations import load_migrations, migrate
@@ -136,21 +137,27 @@ async def _renewals(ledger: Ledger, managers: int) -> int:
     for m in range(0, managers, 10):
         manager_id = f"mgr-{m:06d}"
         try:
-            await renewals.pay_fee(
-                ledger, SYSTEM, manager_id, program="CMM", amount_cents=7500,
-                reference=f"cheque {m}",
-            )  # fmt: skip
-            renewal, _ = await renewals.file_renewal(ledger, SYSTEM, manager_id, program="CMM")
+            fee = PayFee(program="CMM", amount_cents=7500, reference=f"cheque {m}")
+            await renewals.pay_fee(ledger, SYSTEM, manager_id, fee)
+            renewal, _ = await renewals.file_renewal(
+                ledger, SYSTEM, manager_id, FileRenewal(program="CMM")
+            )
         except DomainError:
             continue
         filed += 1
         if filed % 10 < 6:
             await renewals.decide_renewal(
-                ledger, SYSTEM, renewal.renewal_id, approve=True, reason="Complete"
+                ledger,
+                SYSTEM,
+                renewal.renewal_id,
+                DecideRenewal(decision="approve", reason="Complete"),
             )
         elif filed % 10 == 6:
             await renewals.decide_renewal(
-                ledger, SYSTEM, renewal.renewal_id, approve=False, reason="Evidence missing"
+                ledger,
+                SYSTEM,
+                renewal.renewal_id,
+                DecideRenewal(decision="deny", reason="Evidence missing"),
             )
     return filed
 
@@ -167,7 +174,9 @@ async def _build(dsn: str, events: int) -> LivedIn:
         ledger = Ledger(PostgresEventStore(pool))
         await catalogue.ensure_default_programs(ledger, SYSTEM)
         await catalogue.register_provider(
-            ledger, SYSTEM, provider_id="tma", name="TMA", programs=("CMM", "CMOM")
+            ledger,
+            SYSTEM,
+            RegisterProvider(provider_id="tma", name="TMA", programs=["CMM", "CMOM"]),
         )
     managers = await _copy_managers(dsn, events, today)
     print(f"  {managers:,} managers' streams by COPY ({time.perf_counter() - start:.0f} s)")

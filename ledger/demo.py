@@ -52,9 +52,17 @@ from ledger.commands import (
 from ledger.commands.messages import (
     AgendaSession,
     AmendCompletion,
+    DecideRenewal,
+    DrawAudit,
+    EnrollManager,
     FileClaim,
+    FileRenewal,
+    GrantCertification,
+    PayFee,
     PostCompletion,
     RecordAttendance,
+    RecordFinding,
+    RegisterProvider,
     ReportSelf,
     VoidCompletion,
 )
@@ -227,9 +235,9 @@ async def seed_demo(
             await managers.enroll_manager(
                 ledger,
                 ctx,
-                manager_id=m.manager_id,
-                name=m.name,
-                email=f"{m.manager_id}@example.org",
+                EnrollManager(
+                    manager_id=m.manager_id, name=m.name, email=f"{m.manager_id}@example.org"
+                ),
             )
         except DomainError:
             continue  # seeded on an earlier start (or, Kim, in the first chapter)
@@ -238,15 +246,15 @@ async def seed_demo(
         if evidence is not None and m.manager_id == "sam-short":
             await _self_report(ledger, ctx, evidence, m.manager_id, today)
     if audited:
-        drawn = await audits.draw_audit(
-            ledger, ctx, program="CMM", filed_from=today, filed_to=today, rate=Decimal("1"),
-            seed=20260615, population=list(audited),
-        )  # fmt: skip
+        every = DrawAudit(filed_from=today, filed_to=today, rate=Decimal("1"), seed=20260615)
+        drawn = await audits.draw_audit(ledger, ctx, "CMM", every, population=list(audited))
         for renewal_id, outcome in sorted(audited.items(), key=lambda kv: kv[1], reverse=True):
-            await audits.record_finding(
-                ledger, ctx, drawn.audit_id, renewal_id=renewal_id, passed=outcome == "passed",
+            finding = RecordFinding(
+                renewal_id=renewal_id,
+                outcome="passed" if outcome == "passed" else "failed",
                 note=_REASONS[outcome],
-            )  # fmt: skip
+            )
+            await audits.record_finding(ledger, ctx, drawn.audit_id, finding)
     await _seed_workshop(ledger, ctx)
     await _seed_claims(ledger, ctx, today)
     identities = [
@@ -317,7 +325,10 @@ async def _post(ledger: Ledger, ctx: Context, m: _Manager, n: int, line: tuple[s
 async def _seed_manager(ledger: Ledger, ctx: Context, m: _Manager, today: date) -> UUID | None:
     """One demo manager's record; the id of their renewal if they filed one."""
     await managers.grant_certification(
-        ledger, ctx, m.manager_id, program=m.program, certified_on=m.certified_on
+        ledger,
+        ctx,
+        m.manager_id,
+        GrantCertification(program=m.program, certified_on=m.certified_on),
     )
     posted = [await _post(ledger, ctx, m, n, line, today) for n, line in enumerate(m.completions)]
     if m.manager_id == "sam-short":  # one amended posting and one voided, by their provider
@@ -331,20 +342,22 @@ async def _seed_manager(ledger: Ledger, ctx: Context, m: _Manager, today: date) 
             ledger,
             ctx,
             m.manager_id,
-            program=m.program,
-            amount_cents=fee,
-            reference=f"DEMO-{m.manager_id}",
+            PayFee(program=m.program, amount_cents=fee, reference=f"DEMO-{m.manager_id}"),
         )
     if m.decision is None:
         return None
-    filed, _ = await renewals.file_renewal(ledger, ctx, m.manager_id, program=m.program)
+    filed, _ = await renewals.file_renewal(
+        ledger, ctx, m.manager_id, FileRenewal(program=m.program)
+    )
     if m.decision != "filed":
         await renewals.decide_renewal(
             ledger,
             ctx,
             filed.renewal_id,
-            approve=m.decision == "approve",
-            reason=_REASONS[m.decision],
+            DecideRenewal(
+                decision="approve" if m.decision == "approve" else "deny",
+                reason=_REASONS[m.decision],
+            ),
         )
     for n, line in enumerate(m.later, start=len(m.completions)):
         await _post(ledger, ctx, m, n, line, today)
@@ -499,18 +512,17 @@ async def _seed_history(
     await catalogue.ensure_default_programs(ledger, ctx)
     for provider_id, name, programs in _PROVIDERS:
         with contextlib.suppress(DomainError):
-            await catalogue.register_provider(
-                ledger, ctx, provider_id=provider_id, name=name, programs=programs
-            )
+            provider = RegisterProvider(provider_id=provider_id, name=name, programs=list(programs))
+            await catalogue.register_provider(ledger, ctx, provider)
     for activity in _activities(today):
         with contextlib.suppress(DomainError):
             await catalogue.register_activity(ledger, ctx, activity)
     clock.move_to(now - timedelta(days=38))
     try:
-        await managers.enroll_manager(
-            ledger, ctx, manager_id=kim.manager_id, name=kim.name,
-            email=f"{kim.manager_id}@example.org",
-        )  # fmt: skip
+        enrol = EnrollManager(
+            manager_id=kim.manager_id, name=kim.name, email=f"{kim.manager_id}@example.org"
+        )
+        await managers.enroll_manager(ledger, ctx, enrol)
     except DomainError:
         return False  # seeded on an earlier start
     await _seed_manager(ledger, ctx, kim, today)

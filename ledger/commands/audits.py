@@ -1,7 +1,9 @@
-"""Audits: a random draw over the renewals filed in a window, and the finding on each."""
+"""Audits: a random draw over the renewals filed in a window, and the finding on each.  Each
+command takes its message (ledger/commands/messages.py) as the API and the pages decode it."""
 
 from __future__ import annotations
 
+import secrets
 from typing import TYPE_CHECKING
 
 from events.catalog import AuditSampleDrawn
@@ -12,12 +14,11 @@ from ledger.domain import audit
 from ledger.domain import standing as rules
 
 if TYPE_CHECKING:
-    from datetime import date
-    from decimal import Decimal
     from uuid import UUID
 
     from events.store import AppendResult
     from ledger.commands.base import Context, Ledger
+    from ledger.commands.messages import DrawAudit, RecordFinding
 
 __all__ = ["draw_audit", "record_finding"]
 
@@ -28,16 +29,18 @@ async def _new_stream() -> tuple[None, int]:
 
 
 async def draw_audit(
-    ledger: Ledger, ctx: Context, *, program: str, filed_from: date, filed_to: date,
-    rate: Decimal, seed: int, population: list[UUID],
-) -> AuditSampleDrawn:  # fmt: skip
-    """Record a draw over `population`: the renewals filed in the window, from the register."""
-    await ledger.catalogue.program(program)
+    ledger: Ledger, ctx: Context, program: str, draw: DrawAudit, *, population: list[UUID]
+) -> AuditSampleDrawn:
+    """Record a draw over `population`: the renewals filed in the window, from the register.
+    The rate is the program's audit_rate if the message gives none; the seed random if none."""
+    known = await ledger.catalogue.program(program)
+    rate = draw.rate if draw.rate is not None else known.versions[-1].audit_rate
+    seed = draw.seed if draw.seed is not None else secrets.randbits(53)
     drawn = AuditSampleDrawn(
         audit_id=ledger.new_id(),
         program=program,
-        filed_from=filed_from,
-        filed_to=filed_to,
+        filed_from=draw.filed_from,
+        filed_to=draw.filed_to,
         rate=rate,
         seed=seed,
         population=tuple(sorted(set(population))),
@@ -48,17 +51,16 @@ async def draw_audit(
 
 
 async def record_finding(
-    ledger: Ledger, ctx: Context, audit_id: UUID, *, renewal_id: UUID, passed: bool, note: str
+    ledger: Ledger, ctx: Context, audit_id: UUID, finding: RecordFinding
 ) -> AppendResult:
     drawn = await find_audit(ledger.store, audit_id)
-    filed = await find_renewal(ledger.store, renewal_id)
+    filed = await find_renewal(ledger.store, finding.renewal_id)
     written = await write_enrolled(
         ledger,
         ctx,
         filed.manager_id,
         lambda record: rules.record_finding(
-            record, filed.program, audit_id=audit_id, selected=drawn.selected,
-            renewal_id=renewal_id, passed=passed, note=note,
+            record, filed.program, finding, audit_id=audit_id, selected=drawn.selected
         ),
-    )  # fmt: skip
+    )
     return written.result

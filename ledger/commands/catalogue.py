@@ -5,6 +5,9 @@ from __future__ import annotations
 import contextlib
 from typing import TYPE_CHECKING, TypeVar
 
+import msgspec
+
+from events.catalog import ActivityRegistered, ProgramDefined, ProviderRegistered
 from events.codec import decode
 from ledger.commands.base import write
 from ledger.commands.streams import activity_stream, program_stream, provider_stream
@@ -20,11 +23,13 @@ from ledger.domain.errors import AlreadyExists
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from events.catalog import ActivityRegistered, Event, Rules
+    from events.catalog import Event, Rules
     from events.store import AppendResult, EventStore
     from ledger.commands.base import Context, Ledger, Load
+    from ledger.commands.messages import RegisterActivity, RegisterProvider
 
 __all__ = [
+    "activity_of",
     "define_program",
     "ensure_default_programs",
     "register_activity",
@@ -68,22 +73,18 @@ async def ensure_default_programs(ledger: Ledger, ctx: Context) -> None:
     """CMM and CMOM on a fresh ledger, as ordinary events (a no-op once they exist)."""
     for p in DEFAULT_PROGRAMS:
         with contextlib.suppress(AlreadyExists):
-            await define_program(
-                ledger, ctx, code=p.program, name=p.name, association=p.association, rules=p.rules
-            )
+            await define_program(ledger, ctx, p)
 
 
-async def define_program(
-    ledger: Ledger, ctx: Context, *, code: str, name: str, association: str, rules: Rules
-) -> AppendResult:
+async def define_program(ledger: Ledger, ctx: Context, defined: ProgramDefined) -> AppendResult:
+    """The program as its event (ProgramDefined): built by the door from DefineProgram once
+    its rules are numbers (ledger/api/controllers/programs.py), or one of the defaults."""
     return await _write(
         ledger,
         ctx,
-        program_stream(code),
+        program_stream(defined.program),
         evolve_program,
-        lambda existing: domain.define_program(
-            existing, code=code, name=name, association=association, rules=rules
-        ),
+        lambda existing: domain.define_program(existing, defined),
     )
 
 
@@ -99,18 +100,25 @@ async def revise_rules(ledger: Ledger, ctx: Context, code: str, rules: Rules) ->
 
 
 async def register_provider(
-    ledger: Ledger, ctx: Context, *, provider_id: str, name: str, programs: tuple[str, ...]
+    ledger: Ledger, ctx: Context, provider: RegisterProvider
 ) -> AppendResult:
+    """The provider, its event built from the message's own fields."""
+    registered = msgspec.convert(provider, ProviderRegistered, from_attributes=True)
     known = await ledger.catalogue.programs()
     return await _write(
         ledger,
         ctx,
-        provider_stream(provider_id),
+        provider_stream(provider.provider_id),
         evolve_provider,
-        lambda existing: domain.register_provider(
-            existing, known, provider_id=provider_id, name=name, codes=programs
-        ),
+        lambda existing: domain.register_provider(existing, known, registered),
     )
+
+
+def activity_of(provider_id: str, activity: RegisterActivity) -> ActivityRegistered:
+    """The provider's RegisterActivity as its fact: the message's own fields, converted (its
+    list of programs becomes the fact's tuple), and the provider the path's."""
+    fields = msgspec.structs.asdict(activity) | {"provider_id": provider_id}
+    return msgspec.convert(fields, ActivityRegistered)
 
 
 async def register_activity(

@@ -1,4 +1,6 @@
-"""A certification's standing: revoked, reinstated, or given more time."""
+"""A certification's standing: revoked, reinstated, or given more time.  Each command takes
+its message (ledger/commands/messages.py) as the API and the pages decode it; the program is
+the path's."""
 
 from __future__ import annotations
 
@@ -9,43 +11,43 @@ from ledger.commands.base import write_enrolled
 from ledger.domain import standing as rules
 
 if TYPE_CHECKING:
-    from datetime import date
-
     from events.store import AppendResult
     from ledger.commands.base import Context, Ledger
+    from ledger.commands.messages import ChangeStanding, ExtendDeadline
 
 __all__ = ["extend_deadline", "reinstate", "revoke"]
 
 
 async def revoke(
-    ledger: Ledger, ctx: Context, manager_id: str, *, program: str, reason: str
+    ledger: Ledger, ctx: Context, manager_id: str, program: str, change: ChangeStanding
 ) -> AppendResult:
     written = await write_enrolled(
-        ledger, ctx, manager_id, lambda record: rules.revoke(record, program, reason=reason)
+        ledger, ctx, manager_id, lambda record: rules.revoke(record, program, reason=change.reason)
     )
     return written.result
 
 
 async def reinstate(
-    ledger: Ledger, ctx: Context, manager_id: str, *, program: str, reason: str
+    ledger: Ledger, ctx: Context, manager_id: str, program: str, change: ChangeStanding
 ) -> AppendResult:
     written = await write_enrolled(
-        ledger, ctx, manager_id, lambda record: rules.reinstate(record, program, reason=reason)
+        ledger,
+        ctx,
+        manager_id,
+        lambda record: rules.reinstate(record, program, reason=change.reason),
     )
     return written.result
 
 
 async def extend_deadline(
-    ledger: Ledger, ctx: Context, manager_id: str, *, program: str, until: date, reason: str
+    ledger: Ledger, ctx: Context, manager_id: str, program: str, extension: ExtendDeadline
 ) -> tuple[DeadlineExtended, AppendResult]:
     known, today = await ledger.catalogue.program(program), ledger.today()
     written = await write_enrolled(
         ledger,
         ctx,
         manager_id,
-        lambda record: rules.extend_deadline(
-            record, known, until=until, reason=reason, today=today
-        ),
+        lambda record: rules.extend_deadline(record, known, extension, today=today),
     )
     [extended] = written.events
     assert isinstance(extended, DeadlineExtended)

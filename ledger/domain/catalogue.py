@@ -196,14 +196,13 @@ def rules_errors(rules: Rules, field: str = "") -> list[FieldError]:
     return [FieldError(field + name, message) for name, ok, message in checks if not ok]
 
 
-def define_program(
-    existing: Program | None, *, code: str, name: str, association: str, rules: Rules
-) -> list[Event]:
+def define_program(existing: Program | None, defined: ProgramDefined) -> list[Event]:
+    """The program as defined (its event built from the door's message, or a default)."""
     if existing is not None:
-        raise AlreadyExists("program", code)
-    if errors := rules_errors(rules):
+        raise AlreadyExists("program", defined.program)
+    if errors := rules_errors(defined.rules):
         raise Invalid(errors)
-    return [ProgramDefined(program=code, name=name, association=association, rules=rules)]
+    return [defined]
 
 
 def revise_rules(program: Program | None, code: str, rules: Rules, *, today: date) -> list[Event]:
@@ -226,20 +225,16 @@ def _unknown(programs: tuple[str, ...], known: Collection[str]) -> list[str]:
 
 
 def register_provider(
-    existing: Provider | None,
-    programs: Mapping[str, Program],
-    *,
-    provider_id: str,
-    name: str,
-    codes: tuple[str, ...],
+    existing: Provider | None, programs: Mapping[str, Program], registered: ProviderRegistered
 ) -> list[Event]:
+    codes = registered.programs
     if existing is not None:
-        raise AlreadyExists("provider", provider_id)
+        raise AlreadyExists("provider", registered.provider_id)
     if unknown := _unknown(codes, programs):
         raise invalid("programs", f"unknown program(s): {', '.join(unknown)}")
     if not codes:
         raise invalid("programs", "at least one program")
-    return [ProviderRegistered(provider_id=provider_id, name=name, programs=codes)]
+    return [registered]
 
 
 def _dates_errors(activity: ActivityRegistered) -> list[FieldError]:

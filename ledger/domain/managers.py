@@ -45,22 +45,20 @@ def _email_error(email: str) -> FieldError | None:
     return FieldError("email", "not an email address")
 
 
-def enroll_manager(
-    existing: ManagerRecord | None, *, manager_id: str, name: str, email: str
-) -> list[Event]:
+def enroll_manager(existing: ManagerRecord | None, enrolled: ManagerEnrolled) -> list[Event]:
+    """The enrolment as the message gave it (its event built from the message's fields)."""
     if existing is not None:
-        raise AlreadyExists("manager", manager_id)
-    if (error := _email_error(email)) is not None:
+        raise AlreadyExists("manager", enrolled.manager_id)
+    if (error := _email_error(enrolled.email)) is not None:
         raise Invalid([error])
-    return [ManagerEnrolled(manager_id=manager_id, name=name, email=email)]
+    return [enrolled]
 
 
-def change_profile(
-    record: ManagerRecord | None, manager_id: str, *, name: str | None, email: str | None
-) -> list[Event]:
+def change_profile(record: ManagerRecord | None, changed: ManagerProfileChanged) -> list[Event]:
     """A new name, email or both; what is not given (None) stays as it is.  Asking for the
     profile as it already is records nothing (Unchanged)."""
-    record = require_manager(record, manager_id)
+    name, email = changed.name, changed.email
+    record = require_manager(record, changed.manager_id)
     errors: list[FieldError] = []
     if name is None and email is None:
         errors.append(FieldError("name", "give name, email or both"))
@@ -72,25 +70,24 @@ def change_profile(
         raise Invalid(errors)
     if (name in (None, record.name)) and (email in (None, record.email)):
         raise Unchanged("the profile already says so")
-    return [ManagerProfileChanged(manager_id=record.manager_id, name=name, email=email)]
+    return [changed]
 
 
 def grant_certification(
     record: ManagerRecord | None,
     program: Program | None,
+    granted: CertificationGranted,
     *,
-    manager_id: str,
-    code: str,
-    certified_on: date,
     today: date,
 ) -> list[Event]:
-    record = require_manager(record, manager_id)
+    code, certified_on = granted.program, granted.certified_on
+    record = require_manager(record, granted.manager_id)
     if program is None:
         raise NotFound("program", code)
     if code in record.certifications:
-        raise AlreadyExists(f"{code} certification for manager", manager_id)
+        raise AlreadyExists(f"{code} certification for manager", granted.manager_id)
     if certified_on > today:
         raise invalid("certified_on", "must not be in the future")
     if not in_range(certified_on):
         raise invalid("certified_on", f"must be on or after {EARLIEST}")
-    return [CertificationGranted(manager_id=manager_id, program=code, certified_on=certified_on)]
+    return [granted]

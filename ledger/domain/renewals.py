@@ -3,7 +3,7 @@ Their fold is ledger/domain/record.py."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from events.catalog import (
     CountedCompletion,
@@ -32,7 +32,16 @@ if TYPE_CHECKING:
     from ledger.domain.catalogue import Program
     from ledger.domain.record import Certification, Fee, ManagerRecord
 
-__all__ = ["assess_program", "decide_renewal", "file_renewal", "pay_fee", "refund_fee"]
+__all__ = [
+    "Decision",
+    "Payment",
+    "Refund",
+    "assess_program",
+    "decide_renewal",
+    "file_renewal",
+    "pay_fee",
+    "refund_fee",
+]
 
 
 def assess_program(record: ManagerRecord, program: Program, today: date) -> Assessment:
@@ -41,17 +50,44 @@ def assess_program(record: ManagerRecord, program: Program, today: date) -> Asse
     return assess(cert, completions, program.versions, today, program.approved_activities)
 
 
+class Payment(Protocol):
+    """A fee as the rules read it: the PayFee message (ledger/commands/messages.py)."""
+
+    @property
+    def amount_cents(self) -> int: ...
+    @property
+    def reference(self) -> str: ...
+
+
+class Refund(Protocol):
+    """A refund as the rules read it: the RefundFee message."""
+
+    @property
+    def amount_cents(self) -> int: ...
+    @property
+    def reason(self) -> str: ...
+
+
+class Decision(Protocol):
+    """A renewal's decision as the rules read it: the DecideRenewal message."""
+
+    @property
+    def decision(self) -> Literal["approve", "deny"]: ...
+    @property
+    def reason(self) -> str: ...
+
+
 def pay_fee(
     record: ManagerRecord | None,
     manager_id: str,
     program: Program,
+    payment: Payment,
     *,
     fee_id: UUID,
-    amount_cents: int,
-    reference: str,
     today: date,
 ) -> list[Event]:
     """A fee counts for the cycle being renewed (the one `status` shows)."""
+    amount_cents, reference = payment.amount_cents, payment.reference
     record = require_manager(record, manager_id)
     if amount_cents <= 0:
         raise invalid("amount_cents", "must be positive")
@@ -78,9 +114,10 @@ def _paid(record: ManagerRecord, fee_id: UUID) -> tuple[Certification, Fee]:
 
 
 def refund_fee(
-    record: ManagerRecord | None, manager_id: str, *, fee_id: UUID, amount_cents: int, reason: str
+    record: ManagerRecord | None, manager_id: str, refund: Refund, *, fee_id: UUID
 ) -> list[Event]:
     """Give back part or all of what is left of a fee; the fee paid for its cycle goes down."""
+    amount_cents, reason = refund.amount_cents, refund.reason
     record = require_manager(record, manager_id)
     cert, fee = _paid(record, fee_id)
     errors: list[FieldError] = []
@@ -149,8 +186,9 @@ def file_renewal(
 
 
 def decide_renewal(
-    record: ManagerRecord, program: str, renewal_id: UUID, *, approve: bool, reason: str
+    record: ManagerRecord, program: str, renewal_id: UUID, decided: Decision
 ) -> list[Event]:
+    approve, reason = decided.decision == "approve", decided.reason
     renewal = certification(record, program).renewal(renewal_id)
     if renewal is None:
         raise NotFound("renewal", renewal_id)

@@ -3,7 +3,7 @@ findings (a failed one revokes).  Their fold is ledger/domain/record.py."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from events.catalog import (
     AuditFindingRecorded,
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from ledger.domain.catalogue import Program
     from ledger.domain.record import ManagerRecord
 
-__all__ = ["extend_deadline", "record_finding", "reinstate", "revoke"]
+__all__ = ["Extension", "Finding", "extend_deadline", "record_finding", "reinstate", "revoke"]
 
 
 def _require_reason(reason: str) -> None:
@@ -53,10 +53,21 @@ def reinstate(record: ManagerRecord, program: str, *, reason: str) -> list[Event
     return [CertificationReinstated(manager_id=record.manager_id, program=program, reason=reason)]
 
 
+class Extension(Protocol):
+    """More time as the rules read it: the ExtendDeadline message (ledger/commands/messages.py)."""
+
+    @property
+    def ends_on(self) -> date: ...
+    @property
+    def reason(self) -> str: ...
+
+
 def extend_deadline(
-    record: ManagerRecord, program: Program, *, until: date, reason: str, today: date
+    record: ManagerRecord, program: Program, extension: Extension, *, today: date
 ) -> list[Event]:
-    """Give the cycle being renewed more time; the next cycle's count then starts at `until`."""
+    """Give the cycle being renewed more time; the next cycle's count then starts at its
+    `ends_on`."""
+    until, reason = extension.ends_on, extension.reason
     focus = assess_program(record, program, today).focus
     _require_reason(reason)
     if until <= focus.deadline:
@@ -80,17 +91,27 @@ def extend_deadline(
     ]
 
 
+class Finding(Protocol):
+    """An audit's finding as the rules read it: the RecordFinding message."""
+
+    @property
+    def renewal_id(self) -> UUID: ...
+    @property
+    def outcome(self) -> Literal["passed", "failed"]: ...
+    @property
+    def note(self) -> str: ...
+
+
 def record_finding(
     record: ManagerRecord,
     program: str,
+    finding: Finding,
     *,
     audit_id: UUID,
     selected: tuple[UUID, ...],
-    renewal_id: UUID,
-    passed: bool,
-    note: str,
 ) -> list[Event]:
     """A finding on a renewal drawn in an audit; a failed one revokes the certification."""
+    renewal_id, note = finding.renewal_id, finding.note
     if renewal_id not in selected:
         raise invalid("renewal_id", f"renewal {renewal_id} was not selected in audit {audit_id}")
     cert = certification(record, program)
@@ -99,14 +120,14 @@ def record_finding(
         raise NotFound("renewal", renewal_id)
     if any(f.audit_id == audit_id for f in renewal.findings):
         raise AlreadyExists(f"finding of audit {audit_id} for renewal", renewal_id)
-    finding = AuditFindingRecorded(
+    recorded = AuditFindingRecorded(
         audit_id=audit_id,
-        renewal_id=renewal_id,
         manager_id=record.manager_id,
         program=program,
-        outcome="passed" if passed else "failed",
+        renewal_id=renewal_id,
+        outcome=finding.outcome,
         note=note,
     )
-    if passed or cert.revoked:
-        return [finding]
-    return [finding, *revoke(record, program, reason=f"failed audit: {note}", audit_id=audit_id)]
+    if finding.outcome == "passed" or cert.revoked:
+        return [recorded]
+    return [recorded, *revoke(record, program, reason=f"failed audit: {note}", audit_id=audit_id)]

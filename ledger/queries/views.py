@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Literal, TypedDict
+from typing import Literal, Self, TypedDict
 from uuid import UUID
 
 import msgspec
@@ -227,6 +227,12 @@ class Recorded(msgspec.Struct, frozen=True, kw_only=True):
     def place(result: AppendResult) -> Place:
         """The fields of this base, for the last event of an append."""
         return {"position": result.last_position, "recorded_at": result.recorded_at}
+
+    @classmethod
+    def of_fact(cls, fact: msgspec.Struct, result: AppendResult) -> Self:
+        """This view of a fact just written: the fields of the fact it names (converted, not
+        copied one by one), and where the append landed."""
+        return msgspec.convert(msgspec.structs.asdict(fact) | cls.place(result), cls)
 
 
 class FeeView(Recorded, frozen=True, kw_only=True):

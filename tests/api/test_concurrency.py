@@ -23,6 +23,7 @@ from events.postgres.store import PostgresEventStore
 from ledger.access.tokens import TokenStore
 from ledger.cli import SYSTEM
 from ledger.commands import Ledger, catalogue, managers
+from ledger.commands.messages import EnrollManager, GrantCertification, RegisterProvider
 from tests.api.served import served_app
 from tests.builders import SteppingClock
 
@@ -38,7 +39,7 @@ async def _set_up(dsn: str, clock: SteppingClock) -> str:
         ledger = Ledger(PostgresEventStore(pool, clock=clock), clock=clock)
         await catalogue.ensure_default_programs(ledger, SYSTEM)
         await catalogue.register_provider(
-            ledger, SYSTEM, provider_id="tma", name="TMA", programs=("CMM",)
+            ledger, SYSTEM, RegisterProvider(provider_id="tma", name="TMA", programs=["CMM"])
         )
         for a in range(ACTIVITIES):
             await catalogue.register_activity(
@@ -58,10 +59,15 @@ async def _set_up(dsn: str, clock: SteppingClock) -> str:
             )
         for m in range(MANAGERS):
             await managers.enroll_manager(
-                ledger, SYSTEM, manager_id=f"m-{m}", name=f"M {m}", email=f"m{m}@example.org"
+                ledger,
+                SYSTEM,
+                EnrollManager(manager_id=f"m-{m}", name=f"M {m}", email=f"m{m}@example.org"),
             )
             await managers.grant_certification(
-                ledger, SYSTEM, f"m-{m}", program="CMM", certified_on=date(2025, 1, 1)
+                ledger,
+                SYSTEM,
+                f"m-{m}",
+                GrantCertification(program="CMM", certified_on=date(2025, 1, 1)),
             )
         return (
             await TokenStore(pool).create(role="provider", provider_id="tma", created_by="test")

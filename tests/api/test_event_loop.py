@@ -31,6 +31,7 @@ from ledger.access.tokens import TokenStore
 from ledger.cli import SYSTEM
 from ledger.commands import Ledger, PostCompletion, catalogue, managers
 from ledger.commands import completions as cmd
+from ledger.commands.messages import EnrollManager, GrantCertification, RegisterProvider
 from ledger.csv_io import CSV_HEADER
 from tests.api.served import served_app
 from tests.builders import SteppingClock
@@ -47,7 +48,7 @@ async def _set_up(dsn: str, clock: SteppingClock) -> str:
         ledger = Ledger(PostgresEventStore(pool, clock=clock), clock=clock)
         await catalogue.ensure_default_programs(ledger, SYSTEM)
         await catalogue.register_provider(
-            ledger, SYSTEM, provider_id="tma", name="TMA", programs=("CMM",)
+            ledger, SYSTEM, RegisterProvider(provider_id="tma", name="TMA", programs=["CMM"])
         )
         await catalogue.register_activity(
             ledger,
@@ -59,10 +60,12 @@ async def _set_up(dsn: str, clock: SteppingClock) -> str:
             ),
         )  # fmt: skip
         await managers.enroll_manager(
-            ledger, SYSTEM, manager_id="m-1", name="Sam Short", email="sam@example.org"
+            ledger,
+            SYSTEM,
+            EnrollManager(manager_id="m-1", name="Sam Short", email="sam@example.org"),
         )
         await managers.grant_certification(
-            ledger, SYSTEM, "m-1", program="CMM", certified_on=date(2025, 1, 1)
+            ledger, SYSTEM, "m-1", GrantCertification(program="CMM", certified_on=date(2025, 1, 1))
         )
         await cmd.record_completion(
             ledger, SYSTEM, "tma",

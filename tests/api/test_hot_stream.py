@@ -23,6 +23,7 @@ from events.postgres.store import PostgresEventStore
 from ledger.access.tokens import TokenStore
 from ledger.cli import SYSTEM
 from ledger.commands import Ledger, catalogue, managers
+from ledger.commands.messages import EnrollManager, GrantCertification, RegisterProvider
 from tests.api.served import served_app
 from tests.builders import SteppingClock
 
@@ -43,7 +44,7 @@ async def _set_up(dsn: str, clock: SteppingClock) -> str:
         ledger = Ledger(PostgresEventStore(pool, clock=clock), clock=clock)
         await catalogue.ensure_default_programs(ledger, SYSTEM)
         await catalogue.register_provider(
-            ledger, SYSTEM, provider_id="tma", name="TMA", programs=("CMM",)
+            ledger, SYSTEM, RegisterProvider(provider_id="tma", name="TMA", programs=["CMM"])
         )
         for start in range(0, POSTINGS, 64):  # 64 at a time: the store coalesces them
             await asyncio.gather(
@@ -53,10 +54,10 @@ async def _set_up(dsn: str, clock: SteppingClock) -> str:
                 )
             )
         await managers.enroll_manager(
-            ledger, SYSTEM, manager_id="hot", name="Hot", email="hot@example.org"
+            ledger, SYSTEM, EnrollManager(manager_id="hot", name="Hot", email="hot@example.org")
         )
         await managers.grant_certification(
-            ledger, SYSTEM, "hot", program="CMM", certified_on=date(2025, 1, 1)
+            ledger, SYSTEM, "hot", GrantCertification(program="CMM", certified_on=date(2025, 1, 1))
         )
         return (
             await TokenStore(pool).create(role="provider", provider_id="tma", created_by="test")

@@ -20,6 +20,7 @@ from events.postgres.store import PostgresEventStore
 from ledger.app.factory import create_app
 from ledger.commands import Context, Ledger
 from ledger.commands import managers as enrolment
+from ledger.commands.messages import ChangeProfile
 from ledger.settings import Settings
 from tests.api.conftest import PUBLIC_URL
 from tests.api.world import World
@@ -103,7 +104,7 @@ async def test_a_name_an_old_event_holds_with_a_bidi_override_is_never_signed_or
     async with create_pool(dsn, min_size=1, max_size=1) as pool:
         before = Context(actor=Actor(role="manager", id="m-1"), request_id="old")
         await enrolment.change_profile(
-            Ledger(PostgresEventStore(pool)), before, "m-1", name=HOUSE, email=None
+            Ledger(PostgresEventStore(pool)), before, "m-1", ChangeProfile(name=HOUSE, email=None)
         )
     await decide(world, renewal_id)
 

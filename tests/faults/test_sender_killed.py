@@ -18,6 +18,7 @@ from events.postgres.connection import connect
 from events.postgres.store import PostgresEventStore
 from ledger.commands import Context, Ledger
 from ledger.commands import managers as enrolment
+from ledger.commands.messages import EnrollManager
 from ledger.domain.notices import Notice
 from projections.ceu import CeuProjection
 from projections.engine import ProjectionRunner
@@ -35,7 +36,9 @@ async def _notices(dsn: str, pool, count: int) -> list[str]:
     for n in range(count):
         manager_id = f"m-{n:02d}"
         await enrolment.enroll_manager(
-            ledger, ADMIN, manager_id=manager_id, name=f"M {n}", email=f"{manager_id}@example.org"
+            ledger,
+            ADMIN,
+            EnrollManager(manager_id=manager_id, name=f"M {n}", email=f"{manager_id}@example.org"),
         )
         notices.append(
             Notice(manager_id=manager_id, program="CMM", cycle=1, kind="deadline_90",

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 
+from events.catalog import ProgramDefined
 from events.postgres.connection import create_pool
 from events.postgres.store import PostgresEventStore
 from ledger.cli import SYSTEM
@@ -37,7 +38,7 @@ async def test_programs_are_read_from_memory_until_something_is_stored(dsn, pool
 
             cmm = (await elsewhere.catalogue.programs())["CMM"].versions[-1]
             await catalogue.define_program(
-                elsewhere, SYSTEM, code="Y", name="Y", association="y", rules=cmm
+                elsewhere, SYSTEM, ProgramDefined(program="Y", name="Y", association="y", rules=cmm)
             )
 
             async def defined() -> bool:
@@ -46,7 +47,7 @@ async def test_programs_are_read_from_memory_until_something_is_stored(dsn, pool
             await _until(defined, "another process's program is seen")
 
             await catalogue.define_program(
-                here, SYSTEM, code="X", name="X", association="x", rules=cmm
+                here, SYSTEM, ProgramDefined(program="X", name="X", association="x", rules=cmm)
             )
             assert "X" in await here.catalogue.programs(), "its own write, seen at once"
 
@@ -79,7 +80,9 @@ async def test_events_of_other_types_do_not_make_the_catalogue_read_the_log(dsn,
             cmm = (await here.catalogue.programs())["CMM"].versions[-1]
             assert here.catalogue.refreshes == before, "no read for the appends of fees"
             await catalogue.define_program(
-                Ledger(elsewhere), SYSTEM, code="Y", name="Y", association="y", rules=cmm
+                Ledger(elsewhere),
+                SYSTEM,
+                ProgramDefined(program="Y", name="Y", association="y", rules=cmm),
             )
 
             async def defined() -> bool:

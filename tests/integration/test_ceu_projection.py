@@ -34,7 +34,17 @@ from ledger.commands.messages import (
     AcceptSelfReport,
     AgendaSession,
     AmendCompletion,
+    ChangeStanding,
+    DecideRenewal,
+    DrawAudit,
+    EnrollManager,
+    ExtendDeadline,
+    FileRenewal,
+    GrantCertification,
+    PayFee,
     RecordAttendance,
+    RecordFinding,
+    RegisterProvider,
     RejectSelfReport,
     ReportSelf,
     VoidCompletion,
@@ -59,7 +69,7 @@ TABLES = CeuProjection.tables
 async def _set_up(ledger: Ledger) -> None:
     await catalogue.ensure_default_programs(ledger, ADMIN)
     await catalogue.register_provider(
-        ledger, ADMIN, provider_id="p", name="Provider", programs=("CMM", "CMOM")
+        ledger, ADMIN, RegisterProvider(provider_id="p", name="Provider", programs=["CMM", "CMOM"])
     )
     for activity_id, (category, programs) in ACTIVITIES.items():
         await catalogue.register_activity(
@@ -79,14 +89,21 @@ async def _set_up(ledger: Ledger) -> None:
         )
     for n, manager_id in enumerate(MANAGERS):
         await enrolment.enroll_manager(
-            ledger, ADMIN, manager_id=manager_id, name=manager_id, email=f"{manager_id}@example.org"
+            ledger,
+            ADMIN,
+            EnrollManager(
+                manager_id=manager_id, name=manager_id, email=f"{manager_id}@example.org"
+            ),
         )
         await enrolment.grant_certification(
-            ledger, ADMIN, manager_id, program="CMM", certified_on=CERTIFIED[n]
+            ledger, ADMIN, manager_id, GrantCertification(program="CMM", certified_on=CERTIFIED[n])
         )
         if n != 1:
             await enrolment.grant_certification(
-                ledger, ADMIN, manager_id, program="CMOM", certified_on=date(2023, 6, 30)
+                ledger,
+                ADMIN,
+                manager_id,
+                GrantCertification(program="CMOM", certified_on=date(2023, 6, 30)),
             )
 
 
@@ -167,12 +184,17 @@ class Scenario:
 
     async def _fee(self, manager_id, program) -> bool:
         await renewals.pay_fee(
-            self.ledger, ADMIN, manager_id, program=program, amount_cents=7500, reference="r"
+            self.ledger,
+            ADMIN,
+            manager_id,
+            PayFee(program=program, amount_cents=7500, reference="r"),
         )
         return True
 
     async def _file(self, manager_id, program) -> bool:
-        filed, _ = await renewals.file_renewal(self.ledger, ADMIN, manager_id, program=program)
+        filed, _ = await renewals.file_renewal(
+            self.ledger, ADMIN, manager_id, FileRenewal(program=program)
+        )
         self.renewals.append(filed.renewal_id)
         return True
 
@@ -189,14 +211,13 @@ class Scenario:
             self.ledger,
             ADMIN,
             self.renewals[n % len(self.renewals)],
-            approve=approve,
-            reason="r",
+            DecideRenewal(decision="approve" if approve else "deny", reason="r"),
         )
         return True
 
     async def _revoke(self, manager_id, program, revoke) -> bool:
         change = standing.revoke if revoke else standing.reinstate
-        await change(self.ledger, ADMIN, manager_id, program=program, reason="r")
+        await change(self.ledger, ADMIN, manager_id, program, ChangeStanding(reason="r"))
         return True
 
     async def _extend(self, manager_id, program, days) -> bool:
@@ -204,9 +225,8 @@ class Scenario:
             self.ledger,
             ADMIN,
             manager_id,
-            program=program,
-            until=self.today + timedelta(days=days),
-            reason="leave",
+            program,
+            ExtendDeadline(ends_on=self.today + timedelta(days=days), reason="leave"),
         )
         return True
 
@@ -216,11 +236,10 @@ class Scenario:
         drawn = await audits.draw_audit(
             self.ledger,
             ADMIN,
-            program="CMM",
-            filed_from=date(2020, 1, 1),
-            filed_to=self.today,
-            rate=Decimal("0.5"),
-            seed=seed,
+            "CMM",
+            DrawAudit(
+                filed_from=date(2020, 1, 1), filed_to=self.today, rate=Decimal("0.5"), seed=seed
+            ),
             population=self.renewals,
         )
         for renewal_id in drawn.selected:
@@ -228,9 +247,9 @@ class Scenario:
                 self.ledger,
                 ADMIN,
                 drawn.audit_id,
-                renewal_id=renewal_id,
-                passed=passed,
-                note="n",
+                RecordFinding(
+                    renewal_id=renewal_id, outcome="passed" if passed else "failed", note="n"
+                ),
             )
         return True
 

@@ -15,7 +15,7 @@ from events.postgres.connection import connect
 from events.postgres.store import PostgresEventStore
 from ledger.commands import Context, Ledger, catalogue, claims
 from ledger.commands import managers as enrolment
-from ledger.commands.messages import FileClaim
+from ledger.commands.messages import EnrollManager, FileClaim, GrantCertification, RegisterProvider
 from ledger.infra.mailer import Mailer, Smtp
 from ledger.infra.reminders import remind
 from projections.ceu import CeuProjection
@@ -35,7 +35,7 @@ async def test_an_overdue_claim_is_mailed_to_its_manager_once_and_listed_for_the
     ledger = Ledger(PostgresEventStore(pool, clock=clock), clock=clock)
     await catalogue.ensure_default_programs(ledger, ADMIN)
     await catalogue.register_provider(
-        ledger, ADMIN, provider_id="p", name="Provider", programs=("CMM", "CMOM")
+        ledger, ADMIN, RegisterProvider(provider_id="p", name="Provider", programs=["CMM", "CMOM"])
     )
     await catalogue.register_activity(
         ledger, ADMIN,
@@ -45,9 +45,11 @@ async def test_an_overdue_claim_is_mailed_to_its_manager_once_and_listed_for_the
             starts_on=date(2026, 1, 1), ends_on=date(2026, 12, 31),
         ),
     )  # fmt: skip
-    await enrolment.enroll_manager(ledger, ADMIN, manager_id="m", name="Mo", email="mo@example.org")
+    await enrolment.enroll_manager(
+        ledger, ADMIN, EnrollManager(manager_id="m", name="Mo", email="mo@example.org")
+    )
     await enrolment.grant_certification(
-        ledger, ADMIN, "m", program="CMM", certified_on=date(2025, 6, 1)
+        ledger, ADMIN, "m", GrantCertification(program="CMM", certified_on=date(2025, 6, 1))
     )
     filed, _ = await claims.file_claim(
         ledger, ADMIN, "m", FileClaim(activity_id="congress", completed_on=date(2026, 2, 27))

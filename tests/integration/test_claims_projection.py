@@ -15,7 +15,13 @@ from events.postgres.connection import connect
 from events.postgres.store import PostgresEventStore
 from ledger.commands import Context, Ledger, PostCompletion, catalogue, claims, completions
 from ledger.commands import managers as enrolment
-from ledger.commands.messages import DisputeClaim, FileClaim
+from ledger.commands.messages import (
+    DisputeClaim,
+    EnrollManager,
+    FileClaim,
+    GrantCertification,
+    RegisterProvider,
+)
 from projections.claims import ClaimsProjection
 from projections.claims_queries import days_histograms, median_days
 from projections.engine import ProjectionRunner, read_checkpoint
@@ -33,7 +39,9 @@ async def _history(ledger: Ledger, clock: SteppingClock) -> None:
     await catalogue.ensure_default_programs(ledger, ADMIN)
     for provider, programs in (("p", ("CMM", "CMOM")), ("q", ("CMM",))):
         await catalogue.register_provider(
-            ledger, ADMIN, provider_id=provider, name=provider.upper(), programs=programs
+            ledger,
+            ADMIN,
+            RegisterProvider(provider_id=provider, name=provider.upper(), programs=list(programs)),
         )
         await catalogue.register_activity(
             ledger, ADMIN,
@@ -45,10 +53,15 @@ async def _history(ledger: Ledger, clock: SteppingClock) -> None:
         )  # fmt: skip
     for manager_id in ("a", "b", "c"):
         await enrolment.enroll_manager(
-            ledger, ADMIN, manager_id=manager_id, name=manager_id, email=f"{manager_id}@x.org"
+            ledger,
+            ADMIN,
+            EnrollManager(manager_id=manager_id, name=manager_id, email=f"{manager_id}@x.org"),
         )
         await enrolment.grant_certification(
-            ledger, ADMIN, manager_id, program="CMM", certified_on=date(2025, 1, 1)
+            ledger,
+            ADMIN,
+            manager_id,
+            GrantCertification(program="CMM", certified_on=date(2025, 1, 1)),
         )
 
     def claim(activity: str, on: str) -> FileClaim:

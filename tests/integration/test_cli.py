@@ -13,6 +13,7 @@ from events.postgres.store import PostgresEventStore
 from ledger.access.tokens import hash_token
 from ledger.cli import SYSTEM
 from ledger.commands import Ledger, catalogue, managers
+from ledger.commands.messages import EnrollManager, RegisterProvider
 from tests.builders import run_cli
 
 
@@ -48,11 +49,11 @@ async def test_a_roster_is_imported_line_by_line_and_a_second_import_adds_nothin
     async with create_pool(dsn, min_size=1, max_size=2) as pool:
         ledger = Ledger(PostgresEventStore(pool))
         await catalogue.register_provider(
-            ledger, SYSTEM, provider_id="tma", name="TMA", programs=("CMM",)
+            ledger, SYSTEM, RegisterProvider(provider_id="tma", name="TMA", programs=["CMM"])
         )
         await catalogue.register_activity(ledger, SYSTEM, course)
         await managers.enroll_manager(
-            ledger, SYSTEM, manager_id="m-1", name="M", email="m@example.org"
+            ledger, SYSTEM, EnrollManager(manager_id="m-1", name="M", email="m@example.org")
         )
     roster = tmp_path / "roster.csv"
     roster.write_text(
@@ -83,7 +84,7 @@ async def test_a_shifted_roster_line_is_rejected_alone_not_read_as_fewer_ceus(ds
     async with create_pool(dsn, min_size=1, max_size=2) as pool:
         ledger = Ledger(PostgresEventStore(pool))
         await catalogue.register_provider(
-            ledger, SYSTEM, provider_id="tma", name="TMA", programs=("CMM",)
+            ledger, SYSTEM, RegisterProvider(provider_id="tma", name="TMA", programs=["CMM"])
         )
     roster = tmp_path / "roster.csv"
     roster.write_text(

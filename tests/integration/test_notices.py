@@ -26,6 +26,15 @@ from ledger.commands import (
     renewals,
 )
 from ledger.commands import managers as enrolment
+from ledger.commands.messages import (
+    DecideRenewal,
+    DrawAudit,
+    EnrollManager,
+    FileRenewal,
+    GrantCertification,
+    PayFee,
+    RegisterProvider,
+)
 from ledger.domain.notices import Notice
 from ledger.infra.mailer import Mailer, Smtp, backoff
 from ledger.infra.reminders import ReminderScheduler, remind
@@ -59,7 +68,7 @@ class Life:
     async def set_up(self) -> None:
         await catalogue.ensure_default_programs(self.ledger, ADMIN)
         await catalogue.register_provider(
-            self.ledger, ADMIN, provider_id="p", name="Provider", programs=("CMM",)
+            self.ledger, ADMIN, RegisterProvider(provider_id="p", name="Provider", programs=["CMM"])
         )
         await catalogue.register_activity(
             self.ledger,
@@ -72,10 +81,12 @@ class Life:
         )  # fmt: skip
         for m in MANAGERS:
             await enrolment.enroll_manager(
-                self.ledger, ADMIN, manager_id=m, name=m.title(), email=f"{m}@example.org"
+                self.ledger,
+                ADMIN,
+                EnrollManager(manager_id=m, name=m.title(), email=f"{m}@example.org"),
             )
             await enrolment.grant_certification(
-                self.ledger, ADMIN, m, program="CMM", certified_on=CERTIFIED
+                self.ledger, ADMIN, m, GrantCertification(program="CMM", certified_on=CERTIFIED)
             )
 
     async def earn_and_pay(self, manager_id: str) -> None:
@@ -85,24 +96,33 @@ class Life:
         )  # fmt: skip
         await completions.record_completion(self.ledger, ADMIN, "p", posting)
         await renewals.pay_fee(
-            self.ledger, ADMIN, manager_id, program="CMM", amount_cents=7500, reference="chk"
+            self.ledger,
+            ADMIN,
+            manager_id,
+            PayFee(program="CMM", amount_cents=7500, reference="chk"),
         )
 
     async def file(self, manager_id: str) -> None:
-        filed, _ = await renewals.file_renewal(self.ledger, ADMIN, manager_id, program="CMM")
+        filed, _ = await renewals.file_renewal(
+            self.ledger, ADMIN, manager_id, FileRenewal(program="CMM")
+        )
         self.renewals[manager_id] = filed.renewal_id
 
     async def decide(self, manager_id: str, approve: bool) -> None:
         rid = self.renewals[manager_id]
         reason = "ok" if approve else "no certificate of attendance"
-        await renewals.decide_renewal(self.ledger, ADMIN, rid, approve=approve, reason=reason)
+        await renewals.decide_renewal(
+            self.ledger,
+            ADMIN,
+            rid,
+            DecideRenewal(decision="approve" if approve else "deny", reason=reason),
+        )
 
     async def draw(self, manager_id: str) -> None:
         rid = self.renewals[manager_id]
-        await audits.draw_audit(
-            self.ledger, ADMIN, program="CMM", filed_from=date(2025, 10, 1),
-            filed_to=date(2025, 10, 1), rate=Decimal(1), seed=42, population=[rid],
-        )  # fmt: skip
+        day = date(2025, 10, 1)
+        draw = DrawAudit(filed_from=day, filed_to=day, rate=Decimal(1), seed=42)
+        await audits.draw_audit(self.ledger, ADMIN, "CMM", draw, population=[rid])
 
     async def day_ends(self, conn) -> None:
         """What the background tasks of `serve` do: project, remind, send."""
@@ -202,7 +222,9 @@ async def test_a_clock_moved_through_four_lives_yields_exactly_their_notices_eac
 
 async def _one_notice(dsn, pool, clock: SteppingClock) -> None:
     ledger = Ledger(PostgresEventStore(pool, clock=clock), clock=clock)
-    await enrolment.enroll_manager(ledger, ADMIN, manager_id="m", name="Mo", email="mo@example.org")
+    await enrolment.enroll_manager(
+        ledger, ADMIN, EnrollManager(manager_id="m", name="Mo", email="mo@example.org")
+    )
     conn = await connect(dsn)
     try:
         await ProjectionRunner(dsn, CeuProjection()).catch_up(conn)
@@ -297,10 +319,10 @@ async def test_the_scheduler_runs_again_as_soon_as_new_data_is_projected_not_an_
     assert await scheduler.step() is None  # nothing new: no run before the hour
     await catalogue.ensure_default_programs(ledger, ADMIN)
     await enrolment.enroll_manager(
-        ledger, ADMIN, manager_id="alex", name="Alex", email="alex@example.org"
+        ledger, ADMIN, EnrollManager(manager_id="alex", name="Alex", email="alex@example.org")
     )
     await enrolment.grant_certification(
-        ledger, ADMIN, "alex", program="CMM", certified_on=CERTIFIED
+        ledger, ADMIN, "alex", GrantCertification(program="CMM", certified_on=CERTIFIED)
     )
     conn = await connect(dsn)
     try:
@@ -330,10 +352,12 @@ async def test_the_running_scheduler_is_woken_by_notify_not_by_polling(dsn, pool
             assert scheduler.heard <= scheduler.projected  # nothing announced yet
             await catalogue.ensure_default_programs(ledger, ADMIN)
             await enrolment.enroll_manager(
-                ledger, ADMIN, manager_id="alex", name="Alex", email="alex@example.org"
+                ledger,
+                ADMIN,
+                EnrollManager(manager_id="alex", name="Alex", email="alex@example.org"),
             )
             await enrolment.grant_certification(
-                ledger, ADMIN, "alex", program="CMM", certified_on=CERTIFIED
+                ledger, ADMIN, "alex", GrantCertification(program="CMM", certified_on=CERTIFIED)
             )
             await runner.catch_up(conn)
             await _ran(scheduler, 2)
@@ -355,10 +379,10 @@ async def test_data_stored_before_the_scheduler_started_is_reminded_of_once_proj
     ledger = Ledger(PostgresEventStore(pool, clock=clock), clock=clock)
     await catalogue.ensure_default_programs(ledger, ADMIN)
     await enrolment.enroll_manager(
-        ledger, ADMIN, manager_id="alex", name="Alex", email="alex@example.org"
+        ledger, ADMIN, EnrollManager(manager_id="alex", name="Alex", email="alex@example.org")
     )
     await enrolment.grant_certification(
-        ledger, ADMIN, "alex", program="CMM", certified_on=CERTIFIED
+        ledger, ADMIN, "alex", GrantCertification(program="CMM", certified_on=CERTIFIED)
     )
     runner = ProjectionRunner(dsn, CeuProjection())
     scheduler = ReminderScheduler(dsn, clock=lambda: clock.now, interval=3600, fallback=3600)
@@ -398,7 +422,9 @@ async def test_a_notice_that_cannot_be_built_fails_alone_and_the_rest_of_its_bat
     names = {"m-0": "Mo\nBcc: all@example.org"} | {f"m-{n}": f"M{n}" for n in range(1, 10)}
     for manager_id, name in names.items():
         await enrolment.enroll_manager(
-            ledger, ADMIN, manager_id=manager_id, name=name, email=f"{manager_id}@example.org"
+            ledger,
+            ADMIN,
+            EnrollManager(manager_id=manager_id, name=name, email=f"{manager_id}@example.org"),
         )
     with smtp_server(Inbox()) as inbox:
         mailer = Mailer(dsn, Smtp(host=inbox.host, port=inbox.port, sender="x@example.org"),

@@ -13,6 +13,7 @@ from events.codec import Actor
 from events.postgres.connection import connect
 from events.postgres.store import PostgresEventStore
 from ledger.commands import Context, Ledger, approvals, catalogue
+from ledger.commands.messages import RegisterProvider
 from ledger.infra.mailer import Mailer, Smtp
 from ledger.infra.reminders import remind
 from tests.builders import SteppingClock
@@ -29,7 +30,9 @@ def at_nine(day: date) -> datetime:
 
 async def _approved(ledger: Ledger, provider_id: str, until: date) -> None:
     await catalogue.register_provider(
-        ledger, ADMIN, provider_id=provider_id, name=provider_id.upper(), programs=("CMM",)
+        ledger,
+        ADMIN,
+        RegisterProvider(provider_id=provider_id, name=provider_id.upper(), programs=["CMM"]),
     )
     await approvals.request_provider_approval(
         ledger, ADMIN, "CMM", provider_id, contact_email=f"ce@{provider_id}.example"

@@ -11,6 +11,7 @@ from events.catalog import ActivityRegistered
 from events.codec import Actor, decode
 from events.postgres.store import PostgresEventStore
 from ledger.commands import Context, Ledger, PostCompletion, Posted, catalogue, managers
+from ledger.commands.messages import EnrollManager, RegisterProvider
 from ledger.commands.rosters import record_completions
 from ledger.commands.streams import manager_stream
 from ledger.domain.record import fold
@@ -25,7 +26,7 @@ async def test_a_rosters_snapshots_are_the_folds_of_the_streams_as_stored(pool):
     ledger = Ledger(PostgresEventStore(pool, clock=clock), clock=clock)
     await catalogue.ensure_default_programs(ledger, ADMIN)
     await catalogue.register_provider(
-        ledger, ADMIN, provider_id="tma", name="TMA", programs=("CMM",)
+        ledger, ADMIN, RegisterProvider(provider_id="tma", name="TMA", programs=["CMM"])
     )
     await catalogue.register_activity(
         ledger,
@@ -39,7 +40,9 @@ async def test_a_rosters_snapshots_are_the_folds_of_the_streams_as_stored(pool):
     ids = [f"m-{m}" for m in range(3)]
     for manager_id in ids:
         await managers.enroll_manager(
-            ledger, ADMIN, manager_id=manager_id, name="M", email=f"{manager_id}@example.org"
+            ledger,
+            ADMIN,
+            EnrollManager(manager_id=manager_id, name="M", email=f"{manager_id}@example.org"),
         )
     roster = [
         PostCompletion(

@@ -59,10 +59,7 @@ class AuditsController(Controller):
         """Record the audit of one selected renewal; a failed one revokes the certification."""
         drawn = await find_audit(ledger.store, audit_id)
         _may_audit(principal, drawn.program)
-        result = await cmd.record_finding(
-            ledger, ctx, audit_id, renewal_id=data.renewal_id, passed=data.outcome == "passed",
-            note=data.note,
-        )  # fmt: skip
+        result = await cmd.record_finding(ledger, ctx, audit_id, data)
         return FindingView(
             audit_id=audit_id,
             renewal_id=data.renewal_id,

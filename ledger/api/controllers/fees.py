@@ -14,7 +14,7 @@ from ledger.commands.loaders import find_fee
 from ledger.commands.messages import RefundFee
 from ledger.http.guards import admin_or_auditor, deny_unless
 from ledger.http.injected import CurrentPrincipal, LedgerDep, RequestContext
-from ledger.queries.views import Recorded, RefundView
+from ledger.queries.views import RefundView
 
 __all__ = ["FeesController"]
 
@@ -44,11 +44,5 @@ class FeesController(Controller):
             principal.is_admin() or principal.audits(paid.program),
             f"only an admin or a {paid.program} auditor",
         )
-        result = await cmd.refund_fee(
-            ledger, ctx, fee_id, amount_cents=data.amount_cents, reason=data.reason
-        )
-        return RefundView(
-            fee_id=fee_id, manager_id=paid.manager_id, program=paid.program,
-            amount_cents=data.amount_cents, reason=data.reason,
-            **Recorded.place(result),
-        )  # fmt: skip
+        refunded, result = await cmd.refund_fee(ledger, ctx, fee_id, data)
+        return RefundView.of_fact(refunded, result)

@@ -59,7 +59,6 @@ from ledger.queries.views import (
     ManagerList,
     NoticesView,
     ProfileView,
-    Recorded,
     RenewalFiledView,
     StandingView,
     StatusView,
@@ -103,9 +102,7 @@ class ManagersController(Controller):
         ledger: LedgerDep,
     ) -> EnrollManager:
         """Enrol a manager (an admin or an auditor)."""
-        await cmd.enroll_manager(
-            ledger, ctx, manager_id=data.manager_id, name=data.name, email=data.email
-        )
+        await cmd.enroll_manager(ledger, ctx, data)
         return data
 
     @get(
@@ -172,7 +169,7 @@ class ManagersController(Controller):
     ) -> ProfileView:
         """Change the name or the email (or both): the manager or an admin only, since the
         email is where the manager's notices go."""
-        await cmd.change_profile(ledger, ctx, manager_id, name=data.name, email=data.email)
+        await cmd.change_profile(ledger, ctx, manager_id, data)
         return await reads.profile(manager_id)
 
     @post(
@@ -196,9 +193,7 @@ class ManagersController(Controller):
             principal.is_admin() or principal.audits(data.program),
             f"only an admin or a {data.program} auditor",
         )
-        await cmd.grant_certification(
-            ledger, ctx, manager_id, program=data.program, certified_on=data.certified_on
-        )
+        await cmd.grant_certification(ledger, ctx, manager_id, data)
         return data
 
     @post(
@@ -220,7 +215,7 @@ class ManagersController(Controller):
         reads: ReadsDep,
     ) -> StandingView:
         """Revoke the certification (status `revoked` until reinstated)."""
-        result = await standing.revoke(ledger, ctx, manager_id, program=program, reason=data.reason)
+        result = await standing.revoke(ledger, ctx, manager_id, program, data)
         return await reads.standing(manager_id, program, data.reason, result)
 
     @post(
@@ -242,9 +237,7 @@ class ManagersController(Controller):
         reads: ReadsDep,
     ) -> StandingView:
         """Reinstate a revoked certification: back to the status the rules give."""
-        result = await standing.reinstate(
-            ledger, ctx, manager_id, program=program, reason=data.reason
-        )
+        result = await standing.reinstate(ledger, ctx, manager_id, program, data)
         return await reads.standing(manager_id, program, data.reason, result)
 
     @post(
@@ -265,9 +258,7 @@ class ManagersController(Controller):
         ledger: LedgerDep,
     ) -> ExtensionView:
         """Move the deadline of the cycle being renewed to `ends_on`."""
-        extended, result = await standing.extend_deadline(
-            ledger, ctx, manager_id, program=program, until=data.ends_on, reason=data.reason
-        )
+        extended, result = await standing.extend_deadline(ledger, ctx, manager_id, program, data)
         return ExtensionView.of(extended, result)
 
     @get(
@@ -418,15 +409,8 @@ class ManagersController(Controller):
             principal.is_admin() or principal.audits(data.program),
             f"only an admin or a {data.program} auditor",
         )
-        fee_id, result = await renewals.pay_fee(
-            ledger, ctx, manager_id, program=data.program, amount_cents=data.amount_cents,
-            reference=data.reference,
-        )  # fmt: skip
-        return FeeView(
-            fee_id=fee_id, manager_id=manager_id, program=data.program,
-            amount_cents=data.amount_cents, reference=data.reference,
-            **Recorded.place(result),
-        )  # fmt: skip
+        paid, result = await renewals.pay_fee(ledger, ctx, manager_id, data)
+        return FeeView.of_fact(paid, result)
 
     @post(
         "/{manager_id:str}/renewals",
@@ -445,7 +429,7 @@ class ManagersController(Controller):
         ledger: LedgerDep,
     ) -> RenewalFiledView:
         """File the renewal of the cycle being renewed: 422 listing every shortfall if not ready."""
-        filed, result = await renewals.file_renewal(ledger, ctx, manager_id, program=data.program)
+        filed, result = await renewals.file_renewal(ledger, ctx, manager_id, data)
         return RenewalFiledView.of(filed, result)
 
     # -- claims (SPEC 11) -----------------------------------------------------------------

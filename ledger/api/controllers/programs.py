@@ -3,11 +3,11 @@ program's managers: the register, the due list and drawing audits."""
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any, Literal
 
+import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.enums import ParamType
 from litestar.openapi.spec import OpenAPIType, Schema
@@ -15,7 +15,7 @@ from litestar.openapi.spec import Parameter as OpenAPIParameter
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED
 
-from events.catalog import Rules
+from events.catalog import ProgramDefined, Rules
 from ledger.api.errors import READ_PROBLEMS, WRITE_PROBLEMS
 from ledger.api.openapi import CsvOperation, json_or_csv
 from ledger.commands import audits, catalogue
@@ -51,22 +51,7 @@ def _rules(body: RuleVersion, prefix: str = "") -> Rules:
     }
     if bad := [name for name, amount in amounts.items() if not amount.is_finite()]:
         raise Invalid([FieldError(prefix + name, "must be a finite number") for name in bad])
-    return Rules(
-        effective_from=body.effective_from,
-        cycle_months=body.cycle_months,
-        required_ceus=body.required_ceus,
-        categories=tuple(body.categories),
-        category_minimums=dict(body.category_minimums),
-        grace_days=body.grace_days,
-        fee_cents=body.fee_cents,
-        carryover_max_ceus=body.carryover_max_ceus,
-        audit_rate=body.audit_rate,
-        correction_window_days=body.correction_window_days,
-        min_presence=body.min_presence,
-        claim_window_days=body.claim_window_days,
-        source_minimums=dict(body.source_minimums),
-        source_maximums=dict(body.source_maximums),
-    )
+    return msgspec.convert(body, Rules, from_attributes=True)
 
 
 _STATES = ("filed", "approved", "denied")
@@ -135,14 +120,11 @@ class ProgramsController(Controller):
         reads: ReadsDep,
     ) -> ProgramView:
         """Define a program (a credential) with its first rule version (an admin)."""
-        await catalogue.define_program(
-            ledger,
-            ctx,
-            code=data.code,
-            name=data.name,
-            association=data.association,
-            rules=_rules(data.rules, "rules."),
+        rules = _rules(data.rules, "rules.")  # numbers first: the fact holds no NaN
+        defined = ProgramDefined(
+            program=data.code, name=data.name, association=data.association, rules=rules
         )
+        await catalogue.define_program(ledger, ctx, defined)
         return ProgramView.of(await reads.program(data.code))
 
     @post(
@@ -230,7 +212,7 @@ class ProgramsController(Controller):
         reads: ReadsDep,
     ) -> AuditView:
         """Draw a random sample of the renewals filed in a window; a seed redraws it exactly."""
-        program = await reads.program(code)
+        await reads.program(code)  # an unknown program is a 404 before the body's checks
         errors = []
         if data.filed_to < data.filed_from:
             errors.append(FieldError("filed_to", "must not be before filed_from"))
@@ -238,16 +220,8 @@ class ProgramsController(Controller):
             errors.append(FieldError("rate", "a fraction in (0, 1]"))
         if errors:
             raise Invalid(errors)
-        drawn = await audits.draw_audit(
-            ledger,
-            ctx,
-            program=code,
-            filed_from=data.filed_from,
-            filed_to=data.filed_to,
-            rate=data.rate if data.rate is not None else program.versions[-1].audit_rate,
-            seed=data.seed if data.seed is not None else secrets.randbits(53),
-            population=await reads.audit_population(code, data.filed_from, data.filed_to),
-        )
+        population = await reads.audit_population(code, data.filed_from, data.filed_to)
+        drawn = await audits.draw_audit(ledger, ctx, code, data, population=population)
         return AuditView.of(drawn)
 
     @get(

@@ -12,7 +12,6 @@ from litestar.openapi.spec import Parameter as OpenAPIParameter
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED
 
-from events.catalog import ActivityRegistered
 from ledger.api.errors import READ_PROBLEMS, WRITE_PROBLEMS, bad_query
 from ledger.commands import catalogue as cmd
 from ledger.commands.messages import RegisterActivity, RegisterProvider
@@ -60,9 +59,7 @@ class ProvidersController(Controller):
         ledger: LedgerDep,
     ) -> RegisterProvider:
         """Register a provider and the programs it is approved for (an admin)."""
-        await cmd.register_provider(
-            ledger, ctx, provider_id=data.provider_id, name=data.name, programs=tuple(data.programs)
-        )
+        await cmd.register_provider(ledger, ctx, data)
         return data
 
     @get("/", operation_id="listProviders", responses=READ_PROBLEMS, guards=[authenticated])
@@ -128,16 +125,5 @@ class ProvidersController(Controller):
         ledger: LedgerDep,
     ) -> RegisterActivity:
         """Register an activity of the provider: its CEUs, category, programs and dates."""
-        activity = ActivityRegistered(
-            provider_id=provider_id,
-            activity_id=data.activity_id,
-            title=data.title,
-            format=data.format,
-            ceus=data.ceus,
-            category=data.category,
-            programs=tuple(data.programs),
-            starts_on=data.starts_on,
-            ends_on=data.ends_on,
-        )
-        await cmd.register_activity(ledger, ctx, activity)
+        await cmd.register_activity(ledger, ctx, cmd.activity_of(provider_id, data))
         return data

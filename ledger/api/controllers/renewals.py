@@ -58,9 +58,7 @@ class RenewalsController(Controller):
         """Approve or deny a filed renewal (an auditor of its program)."""
         filed = await find_renewal(ledger.store, renewal_id)
         deny_unless(principal.audits(filed.program), f"only an auditor of {filed.program}")
-        result = await cmd.decide_renewal(
-            ledger, ctx, renewal_id, approve=data.decision == "approve", reason=data.reason
-        )
+        result = await cmd.decide_renewal(ledger, ctx, renewal_id, data)
         return DecisionView(
             renewal_id=renewal_id, manager_id=filed.manager_id, program=filed.program,
             cycle=filed.cycle, decision=data.decision, reason=data.reason,

@@ -18,7 +18,7 @@ from litestar.di import Provide
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
-from events.catalog import Rules, Source
+from events.catalog import ProgramDefined, Rules, Source
 from ledger.access.tokens import TokenEntry, TokenStore
 from ledger.commands import Ledger, catalogue
 from ledger.commands.messages import DefineProgram, IssueToken, RegisterProvider, RuleVersion
@@ -197,17 +197,10 @@ def _rule_version(values: dict[str, Any], categories: tuple[str, ...]) -> Rules:
         raise FormInvalid(errors)
     if not (body.required_ceus.is_finite() and body.carryover_max_ceus.is_finite()):
         raise FormInvalid({"required_ceus": "Enter the CEUs required as a number"})
-    return Rules(
-        effective_from=body.effective_from,
-        cycle_months=body.cycle_months,
-        required_ceus=body.required_ceus,
+    return msgspec.structs.replace(
+        msgspec.convert(body, Rules, from_attributes=True),
         categories=categories,
         category_minimums=minimums,
-        grace_days=body.grace_days,
-        fee_cents=body.fee_cents,
-        carryover_max_ceus=body.carryover_max_ceus,
-        audit_rate=body.audit_rate,
-        correction_window_days=body.correction_window_days,
         source_minimums=source_minimums,
         source_maximums=source_maximums,
     )
@@ -413,10 +406,10 @@ class AdminPages(Controller):
                 errors |= exc.errors
             if errors:
                 raise FormInvalid(errors)
-            await catalogue.define_program(
-                ledger, ctx, code=body.code, name=body.name, association=body.association,
-                rules=rules,
-            )  # fmt: skip
+            defined = ProgramDefined(
+                program=body.code, name=body.name, association=body.association, rules=rules
+            )
+            await catalogue.define_program(ledger, ctx, defined)
         except (FormInvalid, DomainError) as exc:
             found = exc.errors if isinstance(exc, FormInvalid) else errors_of(exc)
             return await admin_page(request, principal, tokens, reads, ledger,
@@ -433,13 +426,7 @@ class AdminPages(Controller):
         values = form_values(await request.form(), lists=("programs",))
         try:
             body = parse_form(values, RegisterProvider, PROVIDER_LABELS)
-            await catalogue.register_provider(
-                ledger,
-                ctx,
-                provider_id=body.provider_id,
-                name=body.name,
-                programs=tuple(body.programs),
-            )
+            await catalogue.register_provider(ledger, ctx, body)
         except (FormInvalid, DomainError) as exc:
             found = exc.errors if isinstance(exc, FormInvalid) else errors_of(exc)
             values["programs"] = " ".join(values.get("programs", []))

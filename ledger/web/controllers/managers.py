@@ -15,7 +15,7 @@ from litestar.response import Redirect, Template
 from ledger.access.policy import ManagerScope
 from ledger.commands import claims, renewals
 from ledger.commands.loaders import find_renewal
-from ledger.commands.messages import FileClaim
+from ledger.commands.messages import FileClaim, FileRenewal
 from ledger.documents.filters import day
 from ledger.documents.pdfs import attendance_pdf as attendance_certificate
 from ledger.documents.pdfs import certificate_pdf, transcript_pdf
@@ -199,7 +199,7 @@ class ManagerPages(Controller):
     ) -> Template | Redirect:  # fmt: skip
         program = str((await request.form()).get("program", ""))
         try:
-            await renewals.file_renewal(ledger, ctx, manager_id, program=program)
+            await renewals.file_renewal(ledger, ctx, manager_id, FileRenewal(program=program))
         except RenewalNotReady as refused:
             return await manager_page(
                 request, principal, reads, credentials, manager_id, refused=refused,

@@ -10,7 +10,6 @@ form posted twice says what had already happened instead of a bare refusal."""
 from __future__ import annotations
 
 import re
-import secrets
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
@@ -27,11 +26,21 @@ from msgspec import Meta
 from ledger.commands import Ledger, audits, managers, renewals
 from ledger.commands import standing as standings
 from ledger.commands.loaders import find_fee
-from ledger.commands.messages import DecideRenewal, RecordFinding
+from ledger.commands.messages import (
+    ChangeStanding,
+    DecideRenewal,
+    DrawAudit,
+    EnrollManager,
+    ExtendDeadline,
+    GrantCertification,
+    PayFee,
+    RecordFinding,
+    RefundFee,
+)
 from ledger.csv_io import columns_of
 from ledger.documents.filters import age_in_words, day, money, percent
 from ledger.domain.errors import DomainError, NotFound, WrongState
-from ledger.domain.values import MAX_SEED, Email, Id, Reason, Text
+from ledger.domain.values import MAX_SEED, Reason, Text
 from ledger.http.authn import SESSION_GUARDED
 from ledger.http.guards import auditor_of_path_program
 from ledger.http.injected import CredentialsDep, LedgerDep, ReadsDep, RequestContext
@@ -71,12 +80,6 @@ class AuditForm(msgspec.Struct, frozen=True, kw_only=True):
     rate: str | None = None
     """A percentage as typed ("10" is 10%); the program's rate if empty."""
     seed: Annotated[int, Meta(ge=0, le=MAX_SEED)] | None = None
-
-
-class EnrolForm(msgspec.Struct, frozen=True, kw_only=True):
-    manager_id: Id
-    name: Text
-    email: Email
 
 
 class GrantForm(msgspec.Struct, frozen=True, kw_only=True):
@@ -338,9 +341,7 @@ class ProgramPages(Controller):
                 raise FormInvalid({"reason": "Enter the reason for the denial"})
             if body.decision == "deny":
                 _confirmed(values, "deny this renewal")
-            await renewals.decide_renewal(
-                ledger, ctx, renewal_id, approve=body.decision == "approve", reason=body.reason
-            )
+            await renewals.decide_renewal(ledger, ctx, renewal_id, body)
         except (FormInvalid, DomainError) as exc:
             # Posted twice (a reload, a stale second tab, its "I confirm" ticked or not): say
             # what had happened, and by whom, rather than what is wrong with a stale form.
@@ -368,13 +369,14 @@ class ProgramPages(Controller):
             if body.filed_to < body.filed_from:
                 raise FormInvalid({"filed_to": "The last filing day must not be before the first"})
             rate = rate_of(body.rate)
-            program = await reads.program(code)
+            await reads.program(code)
             drawn = AuditView.of(
                 await audits.draw_audit(
-                    ledger, ctx, program=code, filed_from=body.filed_from,
-                    filed_to=body.filed_to,
-                    rate=rate if rate is not None else program.versions[-1].audit_rate,
-                    seed=body.seed if body.seed is not None else secrets.randbits(53),
+                    ledger, ctx, code,
+                    DrawAudit(
+                        filed_from=body.filed_from, filed_to=body.filed_to, rate=rate,
+                        seed=body.seed,
+                    ),
                     population=await reads.audit_population(code, body.filed_from, body.filed_to),
                 )
             )  # fmt: skip
@@ -449,10 +451,7 @@ class ProgramPages(Controller):
             body = parse_form(values, RecordFinding, {"outcome": "passed or failed"})
             if body.outcome == "failed":
                 _confirmed(values, "record a failed finding, which revokes the certification")
-            await audits.record_finding(
-                ledger, ctx, audit_id, renewal_id=body.renewal_id,
-                passed=body.outcome == "passed", note=body.note,
-            )  # fmt: skip
+            await audits.record_finding(ledger, ctx, audit_id, body)
         except (FormInvalid, DomainError) as exc:
             found = exc.errors if isinstance(exc, FormInvalid) else errors_of(exc)
             return await self._audit_page(
@@ -470,29 +469,24 @@ class ProgramPages(Controller):
         values = form_values(await request.form())
         try:
             body = parse_form(values, StandingForm, STANDING_LABELS)
+            change = ChangeStanding(reason=body.reason)
             match body.action:
                 case "revoke":
                     _confirmed(values, "revoke this certification")
                     try:
-                        await standings.revoke(
-                            ledger, ctx, body.manager_id, program=code, reason=body.reason
-                        )
+                        await standings.revoke(ledger, ctx, body.manager_id, code, change)
                     except WrongState:
                         if (done := await _revoked(reads, body.manager_id, code)) is None:
                             raise
                         flash(request, done)
                         return Redirect(f"/programs/{code}#standing", status_code=303)
                 case "reinstate":
-                    await standings.reinstate(
-                        ledger, ctx, body.manager_id, program=code, reason=body.reason
-                    )
+                    await standings.reinstate(ledger, ctx, body.manager_id, code, change)
                 case "extend":
                     if body.ends_on is None:
                         raise FormInvalid({"ends_on": "Enter the new deadline, YYYY-MM-DD"})
-                    await standings.extend_deadline(
-                        ledger, ctx, body.manager_id, program=code, until=body.ends_on,
-                        reason=body.reason,
-                    )  # fmt: skip
+                    more = ExtendDeadline(ends_on=body.ends_on, reason=body.reason)
+                    await standings.extend_deadline(ledger, ctx, body.manager_id, code, more)
         except (FormInvalid, DomainError) as exc:
             found = exc.errors if isinstance(exc, FormInvalid) else errors_of(exc)
             return await program_page(
@@ -527,10 +521,8 @@ class ProgramPages(Controller):
         POST /v1/managers/{id}/certifications when a day is given)."""
         values = form_values(await request.form())
         try:
-            body = parse_form(values, EnrolForm, ENROL_LABELS)
-            await managers.enroll_manager(
-                ledger, ctx, manager_id=body.manager_id, name=body.name, email=body.email
-            )
+            body = parse_form(values, EnrollManager, ENROL_LABELS)
+            await managers.enroll_manager(ledger, ctx, body)
         except (FormInvalid, DomainError) as exc:
             return await self._act(request, principal, reads, ledger, code, "enrol", values, exc)
         flash(request, f"{body.name} is enrolled as {body.manager_id}. Grant {code} below.")
@@ -545,9 +537,8 @@ class ProgramPages(Controller):
         values = form_values(await request.form())
         try:
             body = parse_form(values, GrantForm, GRANT_LABELS)
-            await managers.grant_certification(
-                ledger, ctx, body.manager_id, program=code, certified_on=body.certified_on
-            )
+            grant = GrantCertification(program=code, certified_on=body.certified_on)
+            await managers.grant_certification(ledger, ctx, body.manager_id, grant)
         except (FormInvalid, DomainError) as exc:
             return await self._act(request, principal, reads, ledger, code, "certify", values, exc)
         flash(request, f"{code} granted to {body.manager_id} from {day(body.certified_on)}.")
@@ -564,8 +555,8 @@ class ProgramPages(Controller):
             body = parse_form(values, FeeForm, FEE_LABELS)
             cents = cents_of(body.amount, "amount", "the amount")
             await renewals.pay_fee(
-                ledger, ctx, body.manager_id, program=code, amount_cents=cents,
-                reference=body.reference,
+                ledger, ctx, body.manager_id,
+                PayFee(program=code, amount_cents=cents, reference=body.reference),
             )  # fmt: skip
         except (FormInvalid, DomainError) as exc:
             return await self._act(request, principal, reads, ledger, code, "fee", values, exc)
@@ -592,7 +583,9 @@ class ProgramPages(Controller):
         try:
             body = parse_form(values, RefundForm, REFUND_LABELS)
             cents = cents_of(body.amount, "amount", "the amount")
-            await renewals.refund_fee(ledger, ctx, fee_id, amount_cents=cents, reason=body.reason)
+            await renewals.refund_fee(
+                ledger, ctx, fee_id, RefundFee(amount_cents=cents, reason=body.reason)
+            )
         except (FormInvalid, DomainError) as exc:
             found = exc.errors if isinstance(exc, FormInvalid) else errors_of(exc)
             return await manager_page(

@@ -18,7 +18,7 @@ from litestar.exceptions import ClientException
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
-from events.catalog import ActivityRegistered, CompletionRecorded
+from events.catalog import CompletionRecorded
 from ledger.commands import Context, Ledger, catalogue, claims, completions
 from ledger.commands.loaders import find_completion
 from ledger.commands.messages import (
@@ -159,21 +159,8 @@ class ProviderPages(Controller):
         values = form_values(await request.form(), lists=("programs",))
         try:
             body = parse_form(values, RegisterActivity, ACTIVITY_LABELS)
-            await catalogue.register_activity(
-                ledger,
-                ctx,
-                ActivityRegistered(
-                    provider_id=provider_id,
-                    activity_id=body.activity_id,
-                    title=body.title,
-                    format=body.format,
-                    ceus=body.ceus,
-                    category=body.category,
-                    programs=tuple(body.programs),
-                    starts_on=body.starts_on,
-                    ends_on=body.ends_on,
-                ),
-            )
+            activity = catalogue.activity_of(provider_id, body)
+            await catalogue.register_activity(ledger, ctx, activity)
         except (FormInvalid, DomainError) as exc:
             found = exc.errors if isinstance(exc, FormInvalid) else errors_of(exc)
             values["programs"] = " ".join(values.get("programs", []))

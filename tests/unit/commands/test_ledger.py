@@ -23,7 +23,18 @@ from ledger.commands import (
     renewals,
     rosters,
 )
-from ledger.commands.messages import AmendCompletion, VoidCompletion
+from ledger.commands.messages import (
+    AmendCompletion,
+    DecideRenewal,
+    DrawAudit,
+    EnrollManager,
+    FileRenewal,
+    GrantCertification,
+    PayFee,
+    RecordFinding,
+    RegisterProvider,
+    VoidCompletion,
+)
 from ledger.domain.errors import AlreadyExists, Invalid, NotAllowed, NotFound
 from ledger.domain.renewals import assess_program
 from tests.builders import SteppingClock
@@ -43,14 +54,18 @@ async def ledger(clock) -> Ledger:
     ledger = Ledger(InMemoryEventStore(clock=clock), clock=clock)
     await catalogue.ensure_default_programs(ledger, ADMIN)
     await catalogue.register_provider(
-        ledger, ADMIN, provider_id="tma", name="Texas Medical Association", programs=("CMM", "CMOM")
+        ledger,
+        ADMIN,
+        RegisterProvider(
+            provider_id="tma", name="Texas Medical Association", programs=["CMM", "CMOM"]
+        ),
     )
     await catalogue.register_activity(ledger, PROVIDER, workshop())
     await managers.enroll_manager(
-        ledger, ADMIN, manager_id="m-1", name="Pat Doe", email="pat@example.org"
+        ledger, ADMIN, EnrollManager(manager_id="m-1", name="Pat Doe", email="pat@example.org")
     )
     await managers.grant_certification(
-        ledger, ADMIN, "m-1", program="CMM", certified_on=date(2024, 3, 15)
+        ledger, ADMIN, "m-1", GrantCertification(program="CMM", certified_on=date(2024, 3, 15))
     )
     return ledger
 
@@ -166,7 +181,7 @@ async def test_a_future_completion_date_is_refused(ledger, clock):
 
 async def test_registering_an_activity_id_twice_is_refused_even_for_another_provider(ledger):
     await catalogue.register_provider(
-        ledger, ADMIN, provider_id="mgma", name="MGMA", programs=("CMM",)
+        ledger, ADMIN, RegisterProvider(provider_id="mgma", name="MGMA", programs=["CMM"])
     )
     with pytest.raises(AlreadyExists):
         await catalogue.register_activity(
@@ -202,15 +217,18 @@ async def test_the_renewal_journey_from_posting_to_approval(ledger, clock):
     )
     await post(ledger, "row-2", activity_id="tma-2025-hr", completed_on=date(2025, 5, 22))
     await renewals.pay_fee(
-        ledger, ADMIN, "m-1", program="CMM", amount_cents=7500, reference="INV-77"
+        ledger, ADMIN, "m-1", PayFee(program="CMM", amount_cents=7500, reference="INV-77")
     )
 
     filed, _ = await renewals.file_renewal(
-        ledger, Context(actor=Actor(role="manager", id="m-1"), request_id="r"), "m-1", program="CMM"
+        ledger,
+        Context(actor=Actor(role="manager", id="m-1"), request_id="r"),
+        "m-1",
+        FileRenewal(program="CMM"),
     )
     clock.advance(days=3)
     await renewals.decide_renewal(
-        ledger, AUDITOR, filed.renewal_id, approve=True, reason="complete"
+        ledger, AUDITOR, filed.renewal_id, DecideRenewal(decision="approve", reason="complete")
     )
 
     assert (filed.cycle, filed.ceus, len(filed.completions), filed.fee_paid_cents) == (
@@ -232,18 +250,15 @@ async def test_an_audit_draw_and_a_failed_finding_revokes(ledger):
     )
     await post(ledger, "row-2", activity_id="hr", completed_on=date(2025, 5, 21))
     await renewals.pay_fee(
-        ledger, ADMIN, "m-1", program="CMM", amount_cents=7500, reference="INV-77"
+        ledger, ADMIN, "m-1", PayFee(program="CMM", amount_cents=7500, reference="INV-77")
     )
-    filed, _ = await renewals.file_renewal(ledger, ADMIN, "m-1", program="CMM")
+    filed, _ = await renewals.file_renewal(ledger, ADMIN, "m-1", FileRenewal(program="CMM"))
 
     drawn = await audits.draw_audit(
         ledger,
         AUDITOR,
-        program="CMM",
-        filed_from=date(2025, 6, 1),
-        filed_to=date(2025, 6, 30),
-        rate=Decimal(1),
-        seed=7,
+        "CMM",
+        DrawAudit(filed_from=date(2025, 6, 1), filed_to=date(2025, 6, 30), rate=Decimal(1), seed=7),
         population=[filed.renewal_id],
     )
     assert drawn.selected == (filed.renewal_id,)
@@ -251,9 +266,7 @@ async def test_an_audit_draw_and_a_failed_finding_revokes(ledger):
         ledger,
         AUDITOR,
         drawn.audit_id,
-        renewal_id=filed.renewal_id,
-        passed=False,
-        note="no certificates",
+        RecordFinding(renewal_id=filed.renewal_id, outcome="failed", note="no certificates"),
     )
 
     cert = ((await ledger.managers.current("m-1"))[0]).certifications["CMM"]
@@ -262,7 +275,10 @@ async def test_an_audit_draw_and_a_failed_finding_revokes(ledger):
     assert cert.renewal(filed.renewal_id).findings[0].outcome == "failed"
     with pytest.raises(AlreadyExists):
         await audits.record_finding(
-            ledger, AUDITOR, drawn.audit_id, renewal_id=filed.renewal_id, passed=True, note="again"
+            ledger,
+            AUDITOR,
+            drawn.audit_id,
+            RecordFinding(renewal_id=filed.renewal_id, outcome="passed", note="again"),
         )
 
 
@@ -288,7 +304,7 @@ def line(external_id: str, manager_id: str = "m-1", ceus: str = "1", **changes) 
 
 async def test_a_roster_answers_each_line_on_its_own(ledger):
     await managers.enroll_manager(
-        ledger, ADMIN, manager_id="m-2", name="Lee", email="lee@example.org"
+        ledger, ADMIN, EnrollManager(manager_id="m-2", name="Lee", email="lee@example.org")
     )
     earlier = await post(ledger, "old", ceus="2", completed_on=date(2025, 5, 4))
     roster = [

@@ -15,6 +15,7 @@ from events.catalog import ActivityRegistered, CompletionRecorded
 from events.codec import Actor, decode, encode
 from events.memory import InMemoryEventStore
 from ledger.commands import Context, Duplicate, Ledger, PostCompletion, Posted, catalogue, managers
+from ledger.commands.messages import EnrollManager, RegisterProvider
 from ledger.commands.rosters import record_completions
 from ledger.commands.streams import completion_id, manager_stream
 from ledger.domain.record import fold
@@ -74,7 +75,7 @@ async def world() -> tuple[Ledger, CountingStore]:
     ledger = Ledger(store, clock=clock)
     await catalogue.ensure_default_programs(ledger, ADMIN)
     await catalogue.register_provider(
-        ledger, ADMIN, provider_id="tma", name="TMA", programs=("CMM",)
+        ledger, ADMIN, RegisterProvider(provider_id="tma", name="TMA", programs=["CMM"])
     )
     for a in range(ACTIVITIES):
         await catalogue.register_activity(
@@ -88,7 +89,7 @@ async def world() -> tuple[Ledger, CountingStore]:
         )  # fmt: skip
     for m in range(MANAGERS):
         await managers.enroll_manager(
-            ledger, ADMIN, manager_id=f"m-{m}", name="M", email=f"m{m}@example.org"
+            ledger, ADMIN, EnrollManager(manager_id=f"m-{m}", name="M", email=f"m{m}@example.org")
         )
     store.calls.clear()
     store.items.clear()

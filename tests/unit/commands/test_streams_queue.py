@@ -16,7 +16,7 @@ from events.codec import Actor, decode
 from events.memory import InMemoryEventStore
 from events.store import ConcurrencyConflict
 from ledger.commands import Context, Ledger, PostCompletion, catalogue, completions, managers
-from ledger.commands.messages import VoidCompletion
+from ledger.commands.messages import EnrollManager, RegisterProvider, VoidCompletion
 from ledger.domain.errors import AlreadyRecorded, NotFound
 from ledger.domain.record import fold
 from tests.builders import SteppingClock
@@ -45,7 +45,7 @@ async def ledger(store, clock) -> Ledger:
     ledger = Ledger(store, clock=clock)
     await catalogue.ensure_default_programs(ledger, ADMIN)
     await catalogue.register_provider(
-        ledger, ADMIN, provider_id="tma", name="TMA", programs=("CMM",)
+        ledger, ADMIN, RegisterProvider(provider_id="tma", name="TMA", programs=["CMM"])
     )
     await catalogue.register_activity(
         ledger,
@@ -56,7 +56,9 @@ async def ledger(store, clock) -> Ledger:
             starts_on=START, ends_on=date(2025, 12, 31),
         ),
     )  # fmt: skip
-    await managers.enroll_manager(ledger, ADMIN, manager_id="m-1", name="Pat", email="p@x.org")
+    await managers.enroll_manager(
+        ledger, ADMIN, EnrollManager(manager_id="m-1", name="Pat", email="p@x.org")
+    )
     return ledger
 
 

@@ -22,8 +22,11 @@ from ledger.commands import Context, Ledger, catalogue, claims, managers, worksh
 from ledger.commands.messages import (
     AgendaSession,
     CorrectAttendance,
+    EnrollManager,
     FileClaim,
+    GrantCertification,
     RecordAttendance,
+    RegisterProvider,
 )
 from ledger.commands.streams import manager_stream, workshop_stream
 from ledger.domain.errors import Invalid, NotFound, Unchanged, WrongState
@@ -52,7 +55,11 @@ async def ledger(clock) -> Ledger:
     ledger = Ledger(InMemoryEventStore(clock=clock), clock=clock)
     await catalogue.ensure_default_programs(ledger, ADMIN)
     await catalogue.register_provider(
-        ledger, ADMIN, provider_id="tma", name="Texas Medical Association", programs=("CMM", "CMOM")
+        ledger,
+        ADMIN,
+        RegisterProvider(
+            provider_id="tma", name="Texas Medical Association", programs=["CMM", "CMOM"]
+        ),
     )
     await catalogue.register_activity(
         ledger,
@@ -65,10 +72,15 @@ async def ledger(clock) -> Ledger:
     )  # fmt: skip
     for manager_id in ("m-1", "m-2"):
         await managers.enroll_manager(
-            ledger, ADMIN, manager_id=manager_id, name="Pat Doe", email="pat@example.org"
+            ledger,
+            ADMIN,
+            EnrollManager(manager_id=manager_id, name="Pat Doe", email="pat@example.org"),
         )
         await managers.grant_certification(
-            ledger, ADMIN, manager_id, program="CMM", certified_on=date(2024, 3, 15)
+            ledger,
+            ADMIN,
+            manager_id,
+            GrantCertification(program="CMM", certified_on=date(2024, 3, 15)),
         )
     return ledger
 

@@ -15,6 +15,7 @@ from events.catalog import (
     ProgramRulesRevised,
     Rules,
 )
+from ledger.commands.messages import DecideRenewal, PayFee
 from ledger.domain import renewals
 from ledger.domain.assess import Assessment
 from ledger.domain.catalogue import (
@@ -108,9 +109,8 @@ class Manager:
             on,
             self.manager_id,
             program_,
+            PayFee(program=program, amount_cents=amount, reference="chk-1"),
             fee_id=uuid.uuid4(),
-            amount_cents=amount,
-            reference="chk-1",
             today=on,
         )
         return self
@@ -134,7 +134,10 @@ class Manager:
         return renewal_id
 
     def approve(self, program: str, renewal_id: uuid.UUID, on: date) -> None:
-        self.do(renewals.decide_renewal, on, program, renewal_id, approve=True, reason="ok")
+        self.do(
+            renewals.decide_renewal, on, program, renewal_id,
+            DecideRenewal(decision="approve", reason="ok"),
+        )  # fmt: skip
 
     # -- then -----------------------------------------------------------------------------
 

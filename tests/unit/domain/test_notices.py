@@ -12,6 +12,7 @@ from decimal import Decimal
 import pytest
 
 from events.catalog import AuditSampleDrawn
+from ledger.commands.messages import DecideRenewal, ExtendDeadline
 from ledger.domain import renewals, standing
 from ledger.domain.notices import NAMESPACE, Notice, called_for, on_date, on_overdue_claim
 from tests.unit.domain.given import Manager
@@ -108,7 +109,13 @@ def test_a_pending_renewal_silences_the_deadline_reminders_but_not_the_grace(day
 def test_a_denied_renewal_brings_the_reminders_back():
     manager = pat()
     rid = filed(manager, date(2026, 1, 20))
-    manager.do(renewals.decide_renewal, date(2026, 1, 25), "CMM", rid, approve=False, reason="x")
+    manager.do(
+        renewals.decide_renewal,
+        date(2026, 1, 25),
+        "CMM",
+        rid,
+        DecideRenewal(decision="deny", reason="x"),
+    )
     assert kinds_on(manager, date(2026, 2, 14)) == [("deadline_15", 1, date(2026, 2, 14))]
 
 
@@ -116,7 +123,7 @@ def test_an_extension_moves_every_date_driven_notice():
     manager = pat()
     manager.do(
         standing.extend_deadline, date(2026, 2, 1), manager.programs["CMM"],
-        until=date(2026, 4, 15), reason="leave", today=date(2026, 2, 1),
+        ExtendDeadline(ends_on=date(2026, 4, 15), reason="leave"), today=date(2026, 2, 1),
     )  # fmt: skip
     assert kinds_on(manager, date(2026, 3, 1)) == [("deadline_45", 1, date(2026, 3, 1))]
     assert kinds_on(manager, date(2026, 4, 15)) == [("grace_started", 1, date(2026, 4, 15))]
@@ -154,7 +161,11 @@ def test_called_for_is_every_event_notice_recorded_by_the_day_and_that_days_remi
     manager = pat()
     rid = filed(manager, date(2025, 10, 1))
     manager.do(
-        renewals.decide_renewal, date(2025, 10, 2), "CMM", rid, approve=False, reason="no proof"
+        renewals.decide_renewal,
+        date(2025, 10, 2),
+        "CMM",
+        rid,
+        DecideRenewal(decision="deny", reason="no proof"),
     )
     found = called_for(
         manager.record(), versions(manager), day, draws=[(_draw((rid,)), date(2025, 10, 3))]
@@ -170,7 +181,13 @@ def test_a_second_denial_in_the_same_cycle_is_the_same_notice():
         (date(2025, 10, 5), date(2025, 10, 6)),
     ):
         rid = filed(manager, filed_on)
-        manager.do(renewals.decide_renewal, denied_on, "CMM", rid, approve=False, reason="x")
+        manager.do(
+            renewals.decide_renewal,
+            denied_on,
+            "CMM",
+            rid,
+            DecideRenewal(decision="deny", reason="x"),
+        )
     found = called_for(manager.record(), versions(manager), date(2025, 11, 1))
     assert [(n.kind, n.due_on) for n in found] == [("renewal_denied", date(2025, 10, 2))]
 

@@ -8,6 +8,8 @@ from datetime import date
 
 import pytest
 
+from events.catalog import ManagerProfileChanged
+from ledger.commands.messages import PayFee, RefundFee
 from ledger.domain import managers, renewals
 from ledger.domain.errors import Invalid, NotFound, RenewalNotReady, Unchanged
 from ledger.domain.reports import cycle_reports
@@ -17,6 +19,10 @@ TODAY = date(2025, 6, 1)
 
 
 # -- profile ---------------------------------------------------------------------------------
+
+
+def _changed(manager_id: str, name: str | None, email: str | None) -> ManagerProfileChanged:
+    return ManagerProfileChanged(manager_id=manager_id, name=name, email=email)
 
 
 @pytest.mark.parametrize(
@@ -29,7 +35,7 @@ TODAY = date(2025, 6, 1)
 )
 def test_a_profile_change_changes_what_is_given_and_keeps_the_rest(name, email, now):
     pat = Manager()
-    pat.do(managers.change_profile, TODAY, "m-1", name=name, email=email)
+    pat.do(managers.change_profile, TODAY, _changed("m-1", name, email))
 
     record = pat.record()
 
@@ -46,7 +52,7 @@ def test_a_profile_change_changes_what_is_given_and_keeps_the_rest(name, email, 
 )
 def test_a_profile_change_is_refused_naming_the_field(name, email, field):
     with pytest.raises(Invalid) as refused:
-        managers.change_profile(Manager().record(), "m-1", name=name, email=email)
+        managers.change_profile(Manager().record(), _changed("m-1", name, email))
     assert [e.field for e in refused.value.errors] == [field]
 
 
@@ -56,12 +62,12 @@ def test_a_profile_change_is_refused_naming_the_field(name, email, field):
 )
 def test_asking_for_the_profile_as_it_is_records_nothing(name, email):
     with pytest.raises(Unchanged):
-        managers.change_profile(Manager().record(), "m-1", name=name, email=email)
+        managers.change_profile(Manager().record(), _changed("m-1", name, email))
 
 
 def test_the_profile_of_nobody_cannot_change():
     with pytest.raises(NotFound, match="manager m-9"):
-        managers.change_profile(None, "m-9", name="X", email=None)
+        managers.change_profile(None, _changed("m-9", "X", None))
 
 
 # -- refunds ---------------------------------------------------------------------------------
@@ -74,7 +80,7 @@ def pat() -> Manager:
     manager.completed(date(2025, 1, 10), "24")
     manager.do(
         renewals.pay_fee, TODAY, "m-1", manager.programs["CMM"],
-        fee_id=FEE, amount_cents=7500, reference="chk-1", today=TODAY,
+        PayFee(program="CMM", amount_cents=7500, reference="chk-1"), fee_id=FEE, today=TODAY,
     )  # fmt: skip
     return manager
 
@@ -83,7 +89,9 @@ FEE = uuid.UUID(int=42)
 
 
 def refund(pat: Manager, cents: int, reason: str = "paid twice") -> None:
-    pat.do(renewals.refund_fee, TODAY, "m-1", fee_id=FEE, amount_cents=cents, reason=reason)
+    pat.do(
+        renewals.refund_fee, TODAY, "m-1", RefundFee(amount_cents=cents, reason=reason), fee_id=FEE
+    )
 
 
 def test_a_partial_refund_lowers_the_fee_paid_and_readiness_follows(pat):
@@ -136,21 +144,29 @@ def test_a_fee_paid_again_after_a_refund_makes_the_renewal_ready_again(pat):
 )
 def test_a_refund_is_refused_naming_the_field(pat, cents, reason, fields):
     with pytest.raises(Invalid) as refused:
-        renewals.refund_fee(pat.record(), "m-1", fee_id=FEE, amount_cents=cents, reason=reason)
+        renewals.refund_fee(
+            pat.record(), "m-1", RefundFee(amount_cents=cents, reason=reason), fee_id=FEE
+        )
     assert [e.field for e in refused.value.errors] == fields
 
 
 def test_more_than_what_is_left_is_refused_after_a_partial_refund(pat):
     refund(pat, 5000)
     with pytest.raises(Invalid, match="between 1 and 2500"):
-        renewals.refund_fee(pat.record(), "m-1", fee_id=FEE, amount_cents=2501, reason="again")
+        renewals.refund_fee(
+            pat.record(), "m-1", RefundFee(amount_cents=2501, reason="again"), fee_id=FEE
+        )
 
 
 def test_a_refund_of_an_unknown_fee_is_refused(pat):
     with pytest.raises(NotFound, match="fee"):
-        renewals.refund_fee(pat.record(), "m-1", fee_id=uuid.uuid4(), amount_cents=1, reason="x")
+        renewals.refund_fee(
+            pat.record(), "m-1", RefundFee(amount_cents=1, reason="x"), fee_id=uuid.uuid4()
+        )
 
 
 def test_the_refund_names_the_fee_its_program_and_cycle(pat):
-    [refunded] = renewals.refund_fee(pat.record(), "m-1", fee_id=FEE, amount_cents=100, reason="x")
+    [refunded] = renewals.refund_fee(
+        pat.record(), "m-1", RefundFee(amount_cents=100, reason="x"), fee_id=FEE
+    )
     assert (refunded.fee_id, refunded.program, refunded.cycle) == (FEE, "CMM", 1)

@@ -10,7 +10,19 @@ from decimal import Decimal
 import msgspec
 import pytest
 
-from ledger.commands.messages import PostCompletion
+from events.catalog import (
+    CertificationGranted,
+    ManagerEnrolled,
+    ProgramDefined,
+    ProviderRegistered,
+)
+from ledger.commands.messages import (
+    DecideRenewal,
+    ExtendDeadline,
+    PayFee,
+    PostCompletion,
+    RecordFinding,
+)
 from ledger.domain import catalogue, completions, managers, renewals, standing
 from ledger.domain.errors import (
     AlreadyExists,
@@ -98,13 +110,16 @@ LATER = replace(CMM_RULES, effective_from=date(2026, 1, 1))
     [
         (
             lambda: catalogue.define_program(
-                CMM, code="CMM", name="x", association="x", rules=CMM_RULES
+                CMM, ProgramDefined(program="CMM", name="x", association="x", rules=CMM_RULES)
             ),
             (AlreadyExists, set()),
         ),
         (
             lambda: catalogue.define_program(
-                None, code="X", name="x", association="x", rules=replace(CMM_RULES, fee_cents=-1)
+                None,
+                ProgramDefined(
+                    program="X", name="x", association="x", rules=replace(CMM_RULES, fee_cents=-1)
+                ),
             ),
             (Invalid, {"fee_cents"}),
         ),
@@ -126,19 +141,19 @@ LATER = replace(CMM_RULES, effective_from=date(2026, 1, 1))
         ),
         (
             lambda: catalogue.register_provider(
-                TMA, PROGRAMS, provider_id="tma", name="x", codes=("CMM",)
+                TMA, PROGRAMS, ProviderRegistered(provider_id="tma", name="x", programs=("CMM",))
             ),
             (AlreadyExists, set()),
         ),
         (
             lambda: catalogue.register_provider(
-                None, PROGRAMS, provider_id="p", name="x", codes=("CPC",)
+                None, PROGRAMS, ProviderRegistered(provider_id="p", name="x", programs=("CPC",))
             ),
             (Invalid, {"programs"}),
         ),
         (
             lambda: catalogue.register_provider(
-                None, PROGRAMS, provider_id="p", name="x", codes=()
+                None, PROGRAMS, ProviderRegistered(provider_id="p", name="x", programs=())
             ),
             (Invalid, {"programs"}),
         ),
@@ -204,11 +219,11 @@ def pat() -> Manager:
 
 def test_enrolling_refuses_a_second_enrolment_and_a_bad_email(pat):
     enroll = managers.enroll_manager
-    assert refusal(enroll, pat.record(), manager_id="m-1", name="Pat", email="p@x.org")[0] is (
-        AlreadyExists
-    )
+    again = ManagerEnrolled(manager_id="m-1", name="Pat", email="p@x.org")
+    assert refusal(enroll, pat.record(), again)[0] is AlreadyExists
     for email in ("pat", "pat@", "@example.org", "pat@example", "pat@."):
-        assert refusal(enroll, None, manager_id="m-2", name="Lee", email=email) == (
+        enrolled = ManagerEnrolled(manager_id="m-2", name="Lee", email=email)
+        assert refusal(enroll, None, enrolled) == (
             Invalid,
             {"email"},
         )
@@ -233,9 +248,11 @@ def test_a_grant_is_refused(pat, changes, refused):
         "certified_on": date(2025, 1, 1),
         "today": TODAY,
     } | changes
-    assert refusal(
-        managers.grant_certification, args.pop("record"), args.pop("program"), **args
-    ) == (refused)
+    record, program, today = args.pop("record"), args.pop("program"), args.pop("today")
+    granted = CertificationGranted(
+        manager_id=args["manager_id"], program=args["code"], certified_on=args["certified_on"]
+    )
+    assert refusal(managers.grant_certification, record, program, granted, today=today) == (refused)
 
 
 # -- completions -----------------------------------------------------------------------------
@@ -381,14 +398,19 @@ def test_a_fee_is_refused(pat, changes, refused):
         "today": TODAY,
     } | changes
     record = pat.record() if args["manager_id"] == "m-1" else None
-    assert refusal(renewals.pay_fee, record, args.pop("manager_id"), CMM, **args) == refused
+    payment = PayFee(program="CMM", amount_cents=args["amount_cents"], reference=args["reference"])
+    assert refusal(
+        renewals.pay_fee, record, args["manager_id"], CMM, payment, fee_id=args["fee_id"],
+        today=TODAY,
+    ) == refused  # fmt: skip
 
 
 def test_a_fee_for_a_program_the_manager_does_not_hold_is_refused(pat):
     with pytest.raises(NotFound, match="CMOM certification"):
         renewals.pay_fee(
-            pat.record(), "m-1", PROGRAMS["CMOM"], fee_id=uuid.uuid4(), amount_cents=1,
-            reference="chk", today=TODAY,
+            pat.record(), "m-1", PROGRAMS["CMOM"],
+            PayFee(program="CMOM", amount_cents=1, reference="chk"), fee_id=uuid.uuid4(),
+            today=TODAY,
         )  # fmt: skip
 
 
@@ -402,20 +424,21 @@ def test_filing_twice_or_before_being_ready_is_refused(pat):
         pat.file("CMM", TODAY)
 
 
+APPROVE, DENY_BLANK = DecideRenewal(decision="approve"), DecideRenewal(decision="deny", reason=" ")
+
+
 def test_a_decision_on_an_unknown_or_decided_renewal_or_a_denial_without_reason_is_refused(pat):
     decide = renewals.decide_renewal
-    assert refusal(decide, pat.record(), "CMM", uuid.uuid4(), approve=True, reason="")[0] is (
-        NotFound
-    )
+    assert refusal(decide, pat.record(), "CMM", uuid.uuid4(), APPROVE)[0] is (NotFound)
     pat.completed(date(2025, 1, 10), "24")
     pat.paid("CMM", TODAY)
     filed = pat.file("CMM", TODAY)
-    assert refusal(decide, pat.record(), "CMM", filed, approve=False, reason=" ") == (
+    assert refusal(decide, pat.record(), "CMM", filed, DENY_BLANK) == (
         Invalid,
         {"reason"},
     )
     pat.approve("CMM", filed, TODAY)
-    assert refusal(decide, pat.record(), "CMM", filed, approve=True, reason="")[0] is WrongState
+    assert refusal(decide, pat.record(), "CMM", filed, APPROVE)[0] is WrongState
 
 
 # -- standing --------------------------------------------------------------------------------
@@ -435,7 +458,11 @@ def test_revoking_twice_and_reinstating_what_stands_are_refused(pat):
 )
 def test_an_extension_must_move_the_deadline_later_but_not_past_the_next_cycle(pat, until):
     assert refusal(
-        standing.extend_deadline, pat.record(), CMM, until=until, reason="leave", today=TODAY
+        standing.extend_deadline,
+        pat.record(),
+        CMM,
+        ExtendDeadline(ends_on=until, reason="leave"),
+        today=TODAY,
     ) == (Invalid, {"ends_on"})
 
 
@@ -447,12 +474,12 @@ def test_a_finding_is_refused_for_a_renewal_not_drawn_unknown_or_already_found(p
     find = standing.record_finding
 
     def finding(renewal_id, selected):
-        return refusal(find, pat.record(), "CMM", audit_id=audit_id, selected=selected,
-                       renewal_id=renewal_id, passed=True, note="ok")  # fmt: skip
+        passed = RecordFinding(renewal_id=renewal_id, outcome="passed", note="ok")
+        return refusal(find, pat.record(), "CMM", passed, audit_id=audit_id, selected=selected)
 
     assert finding(filed, ()) == (Invalid, {"renewal_id"})
     unknown = uuid.uuid4()
     assert finding(unknown, (unknown,))[0] is NotFound
-    pat.do(find, TODAY, "CMM", audit_id=audit_id, selected=(filed,), renewal_id=filed,
-           passed=True, note="ok")  # fmt: skip
+    passed = RecordFinding(renewal_id=filed, outcome="passed", note="ok")
+    pat.do(find, TODAY, "CMM", passed, audit_id=audit_id, selected=(filed,))
     assert finding(filed, (filed,))[0] is AlreadyExists

@@ -9,7 +9,8 @@ from decimal import Decimal
 import msgspec
 import pytest
 
-from events.catalog import Rules
+from events.catalog import CertificationGranted, ProgramDefined, Rules
+from ledger.commands.messages import DecideRenewal, ExtendDeadline
 from ledger.domain import catalogue, completions, managers, renewals, standing
 from ledger.domain.assess import Shortfall
 from ledger.domain.errors import Invalid, NotAllowed, RenewalNotReady, WrongState
@@ -341,8 +342,7 @@ def test_a_denied_renewal_can_be_filed_again(pat):
         date(2025, 7, 10),
         "CMM",
         first,
-        approve=False,
-        reason="certificate unreadable",
+        DecideRenewal(decision="deny", reason="certificate unreadable"),
     )
 
     assert pat.status("CMM", date(2025, 7, 11)).renewal_ready
@@ -364,8 +364,7 @@ def test_a_deadline_extension_moves_the_deadline_and_the_next_cycles_count(pat):
         standing.extend_deadline,
         date(2026, 3, 1),
         pat.programs["CMM"],
-        until=date(2026, 5, 1),
-        reason="medical leave",
+        ExtendDeadline(ends_on=date(2026, 5, 1), reason="medical leave"),
         today=date(2026, 3, 1),
     )
     in_extension = pat.completed(date(2026, 4, 1), "5")
@@ -465,7 +464,9 @@ def test_status_as_of_an_earlier_day_leaves_out_what_had_not_happened(pat):
 def test_rules_that_could_not_be_computed_with_are_refused(field, value):
     broken = msgspec.structs.replace(CMM_RULES, **{field: value})
     with pytest.raises(Invalid) as refused:
-        catalogue.define_program(None, code="NEW", name="New", association="A", rules=broken)
+        catalogue.define_program(
+            None, ProgramDefined(program="NEW", name="New", association="A", rules=broken)
+        )
     assert [e.field for e in refused.value.errors] == [field]
 
 
@@ -473,6 +474,7 @@ def test_a_certification_date_before_1970_is_refused():
     manager = Manager()
     with pytest.raises(Invalid, match="certified_on"):
         managers.grant_certification(
-            manager.record(), manager.programs["CMM"], manager_id="m-1", code="CMM",
-            certified_on=date(1969, 12, 31), today=date(2026, 1, 1),
+            manager.record(), manager.programs["CMM"],
+            CertificationGranted(manager_id="m-1", program="CMM", certified_on=date(1969, 12, 31)),
+            today=date(2026, 1, 1),
         )  # fmt: skip
