@@ -69,6 +69,7 @@ from events.postgres.connection import connect, create_pool
 from events.postgres.store import PostgresEventStore
 from ledger.cli import SYSTEM
 from ledger.commands import Ledger, catalogue, managers
+from ledger.commands.messages import EnrollManager, GrantCertification, RegisterProvider
 from ledger.infra.migrations import load_migrations, migrate
 
 SMALL = "spec10_small"
@@ -298,15 +299,22 @@ async def _small(admin_dsn: str, files: Path) -> Ledger10:
         ledger = Ledger(PostgresEventStore(pool), clock=lambda: datetime.now(UTC))
         await catalogue.ensure_default_programs(ledger, SYSTEM)
         await catalogue.register_provider(
-            ledger, SYSTEM, provider_id="tma", name="TMA", programs=("CMM", "CMOM")
+            ledger,
+            SYSTEM,
+            RegisterProvider(provider_id="tma", name="TMA", programs=["CMM", "CMOM"]),
         )
 
         async def manager(manager_id: str) -> None:
             await managers.enroll_manager(
-                ledger, SYSTEM, manager_id=manager_id, name="M", email=f"{manager_id}@x.org"
+                ledger,
+                SYSTEM,
+                EnrollManager(manager_id=manager_id, name="M", email=f"{manager_id}@x.org"),
             )
             await managers.grant_certification(
-                ledger, SYSTEM, manager_id, program="CMM", certified_on=date(2025, 1, 1)
+                ledger,
+                SYSTEM,
+                manager_id,
+                GrantCertification(program="CMM", certified_on=date(2025, 1, 1)),
             )
 
         ids = [f"m-{m}" for m in range(400)]
