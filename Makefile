@@ -52,7 +52,7 @@ format: setup
 # ledger of 1,000,000 events (built by COPY on first use and kept in ~/.cache/ceu-ledger),
 # against the bare app, driven by wrk (debian-packages.txt, installed by system-setup).
 # ROWS=post,status,roster,hot,rebuild,verify,append picks rows; ROUNDS=n, WRK_SECONDS=s a wrk run.
-# BENCH_ARGS='--profile 10' adds py-spy profiles of the API process (pip install py-spy first).
+# BENCH_ARGS='--profile 10' adds py-spy profiles of the API process (py-spy: the dev extras).
 # bench.gap measures the causes of the old benches' gap apart (docs/performance.md).
 # The eventsourcing library (the append row's comparison) goes into bench/.venv-es, never .venv.
 ROWS    ?=
