@@ -11,7 +11,7 @@ import socket
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -200,6 +200,58 @@ async def wait_for(predicate: Callable[[], Any], seconds: float, step: float = 0
             if result:
                 return time.monotonic() - started
             await asyncio.sleep(step)
+
+
+_HOLDER = "fault-test-holder"
+_OTHER_SESSIONS = (
+    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+    " AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
+    f" AND application_name <> '{_HOLDER}'"
+)
+
+
+class HeadHeld:
+    """The log's head lock, held by a session of the test (see `head_held`)."""
+
+    def __init__(self, lock: Any, watcher: asyncpg.Connection) -> None:
+        self._lock, self._watcher = lock, watcher
+        self.released = False
+
+    async def waiting(self) -> bool:
+        """A session of the server waits for a lock: its append has begun and waits here."""
+        return bool(await self._watcher.fetchval(_OTHER_SESSIONS + " AND wait_event_type = 'Lock'"))
+
+    async def release(self) -> None:
+        if not self.released:
+            self.released = True
+            await self._lock.rollback()
+
+    async def gone(self) -> bool:
+        """No session of the server is left: a killed server's backends outlive it until
+        PostgreSQL notices the closed sockets, and one may still be committing."""
+        return not await self._watcher.fetchval(_OTHER_SESSIONS)
+
+
+@contextlib.asynccontextmanager
+async def head_held(ledger_dsn: str) -> AsyncIterator[HeadHeld]:
+    """Hold the log's head lock, every append's first step (events/postgres/store.py), so a
+    server's append waits there, its write begun, until `release()`: a kill -9 then lands
+    inside the write instead of racing it (a roster's write takes milliseconds after its
+    deciding)."""
+    holder = await asyncpg.connect(ledger_dsn, server_settings={"application_name": _HOLDER})
+    watcher = await asyncpg.connect(ledger_dsn)
+    lock = holder.transaction()
+    try:
+        await lock.start()
+        await holder.execute("SELECT position FROM event_head FOR UPDATE")
+        held = HeadHeld(lock, watcher)
+        try:
+            yield held
+        finally:
+            await held.release()
+    finally:
+        await watcher.close()
+        await holder.close()
 
 
 async def post_until_acknowledged(

@@ -12,7 +12,7 @@ import asyncpg
 import httpx
 import pytest
 
-from tests.faults.harness import ADMIN_TOKEN, Server, figures, seed, wait_for
+from tests.faults.harness import ADMIN_TOKEN, Server, figures, head_held, seed, wait_for
 
 MANAGERS = 150
 SESSIONS = 20
@@ -80,28 +80,6 @@ async def _attendance(dsn: str) -> tuple[int, int, int]:
     return row[0], row[1], row[2]
 
 
-async def _waiting_at_the_head(watcher: asyncpg.Connection) -> bool:
-    """The server's append is waiting for the log's head lock (the watcher holds it): the
-    roster is decided and its one write has begun."""
-    return bool(
-        await watcher.fetchval(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-            " AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
-            " AND wait_event_type = 'Lock'"
-        )
-    )
-
-
-async def _gone(watcher: asyncpg.Connection) -> bool:
-    """No other client session of the ledger's database is left (the killed server's
-    backends have finished or rolled back what they were doing)."""
-    return not await watcher.fetchval(
-        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-        " AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
-        " AND application_name <> 'fault-test-holder'"
-    )
-
-
 @pytest.mark.no_projectors
 @pytest.mark.parametrize(
     "restarted",
@@ -122,30 +100,17 @@ async def test_a_server_killed_during_a_3000_line_attendance_roster_keeps_all_or
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "text/csv"}
     path = f"/v1/activities/{WORKSHOP}/attendance"
 
-    # The kill must land inside the roster's write, not race it (the write takes a few
-    # milliseconds after seconds of deciding): a session of the test holds the log's head
-    # lock, every append's first step (events/postgres/store.py), so the server's append
-    # waits there, its transaction (or its one-call append) begun, until the kill.
-    holder = await asyncpg.connect(
-        ledger_dsn, server_settings={"application_name": "fault-test-holder"}
-    )
-    watcher = await asyncpg.connect(ledger_dsn)
-    try:
-        head_lock = holder.transaction()
-        await head_lock.start()
-        await holder.execute("SELECT position FROM event_head FOR UPDATE")
+    # The kill must land inside the roster's write, not race it: the test holds the log's
+    # head lock, so the server's append waits there, its transaction (or its one-call append)
+    # begun, until the kill.  Count once every session of the server is gone.
+    async with head_held(ledger_dsn) as head:
         async with httpx.AsyncClient(base_url=server.url, timeout=60) as client:
             first = asyncio.create_task(client.post(path, content=roster, headers=headers))
-            await wait_for(lambda: first.done() or _waiting_at_the_head(watcher), 60, step=0.005)
+            await wait_for(lambda: first.done() or head.waiting(), 60, step=0.005)
             await server.kill()
-            await head_lock.rollback()
+            await head.release()
             interrupted = await asyncio.gather(first, return_exceptions=True)
-        # The killed server's backend outlives it until PostgreSQL notices the closed socket;
-        # it may still be committing.  Count once every session of the server is gone.
-        await wait_for(lambda: _gone(watcher), 30)
-    finally:
-        await watcher.close()
-        await holder.close()
+        await wait_for(head.gone, 30)
     stored_at_kill, _, _ = await _attendance(ledger_dsn)
 
     await server.start()

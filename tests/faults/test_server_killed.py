@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 
-import asyncpg
 import httpx
 import pytest
 
@@ -13,6 +12,7 @@ from tests.faults.harness import (
     Tally,
     completion_counts,
     figures,
+    head_held,
     post_until_acknowledged,
     posting,
     seed,
@@ -95,20 +95,18 @@ async def test_a_server_killed_during_a_1000_line_roster_then_sent_it_again_hold
     async def post_roster(client: httpx.AsyncClient) -> httpx.Response:
         return await client.post("/v1/completions/batch", content=roster, headers=headers)
 
-    watcher = await asyncpg.connect(ledger_dsn)
-    try:
+    # A roster is one transaction: the kill must land inside its write, not race it (an
+    # unloaded server could answer first).  The test holds the log's head lock, so the
+    # roster's append waits there, begun, until the kill; count once the server's sessions
+    # are gone (one may still commit the roster: all or nothing).
+    async with head_held(ledger_dsn) as head:
         async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
             first = asyncio.create_task(post_roster(client))
-            # A roster is one transaction now: kill the server while it works on the roster
-            # (its first statements, the token's and the log's reads), before its commit.
-            await wait_for(lambda: first.done() or _busy(watcher), 30, step=0.0005)
+            await wait_for(lambda: first.done() or head.waiting(), 30, step=0.005)
             await server.kill()
+            await head.release()
             interrupted = await asyncio.gather(first, return_exceptions=True)
-        # The killed server's sessions outlive it until PostgreSQL notices the closed sockets;
-        # one may still be committing the roster.  Count only once they are all gone.
-        await wait_for(lambda: _gone(watcher), 30)
-    finally:
-        await watcher.close()
+        await wait_for(head.gone, 30)
     stored_at_kill = sum((await completion_counts(ledger_dsn)).values())
 
     await server.start()
@@ -136,25 +134,3 @@ async def test_a_server_killed_during_a_1000_line_roster_then_sent_it_again_hold
     )
     assert len(counts) == ROSTER_LINES
     assert set(counts.values()) == {1}
-
-
-async def _busy(watcher: asyncpg.Connection) -> bool:
-    """Another session of the ledger's database is in a statement or a transaction: the
-    server, working on the one request in flight (the watcher's own connection, kept open,
-    asks fast enough not to miss it)."""
-    return bool(
-        await watcher.fetchval(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-            " AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
-            " AND state IN ('active', 'idle in transaction')"
-        )
-    )
-
-
-async def _gone(watcher: asyncpg.Connection) -> bool:
-    """No other client session of the ledger's database is left (the killed server's
-    backends have ended, after finishing or rolling back what they were doing)."""
-    return not await watcher.fetchval(
-        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-        " AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
-    )
