@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from events.catalog import Event, Rules
     from events.store import AppendResult, EventStore
     from ledger.commands.base import Context, Ledger, Load
-    from ledger.commands.messages import RegisterActivity, RegisterProvider
+    from ledger.commands.messages import DefineProgram, RegisterActivity, RegisterProvider
 
 __all__ = [
     "activity_of",
@@ -77,8 +77,8 @@ async def ensure_default_programs(ledger: Ledger, ctx: Context) -> None:
 
 
 async def define_program(ledger: Ledger, ctx: Context, defined: ProgramDefined) -> AppendResult:
-    """The program as its event (ProgramDefined): built by the door from DefineProgram once
-    its rules are numbers (ledger/api/controllers/programs.py), or one of the defaults."""
+    """The program as its event (ProgramDefined): `program_of` a door's DefineProgram once its
+    rules are numbers (the API and the admin page), or one of the defaults."""
     return await _write(
         ledger,
         ctx,
@@ -111,6 +111,15 @@ async def register_provider(
         provider_stream(provider.provider_id),
         evolve_provider,
         lambda existing: domain.register_provider(existing, known, registered),
+    )
+
+
+def program_of(program: DefineProgram, rules: Rules) -> ProgramDefined:
+    """The DefineProgram message as its fact: the message's `code` is the fact's `program`,
+    and its rule version the `rules` the door checked and converted (each door names the
+    fields of a bad number its own way)."""
+    return ProgramDefined(
+        program=program.code, name=program.name, association=program.association, rules=rules
     )
 
 

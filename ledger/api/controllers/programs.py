@@ -15,7 +15,7 @@ from litestar.openapi.spec import Parameter as OpenAPIParameter
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED
 
-from events.catalog import ProgramDefined, Rules
+from events.catalog import Rules
 from ledger.api.errors import READ_PROBLEMS, WRITE_PROBLEMS
 from ledger.api.openapi import CsvOperation, json_or_csv
 from ledger.commands import audits, catalogue
@@ -121,10 +121,7 @@ class ProgramsController(Controller):
     ) -> ProgramView:
         """Define a program (a credential) with its first rule version (an admin)."""
         rules = _rules(data.rules, "rules.")  # numbers first: the fact holds no NaN
-        defined = ProgramDefined(
-            program=data.code, name=data.name, association=data.association, rules=rules
-        )
-        await catalogue.define_program(ledger, ctx, defined)
+        await catalogue.define_program(ledger, ctx, catalogue.program_of(data, rules))
         return ProgramView.of(await reads.program(data.code))
 
     @post(

@@ -18,7 +18,7 @@ from litestar.di import Provide
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
-from events.catalog import ProgramDefined, Rules, Source
+from events.catalog import Rules, Source
 from ledger.access.tokens import TokenEntry, TokenStore
 from ledger.commands import Ledger, catalogue
 from ledger.commands.messages import DefineProgram, IssueToken, RegisterProvider, RuleVersion
@@ -406,10 +406,7 @@ class AdminPages(Controller):
                 errors |= exc.errors
             if errors:
                 raise FormInvalid(errors)
-            defined = ProgramDefined(
-                program=body.code, name=body.name, association=body.association, rules=rules
-            )
-            await catalogue.define_program(ledger, ctx, defined)
+            await catalogue.define_program(ledger, ctx, catalogue.program_of(body, rules))
         except (FormInvalid, DomainError) as exc:
             found = exc.errors if isinstance(exc, FormInvalid) else errors_of(exc)
             return await admin_page(request, principal, tokens, reads, ledger,
