@@ -154,17 +154,28 @@ def compose(
     """The message of a notice; the same Message-ID on every attempt.  ValueError if a
     header cannot hold it (a line break in the name or address)."""
     fields = msgspec.structs.asdict(notice)
+    return _message(
+        sender, (notice.name, notice.email), _SUBJECTS[notice.kind].format(**fields),
+        notice.message_id, at, f"{notice.kind} {notice.program} cycle {notice.cycle}",
+        f"Dear {notice.name},\n\n{_BODIES[notice.kind].format(**fields)}\n\n"
+        f"See where you stand: {public_url or ''}/managers/{notice.manager_id}\n",
+    )  # fmt: skip
+
+
+def _message(
+    sender: str, to: tuple[str, str], subject: str, message_id: str, at: datetime, tag: str,
+    body: str,
+) -> EmailMessage:  # fmt: skip
+    """One notice's mail: `tag` its X-CEU-Notice header; ValueError if a header cannot hold
+    a value (a line break in a name or an address)."""
     message = EmailMessage()
     message["From"] = sender
-    message["To"] = formataddr((notice.name, notice.email))
-    message["Subject"] = _SUBJECTS[notice.kind].format(**fields)
-    message["Message-ID"] = notice.message_id
+    message["To"] = formataddr(to)
+    message["Subject"] = subject
+    message["Message-ID"] = message_id
     message["Date"] = format_datetime(at)
-    message["X-CEU-Notice"] = f"{notice.kind} {notice.program} cycle {notice.cycle}"
-    message.set_content(
-        f"Dear {notice.name},\n\n{_BODIES[notice.kind].format(**fields)}\n\n"
-        f"See where you stand: {public_url or ''}/managers/{notice.manager_id}\n"
-    )
+    message["X-CEU-Notice"] = tag
+    message.set_content(body)
     return message
 
 
@@ -357,19 +368,13 @@ def compose_provider(
 ) -> EmailMessage:
     """The message of a provider's notice; ValueError if a header cannot hold it."""
     fields = msgspec.structs.asdict(notice)
-    message = EmailMessage()
-    message["From"] = sender
-    message["To"] = formataddr((notice.name, notice.email))
-    message["Subject"] = _PROVIDER_SUBJECTS[notice.kind].format(**fields)
-    message["Message-ID"] = notice.message_id
-    message["Date"] = format_datetime(at)
-    message["X-CEU-Notice"] = f"{notice.kind} {notice.program} {notice.provider_id}"
-    message.set_content(
+    return _message(
+        sender, (notice.name, notice.email), _PROVIDER_SUBJECTS[notice.kind].format(**fields),
+        notice.message_id, at, f"{notice.kind} {notice.program} {notice.provider_id}",
         f"Dear {notice.name},\n\nYour approval {notice.approval_number} for {notice.program}"
         f" lapses on {notice.valid_until:%d %B %Y}. Apply again to renew it:"
-        f" {public_url or ''}/providers/{notice.provider_id}#approvals\n"
-    )
-    return message
+        f" {public_url or ''}/providers/{notice.provider_id}#approvals\n",
+    )  # fmt: skip
 
 
 _CLAIM_PROVIDERS = """
