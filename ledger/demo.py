@@ -52,6 +52,9 @@ from ledger.commands import (
 from ledger.commands.messages import (
     AgendaSession,
     AmendCompletion,
+    ApplyForApproval,
+    ApproveActivity,
+    ApproveProvider,
     DecideRenewal,
     DrawAudit,
     EnrollManager,
@@ -64,6 +67,7 @@ from ledger.commands.messages import (
     RecordFinding,
     RegisterProvider,
     ReportSelf,
+    SubmitActivity,
     VoidCompletion,
 )
 from ledger.domain.catalogue import DEFAULT_PROGRAMS
@@ -283,24 +287,27 @@ async def _seed_approvals(ledger: Ledger, ctx: Context, today: date) -> None:
     steps: list[Callable[[], Awaitable[object]]] = [
         lambda: catalogue.revise_rules(ledger, ctx, "CMM", pahcom),
         lambda: approvals.request_provider_approval(
-            ledger, ctx, "CMM", "tma", contact_email="ce@texmed.example"
+            ledger, ctx, "CMM", "tma", ApplyForApproval(contact_email="ce@texmed.example")
         ),
         lambda: approvals.approve_provider(
-            ledger, ctx, "CMM", "tma", approval_number=f"PAHCOM-{today.year}-017",
-            valid_until=add_months(today, 24),
+            ledger, ctx, "CMM", "tma",
+            ApproveProvider(
+                approval_number=f"PAHCOM-{today.year}-017", valid_until=add_months(today, 24)
+            ),
         ),
         lambda: approvals.request_activity_approval(
-            ledger, ctx, "CMM", "tma-compliance", provider_id="tma"
+            ledger, ctx, "CMM", "tma", SubmitActivity(activity_id="tma-compliance")
         ),
         lambda: approvals.approve_activity(
-            ledger, ctx, "CMM", "tma-compliance", index_number="CMM-IDX-0412",
-            ceus=Decimal(12), category="core",
+            ledger, ctx, "CMM", "tma-compliance",
+            ApproveActivity(index_number="CMM-IDX-0412", ceus=Decimal(12), category="core"),
         ),
         lambda: approvals.request_activity_approval(
-            ledger, ctx, "CMM", "tma-leadership", provider_id="tma"
+            ledger, ctx, "CMM", "tma", SubmitActivity(activity_id="tma-leadership")
         ),
         lambda: approvals.request_provider_approval(
-            ledger, ctx, "CMOM", "pmi-online", contact_email="learning@pmi-online.example"
+            ledger, ctx, "CMOM", "pmi-online",
+            ApplyForApproval(contact_email="learning@pmi-online.example"),
         ),
     ]  # fmt: skip
     for step in steps:

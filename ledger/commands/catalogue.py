@@ -22,6 +22,7 @@ from ledger.domain.errors import AlreadyExists
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from datetime import datetime
 
     from events.catalog import Event, Rules
     from events.store import AppendResult, EventStore
@@ -35,35 +36,36 @@ __all__ = [
     "register_activity",
     "register_provider",
     "revise_rules",
+    "write_catalogue",
 ]
 
 S = TypeVar("S")
 
 
 def _folded(
-    store: EventStore, stream: str, evolve: Callable[[S | None, Event], S]
+    store: EventStore, stream: str, evolve: Callable[[S | None, Event, datetime], S]
 ) -> Load[S | None]:
-    """The load of a small catalogue stream: fold it whole."""
+    """The load of a small catalogue stream: fold it whole (each event with its time)."""
 
     async def load() -> tuple[S | None, int]:
         state: S | None = None
         recorded = await store.read_stream(stream)
         for r in recorded:
-            state = evolve(state, decode(r))
+            state = evolve(state, decode(r), r.recorded_at)
         return state, recorded[-1].version if recorded else 0
 
     return load
 
 
-async def _write(
+async def write_catalogue(
     ledger: Ledger,
     ctx: Context,
     stream: str,
-    evolve: Callable[[S | None, Event], S],
+    evolve: Callable[[S | None, Event, datetime], S],
     decide: Callable[[S | None], list[Event]],
 ) -> AppendResult:
-    """Write to a small catalogue stream (folded whole); this process's own reads of the
-    catalogue see the write at once."""
+    """Write to a small catalogue stream (folded whole: a program, a provider, an activity,
+    and their approvals); this process's own reads of the catalogue see the write at once."""
     written = await write(ledger, ctx, stream, _folded(ledger.store, stream, evolve), decide)
     ledger.catalogue.saw(written.result.last_position)
     return written.result
@@ -79,22 +81,22 @@ async def ensure_default_programs(ledger: Ledger, ctx: Context) -> None:
 async def define_program(ledger: Ledger, ctx: Context, defined: ProgramDefined) -> AppendResult:
     """The program as its event (ProgramDefined): `program_of` a door's DefineProgram once its
     rules are numbers (the API and the admin page), or one of the defaults."""
-    return await _write(
+    return await write_catalogue(
         ledger,
         ctx,
         program_stream(defined.program),
-        evolve_program,
+        lambda program, event, _: evolve_program(program, event),
         lambda existing: domain.define_program(existing, defined),
     )
 
 
 async def revise_rules(ledger: Ledger, ctx: Context, code: str, rules: Rules) -> AppendResult:
     today = ledger.today()
-    return await _write(
+    return await write_catalogue(
         ledger,
         ctx,
         program_stream(code),
-        evolve_program,
+        lambda program, event, _: evolve_program(program, event),
         lambda program: domain.revise_rules(program, code, rules, today=today),
     )
 
@@ -105,11 +107,11 @@ async def register_provider(
     """The provider, its event built from the message's own fields."""
     registered = msgspec.convert(provider, ProviderRegistered, from_attributes=True)
     known = await ledger.catalogue.programs()
-    return await _write(
+    return await write_catalogue(
         ledger,
         ctx,
         provider_stream(provider.provider_id),
-        evolve_provider,
+        lambda existing, event, _: evolve_provider(existing, event),
         lambda existing: domain.register_provider(existing, known, registered),
     )
 
@@ -138,11 +140,11 @@ async def register_activity(
     provider = await ledger.catalogue.provider(activity.provider_id)
     known = await ledger.catalogue.programs()
     approvals = (await ledger.catalogue.provider_approvals()).get(activity.provider_id)
-    return await _write(
+    return await write_catalogue(
         ledger,
         ctx,
         activity_stream(activity.activity_id),
-        evolve_activity,
+        lambda existing, event, _: evolve_activity(existing, event),
         lambda existing: domain.register_activity(
             provider, existing, activity, programs=known, approvals=approvals
         ),

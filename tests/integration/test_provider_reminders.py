@@ -13,7 +13,7 @@ from events.codec import Actor
 from events.postgres.connection import connect
 from events.postgres.store import PostgresEventStore
 from ledger.commands import Context, Ledger, approvals, catalogue
-from ledger.commands.messages import RegisterProvider
+from ledger.commands.messages import ApplyForApproval, ApproveProvider, RegisterProvider
 from ledger.infra.mailer import Mailer, Smtp
 from ledger.infra.reminders import remind
 from tests.builders import SteppingClock
@@ -35,10 +35,18 @@ async def _approved(ledger: Ledger, provider_id: str, until: date) -> None:
         RegisterProvider(provider_id=provider_id, name=provider_id.upper(), programs=["CMM"]),
     )
     await approvals.request_provider_approval(
-        ledger, ADMIN, "CMM", provider_id, contact_email=f"ce@{provider_id}.example"
+        ledger,
+        ADMIN,
+        "CMM",
+        provider_id,
+        ApplyForApproval(contact_email=f"ce@{provider_id}.example"),
     )
     await approvals.approve_provider(
-        ledger, ADMIN, "CMM", provider_id, approval_number=f"{provider_id}-1", valid_until=until
+        ledger,
+        ADMIN,
+        "CMM",
+        provider_id,
+        ApproveProvider(approval_number=f"{provider_id}-1", valid_until=until),
     )
 
 
@@ -65,12 +73,15 @@ async def test_a_provider_is_reminded_120_and_30_days_before_its_approval_lapses
             clock.now = at_nine(day)
             if day == date(2026, 7, 1):  # mgma renews in time: a new approval to 2028
                 await approvals.request_provider_approval(
-                    ledger, ADMIN, "CMM", "mgma", contact_email="ce@mgma.example"
+                    ledger, ADMIN, "CMM", "mgma", ApplyForApproval(contact_email="ce@mgma.example")
                 )
                 await approvals.approve_provider(
-                    ledger, ADMIN, "CMM", "mgma", approval_number="mgma-2",
-                    valid_until=date(2028, 9, 1),
-                )  # fmt: skip
+                    ledger,
+                    ADMIN,
+                    "CMM",
+                    "mgma",
+                    ApproveProvider(approval_number="mgma-2", valid_until=date(2028, 9, 1)),
+                )
             await remind(conn, day, clock.now)
             if day.day == 1:  # another process at the same moment finds the same ones
                 await remind(conn, day, clock.now)

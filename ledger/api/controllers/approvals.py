@@ -97,9 +97,7 @@ class ApprovalsController(Controller):
         """The calling provider applies to the program for approval, or for its renewal (409
         while an application of it is pending)."""
         provider_id = _provider_id(principal)
-        await cmd.request_provider_approval(
-            ledger, ctx, code, provider_id, contact_email=data.contact_email
-        )
+        await cmd.request_provider_approval(ledger, ctx, code, provider_id, data)
         return await views.provider_approval(reads, code, provider_id)
 
     @get(
@@ -130,10 +128,7 @@ class ApprovalsController(Controller):
     ) -> ProviderApprovalView:  # fmt: skip
         """Approve the provider's pending application: valid from today until `valid_until`
         (the day it lapses)."""
-        await cmd.approve_provider(
-            ledger, ctx, code, provider_id, approval_number=data.approval_number,
-            valid_until=data.valid_until,
-        )  # fmt: skip
+        await cmd.approve_provider(ledger, ctx, code, provider_id, data)
         return await views.provider_approval(reads, code, provider_id)
 
     @post(
@@ -148,7 +143,7 @@ class ApprovalsController(Controller):
         principal: CurrentPrincipal, ctx: RequestContext, ledger: LedgerDep, reads: ReadsDep,
     ) -> ProviderApprovalView:  # fmt: skip
         """Deny the provider's pending application, with the reason."""
-        await cmd.deny_provider(ledger, ctx, code, provider_id, reason=data.reason)
+        await cmd.deny_provider(ledger, ctx, code, provider_id, data)
         return await views.provider_approval(reads, code, provider_id)
 
     # -- activity approvals -----------------------------------------------------------------
@@ -166,9 +161,7 @@ class ApprovalsController(Controller):
     ) -> ActivityApprovalView:  # fmt: skip
         """The calling provider submits one of its activities (that counts for the program)
         for approval."""
-        await cmd.request_activity_approval(
-            ledger, ctx, code, data.activity_id, provider_id=_provider_id(principal)
-        )
+        await cmd.request_activity_approval(ledger, ctx, code, _provider_id(principal), data)
         return await views.activity_approval(reads, code, data.activity_id)
 
     @get(
@@ -199,10 +192,7 @@ class ApprovalsController(Controller):
     ) -> ActivityApprovalView:  # fmt: skip
         """Approve the submitted activity with an index number, its CEUs (at most the
         activity's) and a category of the program."""
-        await cmd.approve_activity(
-            ledger, ctx, code, activity_id, index_number=data.index_number, ceus=data.ceus,
-            category=data.category,
-        )  # fmt: skip
+        await cmd.approve_activity(ledger, ctx, code, activity_id, data)
         return await views.activity_approval(reads, code, activity_id)
 
     @post(
@@ -217,7 +207,7 @@ class ApprovalsController(Controller):
         principal: CurrentPrincipal, ctx: RequestContext, ledger: LedgerDep, reads: ReadsDep,
     ) -> ActivityApprovalView:  # fmt: skip
         """Deny the submitted activity, with the reason."""
-        await cmd.deny_activity(ledger, ctx, code, activity_id, reason=data.reason)
+        await cmd.deny_activity(ledger, ctx, code, activity_id, data)
         return await views.activity_approval(reads, code, activity_id)
 
     # -- a provider's own -------------------------------------------------------------------

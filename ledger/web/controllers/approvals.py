@@ -84,9 +84,7 @@ class ProviderApprovalPages(Controller):
         try:
             program = _program(values)
             body = parse_form(values, ApplyForApproval, APPLY_LABELS)
-            await cmd.request_provider_approval(
-                ledger, ctx, program, provider_id, contact_email=body.contact_email
-            )
+            await cmd.request_provider_approval(ledger, ctx, program, provider_id, body)
         except (FormInvalid, DomainError) as exc:
             return await self._again(request, principal, reads, ledger, provider_id, "apply",
                                      exc, typed)  # fmt: skip
@@ -104,9 +102,7 @@ class ProviderApprovalPages(Controller):
         try:
             program = _program(values)
             body = parse_form(values, SubmitActivity, SUBMIT_LABELS)
-            await cmd.request_activity_approval(
-                ledger, ctx, program, body.activity_id, provider_id=provider_id
-            )
+            await cmd.request_activity_approval(ledger, ctx, program, provider_id, body)
         except (FormInvalid, DomainError) as exc:
             return await self._again(request, principal, reads, ledger, provider_id, "submit",
                                      exc, typed)  # fmt: skip
@@ -186,9 +182,7 @@ class ProgramApprovalPages(Controller):
     ) -> Template | Redirect:  # fmt: skip
         async def decide(values: dict[str, Any]) -> str:
             body = parse_form(values, ApproveProvider, APPROVE_PROVIDER_LABELS)
-            await cmd.approve_provider(ledger, ctx, code, provider_id,
-                                       approval_number=body.approval_number,
-                                       valid_until=body.valid_until)  # fmt: skip
+            await cmd.approve_provider(ledger, ctx, code, provider_id, body)
             return f"is approved ({body.approval_number}); it lapses on {day(body.valid_until)}"
 
         return await self._decide(request, principal, reads, code, f"provider-{provider_id}",
@@ -201,7 +195,7 @@ class ProgramApprovalPages(Controller):
     ) -> Template | Redirect:  # fmt: skip
         async def decide(values: dict[str, Any]) -> str:
             body = _denial(values)
-            await cmd.deny_provider(ledger, ctx, code, provider_id, reason=body.reason)
+            await cmd.deny_provider(ledger, ctx, code, provider_id, body)
             return "is denied"
 
         return await self._decide(request, principal, reads, code, f"provider-{provider_id}",
@@ -214,9 +208,7 @@ class ProgramApprovalPages(Controller):
     ) -> Template | Redirect:  # fmt: skip
         async def decide(values: dict[str, Any]) -> str:
             body = parse_form(values, ApproveActivity, APPROVE_ACTIVITY_LABELS)
-            await cmd.approve_activity(ledger, ctx, code, activity_id,
-                                       index_number=body.index_number, ceus=body.ceus,
-                                       category=body.category)  # fmt: skip
+            await cmd.approve_activity(ledger, ctx, code, activity_id, body)
             return f"is approved ({body.index_number})"
 
         return await self._decide(request, principal, reads, code, f"activity-{activity_id}",
@@ -229,7 +221,7 @@ class ProgramApprovalPages(Controller):
     ) -> Template | Redirect:  # fmt: skip
         async def decide(values: dict[str, Any]) -> str:
             body = _denial(values)
-            await cmd.deny_activity(ledger, ctx, code, activity_id, reason=body.reason)
+            await cmd.deny_activity(ledger, ctx, code, activity_id, body)
             return "is denied"
 
         return await self._decide(request, principal, reads, code, f"activity-{activity_id}",
