@@ -44,11 +44,11 @@ import contextlib
 import logging
 import os
 import socket
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import date, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 from uuid import UUID
 
 import aiosmtplib
@@ -66,6 +66,9 @@ if TYPE_CHECKING:
     from ledger.settings import Settings
 
 __all__ = ["Claimed", "Mailer", "ProviderClaimed", "Smtp", "backoff", "compose", "compose_provider"]
+
+N = TypeVar("N")
+"""A claimed notice (of the managers' outbox or the providers')."""
 
 _log = logging.getLogger(__name__)
 
@@ -256,10 +259,35 @@ class Mailer:
     async def send_due(self, conn: asyncpg.Connection) -> int:
         """One round: claim a batch, deliver it over one SMTP session, mark each notice.
         How many were sent."""
-        claimed = await self.claim(conn)
+
+        async def sent(notice: Claimed) -> None:
+            await conn.execute(
+                _SENT, notice.notice_id, self.clock(), notice.email,
+                timeout=WORKER_STATEMENT_TIMEOUT,
+            )  # fmt: skip
+
+        async def failed(notice: Claimed, exc: Exception, final: bool) -> None:
+            await self._failed(conn, notice, exc, final=final)
+
+        return await self.deliver(
+            await self.claim(conn),
+            lambda n: compose(n, self.smtp.sender, self.clock(), self.smtp.public_url),
+            sent,
+            failed,
+        )
+
+    async def deliver(
+        self,
+        claimed: Sequence[N],
+        compose: Callable[[N], EmailMessage],
+        sent: Callable[[N], Awaitable[None]],
+        failed: Callable[[N, Exception, bool], Awaitable[None]],
+    ) -> int:
+        """Deliver claimed notices over one SMTP session: each `compose`d, sent and marked
+        `sent`, or marked `failed` (final when its message will never build); how many were
+        sent.  The managers' and the providers' outboxes both go this way."""
         if not claimed:
             return 0
-        sent = 0
         try:
             async with asyncio.timeout(self.send_timeout):
                 client = aiosmtplib.SMTP(
@@ -270,48 +298,55 @@ class Mailer:
                     await client.login(self.smtp.user, self.smtp.password or "")
         except Exception as exc:
             for notice in claimed:
-                await self._failed(conn, notice, exc)
+                await failed(notice, exc, False)
             return 0
+        count = 0
         try:
             for notice in claimed:
-                sent += await self._send(conn, client, notice)
+                count += await self._deliver_one(client, notice, compose, sent, failed)
         finally:
             with contextlib.suppress(Exception):
                 await client.quit()
-        return sent
+        return count
 
-    async def _send(
-        self, conn: asyncpg.Connection, client: aiosmtplib.SMTP, notice: Claimed
+    async def _deliver_one(
+        self,
+        client: aiosmtplib.SMTP,
+        notice: N,
+        compose: Callable[[N], EmailMessage],
+        sent: Callable[[N], Awaitable[None]],
+        failed: Callable[[N, Exception, bool], Awaitable[None]],
     ) -> int:
         try:
-            message = compose(notice, self.smtp.sender, self.clock(), self.smtp.public_url)
+            message = compose(notice)
         except Exception as exc:  # it will never build: failed now, the others go on
-            await self._failed(conn, notice, exc, final=True)
+            await failed(notice, exc, True)
             return 0
         try:
             async with asyncio.timeout(self.send_timeout):
                 await client.send_message(message)
         except Exception as exc:
-            await self._failed(conn, notice, exc)
+            await failed(notice, exc, False)
             return 0
         # The window: accepted by the server, not yet marked (see the module's docstring).
-        await conn.execute(
-            _SENT, notice.notice_id, self.clock(), notice.email, timeout=WORKER_STATEMENT_TIMEOUT
-        )
+        await sent(notice)
         self.sent += 1
         return 1
 
     async def _failed(
         self, conn: asyncpg.Connection, notice: Claimed, exc: Exception, *, final: bool = False
     ) -> None:
-        final = final or _final(exc)
-        retry_at = self.clock() + timedelta(seconds=backoff(notice.attempts))
-        error = f"{type(exc).__name__}: {exc}"[:500]
+        retry_at, error, final = self.failure(notice.attempts, exc, final)
         _log.warning("notice %s to %s: %s", notice.notice_id, notice.manager_id, error)
         await conn.execute(
             _FAILED, notice.notice_id, self.name, retry_at, error, final, self.max_attempts,
             timeout=WORKER_STATEMENT_TIMEOUT,
         )  # fmt: skip
+
+    def failure(self, attempts: int, exc: Exception, final: bool) -> tuple[datetime, str, bool]:
+        """A failed delivery: when to try again, the error as kept, and whether it is final."""
+        retry_at = self.clock() + timedelta(seconds=backoff(attempts))
+        return retry_at, f"{type(exc).__name__}: {exc}"[:500], final or _final(exc)
 
     async def send_due_providers(self, conn: asyncpg.Connection) -> int:
         """One round of the providers' notices (their approvals lapsing): how many were sent."""
@@ -433,11 +468,9 @@ async def _claim_providers(mailer: Mailer, conn: asyncpg.Connection) -> list[Pro
 
 async def _provider_failed(
     mailer: Mailer, conn: asyncpg.Connection, notice: ProviderClaimed, exc: Exception,
-    *, final: bool = False,
+    final: bool,
 ) -> None:  # fmt: skip
-    final = final or _final(exc)
-    retry_at = mailer.clock() + timedelta(seconds=backoff(notice.attempts))
-    error = f"{type(exc).__name__}: {exc}"[:500]
+    retry_at, error, final = mailer.failure(notice.attempts, exc, final)
     _log.warning("notice %s to provider %s: %s", notice.notice_id, notice.provider_id, error)
     await conn.execute(
         _PROVIDER_FAILED, notice.notice_id, mailer.name, retry_at, error, final,
@@ -445,51 +478,20 @@ async def _provider_failed(
     )  # fmt: skip
 
 
-async def _send_provider(
-    mailer: Mailer, conn: asyncpg.Connection, client: aiosmtplib.SMTP, notice: ProviderClaimed
-) -> int:
-    try:
-        message = compose_provider(
-            notice, mailer.smtp.sender, mailer.clock(), mailer.smtp.public_url
-        )
-    except Exception as exc:  # it will never build: failed now, the others go on
-        await _provider_failed(mailer, conn, notice, exc, final=True)
-        return 0
-    try:
-        async with asyncio.timeout(mailer.send_timeout):
-            await client.send_message(message)
-    except Exception as exc:
-        await _provider_failed(mailer, conn, notice, exc)
-        return 0
-    await conn.execute(
-        _PROVIDER_SENT, notice.notice_id, mailer.clock(), timeout=WORKER_STATEMENT_TIMEOUT
-    )
-    mailer.sent += 1
-    return 1
-
-
 async def send_due_providers(mailer: Mailer, conn: asyncpg.Connection) -> int:
     """One round of the providers' notices, as `Mailer.send_due` is of the managers'."""
-    claimed = await _claim_providers(mailer, conn)
-    if not claimed:
-        return 0
-    try:
-        async with asyncio.timeout(mailer.send_timeout):
-            client = aiosmtplib.SMTP(
-                hostname=mailer.smtp.host, port=mailer.smtp.port, timeout=mailer.send_timeout
-            )
-            await client.connect()
-            if mailer.smtp.user is not None:
-                await client.login(mailer.smtp.user, mailer.smtp.password or "")
-    except Exception as exc:
-        for notice in claimed:
-            await _provider_failed(mailer, conn, notice, exc)
-        return 0
-    sent = 0
-    try:
-        for notice in claimed:
-            sent += await _send_provider(mailer, conn, client, notice)
-    finally:
-        with contextlib.suppress(Exception):
-            await client.quit()
-    return sent
+
+    async def sent(notice: ProviderClaimed) -> None:
+        await conn.execute(
+            _PROVIDER_SENT, notice.notice_id, mailer.clock(), timeout=WORKER_STATEMENT_TIMEOUT
+        )
+
+    async def failed(notice: ProviderClaimed, exc: Exception, final: bool) -> None:
+        await _provider_failed(mailer, conn, notice, exc, final)
+
+    return await mailer.deliver(
+        await _claim_providers(mailer, conn),
+        lambda n: compose_provider(n, mailer.smtp.sender, mailer.clock(), mailer.smtp.public_url),
+        sent,
+        failed,
+    )
