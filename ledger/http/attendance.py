@@ -25,9 +25,9 @@ from ledger.commands.messages import (
 )
 from ledger.commands.workshops import Roster
 from ledger.csv_io import RosterFormatError, parse_csv_lines
-from ledger.domain.errors import FieldError, Invalid
+from ledger.domain.errors import Invalid
 from ledger.http.problems import status_of
-from ledger.http.rosters import INLINE_BYTES, field_of
+from ledger.http.rosters import csv_refusal, field_of, is_json, read_off_the_loop
 from ledger.infra.workers import WorkerPool
 from ledger.queries.workshops import RosterLine, RosterResult, positions, roster_line, roster_result
 
@@ -48,36 +48,14 @@ class _WellFormed(Message, frozen=True, kw_only=True):
 _well_formed = decoder(_WellFormed)
 
 
-class _Refused(msgspec.Struct, frozen=True):
-    """A roster refused as a whole, as a worker sends it back (`Invalid` does not pickle)."""
-
-    errors: list[FieldError]
-
-
 async def read_attendance(body: bytes, content_type: str) -> list[Parsed]:
     """`attendance_items`, off the event loop for a large body."""
-    if len(body) <= INLINE_BYTES:
-        return attendance_items(body, content_type)
-    read = await _workers.run(_read_in_worker, body, content_type)
-    if isinstance(read, _Refused):
-        raise Invalid(read.errors)
-    return read
-
-
-def _read_in_worker(body: bytes, content_type: str) -> list[Parsed] | _Refused:
-    try:
-        return attendance_items(body, content_type)
-    except Invalid as refused:
-        return _Refused(list(refused.errors))
-
-
-def _is_json(content_type: str) -> bool:
-    return content_type.startswith("application/json") or not content_type
+    return await read_off_the_loop(_workers, attendance_items, body, content_type)
 
 
 def attendance_items(body: bytes, content_type: str) -> list[Parsed]:
     """Each line as an attendance, or its rejection if it is not a well-formed one."""
-    if _is_json(content_type):
+    if is_json(content_type):
         try:
             return list(_well_formed.decode(body).items)
         except (msgspec.ValidationError, msgspec.DecodeError, RecursionError):
@@ -94,14 +72,12 @@ def _raw_items(body: bytes, content_type: str) -> list[Any]:
         try:
             lines = parse_csv_lines(body, header=ATTENDANCE_HEADER, max_lines=MAX_ATTENDANCE)
         except RosterFormatError as exc:
-            if exc.field == "body":
-                raise ClientException(detail=exc.message) from exc
-            raise Invalid([FieldError(exc.field, exc.message)]) from exc
+            raise csv_refusal(exc) from exc
         # An empty check-out cell is a check-in without its check-out.
         return [
             {k: v for k, v in line.items() if v != "" or k != "checked_out_at"} for line in lines
         ]
-    if _is_json(content_type):
+    if is_json(content_type):
         try:
             return msgspec.json.decode(body, type=AttendanceRoster).items
         except msgspec.ValidationError as exc:

@@ -7,7 +7,8 @@ a well-formed posting is answered `rejected` on its own line and the others go o
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Literal
+from collections.abc import Callable
+from typing import Annotated, Any, Literal, TypeVar
 
 import msgspec
 from litestar.exceptions import ClientException, HTTPException
@@ -26,12 +27,16 @@ __all__ = [
     "INLINE_BYTES",
     "batch_items",
     "batch_result",
+    "csv_refusal",
     "field_of",
+    "is_json",
     "read_batch",
+    "read_off_the_loop",
     "spreadsheet_header",
 ]
 
 Parsed = PostCompletion | ItemResult
+T = TypeVar("T")
 
 INLINE_BYTES = 256 * 1024
 """A body up to this size is read on the event loop: a roster of 1,000 lines is 30-150 KB and
@@ -54,11 +59,19 @@ _well_formed = decoder(_WellFormed)
 
 
 async def read_batch(body: bytes, content_type: str) -> list[Parsed]:
-    """`batch_items`, off the event loop for a large body (SPEC 6: parsing a large roster
-    never blocks the loop for other requests)."""
+    """`batch_items`, off the event loop for a large body."""
+    return await read_off_the_loop(_workers, batch_items, body, content_type)
+
+
+async def read_off_the_loop(
+    workers: WorkerPool, items: Callable[[bytes, str], list[T]], body: bytes, content_type: str
+) -> list[T]:
+    """`items(body, content_type)`: on the event loop for a small body, in a worker process
+    of `workers` for a large one (SPEC 6: parsing a large roster never blocks the loop for
+    other requests).  `items` is a module's function, so that a worker can be sent it."""
     if len(body) <= INLINE_BYTES:
-        return batch_items(body, content_type)
-    read = await _workers.run(_read_in_worker, body, content_type)
+        return items(body, content_type)
+    read = await workers.run(_read_in_worker, items, body, content_type)
     if isinstance(read, _Refused):
         raise Invalid(read.errors)
     return read
@@ -70,16 +83,25 @@ class _Refused(msgspec.Struct, frozen=True):
     errors: list[FieldError]
 
 
-def _read_in_worker(body: bytes, content_type: str) -> list[Parsed] | _Refused:
+def _read_in_worker(
+    items: Callable[[bytes, str], list[T]], body: bytes, content_type: str
+) -> list[T] | _Refused:
     try:
-        return batch_items(body, content_type)
+        return items(body, content_type)
     except Invalid as refused:
         return _Refused(list(refused.errors))
 
 
+def csv_refusal(exc: RosterFormatError) -> Exception:
+    """A CSV roster that cannot be read: a malformed body (400) or a bad header (422)."""
+    if exc.field == "body":
+        return ClientException(detail=exc.message)
+    return Invalid([FieldError(exc.field, exc.message)])
+
+
 def batch_items(body: bytes, content_type: str) -> list[Parsed]:
     """Each item as a posting, or its rejection if it is not a well-formed one."""
-    if _is_json(content_type):
+    if is_json(content_type):
         try:
             return list(_well_formed.decode(body).items)
         except (msgspec.ValidationError, msgspec.DecodeError, RecursionError):
@@ -91,7 +113,7 @@ def batch_items(body: bytes, content_type: str) -> list[Parsed]:
         return [_posting(raw) for raw in items]
 
 
-def _is_json(content_type: str) -> bool:
+def is_json(content_type: str) -> bool:
     return content_type.startswith("application/json") or not content_type
 
 
@@ -111,10 +133,8 @@ def _raw_items(body: bytes, content_type: str) -> list[Any]:
         try:
             return parse_roster_csv(body, max_lines=MAX_BATCH)
         except RosterFormatError as exc:
-            if exc.field == "body":
-                raise ClientException(detail=exc.message) from exc
-            raise Invalid([FieldError(exc.field, exc.message)]) from exc
-    if _is_json(content_type):
+            raise csv_refusal(exc) from exc
+    if is_json(content_type):
         try:
             return msgspec.json.decode(body, type=PostCompletionBatch).items
         except msgspec.ValidationError as exc:
